@@ -1,0 +1,53 @@
+"""Give a chunk of text columns its planned types; rows that do not fit are set aside.
+
+A row is rejected whole when any of its values does not hold exactly in its column's kind, so a
+late ``N/A`` in an integer column costs one row in the rejects file, never a crash mid-table.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from processor.kinds import Kind, convert, fit_mask, reason
+from processor.schema import TablePlan
+
+# Integers keep their own nullable dtype in pandas: with float64 they would lose exactness.
+_PANDAS_TYPES = {pa.int64(): pd.Int64Dtype()}
+
+
+def apply_plan(chunk: pa.Table, plan: TablePlan) -> tuple[pa.Table, list[tuple[int, str]]]:
+    """The chunk's fitting rows converted to their kinds, and (row index, reason) for the rest."""
+    typed_columns = [i for i, kind in enumerate(plan.kinds) if kind in (Kind.INTEGER, Kind.FLOAT)]
+    masks = {i: fit_mask(chunk.column(i), plan.kinds[i]) for i in typed_columns}
+    keep = None
+    for mask in masks.values():
+        keep = mask if keep is None else pc.and_(keep, mask)
+    rejected: list[tuple[int, str]] = []
+    if keep is not None and not pc.all(keep).as_py():
+        rejected = _reasons(chunk, plan, masks, keep)
+        chunk = chunk.filter(keep)
+    arrays = [
+        convert(chunk.column(i), plan.kinds[i]) if i in masks else chunk.column(i)
+        for i in range(chunk.num_columns)
+    ]
+    return pa.table(arrays, names=list(plan.names)), rejected
+
+
+def _reasons(chunk: pa.Table, plan: TablePlan, masks: dict[int, pa.Array], keep: pa.Array) -> list[tuple[int, str]]:
+    """Explain each rejected row by its first misfitting value (error path only)."""
+    rows = pc.indices_nonzero(pc.invert(keep)).to_pylist()
+    out = []
+    for row in rows:
+        for i, mask in masks.items():
+            if not mask[row].as_py():
+                value = chunk.column(i)[row].as_py()
+                out.append((row, f"column {plan.names[i]!r}: {reason(value, plan.kinds[i])}"))
+                break
+    return out
+
+
+def to_frame(typed: pa.Table) -> pd.DataFrame:
+    """The DataFrame pandas' ``to_sql`` writes: nullable integers, floats and strings."""
+    return typed.to_pandas(types_mapper=_PANDAS_TYPES.get)

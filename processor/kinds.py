@@ -1,0 +1,99 @@
+"""The column kinds a plan can choose, and the one rule of what text each kind holds exactly.
+
+Planning (which kind fits every sampled value) and loading (does this value fit its planned kind)
+use the same rules from here, so the two can never disagree.  A kind is chosen only where the
+database gives the text back as it was: ``00123``, ``+5``, ``-0``, ``1.`` and integers beyond 64
+bits stay text; booleans and dates stay text because their spelling cannot be restored.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
+
+INT_PATTERN = r"^(0|-?[1-9][0-9]*)$"
+FLOAT_PATTERN = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$"
+# Digits a float64 holds exactly: an integer-looking value longer than this in a float column
+# would come back changed, so it is not a float.
+FLOAT_EXACT_DIGITS = 15
+INT64_DIGITS = 18  # every integer with at most this many digits fits in 64 bits
+
+
+class Kind(enum.IntEnum):
+    """Column kinds, ordered from narrowest to widest: merging two plans takes the wider one."""
+
+    EMPTY = 0
+    INTEGER = 1
+    FLOAT = 2
+    TEXT = 3
+
+    def sql_type(self) -> sa.types.TypeEngine:
+        """The SQLAlchemy type a column of this kind is created with."""
+        if self is Kind.INTEGER:
+            return sa.BigInteger()
+        if self is Kind.FLOAT:
+            return sa.Double()
+        # MySQL's TEXT holds 64 KiB; LONGTEXT holds any field a CSV file can.
+        return sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
+
+    @classmethod
+    def of_sql_type(cls, sql_type: sa.types.TypeEngine) -> Kind:
+        """The kind that loads into an existing column of ``sql_type`` (for IF_EXISTS=append)."""
+        if isinstance(sql_type, sa.Integer):
+            return cls.INTEGER
+        if isinstance(sql_type, sa.Float | sa.Numeric):
+            return cls.FLOAT
+        return cls.TEXT
+
+
+def classify(values: pa.Array) -> Kind:
+    """The narrowest kind holding every non-null value of a string array exactly."""
+    if values.null_count == len(values):
+        return Kind.EMPTY
+    for kind in (Kind.INTEGER, Kind.FLOAT):
+        if pc.all(fit_mask(values, kind)).as_py():
+            return kind
+    return Kind.TEXT
+
+
+def fit_mask(values: pa.Array, kind: Kind) -> pa.Array:
+    """A boolean array: True where the value is null or holds exactly in ``kind``."""
+    if kind in (Kind.TEXT, Kind.EMPTY):
+        return pc.scalar(True)
+    ints = pc.match_substring_regex(values, INT_PATTERN)
+    if kind is Kind.INTEGER:
+        ok = ints
+        if pc.any(pc.and_(ints, pc.greater(pc.utf8_length(values), INT64_DIGITS))).as_py():
+            ok = pc.and_(ok, _int64_mask(values))
+    else:
+        # FLOAT_PATTERN also matches integers: those must be short enough to stay exact.
+        short = pc.less_equal(pc.utf8_length(values), FLOAT_EXACT_DIGITS)
+        ok = pc.and_(pc.match_substring_regex(values, FLOAT_PATTERN), pc.or_(pc.invert(ints), short))
+    return pc.fill_null(ok, True)
+
+
+def _int64_mask(values: pa.Array) -> pa.Array:
+    """Per value: does it fit in 64 bits (only called when some value has 19 digits or more)."""
+    low, high = -(2**63), 2**63 - 1
+    return pa.array(
+        [v is None or (v.lstrip("-").isdigit() and low <= int(v) <= high) for v in values.to_pylist()]
+    )
+
+
+def convert(values: pa.Array, kind: Kind) -> pa.Array:
+    """Cast a string array, already filtered by ``fit_mask``, to the Arrow type of ``kind``."""
+    if kind is Kind.INTEGER:
+        return pc.cast(values, pa.int64())
+    if kind is Kind.FLOAT:
+        return pc.cast(values, pa.float64())
+    return values
+
+
+def reason(value: str, kind: Kind) -> str:
+    """Why ``value`` was rejected from a column of ``kind``, for the rejects file."""
+    what = "a 64-bit integer" if kind is Kind.INTEGER else "a number that a float holds exactly"
+    return f"{value!r} is not {what}"

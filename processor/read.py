@@ -1,0 +1,255 @@
+"""Read source files as text: the header, a sample, and bounded chunks of string columns.
+
+Parsing uses Arrow's streaming CSV reader (it is several times faster than pandas' C engine and
+reports ragged rows with their text instead of padding them).  Every field is read as text and
+only an empty field, or a NA_VALUES marker, is null; typing happens later, against the plan.
+Line numbers cost a second pass, so they are looked up only for rows that were rejected.
+"""
+
+from __future__ import annotations
+
+import bz2
+import csv
+import gzip
+import io
+import lzma
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import IO
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from processor.discover import SourceFile
+from processor.errors import SourceError
+
+# Arrow reads ahead this much at least; it bounds memory together with CHUNK_SIZE.
+MIN_BLOCK_BYTES = 1 << 20
+MAX_BLOCK_BYTES = 64 << 20
+
+
+@dataclass(frozen=True)
+class TextFormat:
+    """How every source file's text is read: the parts of the format that are set per run."""
+
+    quoting: str = "csv"
+    encoding: str = "utf-8"
+    na_values: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class InvalidRow:
+    """A row Arrow could not split into the header's number of fields."""
+
+    record: int
+    fields: int
+    text: str
+
+
+def open_bytes(source: SourceFile) -> IO[bytes]:
+    """Open a source file for reading, decompressing it on the fly."""
+    try:
+        if source.compression == "gzip":
+            return gzip.open(source.path, "rb")
+        if source.compression == "bz2":
+            return bz2.open(source.path, "rb")
+        if source.compression == "xz":
+            return lzma.open(source.path, "rb")
+        if source.compression == "zstd":
+            return pa.input_stream(source.path, compression="zstd")
+        if source.compression == "zip":
+            return _open_zip_member(source)
+        return open(source.path, "rb")
+    except OSError as exc:
+        raise SourceError(f"{source.name}: cannot be opened: {exc.strerror or exc}") from exc
+
+
+def _open_zip_member(source: SourceFile) -> IO[bytes]:
+    archive = zipfile.ZipFile(source.path)
+    members = [info for info in archive.infolist() if not info.is_dir()]
+    if len(members) != 1:
+        raise SourceError(
+            f"{source.name}: a .zip source must hold exactly one file, it holds {len(members)}"
+        )
+    return archive.open(members[0])
+
+
+def open_text(source: SourceFile, fmt: TextFormat) -> IO[str]:
+    """Open a source file as text for Python's csv module (header and line look-ups)."""
+    encoding = "utf-8-sig" if fmt.encoding == "utf-8" else fmt.encoding
+    return io.TextIOWrapper(open_bytes(source), encoding=encoding, newline="")
+
+
+def _csv_reader(stream: Iterable[str], source: SourceFile, fmt: TextFormat) -> Iterator[list[str]]:
+    if fmt.quoting == "none":
+        return csv.reader(stream, delimiter=source.delimiter, quoting=csv.QUOTE_NONE)
+    return csv.reader(stream, delimiter=source.delimiter)
+
+
+def read_header(source: SourceFile, fmt: TextFormat) -> list[str] | None:
+    """The header's column names exactly as written, or None for a file with no line at all."""
+    try:
+        with open_text(source, fmt) as stream:
+            return next(_csv_reader(stream, source, fmt), None)
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"{source.name}: line 1: bytes not valid {fmt.encoding}: {exc.reason}") from exc
+    except csv.Error as exc:
+        raise SourceError(f"{source.name}: line 1: unreadable header: {exc}") from exc
+
+
+def read_batches(
+    source: SourceFile,
+    fmt: TextFormat,
+    columns: int,
+    block_bytes: int,
+    on_invalid: Callable[[InvalidRow], None],
+) -> Iterator[pa.RecordBatch]:
+    """Stream the data rows (after the header) as batches of ``columns`` nullable string arrays.
+
+    Rows with too few or too many fields are passed to ``on_invalid`` and left out.
+    """
+    names = [str(i) for i in range(columns)]
+
+    def handle(row: pacsv.InvalidRow) -> str:
+        on_invalid(InvalidRow(record=row.number, fields=row.actual_columns, text=row.text))
+        return "skip"
+
+    read_options = pacsv.ReadOptions(
+        use_threads=False,  # rows' record numbers are known only when reading on one thread
+        block_size=max(MIN_BLOCK_BYTES, min(MAX_BLOCK_BYTES, block_bytes)),
+        column_names=names,
+        skip_rows=1,
+        encoding=fmt.encoding if fmt.encoding != "utf-8" else "utf8",
+    )
+    parse_options = pacsv.ParseOptions(
+        delimiter=source.delimiter,
+        quote_char='"' if fmt.quoting == "csv" else False,
+        newlines_in_values=fmt.quoting == "csv",
+        # In a one-column file a blank line is an empty value; elsewhere it is no row at all.
+        ignore_empty_lines=columns > 1,
+        invalid_row_handler=handle,
+    )
+    convert_options = pacsv.ConvertOptions(
+        column_types={name: pa.string() for name in names},
+        null_values=["", *fmt.na_values],
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=True,
+    )
+    with open_bytes(source) as stream:
+        try:
+            reader = pacsv.open_csv(stream, read_options, parse_options, convert_options)
+            yield from reader
+        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+            raise _read_error(source, fmt, exc) from exc
+
+
+def _read_error(source: SourceFile, fmt: TextFormat, exc: Exception) -> SourceError:
+    """Turn a parse failure into a one-line error naming the file and, where found, the line."""
+    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, UnicodeDecodeError) or "UTF8" in message:
+        line = find_undecodable_line(source, fmt.encoding)
+        where = f"line {line}: " if line else ""
+        return SourceError(f"{source.name}: {where}bytes not valid {fmt.encoding}")
+    return SourceError(f"{source.name}: unreadable CSV: {message}")
+
+
+def find_undecodable_line(source: SourceFile, encoding: str) -> int | None:
+    """The first physical line whose bytes do not decode in ``encoding`` (error path only)."""
+    with open_bytes(source) as stream:
+        for number, raw in enumerate(stream, start=1):
+            try:
+                raw.decode(encoding)
+            except UnicodeDecodeError:
+                return number
+    return None
+
+
+def rechunk(batches: Iterable[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
+    """Regroup batches into tables of exactly ``rows`` rows (the last one may be shorter)."""
+    pending: list[pa.RecordBatch] = []
+    count = 0
+    for batch in batches:
+        while batch.num_rows:
+            take = min(rows - count, batch.num_rows)
+            pending.append(batch.slice(0, take))
+            batch = batch.slice(take)
+            count += take
+            if count == rows:
+                yield pa.Table.from_batches(pending)
+                pending, count = [], 0
+    if count:
+        yield pa.Table.from_batches(pending)
+
+
+def sample_rows(source: SourceFile, fmt: TextFormat, columns: int, rows: int) -> tuple[pa.Table, int]:
+    """The first ``rows`` data rows (every row when ``rows`` is 0) and their size in memory.
+
+    Ragged rows are ignored here; the load rejects them with their line numbers.
+    """
+    batches: list[pa.RecordBatch] = []
+    taken = 0
+    block = MIN_BLOCK_BYTES if rows else MAX_BLOCK_BYTES
+    for batch in read_batches(source, fmt, columns, block, lambda row: None):
+        if rows and taken + batch.num_rows >= rows:
+            batches.append(batch.slice(0, rows - taken))
+            taken = rows
+            break
+        batches.append(batch)
+        taken += batch.num_rows
+    schema = pa.schema([(str(i), pa.string()) for i in range(columns)])
+    table = pa.Table.from_batches(batches, schema=schema)
+    return table, table.nbytes
+
+
+def locate_records(
+    source: SourceFile, fmt: TextFormat, columns: int, records: Iterable[int]
+) -> dict[int, tuple[int, str]]:
+    """Map record numbers (the header is record 1) to (first physical line, raw text).
+
+    A second pass with Python's csv module, run only for rejected rows: Arrow does not track
+    physical lines, and quoted fields may span several.
+    """
+    wanted = set(records)
+    found: dict[int, tuple[int, str]] = {}
+    if not wanted:
+        return found
+    last = max(wanted)
+    with open_text(source, fmt) as stream:
+        lines = _LineRecorder(stream)
+        record = 0
+        for row in _csv_reader(lines, source, fmt):
+            if row or columns == 1:  # blank lines are no records (see read_batches)
+                record += 1
+                if record in wanted:
+                    found[record] = (lines.first_line, lines.text().rstrip("\r\n"))
+                if record >= last:
+                    break
+            lines.start_record()
+    return found
+
+
+class _LineRecorder:
+    """Feeds lines to csv.reader while remembering which physical lines the current record used."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        self._number = 0
+        self._lines: list[str] = []
+        self.first_line = 1
+
+    def __iter__(self) -> _LineRecorder:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._stream)
+        self._number += 1
+        self._lines.append(line)
+        return line
+
+    def text(self) -> str:
+        return "".join(self._lines)
+
+    def start_record(self) -> None:
+        self._lines = []
+        self.first_line = self._number + 1

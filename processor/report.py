@@ -1,0 +1,105 @@
+"""What a run did, per file and in total: the summary line, the JSON report, the rejects CSV."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from processor.errors import ImporterError
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    """A source row that was not loaded, and why."""
+
+    file: str
+    line: int
+    reason: str
+    text: str
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """One file's outcome, returned by the worker that loaded it."""
+
+    name: str
+    rows: int
+    rejects: tuple[RejectedRow, ...]
+    seconds: float
+
+
+@dataclass
+class RunReport:
+    """The whole run: filled in as it goes, written out whether it worked or not."""
+
+    table: str | None
+    destination: str
+    if_exists: str
+    files: list[FileResult] = field(default_factory=list)
+    seconds: float = 0.0
+    error: ImporterError | None = None
+
+    @property
+    def rows(self) -> int:
+        return sum(f.rows for f in self.files)
+
+    @property
+    def rejects(self) -> list[RejectedRow]:
+        return [r for f in self.files for r in f.rejects]
+
+    @property
+    def status(self) -> str:
+        return "failed" if self.error else "ok"
+
+    @property
+    def exit_code(self) -> int:
+        return self.error.exit_code if self.error else 0
+
+    def summary(self) -> str:
+        """The short human summary printed at the end of a successful run."""
+        rate = self.rows / self.seconds if self.seconds else 0.0
+        text = (
+            f"imported {self.rows:,} rows from {len(self.files)} files into table {self.table!r} "
+            f"at {self.destination} in {self.seconds:.1f} s ({rate:,.0f} rows/s)"
+        )
+        if self.rejects:
+            text += f"; {len(self.rejects)} rows rejected"
+        return text
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON report: status, totals, and per file rows, rejected rows and seconds."""
+        return {
+            "status": self.status,
+            "exit_code": self.exit_code,
+            "error": str(self.error) if self.error else None,
+            "table": self.table,
+            "destination": self.destination,
+            "if_exists": self.if_exists,
+            "seconds": round(self.seconds, 3),
+            "rows": self.rows,
+            "rejected": len(self.rejects),
+            "files": [
+                {"name": f.name, "rows": f.rows, "rejected": len(f.rejects), "seconds": round(f.seconds, 3)}
+                for f in self.files
+            ],
+        }
+
+
+def write_report(report: RunReport, path: Path) -> None:
+    """Write the JSON report, replacing the file only once it is complete."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
+    partial.replace(path)
+
+
+def write_rejects(rejects: list[RejectedRow], path: Path) -> None:
+    """Write rejected rows as CSV: file, line, reason, and the raw text of the row."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.DictWriter(out, fieldnames=list(RejectedRow.__dataclass_fields__))
+        writer.writeheader()
+        writer.writerows(asdict(r) for r in rejects)

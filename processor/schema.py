@@ -1,0 +1,127 @@
+"""Plan the table once, before any write: check every header, choose one kind per column.
+
+Headers must agree exactly across files, and the names must be ones the database can hold as
+written; both are checked here so that a bad file fails the run before anything is loaded.
+Kinds come from a sample of every file (``profile_file`` runs in the workers) merged in the
+parent, so that no chunk and no file ever decides a column's type on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+from processor.discover import SourceFile
+from processor.errors import SchemaError, SourceError
+from processor.kinds import Kind, classify
+from processor.read import TextFormat, read_header, sample_rows
+
+# Databases whose identifiers compare case-insensitively, so `Name` and `name` collide.
+CASE_INSENSITIVE = {"mysql", "mariadb", "sqlite", "duckdb", "mssql"}
+MYSQL_LIKE = {"mysql", "mariadb"}
+
+
+@dataclass(frozen=True)
+class TablePlan:
+    """The target table's columns, in header order, with the kind each is loaded as."""
+
+    names: tuple[str, ...]
+    kinds: tuple[Kind, ...]
+
+    def table(self, name: str, metadata: sa.MetaData | None = None) -> sa.Table:
+        """A SQLAlchemy Table with these columns (every column nullable)."""
+        columns = [sa.Column(n, k.sql_type(), nullable=True, quote=True) for n, k in zip(self.names, self.kinds)]
+        return sa.Table(name, metadata or sa.MetaData(), *columns, quote=True)
+
+
+@dataclass(frozen=True)
+class FileProfile:
+    """What the sample of one file says: each column's narrowest kind, and bytes per row."""
+
+    kinds: tuple[Kind, ...]
+    bytes_per_row: int
+
+
+def read_headers(files: Sequence[SourceFile], fmt: TextFormat) -> tuple[str, ...]:
+    """The common header of every file; a file whose header differs fails the run."""
+    first: tuple[str, ...] | None = None
+    for source in files:
+        header = read_header(source, fmt)
+        if not header:
+            raise SourceError(f"{source.name}: line 1: no header")
+        if first is None:
+            first = tuple(header)
+        elif tuple(header) != first:
+            raise SchemaError(f"{source.name}: header differs from {files[0].name}: {_difference(first, header)}")
+    assert first is not None
+    return first
+
+
+def _difference(expected: Sequence[str], found: Sequence[str]) -> str:
+    missing = [n for n in expected if n not in found]
+    extra = [n for n in found if n not in expected]
+    parts = []
+    if missing:
+        parts.append("missing " + ", ".join(map(repr, missing)))
+    if extra:
+        parts.append("unexpected " + ", ".join(map(repr, extra)))
+    return "; ".join(parts) or "same columns in another order"
+
+
+def check_identifiers(table: str, names: Sequence[str], dialect: Dialect) -> None:
+    """Raise SchemaError where the database could not hold a name exactly as written."""
+    _check_name(table, "table name", dialect)
+    seen: dict[str, int] = {}
+    for position, name in enumerate(names, start=1):
+        label = f"column {position} ({name!r})"
+        if name == "":
+            raise SchemaError(f"column {position} has an empty name in the header")
+        _check_name(name, label, dialect)
+        key = name.lower() if dialect.name in CASE_INSENSITIVE else name
+        if key in seen:
+            how = "" if names[seen[key] - 1] == name else f" ({dialect.name} ignores case)"
+            raise SchemaError(f"{label} repeats the name of column {seen[key]}{how}")
+        seen[key] = position
+
+
+def _check_name(name: str, label: str, dialect: Dialect) -> None:
+    if "\x00" in name:
+        raise SchemaError(f"{label} contains a NUL character")
+    limit = dialect.max_identifier_length
+    # PostgreSQL counts bytes, the others characters.
+    length = len(name.encode()) if dialect.name == "postgresql" else len(name)
+    if limit and length > limit:
+        raise SchemaError(f"{label} is {length} long; {dialect.name} allows at most {limit}")
+    if dialect.name in MYSQL_LIKE and name != name.rstrip(" "):
+        raise SchemaError(f"{label} ends with a space, which {dialect.name} does not allow")
+
+
+def profile_file(source: SourceFile, fmt: TextFormat, columns: int, rows: int) -> FileProfile:
+    """Classify each column of one file's sample (runs in a worker)."""
+    sample, nbytes = sample_rows(source, fmt, columns, rows)
+    kinds = tuple(classify(sample.column(i).combine_chunks()) for i in range(columns))
+    return FileProfile(kinds=kinds, bytes_per_row=nbytes // max(1, sample.num_rows))
+
+
+def merge_kinds(names: Sequence[str], profiles: Iterable[FileProfile]) -> TablePlan:
+    """One kind per column: the widest any file needs; columns empty everywhere are text."""
+    merged = [Kind.EMPTY] * len(names)
+    for profile in profiles:
+        merged = [max(a, b) for a, b in zip(merged, profile.kinds)]
+    kinds = tuple(Kind.TEXT if k is Kind.EMPTY else k for k in merged)
+    return TablePlan(names=tuple(names), kinds=kinds)
+
+
+def plan_from_table(names: Sequence[str], existing: sa.Table, source_name: str) -> TablePlan:
+    """For IF_EXISTS=append: the existing table's kinds, if its columns match the header."""
+    have = [c.name for c in existing.columns]
+    if sorted(have) != sorted(names):
+        raise SchemaError(
+            f"{source_name}: header does not match the columns of table {existing.name!r}: "
+            f"{_difference(have, names)}"
+        )
+    kinds = {c.name: Kind.of_sql_type(c.type) for c in existing.columns}
+    return TablePlan(names=tuple(names), kinds=tuple(kinds[n] for n in names))

@@ -1,0 +1,234 @@
+"""One validated ``Settings`` value, built from the environment and command-line flags.
+
+Every setting is an environment variable and the matching ``--flag`` (a flag wins).  Values are
+checked here, once, at the edge: the engine behind it never reads the environment, and every
+message names the variable a user has to change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import codecs
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+from processor.errors import ConfigError
+
+IF_EXISTS_CHOICES = ("fail", "replace", "append")
+QUOTING_CHOICES = ("csv", "none")
+LOG_FORMAT_CHOICES = ("text", "json")
+LOG_LEVEL_CHOICES = ("DEBUG", "INFO", "WARNING", "ERROR")
+EXECUTOR_CHOICES = ("pool",)
+DEFAULT_CHUNK_SIZE = 20_000
+DEFAULT_SAMPLE_ROWS = 10_000
+
+# URL schemes as users write them, mapped to the SQLAlchemy dialect names they mean.
+SCHEME_ALIASES = {"postgres": "postgresql", "mysql": "mysql+mysqldb", "mariadb": "mariadb+mysqldb"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything one run needs; see README.md for each setting's meaning."""
+
+    src_data_folder: Path = Path("data")
+    src_file_name: str = "**/*.csv"
+    dest_sql: str = "sqlite:///import.db"
+    dest_table: str | None = None
+    if_exists: str = "fail"
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    chunk_size: int = DEFAULT_CHUNK_SIZE
+    sample_rows: int = DEFAULT_SAMPLE_ROWS
+    src_delimiter: str | None = None
+    src_quoting: str = "csv"
+    src_encoding: str = "utf-8"
+    na_values: tuple[str, ...] = ()
+    max_errors: int = 0
+    rejects_path: Path | None = None
+    report_path: Path | None = None
+    log_format: str = "text"
+    log_level: str = "INFO"
+    executor: str = "pool"
+    verbose: bool = False
+
+    @property
+    def url(self) -> URL:
+        """DEST_SQL parsed, with the user's scheme aliases resolved."""
+        return parse_url(self.dest_sql)
+
+    @property
+    def masked_url(self) -> str:
+        """DEST_SQL as it may be shown: the password replaced by ``***``."""
+        return self.url.render_as_string(hide_password=True)
+
+    def resolved_rejects_path(self, table: str) -> Path:
+        """Where rejected rows go: REJECTS_PATH, else beside the report, else ``<table>.rejects.csv``."""
+        if self.rejects_path is not None:
+            return self.rejects_path
+        if self.report_path is not None:
+            return self.report_path.with_name(self.report_path.stem + ".rejects.csv")
+        return Path(f"{table}.rejects.csv")
+
+
+def parse_url(text: str) -> URL:
+    """Parse a SQLAlchemy URL, accepting ``postgres://`` and ``mysql://`` as users write them."""
+    try:
+        url = make_url(text)
+    except ArgumentError as exc:
+        raise ConfigError(f"DEST_SQL is not a database URL: {_mask(text)!r}") from exc
+    return url.set(drivername=SCHEME_ALIASES.get(url.drivername, url.drivername))
+
+
+def _mask(text: str) -> str:
+    """Hide anything between ``user:`` and ``@`` in a string that failed to parse as a URL."""
+    head, sep, tail = text.partition("@")
+    if not sep or ":" not in head.split("//", 1)[-1]:
+        return text
+    scheme_user = head.rsplit(":", 1)[0]
+    return f"{scheme_user}:***@{tail}"
+
+
+def _positive_int(name: str, text: str) -> int:
+    return _int_at_least(name, text, 1, "a positive integer")
+
+
+def _non_negative_int(name: str, text: str) -> int:
+    return _int_at_least(name, text, 0, "a whole number, 0 or more")
+
+
+def _int_at_least(name: str, text: str, low: int, what: str) -> int:
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        raise ConfigError(f"{name} must be {what}, got {text!r}") from None
+    if value < low:
+        raise ConfigError(f"{name} must be {what}, got {text!r}")
+    return value
+
+
+def _choice(choices: Sequence[str], upper: bool = False) -> Callable[[str, str], str]:
+    def parse(name: str, text: str) -> str:
+        value = text.upper() if upper else text.lower()
+        if value not in choices:
+            raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {text!r}")
+        return value
+
+    return parse
+
+
+def _delimiter(name: str, text: str) -> str:
+    value = {"\\t": "\t", "tab": "\t"}.get(text.lower(), text)
+    if len(value) != 1 or value in "\r\n\"":
+        raise ConfigError(f"{name} must be one character (or \\t for tab), got {text!r}")
+    return value
+
+
+def _encoding(name: str, text: str) -> str:
+    try:
+        return codecs.lookup(text).name
+    except LookupError:
+        raise ConfigError(f"{name} names an unknown encoding: {text!r}") from None
+
+
+def _url(name: str, text: str) -> str:
+    parse_url(text)
+    return text
+
+
+def _na_values(name: str, text: str) -> tuple[str, ...]:
+    return tuple(value for value in text.split(",") if value != "")
+
+
+def _table(name: str, text: str) -> str:
+    if not text.strip():
+        raise ConfigError(f"{name} must not be empty")
+    return text
+
+
+def _text(name: str, text: str) -> str:
+    return text
+
+
+def _path(name: str, text: str) -> Path:
+    return Path(text)
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting: its environment variable, how to parse it, and its help text."""
+
+    env: str
+    parse: Callable[[str, str], Any]
+    help: str
+
+    @property
+    def attr(self) -> str:
+        return self.env.lower()
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.env.lower().replace("_", "-")
+
+
+OPTIONS = (
+    Option("SRC_DATA_FOLDER", _path, "folder to search for source files"),
+    Option("SRC_FILE_NAME", _text, "glob below the folder; ** recurses; .gz .bz2 .xz .zst .zip are read compressed"),
+    Option("DEST_SQL", _url, "SQLAlchemy database URL (postgres:// and mysql:// accepted)"),
+    Option("DEST_TABLE", _table, "target table (default: the files' common name stem)"),
+    Option("IF_EXISTS", _choice(IF_EXISTS_CHOICES), "fail, replace (atomic swap) or append"),
+    Option("WORKERS", _positive_int, "processes that read and write in parallel"),
+    Option("CHUNK_SIZE", _positive_int, "rows read, converted and written at a time"),
+    Option("SAMPLE_ROWS", _non_negative_int, "rows per file sampled to plan column types (0: every row)"),
+    Option("SRC_DELIMITER", _delimiter, "field separator (default: , or tab for .tsv files)"),
+    Option("SRC_QUOTING", _choice(QUOTING_CHOICES), "csv, or none when \" is an ordinary character"),
+    Option("SRC_ENCODING", _encoding, "encoding of the files (a UTF-8 BOM is tolerated)"),
+    Option("NA_VALUES", _na_values, "extra markers read as NULL, comma separated (e.g. \\N)"),
+    Option("MAX_ERRORS", _non_negative_int, "rejected rows tolerated before the run fails"),
+    Option("REJECTS_PATH", _path, "CSV of rejected rows (default: beside the report, else <table>.rejects.csv)"),
+    Option("REPORT_PATH", _path, "JSON summary of the run"),
+    Option("LOG_FORMAT", _choice(LOG_FORMAT_CHOICES), "text, or json for log shippers"),
+    Option("LOG_LEVEL", _choice(LOG_LEVEL_CHOICES, upper=True), "DEBUG, INFO, WARNING or ERROR"),
+    Option("EXECUTOR", _choice(EXECUTOR_CHOICES), "how tasks run: pool (a process pool; WORKERS=1 runs inline)"),
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``python index.py`` flags, one per setting, with defaults shown in ``--help``."""
+    parser = argparse.ArgumentParser(
+        prog="python index.py",
+        description="Import a folder of CSV files into one SQL table.",
+        epilog="Every flag can also be given as the environment variable named in capitals.",
+    )
+    defaults = Settings()
+    for option in OPTIONS:
+        default = getattr(defaults, option.attr)
+        shown = ",".join(default) if isinstance(default, tuple) else default
+        parser.add_argument(
+            option.flag,
+            metavar=option.env,
+            default=None,
+            help=f"{option.help} (default: {shown if shown not in (None, '') else 'none'})",
+        )
+    parser.add_argument("--verbose", action="store_true", help="show full tracebacks and debug logs")
+    return parser
+
+
+def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
+    """Build Settings from flags (first) and environment variables; raise ConfigError if invalid."""
+    args = build_parser().parse_args(list(argv))
+    values: dict[str, Any] = {}
+    for option in OPTIONS:
+        flag_value = getattr(args, option.attr)
+        text = flag_value if flag_value is not None else environ.get(option.env)
+        if text is None or (text == "" and option.env != "NA_VALUES"):
+            continue
+        values[option.attr] = option.parse(option.env, text)
+    values["verbose"] = args.verbose
+    if values["verbose"]:
+        values["log_level"] = "DEBUG"
+    return Settings(**values)
