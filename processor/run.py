@@ -209,7 +209,7 @@ def init_worker(url: URL, lock: Any, stop: Any) -> None:
     if multiprocessing.parent_process() is not None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     engine = create_engine(url)
-    _state = _WorkerState(engine=engine, writer=choose_writer(engine.dialect.name), lock=lock, stop=stop)
+    _state = _WorkerState(engine=engine, writer=choose_writer(engine.dialect), lock=lock, stop=stop)
 
 
 def _guarded(fn: Callable[..., T], *args: Any) -> T:

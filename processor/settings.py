@@ -28,8 +28,14 @@ EXECUTOR_CHOICES = ("pool",)
 DEFAULT_CHUNK_SIZE = 20_000
 DEFAULT_SAMPLE_ROWS = 10_000
 
-# URL schemes as users write them, mapped to the SQLAlchemy dialect names they mean.
-SCHEME_ALIASES = {"postgres": "postgresql", "mysql": "mysql+mysqldb", "mariadb": "mariadb+mysqldb"}
+# URL schemes as users write them, mapped to the drivers this project installs (SQLAlchemy
+# 2.1 would otherwise pick psycopg 3 for postgresql://).
+SCHEME_ALIASES = {
+    "postgres": "postgresql+psycopg2",
+    "postgresql": "postgresql+psycopg2",
+    "mysql": "mysql+mysqldb",
+    "mariadb": "mariadb+mysqldb",
+}
 
 
 @dataclass(frozen=True)

@@ -10,17 +10,20 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from sqlalchemy.engine import Dialect
+
 from processor.write.postgresql import copy_csv
 from processor.write.sqlite import insert_many
 
 Writer = Callable[[Any, Any, list[str], Iterable[tuple[Any, ...]]], int]
 
-WRITERS: dict[str, Writer] = {
-    "postgresql": copy_csv,
-    "sqlite": insert_many,
+# Keyed by (dialect, DB-API driver): a fast path uses its driver's own bulk interface.
+WRITERS: dict[tuple[str, str], Writer] = {
+    ("postgresql", "psycopg2"): copy_csv,
+    ("sqlite", "pysqlite"): insert_many,
 }
 
 
-def choose_writer(dialect_name: str) -> Writer | None:
-    """The fast writer for a dialect, or None for pandas' own portable INSERT path."""
-    return WRITERS.get(dialect_name)
+def choose_writer(dialect: Dialect) -> Writer | None:
+    """The fast writer for a dialect and driver, or None for pandas' own portable INSERT path."""
+    return WRITERS.get((dialect.name, dialect.driver))

@@ -1,0 +1,27 @@
+# syntax=docker/dockerfile:1
+# Build stage: compile mysqlclient against the MariaDB client headers, into a venv.
+FROM python:3.11-slim-bookworm AS build
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends gcc libc6-dev libmariadb-dev pkg-config \
+ && rm -rf /var/lib/apt/lists/*
+COPY requirements.txt /tmp/requirements.txt
+RUN python -m venv /opt/venv \
+ && /opt/venv/bin/pip install --no-cache-dir -r /tmp/requirements.txt
+
+# Run stage: only the client library, the venv and the code; runs as a non-root user.
+FROM python:3.11-slim-bookworm
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libmariadb3 \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --create-home --uid 10001 importer
+COPY --from=build /opt/venv /opt/venv
+WORKDIR /app
+COPY index.py ./
+COPY processor/ processor/
+COPY data/ data/
+# The working folder is the importer's, so the default sqlite:///import.db can be written.
+RUN chown 10001 /app
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1
+USER 10001
+ENTRYPOINT ["python", "index.py"]
