@@ -14,9 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-STREETS = np.array(
-    ["High Street", "Station Road", "Church Lane", "Mill Road", "Côté Close", "Ōtaki Way"]
-)
+STREETS = np.array(["High Street", "Station Road", "Church Lane", "Mill Road", "Côté Close", "Ōtaki Way"])
 TOWNS = np.array(["LONDON", "LEEDS", "BRISTOL", "YORK", "Ynys Môn", "ST. IVES"])
 RATINGS = np.array(list("ABCDEFG"))
 PROPERTY_TYPES = np.array(["House", "Flat", "Maisonette", "Bungalow", "Park home"])
@@ -24,12 +22,12 @@ TENURES = np.array(["owner-occupied", "rental (private)", "rental (social)", "NO
 GLAZING = np.array(["double glazing installed during or after 2002", "single glazing", ""])
 DESCRIPTIONS = np.array(
     [
-        'Cavity wall, filled cavity',
-        'Solid brick, as built, no insulation (assumed)',
-        'Pitched, 270 mm loft insulation',
+        "Cavity wall, filled cavity",
+        "Solid brick, as built, no insulation (assumed)",
+        "Pitched, 270 mm loft insulation",
         'Room heaters, "electric"',
-        'Boiler and radiators, mains gas\nsecond line',
-        'Suspended, no insulation (assumed)',
+        "Boiler and radiators, mains gas\nsecond line",
+        "Suspended, no insulation (assumed)",
     ]
 )
 

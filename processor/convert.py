@@ -35,7 +35,9 @@ def apply_plan(chunk: pa.Table, plan: TablePlan) -> tuple[pa.Table, list[tuple[i
     return pa.table(arrays, names=list(plan.names)), rejected
 
 
-def _reasons(chunk: pa.Table, plan: TablePlan, masks: dict[int, pa.Array], keep: pa.Array) -> list[tuple[int, str]]:
+def _reasons(
+    chunk: pa.Table, plan: TablePlan, masks: dict[int, pa.Array], keep: pa.Array
+) -> list[tuple[int, str]]:
     """Explain each rejected row by its first misfitting value (error path only)."""
     rows = pc.indices_nonzero(pc.invert(keep)).to_pylist()
     out = []

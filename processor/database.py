@@ -39,7 +39,8 @@ def create_engine(url: URL) -> Engine:
         raise ConfigError(f"DEST_SQL names an unknown database scheme: {url.drivername!r}") from None
     except ModuleNotFoundError as error:
         raise ConfigError(
-            f"DEST_SQL scheme {url.drivername!r} needs the Python package {error.name!r}, which is not installed"
+            f"DEST_SQL scheme {url.drivername!r} needs the Python package {error.name!r}, "
+            "which is not installed"
         ) from None
     except exc.ArgumentError as error:
         raise ConfigError(f"DEST_SQL is not usable: {error}") from None

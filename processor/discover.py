@@ -30,7 +30,7 @@ class SourceFile:
 
     @property
     def stem(self) -> str:
-        """The file name without its compression and data suffixes: ``title.basics.tsv.gz`` -> ``title.basics``."""
+        """The name without compression and data suffixes: ``title.basics.tsv.gz`` -> ``title.basics``."""
         name = Path(self.name).name
         if self.compression:
             name = name.rsplit(".", 1)[0]

@@ -65,7 +65,6 @@ class Interrupted(ImporterError):
     exit_code = 130
 
 
-
 class WorkerCrashed(ImporterError):
     """A worker process died (killed, or out of memory); the run was rolled back."""
 

@@ -83,7 +83,9 @@ class PoolExecutor:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def make_executor(workers: int, initializer: Callable[..., None], initargs: tuple[Any, ...], stop: Any) -> Executor:
+def make_executor(
+    workers: int, initializer: Callable[..., None], initargs: tuple[Any, ...], stop: Any
+) -> Executor:
     """An inline executor for one worker, a process pool otherwise."""
     if workers == 1:
         return InlineExecutor(initializer, initargs)

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
 INT_PATTERN = r"^(0|-?[1-9][0-9]*)$"
+INTEGER_SHAPE = r"^-?[0-9]+$"
 FLOAT_PATTERN = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$"
 # Digits a float64 holds exactly: an integer-looking value longer than this in a float column
 # would come back changed, so it is not a float.
@@ -49,6 +50,16 @@ class Kind(enum.IntEnum):
             return cls.FLOAT
         return cls.TEXT
 
+    @classmethod
+    def of_type_name(cls, type_name: str) -> Kind:
+        """The kind for a column type named as information_schema names it (``BIGINT``, ``DOUBLE``)."""
+        name = type_name.upper()
+        if "INT" in name:
+            return cls.INTEGER
+        if any(word in name for word in ("DOUBLE", "FLOAT", "REAL", "DECIMAL", "NUMERIC")):
+            return cls.FLOAT
+        return cls.TEXT
+
 
 def classify(values: pa.Array) -> Kind:
     """The narrowest kind holding every non-null value of a string array exactly."""
@@ -70,9 +81,11 @@ def fit_mask(values: pa.Array, kind: Kind) -> pa.Array:
         if pc.any(pc.and_(ints, pc.greater(pc.utf8_length(values), INT64_DIGITS))).as_py():
             ok = pc.and_(ok, _int64_mask(values))
     else:
-        # FLOAT_PATTERN also matches integers: those must be short enough to stay exact.
-        short = pc.less_equal(pc.utf8_length(values), FLOAT_EXACT_DIGITS)
-        ok = pc.and_(pc.match_substring_regex(values, FLOAT_PATTERN), pc.or_(pc.invert(ints), short))
+        # FLOAT_PATTERN also matches integer spellings: those must be exact integers ("-0" is
+        # not) and short enough for a float to hold.
+        exact_int = pc.and_(ints, pc.less_equal(pc.utf8_length(values), FLOAT_EXACT_DIGITS))
+        not_int = pc.invert(pc.match_substring_regex(values, INTEGER_SHAPE))
+        ok = pc.and_(pc.match_substring_regex(values, FLOAT_PATTERN), pc.or_(not_int, exact_int))
     return pc.fill_null(ok, True)
 
 

@@ -69,9 +69,7 @@ def _open_zip_member(source: SourceFile) -> IO[bytes]:
     archive = zipfile.ZipFile(source.path)
     members = [info for info in archive.infolist() if not info.is_dir()]
     if len(members) != 1:
-        raise SourceError(
-            f"{source.name}: a .zip source must hold exactly one file, it holds {len(members)}"
-        )
+        raise SourceError(f"{source.name}: a .zip source must hold exactly one file, it holds {len(members)}")
     return archive.open(members[0])
 
 

@@ -39,7 +39,7 @@ from processor.schema import (
     read_headers,
 )
 from processor.settings import Settings
-from processor.target import check_target, create_staging, drop_table, publish, reflect_table, staging_name
+from processor.target import check_target, create_staging, drop_table, existing_kinds, publish, staging_name
 from processor.write import choose_writer
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,9 @@ def run_import(settings: Settings) -> RunReport:
     Errors are caught here, recorded in the report (written to REPORT_PATH when set) and left
     for the caller to turn into an exit status; the target is only changed by a run that worked.
     """
-    report = RunReport(table=settings.dest_table, destination=settings.masked_url, if_exists=settings.if_exists)
+    report = RunReport(
+        table=settings.dest_table, destination=settings.masked_url, if_exists=settings.if_exists
+    )
     started = time.perf_counter()
     try:
         with _terminate_as_interrupt():
@@ -94,7 +96,9 @@ def run_import(settings: Settings) -> RunReport:
 
 
 def _import(settings: Settings, report: RunReport) -> None:
-    fmt = TextFormat(quoting=settings.src_quoting, encoding=settings.src_encoding, na_values=settings.na_values)
+    fmt = TextFormat(
+        quoting=settings.src_quoting, encoding=settings.src_encoding, na_values=settings.na_values
+    )
     files = discover_files(settings.src_data_folder, settings.src_file_name, settings.src_delimiter)
     table = settings.dest_table or common_stem(files)
     report.table = table
@@ -114,7 +118,7 @@ def _import(settings: Settings, report: RunReport) -> None:
         profile_tasks = [ProfileTask(f, fmt, len(names), settings.sample_rows) for f in files]
         profiles = {p_name: p for p_name, p in executor.map_unordered(_profile, profile_tasks)}
         if exists and settings.if_exists == "append":
-            plan = plan_from_table(names, reflect_table(engine, table), files[0].name)
+            plan = plan_from_table(names, existing_kinds(engine, table), table, files[0].name)
         else:
             plan = merge_kinds(names, profiles.values())
         _load(settings, engine, executor, files, profiles, plan, fmt, report)
@@ -151,7 +155,9 @@ def _load(
     try:
         for result in executor.map_unordered(load_file, tasks):
             report.files.append(result)
-            log.info("%s: %s rows (%d/%d files)", result.name, f"{result.rows:,}", len(report.files), len(files))
+            log.info(
+                "%s: %s rows (%d/%d files)", result.name, f"{result.rows:,}", len(report.files), len(files)
+            )
             _check_reject_limit(report.rejects, settings.max_errors)
         publish(engine, staging, report.table, settings.if_exists, plan.names)
     except BaseException:
@@ -219,7 +225,9 @@ def _guarded(fn: Callable[..., T], *args: Any) -> T:
     except ImporterError:
         raise
     except Exception as error:
-        raise ImporterError(f"unexpected error: {type(error).__name__}: {error}", traceback.format_exc()) from None
+        raise ImporterError(
+            f"unexpected error: {type(error).__name__}: {error}", traceback.format_exc()
+        ) from None
 
 
 def _profile(task: ProfileTask) -> tuple[str, FileProfile]:
@@ -238,7 +246,9 @@ def _load_file(task: LoadTask) -> FileResult:
     invalid: list[InvalidRow] = []
     misfits: list[tuple[int, str]] = []  # (record number, reason)
     rows = seen = 0
-    for chunk in rechunk(read_batches(task.source, task.fmt, columns, task.block_bytes, invalid.append), task.chunk_size):
+    for chunk in rechunk(
+        read_batches(task.source, task.fmt, columns, task.block_bytes, invalid.append), task.chunk_size
+    ):
         if _state.stop.is_set():
             raise Interrupted(f"{task.source.name}: stopped because another task failed")
         typed, rejected = apply_plan(chunk, task.plan)
@@ -282,6 +292,11 @@ def _locate(task: LoadTask, rejects: list[tuple[int, str]]) -> tuple[RejectedRow
     """Attach physical line numbers and raw text to rejected records (error path only)."""
     lines = locate_records(task.source, task.fmt, len(task.plan.names), (record for record, _ in rejects))
     return tuple(
-        RejectedRow(file=task.source.name, line=lines.get(record, (record, ""))[0], reason=why, text=lines.get(record, (0, ""))[1])
+        RejectedRow(
+            file=task.source.name,
+            line=lines.get(record, (record, ""))[0],
+            reason=why,
+            text=lines.get(record, (0, ""))[1],
+        )
         for record, why in rejects
     )

@@ -33,7 +33,10 @@ class TablePlan:
 
     def table(self, name: str, metadata: sa.MetaData | None = None) -> sa.Table:
         """A SQLAlchemy Table with these columns (every column nullable)."""
-        columns = [sa.Column(n, k.sql_type(), nullable=True, quote=True) for n, k in zip(self.names, self.kinds)]
+        columns = [
+            sa.Column(n, k.sql_type(), nullable=True, quote=True)
+            for n, k in zip(self.names, self.kinds, strict=True)
+        ]
         return sa.Table(name, metadata or sa.MetaData(), *columns, quote=True)
 
 
@@ -55,7 +58,9 @@ def read_headers(files: Sequence[SourceFile], fmt: TextFormat) -> tuple[str, ...
         if first is None:
             first = tuple(header)
         elif tuple(header) != first:
-            raise SchemaError(f"{source.name}: header differs from {files[0].name}: {_difference(first, header)}")
+            raise SchemaError(
+                f"{source.name}: header differs from {files[0].name}: {_difference(first, header)}"
+            )
     assert first is not None
     return first
 
@@ -110,18 +115,18 @@ def merge_kinds(names: Sequence[str], profiles: Iterable[FileProfile]) -> TableP
     """One kind per column: the widest any file needs; columns empty everywhere are text."""
     merged = [Kind.EMPTY] * len(names)
     for profile in profiles:
-        merged = [max(a, b) for a, b in zip(merged, profile.kinds)]
+        merged = [max(a, b) for a, b in zip(merged, profile.kinds, strict=True)]
     kinds = tuple(Kind.TEXT if k is Kind.EMPTY else k for k in merged)
     return TablePlan(names=tuple(names), kinds=kinds)
 
 
-def plan_from_table(names: Sequence[str], existing: sa.Table, source_name: str) -> TablePlan:
+def plan_from_table(
+    names: Sequence[str], existing: dict[str, Kind], table: str, source_name: str
+) -> TablePlan:
     """For IF_EXISTS=append: the existing table's kinds, if its columns match the header."""
-    have = [c.name for c in existing.columns]
-    if sorted(have) != sorted(names):
+    if sorted(existing) != sorted(names):
         raise SchemaError(
-            f"{source_name}: header does not match the columns of table {existing.name!r}: "
-            f"{_difference(have, names)}"
+            f"{source_name}: header does not match the columns of table {table!r}: "
+            f"{_difference(list(existing), names)}"
         )
-    kinds = {c.name: Kind.of_sql_type(c.type) for c in existing.columns}
-    return TablePlan(names=tuple(names), kinds=tuple(kinds[n] for n in names))
+    return TablePlan(names=tuple(names), kinds=tuple(existing[n] for n in names))

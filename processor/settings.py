@@ -129,7 +129,7 @@ def _choice(choices: Sequence[str], upper: bool = False) -> Callable[[str, str],
 
 def _delimiter(name: str, text: str) -> str:
     value = {"\\t": "\t", "tab": "\t"}.get(text.lower(), text)
-    if len(value) != 1 or value in "\r\n\"":
+    if len(value) != 1 or value in '\r\n"':
         raise ConfigError(f"{name} must be one character (or \\t for tab), got {text!r}")
     return value
 
@@ -183,7 +183,11 @@ class Option:
 
 OPTIONS = (
     Option("SRC_DATA_FOLDER", _path, "folder to search for source files"),
-    Option("SRC_FILE_NAME", _text, "glob below the folder; ** recurses; .gz .bz2 .xz .zst .zip are read compressed"),
+    Option(
+        "SRC_FILE_NAME",
+        _text,
+        "glob below the folder; ** recurses; .gz .bz2 .xz .zst .zip are read compressed",
+    ),
     Option("DEST_SQL", _url, "SQLAlchemy database URL (postgres:// and mysql:// accepted)"),
     Option("DEST_TABLE", _table, "target table (default: the files' common name stem)"),
     Option("IF_EXISTS", _choice(IF_EXISTS_CHOICES), "fail, replace (atomic swap) or append"),
@@ -191,15 +195,19 @@ OPTIONS = (
     Option("CHUNK_SIZE", _positive_int, "rows read, converted and written at a time"),
     Option("SAMPLE_ROWS", _non_negative_int, "rows per file sampled to plan column types (0: every row)"),
     Option("SRC_DELIMITER", _delimiter, "field separator (default: , or tab for .tsv files)"),
-    Option("SRC_QUOTING", _choice(QUOTING_CHOICES), "csv, or none when \" is an ordinary character"),
+    Option("SRC_QUOTING", _choice(QUOTING_CHOICES), 'csv, or none when " is an ordinary character'),
     Option("SRC_ENCODING", _encoding, "encoding of the files (a UTF-8 BOM is tolerated)"),
     Option("NA_VALUES", _na_values, "extra markers read as NULL, comma separated (e.g. \\N)"),
     Option("MAX_ERRORS", _non_negative_int, "rejected rows tolerated before the run fails"),
-    Option("REJECTS_PATH", _path, "CSV of rejected rows (default: beside the report, else <table>.rejects.csv)"),
+    Option(
+        "REJECTS_PATH", _path, "CSV of rejected rows (default: beside the report, else <table>.rejects.csv)"
+    ),
     Option("REPORT_PATH", _path, "JSON summary of the run"),
     Option("LOG_FORMAT", _choice(LOG_FORMAT_CHOICES), "text, or json for log shippers"),
     Option("LOG_LEVEL", _choice(LOG_LEVEL_CHOICES, upper=True), "DEBUG, INFO, WARNING or ERROR"),
-    Option("EXECUTOR", _choice(EXECUTOR_CHOICES), "how tasks run: pool (a process pool; WORKERS=1 runs inline)"),
+    Option(
+        "EXECUTOR", _choice(EXECUTOR_CHOICES), "how tasks run: pool (a process pool; WORKERS=1 runs inline)"
+    ),
 )
 
 

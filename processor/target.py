@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from processor.database import describe
 from processor.errors import DatabaseError, TargetExistsError
+from processor.kinds import Kind
 from processor.schema import TablePlan
 
 log = logging.getLogger(__name__)
@@ -36,18 +37,32 @@ def table_exists(engine: Engine, name: str) -> bool:
         return sa.inspect(conn).has_table(name)
 
 
-def reflect_table(engine: Engine, name: str) -> sa.Table:
-    """The existing table ``name`` with its columns and types."""
-    return sa.Table(name, sa.MetaData(), autoload_with=engine)
+def existing_kinds(engine: Engine, name: str) -> dict[str, Kind]:
+    """The columns of the existing table ``name`` and the kind each loads as (for append).
+
+    SQLAlchemy's reflection first; where a dialect's reflection fails (duckdb_engine's
+    borrowed PostgreSQL catalog queries), the standard information_schema.
+    """
+    try:
+        with engine.connect() as conn:
+            return {c["name"]: Kind.of_sql_type(c["type"]) for c in sa.inspect(conn).get_columns(name)}
+    except sa.exc.DBAPIError:
+        log.debug("reflection of %r failed; reading information_schema.columns", name)
+    query = sa.text(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_name = :name ORDER BY ordinal_position"
+    )
+    with engine.connect() as conn:
+        return {
+            column: Kind.of_type_name(type_name) for column, type_name in conn.execute(query, {"name": name})
+        }
 
 
 def check_target(engine: Engine, table: str, if_exists: str) -> bool:
     """Fail early when IF_EXISTS=fail meets an existing table; return whether it exists."""
     exists = table_exists(engine, table)
     if exists and if_exists == "fail":
-        raise TargetExistsError(
-            f"table {table!r} already exists; set IF_EXISTS=replace or IF_EXISTS=append"
-        )
+        raise TargetExistsError(f"table {table!r} already exists; set IF_EXISTS=replace or IF_EXISTS=append")
     return exists
 
 
@@ -76,7 +91,9 @@ def publish(engine: Engine, staging: str, table: str, if_exists: str, names: tup
         if if_exists == "append" and exists:
             _append(engine, stage, target, names)
         elif engine.dialect.name in MYSQL_LIKE:
-            _swap_mysql(engine, stage, target, quote(staging + "_old") if exists and if_exists == "replace" else None)
+            _swap_mysql(
+                engine, stage, target, quote(staging + "_old") if exists and if_exists == "replace" else None
+            )
         else:
             _swap(engine, stage, target, drop_first=exists and if_exists == "replace")
     except sa.exc.DBAPIError as error:

@@ -1,0 +1,172 @@
+"""Real databases for the tests: a SQLite file, DuckDB file, PostgreSQL and MariaDB servers.
+
+The servers are the ones this project's machines run (README, "Running the tests"):
+PostgreSQL at 127.0.0.1:5432 (trust auth, database ``test``) and MariaDB at 127.0.0.1:3306
+(root, empty password, database ``test``).  TEST_POSTGRES_URL and TEST_MARIADB_URL point
+elsewhere.  A server that does not answer skips its tests with the reason, except under
+CI=true, where it fails them: CI must never pass by testing less.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from processor import RunReport, Settings, run_import  # noqa: E402
+from processor.database import create_engine  # noqa: E402
+from processor.settings import parse_url  # noqa: E402
+
+SERVERS = {
+    "postgresql": os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"),
+    "mariadb": os.environ.get("TEST_MARIADB_URL", "mysql://root@127.0.0.1:3306/test"),
+}
+DATABASES = ["sqlite", "duckdb", "postgresql", "mariadb"]
+_reachable: dict[str, str | None] = {}
+
+
+def _server_problem(name: str) -> str | None:
+    """None when the server answers, else why not (checked once per session)."""
+    if name not in _reachable:
+        try:
+            engine = create_engine(parse_url(SERVERS[name]))
+            with engine.connect():
+                pass
+            engine.dispose()
+            _reachable[name] = None
+        except Exception as error:
+            _reachable[name] = f"{name} at {SERVERS[name]} is not reachable: {str(error).splitlines()[0]}"
+    return _reachable[name]
+
+
+@dataclass
+class Database:
+    """One test database: its URL, and helpers to read back what the importer wrote."""
+
+    name: str
+    url: str
+
+    @property
+    def engine(self) -> sa.Engine:
+        return create_engine(parse_url(self.url))
+
+    def _query(self, sql: str) -> sa.CursorResult[Any]:
+        engine = self.engine
+        try:
+            with engine.connect() as conn:
+                result = conn.exec_driver_sql(sql)
+                result.keys_list = list(result.keys())  # type: ignore[attr-defined]
+                result.rows_list = [tuple(r) for r in result]  # type: ignore[attr-defined]
+                return result
+        finally:
+            engine.dispose()
+
+    def quote(self, name: str) -> str:
+        engine = self.engine
+        try:
+            return engine.dialect.identifier_preparer.quote(name)
+        finally:
+            engine.dispose()
+
+    def rows(self, table: str, order_by: str | None = None) -> list[tuple[Any, ...]]:
+        """The table's rows as the driver returns them (no SQLAlchemy type processing)."""
+        sql = f"SELECT * FROM {self.quote(table)}"
+        if order_by is not None:
+            sql += f" ORDER BY {self.quote(order_by)}"
+        return self._query(sql).rows_list
+
+    def columns(self, table: str) -> list[str]:
+        return self._query(f"SELECT * FROM {self.quote(table)} WHERE 1 = 0").keys_list
+
+    def tables(self) -> set[str]:
+        engine = self.engine
+        try:
+            return set(sa.inspect(engine).get_table_names())
+        finally:
+            engine.dispose()
+
+    def exists(self, table: str) -> bool:
+        return table in self.tables()
+
+    def execute(self, sql: str) -> None:
+        engine = self.engine
+        try:
+            with engine.begin() as conn:
+                conn.exec_driver_sql(sql)
+        finally:
+            engine.dispose()
+
+    def drop(self, table: str) -> None:
+        engine = self.engine
+        try:
+            with engine.begin() as conn:
+                sa.Table(table, sa.MetaData(), quote=True).drop(conn, checkfirst=True)
+        finally:
+            engine.dispose()
+
+
+@pytest.fixture(params=DATABASES)
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """Each test that takes ``db`` runs once per database."""
+    name = request.param
+    if name == "sqlite":
+        yield Database(name, f"sqlite:///{tmp_path / 'test.db'}")
+        return
+    if name == "duckdb":
+        yield Database(name, f"duckdb:///{tmp_path / 'test.duckdb'}")
+        return
+    problem = _server_problem(name)
+    if problem:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{problem} (CI=true: a missing server fails the suite)")
+        pytest.skip(problem)
+    database = Database(name, SERVERS[name])
+    before = database.tables()
+    yield database
+    for table in database.tables() - before:
+        database.drop(table)
+
+
+@pytest.fixture
+def table() -> str:
+    """A table name no other test uses."""
+    return f"t_{uuid.uuid4().hex[:10]}"
+
+
+def write(folder: Path, name: str, content: str | bytes, encoding: str = "utf-8") -> Path:
+    """Write a source file below ``folder`` (creating sub-folders), text or raw bytes."""
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, str):
+        content = content.encode(encoding)
+    path.write_bytes(content)
+    return path
+
+
+def settings(folder: Path, db: Database, table: str, **overrides: Any) -> Settings:
+    """Settings for a test run: one worker unless told otherwise, rejects under the folder."""
+    values: dict[str, Any] = {
+        "src_data_folder": folder,
+        "src_file_name": "**/*.csv",
+        "dest_sql": db.url,
+        "dest_table": table,
+        "workers": 1,
+        "rejects_path": folder.parent / f"{table}.rejects.csv",
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+def load(folder: Path, db: Database, table: str, **overrides: Any) -> RunReport:
+    """Run the importer in-process and return its report (errors are in ``report.error``)."""
+    return run_import(settings(folder, db, table, **overrides))
