@@ -221,15 +221,20 @@ def build_parser() -> argparse.ArgumentParser:
     defaults = Settings()
     for option in OPTIONS:
         default = getattr(defaults, option.attr)
-        shown = ",".join(default) if isinstance(default, tuple) else default
         parser.add_argument(
             option.flag,
             metavar=option.env,
             default=None,
-            help=f"{option.help} (default: {shown if shown not in (None, '') else 'none'})",
+            help=option.help if "default" in option.help else f"{option.help} (default: {_shown(default)})",
         )
     parser.add_argument("--verbose", action="store_true", help="show full tracebacks and debug logs")
     return parser
+
+
+def _shown(default: Any) -> str:
+    if isinstance(default, tuple):
+        default = ",".join(default)
+    return "none" if default in (None, "") else str(default)
 
 
 def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
