@@ -69,3 +69,9 @@ class WorkerCrashed(ImporterError):
     """A worker process died (killed, or out of memory); the run was rolled back."""
 
     exit_code = 8
+
+
+class LockError(ImporterError):
+    """Another import into the same table holds the import lock."""
+
+    exit_code = 9

@@ -31,13 +31,13 @@ class TablePlan:
     names: tuple[str, ...]
     kinds: tuple[Kind, ...]
 
-    def table(self, name: str, metadata: sa.MetaData | None = None) -> sa.Table:
-        """A SQLAlchemy Table with these columns (every column nullable)."""
+    def table(self, name: str, primary_key: Sequence[str] = ()) -> sa.Table:
+        """A SQLAlchemy Table with these columns; only primary-key columns are NOT NULL."""
         columns = [
-            sa.Column(n, k.sql_type(), nullable=True, quote=True)
+            sa.Column(n, k.sql_type(key=n in primary_key), primary_key=n in primary_key, quote=True)
             for n, k in zip(self.names, self.kinds, strict=True)
         ]
-        return sa.Table(name, metadata or sa.MetaData(), *columns, quote=True)
+        return sa.Table(name, sa.MetaData(), *columns, quote=True)
 
 
 @dataclass(frozen=True)
@@ -76,9 +76,14 @@ def _difference(expected: Sequence[str], found: Sequence[str]) -> str:
     return "; ".join(parts) or "same columns in another order"
 
 
-def check_identifiers(table: str, names: Sequence[str], dialect: Dialect) -> None:
+def check_identifiers(table: str, names: Sequence[str], primary_key: Sequence[str], dialect: Dialect) -> None:
     """Raise SchemaError where the database could not hold a name exactly as written."""
     _check_name(table, "table name", dialect)
+    unknown = [key for key in primary_key if key not in names]
+    if unknown:
+        raise SchemaError(
+            f"PRIMARY_KEY names columns the header does not have: {', '.join(map(repr, unknown))}"
+        )
     seen: dict[str, int] = {}
     for position, name in enumerate(names, start=1):
         label = f"column {position} ({name!r})"

@@ -20,7 +20,7 @@ from sqlalchemy.exc import ArgumentError
 
 from processor.errors import ConfigError
 
-IF_EXISTS_CHOICES = ("fail", "replace", "append")
+IF_EXISTS_CHOICES = ("fail", "replace", "append", "merge")
 QUOTING_CHOICES = ("csv", "none")
 LOG_FORMAT_CHOICES = ("text", "json")
 LOG_LEVEL_CHOICES = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -60,7 +60,15 @@ class Settings:
     log_format: str = "text"
     log_level: str = "INFO"
     executor: str = "pool"
+    primary_key: tuple[str, ...] = ()
+    reload_changed: bool = False
+    lock_timeout: int = 0
     verbose: bool = False
+    cleanup: bool = False
+
+    def __post_init__(self) -> None:
+        if self.if_exists == "merge" and not self.primary_key:
+            raise ConfigError("IF_EXISTS=merge needs PRIMARY_KEY (the key column or columns)")
 
     @property
     def url(self) -> URL:
@@ -156,6 +164,22 @@ def _table(name: str, text: str) -> str:
     return text
 
 
+def _columns(name: str, text: str) -> tuple[str, ...]:
+    columns = tuple(part.strip() for part in text.split(","))
+    if not all(columns):
+        raise ConfigError(f"{name} must be column names separated by commas, got {text!r}")
+    return columns
+
+
+def _boolean(name: str, text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {text!r}")
+
+
 def _text(name: str, text: str) -> str:
     return text
 
@@ -190,7 +214,16 @@ OPTIONS = (
     ),
     Option("DEST_SQL", _url, "SQLAlchemy database URL (postgres:// and mysql:// accepted)"),
     Option("DEST_TABLE", _table, "target table (default: the files' common name stem)"),
-    Option("IF_EXISTS", _choice(IF_EXISTS_CHOICES), "fail, replace (atomic swap) or append"),
+    Option(
+        "IF_EXISTS",
+        _choice(IF_EXISTS_CHOICES),
+        "fail, replace (atomic swap), append (skips files already loaded) or merge (upsert on PRIMARY_KEY)",
+    ),
+    Option("PRIMARY_KEY", _columns, "key column(s) for IF_EXISTS=merge, comma separated"),
+    Option(
+        "RELOAD_CHANGED", _boolean, "with append: load a file again although it changed since it was loaded"
+    ),
+    Option("LOCK_TIMEOUT", _non_negative_int, "seconds to wait for another import into the same table"),
     Option("WORKERS", _positive_int, "processes that read and write in parallel"),
     Option("CHUNK_SIZE", _positive_int, "rows read, converted and written at a time"),
     Option("SAMPLE_ROWS", _non_negative_int, "rows per file sampled to plan column types (0: every row)"),
@@ -228,6 +261,11 @@ def build_parser() -> argparse.ArgumentParser:
             help=option.help if "default" in option.help else f"{option.help} (default: {_shown(default)})",
         )
     parser.add_argument("--verbose", action="store_true", help="show full tracebacks and debug logs")
+    parser.add_argument(
+        "--cleanup",
+        action="store_true",
+        help="only remove staging tables that crashed runs left for DEST_TABLE, then exit",
+    )
     return parser
 
 
@@ -248,6 +286,7 @@ def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
             continue
         values[option.attr] = option.parse(option.env, text)
     values["verbose"] = args.verbose
+    values["cleanup"] = args.cleanup
     if values["verbose"]:
         values["log_level"] = "DEBUG"
     return Settings(**values)
