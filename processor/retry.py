@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from sqlalchemy import exc
+from processor.database import describe, driver_error
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -30,9 +30,9 @@ SQLITE_TRANSIENT = ("database is locked", "database table is locked", "database 
 
 def is_transient(error: BaseException) -> bool:
     """Whether the database rolled the failed statement's transaction back by itself."""
-    if not isinstance(error, exc.DBAPIError) or error.connection_invalidated:
+    if getattr(error, "connection_invalidated", False):
         return False
-    original = error.orig
+    original = driver_error(error)
     sqlstate = getattr(original, "pgcode", None) or getattr(original, "sqlstate", None)
     if sqlstate in POSTGRES_TRANSIENT:
         return True
@@ -42,16 +42,16 @@ def is_transient(error: BaseException) -> bool:
     return any(text in str(original).lower() for text in SQLITE_TRANSIENT)
 
 
-def with_retries(action: Callable[[], T], what: str) -> T:
+def with_retries(action: Callable[[], T], errors: tuple[type[BaseException], ...], what: str) -> T:
     """Run ``action``; on a transient error wait (exponential backoff with jitter) and run it again."""
     attempt = 1
     while True:
         try:
             return action()
-        except exc.DBAPIError as error:
+        except errors as error:
             if attempt >= ATTEMPTS or not is_transient(error):
                 raise
             delay = min(MAX_DELAY, BASE_DELAY * 2 ** (attempt - 1)) * (0.5 + random.random())
-            log.warning("%s: transient database error, retrying in %.1f s: %s", what, delay, error.orig)
+            log.warning("%s: transient database error, retrying in %.1f s: %s", what, delay, describe(error))
             time.sleep(delay)
             attempt += 1

@@ -34,7 +34,13 @@ class TablePlan:
     def table(self, name: str, primary_key: Sequence[str] = ()) -> sa.Table:
         """A SQLAlchemy Table with these columns; only primary-key columns are NOT NULL."""
         columns = [
-            sa.Column(n, k.sql_type(key=n in primary_key), primary_key=n in primary_key, quote=True)
+            sa.Column(
+                n,
+                k.sql_type(key=n in primary_key),
+                primary_key=n in primary_key,
+                autoincrement=False,
+                quote=True,
+            )
             for n, k in zip(self.names, self.kinds, strict=True)
         ]
         return sa.Table(name, sa.MetaData(), *columns, quote=True)

@@ -17,11 +17,10 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import pyarrow as pa
-from sqlalchemy import exc
 from sqlalchemy.engine import URL, Engine
 
 from processor.convert import apply_plan, to_frame
-from processor.database import create_engine, describe
+from processor.database import create_engine, database_errors, describe
 from processor.discover import SourceFile
 from processor.errors import DatabaseError, ImporterError, Interrupted
 from processor.ledger import fingerprint
@@ -165,9 +164,10 @@ def _write(task: LoadTask, typed: pa.Table) -> None:
         with state.lock or contextlib.nullcontext(), state.engine.begin() as conn:
             frame.to_sql(task.staging, conn, if_exists="append", index=False, method=state.writer)
 
+    errors = database_errors(state.engine)
     try:
-        with_retries(attempt, task.source.name)
-    except exc.DBAPIError as error:
+        with_retries(attempt, errors, task.source.name)
+    except errors as error:
         raise DatabaseError(f"{task.source.name}: writing rows failed: {describe(error)}") from None
 
 
