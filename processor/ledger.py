@@ -20,12 +20,14 @@ from sqlalchemy.engine import Connection, Engine
 LEDGER_TABLE = "_import_ledger"
 
 _TEXT = sa.Text().with_variant(mysql.VARCHAR(1024), "mysql", "mariadb")
-_METADATA = sa.MetaData()
+# The key: MySQL indexes at most 3072 bytes (4 per utf8mb4 character); its table names have
+# at most 64 characters.  With the key, concurrent imports into other tables lock only their
+# own ledger rows.
 LEDGER = sa.Table(
     LEDGER_TABLE,
-    _METADATA,
-    sa.Column("target", _TEXT, nullable=False),
-    sa.Column("source", _TEXT, nullable=False),
+    sa.MetaData(),
+    sa.Column("target", sa.Text().with_variant(mysql.VARCHAR(64), "mysql", "mariadb"), primary_key=True),
+    sa.Column("source", sa.Text().with_variant(mysql.VARCHAR(700), "mysql", "mariadb"), primary_key=True),
     sa.Column("size", sa.BigInteger, nullable=False),
     sa.Column("fingerprint", _TEXT, nullable=False),
     sa.Column("row_count", sa.BigInteger, nullable=False),

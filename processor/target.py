@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection, Dialect, Engine
 from processor.database import describe
 from processor.errors import DatabaseError, TargetExistsError
 from processor.kinds import Kind
+from processor.retry import with_retries
 from processor.schema import TablePlan
 
 log = logging.getLogger(__name__)
@@ -110,7 +111,8 @@ def publish(
     """
     quote = engine.dialect.identifier_preparer.quote
     target, stage = quote(table), quote(staging)
-    try:
+
+    def attempt() -> None:
         exists = table_exists(engine, table)
         if exists and if_exists in ("append", "merge"):
             upsert = _upsert_clause(engine.dialect, names, primary_key) if if_exists == "merge" else ""
@@ -120,6 +122,9 @@ def publish(
             _swap_mysql(engine, stage, target, retired, record)
         else:
             _swap(engine, stage, target, exists and if_exists == "replace", record)
+
+    try:
+        with_retries(attempt, (sa.exc.DBAPIError,), f"publishing {table!r}")
     except sa.exc.DBAPIError as error:
         raise DatabaseError(f"publishing table {table!r} failed: {describe(error)}") from error
 
