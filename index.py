@@ -22,13 +22,9 @@ def main(argv: Sequence[str], environ: Mapping[str, str]) -> int:
     if report.error is None:
         print(report.summary())
         return 0
-    message = str(report.error)
-    password = settings.url.password
-    if password:
-        message = message.replace(str(password), "***")
     if settings.verbose and report.error.detail:
         print(report.error.detail, file=sys.stderr, end="")
-    print(f"error: {message}", file=sys.stderr)
+    print(f"error: {report.error}", file=sys.stderr)
     return report.exit_code
 
 

@@ -13,6 +13,7 @@ import logging
 import multiprocessing
 import signal
 import time
+import traceback
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -61,9 +62,13 @@ def run_import(settings: Settings) -> RunReport:
         with _terminate_as_interrupt():
             _import(settings, report)
     except ImporterError as error:
-        report.error = error
+        report.error = _for_user(error, settings)
     except KeyboardInterrupt:
         report.error = Interrupted("interrupted; the target table was left as it was")
+    except Exception as error:  # a bug: still one line, a report, and the traceback for --verbose
+        unexpected = ImporterError(f"unexpected error: {type(error).__name__}: {error}")
+        unexpected.__cause__ = error
+        report.error = _for_user(unexpected, settings)
     finally:
         report.seconds = time.perf_counter() - started
         if report.rejects and report.table:
@@ -71,6 +76,17 @@ def run_import(settings: Settings) -> RunReport:
         if settings.report_path is not None:
             write_report(report, settings.report_path)
     return report
+
+
+def _for_user(error: ImporterError, settings: Settings) -> ImporterError:
+    """Keep the traceback for --verbose, and mask DEST_SQL's password wherever it might show."""
+    if not error.detail:
+        error.detail = "".join(traceback.format_exception(error.__cause__ or error))
+    password = settings.url.password
+    if password:
+        error.message = error.message.replace(str(password), "***")
+        error.detail = error.detail.replace(str(password), "***")
+    return error
 
 
 def _import(settings: Settings, report: RunReport) -> None:
