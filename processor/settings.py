@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from processor.errors import ConfigError
 
@@ -150,7 +150,16 @@ def _encoding(name: str, text: str) -> str:
 
 
 def _url(name: str, text: str) -> str:
-    parse_url(text)
+    """A URL whose scheme names a dialect and a driver that are installed (checked before any work)."""
+    url = parse_url(text)
+    try:
+        url.get_dialect().import_dbapi()
+    except NoSuchModuleError:
+        raise ConfigError(f"{name} names an unknown database scheme: {url.drivername!r}") from None
+    except ModuleNotFoundError as error:
+        raise ConfigError(
+            f"{name} scheme {url.drivername!r} needs the Python package {error.name!r}, which is not installed"
+        ) from None
     return text
 
 
