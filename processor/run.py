@@ -21,9 +21,18 @@ from typing import Any
 from sqlalchemy import exc
 from sqlalchemy.engine import Connection, Engine
 
-from processor.database import SINGLE_WRITER, check_connection, create_engine
+from processor.database import SINGLE_WRITER, check_connection, create_engine, describe
 from processor.discover import SourceFile, common_stem, discover_files
-from processor.errors import ImporterError, Interrupted, RejectLimitError, SourceError
+from processor.errors import (
+    DatabaseError,
+    ImporterError,
+    Interrupted,
+    RejectLimitError,
+    SourceError,
+    masked,
+    unexpected,
+    with_traceback,
+)
 from processor.executor import Executor, make_executor
 from processor.ledger import LedgerEntry, ensure_ledger, read_ledger, record_files
 from processor.lock import import_lock
@@ -62,15 +71,18 @@ def run_import(settings: Settings) -> RunReport:
         with _terminate_as_interrupt():
             _import(settings, report)
     except ImporterError as error:
-        report.error = _for_user(error, settings)
+        report.error = with_traceback(error)
     except KeyboardInterrupt:
         report.error = Interrupted("interrupted; the target table was left as it was")
-    except Exception as error:  # a bug: still one line, a report, and the traceback for --verbose
-        unexpected = ImporterError(f"unexpected error: {type(error).__name__}: {error}")
-        unexpected.__cause__ = error
-        report.error = _for_user(unexpected, settings)
+    except exc.DBAPIError as error:
+        detail = "".join(traceback.format_exception(error))
+        report.error = DatabaseError(f"database error: {describe(error)}", detail)
+    except Exception as error:
+        report.error = unexpected(error)
     finally:
         report.seconds = time.perf_counter() - started
+        if report.error is not None:
+            report.error = masked(report.error, _password(settings))
         if report.rejects and report.table:
             write_rejects(report.rejects, settings.resolved_rejects_path(report.table))
         if settings.report_path is not None:
@@ -78,15 +90,13 @@ def run_import(settings: Settings) -> RunReport:
     return report
 
 
-def _for_user(error: ImporterError, settings: Settings) -> ImporterError:
-    """Keep the traceback for --verbose, and mask DEST_SQL's password wherever it might show."""
-    if not error.detail:
-        error.detail = "".join(traceback.format_exception(error.__cause__ or error))
-    password = settings.url.password
-    if password:
-        error.message = error.message.replace(str(password), "***")
-        error.detail = error.detail.replace(str(password), "***")
-    return error
+def _password(settings: Settings) -> str | None:
+    """DEST_SQL's password, which no message, log or report may show."""
+    try:
+        password = settings.url.password
+    except ImporterError:
+        return None
+    return str(password) if password else None
 
 
 def _import(settings: Settings, report: RunReport) -> None:
@@ -227,9 +237,10 @@ def _ledger_entry(source: SourceFile, fingerprint: str, report: RunReport) -> Le
 def _check_reject_limit(rejects: list[RejectedRow], max_errors: int) -> None:
     if len(rejects) > max_errors:
         first = rejects[0]
+        count = f"{len(rejects)} row{'s' if len(rejects) > 1 else ''}"
         raise RejectLimitError(
             f"{first.file}: line {first.line}: {first.reason} "
-            f"({len(rejects)} rows rejected so far, MAX_ERRORS={max_errors}; nothing was loaded)"
+            f"({count} rejected so far, MAX_ERRORS={max_errors}; nothing was loaded)"
         )
 
 

@@ -158,7 +158,8 @@ def _url(name: str, text: str) -> str:
         raise ConfigError(f"{name} names an unknown database scheme: {url.drivername!r}") from None
     except ModuleNotFoundError as error:
         raise ConfigError(
-            f"{name} scheme {url.drivername!r} needs the Python package {error.name!r}, which is not installed"
+            f"{name} scheme {url.drivername!r} needs the Python package {error.name!r}, "
+            "which is not installed"
         ) from None
     return text
 

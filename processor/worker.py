@@ -11,7 +11,6 @@ import contextlib
 import multiprocessing
 import signal
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -22,7 +21,7 @@ from sqlalchemy.engine import URL, Engine
 from processor.convert import apply_plan, to_frame
 from processor.database import create_engine, database_errors, describe
 from processor.discover import SourceFile
-from processor.errors import DatabaseError, ImporterError, Interrupted
+from processor.errors import DatabaseError, ImporterError, Interrupted, unexpected, with_traceback
 from processor.ledger import fingerprint
 from processor.read import InvalidRow, TextFormat, locate_records, read_batches, rechunk
 from processor.report import FileResult, RejectedRow
@@ -89,12 +88,11 @@ def _guarded(fn: Callable[..., T], *args: Any) -> T:
     """Run a task; unexpected errors come back as one picklable ImporterError with the traceback."""
     try:
         return fn(*args)
-    except ImporterError:
-        raise
+    except ImporterError as error:
+        # The parent shows this process's traceback with --verbose; it does not cross as a cause.
+        raise with_traceback(error) from None
     except Exception as error:
-        raise ImporterError(
-            f"unexpected error: {type(error).__name__}: {error}", traceback.format_exc()
-        ) from None
+        raise unexpected(error) from None
 
 
 def profile(task: ProfileTask) -> ProfileResult:
