@@ -93,18 +93,23 @@ def parse_url(text: str) -> URL:
     """Parse a SQLAlchemy URL, accepting ``postgres://`` and ``mysql://`` as users write them."""
     try:
         url = make_url(text)
-    except ArgumentError as exc:
-        raise ConfigError(f"DEST_SQL is not a database URL: {_mask(text)!r}") from exc
+    except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
+        raise ConfigError(f"DEST_SQL is not a database URL: {_mask(text)!r}") from None
     return url.set(drivername=SCHEME_ALIASES.get(url.drivername, url.drivername))
 
 
 def _mask(text: str) -> str:
-    """Hide anything between ``user:`` and ``@`` in a string that failed to parse as a URL."""
-    head, sep, tail = text.partition("@")
-    if not sep or ":" not in head.split("//", 1)[-1]:
+    """Hide anything between ``user:`` and the last ``@`` in a string that failed to parse as a URL.
+
+    The password may itself hold ``:`` and ``@``, so the user ends at the first ``:`` after
+    ``//`` and the password at the last ``@``.
+    """
+    head, sep, tail = text.rpartition("@")
+    scheme, slashes, userinfo = head.rpartition("//")
+    user, colon, _password = userinfo.partition(":")
+    if not sep or not colon:
         return text
-    scheme_user = head.rsplit(":", 1)[0]
-    return f"{scheme_user}:***@{tail}"
+    return f"{scheme}{slashes}{user}:***@{tail}"
 
 
 def _positive_int(name: str, text: str) -> int:
