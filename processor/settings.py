@@ -93,7 +93,7 @@ def parse_url(text: str) -> URL:
     """Parse a SQLAlchemy URL, accepting ``postgres://`` and ``mysql://`` as users write them."""
     try:
         url = make_url(text)
-    except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise ConfigError(f"DEST_SQL is not a database URL: {_mask(text)!r}") from None
     return url.set(drivername=SCHEME_ALIASES.get(url.drivername, url.drivername))
 
