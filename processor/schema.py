@@ -22,6 +22,10 @@ from processor.read import TextFormat, read_header, sample_rows
 # Databases whose identifiers compare case-insensitively, so `Name` and `name` collide.
 CASE_INSENSITIVE = {"mysql", "mariadb", "sqlite", "duckdb", "mssql"}
 MYSQL_LIKE = {"mysql", "mariadb"}
+# Longest names the servers accept, where SQLAlchemy's dialect says otherwise: MySQL's dialect
+# reports 255 (an alias limit) though columns and tables hold 64 characters; PostgreSQL counts
+# bytes.  DuckDB has no limit (duckdb_engine reports PostgreSQL's 63, borrowed with its dialect).
+NAME_LIMITS: dict[str, int | None] = {"postgresql": 63, "mysql": 64, "mariadb": 64, "duckdb": None}
 
 
 @dataclass(frozen=True)
@@ -106,7 +110,7 @@ def check_identifiers(table: str, names: Sequence[str], primary_key: Sequence[st
 def _check_name(name: str, label: str, dialect: Dialect) -> None:
     if "\x00" in name:
         raise SchemaError(f"{label} contains a NUL character")
-    limit = dialect.max_identifier_length
+    limit = NAME_LIMITS.get(dialect.name, dialect.max_identifier_length)
     # PostgreSQL counts bytes, the others characters.
     length = len(name.encode()) if dialect.name == "postgresql" else len(name)
     if limit and length > limit:

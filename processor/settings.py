@@ -77,8 +77,10 @@ class Settings:
 
     @property
     def masked_url(self) -> str:
-        """DEST_SQL as it may be shown: the password replaced by ``***``."""
-        return self.url.render_as_string(hide_password=True)
+        """DEST_SQL as it may be shown: the password replaced by ``***``, wherever it occurs."""
+        url = self.url
+        shown = url.render_as_string(hide_password=True)
+        return shown.replace(str(url.password), "***") if url.password else shown
 
     def resolved_rejects_path(self, table: str) -> Path:
         """Where rejected rows go: REJECTS_PATH, else beside the report, else ``<table>.rejects.csv``."""
