@@ -212,6 +212,8 @@ class Option:
     env: str
     parse: Callable[[str, str], Any]
     help: str
+    #: The default as ``--help`` states it, where the Settings field's value does not say it.
+    default: str | None = None
 
     @property
     def attr(self) -> str:
@@ -230,7 +232,7 @@ OPTIONS = (
         "glob below the folder; ** recurses; .gz .bz2 .xz .zst .zip are read compressed",
     ),
     Option("DEST_SQL", _url, "SQLAlchemy database URL (postgres:// and mysql:// accepted)"),
-    Option("DEST_TABLE", _table, "target table (default: the files' common name stem)"),
+    Option("DEST_TABLE", _table, "target table", "the matched files' common name stem"),
     Option(
         "IF_EXISTS",
         _choice(IF_EXISTS_CHOICES),
@@ -241,16 +243,29 @@ OPTIONS = (
         "RELOAD_CHANGED", _boolean, "with append: load a file again although it changed since it was loaded"
     ),
     Option("LOCK_TIMEOUT", _non_negative_int, "seconds to wait for another import into the same table"),
-    Option("WORKERS", _positive_int, "processes that read and write in parallel"),
+    Option(
+        "WORKERS",
+        _positive_int,
+        "processes that read and write in parallel",
+        f"the number of CPUs, {os.cpu_count() or 1} here",
+    ),
     Option("CHUNK_SIZE", _positive_int, "rows read, converted and written at a time"),
     Option("SAMPLE_ROWS", _non_negative_int, "rows per file sampled to plan column types (0: every row)"),
-    Option("SRC_DELIMITER", _delimiter, "field separator (default: , or tab for .tsv files)"),
+    Option("SRC_DELIMITER", _delimiter, "field separator", "',', or tab for .tsv files"),
     Option("SRC_QUOTING", _choice(QUOTING_CHOICES), 'csv, or none when " is an ordinary character'),
     Option("SRC_ENCODING", _encoding, "encoding of the files (a UTF-8 BOM is tolerated)"),
-    Option("NA_VALUES", _na_values, "extra markers read as NULL, comma separated (e.g. \\N)"),
+    Option(
+        "NA_VALUES",
+        _na_values,
+        "extra markers read as NULL, comma separated (e.g. \\N)",
+        "none: only an empty field is NULL",
+    ),
     Option("MAX_ERRORS", _non_negative_int, "rejected rows tolerated before the run fails"),
     Option(
-        "REJECTS_PATH", _path, "CSV of rejected rows (default: beside the report, else <table>.rejects.csv)"
+        "REJECTS_PATH",
+        _path,
+        "CSV of rejected rows",
+        "beside REPORT_PATH, else <table>.rejects.csv",
     ),
     Option("REPORT_PATH", _path, "JSON summary of the run"),
     Option("LOG_FORMAT", _choice(LOG_FORMAT_CHOICES), "text, or json for log shippers"),
@@ -270,12 +285,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     defaults = Settings()
     for option in OPTIONS:
-        default = getattr(defaults, option.attr)
+        shown = option.default or _shown(getattr(defaults, option.attr))
         parser.add_argument(
             option.flag,
             metavar=option.env,
             default=None,
-            help=option.help if "default" in option.help else f"{option.help} (default: {_shown(default)})",
+            help=f"{option.help} (default: {shown})",
         )
     parser.add_argument("--verbose", action="store_true", help="show full tracebacks and debug logs")
     parser.add_argument(
@@ -287,6 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _shown(default: Any) -> str:
+    if isinstance(default, bool):
+        return str(default).lower()  # as RELOAD_CHANGED=true/false is written
     if isinstance(default, tuple):
         default = ",".join(default)
     return "none" if default in (None, "") else str(default)
