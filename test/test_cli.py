@@ -124,7 +124,10 @@ def test_flags_override_environment(folder, tmp_path):
         WORKERS="abc",  # invalid, but the flag wins before it is ever parsed
     )
     assert result.returncode == 0, result.stderr
-    assert rows(db_path, "SELECT name FROM sqlite_master WHERE type = 'table'") == [("from_flag",)]
+    assert rows(db_path, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name") == [
+        ("_import_ledger",),
+        ("from_flag",),
+    ]
 
 
 def test_verbose_shows_the_traceback(folder, tmp_path):
@@ -207,7 +210,10 @@ def test_report_on_failure(folder, tmp_path):
             ["2024/q3/sales.csv", "3", "expected 3 fields, found 2", "5,y"],
             ["2024/q3/sales.csv", "4", "expected 3 fields, found 4", "6,z,2,extra"],
         ]
-    assert rows(tmp_path / "o.db", "SELECT name FROM sqlite_master") == []
+    assert rows(tmp_path / "o.db", "SELECT name FROM sqlite_master WHERE type = 'table'") == [
+        ("_import_ledger",)
+    ]
+    assert rows(tmp_path / "o.db", "SELECT count(*) FROM _import_ledger") == [(0,)]
 
 
 def test_report_when_the_folder_is_missing(tmp_path):

@@ -18,6 +18,7 @@ import pytest
 from conftest import SERVERS, Database, _server_problem, load, write
 
 import index
+from processor.ledger import LEDGER_TABLE
 from processor.target import staging_name
 
 
@@ -40,8 +41,12 @@ def cli(tmp_path, capsys, monkeypatch):
 
 
 def sqlite_tables(path: Path) -> set[str]:
+    """The tables of a SQLite file, less the importer's ledger (asserted empty of failed runs)."""
     with sqlite3.connect(path) as conn:
-        return {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        names = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if LEDGER_TABLE in names:
+            assert conn.execute(f"SELECT count(*) FROM {LEDGER_TABLE} WHERE target != 't'").fetchone() == (0,)
+    return names - {LEDGER_TABLE}
 
 
 def stages(db: Database, table: str) -> list[str]:
@@ -61,7 +66,10 @@ def assert_nothing_written(db: Database, table: str) -> None:
     ("env", "message"),
     [
         ({"WORKERS": "abc"}, "WORKERS must be a positive integer, got 'abc'"),
-        ({"IF_EXISTS": "sometimes"}, "IF_EXISTS must be one of fail, replace, append; got 'sometimes'"),
+        (
+            {"IF_EXISTS": "sometimes"},
+            "IF_EXISTS must be one of fail, replace, append, merge; got 'sometimes'",
+        ),
         ({"DEST_SQL": "nonsense"}, "DEST_SQL is not a database URL: 'nonsense'"),
         ({"DEST_SQL": "oracel://scott:tiger@db/orcl"}, "DEST_SQL names an unknown database scheme: 'oracel'"),
         (
@@ -252,12 +260,12 @@ def test_header_in_another_order(db, table, tmp_path):
 
 def test_append_with_other_columns_leaves_target(db, table, tmp_path):
     write(tmp_path / "one", "a.csv", "id,name\n1,x\n")
-    write(tmp_path / "two", "a.csv", "id,label\n2,y\n")
+    write(tmp_path / "two", "b.csv", "id,label\n2,y\n")
     assert load(tmp_path / "one", db, table).error is None
     report = load(tmp_path / "two", db, table, if_exists="append")
     assert report.exit_code == 4
     assert str(report.error) == (
-        f"a.csv: header does not match the columns of table {table!r}: missing 'name'; unexpected 'label'"
+        f"b.csv: header does not match the columns of table {table!r}: missing 'name'; unexpected 'label'"
     )
     assert db.rows(table) == [(1, "x")]
     assert stages(db, table) == []

@@ -36,7 +36,10 @@ def config_error(env: dict[str, str], argv: tuple[str, ...] = ()) -> str:
         ({"WORKERS": "0"}, "WORKERS must be a positive integer, got '0'"),
         ({"CHUNK_SIZE": "-5"}, "CHUNK_SIZE must be a positive integer, got '-5'"),
         ({"MAX_ERRORS": "many"}, "MAX_ERRORS must be a whole number, 0 or more, got 'many'"),
-        ({"IF_EXISTS": "sometimes"}, "IF_EXISTS must be one of fail, replace, append; got 'sometimes'"),
+        (
+            {"IF_EXISTS": "sometimes"},
+            "IF_EXISTS must be one of fail, replace, append, merge; got 'sometimes'",
+        ),
         ({"SRC_QUOTING": "maybe"}, "SRC_QUOTING must be one of csv, none; got 'maybe'"),
         ({"LOG_FORMAT": "xml"}, "LOG_FORMAT must be one of text, json; got 'xml'"),
         ({"LOG_LEVEL": "loud"}, "LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR; got 'loud'"),
