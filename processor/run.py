@@ -203,6 +203,7 @@ def _load(
         for f in files
     ]
     create_staging(engine, staging, plan, settings.primary_key)
+    log.info("loading %d files into staging table %r", len(files), staging)
     try:
         for result in executor.map_unordered(load_file, tasks):
             report.files.append(result)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -75,13 +77,35 @@ class _WorkerState:
 _state: _WorkerState | None = None
 
 
+# Exit status of a worker that ends itself because its parent died.
+ORPHANED = 70
+
+
 def init_worker(url: URL, lock: Any, stop: Any) -> None:
     """Pool initializer: build this process's own engine; leave Ctrl-C to the parent."""
     global _state
     if multiprocessing.parent_process() is not None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _exit_with_parent()
     engine = create_engine(url)
     _state = _WorkerState(engine=engine, writer=choose_writer(engine.dialect), lock=lock, stop=stop)
+
+
+def _exit_with_parent() -> None:
+    """End this worker the moment its parent dies (kill -9, out of memory).
+
+    An idle worker waits for its next task on a pipe that it holds open itself, so it would
+    never notice; a busy one would write on into a staging table that the next run is about to
+    drop.  Exiting mid-transaction is safe: the database rolls back what was not committed.
+    """
+    parent = multiprocessing.parent_process()
+    assert parent is not None
+
+    def watch() -> None:
+        parent.join()  # returns when the parent's sentinel pipe closes, i.e. when it has died
+        os._exit(ORPHANED)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def _guarded(fn: Callable[..., T], *args: Any) -> T:
