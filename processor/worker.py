@@ -182,8 +182,14 @@ def _write(task: LoadTask, typed: pa.Table) -> None:
     state = _state
     frame = to_frame(typed)
 
+    staging = state.engine.dialect.identifier_preparer.quote(task.staging)
+
     def attempt() -> None:
         with state.lock or contextlib.nullcontext(), state.engine.begin() as conn:
+            # to_sql creates a missing table, so first touch the staging table: this fails if it
+            # was dropped (the run failed, or the next run cleaned up after a crash) and locks it
+            # against a DROP until this transaction ends.  It is never created here.
+            conn.exec_driver_sql(f"SELECT 1 FROM {staging} WHERE 1 = 0").close()
             frame.to_sql(task.staging, conn, if_exists="append", index=False, method=state.writer)
 
     errors = database_errors(state.engine)

@@ -8,6 +8,7 @@ never a part.  CRASH_SEED=<n> replays one sequence of kill moments; the seed is 
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import queue
 import random
@@ -23,8 +24,15 @@ import pytest
 import sqlalchemy as sa
 from conftest import ROOT, load, write
 
+from processor.discover import discover_files
+from processor.errors import DatabaseError
+from processor.kinds import Kind
 from processor.ledger import LEDGER_TABLE
+from processor.read import TextFormat
+from processor.schema import TablePlan
+from processor.settings import parse_url
 from processor.target import staging_name
+from processor.worker import LoadTask, init_worker, load_file
 
 FILES = 6
 ROWS = 2_000  # per file: with CHUNK_SIZE=100 two workers load for a second or two
@@ -352,3 +360,21 @@ def test_lost_connection_of_a_writer(db, table, previous, importers):
         assert "Traceback" not in stderr, why
         assert content(db, table) == "old", why
     assert staging_tables(db, table) == set(), why
+
+
+def test_a_worker_never_recreates_a_dropped_staging_table(db, table, tmp_path):
+    """A worker that outlives its run (or its run's failure) must not bring a dropped staging table back.
+
+    Writing a chunk through pandas' ``to_sql(if_exists="append")`` creates the table when it is
+    missing; a staging table that the parent, or the next run's cleanup, has just dropped must
+    stay dropped and the worker must fail instead.
+    """
+    write_source(tmp_path / "src", range(10), 1)
+    source = discover_files(tmp_path / "src", "*.csv", None)[0]
+    plan = TablePlan(names=("id", "name", "value"), kinds=(Kind.INTEGER, Kind.TEXT, Kind.FLOAT))
+    staging = staging_name(table, "gone")
+    task = LoadTask(source, TextFormat(), plan, staging, chunk_size=4, block_bytes=1 << 20, max_errors=0)
+    init_worker(parse_url(db.url), None, multiprocessing.get_context("spawn").Event())
+    with pytest.raises(DatabaseError, match=r"^part0\.csv: writing rows failed: "):
+        load_file(task)
+    assert staging not in db.tables()
