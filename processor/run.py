@@ -218,6 +218,9 @@ def _load(
 
         publish(engine, staging, report.table, settings.if_exists, plan.names, settings.primary_key, record)
     except BaseException:
+        # Stop every worker first: one still writing would hold the staging table (or, on
+        # DuckDB, the whole file) and the DROP would wait or fail.
+        executor.close()
         with contextlib.suppress(exc.SQLAlchemyError):
             drop_table(engine, staging)
         raise
