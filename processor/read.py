@@ -127,7 +127,9 @@ def read_batches(
         use_threads=False,  # rows' record numbers are known only when reading on one thread
         block_size=max(MIN_BLOCK_BYTES, min(MAX_BLOCK_BYTES, block_bytes)),
         column_names=names,
-        skip_rows=1,
+        # Not skip_rows: that skips physical lines, so a header with a quoted line break would
+        # leave its tail behind as a data row.  skip_rows_after_names skips one parsed record.
+        skip_rows_after_names=1,
         encoding=fmt.encoding if fmt.encoding != "utf-8" else "utf8",
     )
     parse_options = pacsv.ParseOptions(
