@@ -18,6 +18,7 @@ from sqlalchemy.dialects import mysql
 INT_PATTERN = r"^(0|-?[1-9][0-9]*)$"
 INTEGER_SHAPE = r"^-?[0-9]+$"
 FLOAT_PATTERN = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$"
+ZERO_PATTERN = r"^0(\.0+)?([eE][-+]?[0-9]+)?$"  # a float spelling of zero, without a sign
 # Digits a float64 holds exactly: an integer-looking value longer than this in a float column
 # would come back changed, so it is not a float.
 FLOAT_EXACT_DIGITS = 15
@@ -87,7 +88,22 @@ def fit_mask(values: pa.Array, kind: Kind) -> pa.Array:
         exact_int = pc.and_(ints, pc.less_equal(pc.utf8_length(values), FLOAT_EXACT_DIGITS))
         not_int = pc.invert(pc.match_substring_regex(values, INTEGER_SHAPE))
         ok = pc.and_(pc.match_substring_regex(values, FLOAT_PATTERN), pc.or_(not_int, exact_int))
+        ok = pc.and_(ok, _float_holds(values, ok))
     return pc.fill_null(ok, True)
+
+
+def _float_holds(values: pa.Array, candidates: pa.Array) -> pa.Array:
+    """Per float-shaped value: does a float64 hold it, rounded but not changed in kind?
+
+    Beyond the float range a value would become infinity (``1e400``), below it zero
+    (``1e-400``); and a negative zero (``-0.0``) comes back as ``0.0`` from SQLite and MariaDB.
+    Those stay text, like ``-0`` in an integer column.
+    """
+    numbers = pc.cast(pc.if_else(candidates, values, "0"), pa.float64())
+    zero = pc.equal(numbers, 0.0)
+    return pc.and_(
+        pc.is_finite(numbers), pc.or_(pc.invert(zero), pc.match_substring_regex(values, ZERO_PATTERN))
+    )
 
 
 def _int64_mask(values: pa.Array) -> pa.Array:
