@@ -151,9 +151,21 @@ def read_batches(
             reader = pacsv.open_csv(stream, read_options, parse_options, convert_options)
             yield from reader
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+            if isinstance(exc, pa.ArrowInvalid) and _header_only(source, fmt):
+                return  # Arrow cannot skip a header that no line break ends: there are no rows
             raise _read_error(source, fmt, exc) from exc
         except DAMAGED as exc:
             raise _damaged(source, exc) from exc
+
+
+def _header_only(source: SourceFile, fmt: TextFormat) -> bool:
+    """Whether the file holds no record after its header (error path only)."""
+    try:
+        with open_text(source, fmt) as stream:
+            records = _csv_reader(stream, source, fmt)
+            return next(records, None) is not None and next(records, None) is None
+    except (UnicodeDecodeError, csv.Error):
+        return False
 
 
 def _read_error(source: SourceFile, fmt: TextFormat, exc: Exception) -> SourceError:
