@@ -363,6 +363,31 @@ def test_lost_connection_of_a_writer(db, table, previous, importers):
     assert staging_tables(db, table) == set(), why
 
 
+@pytest.mark.parametrize("db", ["postgresql", "mariadb"], indirect=True)
+def test_lost_connections_of_the_main_process(db, table, previous, importers):
+    """The server drops the parent's sessions, its import lock's among them: it must not publish."""
+    rng = random.Random(f"{SEED}-{db.name}-parent-connection")
+    delay = rng.uniform(0.0, 0.8)
+    why = f"CRASH_SEED={SEED}, connections killed {delay:.2f} s after the load began"
+    run = importers(previous, db, table)
+    run.wait_for("into staging table")
+    time.sleep(delay)
+    kill_connections(db, client_ports([run.process.pid]))
+    status, _, stderr = run.finish()
+    if status == 0:
+        assert content(db, table) == "new", why
+    elif status == 9:  # found out before publishing
+        assert stderr.splitlines()[-1].startswith(f"error: lost the import lock on table {table!r} ("), why
+        assert stderr.splitlines()[-1].endswith("); nothing was published"), why
+        assert content(db, table) == "old", why
+    else:  # lost while publishing: whether the COMMIT landed is the server's to say
+        assert status == 6, f"{why}\n{stderr}"
+        assert stderr.splitlines()[-1].startswith(f"error: publishing table {table!r} failed: "), why
+        assert content(db, table) in ("old", "new"), why
+    assert "Traceback" not in stderr, why
+    assert staging_tables(db, table) == set(), why
+
+
 def test_a_worker_never_recreates_a_dropped_staging_table(db, table, tmp_path):
     """A worker that outlives its run (or its run's failure) must not bring a dropped staging table back.
 
