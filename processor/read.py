@@ -164,7 +164,7 @@ def _header_only(source: SourceFile, fmt: TextFormat) -> bool:
         with open_text(source, fmt) as stream:
             records = _csv_reader(stream, source, fmt)
             return next(records, None) is not None and next(records, None) is None
-    except (UnicodeDecodeError, csv.Error):
+    except (UnicodeDecodeError, csv.Error, *DAMAGED):
         return False
 
 
