@@ -171,3 +171,14 @@ def test_hostile_names_are_only_names(db, table, tmp_path):
     assert db.rows(table) == [(1, 2)]
     assert db.rows(victim) == [(42,)]
     db.drop(victim)
+
+
+def test_cleanup_with_dest_table_needs_no_source_folder(db, table, tmp_path):
+    engine = create_engine(parse_url(db.url))
+    leftover = staging_name(table, "feedface")
+    create_staging(engine, leftover, TablePlan(names=("n",), kinds=(Kind.INTEGER,)), ())
+    engine.dispose()
+    report = load(tmp_path / "no-such-folder", db, table, cleanup=True)
+    assert report.error is None, report.error
+    assert report.cleaned == [leftover]
+    assert staging_tables(db, table) == []
