@@ -91,7 +91,8 @@ def make_table(rows: int, seed: int) -> pa.Table:
             elif kind == "int_sparse":
                 cols[name] = _with_blanks(rng, rng.integers(0, 100000, rows), 0.3)
             elif kind == "float":
-                cols[name] = pa.array(np.round(rng.normal(100, 40, rows), 3))
+                # + 0.0 turns -0.0 into 0.0: "-0" is text under the data contract, not a float.
+                cols[name] = pa.array(np.round(rng.normal(100, 40, rows), 3) + 0.0)
             elif kind == "rating":
                 cols[name] = pa.array(rng.choice(RATINGS, rows))
             elif kind == "description":

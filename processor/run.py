@@ -22,7 +22,7 @@ import pyarrow as pa
 from sqlalchemy import exc
 from sqlalchemy.engine import URL, Engine
 
-from processor.convert import apply_plan, to_frame
+from processor.convert import apply_plan
 from processor.database import SINGLE_WRITER, check_connection, create_engine, describe
 from processor.discover import SourceFile, common_stem, discover_files
 from processor.errors import DatabaseError, ImporterError, Interrupted, RejectLimitError
@@ -40,7 +40,7 @@ from processor.schema import (
 )
 from processor.settings import Settings
 from processor.target import check_target, create_staging, drop_table, existing_kinds, publish, staging_name
-from processor.write import choose_writer
+from processor.write import ArrowChunk, WriteMethod, choose_writer, python_rows
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -201,7 +201,7 @@ def _terminate_as_interrupt() -> Iterator[None]:
 @dataclass
 class _WorkerState:
     engine: Engine
-    writer: Any
+    writer: WriteMethod
     lock: Any
     stop: Any
 
@@ -278,12 +278,14 @@ def _record_number(valid_index: int, invalid: list[InvalidRow]) -> int:
 
 
 def _write(task: LoadTask, typed: pa.Table) -> None:
+    """Append one typed chunk in its own transaction; Python rows are built before taking the lock."""
     assert _state is not None
-    frame = to_frame(typed)
+    writer = _state.writer
+    rows = python_rows(typed) if writer.takes_rows else ()
     with _state.lock or contextlib.nullcontext():
         try:
             with _state.engine.begin() as conn:
-                frame.to_sql(task.staging, conn, if_exists="append", index=False, method=_state.writer)
+                writer.write(ArrowChunk(task.staging, typed), conn, list(task.plan.names), rows)
         except exc.DBAPIError as error:
             raise DatabaseError(f"{task.source.name}: writing rows failed: {describe(error)}") from None
 
