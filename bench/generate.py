@@ -33,9 +33,9 @@ DESCRIPTIONS = np.array(
 
 # (name prefix, kind, count): 94 columns in all, in the proportions of the real download.
 LAYOUT = [
-    ("INT", "int", 16),
-    ("INT_SPARSE", "int_sparse", 12),
-    ("FLOAT", "float", 14),
+    ("INT", "int", 17),
+    ("INT_SPARSE", "int_sparse", 13),
+    ("FLOAT", "float", 15),
     ("RATING", "rating", 6),
     ("DESC", "description", 22),
     ("FLAG", "flag", 10),

@@ -27,6 +27,7 @@ from processor.database import SINGLE_WRITER, check_connection, create_engine, d
 from processor.discover import SourceFile, common_stem, discover_files
 from processor.errors import DatabaseError, ImporterError, Interrupted, RejectLimitError
 from processor.executor import make_executor
+from processor.memory import return_freed_memory
 from processor.read import InvalidRow, TextFormat, locate_records, read_batches, rechunk
 from processor.report import FileResult, RejectedRow, RunReport, write_rejects, write_report
 from processor.schema import (
@@ -214,6 +215,7 @@ def init_worker(url: URL, lock: Any, stop: Any) -> None:
     global _state
     if multiprocessing.parent_process() is not None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return_freed_memory()
     engine = create_engine(url)
     _state = _WorkerState(engine=engine, writer=choose_writer(engine.dialect), lock=lock, stop=stop)
 

@@ -25,7 +25,7 @@ QUOTING_CHOICES = ("csv", "none")
 LOG_FORMAT_CHOICES = ("text", "json")
 LOG_LEVEL_CHOICES = ("DEBUG", "INFO", "WARNING", "ERROR")
 EXECUTOR_CHOICES = ("pool",)
-DEFAULT_CHUNK_SIZE = 20_000
+DEFAULT_CHUNK_SIZE = 10_000
 DEFAULT_SAMPLE_ROWS = 10_000
 
 # URL schemes as users write them, mapped to the drivers this project installs (SQLAlchemy
