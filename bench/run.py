@@ -32,11 +32,9 @@ from processor.schema import TablePlan, merge_kinds, profile_file, read_headers
 from processor.settings import parse_url
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "bench" / "out"
 SERVERS = {
     "postgresql": "postgresql://postgres@127.0.0.1:5432/bench",
     "mariadb": "mysql://root@127.0.0.1:3306/bench",
-    "sqlite": f"sqlite:///{OUT / 'bench.sqlite'}",
 }
 TOOL_TABLE, LOADER_TABLE, NAIVE_TABLE = "bench_tool", "bench_loader", "bench_naive"
 BYTES_PER_ROW = 1230  # of the generated files, to turn --sizes megabytes into rows
@@ -44,16 +42,25 @@ BYTES_PER_ROW = 1230  # of the generated files, to turn --sizes megabytes into r
 
 @dataclass
 class Line:
+    """One database's result: the best importer and loader runs, the importer's memory peak."""
+
     database: str
     rows: int
-    tool: RunResult
+    seconds: float
     loader_seconds: float
+    peak_rss_mb: float
+    total_rss_mb: float
     naive_rows_per_second: float | None
 
 
-def dataset(files: int, rows_per_file: int) -> list[Path]:
+def database_url(name: str, out: Path) -> str:
+    """Where the benchmark loads ``name``: the servers' ``bench`` databases, or a file under ``out``."""
+    return f"sqlite:///{out / 'bench.sqlite'}" if name == "sqlite" else SERVERS[name]
+
+
+def dataset(out: Path, files: int, rows_per_file: int) -> list[Path]:
     """The generated files for this shape, written once and reused by later runs."""
-    folder = OUT / f"epc-{files}x{rows_per_file}"
+    folder = out / f"epc-{files}x{rows_per_file}"
     marker = folder / ".complete"
     if not marker.exists():
         print(f"generating {files} files of {rows_per_file:,} rows in {folder} ...", flush=True)
@@ -115,7 +122,7 @@ def run_loader_once(url: str, files: list[Path], plan: TablePlan) -> float:
 
 
 def bench_database(name: str, files: list[Path], rows: int, args: argparse.Namespace) -> Line:
-    url = SERVERS[name]
+    url = database_url(name, args.out)
     plan = plan_for(files)
     folder = files[0].parent.parent
     tools: list[RunResult] = []
@@ -141,10 +148,14 @@ def bench_database(name: str, files: list[Path], rows: int, args: argparse.Names
         seconds = load_naive(parse_url(naive_url), NAIVE_TABLE, subset, workers=os.cpu_count() or 1)
         naive = naive_rows / seconds
         fresh_table(url, NAIVE_TABLE, None)
-    best = min(tools, key=lambda r: r.seconds)
-    peak = max(tools, key=lambda r: r.peak_rss_mb)
     return Line(
-        name, rows, RunResult(best.seconds, 0, peak.peak_rss_mb, peak.total_rss_mb, ""), min(loaders), naive
+        database=name,
+        rows=rows,
+        seconds=min(r.seconds for r in tools),
+        loader_seconds=min(loaders),
+        peak_rss_mb=max(r.peak_rss_mb for r in tools),
+        total_rss_mb=max(r.total_rss_mb for r in tools),
+        naive_rows_per_second=naive,
     )
 
 
@@ -155,12 +166,12 @@ def _loader_url(url: str) -> str:
 
 def size_check(name: str, sizes_mb: list[int], args: argparse.Namespace) -> None:
     """rows/s and peak RSS for one file of each size: memory must not grow with the file."""
-    url = SERVERS[name]
+    url = database_url(name, args.out)
     print(f"\nthroughput vs file size ({name}, one file each)")
     print(f"{'size':>8} {'rows':>10} {'seconds':>8} {'rows/s':>9} {'peak RSS':>9}")
     for size in sizes_mb:
         rows = size * 1_000_000 // BYTES_PER_ROW
-        files = dataset(1, rows)
+        files = dataset(args.out, 1, rows)
         if url.startswith("sqlite"):
             Path(parse_url(url).database or "").unlink(missing_ok=True)
         result = run_tool(url, files[0].parent.parent, TOOL_TABLE, args.extra)
@@ -180,11 +191,11 @@ def print_table(lines: list[Line]) -> None:
     )
     for line in lines:
         naive = line.naive_rows_per_second
-        rate = line.rows / line.tool.seconds
+        rate = line.rows / line.seconds
         print(
-            f"{line.database:<11} {line.rows:>9,} {line.tool.seconds:>10.1f} {rate:>8,.0f} "
-            f"{line.loader_seconds:>9.1f} {line.tool.seconds / line.loader_seconds:>5.2f}x "
-            f"{line.tool.peak_rss_mb:>7.0f}MB {line.tool.total_rss_mb:>6.0f}MB "
+            f"{line.database:<11} {line.rows:>9,} {line.seconds:>10.1f} {rate:>8,.0f} "
+            f"{line.loader_seconds:>9.1f} {line.seconds / line.loader_seconds:>5.2f}x "
+            f"{line.peak_rss_mb:>7.0f}MB {line.total_rss_mb:>6.0f}MB "
             f"{(f'{naive:,.0f}' if naive else '-'):>12} {(f'{rate / naive:.0f}x' if naive else '-'):>8}"
         )
 
@@ -198,9 +209,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--naive-files", type=int, default=2, help="files the naive design loads (0: skip)")
     parser.add_argument("--sizes", default="", help="MB per file for the size check, e.g. 40,400,2000")
     parser.add_argument("--size-database", default="postgresql")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out", help="data and SQLite files")
     parser.add_argument("extra", nargs="*", help="more importer flags after --, e.g. -- --workers 3")
     args = parser.parse_args(argv)
-    files = dataset(args.files, args.rows // args.files)
+    files = dataset(args.out, args.files, args.rows // args.files)
     rows = args.rows // args.files * args.files
     lines = [bench_database(name, files, rows, args) for name in args.databases.split(",") if name]
     print_table(lines)
