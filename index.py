@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -22,13 +23,13 @@ def main(argv: Sequence[str], environ: Mapping[str, str]) -> int:
     if report.error is None:
         print(report.summary())
         return 0
-    message = str(report.error)
-    password = settings.url.password
-    if password:
-        message = message.replace(str(password), "***")
+    # run_import has already masked the password in the error's message and detail.
     if settings.verbose and report.error.detail:
         print(report.error.detail, file=sys.stderr, end="")
-    print(f"error: {message}", file=sys.stderr)
+    if settings.log_format == "json":
+        logging.getLogger("index").error("%s", report.error)
+    else:
+        print(f"error: {report.error}", file=sys.stderr)
     return report.exit_code
 
 

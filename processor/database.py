@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from pandas import errors as pd_errors
 from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.pool import NullPool
@@ -29,7 +30,7 @@ def create_engine(url: URL) -> Engine:
     if backend in ("mysql", "mariadb"):
         connect_args["local_infile"] = 1
         if "charset" not in url.query:
-            url = url.update_query_dict({"charset": "utf8mb4"})
+            connect_args["charset"] = "utf8mb4"  # every Unicode character, not MySQL's 3-byte "utf8"
     if backend in SINGLE_WRITER:
         # Hold no file open between writes, so other processes can take their turn.
         options["poolclass"] = NullPool
@@ -77,8 +78,19 @@ def check_connection(engine: Engine) -> None:
         ) from error
 
 
+def driver_error(error: BaseException) -> BaseException:
+    """The driver's own exception inside SQLAlchemy's or pandas' wrapper (or ``error`` itself)."""
+    inner = getattr(error, "orig", None) or error.__cause__
+    return driver_error(inner) if isinstance(inner, BaseException) and inner is not error else error
+
+
+def database_errors(engine: Engine) -> tuple[type[BaseException], ...]:
+    """What a write can raise when the database refuses it: wrapped or raw driver errors."""
+    return (exc.DBAPIError, pd_errors.DatabaseError, engine.dialect.loaded_dbapi.Error)
+
+
 def describe(error: BaseException) -> str:
     """The first line of a driver's error message, without SQLAlchemy's SQL and links."""
-    original = getattr(error, "orig", None) or error
+    original = driver_error(error)
     text = str(original).strip() or type(original).__name__
     return text.splitlines()[0]

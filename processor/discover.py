@@ -49,6 +49,7 @@ def discover_files(folder: Path, pattern: str, delimiter: str | None) -> list[So
         raise SourceError(f"SRC_DATA_FOLDER is not a folder: {folder}")
     root = folder.resolve()
     found: list[SourceFile] = []
+    empty = 0
     for path in sorted(folder.glob(pattern), key=lambda p: p.relative_to(folder).as_posix()):
         if not path.is_file():
             continue
@@ -60,6 +61,7 @@ def discover_files(folder: Path, pattern: str, delimiter: str | None) -> list[So
         size = path.stat().st_size
         if size == 0:
             log.warning("%s: empty file (0 bytes), skipped", name)
+            empty += 1
             continue
         compression = COMPRESSIONS.get(path.suffix.lower())
         data_suffix = Path(path.stem).suffix if compression else path.suffix
@@ -73,7 +75,8 @@ def discover_files(folder: Path, pattern: str, delimiter: str | None) -> list[So
             )
         )
     if not found:
-        raise SourceError(f"no file matches SRC_FILE_NAME={pattern!r} in {folder}")
+        skipped = f" (only {empty} empty file{'s' if empty > 1 else ''}, skipped)" if empty else ""
+        raise SourceError(f"no file matches SRC_FILE_NAME={pattern!r} in {folder}{skipped}")
     return found
 
 

@@ -7,6 +7,8 @@ and the parent re-raises them (only plain string arguments cross that boundary).
 
 from __future__ import annotations
 
+import traceback
+
 
 class ImporterError(Exception):
     """Base of every error the importer reports to the user; ``exit_code`` is the process status."""
@@ -21,6 +23,10 @@ class ImporterError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+    def __reduce__(self) -> tuple[type[ImporterError], tuple[str, str]]:
+        # The current message and detail cross process boundaries, also when set after raising.
+        return (type(self), (self.message, self.detail))
 
 
 class ConfigError(ImporterError):
@@ -69,3 +75,38 @@ class WorkerCrashed(ImporterError):
     """A worker process died (killed, or out of memory); the run was rolled back."""
 
     exit_code = 8
+
+
+class LockError(ImporterError):
+    """Another import into the same table holds the import lock."""
+
+    exit_code = 9
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an exception's message, or its type's name when it has none."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def unexpected(error: BaseException) -> ImporterError:
+    """An ImporterError (exit status 1) for a bug or an unforeseen failure, keeping its traceback."""
+    return ImporterError(
+        f"unexpected error: {type(error).__name__}: {first_line(error)}",
+        "".join(traceback.format_exception(error)),
+    )
+
+
+def with_traceback(error: ImporterError) -> ImporterError:
+    """``error`` with its own traceback (and its causes') as detail, for ``--verbose``."""
+    if not error.detail:
+        error.detail = "".join(traceback.format_exception(error))
+    return error
+
+
+def masked(error: ImporterError, secret: str | None) -> ImporterError:
+    """``error`` with every occurrence of ``secret`` (the database password) replaced by ``***``."""
+    if secret:
+        error.message = error.message.replace(secret, "***")
+        error.detail = error.detail.replace(secret, "***")
+    return error

@@ -37,14 +37,15 @@ class Kind(enum.IntEnum):
     FLOAT = 2
     TEXT = 3
 
-    def sql_type(self) -> sa.types.TypeEngine:
-        """The SQLAlchemy type a column of this kind is created with."""
+    def sql_type(self, key: bool = False) -> sa.types.TypeEngine:
+        """The SQLAlchemy type a column of this kind is created with (``key``: in a primary key)."""
         if self is Kind.INTEGER:
             return sa.BigInteger()
         if self is Kind.FLOAT:
             return sa.Double()
-        # MySQL's TEXT holds 64 KiB; LONGTEXT holds any field a CSV file can.
-        return sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
+        # MySQL's TEXT holds 64 KiB, LONGTEXT any field a CSV file can; but MySQL indexes
+        # neither, so a text key column is a VARCHAR there.
+        return sa.Text().with_variant(mysql.VARCHAR(255) if key else mysql.LONGTEXT(), "mysql", "mariadb")
 
     @classmethod
     def of_sql_type(cls, sql_type: sa.types.TypeEngine) -> Kind:

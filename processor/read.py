@@ -14,6 +14,7 @@ import gzip
 import io
 import lzma
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO
@@ -24,6 +25,9 @@ import pyarrow.csv as pacsv
 from processor.discover import SourceFile
 from processor.errors import SourceError
 
+# What a damaged or truncated compressed file raises while it is read (BadGzipFile is an
+# OSError; a truncated stream ends in EOFError).
+DAMAGED = (OSError, EOFError, zlib.error, lzma.LZMAError, zipfile.BadZipFile)
 # Arrow parses a block of this many bytes at a time; rechunk() joins blocks into CHUNK_SIZE rows.
 # Past 4 MB a bigger block parsed no faster, and it raised a worker's peak memory.
 MIN_BLOCK_BYTES = 1 << 20
@@ -67,7 +71,10 @@ def open_bytes(source: SourceFile) -> IO[bytes]:
 
 
 def _open_zip_member(source: SourceFile) -> IO[bytes]:
-    archive = zipfile.ZipFile(source.path)
+    try:
+        archive = zipfile.ZipFile(source.path)
+    except zipfile.BadZipFile as exc:
+        raise SourceError(f"{source.name}: cannot be opened: {exc}") from exc
     members = [info for info in archive.infolist() if not info.is_dir()]
     if len(members) != 1:
         raise SourceError(f"{source.name}: a .zip source must hold exactly one file, it holds {len(members)}")
@@ -92,9 +99,12 @@ def read_header(source: SourceFile, fmt: TextFormat) -> list[str] | None:
         with open_text(source, fmt) as stream:
             return next(_csv_reader(stream, source, fmt), None)
     except UnicodeDecodeError as exc:
-        raise SourceError(f"{source.name}: line 1: bytes not valid {fmt.encoding}: {exc.reason}") from exc
+        # The text layer decodes ahead of the csv module, so the bad bytes may lie after line 1.
+        raise _undecodable(source, fmt) from exc
     except csv.Error as exc:
         raise SourceError(f"{source.name}: line 1: unreadable header: {exc}") from exc
+    except (*DAMAGED, pa.ArrowException) as exc:
+        raise _damaged(source, exc) from exc
 
 
 def read_batches(
@@ -141,16 +151,29 @@ def read_batches(
             yield from reader
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
             raise _read_error(source, fmt, exc) from exc
+        except DAMAGED as exc:
+            raise _damaged(source, exc) from exc
 
 
 def _read_error(source: SourceFile, fmt: TextFormat, exc: Exception) -> SourceError:
     """Turn a parse failure into a one-line error naming the file and, where found, the line."""
     message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if isinstance(exc, UnicodeDecodeError) or "UTF8" in message:
-        line = find_undecodable_line(source, fmt.encoding)
-        where = f"line {line}: " if line else ""
-        return SourceError(f"{source.name}: {where}bytes not valid {fmt.encoding}")
+        return _undecodable(source, fmt)
     return SourceError(f"{source.name}: unreadable CSV: {message}")
+
+
+def _undecodable(source: SourceFile, fmt: TextFormat) -> SourceError:
+    line = find_undecodable_line(source, fmt.encoding)
+    where = f"line {line}: " if line else ""
+    return SourceError(f"{source.name}: {where}bytes not valid {fmt.encoding}")
+
+
+def _damaged(source: SourceFile, exc: BaseException) -> SourceError:
+    """A file that cannot be read to its end: a damaged or truncated compressed file."""
+    text = getattr(exc, "strerror", None) or str(exc)
+    what = text.splitlines()[0] if text else type(exc).__name__
+    return SourceError(f"{source.name}: cannot be read: {what}")
 
 
 def find_undecodable_line(source: SourceFile, encoding: str) -> int | None:

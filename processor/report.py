@@ -38,7 +38,10 @@ class RunReport:
     table: str | None
     destination: str
     if_exists: str
+    run_id: str
     files: list[FileResult] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    cleaned: list[str] = field(default_factory=list)
     seconds: float = 0.0
     error: ImporterError | None = None
 
@@ -65,8 +68,12 @@ class RunReport:
             f"imported {self.rows:,} rows from {len(self.files)} files into table {self.table!r} "
             f"at {self.destination} in {self.seconds:.1f} s ({rate:,.0f} rows/s)"
         )
+        if self.skipped:
+            text += f"; {len(self.skipped)} files skipped (already loaded)"
         if self.rejects:
             text += f"; {len(self.rejects)} rows rejected"
+        if self.cleaned:
+            text += f"; removed {len(self.cleaned)} staging tables left by interrupted runs"
         return text
 
     def to_json(self) -> dict[str, Any]:
@@ -78,6 +85,7 @@ class RunReport:
             "table": self.table,
             "destination": self.destination,
             "if_exists": self.if_exists,
+            "run_id": self.run_id,
             "seconds": round(self.seconds, 3),
             "rows": self.rows,
             "rejected": len(self.rejects),
@@ -85,6 +93,8 @@ class RunReport:
                 {"name": f.name, "rows": f.rows, "rejected": len(f.rejects), "seconds": round(f.seconds, 3)}
                 for f in self.files
             ],
+            "skipped": self.skipped,
+            "cleaned_staging_tables": self.cleaned,
         }
 
 

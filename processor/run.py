@@ -8,66 +8,50 @@ picklable tasks) profile and load files, each process with its own engine.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import multiprocessing
 import signal
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import Any
 
-import pyarrow as pa
 from sqlalchemy import exc
-from sqlalchemy.engine import URL, Engine
+from sqlalchemy.engine import Connection, Engine
 
-from processor.convert import apply_plan
 from processor.database import SINGLE_WRITER, check_connection, create_engine, describe
 from processor.discover import SourceFile, common_stem, discover_files
-from processor.errors import DatabaseError, ImporterError, Interrupted, RejectLimitError
-from processor.executor import make_executor
-from processor.memory import return_freed_memory
-from processor.read import InvalidRow, TextFormat, locate_records, read_batches, rechunk
-from processor.report import FileResult, RejectedRow, RunReport, write_rejects, write_report
-from processor.schema import (
-    FileProfile,
-    TablePlan,
-    check_identifiers,
-    merge_kinds,
-    plan_from_table,
-    profile_file,
-    read_headers,
+from processor.errors import (
+    DatabaseError,
+    ImporterError,
+    Interrupted,
+    RejectLimitError,
+    SourceError,
+    masked,
+    unexpected,
+    with_traceback,
 )
+from processor.executor import Executor, make_executor
+from processor.ledger import LedgerEntry, ensure_ledger, read_ledger, record_files
+from processor.lock import import_lock
+from processor.read import TextFormat
+from processor.report import RejectedRow, RunReport, write_rejects, write_report
+from processor.schema import TablePlan, check_identifiers, merge_kinds, plan_from_table, read_headers
 from processor.settings import Settings
-from processor.target import check_target, create_staging, drop_table, existing_kinds, publish, staging_name
-from processor.write import ArrowChunk, WriteMethod, choose_writer, python_rows
+from processor.target import (
+    check_target,
+    create_staging,
+    drop_leftovers,
+    drop_table,
+    existing_kinds,
+    publish,
+    staging_name,
+)
+from processor.worker import LoadTask, ProfileResult, ProfileTask, init_worker, load_file, profile
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class ProfileTask:
-    """Sample one file to plan column kinds."""
-
-    source: SourceFile
-    fmt: TextFormat
-    columns: int
-    rows: int
-
-
-@dataclass(frozen=True)
-class LoadTask:
-    """Load one file into the run's staging table with the planned kinds."""
-
-    source: SourceFile
-    fmt: TextFormat
-    plan: TablePlan
-    staging: str
-    chunk_size: int
-    block_bytes: int
-    max_errors: int
 
 
 def run_import(settings: Settings) -> RunReport:
@@ -77,18 +61,28 @@ def run_import(settings: Settings) -> RunReport:
     for the caller to turn into an exit status; the target is only changed by a run that worked.
     """
     report = RunReport(
-        table=settings.dest_table, destination=settings.masked_url, if_exists=settings.if_exists
+        table=settings.dest_table,
+        destination=settings.masked_url,
+        if_exists=settings.if_exists,
+        run_id=uuid.uuid4().hex[:8],
     )
     started = time.perf_counter()
     try:
         with _terminate_as_interrupt():
             _import(settings, report)
     except ImporterError as error:
-        report.error = error
+        report.error = with_traceback(error)
     except KeyboardInterrupt:
         report.error = Interrupted("interrupted; the target table was left as it was")
+    except exc.DBAPIError as error:
+        detail = "".join(traceback.format_exception(error))
+        report.error = DatabaseError(f"database error: {describe(error)}", detail)
+    except Exception as error:
+        report.error = unexpected(error)
     finally:
         report.seconds = time.perf_counter() - started
+        if report.error is not None:
+            report.error = masked(report.error, _password(settings))
         if report.rejects and report.table:
             write_rejects(report.rejects, settings.resolved_rejects_path(report.table))
         if settings.report_path is not None:
@@ -96,50 +90,106 @@ def run_import(settings: Settings) -> RunReport:
     return report
 
 
+def _password(settings: Settings) -> str | None:
+    """DEST_SQL's password, which no message, log or report may show."""
+    try:
+        password = settings.url.password
+    except ImporterError:
+        return None
+    return str(password) if password else None
+
+
 def _import(settings: Settings, report: RunReport) -> None:
     fmt = TextFormat(
         quoting=settings.src_quoting, encoding=settings.src_encoding, na_values=settings.na_values
     )
     files = discover_files(settings.src_data_folder, settings.src_file_name, settings.src_delimiter)
-    table = settings.dest_table or common_stem(files)
-    report.table = table
+    table = report.table = settings.dest_table or common_stem(files)
     engine = create_engine(settings.url)
-    check_connection(engine)
-    names = read_headers(files, fmt)
-    check_identifiers(table, names, engine.dialect)
-    exists = check_target(engine, table, settings.if_exists)
-    log.info("%d files to import into table %r at %s", len(files), table, settings.masked_url)
+    try:
+        check_connection(engine)
+        if settings.cleanup:
+            with import_lock(engine, table, settings.lock_timeout):
+                report.cleaned = drop_leftovers(engine, table)
+            return
+        names = read_headers(files, fmt)
+        check_identifiers(table, names, settings.primary_key, engine.dialect)
+        with import_lock(engine, table, settings.lock_timeout):
+            report.cleaned = drop_leftovers(engine, table)
+            exists = check_target(engine, table, settings.if_exists)
+            ensure_ledger(engine)
+            onto_existing = exists and settings.if_exists in ("append", "merge")
+            loaded = read_ledger(engine, table) if onto_existing else {}
+            log.info("%d files to import into table %r at %s", len(files), table, settings.masked_url)
+            with contextlib.closing(_executor(settings, engine, len(files))) as executor:
+                tasks = [ProfileTask(f, fmt, len(names), settings.sample_rows) for f in files]
+                profiles = {p.name: p for p in executor.map_unordered(profile, tasks)}
+                todo = _files_to_load(files, profiles, loaded, settings, report)
+                if not todo:
+                    log.info("every file is already loaded into %r; nothing to do", table)
+                    return
+                if onto_existing:
+                    plan = plan_from_table(names, existing_kinds(engine, table), table, files[0].name)
+                else:
+                    plan = merge_kinds(names, (p.profile for p in profiles.values()))
+                _load(settings, engine, executor, todo, profiles, plan, fmt, report)
+    finally:
+        engine.dispose()
 
+
+def _executor(settings: Settings, engine: Engine, files: int) -> Executor:
     context = multiprocessing.get_context("spawn")
     stop = context.Event()
-    lock = context.Lock() if engine.dialect.name in SINGLE_WRITER and settings.workers > 1 else None
-    workers = min(settings.workers, len(files))
-    executor = make_executor(workers, init_worker, (settings.url, lock, stop), stop)
-    try:
-        profile_tasks = [ProfileTask(f, fmt, len(names), settings.sample_rows) for f in files]
-        profiles = {p_name: p for p_name, p in executor.map_unordered(_profile, profile_tasks)}
-        if exists and settings.if_exists == "append":
-            plan = plan_from_table(names, existing_kinds(engine, table), table, files[0].name)
+    workers = min(settings.workers, files)
+    # Embedded databases take one writer at a time: workers parse in parallel, write in turn.
+    lock = context.Lock() if engine.dialect.name in SINGLE_WRITER and workers > 1 else None
+    return make_executor(workers, init_worker, (settings.url, lock, stop), stop)
+
+
+def _files_to_load(
+    files: list[SourceFile],
+    profiles: dict[str, ProfileResult],
+    loaded: dict[str, LedgerEntry],
+    settings: Settings,
+    report: RunReport,
+) -> list[SourceFile]:
+    """The files this run loads: all, less those the ledger says the table already holds."""
+    todo = []
+    for source in files:
+        entry = loaded.get(source.name)
+        if entry is None:
+            todo.append(source)
+        elif entry.fingerprint == profiles[source.name].fingerprint:
+            report.skipped.append(source.name)
+        elif settings.if_exists == "merge" or settings.reload_changed:
+            log.warning(
+                "%s: changed since it was loaded (run %s); loading it again", source.name, entry.run_id
+            )
+            todo.append(source)
         else:
-            plan = merge_kinds(names, profiles.values())
-        _load(settings, engine, executor, files, profiles, plan, fmt, report)
-    finally:
-        executor.close()
+            raise SourceError(
+                f"{source.name}: changed since it was loaded into {report.table!r} "
+                f"(run {entry.run_id}, {entry.loaded_at:%Y-%m-%d %H:%M}); "
+                "set RELOAD_CHANGED=true to append it again"
+            )
+    if report.skipped:
+        log.info("%d files already loaded, skipped", len(report.skipped))
+    return todo
 
 
 def _load(
     settings: Settings,
     engine: Engine,
-    executor: Any,
+    executor: Executor,
     files: list[SourceFile],
-    profiles: dict[str, FileProfile],
+    profiles: dict[str, ProfileResult],
     plan: TablePlan,
     fmt: TextFormat,
     report: RunReport,
 ) -> None:
-    """Load every file into a fresh staging table, then publish it, or drop it on any failure."""
+    """Load the files into a fresh staging table, then publish it, or drop it on any failure."""
     assert report.table is not None
-    staging = staging_name(report.table, uuid.uuid4().hex[:8])
+    staging = staging_name(report.table, report.run_id)
     tasks = [
         LoadTask(
             source=f,
@@ -147,12 +197,12 @@ def _load(
             plan=plan,
             staging=staging,
             chunk_size=settings.chunk_size,
-            block_bytes=settings.chunk_size * profiles[f.name].bytes_per_row,
+            block_bytes=settings.chunk_size * profiles[f.name].profile.bytes_per_row,
             max_errors=settings.max_errors,
         )
         for f in files
     ]
-    create_staging(engine, staging, plan)
+    create_staging(engine, staging, plan, settings.primary_key)
     try:
         for result in executor.map_unordered(load_file, tasks):
             report.files.append(result)
@@ -160,21 +210,37 @@ def _load(
                 "%s: %s rows (%d/%d files)", result.name, f"{result.rows:,}", len(report.files), len(files)
             )
             _check_reject_limit(report.rejects, settings.max_errors)
-        publish(engine, staging, report.table, settings.if_exists, plan.names)
+        entries = [_ledger_entry(f, profiles[f.name].fingerprint, report) for f in files]
+
+        def record(conn: Connection, fresh: bool) -> None:
+            record_files(conn, report.table or "", entries, fresh)
+
+        publish(engine, staging, report.table, settings.if_exists, plan.names, settings.primary_key, record)
     except BaseException:
         with contextlib.suppress(exc.SQLAlchemyError):
             drop_table(engine, staging)
         raise
-    finally:
-        engine.dispose()
+
+
+def _ledger_entry(source: SourceFile, fingerprint: str, report: RunReport) -> LedgerEntry:
+    rows = next(r.rows for r in report.files if r.name == source.name)
+    return LedgerEntry(
+        source=source.name,
+        size=source.size,
+        fingerprint=fingerprint,
+        rows=rows,
+        run_id=report.run_id,
+        loaded_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+    )
 
 
 def _check_reject_limit(rejects: list[RejectedRow], max_errors: int) -> None:
     if len(rejects) > max_errors:
         first = rejects[0]
+        count = f"{len(rejects)} row{'s' if len(rejects) > 1 else ''}"
         raise RejectLimitError(
             f"{first.file}: line {first.line}: {first.reason} "
-            f"({len(rejects)} rows rejected so far, MAX_ERRORS={max_errors}; nothing was loaded)"
+            f"({count} rejected so far, MAX_ERRORS={max_errors}; nothing was loaded)"
         )
 
 
@@ -194,113 +260,3 @@ def _terminate_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-
-# ---- worker side: everything below runs in the worker processes (or inline) ----------------
-
-
-@dataclass
-class _WorkerState:
-    engine: Engine
-    writer: WriteMethod
-    lock: Any
-    stop: Any
-
-
-_state: _WorkerState | None = None
-
-
-def init_worker(url: URL, lock: Any, stop: Any) -> None:
-    """Pool initializer: build this process's own engine; leave Ctrl-C to the parent."""
-    global _state
-    if multiprocessing.parent_process() is not None:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-    return_freed_memory()
-    engine = create_engine(url)
-    _state = _WorkerState(engine=engine, writer=choose_writer(engine.dialect), lock=lock, stop=stop)
-
-
-def _guarded(fn: Callable[..., T], *args: Any) -> T:
-    """Run a task; unexpected errors come back as one picklable ImporterError with the traceback."""
-    try:
-        return fn(*args)
-    except ImporterError:
-        raise
-    except Exception as error:
-        raise ImporterError(
-            f"unexpected error: {type(error).__name__}: {error}", traceback.format_exc()
-        ) from None
-
-
-def _profile(task: ProfileTask) -> tuple[str, FileProfile]:
-    return task.source.name, _guarded(profile_file, task.source, task.fmt, task.columns, task.rows)
-
-
-def load_file(task: LoadTask) -> FileResult:
-    """Read, convert and write one file in chunks; return its rows and rejected rows."""
-    return _guarded(_load_file, task)
-
-
-def _load_file(task: LoadTask) -> FileResult:
-    assert _state is not None, "init_worker was not called"
-    started = time.perf_counter()
-    columns = len(task.plan.names)
-    invalid: list[InvalidRow] = []
-    misfits: list[tuple[int, str]] = []  # (record number, reason)
-    rows = seen = 0
-    for chunk in rechunk(
-        read_batches(task.source, task.fmt, columns, task.block_bytes, invalid.append), task.chunk_size
-    ):
-        if _state.stop.is_set():
-            raise Interrupted(f"{task.source.name}: stopped because another task failed")
-        typed, rejected = apply_plan(chunk, task.plan)
-        misfits.extend((_record_number(seen + index, invalid), why) for index, why in rejected)
-        seen += chunk.num_rows
-        if len(invalid) + len(misfits) > task.max_errors:
-            break  # the parent fails the run; loading more of this file is wasted work
-        _write(task, typed)
-        rows += typed.num_rows
-    ragged = [(row.record, f"expected {columns} fields, found {row.fields}") for row in invalid]
-    return FileResult(
-        name=task.source.name,
-        rows=rows,
-        rejects=_locate(task, sorted(ragged + misfits)),
-        seconds=time.perf_counter() - started,
-    )
-
-
-def _record_number(valid_index: int, invalid: list[InvalidRow]) -> int:
-    """The record number (header = 1) of the ``valid_index``-th row Arrow did not skip."""
-    record = valid_index + 2
-    for row in invalid:  # ascending; each skipped record at or before ours pushes it back one
-        if row.record > record:
-            break
-        record += 1
-    return record
-
-
-def _write(task: LoadTask, typed: pa.Table) -> None:
-    """Append one typed chunk in its own transaction; Python rows are built before taking the lock."""
-    assert _state is not None
-    writer = _state.writer
-    rows = python_rows(typed) if writer.takes_rows else ()
-    with _state.lock or contextlib.nullcontext():
-        try:
-            with _state.engine.begin() as conn:
-                writer.write(ArrowChunk(task.staging, typed), conn, list(task.plan.names), rows)
-        except exc.DBAPIError as error:
-            raise DatabaseError(f"{task.source.name}: writing rows failed: {describe(error)}") from None
-
-
-def _locate(task: LoadTask, rejects: list[tuple[int, str]]) -> tuple[RejectedRow, ...]:
-    """Attach physical line numbers and raw text to rejected records (error path only)."""
-    lines = locate_records(task.source, task.fmt, len(task.plan.names), (record for record, _ in rejects))
-    return tuple(
-        RejectedRow(
-            file=task.source.name,
-            line=lines.get(record, (record, ""))[0],
-            reason=why,
-            text=lines.get(record, (0, ""))[1],
-        )
-        for record, why in rejects
-    )

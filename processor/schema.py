@@ -22,6 +22,10 @@ from processor.read import TextFormat, read_header, sample_rows
 # Databases whose identifiers compare case-insensitively, so `Name` and `name` collide.
 CASE_INSENSITIVE = {"mysql", "mariadb", "sqlite", "duckdb", "mssql"}
 MYSQL_LIKE = {"mysql", "mariadb"}
+# Longest names the servers accept, where SQLAlchemy's dialect says otherwise: MySQL's dialect
+# reports 255 (an alias limit) though columns and tables hold 64 characters; PostgreSQL counts
+# bytes.  DuckDB has no limit (duckdb_engine reports PostgreSQL's 63, borrowed with its dialect).
+NAME_LIMITS: dict[str, int | None] = {"postgresql": 63, "mysql": 64, "mariadb": 64, "duckdb": None}
 
 
 @dataclass(frozen=True)
@@ -31,13 +35,19 @@ class TablePlan:
     names: tuple[str, ...]
     kinds: tuple[Kind, ...]
 
-    def table(self, name: str, metadata: sa.MetaData | None = None) -> sa.Table:
-        """A SQLAlchemy Table with these columns (every column nullable)."""
+    def table(self, name: str, primary_key: Sequence[str] = ()) -> sa.Table:
+        """A SQLAlchemy Table with these columns; only primary-key columns are NOT NULL."""
         columns = [
-            sa.Column(n, k.sql_type(), nullable=True, quote=True)
+            sa.Column(
+                n,
+                k.sql_type(key=n in primary_key),
+                primary_key=n in primary_key,
+                autoincrement=False,
+                quote=True,
+            )
             for n, k in zip(self.names, self.kinds, strict=True)
         ]
-        return sa.Table(name, metadata or sa.MetaData(), *columns, quote=True)
+        return sa.Table(name, sa.MetaData(), *columns, quote=True)
 
 
 @dataclass(frozen=True)
@@ -76,9 +86,14 @@ def _difference(expected: Sequence[str], found: Sequence[str]) -> str:
     return "; ".join(parts) or "same columns in another order"
 
 
-def check_identifiers(table: str, names: Sequence[str], dialect: Dialect) -> None:
+def check_identifiers(table: str, names: Sequence[str], primary_key: Sequence[str], dialect: Dialect) -> None:
     """Raise SchemaError where the database could not hold a name exactly as written."""
     _check_name(table, "table name", dialect)
+    unknown = [key for key in primary_key if key not in names]
+    if unknown:
+        raise SchemaError(
+            f"PRIMARY_KEY names columns the header does not have: {', '.join(map(repr, unknown))}"
+        )
     seen: dict[str, int] = {}
     for position, name in enumerate(names, start=1):
         label = f"column {position} ({name!r})"
@@ -95,7 +110,7 @@ def check_identifiers(table: str, names: Sequence[str], dialect: Dialect) -> Non
 def _check_name(name: str, label: str, dialect: Dialect) -> None:
     if "\x00" in name:
         raise SchemaError(f"{label} contains a NUL character")
-    limit = dialect.max_identifier_length
+    limit = NAME_LIMITS.get(dialect.name, dialect.max_identifier_length)
     # PostgreSQL counts bytes, the others characters.
     length = len(name.encode()) if dialect.name == "postgresql" else len(name)
     if limit and length > limit:

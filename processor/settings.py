@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from processor.errors import ConfigError
 
-IF_EXISTS_CHOICES = ("fail", "replace", "append")
+IF_EXISTS_CHOICES = ("fail", "replace", "append", "merge")
 QUOTING_CHOICES = ("csv", "none")
 LOG_FORMAT_CHOICES = ("text", "json")
 LOG_LEVEL_CHOICES = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -62,7 +62,15 @@ class Settings:
     log_format: str = "text"
     log_level: str = "INFO"
     executor: str = "pool"
+    primary_key: tuple[str, ...] = ()
+    reload_changed: bool = False
+    lock_timeout: int = 0
     verbose: bool = False
+    cleanup: bool = False
+
+    def __post_init__(self) -> None:
+        if self.if_exists == "merge" and not self.primary_key:
+            raise ConfigError("IF_EXISTS=merge needs PRIMARY_KEY (the key column or columns)")
 
     @property
     def url(self) -> URL:
@@ -71,8 +79,10 @@ class Settings:
 
     @property
     def masked_url(self) -> str:
-        """DEST_SQL as it may be shown: the password replaced by ``***``."""
-        return self.url.render_as_string(hide_password=True)
+        """DEST_SQL as it may be shown: the password replaced by ``***``, wherever it occurs."""
+        url = self.url
+        shown = url.render_as_string(hide_password=True)
+        return shown.replace(str(url.password), "***") if url.password else shown
 
     def resolved_rejects_path(self, table: str) -> Path:
         """Where rejected rows go: REJECTS_PATH, else beside the report, else ``<table>.rejects.csv``."""
@@ -87,18 +97,23 @@ def parse_url(text: str) -> URL:
     """Parse a SQLAlchemy URL, accepting ``postgres://`` and ``mysql://`` as users write them."""
     try:
         url = make_url(text)
-    except ArgumentError as exc:
-        raise ConfigError(f"DEST_SQL is not a database URL: {_mask(text)!r}") from exc
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+        raise ConfigError(f"DEST_SQL is not a database URL: {_mask(text)!r}") from None
     return url.set(drivername=SCHEME_ALIASES.get(url.drivername, url.drivername))
 
 
 def _mask(text: str) -> str:
-    """Hide anything between ``user:`` and ``@`` in a string that failed to parse as a URL."""
-    head, sep, tail = text.partition("@")
-    if not sep or ":" not in head.split("//", 1)[-1]:
+    """Hide anything between ``user:`` and the last ``@`` in a string that failed to parse as a URL.
+
+    The password may itself hold ``:`` and ``@``, so the user ends at the first ``:`` after
+    ``//`` and the password at the last ``@``.
+    """
+    head, sep, tail = text.rpartition("@")
+    scheme, slashes, userinfo = head.rpartition("//")
+    user, colon, _password = userinfo.partition(":")
+    if not sep or not colon:
         return text
-    scheme_user = head.rsplit(":", 1)[0]
-    return f"{scheme_user}:***@{tail}"
+    return f"{scheme}{slashes}{user}:***@{tail}"
 
 
 def _positive_int(name: str, text: str) -> int:
@@ -144,7 +159,17 @@ def _encoding(name: str, text: str) -> str:
 
 
 def _url(name: str, text: str) -> str:
-    parse_url(text)
+    """A URL whose scheme names a dialect and a driver that are installed (checked before any work)."""
+    url = parse_url(text)
+    try:
+        url.get_dialect().import_dbapi()
+    except NoSuchModuleError:
+        raise ConfigError(f"{name} names an unknown database scheme: {url.drivername!r}") from None
+    except ModuleNotFoundError as error:
+        raise ConfigError(
+            f"{name} scheme {url.drivername!r} needs the Python package {error.name!r}, "
+            "which is not installed"
+        ) from None
     return text
 
 
@@ -156,6 +181,22 @@ def _table(name: str, text: str) -> str:
     if not text.strip():
         raise ConfigError(f"{name} must not be empty")
     return text
+
+
+def _columns(name: str, text: str) -> tuple[str, ...]:
+    columns = tuple(part.strip() for part in text.split(","))
+    if not all(columns):
+        raise ConfigError(f"{name} must be column names separated by commas, got {text!r}")
+    return columns
+
+
+def _boolean(name: str, text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {text!r}")
 
 
 def _text(name: str, text: str) -> str:
@@ -173,6 +214,8 @@ class Option:
     env: str
     parse: Callable[[str, str], Any]
     help: str
+    #: The default as ``--help`` states it, where the Settings field's value does not say it.
+    default: str | None = None
 
     @property
     def attr(self) -> str:
@@ -191,18 +234,40 @@ OPTIONS = (
         "glob below the folder; ** recurses; .gz .bz2 .xz .zst .zip are read compressed",
     ),
     Option("DEST_SQL", _url, "SQLAlchemy database URL (postgres:// and mysql:// accepted)"),
-    Option("DEST_TABLE", _table, "target table (default: the files' common name stem)"),
-    Option("IF_EXISTS", _choice(IF_EXISTS_CHOICES), "fail, replace (atomic swap) or append"),
-    Option("WORKERS", _positive_int, "processes that read and write in parallel"),
+    Option("DEST_TABLE", _table, "target table", "the matched files' common name stem"),
+    Option(
+        "IF_EXISTS",
+        _choice(IF_EXISTS_CHOICES),
+        "fail, replace (atomic swap), append (skips files already loaded) or merge (upsert on PRIMARY_KEY)",
+    ),
+    Option("PRIMARY_KEY", _columns, "key column(s) for IF_EXISTS=merge, comma separated"),
+    Option(
+        "RELOAD_CHANGED", _boolean, "with append: load a file again although it changed since it was loaded"
+    ),
+    Option("LOCK_TIMEOUT", _non_negative_int, "seconds to wait for another import into the same table"),
+    Option(
+        "WORKERS",
+        _positive_int,
+        "processes that read and write in parallel",
+        f"the number of CPUs, {os.cpu_count() or 1} here",
+    ),
     Option("CHUNK_SIZE", _positive_int, "rows read, converted and written at a time"),
     Option("SAMPLE_ROWS", _non_negative_int, "rows per file sampled to plan column types (0: every row)"),
-    Option("SRC_DELIMITER", _delimiter, "field separator (default: , or tab for .tsv files)"),
+    Option("SRC_DELIMITER", _delimiter, "field separator", "',', or tab for .tsv files"),
     Option("SRC_QUOTING", _choice(QUOTING_CHOICES), 'csv, or none when " is an ordinary character'),
     Option("SRC_ENCODING", _encoding, "encoding of the files (a UTF-8 BOM is tolerated)"),
-    Option("NA_VALUES", _na_values, "extra markers read as NULL, comma separated (e.g. \\N)"),
+    Option(
+        "NA_VALUES",
+        _na_values,
+        "extra markers read as NULL, comma separated (e.g. \\N)",
+        "none: only an empty field is NULL",
+    ),
     Option("MAX_ERRORS", _non_negative_int, "rejected rows tolerated before the run fails"),
     Option(
-        "REJECTS_PATH", _path, "CSV of rejected rows (default: beside the report, else <table>.rejects.csv)"
+        "REJECTS_PATH",
+        _path,
+        "CSV of rejected rows",
+        "beside REPORT_PATH, else <table>.rejects.csv",
     ),
     Option("REPORT_PATH", _path, "JSON summary of the run"),
     Option("LOG_FORMAT", _choice(LOG_FORMAT_CHOICES), "text, or json for log shippers"),
@@ -222,16 +287,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     defaults = Settings()
     for option in OPTIONS:
-        default = getattr(defaults, option.attr)
-        shown = ",".join(default) if isinstance(default, tuple) else default
+        shown = option.default or _shown(getattr(defaults, option.attr))
         parser.add_argument(
             option.flag,
             metavar=option.env,
             default=None,
-            help=f"{option.help} (default: {shown if shown not in (None, '') else 'none'})",
+            help=f"{option.help} (default: {shown})",
         )
     parser.add_argument("--verbose", action="store_true", help="show full tracebacks and debug logs")
+    parser.add_argument(
+        "--cleanup",
+        action="store_true",
+        help="only remove staging tables that crashed runs left for DEST_TABLE, then exit",
+    )
     return parser
+
+
+def _shown(default: Any) -> str:
+    if isinstance(default, bool):
+        return str(default).lower()  # as RELOAD_CHANGED=true/false is written
+    if isinstance(default, tuple):
+        default = ",".join(default)
+    return "none" if default in (None, "") else str(default)
 
 
 def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
@@ -245,6 +322,7 @@ def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
             continue
         values[option.attr] = option.parse(option.env, text)
     values["verbose"] = args.verbose
+    values["cleanup"] = args.cleanup
     if values["verbose"]:
         values["log_level"] = "DEBUG"
     return Settings(**values)

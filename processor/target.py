@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable, Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Dialect, Engine
 
 from processor.database import describe
 from processor.errors import DatabaseError, TargetExistsError
 from processor.kinds import Kind
+from processor.retry import with_retries
 from processor.schema import TablePlan
 
 log = logging.getLogger(__name__)
@@ -66,10 +68,10 @@ def check_target(engine: Engine, table: str, if_exists: str) -> bool:
     return exists
 
 
-def create_staging(engine: Engine, name: str, plan: TablePlan) -> None:
-    """Create the run's empty staging table with the planned columns."""
+def create_staging(engine: Engine, name: str, plan: TablePlan, primary_key: Sequence[str]) -> None:
+    """Create the run's empty staging table with the planned columns (and key, for merge)."""
     with engine.begin() as conn:
-        plan.table(name).create(conn)
+        plan.table(name, primary_key).create(conn)
 
 
 def drop_table(engine: Engine, name: str) -> None:
@@ -78,33 +80,83 @@ def drop_table(engine: Engine, name: str) -> None:
         sa.Table(name, sa.MetaData(), quote=True).drop(conn, checkfirst=True)
 
 
-def publish(engine: Engine, staging: str, table: str, if_exists: str, names: tuple[str, ...]) -> None:
+def drop_leftovers(engine: Engine, table: str) -> list[str]:
+    """Drop staging tables that crashed runs into ``table`` left behind; return their names.
+
+    Call it only while holding the table's import lock: then no other run can be using them.
+    """
+    prefix = staging_name(table, "")
+    with engine.connect() as conn:
+        leftovers = [name for name in sa.inspect(conn).get_table_names() if name.startswith(prefix)]
+    for name in leftovers:
+        log.warning("dropping staging table %r left by an interrupted run", name)
+        drop_table(engine, name)
+    return leftovers
+
+
+def publish(
+    engine: Engine,
+    staging: str,
+    table: str,
+    if_exists: str,
+    names: Sequence[str],
+    primary_key: Sequence[str],
+    record: Callable[[Connection, bool], None],
+) -> None:
     """Make the staging table's rows the target's in one step, then remove the staging table.
 
-    Only IF_EXISTS=replace removes an existing target; with fail (or append onto a table that
-    vanished meanwhile) the rename itself fails if another process created the table since.
+    ``record(conn, fresh)`` writes the ledger on the publishing transaction; ``fresh`` says the
+    target's previous content is gone (new or replaced table).  Only IF_EXISTS=replace removes
+    an existing target; with fail the rename itself fails if another process created the table.
     """
     quote = engine.dialect.identifier_preparer.quote
     target, stage = quote(table), quote(staging)
-    try:
+
+    def attempt() -> None:
         exists = table_exists(engine, table)
-        if if_exists == "append" and exists:
-            _append(engine, stage, target, names)
+        if exists and if_exists in ("append", "merge"):
+            upsert = _upsert_clause(engine.dialect, names, primary_key) if if_exists == "merge" else ""
+            _insert_from(engine, stage, target, names, upsert, record)
         elif engine.dialect.name in MYSQL_LIKE:
-            _swap_mysql(
-                engine, stage, target, quote(staging + "_old") if exists and if_exists == "replace" else None
-            )
+            retired = quote(staging + "_old") if exists and if_exists == "replace" else None
+            _swap_mysql(engine, stage, target, retired, record)
         else:
-            _swap(engine, stage, target, drop_first=exists and if_exists == "replace")
+            _swap(engine, stage, target, exists and if_exists == "replace", record)
+
+    try:
+        with_retries(attempt, (sa.exc.DBAPIError,), f"publishing {table!r}")
     except sa.exc.DBAPIError as error:
         raise DatabaseError(f"publishing table {table!r} failed: {describe(error)}") from error
 
 
-def _append(engine: Engine, stage: str, target: str, names: tuple[str, ...]) -> None:
+def _upsert_clause(dialect: Dialect, names: Sequence[str], primary_key: Sequence[str]) -> str:
+    """The dialect's "update the row when the key exists" clause for INSERT ... SELECT."""
+    q = dialect.identifier_preparer.quote
+    others = [n for n in names if n not in primary_key]
+    if dialect.name in MYSQL_LIKE:
+        updates = ", ".join(f"{q(n)} = VALUES({q(n)})" for n in others or primary_key)
+        return f" ON DUPLICATE KEY UPDATE {updates}"
+    keys = ", ".join(q(n) for n in primary_key)
+    if not others:
+        return f" WHERE true ON CONFLICT ({keys}) DO NOTHING"
+    updates = ", ".join(f"{q(n)} = excluded.{q(n)}" for n in others)
+    # "WHERE true" lets SQLite tell the ON CONFLICT clause from a join constraint.
+    return f" WHERE true ON CONFLICT ({keys}) DO UPDATE SET {updates}"
+
+
+def _insert_from(
+    engine: Engine,
+    stage: str,
+    target: str,
+    names: Sequence[str],
+    upsert: str,
+    record: Callable[[Connection, bool], None],
+) -> None:
     quote = engine.dialect.identifier_preparer.quote
     columns = ", ".join(quote(n) for n in names)
     with engine.begin() as conn:
-        conn.exec_driver_sql(f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {stage}")
+        conn.exec_driver_sql(f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {stage}{upsert}")
+        record(conn, False)
         if engine.dialect.name not in MYSQL_LIKE:
             conn.exec_driver_sql(f"DROP TABLE {stage}")
     if engine.dialect.name in MYSQL_LIKE:
@@ -113,16 +165,27 @@ def _append(engine: Engine, stage: str, target: str, names: tuple[str, ...]) -> 
             conn.exec_driver_sql(f"DROP TABLE {stage}")
 
 
-def _swap(engine: Engine, stage: str, target: str, drop_first: bool) -> None:
-    """Transactional DDL (PostgreSQL, SQLite, DuckDB, ...): drop and rename commit together."""
+def _swap(
+    engine: Engine, stage: str, target: str, drop_first: bool, record: Callable[[Connection, bool], None]
+) -> None:
+    """Transactional DDL (PostgreSQL, SQLite, DuckDB, ...): drop, rename and ledger commit together."""
     with engine.begin() as conn:
         if drop_first:
             conn.exec_driver_sql(f"DROP TABLE {target}")
         conn.exec_driver_sql(f"ALTER TABLE {stage} RENAME TO {target}")
+        record(conn, True)
 
 
-def _swap_mysql(engine: Engine, stage: str, target: str, retired: str | None) -> None:
-    """MySQL has no transactional DDL, but one RENAME TABLE of several pairs is atomic."""
+def _swap_mysql(
+    engine: Engine, stage: str, target: str, retired: str | None, record: Callable[[Connection, bool], None]
+) -> None:
+    """MySQL has no transactional DDL, but one RENAME TABLE of several pairs is atomic.
+
+    The ledger commits just before the rename: a crash between the two statements leaves a
+    ledger that describes the new table while the old one is still in place (README).
+    """
+    with engine.begin() as conn:
+        record(conn, True)
     with engine.begin() as conn:
         if retired is None:
             conn.exec_driver_sql(f"RENAME TABLE {stage} TO {target}")

@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 from processor import RunReport, Settings, run_import  # noqa: E402
 from processor.database import create_engine  # noqa: E402
 from processor.settings import parse_url  # noqa: E402
+from processor.target import staging_name  # noqa: E402
 
 SERVERS = {
     "postgresql": os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"),
@@ -130,17 +131,20 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"{problem} (CI=true: a missing server fails the suite)")
         pytest.skip(problem)
-    database = Database(name, SERVERS[name])
-    before = database.tables()
-    yield database
-    for table in database.tables() - before:
-        database.drop(table)
+    yield Database(name, SERVERS[name])
 
 
 @pytest.fixture
-def table() -> str:
-    """A table name no other test uses."""
-    return f"t_{uuid.uuid4().hex[:10]}"
+def table(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A table name no other test uses; on the servers it is dropped afterwards, with its staging tables."""
+    name = f"t_{uuid.uuid4().hex[:10]}"
+    yield name
+    if "db" in request.fixturenames:
+        database: Database = request.getfixturevalue("db")
+        if database.name in SERVERS:
+            leftovers = {t for t in database.tables() if t == name or t.startswith(staging_name(name, ""))}
+            for leftover in leftovers:
+                database.drop(leftover)
 
 
 def write(folder: Path, name: str, content: str | bytes, encoding: str = "utf-8") -> Path:

@@ -218,7 +218,7 @@ def test_compressed_files(db, table, tmp_path):
 
 def test_replace_swaps_and_append_adds(db, table, tmp_path):
     write(tmp_path / "one", "a.csv", "n\n1\n2\n")
-    write(tmp_path / "two", "a.csv", "n\n3\n")
+    write(tmp_path / "two", "b.csv", "n\n3\n")
     assert load(tmp_path / "one", db, table).error is None
     assert load(tmp_path / "two", db, table, if_exists="append").error is None
     assert sorted(db.rows(table)) == [(1,), (2,), (3,)]

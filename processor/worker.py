@@ -1,0 +1,189 @@
+"""The work done in the pool's processes (or inline): profile a file, load a file.
+
+Tasks are plain frozen dataclasses; results are small records.  Each process builds its own
+engine once (``init_worker``); nothing live crosses a process boundary.  A task stops at its
+next chunk when the parent signals a failure elsewhere, or when the parent itself has died.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import pyarrow as pa
+from sqlalchemy.engine import URL, Engine
+
+from processor.convert import apply_plan
+from processor.database import create_engine, database_errors, describe
+from processor.discover import SourceFile
+from processor.errors import DatabaseError, ImporterError, Interrupted, unexpected, with_traceback
+from processor.ledger import fingerprint
+from processor.memory import return_freed_memory
+from processor.read import InvalidRow, TextFormat, locate_records, read_batches, rechunk
+from processor.report import FileResult, RejectedRow
+from processor.retry import with_retries
+from processor.schema import FileProfile, TablePlan, profile_file
+from processor.write import ArrowChunk, WriteMethod, choose_writer, python_rows
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ProfileTask:
+    """Sample one file to plan column kinds, and fingerprint it for the ledger."""
+
+    source: SourceFile
+    fmt: TextFormat
+    columns: int
+    rows: int
+
+
+@dataclass(frozen=True)
+class ProfileResult:
+    """A file's sample profile and content fingerprint."""
+
+    name: str
+    profile: FileProfile
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class LoadTask:
+    """Load one file into the run's staging table with the planned kinds."""
+
+    source: SourceFile
+    fmt: TextFormat
+    plan: TablePlan
+    staging: str
+    chunk_size: int
+    block_bytes: int
+    max_errors: int
+
+
+@dataclass
+class _WorkerState:
+    engine: Engine
+    writer: WriteMethod
+    lock: Any
+    stop: Any
+
+
+_state: _WorkerState | None = None
+
+
+def init_worker(url: URL, lock: Any, stop: Any) -> None:
+    """Pool initializer: build this process's own engine; leave Ctrl-C to the parent."""
+    global _state
+    if multiprocessing.parent_process() is not None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return_freed_memory()
+    engine = create_engine(url)
+    _state = _WorkerState(engine=engine, writer=choose_writer(engine.dialect), lock=lock, stop=stop)
+
+
+def _guarded(fn: Callable[..., T], *args: Any) -> T:
+    """Run a task; unexpected errors come back as one picklable ImporterError with the traceback."""
+    try:
+        return fn(*args)
+    except ImporterError as error:
+        # The parent shows this process's traceback with --verbose; it does not cross as a cause.
+        raise with_traceback(error) from None
+    except Exception as error:
+        raise unexpected(error) from None
+
+
+def profile(task: ProfileTask) -> ProfileResult:
+    """Sample and fingerprint one file."""
+    return _guarded(_profile, task)
+
+
+def _profile(task: ProfileTask) -> ProfileResult:
+    sampled = profile_file(task.source, task.fmt, task.columns, task.rows)
+    return ProfileResult(task.source.name, sampled, fingerprint(task.source.path))
+
+
+def load_file(task: LoadTask) -> FileResult:
+    """Read, convert and write one file in chunks; return its rows and rejected rows."""
+    return _guarded(_load_file, task)
+
+
+def _check_stop(name: str) -> None:
+    assert _state is not None, "init_worker was not called"
+    parent = multiprocessing.parent_process()
+    if _state.stop.is_set() or (parent is not None and not parent.is_alive()):
+        raise Interrupted(f"{name}: stopped because the run is failing or was interrupted")
+
+
+def _load_file(task: LoadTask) -> FileResult:
+    started = time.perf_counter()
+    columns = len(task.plan.names)
+    invalid: list[InvalidRow] = []
+    misfits: list[tuple[int, str]] = []  # (record number, reason)
+    rows = seen = 0
+    batches = read_batches(task.source, task.fmt, columns, task.block_bytes, invalid.append)
+    for chunk in rechunk(batches, task.chunk_size):
+        _check_stop(task.source.name)
+        typed, rejected = apply_plan(chunk, task.plan)
+        misfits.extend((_record_number(seen + index, invalid), why) for index, why in rejected)
+        seen += chunk.num_rows
+        if len(invalid) + len(misfits) > task.max_errors:
+            break  # the parent fails the run; loading more of this file is wasted work
+        _write(task, typed)
+        rows += typed.num_rows
+    ragged = [(row.record, f"expected {columns} fields, found {row.fields}") for row in invalid]
+    return FileResult(
+        name=task.source.name,
+        rows=rows,
+        rejects=_locate(task, sorted(ragged + misfits)),
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _record_number(valid_index: int, invalid: list[InvalidRow]) -> int:
+    """The record number (header = 1) of the ``valid_index``-th row Arrow did not skip."""
+    record = valid_index + 2
+    for row in invalid:  # ascending; each skipped record at or before ours pushes it back one
+        if row.record > record:
+            break
+        record += 1
+    return record
+
+
+def _write(task: LoadTask, typed: pa.Table) -> None:
+    """Append one chunk to the staging table in its own transaction, retried if rolled back.
+
+    Writers that bind Python values get them built here, before the single-writer lock.
+    """
+    assert _state is not None
+    state = _state
+    rows = python_rows(typed) if state.writer.takes_rows else ()
+    keys = list(task.plan.names)
+
+    def attempt() -> None:
+        with state.lock or contextlib.nullcontext(), state.engine.begin() as conn:
+            state.writer.write(ArrowChunk(task.staging, typed), conn, keys, rows)
+
+    errors = database_errors(state.engine)
+    try:
+        with_retries(attempt, errors, task.source.name)
+    except errors as error:
+        raise DatabaseError(f"{task.source.name}: writing rows failed: {describe(error)}") from None
+
+
+def _locate(task: LoadTask, rejects: list[tuple[int, str]]) -> tuple[RejectedRow, ...]:
+    """Attach physical line numbers and raw text to rejected records (error path only)."""
+    lines = locate_records(task.source, task.fmt, len(task.plan.names), (record for record, _ in rejects))
+    return tuple(
+        RejectedRow(
+            file=task.source.name,
+            line=lines.get(record, (record, ""))[0],
+            reason=why,
+            text=lines.get(record, (0, ""))[1],
+        )
+        for record, why in rejects
+    )
