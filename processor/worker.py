@@ -61,7 +61,6 @@ class LoadTask:
     plan: TablePlan
     staging: str
     chunk_size: int
-    block_bytes: int
     max_errors: int
 
 
@@ -125,7 +124,7 @@ def _load_file(task: LoadTask) -> FileResult:
     invalid: list[InvalidRow] = []
     misfits: list[tuple[int, str]] = []  # (record number, reason)
     rows = seen = 0
-    batches = read_batches(task.source, task.fmt, columns, task.block_bytes, invalid.append)
+    batches = read_batches(task.source, task.fmt, columns, invalid.append)
     for chunk in rechunk(batches, task.chunk_size):
         _check_stop(task.source.name)
         typed, rejected = apply_plan(chunk, task.plan)
