@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
 INT_PATTERN = r"^(0|-?[1-9][0-9]*)$"
+ZERO_PATTERN = r"^0(\.0+)?([eE][-+]?[0-9]+)?$"  # a float spelling of zero, without a sign
 # A float64 holds every integer of up to 15 characters (sign included) exactly: a longer
 # integer-looking value in a float column would come back changed, so it is not a float.  So a
 # float is a decimal with a fraction or an exponent, or such a short integer (not "-0").
@@ -83,11 +84,26 @@ def fit_mask(values: pa.Array, kind: Kind) -> pa.Array:
     if kind in (Kind.TEXT, Kind.EMPTY):
         return pc.scalar(True)
     if kind is Kind.FLOAT:
-        return pc.fill_null(pc.match_substring_regex(values, FLOAT_PATTERN), True)
+        ok = pc.match_substring_regex(values, FLOAT_PATTERN)
+        return pc.fill_null(pc.and_(ok, _float_holds(values, ok)), True)
     ok = pc.match_substring_regex(values, INT_PATTERN)
     if pc.any(pc.and_(ok, pc.greater(pc.utf8_length(values), INT64_DIGITS))).as_py():
         ok = pc.and_(ok, _int64_mask(values))
     return pc.fill_null(ok, True)
+
+
+def _float_holds(values: pa.Array, candidates: pa.Array) -> pa.Array:
+    """Per float-shaped value: does a float64 hold it, rounded but not changed in kind?
+
+    Beyond the float range a value would become infinity (``1e400``), below it zero
+    (``1e-400``); and a negative zero (``-0.0``) comes back as ``0.0`` from SQLite and MariaDB.
+    Those stay text, like ``-0`` in an integer column.
+    """
+    numbers = pc.cast(pc.if_else(candidates, values, "0"), pa.float64())
+    zero = pc.equal(numbers, 0.0)
+    return pc.and_(
+        pc.is_finite(numbers), pc.or_(pc.invert(zero), pc.match_substring_regex(values, ZERO_PATTERN))
+    )
 
 
 def _int64_mask(values: pa.Array) -> pa.Array:

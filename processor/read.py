@@ -128,7 +128,9 @@ def read_batches(
         use_threads=False,  # rows' record numbers are known only when reading on one thread
         block_size=BLOCK_BYTES,
         column_names=names,
-        skip_rows=1,
+        # Not skip_rows: that skips physical lines, so a header with a quoted line break would
+        # leave its tail behind as a data row.  skip_rows_after_names skips one parsed record.
+        skip_rows_after_names=1,
         encoding=fmt.encoding if fmt.encoding != "utf-8" else "utf8",
     )
     parse_options = pacsv.ParseOptions(
@@ -150,9 +152,21 @@ def read_batches(
             reader = pacsv.open_csv(stream, read_options, parse_options, convert_options)
             yield from reader
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+            if isinstance(exc, pa.ArrowInvalid) and _header_only(source, fmt):
+                return  # Arrow cannot skip a header that no line break ends: there are no rows
             raise _read_error(source, fmt, exc) from exc
         except DAMAGED as exc:
             raise _damaged(source, exc) from exc
+
+
+def _header_only(source: SourceFile, fmt: TextFormat) -> bool:
+    """Whether the file holds no record after its header (error path only)."""
+    try:
+        with open_text(source, fmt) as stream:
+            records = _csv_reader(stream, source, fmt)
+            return next(records, None) is not None and next(records, None) is None
+    except (UnicodeDecodeError, csv.Error, *DAMAGED):
+        return False
 
 
 def _read_error(source: SourceFile, fmt: TextFormat, exc: Exception) -> SourceError:

@@ -35,7 +35,7 @@ from processor.errors import (
 )
 from processor.executor import Executor, make_executor
 from processor.ledger import LedgerEntry, ensure_ledger, read_ledger, record_files
-from processor.lock import import_lock
+from processor.lock import LockCheck, import_lock
 from processor.read import TextFormat
 from processor.report import RejectedRow, RunReport, write_rejects, write_report
 from processor.schema import TablePlan, check_identifiers, merge_kinds, plan_from_table, read_headers
@@ -114,7 +114,7 @@ def _import(settings: Settings, report: RunReport) -> None:
             return
         names = read_headers(files, fmt)
         check_identifiers(table, names, settings.primary_key, engine.dialect)
-        with import_lock(engine, table, settings.lock_timeout):
+        with import_lock(engine, table, settings.lock_timeout) as still_locked:
             report.cleaned = drop_leftovers(engine, table)
             exists = check_target(engine, table, settings.if_exists)
             ensure_ledger(engine)
@@ -132,7 +132,7 @@ def _import(settings: Settings, report: RunReport) -> None:
                     plan = plan_from_table(names, existing_kinds(engine, table), table, files[0].name)
                 else:
                     plan = merge_kinds(names, (p.profile for p in profiles.values()))
-                _load(settings, engine, executor, todo, profiles, plan, fmt, report)
+                _load(settings, engine, executor, todo, profiles, plan, fmt, report, still_locked)
     finally:
         engine.dispose()
 
@@ -186,6 +186,7 @@ def _load(
     plan: TablePlan,
     fmt: TextFormat,
     report: RunReport,
+    still_locked: LockCheck,
 ) -> None:
     """Load the files into a fresh staging table, then publish it, or drop it on any failure."""
     assert report.table is not None
@@ -202,6 +203,7 @@ def _load(
         for f in files
     ]
     create_staging(engine, staging, plan, settings.primary_key)
+    log.info("loading %d files into staging table %r", len(files), staging)
     try:
         for result in executor.map_unordered(load_file, tasks):
             report.files.append(result)
@@ -214,8 +216,12 @@ def _load(
         def record(conn: Connection, fresh: bool) -> None:
             record_files(conn, report.table or "", entries, fresh)
 
+        still_locked()
         publish(engine, staging, report.table, settings.if_exists, plan.names, settings.primary_key, record)
     except BaseException:
+        # Stop every worker first: one still writing would hold the staging table (or, on
+        # DuckDB, the whole file) and the DROP would wait or fail.
+        executor.close()
         with contextlib.suppress(exc.SQLAlchemyError):
             drop_table(engine, staging)
         raise

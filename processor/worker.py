@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -75,14 +77,36 @@ class _WorkerState:
 _state: _WorkerState | None = None
 
 
+# Exit status of a worker that ends itself because its parent died.
+ORPHANED = 70
+
+
 def init_worker(url: URL, lock: Any, stop: Any) -> None:
     """Pool initializer: build this process's own engine; leave Ctrl-C to the parent."""
     global _state
     if multiprocessing.parent_process() is not None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _exit_with_parent()
     return_freed_memory()
     engine = create_engine(url)
     _state = _WorkerState(engine=engine, writer=choose_writer(engine.dialect), lock=lock, stop=stop)
+
+
+def _exit_with_parent() -> None:
+    """End this worker the moment its parent dies (kill -9, out of memory).
+
+    An idle worker waits for its next task on a pipe that it holds open itself, so it would
+    never notice; a busy one would write on into a staging table that the next run is about to
+    drop.  Exiting mid-transaction is safe: the database rolls back what was not committed.
+    """
+    parent = multiprocessing.parent_process()
+    assert parent is not None
+
+    def watch() -> None:
+        parent.join()  # returns when the parent's sentinel pipe closes, i.e. when it has died
+        os._exit(ORPHANED)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def _guarded(fn: Callable[..., T], *args: Any) -> T:
@@ -163,8 +187,14 @@ def _write(task: LoadTask, typed: pa.Table) -> None:
     rows = python_rows(typed) if state.writer.takes_rows else ()
     keys = list(task.plan.names)
 
+    staging = state.engine.dialect.identifier_preparer.quote(task.staging)
+
     def attempt() -> None:
         with state.lock or contextlib.nullcontext(), state.engine.begin() as conn:
+            # First touch the staging table: this fails plainly if it was dropped (the run failed,
+            # or the next run cleaned up after a crash) and locks it against a DROP until this
+            # transaction ends.  Writers only append; they never create it.
+            conn.exec_driver_sql(f"SELECT 1 FROM {staging} WHERE 1 = 0").close()
             state.writer.write(ArrowChunk(task.staging, typed), conn, keys, rows)
 
     errors = database_errors(state.engine)

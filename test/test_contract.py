@@ -10,6 +10,8 @@ import math
 import pytest
 from conftest import load, write
 
+from processor.target import staging_name
+
 
 def test_column_names_kept_exactly(db, table, tmp_path):
     header = ["first name", "e.mail", "CamelCase", "naïve", "select", "order", "x-y"]
@@ -123,7 +125,7 @@ def test_late_text_in_integer_column_fails_cleanly(db, table, tmp_path):
     assert "a.csv: line 32:" in str(report.error)
     assert "'N/A' is not a 64-bit integer" in str(report.error)
     assert not db.exists(table)
-    assert not [t for t in db.tables() if t.startswith("_import_stage_")]
+    assert not [t for t in db.tables() if t.startswith(staging_name(table, ""))]
 
 
 def test_late_text_rejected_within_max_errors(db, table, tmp_path):
@@ -224,4 +226,4 @@ def test_replace_swaps_and_append_adds(db, table, tmp_path):
     assert sorted(db.rows(table)) == [(1,), (2,), (3,)]
     assert load(tmp_path / "two", db, table, if_exists="replace").error is None
     assert db.rows(table) == [(3,)]
-    assert not [t for t in db.tables() if t.startswith("_import_stage_")]
+    assert not [t for t in db.tables() if t.startswith(staging_name(table, ""))]

@@ -191,7 +191,7 @@ def test_login_refused_never_shows_the_password(cli, tmp_path, verbose):
     )
     assert code == 6
     assert err.splitlines()[-1] == (
-        "error: cannot connect to mysql+mysqldb://nosuchuser:***@127.0.0.1/test?charset=utf8mb4: "
+        "error: cannot connect to mysql+mysqldb://nosuchuser:***@127.0.0.1/test: "
         "(1045, \"Access denied for user 'nosuchuser'@'127.0.0.1' (using password: YES)\")"
     )
     assert ("Traceback" in err) == bool(verbose)
