@@ -92,5 +92,9 @@ def database_errors(engine: Engine) -> tuple[type[BaseException], ...]:
 def describe(error: BaseException) -> str:
     """The first line of a driver's error message, without SQLAlchemy's SQL and links."""
     original = driver_error(error)
-    text = str(original).strip() or type(original).__name__
+    args = getattr(original, "args", ())
+    if len(args) == 2 and isinstance(args[0], int) and isinstance(args[1], str):
+        text = f"{args[1]} (error {args[0]})"  # MySQLdb's (code, message) pairs
+    else:
+        text = str(original).strip() or type(original).__name__
     return text.splitlines()[0]

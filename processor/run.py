@@ -99,19 +99,33 @@ def _password(settings: Settings) -> str | None:
     return str(password) if password else None
 
 
+def _cleanup(settings: Settings, table: str, report: RunReport) -> None:
+    """--cleanup: only drop the staging tables killed runs into ``table`` left behind."""
+    report.table = table
+    engine = create_engine(settings.url)
+    try:
+        check_connection(engine)
+        with import_lock(engine, table, settings.lock_timeout):
+            report.cleaned = drop_leftovers(engine, table)
+    finally:
+        engine.dispose()
+
+
 def _import(settings: Settings, report: RunReport) -> None:
     fmt = TextFormat(
         quoting=settings.src_quoting, encoding=settings.src_encoding, na_values=settings.na_values
     )
+    if settings.cleanup and settings.dest_table:
+        _cleanup(settings, settings.dest_table, report)  # no need to look at the source files
+        return
     files = discover_files(settings.src_data_folder, settings.src_file_name, settings.src_delimiter)
     table = report.table = settings.dest_table or common_stem(files)
+    if settings.cleanup:
+        _cleanup(settings, table, report)
+        return
     engine = create_engine(settings.url)
     try:
         check_connection(engine)
-        if settings.cleanup:
-            with import_lock(engine, table, settings.lock_timeout):
-                report.cleaned = drop_leftovers(engine, table)
-            return
         names = read_headers(files, fmt)
         check_identifiers(table, names, settings.primary_key, engine.dialect)
         with import_lock(engine, table, settings.lock_timeout) as still_locked:

@@ -22,6 +22,7 @@ from processor.read import TextFormat, read_header, sample_rows
 # Databases whose identifiers compare case-insensitively, so `Name` and `name` collide.
 CASE_INSENSITIVE = {"mysql", "mariadb", "sqlite", "duckdb", "mssql"}
 MYSQL_LIKE = {"mysql", "mariadb"}
+ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 # Longest names the servers accept, where SQLAlchemy's dialect says otherwise: MySQL's dialect
 # reports 255 (an alias limit) though columns and tables hold 64 characters; PostgreSQL counts
 # bytes.  DuckDB has no limit (duckdb_engine reports PostgreSQL's 63, borrowed with its dialect).
@@ -99,11 +100,18 @@ def check_identifiers(table: str, names: Sequence[str], primary_key: Sequence[st
         if name == "":
             raise SchemaError(f"column {position} has an empty name in the header")
         _check_name(name, label, dialect)
-        key = name.lower() if dialect.name in CASE_INSENSITIVE else name
+        key = _fold_case(name, dialect.name)
         if key in seen:
             how = "" if names[seen[key] - 1] == name else f" ({dialect.name} ignores case)"
             raise SchemaError(f"{label} repeats the name of column {seen[key]}{how}")
         seen[key] = position
+
+
+def _fold_case(name: str, dialect: str) -> str:
+    """The name as the database compares it: SQLite folds only ASCII letters, MySQL all."""
+    if dialect == "sqlite":
+        return name.translate(ASCII_LOWER)
+    return name.lower() if dialect in CASE_INSENSITIVE else name
 
 
 def _check_name(name: str, label: str, dialect: Dialect) -> None:

@@ -191,4 +191,11 @@ def _swap_mysql(
             conn.exec_driver_sql(f"RENAME TABLE {stage} TO {target}")
         else:
             conn.exec_driver_sql(f"RENAME TABLE {target} TO {retired}, {stage} TO {target}")
-            conn.exec_driver_sql(f"DROP TABLE {retired}")
+    if retired is not None:
+        # The new rows are live now; an old table that cannot be dropped is only a leftover,
+        # which the next run (or --cleanup) removes by its staging-name prefix.
+        try:
+            with engine.begin() as conn:
+                conn.exec_driver_sql(f"DROP TABLE {retired}")
+        except sa.exc.DBAPIError as error:
+            log.warning("could not drop the replaced table %s yet: %s", retired, describe(error))

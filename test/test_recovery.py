@@ -23,6 +23,15 @@ def staging_tables(db, table):
     return [t for t in db.tables() if t.startswith(prefix)]
 
 
+def make_leftover(db, table, run_id):
+    """A staging table as a run killed with kill -9 leaves it."""
+    engine = create_engine(parse_url(db.url))
+    leftover = staging_name(table, run_id)
+    create_staging(engine, leftover, TablePlan(names=("n",), kinds=(Kind.INTEGER,)), ())
+    engine.dispose()
+    return leftover
+
+
 def test_append_rerun_skips_loaded_files(db, table, tmp_path):
     src = tmp_path / "src"
     write(src, "a.csv", "n\n1\n2\n")
@@ -94,10 +103,7 @@ def test_merge_with_a_repeated_key_in_one_run_fails_cleanly(db, table, tmp_path)
 
 
 def test_leftover_staging_tables_are_removed_by_the_next_run(db, table, tmp_path):
-    engine = create_engine(parse_url(db.url))
-    leftover = staging_name(table, "deadbeef")
-    create_staging(engine, leftover, TablePlan(names=("n",), kinds=(Kind.INTEGER,)), ())
-    engine.dispose()
+    leftover = make_leftover(db, table, "deadbeef")
     assert staging_tables(db, table) == [leftover]
     write(tmp_path / "src", "a.csv", "n\n1\n")
     report = load(tmp_path / "src", db, table)
@@ -110,10 +116,7 @@ def test_leftover_staging_tables_are_removed_by_the_next_run(db, table, tmp_path
 def test_cleanup_action_only_removes_leftovers(db, table, tmp_path):
     write(tmp_path / "src", "a.csv", "n\n1\n")
     assert load(tmp_path / "src", db, table).error is None
-    engine = create_engine(parse_url(db.url))
-    leftover = staging_name(table, "0badc0de")
-    create_staging(engine, leftover, TablePlan(names=("n",), kinds=(Kind.INTEGER,)), ())
-    engine.dispose()
+    leftover = make_leftover(db, table, "0badc0de")
     report = load(tmp_path / "src", db, table, cleanup=True)
     assert report.error is None, report.error
     assert report.cleaned == [leftover]
@@ -171,3 +174,11 @@ def test_hostile_names_are_only_names(db, table, tmp_path):
     assert db.rows(table) == [(1, 2)]
     assert db.rows(victim) == [(42,)]
     db.drop(victim)
+
+
+def test_cleanup_with_dest_table_needs_no_source_folder(db, table, tmp_path):
+    leftover = make_leftover(db, table, "feedface")
+    report = load(tmp_path / "no-such-folder", db, table, cleanup=True)
+    assert report.error is None, report.error
+    assert report.cleaned == [leftover]
+    assert staging_tables(db, table) == []
