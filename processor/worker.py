@@ -25,7 +25,6 @@ from processor.database import create_engine, database_errors, describe
 from processor.discover import SourceFile
 from processor.errors import DatabaseError, ImporterError, Interrupted, unexpected, with_traceback
 from processor.ledger import fingerprint
-from processor.memory import return_freed_memory
 from processor.read import InvalidRow, TextFormat, locate_records, read_batches, rechunk
 from processor.report import FileResult, RejectedRow
 from processor.retry import with_retries
@@ -87,7 +86,6 @@ def init_worker(url: URL, lock: Any, stop: Any) -> None:
     if multiprocessing.parent_process() is not None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         _exit_with_parent()
-    return_freed_memory()
     engine = create_engine(url)
     _state = _WorkerState(engine=engine, writer=choose_writer(engine.dialect), lock=lock, stop=stop)
 

@@ -349,8 +349,8 @@ def test_lost_connection_of_a_writer(db, table, previous, importers):
     run.wait_for("into staging table")
     time.sleep(delay)
     workers = [pid for pid in run.children() if is_worker(pid)]
-    victim = rng.choice(workers)
-    killed = kill_connections(db, client_ports([victim]))
+    # A load may already be over on a fast machine: then the run must simply have worked.
+    killed = kill_connections(db, client_ports([rng.choice(workers)])) if workers else False
     status, _, stderr = run.finish()
     if status == 0:
         assert content(db, table) == "new", why
