@@ -33,9 +33,9 @@ DESCRIPTIONS = np.array(
 
 # (name prefix, kind, count): 94 columns in all, in the proportions of the real download.
 LAYOUT = [
-    ("INT", "int", 16),
-    ("INT_SPARSE", "int_sparse", 12),
-    ("FLOAT", "float", 14),
+    ("INT", "int", 17),
+    ("INT_SPARSE", "int_sparse", 13),
+    ("FLOAT", "float", 15),
     ("RATING", "rating", 6),
     ("DESC", "description", 22),
     ("FLAG", "flag", 10),
@@ -91,7 +91,8 @@ def make_table(rows: int, seed: int) -> pa.Table:
             elif kind == "int_sparse":
                 cols[name] = _with_blanks(rng, rng.integers(0, 100000, rows), 0.3)
             elif kind == "float":
-                cols[name] = pa.array(np.round(rng.normal(100, 40, rows), 3))
+                # + 0.0 turns -0.0 into 0.0: "-0" is text under the data contract, not a float.
+                cols[name] = pa.array(np.round(rng.normal(100, 40, rows), 3) + 0.0)
             elif kind == "rating":
                 cols[name] = pa.array(rng.choice(RATINGS, rows))
             elif kind == "description":
@@ -101,6 +102,10 @@ def make_table(rows: int, seed: int) -> pa.Table:
     return pa.table(cols)
 
 
+# Rows built in memory at a time: a 2 GB file is written piece by piece.
+PIECE_ROWS = 50_000
+
+
 def generate(out: Path, files: int, rows: int, seed: int = 1) -> list[Path]:
     """Write ``files`` folders under ``out``, each with a ``certificates.csv`` of ``rows`` rows."""
     paths = []
@@ -108,9 +113,17 @@ def generate(out: Path, files: int, rows: int, seed: int = 1) -> list[Path]:
         folder = out / f"domestic-E{n:08d}-District-{n}"
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / "certificates.csv"
-        pacsv.write_csv(make_table(rows, seed + n), path)
+        write_file(path, rows, seed + n * 1000)
         paths.append(path)
     return paths
+
+
+def write_file(path: Path, rows: int, seed: int) -> None:
+    """One CSV file of ``rows`` rows, built and written ``PIECE_ROWS`` at a time."""
+    schema = make_table(1, seed).schema
+    with pacsv.CSVWriter(path, schema) as writer:
+        for piece, start in enumerate(range(0, rows, PIECE_ROWS)):
+            writer.write_table(make_table(min(PIECE_ROWS, rows - start), seed + piece).cast(schema))
 
 
 def main() -> None:

@@ -6,15 +6,11 @@ late ``N/A`` in an integer column costs one row in the rejects file, never a cra
 
 from __future__ import annotations
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from processor.kinds import Kind, convert, fit_mask, reason
 from processor.schema import TablePlan
-
-# Integers keep their own nullable dtype in pandas: with float64 they would lose exactness.
-_PANDAS_TYPES = {pa.int64(): pd.Int64Dtype()}
 
 
 def apply_plan(chunk: pa.Table, plan: TablePlan) -> tuple[pa.Table, list[tuple[int, str]]]:
@@ -48,8 +44,3 @@ def _reasons(
                 out.append((row, f"column {plan.names[i]!r}: {reason(value, plan.kinds[i])}"))
                 break
     return out
-
-
-def to_frame(typed: pa.Table) -> pd.DataFrame:
-    """The DataFrame pandas' ``to_sql`` writes: nullable integers, floats and strings."""
-    return typed.to_pandas(types_mapper=_PANDAS_TYPES.get)

@@ -16,12 +16,17 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
 INT_PATTERN = r"^(0|-?[1-9][0-9]*)$"
-INTEGER_SHAPE = r"^-?[0-9]+$"
-FLOAT_PATTERN = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$"
 ZERO_PATTERN = r"^0(\.0+)?([eE][-+]?[0-9]+)?$"  # a float spelling of zero, without a sign
-# Digits a float64 holds exactly: an integer-looking value longer than this in a float column
-# would come back changed, so it is not a float.
+# A float64 holds every integer of up to 15 characters (sign included) exactly: a longer
+# integer-looking value in a float column would come back changed, so it is not a float.  So a
+# float is a decimal with a fraction or an exponent, or such a short integer (not "-0").
 FLOAT_EXACT_DIGITS = 15
+FLOAT_PATTERN = (
+    r"^(-?(0|[1-9][0-9]*)(\.[0-9]+([eE][-+]?[0-9]+)?|[eE][-+]?[0-9]+)"
+    rf"|0|[1-9][0-9]{{0,{FLOAT_EXACT_DIGITS - 1}}}|-[1-9][0-9]{{0,{FLOAT_EXACT_DIGITS - 2}}})$"
+)
+# Values classify() looks at first: one that does not fit rules a kind out without a full scan.
+CLASSIFY_PREFIX = 64
 INT64_DIGITS = 18  # every integer with at most this many digits fits in 64 bits
 
 
@@ -68,7 +73,8 @@ def classify(values: pa.Array) -> Kind:
     if values.null_count == len(values):
         return Kind.EMPTY
     for kind in (Kind.INTEGER, Kind.FLOAT):
-        if pc.all(fit_mask(values, kind)).as_py():
+        head = values.slice(0, CLASSIFY_PREFIX)
+        if pc.all(fit_mask(head, kind)).as_py() and pc.all(fit_mask(values, kind)).as_py():
             return kind
     return Kind.TEXT
 
@@ -77,18 +83,12 @@ def fit_mask(values: pa.Array, kind: Kind) -> pa.Array:
     """A boolean array: True where the value is null or holds exactly in ``kind``."""
     if kind in (Kind.TEXT, Kind.EMPTY):
         return pc.scalar(True)
-    ints = pc.match_substring_regex(values, INT_PATTERN)
-    if kind is Kind.INTEGER:
-        ok = ints
-        if pc.any(pc.and_(ints, pc.greater(pc.utf8_length(values), INT64_DIGITS))).as_py():
-            ok = pc.and_(ok, _int64_mask(values))
-    else:
-        # FLOAT_PATTERN also matches integer spellings: those must be exact integers ("-0" is
-        # not) and short enough for a float to hold.
-        exact_int = pc.and_(ints, pc.less_equal(pc.utf8_length(values), FLOAT_EXACT_DIGITS))
-        not_int = pc.invert(pc.match_substring_regex(values, INTEGER_SHAPE))
-        ok = pc.and_(pc.match_substring_regex(values, FLOAT_PATTERN), pc.or_(not_int, exact_int))
-        ok = pc.and_(ok, _float_holds(values, ok))
+    if kind is Kind.FLOAT:
+        ok = pc.match_substring_regex(values, FLOAT_PATTERN)
+        return pc.fill_null(pc.and_(ok, _float_holds(values, ok)), True)
+    ok = pc.match_substring_regex(values, INT_PATTERN)
+    if pc.any(pc.and_(ok, pc.greater(pc.utf8_length(values), INT64_DIGITS))).as_py():
+        ok = pc.and_(ok, _int64_mask(values))
     return pc.fill_null(ok, True)
 
 

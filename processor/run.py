@@ -212,7 +212,6 @@ def _load(
             plan=plan,
             staging=staging,
             chunk_size=settings.chunk_size,
-            block_bytes=settings.chunk_size * profiles[f.name].profile.bytes_per_row,
             max_errors=settings.max_errors,
         )
         for f in files

@@ -53,10 +53,9 @@ class TablePlan:
 
 @dataclass(frozen=True)
 class FileProfile:
-    """What the sample of one file says: each column's narrowest kind, and bytes per row."""
+    """What the sample of one file says: each column's narrowest kind."""
 
     kinds: tuple[Kind, ...]
-    bytes_per_row: int
 
 
 def read_headers(files: Sequence[SourceFile], fmt: TextFormat) -> tuple[str, ...]:
@@ -129,9 +128,9 @@ def _check_name(name: str, label: str, dialect: Dialect) -> None:
 
 def profile_file(source: SourceFile, fmt: TextFormat, columns: int, rows: int) -> FileProfile:
     """Classify each column of one file's sample (runs in a worker)."""
-    sample, nbytes = sample_rows(source, fmt, columns, rows)
+    sample = sample_rows(source, fmt, columns, rows)
     kinds = tuple(classify(sample.column(i).combine_chunks()) for i in range(columns))
-    return FileProfile(kinds=kinds, bytes_per_row=nbytes // max(1, sample.num_rows))
+    return FileProfile(kinds=kinds)
 
 
 def merge_kinds(names: Sequence[str], profiles: Iterable[FileProfile]) -> TablePlan:

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import pyarrow as pa
 from sqlalchemy.engine import URL, Engine
 
-from processor.convert import apply_plan, to_frame
+from processor.convert import apply_plan
 from processor.database import create_engine, database_errors, describe
 from processor.discover import SourceFile
 from processor.errors import DatabaseError, ImporterError, Interrupted, unexpected, with_traceback
@@ -29,7 +29,7 @@ from processor.read import InvalidRow, TextFormat, locate_records, read_batches,
 from processor.report import FileResult, RejectedRow
 from processor.retry import with_retries
 from processor.schema import FileProfile, TablePlan, profile_file
-from processor.write import choose_writer
+from processor.write import ArrowChunk, WriteMethod, choose_writer, python_rows
 
 T = TypeVar("T")
 
@@ -62,14 +62,13 @@ class LoadTask:
     plan: TablePlan
     staging: str
     chunk_size: int
-    block_bytes: int
     max_errors: int
 
 
 @dataclass
 class _WorkerState:
     engine: Engine
-    writer: Any
+    writer: WriteMethod
     lock: Any
     stop: Any
 
@@ -147,7 +146,7 @@ def _load_file(task: LoadTask) -> FileResult:
     invalid: list[InvalidRow] = []
     misfits: list[tuple[int, str]] = []  # (record number, reason)
     rows = seen = 0
-    batches = read_batches(task.source, task.fmt, columns, task.block_bytes, invalid.append)
+    batches = read_batches(task.source, task.fmt, columns, invalid.append)
     for chunk in rechunk(batches, task.chunk_size):
         _check_stop(task.source.name)
         typed, rejected = apply_plan(chunk, task.plan)
@@ -177,20 +176,24 @@ def _record_number(valid_index: int, invalid: list[InvalidRow]) -> int:
 
 
 def _write(task: LoadTask, typed: pa.Table) -> None:
-    """Append one chunk to the staging table in its own transaction, retried if rolled back."""
+    """Append one chunk to the staging table in its own transaction, retried if rolled back.
+
+    Writers that bind Python values get them built here, before the single-writer lock.
+    """
     assert _state is not None
     state = _state
-    frame = to_frame(typed)
+    rows = python_rows(typed) if state.writer.takes_rows else ()
+    keys = list(task.plan.names)
 
     staging = state.engine.dialect.identifier_preparer.quote(task.staging)
 
     def attempt() -> None:
         with state.lock or contextlib.nullcontext(), state.engine.begin() as conn:
-            # to_sql creates a missing table, so first touch the staging table: this fails if it
-            # was dropped (the run failed, or the next run cleaned up after a crash) and locks it
-            # against a DROP until this transaction ends.  It is never created here.
+            # First touch the staging table: this fails plainly if it was dropped (the run failed,
+            # or the next run cleaned up after a crash) and locks it against a DROP until this
+            # transaction ends.  Writers only append; they never create it.
             conn.exec_driver_sql(f"SELECT 1 FROM {staging} WHERE 1 = 0").close()
-            frame.to_sql(task.staging, conn, if_exists="append", index=False, method=state.writer)
+            state.writer.write(ArrowChunk(task.staging, typed), conn, keys, rows)
 
     errors = database_errors(state.engine)
     try:

@@ -35,8 +35,10 @@ from processor.target import staging_name
 from processor.worker import LoadTask, init_worker, load_file
 
 FILES = 6
-ROWS = 2_000  # per file: two workers load for a second or two (DuckDB's inserts are slower)
-CHUNK_SIZE = {"duckdb": "400"}
+# Per file: two workers load for a second or two.  Small chunks stretch the load, so that a kill
+# 0.2-0.8 s in still meets it under way with the bulk writers (COPY, LOAD DATA, Arrow scans).
+ROWS = 20_000
+CHUNK_SIZE = {"duckdb": "400", "postgresql": "500", "mariadb": "500", "sqlite": "1000"}
 OLD_IDS = range(1_000_000, 1_000_500)
 NEW_IDS = range(FILES * ROWS)
 SEED = int(os.environ.get("CRASH_SEED", random.randrange(1_000_000)))
@@ -347,8 +349,8 @@ def test_lost_connection_of_a_writer(db, table, previous, importers):
     run.wait_for("into staging table")
     time.sleep(delay)
     workers = [pid for pid in run.children() if is_worker(pid)]
-    victim = rng.choice(workers)
-    killed = kill_connections(db, client_ports([victim]))
+    # A load may already be over on a fast machine: then the run must simply have worked.
+    killed = kill_connections(db, client_ports([rng.choice(workers)])) if workers else False
     status, _, stderr = run.finish()
     if status == 0:
         assert content(db, table) == "new", why
@@ -399,7 +401,7 @@ def test_a_worker_never_recreates_a_dropped_staging_table(db, table, tmp_path):
     source = discover_files(tmp_path / "src", "*.csv", None)[0]
     plan = TablePlan(names=("id", "name", "value"), kinds=(Kind.INTEGER, Kind.TEXT, Kind.FLOAT))
     staging = staging_name(table, "gone")
-    task = LoadTask(source, TextFormat(), plan, staging, chunk_size=4, block_bytes=1 << 20, max_errors=0)
+    task = LoadTask(source, TextFormat(), plan, staging, chunk_size=4, max_errors=0)
     init_worker(parse_url(db.url), None, multiprocessing.get_context("spawn").Event())
     with pytest.raises(DatabaseError, match=r"^part0\.csv: writing rows failed: "):
         load_file(task)

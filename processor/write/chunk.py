@@ -1,0 +1,35 @@
+"""What a writer writes: one chunk's typed rows, from run.py as Arrow or from pandas' ``to_sql``.
+
+Writers keep pandas' ``method=`` signature ``(pd_table, conn, keys, data_iter) -> int`` so that
+``DataFrame.to_sql(method=writer)`` works.  run.py calls them directly with an ``ArrowChunk``
+instead, because ``to_sql`` first turns every value into a Python object (pandas io/sql.py,
+``SQLTable.insert_data``): about a second per 100,000 rows of 94 columns that the bulk writers
+(COPY, LOAD DATA) never use.  Writers that do bind Python values get them as ``data_iter``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class ArrowChunk:
+    """Stands in for pandas' SQLTable: the target table's name and the rows to append."""
+
+    name: str
+    arrow: pa.Table
+
+
+def arrow_of(pd_table: Any) -> pa.Table:
+    """The chunk's rows as an Arrow table, whichever caller handed them over."""
+    if isinstance(pd_table, ArrowChunk):
+        return pd_table.arrow
+    return pa.Table.from_pandas(pd_table.frame, preserve_index=False)
+
+
+def python_rows(table: pa.Table) -> list[tuple[Any, ...]]:
+    """The rows as tuples of Python values (ints stay exact ints, nulls are None)."""
+    return list(zip(*(column.to_pylist() for column in table.columns), strict=True))
