@@ -60,12 +60,31 @@ def write_source(folder: Path, ids: range, files: int) -> None:
         )
 
 
+def wait_for_duckdb_file(db, timeout: float = 10) -> None:
+    """Wait until no other process holds the DuckDB file.
+
+    DuckDB allows one process at a time per file; seen here, a killed run's lock on it can
+    outlast the moment its processes stop showing in /proc, for a fraction of a second.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            db.tables()
+            return
+        except sa.exc.OperationalError as error:
+            if "lock" not in str(error).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
 def staging_tables(db, table: str) -> set[str]:
     return {t for t in db.tables() if t.startswith(staging_name(table, ""))}
 
 
 def content(db, table: str) -> str:
     """'old', 'new', or a description of what else the table holds (a failure)."""
+    if db.name == "duckdb":
+        wait_for_duckdb_file(db)
     if not db.exists(table):
         return "no table"
     rows = db.rows(table, order_by="id")
