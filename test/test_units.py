@@ -341,3 +341,12 @@ def test_mysql_error_pairs_are_described_as_text():
 
     error = Exception(2013, "Lost connection to server during query")
     assert describe(error) == "Lost connection to server during query (error 2013)"
+
+
+def test_readme_documents_every_setting():
+    from processor.settings import OPTIONS
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    table_rows = [line for line in readme.splitlines() if line.startswith("| `")]
+    for option in OPTIONS:
+        assert any(f"`{option.env}` `{option.flag}`" in row for row in table_rows), option.env
