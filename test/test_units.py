@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import logging
 import os
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
