@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from pandas import errors as pd_errors
 from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.pool import NullPool
@@ -86,7 +85,7 @@ def driver_error(error: BaseException) -> BaseException:
 
 def database_errors(engine: Engine) -> tuple[type[BaseException], ...]:
     """What a write can raise when the database refuses it: wrapped or raw driver errors."""
-    return (exc.DBAPIError, pd_errors.DatabaseError, engine.dialect.loaded_dbapi.Error)
+    return (exc.DBAPIError, engine.dialect.loaded_dbapi.Error)
 
 
 def describe(error: BaseException) -> str:

@@ -50,7 +50,11 @@ def discover_files(folder: Path, pattern: str, delimiter: str | None) -> list[So
     root = folder.resolve()
     found: list[SourceFile] = []
     empty = 0
-    for path in sorted(folder.glob(pattern), key=lambda p: p.relative_to(folder).as_posix()):
+    try:
+        matches = sorted(folder.glob(pattern), key=lambda p: p.relative_to(folder).as_posix())
+    except (NotImplementedError, ValueError) as error:
+        raise ConfigError(f"SRC_FILE_NAME must be a glob relative to SRC_DATA_FOLDER: {error}") from None
+    for path in matches:
         if not path.is_file():
             continue
         name = path.relative_to(folder).as_posix()

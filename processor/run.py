@@ -41,6 +41,7 @@ from processor.report import RejectedRow, RunReport, write_rejects, write_report
 from processor.schema import TablePlan, check_identifiers, merge_kinds, plan_from_table, read_headers
 from processor.settings import Settings
 from processor.target import (
+    check_merge_key,
     check_target,
     create_staging,
     drop_leftovers,
@@ -83,11 +84,20 @@ def run_import(settings: Settings) -> RunReport:
         report.seconds = time.perf_counter() - started
         if report.error is not None:
             report.error = masked(report.error, _password(settings))
+        _write_outputs(settings, report)
+    return report
+
+
+def _write_outputs(settings: Settings, report: RunReport) -> None:
+    """The rejects CSV and the JSON report; failing to write them is logged, not raised, since
+    the import itself (published or rolled back) is already decided."""
+    try:
         if report.rejects and report.table:
             write_rejects(report.rejects, settings.resolved_rejects_path(report.table))
         if settings.report_path is not None:
             write_report(report, settings.report_path)
-    return report
+    except OSError as error:
+        log.error("could not write the report or rejects file: %s: %s", error.filename, error.strerror)
 
 
 def _password(settings: Settings) -> str | None:
@@ -134,6 +144,8 @@ def _import(settings: Settings, report: RunReport) -> None:
             ensure_ledger(engine)
             onto_existing = exists and settings.if_exists in ("append", "merge")
             loaded = read_ledger(engine, table) if onto_existing else {}
+            if onto_existing and settings.if_exists == "merge":
+                check_merge_key(engine, table, settings.primary_key)
             log.info("%d files to import into table %r at %s", len(files), table, settings.masked_url)
             with contextlib.closing(_executor(settings, engine, len(files))) as executor:
                 tasks = [ProfileTask(f, fmt, len(names), settings.sample_rows) for f in files]
@@ -157,7 +169,9 @@ def _executor(settings: Settings, engine: Engine, files: int) -> Executor:
     workers = min(settings.workers, files)
     # Embedded databases take one writer at a time: workers parse in parallel, write in turn.
     lock = context.Lock() if engine.dialect.name in SINGLE_WRITER and workers > 1 else None
-    return make_executor(workers, init_worker, (settings.url, lock, stop), stop)
+    return make_executor(
+        workers, init_worker, (settings.url, lock, stop, settings.log_level, settings.log_format), stop
+    )
 
 
 def _files_to_load(

@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import pyarrow.compute as pc
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
 from processor.discover import SourceFile
 from processor.errors import SchemaError, SourceError
-from processor.kinds import Kind, classify
+from processor.kinds import Kind, classify, fit_mask
 from processor.read import TextFormat, read_header, sample_rows
 
 # Databases whose identifiers compare case-insensitively, so `Name` and `name` collide.
@@ -53,9 +54,11 @@ class TablePlan:
 
 @dataclass(frozen=True)
 class FileProfile:
-    """What the sample of one file says: each column's narrowest kind."""
+    """What the sample of one file says: each column's narrowest kind, and for integer columns
+    whether a float would also hold every value (no more than 15 digits)."""
 
     kinds: tuple[Kind, ...]
+    float_safe: tuple[bool, ...]
 
 
 def read_headers(files: Sequence[SourceFile], fmt: TextFormat) -> tuple[str, ...]:
@@ -129,16 +132,30 @@ def _check_name(name: str, label: str, dialect: Dialect) -> None:
 def profile_file(source: SourceFile, fmt: TextFormat, columns: int, rows: int) -> FileProfile:
     """Classify each column of one file's sample (runs in a worker)."""
     sample = sample_rows(source, fmt, columns, rows)
-    kinds = tuple(classify(sample.column(i).combine_chunks()) for i in range(columns))
-    return FileProfile(kinds=kinds)
+    values = [sample.column(i).combine_chunks() for i in range(columns)]
+    kinds = tuple(classify(v) for v in values)
+    float_safe = tuple(
+        kind is not Kind.INTEGER or pc.all(fit_mask(v, Kind.FLOAT)).as_py()
+        for kind, v in zip(kinds, values, strict=True)
+    )
+    return FileProfile(kinds=kinds, float_safe=float_safe)
 
 
 def merge_kinds(names: Sequence[str], profiles: Iterable[FileProfile]) -> TablePlan:
-    """One kind per column: the widest any file needs; columns empty everywhere are text."""
+    """One kind per column: the widest any file needs; columns empty everywhere are text.
+
+    Integers widen to float only where a float holds them all: a 16-digit key in one file and
+    ``1.5`` in another make the column text, never a float that would reject the key's rows.
+    """
     merged = [Kind.EMPTY] * len(names)
+    float_safe = [True] * len(names)
     for profile in profiles:
         merged = [max(a, b) for a, b in zip(merged, profile.kinds, strict=True)]
-    kinds = tuple(Kind.TEXT if k is Kind.EMPTY else k for k in merged)
+        float_safe = [a and b for a, b in zip(float_safe, profile.float_safe, strict=True)]
+    kinds = tuple(
+        Kind.TEXT if k is Kind.EMPTY or (k is Kind.FLOAT and not safe) else k
+        for k, safe in zip(merged, float_safe, strict=True)
+    )
     return TablePlan(names=tuple(names), kinds=kinds)
 
 

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect, Engine
 
 from processor.database import describe
-from processor.errors import DatabaseError, TargetExistsError
+from processor.errors import DatabaseError, SchemaError, TargetExistsError
 from processor.kinds import Kind
 from processor.retry import with_retries
 from processor.schema import TablePlan
@@ -66,6 +66,25 @@ def check_target(engine: Engine, table: str, if_exists: str) -> bool:
     if exists and if_exists == "fail":
         raise TargetExistsError(f"table {table!r} already exists; set IF_EXISTS=replace or IF_EXISTS=append")
     return exists
+
+
+def check_merge_key(engine: Engine, table: str, primary_key: Sequence[str]) -> None:
+    """Before loading a merge into an existing table: its primary key or a unique constraint
+    must be exactly PRIMARY_KEY, or the upsert could not find the rows to update (and MySQL
+    would silently append duplicates).  Skipped where the dialect cannot reflect constraints."""
+    try:
+        with engine.connect() as conn:
+            inspector = sa.inspect(conn)
+            keys = [inspector.get_pk_constraint(table).get("constrained_columns") or []]
+            keys += [u["column_names"] for u in inspector.get_unique_constraints(table)]
+    except (sa.exc.DBAPIError, NotImplementedError):
+        log.debug("constraints of %r cannot be reflected; the publish will check the key", table)
+        return
+    if not any(sorted(key) == sorted(primary_key) for key in keys):
+        raise SchemaError(
+            f"IF_EXISTS=merge: table {table!r} has no primary key or unique constraint on "
+            f"({', '.join(primary_key)}), so rows cannot be matched"
+        )
 
 
 def create_staging(engine: Engine, name: str, plan: TablePlan, primary_key: Sequence[str]) -> None:
@@ -160,9 +179,9 @@ def _insert_from(
         if engine.dialect.name not in MYSQL_LIKE:
             conn.exec_driver_sql(f"DROP TABLE {stage}")
     if engine.dialect.name in MYSQL_LIKE:
-        # MySQL commits implicitly before DDL; the rows are already published, so drop after.
-        with engine.begin() as conn:
-            conn.exec_driver_sql(f"DROP TABLE {stage}")
+        # MySQL commits implicitly before DDL: the rows are published, so the drop comes after,
+        # and must not fail (or retry) the publish.
+        _drop_after_publish(engine, stage)
 
 
 def _swap(
@@ -192,10 +211,14 @@ def _swap_mysql(
         else:
             conn.exec_driver_sql(f"RENAME TABLE {target} TO {retired}, {stage} TO {target}")
     if retired is not None:
-        # The new rows are live now; an old table that cannot be dropped is only a leftover,
-        # which the next run (or --cleanup) removes by its staging-name prefix.
-        try:
-            with engine.begin() as conn:
-                conn.exec_driver_sql(f"DROP TABLE {retired}")
-        except sa.exc.DBAPIError as error:
-            log.warning("could not drop the replaced table %s yet: %s", retired, describe(error))
+        _drop_after_publish(engine, retired)
+
+
+def _drop_after_publish(engine: Engine, quoted: str) -> None:
+    """Drop a table the publish left behind; the new rows are live already, so a failure is only
+    a warning: the name has the staging prefix, and the next run (or --cleanup) removes it."""
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP TABLE {quoted}")
+    except sa.exc.DBAPIError as error:
+        log.warning("could not drop %s yet: %s", quoted, describe(error))

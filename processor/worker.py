@@ -25,6 +25,7 @@ from processor.database import create_engine, database_errors, describe
 from processor.discover import SourceFile
 from processor.errors import DatabaseError, ImporterError, Interrupted, unexpected, with_traceback
 from processor.ledger import fingerprint
+from processor.logs import setup_logging
 from processor.read import InvalidRow, TextFormat, locate_records, read_batches, rechunk
 from processor.report import FileResult, RejectedRow
 from processor.retry import with_retries
@@ -80,12 +81,13 @@ _state: _WorkerState | None = None
 ORPHANED = 70
 
 
-def init_worker(url: URL, lock: Any, stop: Any) -> None:
+def init_worker(url: URL, lock: Any, stop: Any, log_level: str, log_format: str) -> None:
     """Pool initializer: build this process's own engine; leave Ctrl-C to the parent."""
     global _state
     if multiprocessing.parent_process() is not None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         _exit_with_parent()
+        setup_logging(log_level, log_format)  # a spawned process starts without the parent's
     engine = create_engine(url)
     _state = _WorkerState(engine=engine, writer=choose_writer(engine.dialect), lock=lock, stop=stop)
 

@@ -227,3 +227,11 @@ def test_replace_swaps_and_append_adds(db, table, tmp_path):
     assert load(tmp_path / "two", db, table, if_exists="replace").error is None
     assert db.rows(table) == [(3,)]
     assert not [t for t in db.tables() if t.startswith(staging_name(table, ""))]
+
+
+def test_long_integers_and_floats_in_different_files_become_text(db, table, tmp_path):
+    write(tmp_path / "src", "a.csv", "n,x\n1,1234567890123456\n")
+    write(tmp_path / "src", "b.csv", "n,x\n2,1.5\n")
+    report = load(tmp_path / "src", db, table)
+    assert report.error is None, report.error
+    assert db.rows(table, order_by="n") == [(1, "1234567890123456"), (2, "1.5")]

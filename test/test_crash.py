@@ -421,7 +421,7 @@ def test_a_worker_never_recreates_a_dropped_staging_table(db, table, tmp_path):
     plan = TablePlan(names=("id", "name", "value"), kinds=(Kind.INTEGER, Kind.TEXT, Kind.FLOAT))
     staging = staging_name(table, "gone")
     task = LoadTask(source, TextFormat(), plan, staging, chunk_size=4, max_errors=0)
-    init_worker(parse_url(db.url), None, multiprocessing.get_context("spawn").Event())
+    init_worker(parse_url(db.url), None, multiprocessing.get_context("spawn").Event(), "INFO", "text")
     with pytest.raises(DatabaseError, match=r"^part0\.csv: writing rows failed: "):
         load_file(task)
     assert staging not in db.tables()

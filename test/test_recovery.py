@@ -182,3 +182,22 @@ def test_cleanup_with_dest_table_needs_no_source_folder(db, table, tmp_path):
     assert report.error is None, report.error
     assert report.cleaned == [leftover]
     assert staging_tables(db, table) == []
+
+
+def test_merge_into_a_table_without_that_key_fails(db, table, tmp_path):
+    write(tmp_path / "one", "a.csv", "id,v\n1,a\n")
+    assert load(tmp_path / "one", db, table).error is None
+    write(tmp_path / "two", "b.csv", "id,v\n1,b\n")
+    report = load(tmp_path / "two", db, table, if_exists="merge", primary_key=("id",))
+    assert report.error is not None
+    if db.name == "duckdb":
+        # duckdb_engine cannot reflect constraints: DuckDB itself refuses the upsert at publish.
+        assert report.error.exit_code == 6
+    else:
+        assert report.error.exit_code == 4
+        assert str(report.error) == (
+            f"IF_EXISTS=merge: table {table!r} has no primary key or unique constraint on (id), "
+            "so rows cannot be matched"
+        )
+    assert db.rows(table) == [(1, "a")]
+    assert staging_tables(db, table) == []
