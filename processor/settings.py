@@ -43,6 +43,11 @@ SCHEME_ALIASES = {
 }
 
 
+def available_cpus() -> int:
+    """The CPUs this process may run on (a container's cpuset, not the whole host)."""
+    return len(os.sched_getaffinity(0)) or 1
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything one run needs; see README.md for each setting's meaning."""
@@ -52,7 +57,7 @@ class Settings:
     dest_sql: str = "sqlite:///import.db"
     dest_table: str | None = None
     if_exists: str = "fail"
-    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    workers: int = field(default_factory=lambda: available_cpus())
     chunk_size: int = DEFAULT_CHUNK_SIZE
     sample_rows: int = DEFAULT_SAMPLE_ROWS
     src_delimiter: str | None = None
@@ -252,7 +257,7 @@ OPTIONS = (
         "WORKERS",
         _positive_int,
         "processes that read and write in parallel",
-        f"the number of CPUs, {os.cpu_count() or 1} here",
+        f"the number of CPUs, {available_cpus()} here",
     ),
     Option("CHUNK_SIZE", _positive_int, "rows read, converted and written at a time"),
     Option("SAMPLE_ROWS", _non_negative_int, "rows per file sampled to plan column types (0: every row)"),
