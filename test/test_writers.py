@@ -87,9 +87,8 @@ def test_generic_writer_is_exact(db, table):
     _check_exact(db, table, GENERIC)
 
 
+@pytest.mark.parametrize("db", ["mariadb"], indirect=True)  # LOAD DATA is MariaDB's and MySQL's
 def test_insert_fallback_when_server_refuses_local_infile(db, table, monkeypatch):
-    if db.name != "mariadb":
-        pytest.skip("LOAD DATA is MariaDB's and MySQL's")
     # The server's answer is read once per process; stand in for a server with local_infile=OFF
     # and a small max_allowed_packet, so that the chunk needs several statements.
     refusing = mysql_writer.ServerLimits(local_infile=False, max_packet=64 * 1024)
