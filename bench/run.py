@@ -53,6 +53,25 @@ class Line:
     naive_rows_per_second: float | None
 
 
+def create_bench_databases(names: list[str]) -> None:
+    """Create the servers' ``bench`` databases if missing, so one command runs on a fresh machine."""
+    for name in names:
+        if name not in SERVERS:
+            continue
+        url = parse_url(SERVERS[name])
+        engine = sa.create_engine(url.set(database="postgres" if name == "postgresql" else ""))
+        try:
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                if name == "postgresql":
+                    exists = conn.exec_driver_sql("SELECT 1 FROM pg_database WHERE datname = 'bench'").first()
+                    if not exists:
+                        conn.exec_driver_sql("CREATE DATABASE bench")
+                else:
+                    conn.exec_driver_sql("CREATE DATABASE IF NOT EXISTS bench")
+        finally:
+            engine.dispose()
+
+
 def database_url(name: str, out: Path) -> str:
     """Where the benchmark loads ``name``: the servers' ``bench`` databases, or a file under ``out``."""
     return f"sqlite:///{out / 'bench.sqlite'}" if name == "sqlite" else SERVERS[name]
@@ -212,6 +231,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out", help="data and SQLite files")
     parser.add_argument("extra", nargs="*", help="more importer flags after --, e.g. -- --workers 3")
     args = parser.parse_args(argv)
+    create_bench_databases(args.databases.split(",") + [args.size_database] * bool(args.sizes))
     files = dataset(args.out, args.files, args.rows // args.files)
     rows = args.rows // args.files * args.files
     lines = [bench_database(name, files, rows, args) for name in args.databases.split(",") if name]
