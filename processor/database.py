@@ -14,11 +14,13 @@ from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.pool import NullPool
 
-from processor.errors import ConfigError, DatabaseError
+from processor.errors import ConfigError, DatabaseError, first_line
 
 SQLITE_BUSY_TIMEOUT_MS = 600_000
 # Embedded databases that one process writes at a time: the pool serialises their writes.
 SINGLE_WRITER = {"sqlite", "duckdb"}
+# MySQL and MariaDB share their SQL quirks (no transactional DDL, RENAME TABLE, GET_LOCK).
+MYSQL_LIKE = {"mysql", "mariadb"}
 
 
 def create_engine(url: URL) -> Engine:
@@ -26,7 +28,7 @@ def create_engine(url: URL) -> Engine:
     connect_args: dict[str, Any] = {}
     options: dict[str, Any] = {}
     backend = url.get_backend_name()
-    if backend in ("mysql", "mariadb"):
+    if backend in MYSQL_LIKE:
         connect_args["local_infile"] = 1
         if "charset" not in url.query:
             connect_args["charset"] = "utf8mb4"  # every Unicode character, not MySQL's 3-byte "utf8"
@@ -93,7 +95,5 @@ def describe(error: BaseException) -> str:
     original = driver_error(error)
     args = getattr(original, "args", ())
     if len(args) == 2 and isinstance(args[0], int) and isinstance(args[1], str):
-        text = f"{args[1]} (error {args[0]})"  # MySQLdb's (code, message) pairs
-    else:
-        text = str(original).strip() or type(original).__name__
-    return text.splitlines()[0]
+        return first_line(Exception(f"{args[1]} (error {args[0]})"))  # MySQLdb's (code, message)
+    return first_line(original)

@@ -21,7 +21,7 @@ from pathlib import Path
 from sqlalchemy import exc
 from sqlalchemy.engine import Connection, Engine
 
-from processor.database import describe
+from processor.database import MYSQL_LIKE, SINGLE_WRITER, describe
 from processor.errors import LockError
 
 log = logging.getLogger(__name__)
@@ -43,9 +43,9 @@ def import_lock(engine: Engine, table: str, timeout: int) -> Iterator[LockCheck]
     backend = engine.dialect.name
     if backend == "postgresql":
         lock = _postgres_lock(engine, table, timeout)
-    elif backend in ("mysql", "mariadb"):
+    elif backend in MYSQL_LIKE:
         lock = _mysql_lock(engine, table, timeout)
-    elif backend in ("sqlite", "duckdb") and engine.url.database not in (None, "", ":memory:"):
+    elif backend in SINGLE_WRITER and engine.url.database not in (None, "", ":memory:"):
         lock = _file_lock(Path(engine.url.database), table, timeout)
     else:
         log.warning("no import lock for %s: do not run two imports into %r at once", backend, table)

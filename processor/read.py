@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from processor.discover import SourceFile
-from processor.errors import SourceError
+from processor.errors import SourceError, first_line
 
 # What a damaged or truncated compressed file raises while it is read (BadGzipFile is an
 # OSError; a truncated stream ends in EOFError).
@@ -50,7 +50,6 @@ class InvalidRow:
 
     record: int
     fields: int
-    text: str
 
 
 def open_bytes(source: SourceFile) -> IO[bytes]:
@@ -121,7 +120,7 @@ def read_batches(
     names = [str(i) for i in range(columns)]
 
     def handle(row: pacsv.InvalidRow) -> str:
-        on_invalid(InvalidRow(record=row.number, fields=row.actual_columns, text=row.text))
+        on_invalid(InvalidRow(record=row.number, fields=row.actual_columns))
         return "skip"
 
     read_options = pacsv.ReadOptions(
@@ -171,7 +170,7 @@ def _header_only(source: SourceFile, fmt: TextFormat) -> bool:
 
 def _read_error(source: SourceFile, fmt: TextFormat, exc: Exception) -> SourceError:
     """Turn a parse failure into a one-line error naming the file and, where found, the line."""
-    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    message = first_line(exc)
     if isinstance(exc, UnicodeDecodeError) or "UTF8" in message:
         return _undecodable(source, fmt)
     return SourceError(f"{source.name}: unreadable CSV: {message}")
@@ -185,8 +184,7 @@ def _undecodable(source: SourceFile, fmt: TextFormat) -> SourceError:
 
 def _damaged(source: SourceFile, exc: BaseException) -> SourceError:
     """A file that cannot be read to its end: a damaged or truncated compressed file."""
-    text = getattr(exc, "strerror", None) or str(exc)
-    what = text.splitlines()[0] if text else type(exc).__name__
+    what = getattr(exc, "strerror", None) or first_line(exc)
     return SourceError(f"{source.name}: cannot be read: {what}")
 
 

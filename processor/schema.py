@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
+from processor.database import MYSQL_LIKE
 from processor.discover import SourceFile
 from processor.errors import SchemaError, SourceError
 from processor.kinds import Kind, classify, fit_mask
@@ -22,7 +23,6 @@ from processor.read import TextFormat, read_header, sample_rows
 
 # Databases whose identifiers compare case-insensitively, so `Name` and `name` collide.
 CASE_INSENSITIVE = {"mysql", "mariadb", "sqlite", "duckdb", "mssql"}
-MYSQL_LIKE = {"mysql", "mariadb"}
 ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 # Longest names the servers accept, where SQLAlchemy's dialect says otherwise: MySQL's dialect
 # reports 255 (an alias limit) though columns and tables hold 64 characters; PostgreSQL counts

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect, Engine
 
-from processor.database import describe
+from processor.database import MYSQL_LIKE, describe
 from processor.errors import DatabaseError, SchemaError, TargetExistsError
 from processor.kinds import Kind
 from processor.retry import with_retries
@@ -24,7 +24,6 @@ from processor.schema import TablePlan
 log = logging.getLogger(__name__)
 
 STAGING_PREFIX = "_import_stage_"
-MYSQL_LIKE = {"mysql", "mariadb"}
 
 
 def staging_name(table: str, run_id: str) -> str:
