@@ -214,6 +214,8 @@ class Importer:
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
         self.closed.wait(10)
+        assert self.process.stdout is not None
+        self.process.stdout.close()  # a test that failed early did not read it
 
 
 @pytest.fixture
@@ -314,7 +316,11 @@ def client_ports(pids: list[int]) -> set[int]:
     """The local TCP ports of the sockets that processes ``pids`` hold open."""
     inodes: set[str] = set()
     for pid in pids:
-        for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            fds = list(Path(f"/proc/{pid}/fd").iterdir())
+        except FileNotFoundError:
+            continue  # the process has already finished
+        for fd in fds:
             try:
                 target = os.readlink(fd)
             except OSError:
@@ -323,7 +329,8 @@ def client_ports(pids: list[int]) -> set[int]:
                 inodes.add(target[8:-1])
     ports = set()
     for table in ("tcp", "tcp6"):
-        for line in Path(f"/proc/{pids[0]}/net/{table}").read_text().splitlines()[1:]:
+        # This network namespace's sockets: the same table as the importer's, whether or not it lives.
+        for line in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
             fields = line.split()
             if fields[9] in inodes:
                 ports.add(int(fields[1].rsplit(":", 1)[1], 16))
