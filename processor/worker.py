@@ -72,6 +72,7 @@ class _WorkerState:
     writer: WriteMethod
     lock: Any
     stop: Any
+    errors: tuple[type[BaseException], ...]  # what a refused write raises with this driver
 
 
 _state: _WorkerState | None = None
@@ -89,7 +90,13 @@ def init_worker(url: URL, lock: Any, stop: Any, log_level: str, log_format: str)
         _exit_with_parent()
         setup_logging(log_level, log_format)  # a spawned process starts without the parent's
     engine = create_engine(url)
-    _state = _WorkerState(engine=engine, writer=choose_writer(engine.dialect), lock=lock, stop=stop)
+    _state = _WorkerState(
+        engine=engine,
+        writer=choose_writer(engine.dialect),
+        lock=lock,
+        stop=stop,
+        errors=database_errors(engine),
+    )
 
 
 def _exit_with_parent() -> None:
@@ -148,6 +155,9 @@ def _load_file(task: LoadTask) -> FileResult:
     invalid: list[InvalidRow] = []
     misfits: list[tuple[int, str]] = []  # (record number, reason)
     rows = seen = 0
+    keys = list(task.plan.names)
+    assert _state is not None, "init_worker was not called"
+    staging = _state.engine.dialect.identifier_preparer.quote(task.staging)
     batches = read_batches(task.source, task.fmt, columns, invalid.append)
     for chunk in rechunk(batches, task.chunk_size):
         _check_stop(task.source.name)
@@ -156,7 +166,7 @@ def _load_file(task: LoadTask) -> FileResult:
         seen += chunk.num_rows
         if len(invalid) + len(misfits) > task.max_errors:
             break  # the parent fails the run; loading more of this file is wasted work
-        _write(task, typed)
+        _write(task, typed, staging, keys)
         rows += typed.num_rows
     ragged = [(row.record, f"expected {columns} fields, found {row.fields}") for row in invalid]
     return FileResult(
@@ -177,17 +187,15 @@ def _record_number(valid_index: int, invalid: list[InvalidRow]) -> int:
     return record
 
 
-def _write(task: LoadTask, typed: pa.Table) -> None:
-    """Append one chunk to the staging table in its own transaction, retried if rolled back.
+def _write(task: LoadTask, typed: pa.Table, staging: str, keys: list[str]) -> None:
+    """Append one chunk to the staging table (``staging``: its quoted name) in its own
+    transaction, retried if rolled back.
 
     Writers that bind Python values get them built here, before the single-writer lock.
     """
     assert _state is not None
     state = _state
     rows = python_rows(typed) if state.writer.takes_rows else ()
-    keys = list(task.plan.names)
-
-    staging = state.engine.dialect.identifier_preparer.quote(task.staging)
 
     def attempt() -> None:
         with state.lock or contextlib.nullcontext(), state.engine.begin() as conn:
@@ -197,10 +205,9 @@ def _write(task: LoadTask, typed: pa.Table) -> None:
             conn.exec_driver_sql(f"SELECT 1 FROM {staging} WHERE 1 = 0").close()
             state.writer.write(ArrowChunk(task.staging, typed), conn, keys, rows)
 
-    errors = database_errors(state.engine)
     try:
-        with_retries(attempt, errors, task.source.name)
-    except errors as error:
+        with_retries(attempt, state.errors, task.source.name)
+    except state.errors as error:
         raise DatabaseError(f"{task.source.name}: writing rows failed: {describe(error)}") from None
 
 
