@@ -25,6 +25,7 @@ from bench.generate import generate
 from bench.loaders import loader_commands, run_loader
 from bench.naive import load_naive
 from bench.rss import RunResult, run_measured
+from processor.backends import backend_for
 from processor.database import create_engine
 from processor.discover import discover_files
 from processor.read import TextFormat
@@ -98,15 +99,15 @@ def plan_for(files: list[Path]) -> TablePlan:
 
 def fresh_table(url: str, table: str, plan: TablePlan | None) -> None:
     """Drop ``table``; create it empty with the plan's types when a plan is given."""
-    engine = create_engine(parse_url(url))
+    backend = backend_for(create_engine(parse_url(url)))
     try:
-        with engine.begin() as conn:
-            plan_table = (plan or TablePlan((), ())).table(table)
+        with backend.engine.begin() as conn:
+            plan_table = backend.table(table, plan or TablePlan((), ()))
             plan_table.drop(conn, checkfirst=True)
             if plan is not None:
                 plan_table.create(conn)
     finally:
-        engine.dispose()
+        backend.engine.dispose()
 
 
 def count_rows(url: str, table: str) -> int:

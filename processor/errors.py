@@ -89,6 +89,21 @@ def first_line(error: BaseException) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
+def driver_error(error: BaseException) -> BaseException:
+    """The driver's own exception inside SQLAlchemy's or pandas' wrapper (or ``error`` itself)."""
+    inner = getattr(error, "orig", None) or error.__cause__
+    return driver_error(inner) if isinstance(inner, BaseException) and inner is not error else error
+
+
+def describe(error: BaseException) -> str:
+    """The first line of a driver's error message, without SQLAlchemy's SQL and links."""
+    original = driver_error(error)
+    args = getattr(original, "args", ())
+    if len(args) == 2 and isinstance(args[0], int) and isinstance(args[1], str):
+        return first_line(Exception(f"{args[1]} (error {args[0]})"))  # MySQLdb's (code, message)
+    return first_line(original)
+
+
 def unexpected(error: BaseException) -> ImporterError:
     """An ImporterError (exit status 1) for a bug or an unforeseen failure, keeping its traceback."""
     return ImporterError(

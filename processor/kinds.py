@@ -12,8 +12,6 @@ import enum
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import sqlalchemy as sa
-from sqlalchemy.dialects import mysql
 
 INT_PATTERN = r"^(0|-?[1-9][0-9]*)$"
 ZERO_PATTERN = r"^0(\.0+)?([eE][-+]?[0-9]+)?$"  # a float spelling of zero, without a sign
@@ -37,35 +35,6 @@ class Kind(enum.IntEnum):
     INTEGER = 1
     FLOAT = 2
     TEXT = 3
-
-    def sql_type(self, key: bool = False) -> sa.types.TypeEngine:
-        """The SQLAlchemy type a column of this kind is created with (``key``: in a primary key)."""
-        if self is Kind.INTEGER:
-            return sa.BigInteger()
-        if self is Kind.FLOAT:
-            return sa.Double()
-        # MySQL's TEXT holds 64 KiB, LONGTEXT any field a CSV file can; but MySQL indexes
-        # neither, so a text key column is a VARCHAR there.
-        return sa.Text().with_variant(mysql.VARCHAR(255) if key else mysql.LONGTEXT(), "mysql", "mariadb")
-
-    @classmethod
-    def of_sql_type(cls, sql_type: sa.types.TypeEngine) -> Kind:
-        """The kind that loads into an existing column of ``sql_type`` (for IF_EXISTS=append)."""
-        if isinstance(sql_type, sa.Integer):
-            return cls.INTEGER
-        if isinstance(sql_type, sa.Float | sa.Numeric):
-            return cls.FLOAT
-        return cls.TEXT
-
-    @classmethod
-    def of_type_name(cls, type_name: str) -> Kind:
-        """The kind for a column type named as information_schema names it (``BIGINT``, ``DOUBLE``)."""
-        name = type_name.upper()
-        if "INT" in name:
-            return cls.INTEGER
-        if any(word in name for word in ("DOUBLE", "FLOAT", "REAL", "DECIMAL", "NUMERIC")):
-            return cls.FLOAT
-        return cls.TEXT
 
 
 def classify(values: pa.Array) -> Kind:

@@ -10,30 +10,37 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
+
+from processor.backends import Backend
 
 LEDGER_TABLE = "_import_ledger"
 
-_TEXT = sa.Text().with_variant(mysql.VARCHAR(1024), "mysql", "mariadb")
-# The key: MySQL indexes at most 3072 bytes (4 per utf8mb4 character); its table names have
-# at most 64 characters.  With the key, concurrent imports into other tables lock only their
-# own ledger rows.
-LEDGER = sa.Table(
-    LEDGER_TABLE,
-    sa.MetaData(),
-    sa.Column("target", sa.Text().with_variant(mysql.VARCHAR(64), "mysql", "mariadb"), primary_key=True),
-    sa.Column("source", sa.Text().with_variant(mysql.VARCHAR(700), "mysql", "mariadb"), primary_key=True),
-    sa.Column("size", sa.BigInteger, nullable=False),
-    sa.Column("fingerprint", _TEXT, nullable=False),
-    sa.Column("row_count", sa.BigInteger, nullable=False),
-    sa.Column("run_id", _TEXT, nullable=False),
-    sa.Column("loaded_at", sa.DateTime, nullable=False),
-)
+
+def _ledger_table(text: Callable[[int], sa.types.TypeEngine]) -> sa.Table:
+    """The ledger's columns; ``text(n)`` is the type of a text column that must hold ``n``
+    characters (and can be indexed).  With the key (target, source), concurrent imports into
+    other tables lock only their own ledger rows; its two parts fit the smallest index limit
+    the backends know (MySQL: 3072 bytes, 4 per character)."""
+    return sa.Table(
+        LEDGER_TABLE,
+        sa.MetaData(),
+        sa.Column("target", text(64), primary_key=True),
+        sa.Column("source", text(700), primary_key=True),
+        sa.Column("size", sa.BigInteger, nullable=False),
+        sa.Column("fingerprint", text(1024), nullable=False),
+        sa.Column("row_count", sa.BigInteger, nullable=False),
+        sa.Column("run_id", text(1024), nullable=False),
+        sa.Column("loaded_at", sa.DateTime, nullable=False),
+    )
+
+
+#: The ledger as queries see it (the column types only matter to CREATE TABLE).
+LEDGER = _ledger_table(lambda _characters: sa.Text())
 
 
 @dataclass(frozen=True)
@@ -54,22 +61,22 @@ def fingerprint(path: str) -> str:
         return "sha256:" + hashlib.file_digest(stream, "sha256").hexdigest()
 
 
-def ensure_ledger(engine: Engine) -> None:
+def ensure_ledger(backend: Backend) -> None:
     """Create the ledger table if this database has none yet."""
     try:
-        with engine.begin() as conn:
-            LEDGER.create(conn, checkfirst=True)
+        with backend.engine.begin() as conn:
+            _ledger_table(backend.text_type).create(conn, checkfirst=True)
     except sa.exc.DBAPIError:
         # Another import created it between the check and the CREATE: that is as good.
-        with engine.connect() as conn:
+        with backend.engine.connect() as conn:
             if not sa.inspect(conn).has_table(LEDGER_TABLE):
                 raise
 
 
-def read_ledger(engine: Engine, target: str) -> dict[str, LedgerEntry]:
+def read_ledger(backend: Backend, target: str) -> dict[str, LedgerEntry]:
     """The files the ledger says ``target`` holds, by source name."""
     query = sa.select(LEDGER).where(LEDGER.c.target == target)
-    with engine.connect() as conn:
+    with backend.engine.connect() as conn:
         return {
             row.source: LedgerEntry(
                 row.source, row.size, row.fingerprint, row.row_count, row.run_id, row.loaded_at

@@ -19,9 +19,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import exc
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
-from processor.database import SINGLE_WRITER, check_connection, create_engine, describe
+from processor.backends import Backend, LockCheck, backend_for
+from processor.database import check_connection, create_engine
 from processor.discover import SourceFile, common_stem, discover_files
 from processor.errors import (
     DatabaseError,
@@ -29,13 +30,13 @@ from processor.errors import (
     Interrupted,
     RejectLimitError,
     SourceError,
+    describe,
     masked,
     unexpected,
     with_traceback,
 )
 from processor.executor import Executor, make_executor
 from processor.ledger import LedgerEntry, ensure_ledger, read_ledger, record_files
-from processor.lock import LockCheck, import_lock
 from processor.read import TextFormat
 from processor.report import RejectedRow, RunReport, write_rejects, write_report
 from processor.schema import TablePlan, check_identifiers, merge_kinds, plan_from_table, read_headers
@@ -46,7 +47,6 @@ from processor.target import (
     create_staging,
     drop_leftovers,
     drop_table,
-    existing_kinds,
     publish,
     staging_name,
 )
@@ -115,8 +115,9 @@ def _cleanup(settings: Settings, table: str, report: RunReport) -> None:
     engine = create_engine(settings.url)
     try:
         check_connection(engine)
-        with import_lock(engine, table, settings.lock_timeout):
-            report.cleaned = drop_leftovers(engine, table)
+        backend = backend_for(engine)
+        with backend.import_lock(table, settings.lock_timeout):
+            report.cleaned = drop_leftovers(backend, table)
     finally:
         engine.dispose()
 
@@ -136,18 +137,19 @@ def _import(settings: Settings, report: RunReport) -> None:
     engine = create_engine(settings.url)
     try:
         check_connection(engine)
+        backend = backend_for(engine)
         names = read_headers(files, fmt)
-        check_identifiers(table, names, settings.primary_key, engine.dialect)
-        with import_lock(engine, table, settings.lock_timeout) as still_locked:
-            report.cleaned = drop_leftovers(engine, table)
-            exists = check_target(engine, table, settings.if_exists)
-            ensure_ledger(engine)
+        check_identifiers(table, names, settings.primary_key, backend)
+        with backend.import_lock(table, settings.lock_timeout) as still_locked:
+            report.cleaned = drop_leftovers(backend, table)
+            exists = check_target(backend, table, settings.if_exists)
+            ensure_ledger(backend)
             onto_existing = exists and settings.if_exists in ("append", "merge")
-            loaded = read_ledger(engine, table) if onto_existing else {}
+            loaded = read_ledger(backend, backend.fold_table(table)) if onto_existing else {}
             if onto_existing and settings.if_exists == "merge":
-                check_merge_key(engine, table, settings.primary_key)
+                check_merge_key(backend, table, settings.primary_key)
             log.info("%d files to import into table %r at %s", len(files), table, settings.masked_url)
-            with contextlib.closing(_executor(settings, engine, len(files))) as executor:
+            with contextlib.closing(_executor(settings, backend, len(files))) as executor:
                 tasks = [ProfileTask(f, fmt, len(names), settings.sample_rows) for f in files]
                 profiles = {p.name: p for p in executor.map_unordered(profile, tasks)}
                 todo = _files_to_load(files, profiles, loaded, settings, report)
@@ -155,20 +157,20 @@ def _import(settings: Settings, report: RunReport) -> None:
                     log.info("every file is already loaded into %r; nothing to do", table)
                     return
                 if onto_existing:
-                    plan = plan_from_table(names, existing_kinds(engine, table), table, files[0].name)
+                    plan = plan_from_table(names, backend.existing_kinds(table), table, files[0].name)
                 else:
                     plan = merge_kinds(names, (p.profile for p in profiles.values()))
-                _load(settings, engine, executor, todo, profiles, plan, fmt, report, still_locked)
+                _load(settings, backend, executor, todo, profiles, plan, fmt, report, still_locked)
     finally:
         engine.dispose()
 
 
-def _executor(settings: Settings, engine: Engine, files: int) -> Executor:
+def _executor(settings: Settings, backend: Backend, files: int) -> Executor:
     context = multiprocessing.get_context("spawn")
     stop = context.Event()
     workers = min(settings.workers, files)
     # Embedded databases take one writer at a time: workers parse in parallel, write in turn.
-    lock = context.Lock() if engine.dialect.name in SINGLE_WRITER and workers > 1 else None
+    lock = context.Lock() if backend.single_writer and workers > 1 else None
     return make_executor(
         workers, init_worker, (settings.url, lock, stop, settings.log_level, settings.log_format), stop
     )
@@ -207,7 +209,7 @@ def _files_to_load(
 
 def _load(
     settings: Settings,
-    engine: Engine,
+    backend: Backend,
     executor: Executor,
     files: list[SourceFile],
     profiles: dict[str, ProfileResult],
@@ -218,7 +220,7 @@ def _load(
 ) -> None:
     """Load the files into a fresh staging table, then publish it, or drop it on any failure."""
     assert report.table is not None
-    staging = staging_name(report.table, report.run_id)
+    staging = staging_name(backend.fold_table(report.table), report.run_id)
     tasks = [
         LoadTask(
             source=f,
@@ -230,7 +232,7 @@ def _load(
         )
         for f in files
     ]
-    create_staging(engine, staging, plan, settings.primary_key)
+    create_staging(backend, staging, plan, settings.primary_key)
     log.info("loading %d files into staging table %r", len(files), staging)
     try:
         for result in executor.map_unordered(load_file, tasks):
@@ -242,16 +244,16 @@ def _load(
         entries = [_ledger_entry(f, profiles[f.name].fingerprint, report) for f in files]
 
         def record(conn: Connection, fresh: bool) -> None:
-            record_files(conn, report.table or "", entries, fresh)
+            record_files(conn, backend.fold_table(report.table or ""), entries, fresh)
 
         still_locked()
-        publish(engine, staging, report.table, settings.if_exists, plan.names, settings.primary_key, record)
+        publish(backend, staging, report.table, settings.if_exists, plan.names, settings.primary_key, record)
     except BaseException:
         # Stop every worker first: one still writing would hold the staging table (or, on
         # DuckDB, the whole file) and the DROP would wait or fail.
         executor.close()
         with contextlib.suppress(exc.SQLAlchemyError):
-            drop_table(engine, staging)
+            drop_table(backend, staging)
         raise
 
 

@@ -10,24 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pyarrow.compute as pc
-import sqlalchemy as sa
-from sqlalchemy.engine import Dialect
 
-from processor.database import MYSQL_LIKE
 from processor.discover import SourceFile
 from processor.errors import SchemaError, SourceError
 from processor.kinds import Kind, classify, fit_mask
 from processor.read import TextFormat, read_header, sample_rows
 
-# Databases whose identifiers compare case-insensitively, so `Name` and `name` collide.
-CASE_INSENSITIVE = {"mysql", "mariadb", "sqlite", "duckdb", "mssql"}
-ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-# Longest names the servers accept, where SQLAlchemy's dialect says otherwise: MySQL's dialect
-# reports 255 (an alias limit) though columns and tables hold 64 characters; PostgreSQL counts
-# bytes.  DuckDB has no limit (duckdb_engine reports PostgreSQL's 63, borrowed with its dialect).
-NAME_LIMITS: dict[str, int | None] = {"postgresql": 63, "mysql": 64, "mariadb": 64, "duckdb": None}
+if TYPE_CHECKING:
+    from processor.backends import Backend
 
 
 @dataclass(frozen=True)
@@ -36,20 +29,6 @@ class TablePlan:
 
     names: tuple[str, ...]
     kinds: tuple[Kind, ...]
-
-    def table(self, name: str, primary_key: Sequence[str] = ()) -> sa.Table:
-        """A SQLAlchemy Table with these columns; only primary-key columns are NOT NULL."""
-        columns = [
-            sa.Column(
-                n,
-                k.sql_type(key=n in primary_key),
-                primary_key=n in primary_key,
-                autoincrement=False,
-                quote=True,
-            )
-            for n, k in zip(self.names, self.kinds, strict=True)
-        ]
-        return sa.Table(name, sa.MetaData(), *columns, quote=True)
 
 
 @dataclass(frozen=True)
@@ -89,9 +68,9 @@ def _difference(expected: Sequence[str], found: Sequence[str]) -> str:
     return "; ".join(parts) or "same columns in another order"
 
 
-def check_identifiers(table: str, names: Sequence[str], primary_key: Sequence[str], dialect: Dialect) -> None:
+def check_identifiers(table: str, names: Sequence[str], primary_key: Sequence[str], backend: Backend) -> None:
     """Raise SchemaError where the database could not hold a name exactly as written."""
-    _check_name(table, "table name", dialect)
+    backend.check_name(table, "table name")
     unknown = [key for key in primary_key if key not in names]
     if unknown:
         raise SchemaError(
@@ -102,31 +81,12 @@ def check_identifiers(table: str, names: Sequence[str], primary_key: Sequence[st
         label = f"column {position} ({name!r})"
         if name == "":
             raise SchemaError(f"column {position} has an empty name in the header")
-        _check_name(name, label, dialect)
-        key = _fold_case(name, dialect.name)
+        backend.check_name(name, label)
+        key = backend.fold_name(name)
         if key in seen:
-            how = "" if names[seen[key] - 1] == name else f" ({dialect.name} ignores case)"
+            how = "" if names[seen[key] - 1] == name else f" ({backend.name} ignores case)"
             raise SchemaError(f"{label} repeats the name of column {seen[key]}{how}")
         seen[key] = position
-
-
-def _fold_case(name: str, dialect: str) -> str:
-    """The name as the database compares it: SQLite folds only ASCII letters, MySQL all."""
-    if dialect == "sqlite":
-        return name.translate(ASCII_LOWER)
-    return name.lower() if dialect in CASE_INSENSITIVE else name
-
-
-def _check_name(name: str, label: str, dialect: Dialect) -> None:
-    if "\x00" in name:
-        raise SchemaError(f"{label} contains a NUL character")
-    limit = NAME_LIMITS.get(dialect.name, dialect.max_identifier_length)
-    # PostgreSQL counts bytes, the others characters.
-    length = len(name.encode()) if dialect.name == "postgresql" else len(name)
-    if limit and length > limit:
-        raise SchemaError(f"{label} is {length} long; {dialect.name} allows at most {limit}")
-    if dialect.name in MYSQL_LIKE and name != name.rstrip(" "):
-        raise SchemaError(f"{label} ends with a space, which {dialect.name} does not allow")
 
 
 def profile_file(source: SourceFile, fmt: TextFormat, columns: int, rows: int) -> FileProfile:

@@ -18,19 +18,19 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import pyarrow as pa
-from sqlalchemy.engine import URL, Engine
+from sqlalchemy.engine import URL
 
+from processor.backends import ArrowChunk, Backend, WriteMethod, backend_for, python_rows
 from processor.convert import apply_plan
-from processor.database import create_engine, database_errors, describe
+from processor.database import create_engine, database_errors
 from processor.discover import SourceFile
-from processor.errors import DatabaseError, ImporterError, Interrupted, unexpected, with_traceback
+from processor.errors import DatabaseError, ImporterError, Interrupted, describe, unexpected, with_traceback
 from processor.ledger import fingerprint
 from processor.logs import setup_logging
 from processor.read import InvalidRow, TextFormat, locate_records, read_batches, rechunk
 from processor.report import FileResult, RejectedRow
 from processor.retry import with_retries
 from processor.schema import FileProfile, TablePlan, profile_file
-from processor.write import ArrowChunk, WriteMethod, choose_writer, python_rows
 
 T = TypeVar("T")
 
@@ -68,7 +68,7 @@ class LoadTask:
 
 @dataclass
 class _WorkerState:
-    engine: Engine
+    backend: Backend
     writer: WriteMethod
     lock: Any
     stop: Any
@@ -90,9 +90,10 @@ def init_worker(url: URL, lock: Any, stop: Any, log_level: str, log_format: str)
         _exit_with_parent()
         setup_logging(log_level, log_format)  # a spawned process starts without the parent's
     engine = create_engine(url)
+    backend = backend_for(engine)
     _state = _WorkerState(
-        engine=engine,
-        writer=choose_writer(engine.dialect),
+        backend=backend,
+        writer=backend.writer(),
         lock=lock,
         stop=stop,
         errors=database_errors(engine),
@@ -157,7 +158,7 @@ def _load_file(task: LoadTask) -> FileResult:
     rows = seen = 0
     keys = list(task.plan.names)
     assert _state is not None, "init_worker was not called"
-    staging = _state.engine.dialect.identifier_preparer.quote(task.staging)
+    staging = _state.backend.quote(task.staging)
     batches = read_batches(task.source, task.fmt, columns, invalid.append)
     for chunk in rechunk(batches, task.chunk_size):
         _check_stop(task.source.name)
@@ -198,7 +199,7 @@ def _write(task: LoadTask, typed: pa.Table, staging: str, keys: list[str]) -> No
     rows = python_rows(typed) if state.writer.takes_rows else ()
 
     def attempt() -> None:
-        with state.lock or contextlib.nullcontext(), state.engine.begin() as conn:
+        with state.lock or contextlib.nullcontext(), state.backend.engine.begin() as conn:
             # First touch the staging table: this fails plainly if it was dropped (the run failed,
             # or the next run cleaned up after a crash) and locks it against a DROP until this
             # transaction ends.  Writers only append; they never create it.
@@ -206,7 +207,7 @@ def _write(task: LoadTask, typed: pa.Table, staging: str, keys: list[str]) -> No
             state.writer.write(ArrowChunk(task.staging, typed), conn, keys, rows)
 
     try:
-        with_retries(attempt, state.errors, task.source.name)
+        with_retries(attempt, state.errors, state.backend.is_transient, task.source.name)
     except state.errors as error:
         raise DatabaseError(f"{task.source.name}: writing rows failed: {describe(error)}") from None
 

@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from processor import RunReport, Settings, run_import  # noqa: E402
+from processor.backends import Backend, backend_for  # noqa: E402
 from processor.database import create_engine  # noqa: E402
 from processor.settings import parse_url  # noqa: E402
 from processor.target import staging_name  # noqa: E402
@@ -60,6 +61,11 @@ class Database:
     @property
     def engine(self) -> sa.Engine:
         return create_engine(parse_url(self.url))
+
+    @property
+    def backend(self) -> Backend:
+        """The importer's backend for this database, on an engine of its own (dispose it)."""
+        return backend_for(self.engine)
 
     def _query(self, sql: str) -> sa.CursorResult[Any]:
         engine = self.engine

@@ -9,10 +9,10 @@ import pytest
 import sqlalchemy as sa
 from conftest import load, write
 
+from processor.backends import backend_for
 from processor.database import create_engine
 from processor.errors import LockError, SourceError
 from processor.kinds import Kind
-from processor.lock import import_lock
 from processor.schema import TablePlan
 from processor.settings import parse_url
 from processor.target import create_staging, staging_name
@@ -25,10 +25,10 @@ def staging_tables(db, table):
 
 def make_leftover(db, table, run_id):
     """A staging table as a run killed with kill -9 leaves it."""
-    engine = create_engine(parse_url(db.url))
+    backend = db.backend
     leftover = staging_name(table, run_id)
-    create_staging(engine, leftover, TablePlan(names=("n",), kinds=(Kind.INTEGER,)), ())
-    engine.dispose()
+    create_staging(backend, leftover, TablePlan(names=("n",), kinds=(Kind.INTEGER,)), ())
+    backend.engine.dispose()
     return leftover
 
 
@@ -129,7 +129,7 @@ def test_second_import_into_the_same_table_fails_on_the_lock(db, table, tmp_path
     write(tmp_path / "src", "a.csv", "n\n1\n")
     engine = create_engine(parse_url(db.url))
     try:
-        with import_lock(engine, table, timeout=0):
+        with backend_for(engine).import_lock(table, timeout=0):
             report = load(tmp_path / "src", db, table)
     finally:
         engine.dispose()
@@ -145,7 +145,7 @@ def test_second_import_waits_for_the_lock_with_a_timeout(db, table, tmp_path):
     held = threading.Event()
 
     def hold_briefly():
-        with import_lock(engine, table, timeout=0):
+        with backend_for(engine).import_lock(table, timeout=0):
             held.set()
             time.sleep(1.0)
 

@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from processor.retry import is_transient, with_retries
+from processor.backends.sqlite import SQLite
+from processor.retry import with_retries
 
 ERRORS = (sqlite3.Error,)
 
@@ -26,7 +27,7 @@ def test_busy_database_is_retried_until_it_frees(tmp_path):
         attempts.append(time.monotonic())
         writer.execute("INSERT INTO t VALUES (1)")
 
-    with_retries(insert, ERRORS, "test")
+    with_retries(insert, ERRORS, SQLite.is_transient, "test")
     assert len(attempts) > 1
     assert writer.execute("SELECT n FROM t").fetchall() == [(1,)]
     holder.close()
@@ -42,11 +43,11 @@ def test_permanent_error_is_not_retried(tmp_path):
         connection.execute("INSERT INTO no_such_table VALUES (1)")
 
     with pytest.raises(sqlite3.OperationalError, match="no such table"):
-        with_retries(broken, ERRORS, "test")
+        with_retries(broken, ERRORS, SQLite.is_transient, "test")
     assert attempts == [1]
     connection.close()
 
 
 def test_only_rolled_back_errors_are_transient():
-    assert not is_transient(sqlite3.OperationalError("disk I/O error"))
-    assert is_transient(sqlite3.OperationalError("database is locked"))
+    assert not SQLite.is_transient(sqlite3.OperationalError("disk I/O error"))
+    assert SQLite.is_transient(sqlite3.OperationalError("database is locked"))

@@ -328,17 +328,18 @@ def test_common_stem(tmp_path):
 def test_sqlite_folds_only_ascii_case_in_column_names():
     import sqlalchemy as sa
 
+    from processor.backends import backend_for
     from processor.errors import SchemaError
     from processor.schema import check_identifiers
 
-    sqlite = sa.create_engine("sqlite://").dialect
+    sqlite = backend_for(sa.create_engine("sqlite://"))
     check_identifiers("t", ["É", "é"], (), sqlite)  # distinct columns to SQLite
     with pytest.raises(SchemaError, match="repeats the name of column 1"):
         check_identifiers("t", ["Name", "name"], (), sqlite)
 
 
 def test_mysql_error_pairs_are_described_as_text():
-    from processor.database import describe
+    from processor.errors import describe
 
     error = Exception(2013, "Lost connection to server during query")
     assert describe(error) == "Lost connection to server during query (error 2013)"

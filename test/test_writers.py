@@ -10,10 +10,10 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from processor.backends import ArrowChunk, Backend, WriteMethod, python_rows
+from processor.backends import mysql as mysql_backend
 from processor.kinds import Kind
 from processor.schema import TablePlan
-from processor.write import GENERIC, ArrowChunk, WriteMethod, choose_writer, python_rows
-from processor.write import mysql as mysql_writer
 
 TEXTS = [
     "NULL", "\\N", "N", "", " ", '"', '""', 'say "hi"', "a,b", ",", "tab\there", "back\\slash", "\\",
@@ -61,12 +61,18 @@ def _write_pandas(db, table: str, method: WriteMethod, arrow: pa.Table) -> int |
 
 
 def _create(db, table: str, plan: TablePlan = PLAN) -> None:
-    engine = db.engine
+    backend = db.backend
     try:
-        with engine.begin() as conn:
-            plan.table(table).create(conn)
+        with backend.engine.begin() as conn:
+            backend.table(table, plan).create(conn)
     finally:
-        engine.dispose()
+        backend.engine.dispose()
+
+
+def _fast_writer(db) -> WriteMethod:
+    backend = db.backend
+    backend.engine.dispose()
+    return backend.writer()
 
 
 def _check_exact(db, table: str, method: WriteMethod) -> None:
@@ -80,20 +86,22 @@ def _check_exact(db, table: str, method: WriteMethod) -> None:
 
 
 def test_fast_writer_is_exact(db, table):
-    _check_exact(db, table, choose_writer(db.engine.dialect))
+    _check_exact(db, table, _fast_writer(db))
 
 
 def test_generic_writer_is_exact(db, table):
-    _check_exact(db, table, GENERIC)
+    backend = db.backend
+    backend.engine.dispose()
+    _check_exact(db, table, Backend.writer(backend))
 
 
 @pytest.mark.parametrize("db", ["mariadb"], indirect=True)  # LOAD DATA is MariaDB's and MySQL's
 def test_insert_fallback_when_server_refuses_local_infile(db, table, monkeypatch):
     # The server's answer is read once per process; stand in for a server with local_infile=OFF
     # and a small max_allowed_packet, so that the chunk needs several statements.
-    refusing = mysql_writer.ServerLimits(local_infile=False, max_packet=64 * 1024)
-    monkeypatch.setattr(mysql_writer, "_server_limits", lambda conn: refusing)
-    _check_exact(db, table, choose_writer(db.engine.dialect))
+    refusing = mysql_backend.ServerLimits(local_infile=False, max_packet=64 * 1024)
+    monkeypatch.setattr(mysql_backend, "_server_limits", lambda conn: refusing)
+    _check_exact(db, table, _fast_writer(db))
 
 
 def test_lone_end_of_data_marker_is_a_value(db, table):
@@ -102,5 +110,5 @@ def test_lone_end_of_data_marker_is_a_value(db, table):
     _create(db, table, plan)
     values = ["before", "\\.", "after", "\\.\r", None]
     arrow = pa.table({"only": pa.array(values, pa.string())})
-    assert _write_arrow(db, table, choose_writer(db.engine.dialect), arrow) == len(values)
+    assert _write_arrow(db, table, _fast_writer(db), arrow) == len(values)
     assert sorted(db.rows(table), key=repr) == sorted([(v,) for v in values], key=repr)

@@ -1,18 +1,29 @@
-"""What a writer writes: one chunk's typed rows, from run.py as Arrow or from pandas' ``to_sql``.
+"""What a writer writes: one chunk's typed rows, from the pipeline as Arrow or from pandas' ``to_sql``.
 
 Writers keep pandas' ``method=`` signature ``(pd_table, conn, keys, data_iter) -> int`` so that
-``DataFrame.to_sql(method=writer)`` works.  run.py calls them directly with an ``ArrowChunk``
-instead, because ``to_sql`` first turns every value into a Python object (pandas io/sql.py,
-``SQLTable.insert_data``): about a second per 100,000 rows of 94 columns that the bulk writers
-(COPY, LOAD DATA) never use.  Writers that do bind Python values get them as ``data_iter``.
+``DataFrame.to_sql(method=writer)`` works.  The pipeline calls them directly with an
+``ArrowChunk`` instead, because ``to_sql`` first turns every value into a Python object (pandas
+io/sql.py, ``SQLTable.insert_data``): about a second per 100,000 rows of 94 columns that the bulk
+writers (COPY, LOAD DATA) never use.  Writers that do bind Python values get them as ``data_iter``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
+
+Writer = Callable[[Any, Any, list[str], Iterable[tuple[Any, ...]]], int]
+
+
+@dataclass(frozen=True)
+class WriteMethod:
+    """A writer, and whether it binds the Python rows of ``data_iter`` (else it reads the Arrow chunk)."""
+
+    write: Writer
+    takes_rows: bool
 
 
 @dataclass(frozen=True)

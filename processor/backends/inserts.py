@@ -9,27 +9,21 @@ from __future__ import annotations
 
 import functools
 import itertools
-import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-# Bound parameters one statement may carry, by dialect; others get a limit every database takes.
-PARAMETER_LIMITS = {
-    "sqlite": 32766 if sqlite3.sqlite_version_info >= (3, 32) else 999,
-    "postgresql": 65535,
-    "mysql": 65535,
-    "mariadb": 65535,
-    "mssql": 2099,
-    "oracle": 65535,
-}
-DEFAULT_PARAMETER_LIMIT = 999
 MAX_ROWS_PER_STATEMENT = 1000  # past this, longer SQL text buys no fewer round trips worth having
 
 
-def insert_batches(pd_table: Any, conn: Any, keys: list[str], data_iter: Iterable[tuple[Any, ...]]) -> int:
-    """Insert the rows in statements sized to the dialect's bound-parameter limit."""
-    limit = PARAMETER_LIMITS.get(conn.dialect.name, DEFAULT_PARAMETER_LIMIT)
-    return insert_rows(pd_table.name, conn, keys, data_iter, limit // max(1, len(keys)))
+def insert_batches_writer(parameter_limit: int) -> Any:
+    """A pandas-style writer sending statements of at most ``parameter_limit`` bound values."""
+
+    def insert_batches(
+        pd_table: Any, conn: Any, keys: list[str], data_iter: Iterable[tuple[Any, ...]]
+    ) -> int:
+        return insert_rows(pd_table.name, conn, keys, data_iter, parameter_limit // max(1, len(keys)))
+
+    return insert_batches
 
 
 def insert_rows(

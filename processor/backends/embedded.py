@@ -1,0 +1,39 @@
+"""Databases in a local file (SQLite, DuckDB): one writer at a time, a lock file beside them."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+from sqlalchemy.engine import URL
+from sqlalchemy.pool import NullPool
+
+from processor.backends.base import Backend
+from processor.backends.locks import LockCheck, file_lock, lock_key
+
+
+class Embedded(Backend):
+    """A database file that one process writes at a time."""
+
+    single_writer: ClassVar[bool] = True
+
+    @classmethod
+    def engine_arguments(cls, url: URL) -> dict[str, Any]:
+        # Hold no file open between writes, so other processes can take their turn.
+        return {"poolclass": NullPool}
+
+    def fold_name(self, name: str) -> str:
+        return name.lower()
+
+    @contextlib.contextmanager
+    def import_lock(self, table: str, timeout: int) -> Iterator[LockCheck]:
+        """An ``flock`` on ``<database>.<hash>.import-lock`` beside the database file."""
+        database = self.engine.url.database
+        if database in (None, "", ":memory:"):
+            with super().import_lock(table, timeout) as check:  # a private in-memory database
+                yield check
+            return
+        with file_lock(Path(database), lock_key("", self.fold_table(table)), table, timeout) as check:
+            yield check
