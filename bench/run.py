@@ -29,7 +29,7 @@ from processor.backends import backend_for
 from processor.database import create_engine
 from processor.discover import discover_files
 from processor.read import TextFormat
-from processor.schema import TablePlan, merge_kinds, profile_file, read_headers
+from processor.schema import TablePlan, plan_types, profile_file, read_headers
 from processor.settings import parse_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,12 +89,16 @@ def dataset(out: Path, files: int, rows_per_file: int) -> list[Path]:
     return sorted(folder.glob("*/certificates.csv"))
 
 
-def plan_for(files: list[Path]) -> TablePlan:
+def plan_for(files: list[Path], url: str) -> TablePlan:
     """The importer's own schema plan, so the loaders load into the same column types."""
     sources = discover_files(files[0].parent.parent, "*/certificates.csv", None)
     fmt = TextFormat()
     names = read_headers(sources, fmt)
-    return merge_kinds(names, [profile_file(s, fmt, len(names), 10_000) for s in sources])
+    backend = backend_for(create_engine(parse_url(url)))
+    try:
+        return plan_types(names, [profile_file(s, fmt, len(names), 10_000) for s in sources], backend)
+    finally:
+        backend.engine.dispose()
 
 
 def fresh_table(url: str, table: str, plan: TablePlan | None) -> None:
@@ -143,7 +147,7 @@ def run_loader_once(url: str, files: list[Path], plan: TablePlan) -> float:
 
 def bench_database(name: str, files: list[Path], rows: int, args: argparse.Namespace) -> Line:
     url = database_url(name, args.out)
-    plan = plan_for(files)
+    plan = plan_for(files, url)
     folder = files[0].parent.parent
     tools: list[RunResult] = []
     loaders: list[float] = []

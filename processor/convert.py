@@ -1,7 +1,8 @@
 """Give a chunk of text columns its planned types; rows that do not fit are set aside.
 
-A row is rejected whole when any of its values does not hold exactly in its column's kind, so a
-late ``N/A`` in an integer column costs one row in the rejects file, never a crash mid-table.
+A row is rejected whole when any of its values does not hold exactly in its column's type, so a
+late ``N/A`` in an integer column, or a 4-character code in a ``VARCHAR(3)``, costs one row in
+the rejects file, never a crash mid-table or a changed value.
 """
 
 from __future__ import annotations
@@ -9,14 +10,16 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from processor.kinds import Kind, convert, fit_mask, reason
 from processor.schema import TablePlan
 
 
 def apply_plan(chunk: pa.Table, plan: TablePlan) -> tuple[pa.Table, list[tuple[int, str]]]:
-    """The chunk's fitting rows converted to their kinds, and (row index, reason) for the rest."""
-    typed_columns = [i for i, kind in enumerate(plan.kinds) if kind in (Kind.INTEGER, Kind.FLOAT)]
-    masks = {i: fit_mask(chunk.column(i), plan.kinds[i]) for i in typed_columns}
+    """The chunk's fitting rows converted to their types, and (row index, reason) for the rest."""
+    masks: dict[int, pa.Array] = {}
+    for i, column_type in enumerate(plan.types):
+        mask = column_type.fit_mask(chunk.column(i))
+        if mask is not None:
+            masks[i] = mask
     keep = None
     for mask in masks.values():
         keep = mask if keep is None else pc.and_(keep, mask)
@@ -24,10 +27,7 @@ def apply_plan(chunk: pa.Table, plan: TablePlan) -> tuple[pa.Table, list[tuple[i
     if keep is not None and not pc.all(keep).as_py():
         rejected = _reasons(chunk, plan, masks, keep)
         chunk = chunk.filter(keep)
-    arrays = [
-        convert(chunk.column(i), plan.kinds[i]) if i in masks else chunk.column(i)
-        for i in range(chunk.num_columns)
-    ]
+    arrays = [column_type.to_wire(chunk.column(i)) for i, column_type in enumerate(plan.types)]
     return pa.table(arrays, names=list(plan.names)), rejected
 
 
@@ -41,6 +41,6 @@ def _reasons(
         for i, mask in masks.items():
             if not mask[row].as_py():
                 value = chunk.column(i)[row].as_py()
-                out.append((row, f"column {plan.names[i]!r}: {reason(value, plan.kinds[i])}"))
+                out.append((row, f"column {plan.names[i]!r}: {plan.types[i].reason(value)}"))
                 break
     return out

@@ -1,98 +1,377 @@
-"""The column kinds a plan can choose, and the one rule of what text each kind holds exactly.
+"""Column types, and the one rule of what text each holds exactly.
 
-Planning (which kind fits every sampled value) and loading (does this value fit its planned kind)
-use the same rules from here, so the two can never disagree.  A kind is chosen only where the
+Planning (which type fits every sampled value) and loading (does this value fit its column)
+use the same rules from here, so the two can never disagree.  A type is chosen only where the
 database gives the text back as it was: ``00123``, ``+5``, ``-0``, ``1.`` and integers beyond 64
-bits stay text; booleans and dates stay text because their spelling cannot be restored.
+bits stay text; a float only holds a decimal whose shortest representation as a double is the
+same number (``0.1`` yes, ``1234567890123456.7`` no); dates and timestamps only in the ISO
+spellings a database prints back.
+
+Text values are handed to the writers as text wherever the database parses them exactly
+(decimals, dates, timestamps); integers, floats and booleans as Arrow numbers.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from decimal import Decimal, InvalidOperation
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 INT_PATTERN = r"^(0|-?[1-9][0-9]*)$"
-ZERO_PATTERN = r"^0(\.0+)?([eE][-+]?[0-9]+)?$"  # a float spelling of zero, without a sign
-# A float64 holds every integer of up to 15 characters (sign included) exactly: a longer
-# integer-looking value in a float column would come back changed, so it is not a float.  So a
-# float is a decimal with a fraction or an exponent, or such a short integer (not "-0").
-FLOAT_EXACT_DIGITS = 15
-FLOAT_PATTERN = (
-    r"^(-?(0|[1-9][0-9]*)(\.[0-9]+([eE][-+]?[0-9]+)?|[eE][-+]?[0-9]+)"
-    rf"|0|[1-9][0-9]{{0,{FLOAT_EXACT_DIGITS - 1}}}|-[1-9][0-9]{{0,{FLOAT_EXACT_DIGITS - 2}}})$"
-)
-# Values classify() looks at first: one that does not fit rules a kind out without a full scan.
-CLASSIFY_PREFIX = 64
 INT64_DIGITS = 18  # every integer with at most this many digits fits in 64 bits
+# A number as a float column may hold it: no "+", no leading zeros, digits after any point.
+FLOAT_SHAPE = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$"
+ZERO_PATTERN = r"^0(\.0+)?([eE][-+]?[0-9]+)?$"  # a spelling of zero without a sign
+# Every decimal of at most this many significant digits comes back from a float unchanged
+# (DBL_DIG and FLT_DIG), within the normal range that a number without an exponent stays in.
+FLOAT_DIGITS = {64: 15, 32: 6}
+DECIMAL_SHAPE = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$"
+NEGATIVE_ZERO = r"^-0(\.0+)?$"
+# ISO dates and timestamps between the years 1000 and 9999, the range every database holds.
+DATE_SHAPE = r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}$"
+TIMESTAMP_SHAPE = r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$"
+DATE_FORMAT, TIMESTAMP_FORMAT = "%Y-%m-%d", "%Y-%m-%d %H:%M:%S"
+BOOLEAN_SPELLINGS = {"true": True, "t": True, "yes": True, "y": True, "1": True}
+BOOLEAN_SPELLINGS |= {"false": False, "f": False, "no": False, "n": False, "0": False}
+# Values classify() looks at first: one that does not fit rules a type out without a full scan.
+CLASSIFY_PREFIX = 64
+# The longest value a reject's reason quotes (the rejects file has the whole row).
+SHOWN_CHARACTERS = 60
 
 
-class Kind(enum.IntEnum):
-    """Column kinds, ordered from narrowest to widest: merging two plans takes the wider one."""
+class Kind(enum.Enum):
+    """What a column holds; ``ColumnType`` adds its bounds."""
 
-    EMPTY = 0
-    INTEGER = 1
-    FLOAT = 2
-    TEXT = 3
-
-
-def classify(values: pa.Array) -> Kind:
-    """The narrowest kind holding every non-null value of a string array exactly."""
-    if values.null_count == len(values):
-        return Kind.EMPTY
-    for kind in (Kind.INTEGER, Kind.FLOAT):
-        head = values.slice(0, CLASSIFY_PREFIX)
-        if pc.all(fit_mask(head, kind)).as_py() and pc.all(fit_mask(values, kind)).as_py():
-            return kind
-    return Kind.TEXT
+    INTEGER = "integer"
+    FLOAT = "float"
+    DECIMAL = "decimal"
+    DATE = "date"
+    TIMESTAMP = "timestamp"
+    BOOLEAN = "boolean"
+    TEXT = "text"
 
 
-def fit_mask(values: pa.Array, kind: Kind) -> pa.Array:
-    """A boolean array: True where the value is null or holds exactly in ``kind``."""
-    if kind in (Kind.TEXT, Kind.EMPTY):
-        return pc.scalar(True)
-    if kind is Kind.FLOAT:
-        ok = pc.match_substring_regex(values, FLOAT_PATTERN)
-        return pc.fill_null(pc.and_(ok, _float_holds(values, ok)), True)
-    ok = pc.match_substring_regex(values, INT_PATTERN)
-    if pc.any(pc.and_(ok, pc.greater(pc.utf8_length(values), INT64_DIGITS))).as_py():
-        ok = pc.and_(ok, _int64_mask(values))
+@dataclass(frozen=True)
+class ColumnType:
+    """A column's kind and the bounds its database puts on it.
+
+    Planned columns use the defaults (64-bit integers and floats, unbounded text); an existing
+    table's columns bring their own (``SMALLINT``'s range, ``NUMERIC(10,2)``, ``VARCHAR(3)``).
+    """
+
+    kind: Kind
+    #: INTEGER: the smallest and largest value.
+    low: int = INT64_MIN
+    high: int = INT64_MAX
+    #: FLOAT: 64 (double precision) or 32 (real).
+    bits: int = 64
+    #: DECIMAL: digits in all and after the point; None: as many as the value has.
+    precision: int | None = None
+    scale: int | None = None
+    #: TEXT: the fewest and most characters, the most bytes (UTF-8) a value may have.
+    min_chars: int = 0
+    max_chars: int | None = None
+    max_bytes: int | None = None
+    #: TEXT: a pattern (RE2) matching a value the column cannot hold, and what it says of it.
+    forbidden: str | None = None
+    forbidden_what: str = ""
+
+    def fit_mask(self, values: pa.Array) -> pa.Array | None:
+        """True where a value is null or this column holds it exactly; None: every value fits."""
+        return _FITS[self.kind](self, values)
+
+    def to_wire(self, values: pa.Array) -> pa.Array:
+        """Fitting values as the writers send them: numbers and booleans typed, the rest as text."""
+        if self.kind is Kind.INTEGER:
+            return pc.cast(values, pa.int64())
+        if self.kind is Kind.FLOAT:
+            return pc.cast(values, pa.float64())
+        if self.kind is Kind.BOOLEAN:
+            true = pc.is_in(pc.utf8_lower(values), pa.array([k for k, v in BOOLEAN_SPELLINGS.items() if v]))
+            return pc.if_else(pc.is_valid(values), true, pa.scalar(None, pa.bool_()))
+        return values
+
+    def reason(self, value: str) -> str:
+        """Why ``value`` was rejected from this column, for the rejects file."""
+        shown = value if len(value) <= SHOWN_CHARACTERS else value[:SHOWN_CHARACTERS] + "..."
+        return f"{shown!r} is not {self.describe()}"
+
+    def describe(self) -> str:
+        """What this column holds, in words."""
+        if self.kind is Kind.INTEGER:
+            if (self.low, self.high) == (INT64_MIN, INT64_MAX):
+                return "a 64-bit integer"
+            return f"an integer from {self.low} to {self.high}"
+        if self.kind is Kind.FLOAT:
+            return "a number that a float holds exactly" + (" (32-bit)" if self.bits == 32 else "")
+        if self.kind is Kind.DECIMAL:
+            if self.precision is None:
+                return "a decimal number"
+            scale = self.scale or 0
+            return f"a decimal of at most {self.precision - scale} digits before the point and {scale} after"
+        if self.kind is Kind.DATE:
+            return "a valid date written YYYY-MM-DD"
+        if self.kind is Kind.TIMESTAMP:
+            return "a valid timestamp written YYYY-MM-DD HH:MM:SS"
+        if self.kind is Kind.BOOLEAN:
+            return "a boolean (true/false, t/f, yes/no, y/n, 1/0)"
+        return _describe_text(self)
+
+
+INTEGER = ColumnType(Kind.INTEGER)
+FLOAT = ColumnType(Kind.FLOAT)
+DECIMAL = ColumnType(Kind.DECIMAL)
+DATE = ColumnType(Kind.DATE)
+TIMESTAMP = ColumnType(Kind.TIMESTAMP)
+BOOLEAN = ColumnType(Kind.BOOLEAN)
+TEXT = ColumnType(Kind.TEXT)
+
+
+def _describe_text(column: ColumnType) -> str:
+    limits = []
+    if column.min_chars and column.min_chars == column.max_chars:
+        limits.append(f"exactly {column.max_chars} characters")
+    elif column.max_chars is not None:
+        limits.append(f"at most {column.max_chars} characters")
+    if column.max_bytes is not None:
+        limits.append(f"at most {column.max_bytes} bytes")
+    if column.forbidden:
+        limits.append(f"without {column.forbidden_what}")
+    return "text" + (" of " + ", ".join(limits) if limits else "")
+
+
+# -- what fits ------------------------------------------------------------------------------------
+
+
+def _matches(values: pa.Array, pattern: str) -> pa.Array:
+    return pc.match_substring_regex(values, pattern)
+
+
+def _fits_integer(column: ColumnType, values: pa.Array) -> pa.Array:
+    ok = _matches(values, INT_PATTERN)
+    long = pc.greater(pc.utf8_length(values), INT64_DIGITS)
+    if pc.any(pc.and_(ok, long)).as_py():
+        within = _python_mask(values, pc.and_kleene(ok, long), _within_int64)
+        ok = pc.and_(ok, pc.or_(pc.invert(long), within))
+    if (column.low, column.high) != (INT64_MIN, INT64_MAX):
+        numbers = pc.cast(pc.if_else(ok, values, "0"), pa.int64())
+        inside = pc.and_(pc.greater_equal(numbers, column.low), pc.less_equal(numbers, column.high))
+        ok = pc.and_(ok, inside)
     return pc.fill_null(ok, True)
 
 
-def _float_holds(values: pa.Array, candidates: pa.Array) -> pa.Array:
-    """Per float-shaped value: does a float64 hold it, rounded but not changed in kind?
+def _within_int64(text: str) -> bool:
+    return INT64_MIN <= int(text) <= INT64_MAX
 
-    Beyond the float range a value would become infinity (``1e400``), below it zero
-    (``1e-400``); and a negative zero (``-0.0``) comes back as ``0.0`` from SQLite and MariaDB.
-    Those stay text, like ``-0`` in an integer column.
+
+def _fits_float(column: ColumnType, values: pa.Array) -> pa.Array:
+    """Decimals whose shortest float representation is the same number; zero only unsigned."""
+    shaped = _matches(values, FLOAT_SHAPE)
+    digits = pc.subtract(
+        pc.utf8_length(values),
+        pc.add(pc.count_substring(values, "-"), pc.count_substring(values, ".")),
+    )
+    plain = pc.invert(pc.or_(pc.match_substring(values, "e"), pc.match_substring(values, "E")))
+    fast = pc.and_(plain, pc.less_equal(digits, FLOAT_DIGITS[column.bits]))
+    slow = pc.and_kleene(shaped, pc.invert(fast))
+    ok = pc.and_(shaped, fast)
+    if pc.any(slow).as_py():
+        exact = _float32_exact if column.bits == 32 else _float64_exact
+        ok = pc.or_(ok, _python_mask(values, slow, exact))
+    numbers = pc.cast(pc.if_else(ok, values, "1"), pa.float64())
+    signless_zero = pc.or_(pc.not_equal(numbers, 0.0), _matches(values, ZERO_PATTERN))
+    return pc.fill_null(pc.and_(ok, signless_zero), True)
+
+
+def _float64_exact(text: str) -> bool:
+    number = float(text)
+    return np.isfinite(number) and Decimal(repr(number)) == Decimal(text)
+
+
+def _float32_exact(text: str) -> bool:
+    with np.errstate(over="ignore"):  # beyond the range: infinity, not a warning
+        number = np.float32(text)
+    shortest = np.format_float_positional(number, unique=True)
+    return bool(np.isfinite(number)) and Decimal(shortest) == Decimal(text)
+
+
+def _fits_decimal(column: ColumnType, values: pa.Array) -> pa.Array:
+    ok = pc.and_(_matches(values, DECIMAL_SHAPE), pc.invert(_matches(values, NEGATIVE_ZERO)))
+    if column.precision is not None:
+        scale = column.scale or 0
+        before = column.precision - scale
+        whole = "0" if before == 0 else f"(0|[1-9][0-9]{{0,{before - 1}}})"
+        # Zeros past the scale are allowed: 1.500 is 1.50 in a NUMERIC(10,2).
+        fraction = rf"(\.[0-9]{{0,{scale}}}0*)?" if scale else r"(\.0+)?"
+        ok = pc.and_(ok, _matches(values, f"^-?{whole}{fraction}$"))
+    return pc.fill_null(ok, True)
+
+
+def _fits_date(column: ColumnType, values: pa.Array) -> pa.Array:
+    return _fits_time(values, DATE_SHAPE, DATE_FORMAT)
+
+
+def _fits_timestamp(column: ColumnType, values: pa.Array) -> pa.Array:
+    return _fits_time(values, TIMESTAMP_SHAPE, TIMESTAMP_FORMAT)
+
+
+def _fits_time(values: pa.Array, shape: str, fmt: str) -> pa.Array:
+    """ISO-shaped values that name a real day and time: parsed and printed, they read the same
+    (Arrow's parser rolls 2021-02-30 over to March)."""
+    shaped = _matches(values, shape)
+    parsed = pc.strptime(pc.if_else(shaped, values, None), fmt, "s", error_is_null=True)
+    printed = pc.strftime(parsed, fmt)
+    return pc.fill_null(pc.and_(shaped, pc.fill_null(pc.equal(printed, values), False)), True)
+
+
+def _fits_boolean(column: ColumnType, values: pa.Array) -> pa.Array:
+    return pc.fill_null(pc.is_in(pc.utf8_lower(values), pa.array(list(BOOLEAN_SPELLINGS))), True)
+
+
+def _fits_text(column: ColumnType, values: pa.Array) -> pa.Array | None:
+    checks = []
+    if column.max_chars is not None or column.min_chars:
+        length = pc.utf8_length(values)
+        if column.max_chars is not None:
+            checks.append(pc.less_equal(length, column.max_chars))
+        if column.min_chars:
+            checks.append(pc.greater_equal(length, column.min_chars))
+    if column.max_bytes is not None:
+        checks.append(pc.less_equal(pc.binary_length(values), column.max_bytes))
+    if column.forbidden is not None:
+        checks.append(pc.invert(_matches(values, column.forbidden)))
+    if not checks:
+        return None
+    ok = checks[0]
+    for check in checks[1:]:
+        ok = pc.and_(ok, check)
+    return pc.fill_null(ok, True)
+
+
+_FITS: dict[Kind, Callable[[ColumnType, pa.Array], pa.Array | None]] = {
+    Kind.INTEGER: _fits_integer,
+    Kind.FLOAT: _fits_float,
+    Kind.DECIMAL: _fits_decimal,
+    Kind.DATE: _fits_date,
+    Kind.TIMESTAMP: _fits_timestamp,
+    Kind.BOOLEAN: _fits_boolean,
+    Kind.TEXT: _fits_text,
+}
+
+
+def _python_mask(values: pa.Array, which: pa.Array, test: Callable[[str], bool]) -> pa.Array:
+    """``test`` run in Python on the few values ``which`` selects; False elsewhere."""
+    selected = pc.fill_null(which, False)
+    result = np.zeros(len(values), dtype=bool)
+    positions = np.flatnonzero(selected.to_numpy(zero_copy_only=False))
+    for position, text in zip(positions, pc.filter(values, selected).to_pylist(), strict=True):
+        try:
+            result[position] = test(text)
+        except (ValueError, InvalidOperation, OverflowError):
+            result[position] = False
+    return pa.array(result)
+
+
+# -- what the sample says -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ColumnProfile:
+    """What one file's sample says of a column: which kinds hold every value, and the widest
+    decimal seen.  Profiles of several files merge into one before a type is chosen."""
+
+    empty: bool = True
+    integer: bool = True
+    float: bool = True
+    decimal: bool = True
+    whole_digits: int = 0
+    scale: int = 0
+    date: bool = True
+    timestamp: bool = True
+
+    def merge(self, other: ColumnProfile) -> ColumnProfile:
+        return ColumnProfile(
+            empty=self.empty and other.empty,
+            integer=self.integer and other.integer,
+            float=self.float and other.float,
+            decimal=self.decimal and other.decimal,
+            whole_digits=max(self.whole_digits, other.whole_digits),
+            scale=max(self.scale, other.scale),
+            date=self.date and other.date,
+            timestamp=self.timestamp and other.timestamp,
+        )
+
+
+def classify(values: pa.Array) -> ColumnProfile:
+    """The profile of a string array: each kind is tried on the first values, then on all."""
+    if values.null_count == len(values):
+        return ColumnProfile()
+
+    def holds(column: ColumnType) -> bool:
+        for part in (values.slice(0, CLASSIFY_PREFIX), values):
+            mask = column.fit_mask(part)
+            if mask is not None and not pc.all(mask).as_py():
+                return False
+        return True
+
+    integer = holds(INTEGER)
+    decimal = integer or holds(DECIMAL)
+    whole_digits = scale = 0
+    if decimal:
+        digits = pc.utf8_length(pc.utf8_ltrim(values, "-"))
+        point = pc.find_substring(values, ".")
+        has_point = pc.greater_equal(point, 0)
+        whole = pc.if_else(has_point, pc.subtract(point, pc.count_substring(values, "-")), digits)
+        fraction = pc.if_else(has_point, pc.subtract(pc.subtract(digits, whole), 1), 0)
+        whole_digits, scale = pc.max(whole).as_py() or 0, pc.max(fraction).as_py() or 0
+    dated = not decimal and holds(DATE)
+    return ColumnProfile(
+        empty=False,
+        integer=integer,
+        float=holds(FLOAT),
+        decimal=decimal,
+        whole_digits=whole_digits,
+        scale=scale,
+        date=dated,
+        timestamp=not decimal and not dated and holds(TIMESTAMP),
+    )
+
+
+def choose_type(profile: ColumnProfile, decimal_type: Callable[[int, int], ColumnType | None]) -> ColumnType:
+    """The narrowest type holding every value of every file's sample.
+
+    ``decimal_type(whole_digits, scale)`` is the database's exact decimal type for such values,
+    or None where it has none (the column is then text).  Integers beyond 64 bits stay text
+    (they are identifiers more often than quantities) unless the column also holds fractions.
     """
-    numbers = pc.cast(pc.if_else(candidates, values, "0"), pa.float64())
-    zero = pc.equal(numbers, 0.0)
-    return pc.and_(
-        pc.is_finite(numbers), pc.or_(pc.invert(zero), pc.match_substring_regex(values, ZERO_PATTERN))
-    )
+    if profile.empty:
+        return TEXT
+    if profile.integer:
+        return INTEGER
+    if profile.float:
+        return FLOAT
+    if profile.decimal and profile.scale > 0:
+        return decimal_type(profile.whole_digits, profile.scale) or TEXT
+    if profile.date:
+        return DATE
+    if profile.timestamp:
+        return TIMESTAMP
+    return TEXT
 
 
-def _int64_mask(values: pa.Array) -> pa.Array:
-    """Per value: does it fit in 64 bits (only called when some value has 19 digits or more)."""
-    low, high = -(2**63), 2**63 - 1
-    return pa.array(
-        [v is None or (v.lstrip("-").isdigit() and low <= int(v) <= high) for v in values.to_pylist()]
-    )
+def bounded_decimal(precision: int, scale: int) -> ColumnType:
+    """A DECIMAL(precision, scale) column type."""
+    return replace(DECIMAL, precision=precision, scale=scale)
 
 
-def convert(values: pa.Array, kind: Kind) -> pa.Array:
-    """Cast a string array, already filtered by ``fit_mask``, to the Arrow type of ``kind``."""
-    if kind is Kind.INTEGER:
-        return pc.cast(values, pa.int64())
-    if kind is Kind.FLOAT:
-        return pc.cast(values, pa.float64())
-    return values
-
-
-def reason(value: str, kind: Kind) -> str:
-    """Why ``value`` was rejected from a column of ``kind``, for the rejects file."""
-    what = "a 64-bit integer" if kind is Kind.INTEGER else "a number that a float holds exactly"
-    return f"{value!r} is not {what}"
+def integer_range(bits: int, unsigned: bool = False) -> ColumnType:
+    """An integer column of ``bits`` bits (values beyond 64 bits are not loaded as integers)."""
+    if unsigned:
+        return replace(INTEGER, low=0, high=min(2**bits - 1, INT64_MAX))
+    return replace(INTEGER, low=-(2 ** (bits - 1)), high=2 ** (bits - 1) - 1)

@@ -39,7 +39,7 @@ from processor.executor import Executor, make_executor
 from processor.ledger import LedgerEntry, ensure_ledger, read_ledger, record_files
 from processor.read import TextFormat
 from processor.report import RejectedRow, RunReport, write_rejects, write_report
-from processor.schema import TablePlan, check_identifiers, merge_kinds, plan_from_table, read_headers
+from processor.schema import TablePlan, check_identifiers, plan_from_table, plan_types, read_headers
 from processor.settings import Settings
 from processor.target import (
     check_merge_key,
@@ -157,9 +157,9 @@ def _import(settings: Settings, report: RunReport) -> None:
                     log.info("every file is already loaded into %r; nothing to do", table)
                     return
                 if onto_existing:
-                    plan = plan_from_table(names, backend.existing_kinds(table), table, files[0].name)
+                    plan = plan_from_table(names, backend.existing_types(table), table, files[0].name)
                 else:
-                    plan = merge_kinds(names, (p.profile for p in profiles.values()))
+                    plan = plan_types(names, (p.profile for p in profiles.values()), backend)
                 _load(settings, backend, executor, todo, profiles, plan, fmt, report, still_locked)
     finally:
         engine.dispose()

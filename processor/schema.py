@@ -12,11 +12,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import pyarrow.compute as pc
-
 from processor.discover import SourceFile
 from processor.errors import SchemaError, SourceError
-from processor.kinds import Kind, classify, fit_mask
+from processor.kinds import ColumnProfile, ColumnType, choose_type, classify
 from processor.read import TextFormat, read_header, sample_rows
 
 if TYPE_CHECKING:
@@ -25,19 +23,19 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class TablePlan:
-    """The target table's columns, in header order, with the kind each is loaded as."""
+    """The target table's columns, in header order, with the type each is loaded as.
+
+    ``sampled``: the types were planned from samples of the files (not an existing table's), so
+    a value past the sample may not fit them.
+    """
 
     names: tuple[str, ...]
-    kinds: tuple[Kind, ...]
+    types: tuple[ColumnType, ...]
+    sampled: bool = True
 
 
-@dataclass(frozen=True)
-class FileProfile:
-    """What the sample of one file says: each column's narrowest kind, and for integer columns
-    whether a float would also hold every value (no more than 15 digits)."""
-
-    kinds: tuple[Kind, ...]
-    float_safe: tuple[bool, ...]
+#: What the sample of one file says of each of its columns.
+FileProfile = tuple[ColumnProfile, ...]
 
 
 def read_headers(files: Sequence[SourceFile], fmt: TextFormat) -> tuple[str, ...]:
@@ -92,40 +90,30 @@ def check_identifiers(table: str, names: Sequence[str], primary_key: Sequence[st
 def profile_file(source: SourceFile, fmt: TextFormat, columns: int, rows: int) -> FileProfile:
     """Classify each column of one file's sample (runs in a worker)."""
     sample = sample_rows(source, fmt, columns, rows)
-    values = [sample.column(i).combine_chunks() for i in range(columns)]
-    kinds = tuple(classify(v) for v in values)
-    float_safe = tuple(
-        kind is not Kind.INTEGER or pc.all(fit_mask(v, Kind.FLOAT)).as_py()
-        for kind, v in zip(kinds, values, strict=True)
-    )
-    return FileProfile(kinds=kinds, float_safe=float_safe)
+    return tuple(classify(sample.column(i).combine_chunks()) for i in range(columns))
 
 
-def merge_kinds(names: Sequence[str], profiles: Iterable[FileProfile]) -> TablePlan:
-    """One kind per column: the widest any file needs; columns empty everywhere are text.
+def plan_types(names: Sequence[str], profiles: Iterable[FileProfile], backend: Backend) -> TablePlan:
+    """One type per column, the narrowest that holds every file's sample (``choose_type``).
 
-    Integers widen to float only where a float holds them all: a 16-digit key in one file and
-    ``1.5`` in another make the column text, never a float that would reject the key's rows.
+    The profiles merge first, so that a column is a float only where a float holds every
+    file's values: a 16-digit key in one file and ``1.5`` in another make an exact decimal (or
+    text), never a float that would change the key.
     """
-    merged = [Kind.EMPTY] * len(names)
-    float_safe = [True] * len(names)
+    merged = [ColumnProfile()] * len(names)
     for profile in profiles:
-        merged = [max(a, b) for a, b in zip(merged, profile.kinds, strict=True)]
-        float_safe = [a and b for a, b in zip(float_safe, profile.float_safe, strict=True)]
-    kinds = tuple(
-        Kind.TEXT if k is Kind.EMPTY or (k is Kind.FLOAT and not safe) else k
-        for k, safe in zip(merged, float_safe, strict=True)
-    )
-    return TablePlan(names=tuple(names), kinds=kinds)
+        merged = [a.merge(b) for a, b in zip(merged, profile, strict=True)]
+    types = tuple(backend.holds(choose_type(p, backend.decimal_type)) for p in merged)
+    return TablePlan(names=tuple(names), types=types)
 
 
 def plan_from_table(
-    names: Sequence[str], existing: dict[str, Kind], table: str, source_name: str
+    names: Sequence[str], existing: dict[str, ColumnType], table: str, source_name: str
 ) -> TablePlan:
-    """For IF_EXISTS=append: the existing table's kinds, if its columns match the header."""
+    """For IF_EXISTS=append and merge: the existing table's types, if its columns match the header."""
     if sorted(existing) != sorted(names):
         raise SchemaError(
             f"{source_name}: header does not match the columns of table {table!r}: "
             f"{_difference(list(existing), names)}"
         )
-    return TablePlan(names=tuple(names), kinds=tuple(existing[n] for n in names))
+    return TablePlan(names=tuple(names), types=tuple(existing[n] for n in names), sampled=False)

@@ -6,6 +6,7 @@ Each test loads real files into a real database and reads the table back.
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 
 import pytest
 from conftest import load, write
@@ -229,9 +230,11 @@ def test_replace_swaps_and_append_adds(db, table, tmp_path):
     assert not [t for t in db.tables() if t.startswith(staging_name(table, ""))]
 
 
-def test_long_integers_and_floats_in_different_files_become_text(db, table, tmp_path):
-    write(tmp_path / "src", "a.csv", "n,x\n1,1234567890123456\n")
+def test_long_integers_and_floats_in_different_files_stay_exact(db, table, tmp_path):
+    write(tmp_path / "src", "a.csv", "n,x\n1,9007199254740993\n")  # 2**53 + 1: no double holds it
     write(tmp_path / "src", "b.csv", "n,x\n2,1.5\n")
     report = load(tmp_path / "src", db, table)
     assert report.error is None, report.error
-    assert db.rows(table, order_by="n") == [(1, "1234567890123456"), (2, "1.5")]
+    values = [x for _, x in db.rows(table, order_by="n")]
+    assert not any(isinstance(x, float) for x in values)
+    assert [Decimal(str(x)) for x in values] == [Decimal("9007199254740993"), Decimal("1.5")]

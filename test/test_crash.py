@@ -26,7 +26,7 @@ from conftest import ROOT, load, write
 
 from processor.discover import discover_files
 from processor.errors import DatabaseError
-from processor.kinds import Kind
+from processor.kinds import FLOAT, INTEGER, TEXT
 from processor.ledger import LEDGER_TABLE
 from processor.read import TextFormat
 from processor.schema import TablePlan
@@ -425,7 +425,7 @@ def test_a_worker_never_recreates_a_dropped_staging_table(db, table, tmp_path):
     """
     write_source(tmp_path / "src", range(10), 1)
     source = discover_files(tmp_path / "src", "*.csv", None)[0]
-    plan = TablePlan(names=("id", "name", "value"), kinds=(Kind.INTEGER, Kind.TEXT, Kind.FLOAT))
+    plan = TablePlan(names=("id", "name", "value"), types=(INTEGER, TEXT, FLOAT))
     staging = staging_name(table, "gone")
     task = LoadTask(source, TextFormat(), plan, staging, chunk_size=4, max_errors=0)
     init_worker(parse_url(db.url), None, multiprocessing.get_context("spawn").Event(), "INFO", "text")

@@ -427,14 +427,17 @@ def test_header_only_and_empty_files(cli, tmp_path):
 
 
 def test_write_error_is_a_database_error(table, tmp_path):
-    # A value Arrow reads but the server refuses: PostgreSQL has no NUL character in text.
+    # A value that fits its column's type but that the server refuses: a CHECK constraint.
     need_server("postgresql")
     db = Database("postgresql", SERVERS["postgresql"])
-    write(tmp_path / "src", "a.csv", b"n,t\n1,a\x00b\n")
-    report = load(tmp_path / "src", db, table)
+    db.execute(f"CREATE TABLE {table} (n bigint CONSTRAINT positive CHECK (n > 0), t text)")
+    write(tmp_path / "src", "a.csv", "n,t\n1,a\n-1,b\n")
+    report = load(tmp_path / "src", db, table, if_exists="append")
     assert report.exit_code == 6
-    assert str(report.error) == 'a.csv: writing rows failed: invalid byte sequence for encoding "UTF8": 0x00'
-    assert_nothing_written(db, table)
+    assert str(report.error) == (
+        f'publishing table {table!r} failed: new row for relation "{table}" violates check constraint "positive"'
+    )
+    assert db.rows(table) == []
 
 
 def test_verbose_traceback_only_with_verbose(cli, tmp_path):

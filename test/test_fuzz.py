@@ -11,6 +11,7 @@ table behind.  Input that is plainly valid CSV must load.  FUZZ_EXAMPLES=<n> fuz
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import math
 import os
@@ -18,6 +19,7 @@ import sqlite3
 import tempfile
 from collections import Counter
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,8 @@ NUMBERS = [
     "0", "-0", "00", "007", "1.", ".5", "1e5", "1E+2", "-0.0", "0.0", "-0e3", "1e400", "-1e400",
     "1e-400", "-1e-400", "9223372036854775807", "9223372036854775808", "-9223372036854775808",
     "123456789012345678901234567890", "0.1", "1.7976931348623157e308", "4.9e-324", "+5", " 1", "1 ",
+    "1234567890123456.7", "99999999999999999.5", "0.1000000000000000055511151231257827", "1.50",
+    "2021-02-28", "2021-02-29", "2020-02-29", "2021-01-05 10:11:12", "2021-01-05 24:00:00",
 ]  # fmt: skip
 
 
@@ -143,7 +147,12 @@ def typed(value: str | None, column_type: str) -> Any:
     if column_type in ("FLOAT", "DOUBLE", "REAL"):
         number = float(value)
         assert math.isfinite(number), f"{value!r} was loaded as {number}"
+        assert Decimal(repr(number)) == Decimal(value), f"{value!r} was loaded as {number!r}"
         return number
+    if column_type in ("DATE", "DATETIME"):
+        shape = "%Y-%m-%d" if column_type == "DATE" else "%Y-%m-%d %H:%M:%S"
+        assert dt.datetime.strptime(value, shape).strftime(shape) == value, value
+        return value  # SQLite keeps ISO dates as the text
     assert column_type == "TEXT", column_type
     return value
 
@@ -224,7 +233,7 @@ def test_floats_a_double_cannot_hold_stay_text(db, table, tmp_path):
     write(tmp_path / "src", "a.csv", "n,x\n1,-0.0\n2,1e400\n3,1e-400\n4,2.5\n")
     assert load(tmp_path / "src", db, table).error is None
     assert db.rows(table, order_by="n") == [(1, "-0.0"), (2, "1e400"), (3, "1e-400"), (4, "2.5")]
-    write(tmp_path / "ok", "a.csv", "n,x\n1,0.0\n2,1e300\n3,4.9e-324\n4,-2.5\n")
+    write(tmp_path / "ok", "a.csv", "n,x\n1,0.0\n2,1e300\n3,5e-324\n4,-2.5\n")
     assert load(tmp_path / "ok", db, table, if_exists="replace").error is None
     assert db.rows(table, order_by="n") == [(1, 0.0), (2, 1e300), (3, 5e-324), (4, -2.5)]
 

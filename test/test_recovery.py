@@ -12,7 +12,7 @@ from conftest import load, write
 from processor.backends import backend_for
 from processor.database import create_engine
 from processor.errors import LockError, SourceError
-from processor.kinds import Kind
+from processor.kinds import INTEGER
 from processor.schema import TablePlan
 from processor.settings import parse_url
 from processor.target import create_staging, staging_name
@@ -27,7 +27,7 @@ def make_leftover(db, table, run_id):
     """A staging table as a run killed with kill -9 leaves it."""
     backend = db.backend
     leftover = staging_name(table, run_id)
-    create_staging(backend, leftover, TablePlan(names=("n",), kinds=(Kind.INTEGER,)), ())
+    create_staging(backend, leftover, TablePlan(names=("n",), types=(INTEGER,)), ())
     backend.engine.dispose()
     return leftover
 

@@ -16,7 +16,6 @@ from conftest import write
 
 from processor.discover import SourceFile, common_stem, discover_files
 from processor.errors import ConfigError, SourceError
-from processor.kinds import Kind, classify, fit_mask
 from processor.read import TextFormat, locate_records, read_header, rechunk
 from processor.settings import OPTIONS, Settings, load_settings
 
@@ -140,44 +139,6 @@ def test_rejects_path_defaults(tmp_path):
     report = tmp_path / "run.json"
     assert Settings(report_path=report).resolved_rejects_path("t") == tmp_path / "run.rejects.csv"
     assert Settings(rejects_path=tmp_path / "r.csv").resolved_rejects_path("t") == tmp_path / "r.csv"
-
-
-# ---- kinds ----------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("values", "kind"),
-    [
-        (["00123"], Kind.TEXT),
-        (["+5"], Kind.TEXT),
-        (["-0"], Kind.TEXT),
-        (["0", "-7", "42"], Kind.INTEGER),
-        ([str(2**63 - 1)], Kind.INTEGER),
-        ([str(-(2**63))], Kind.INTEGER),
-        ([str(2**63)], Kind.TEXT),
-        ([str(-(2**63) - 1)], Kind.TEXT),
-        (["1e5"], Kind.FLOAT),
-        (["1E-5"], Kind.FLOAT),
-        (["1.5"], Kind.FLOAT),
-        (["1.5", "2"], Kind.FLOAT),
-        (["1.5", "123456789012345"], Kind.FLOAT),  # 15 digits: a float holds it exactly
-        (["1.5", "1234567890123456"], Kind.TEXT),  # 16 digits would come back changed
-        (["1.5", "-0"], Kind.TEXT),
-        (["1."], Kind.TEXT),
-        ([".5"], Kind.TEXT),
-        (["1", None], Kind.INTEGER),
-        ([None, None], Kind.EMPTY),
-        (["x", "1"], Kind.TEXT),
-    ],
-)
-def test_classify(values, kind):
-    assert classify(pa.array(values, pa.string())) is kind
-
-
-def test_fit_mask_nulls_fit_every_kind():
-    values = pa.array(["1", "x", None, "007", str(2**63), "2.5"], pa.string())
-    assert fit_mask(values, Kind.INTEGER).to_pylist() == [True, False, True, False, False, False]
-    assert fit_mask(values, Kind.FLOAT).to_pylist() == [True, False, True, False, False, True]
 
 
 # ---- reading --------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import pytest
 
 from processor.backends import ArrowChunk, Backend, WriteMethod, python_rows
 from processor.backends import mysql as mysql_backend
-from processor.kinds import Kind
+from processor.kinds import FLOAT, INTEGER, TEXT
 from processor.schema import TablePlan
 
 TEXTS = [
@@ -23,7 +23,7 @@ TEXTS = [
 INTS = [0, -1, 1, 2**53 + 1, -(2**53) - 1, -(2**63), 2**63 - 1, 10**18, None]
 FLOATS = [0.1, -2.5, 1e-300, 5e-324, 1.7976931348623157e308, 123456.789012345, 1 / 3, 0.0, None]
 PLAN = TablePlan(
-    names=("n", "text", "int", "float"), kinds=(Kind.INTEGER, Kind.TEXT, Kind.INTEGER, Kind.FLOAT)
+    names=("n", "text", "int", "float"), types=(INTEGER, TEXT, INTEGER, FLOAT)
 )
 
 
@@ -106,7 +106,7 @@ def test_insert_fallback_when_server_refuses_local_infile(db, table, monkeypatch
 
 def test_lone_end_of_data_marker_is_a_value(db, table):
     """`\\.` alone on a line ends PostgreSQL's COPY data unless it is quoted."""
-    plan = TablePlan(names=("only",), kinds=(Kind.TEXT,))
+    plan = TablePlan(names=("only",), types=(TEXT,))
     _create(db, table, plan)
     values = ["before", "\\.", "after", "\\.\r", None]
     arrow = pa.table({"only": pa.array(values, pa.string())})

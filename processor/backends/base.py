@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -22,7 +23,18 @@ from processor.backends.chunk import WriteMethod
 from processor.backends.inserts import insert_batches_writer
 from processor.backends.locks import LockCheck, always_held
 from processor.errors import SchemaError
-from processor.kinds import Kind
+from processor.kinds import (
+    BOOLEAN,
+    DATE,
+    DECIMAL,
+    FLOAT,
+    TEXT,
+    TIMESTAMP,
+    ColumnType,
+    Kind,
+    bounded_decimal,
+    integer_range,
+)
 from processor.schema import TablePlan
 
 log = logging.getLogger(__name__)
@@ -89,45 +101,87 @@ class Backend:
 
     # -- types -----------------------------------------------------------------------------------
 
-    def column_type(self, kind: Kind, key: bool = False) -> sa.types.TypeEngine:
-        """The SQL type a column of ``kind`` is created with (``key``: in a primary key)."""
+    def column_type(self, column: ColumnType, key: bool = False) -> sa.types.TypeEngine:
+        """The SQL type a planned column is created with (``key``: in a primary key)."""
+        kind = column.kind
         if kind is Kind.INTEGER:
             return sa.BigInteger()
         if kind is Kind.FLOAT:
             return sa.Double()
+        if kind is Kind.DECIMAL:
+            return sa.Numeric(column.precision, column.scale)
+        if kind is Kind.DATE:
+            return sa.Date()
+        if kind is Kind.TIMESTAMP:
+            return sa.DateTime()
+        if kind is Kind.BOOLEAN:
+            return sa.Boolean()
         return self.text_type(KEY_CHARACTERS) if key else sa.Text()
 
     def text_type(self, characters: int) -> sa.types.TypeEngine:
         """A text type that holds ``characters`` characters and can be part of an index."""
         return sa.Text()
 
+    def decimal_type(self, whole_digits: int, scale: int) -> ColumnType | None:
+        """The exact type for decimals of up to ``whole_digits`` digits before the point and
+        ``scale`` after, or None where this database has none (the column is then text)."""
+        return None
+
+    def holds(self, column: ColumnType) -> ColumnType:
+        """``column`` with what this database cannot hold in it (a planned column's type)."""
+        return column
+
     def table(self, name: str, plan: TablePlan, primary_key: Sequence[str] = ()) -> sa.Table:
         """A SQLAlchemy Table of the plan's columns; only primary-key columns are NOT NULL."""
         columns = [
             sa.Column(
                 n,
-                self.column_type(k, key=n in primary_key),
+                self.column_type(t, key=n in primary_key),
                 primary_key=n in primary_key,
                 autoincrement=False,
                 quote=True,
             )
-            for n, k in zip(plan.names, plan.kinds, strict=True)
+            for n, t in zip(plan.names, plan.types, strict=True)
         ]
-        return sa.Table(name, sa.MetaData(), *columns, quote=True)
+        return sa.Table(name, sa.MetaData(), *columns, quote=True, **self.table_options())
 
-    def kind_of(self, sql_type: sa.types.TypeEngine) -> Kind:
-        """The kind that loads into an existing column of ``sql_type`` (append, merge)."""
+    def table_options(self) -> dict[str, Any]:
+        """Dialect keyword arguments of every table the importer creates."""
+        return {}
+
+    def type_of(self, sql_type: sa.types.TypeEngine) -> ColumnType:
+        """What an existing column of ``sql_type`` holds, as SQLAlchemy reflects it."""
+        if isinstance(sql_type, sa.Boolean):
+            return BOOLEAN
         if isinstance(sql_type, sa.Integer):
-            return Kind.INTEGER
-        if isinstance(sql_type, sa.Float | sa.Numeric):
-            return Kind.FLOAT
-        return Kind.TEXT
+            bits = (
+                16
+                if isinstance(sql_type, sa.SmallInteger)
+                else 64
+                if isinstance(sql_type, sa.BigInteger)
+                else 32
+            )
+            return integer_range(bits)
+        if isinstance(sql_type, sa.Float):  # before Numeric, whose subclass it is
+            return replace(FLOAT, bits=32 if isinstance(sql_type, sa.REAL) else 64)
+        if isinstance(sql_type, sa.Numeric):
+            if sql_type.precision is None:
+                return DECIMAL
+            return bounded_decimal(sql_type.precision, sql_type.scale or 0)
+        if isinstance(sql_type, sa.DateTime):
+            # With a time zone the database converts the text; it is passed on as text.
+            return TEXT if sql_type.timezone else TIMESTAMP
+        if isinstance(sql_type, sa.Date):
+            return DATE
+        if isinstance(sql_type, sa.String) and sql_type.length:
+            return replace(TEXT, max_chars=sql_type.length)
+        return TEXT
 
-    def existing_kinds(self, table: str) -> dict[str, Kind]:
-        """The columns of the existing ``table`` and the kind each loads as."""
+    def existing_types(self, table: str) -> dict[str, ColumnType]:
+        """The columns of the existing ``table`` and what each holds (append, merge)."""
         with self.engine.connect() as conn:
             columns = sa.inspect(conn).get_columns(table)
-        return {c["name"]: self.kind_of(c["type"]) for c in columns}
+        return {c["name"]: self.holds(self.type_of(c["type"])) for c in columns}
 
     # -- the import lock -------------------------------------------------------------------------
 

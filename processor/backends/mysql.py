@@ -17,20 +17,21 @@ import logging
 import os
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pyarrow.csv as pacsv
 import sqlalchemy as sa
+from sqlalchemy import event
 from sqlalchemy.dialects import mysql
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, Engine
 
 from processor.backends.base import Backend, Record
 from processor.backends.chunk import WriteMethod, arrow_of, python_rows
 from processor.backends.inserts import insert_rows
 from processor.backends.locks import LockCheck, busy, lock_key, release, session_check
 from processor.errors import DatabaseError, SchemaError, describe, driver_error
-from processor.kinds import Kind
+from processor.kinds import FLOAT, ColumnType, Kind, bounded_decimal, integer_range
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,27 @@ PARAMETER_LIMIT = 65535
 TRANSIENT = {1205, 1213}
 # Table and column names hold 64 characters (the dialect reports 255, an alias limit).
 NAME_CHARACTERS = 64
+STRICT = "SET SESSION sql_mode = CONCAT_WS(',', @@SESSION.sql_mode, 'STRICT_ALL_TABLES')"
+# DECIMAL holds 65 digits, 30 of them after the point.
+DECIMAL_DIGITS, DECIMAL_SCALE, DECIMAL_ROOM = 65, 30, 18
+INTEGER_BITS = {"TINYINT": 8, "SMALLINT": 16, "MEDIUMINT": 24, "INTEGER": 32, "BIGINT": 64}
+TEXT_BYTES = {"TINYTEXT": 255, "TEXT": 65535, "MEDIUMTEXT": 16777215, "LONGTEXT": 4294967295}
+
+
+def _outside(characters: Iterable[str]) -> str:
+    """An RE2 class matching any character not among ``characters``."""
+    return "[^" + "".join(f"\\x{{{ord(c):x}}}" for c in characters) + "]"
+
+
+# Characters a column of a narrower character set cannot hold (RE2 classes), by charset.  MySQL's
+# latin1 is Windows-1252, with its five unassigned bytes mapped to the C1 controls of the same
+# number.
+OUTSIDE_CHARSET = {
+    "ascii": _outside(map(chr, range(128))),
+    "latin1": _outside(bytes([b]).decode("cp1252", errors="ignore") or chr(b) for b in range(256)),
+    "utf8mb3": r"[\x{10000}-\x{10ffff}]",
+    "utf8": r"[\x{10000}-\x{10ffff}]",
+}
 
 
 class MySQL(Backend):
@@ -74,13 +96,55 @@ class MySQL(Backend):
         if name != name.rstrip(" "):
             raise SchemaError(f"{label} ends with a space, which {self.name} does not allow")
 
-    def column_type(self, kind: Kind, key: bool = False) -> sa.types.TypeEngine:
-        if kind in (Kind.TEXT, Kind.EMPTY) and not key:
+    @classmethod
+    def prepare_engine(cls, engine: Engine) -> None:
+        """Every session is strict, whatever the server's default ``sql_mode``: a value that does
+        not fit is an error, never a truncated or zeroed one."""
+
+        @event.listens_for(engine, "connect")
+        def _connect(dbapi_connection: Any, _record: Any) -> None:
+            with contextlib.closing(dbapi_connection.cursor()) as cursor:
+                cursor.execute(STRICT)
+
+    def column_type(self, column: ColumnType, key: bool = False) -> sa.types.TypeEngine:
+        if column.kind is Kind.TEXT and not key:
             return mysql.LONGTEXT()  # any field a CSV file can hold (TEXT holds only 64 KiB)
-        return super().column_type(kind, key)
+        return super().column_type(column, key)
 
     def text_type(self, characters: int) -> sa.types.TypeEngine:
         return mysql.VARCHAR(characters)  # MySQL indexes no TEXT column
+
+    def table_options(self) -> dict[str, Any]:
+        return {"mysql_charset": "utf8mb4"}  # every Unicode character, whatever the database's default
+
+    def decimal_type(self, whole_digits: int, scale: int) -> ColumnType | None:
+        if scale > DECIMAL_SCALE or whole_digits + scale > DECIMAL_DIGITS:
+            return None
+        # Room for wider numbers than the sample's, up to the 18 digits that 8 bytes store.
+        return bounded_decimal(min(DECIMAL_DIGITS, max(DECIMAL_ROOM, whole_digits + scale)), scale)
+
+    def type_of(self, sql_type: sa.types.TypeEngine) -> ColumnType:
+        if isinstance(sql_type, sa.Integer) and type(sql_type).__name__ in INTEGER_BITS:
+            return integer_range(INTEGER_BITS[type(sql_type).__name__], getattr(sql_type, "unsigned", False))
+        if isinstance(sql_type, sa.Float):  # FLOAT is 32-bit; DOUBLE and REAL are 64-bit
+            return replace(FLOAT, bits=32 if type(sql_type).__name__ == "FLOAT" else 64)
+        column = super().type_of(sql_type)
+        if type(sql_type).__name__ in TEXT_BYTES:
+            return replace(column, max_chars=None, max_bytes=TEXT_BYTES[type(sql_type).__name__])
+        if isinstance(sql_type, sa.CHAR):
+            # CHAR drops trailing spaces when read back.
+            return replace(column, forbidden=" $", forbidden_what="trailing spaces (CHAR drops them)")
+        return column
+
+    def existing_types(self, table: str) -> dict[str, ColumnType]:
+        types = super().existing_types(table)
+        query = sa.text(
+            "SELECT column_name, character_set_name FROM information_schema.columns "
+            "WHERE table_schema = DATABASE() AND table_name = :name AND character_set_name IS NOT NULL"
+        )
+        with self.engine.connect() as conn:
+            charsets = {name: charset for name, charset in conn.execute(query, {"name": table})}
+        return {name: _within_charset(column, charsets.get(name)) for name, column in types.items()}
 
     def writer(self) -> WriteMethod:
         if self.dialect.driver == "mysqldb":
@@ -145,6 +209,14 @@ class MySQL(Backend):
     def is_transient(cls, error: BaseException) -> bool:
         args = getattr(driver_error(error), "args", ())
         return bool(args) and isinstance(args[0], int) and args[0] in TRANSIENT
+
+
+def _within_charset(column: ColumnType, charset: str | None) -> ColumnType:
+    """A text column of a character set narrower than Unicode forbids the characters outside it."""
+    outside = OUTSIDE_CHARSET.get(charset or "")
+    if column.kind is not Kind.TEXT or outside is None:
+        return column
+    return replace(column, forbidden=outside, forbidden_what=f"characters outside {charset}")
 
 
 @dataclass(frozen=True)

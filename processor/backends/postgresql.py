@@ -5,15 +5,19 @@ from __future__ import annotations
 import contextlib
 import functools
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import sqlalchemy as sa
+from sqlalchemy.engine import URL
 
 from processor.backends.base import Backend
 from processor.backends.chunk import WriteMethod, arrow_of
 from processor.backends.locks import LockCheck, lock_key, release, session_check, wait_for
 from processor.errors import driver_error
+from processor.kinds import DECIMAL, ColumnType, Kind
 
 # "needed" quotes every string and no number; nulls are unquoted empty fields.  A string is
 # therefore never a lone unquoted `\.` line, which would end COPY's data early.  Numbers
@@ -27,16 +31,45 @@ COPY_PIECE_BYTES = 1 << 20
 TRANSIENT = {"40001", "40P01", "55P03"}
 # Identifiers hold at most NAMEDATALEN - 1 = 63 bytes.
 NAME_BYTES = 63
+# NUMERIC holds up to 131072 digits before the point and 16383 after.
+NUMERIC_WHOLE_DIGITS, NUMERIC_SCALE = 131072, 16383
+NUL = r"\x00"
+# Drivers built on libpq, which takes client_encoding as a connection parameter.
+LIBPQ = {"psycopg2", "psycopg"}
 
 
 class PostgreSQL(Backend):
-    """PostgreSQL: quoted names are case-sensitive and counted in bytes."""
+    """PostgreSQL: quoted names are case-sensitive and counted in bytes; NUMERIC is exact at
+    any precision; text cannot hold a NUL character."""
 
     name_limit = NAME_BYTES
     parameter_limit = 65535
 
+    @classmethod
+    def engine_arguments(cls, url: URL) -> dict[str, Any]:
+        # The client speaks UTF-8 whatever PGCLIENTENCODING or the server's default says.
+        return {"connect_args": {"client_encoding": "utf8"}} if url.get_driver_name() in LIBPQ else {}
+
     def name_length(self, name: str) -> int:
         return len(name.encode())
+
+    def decimal_type(self, whole_digits: int, scale: int) -> ColumnType | None:
+        # Unconstrained NUMERIC keeps each value's own scale: 1.50 stays 1.50, 1.5 stays 1.5.
+        return DECIMAL if whole_digits <= NUMERIC_WHOLE_DIGITS and scale <= NUMERIC_SCALE else None
+
+    def holds(self, column: ColumnType) -> ColumnType:
+        if column.kind is Kind.TEXT:
+            return replace(
+                column, forbidden=NUL, forbidden_what="a NUL character (PostgreSQL text holds none)"
+            )
+        return column
+
+    def type_of(self, sql_type: sa.types.TypeEngine) -> ColumnType:
+        column = super().type_of(sql_type)
+        if isinstance(sql_type, sa.CHAR) and column.max_chars:
+            # character(n) pads shorter values with spaces: only full-length values come back.
+            return replace(column, min_chars=column.max_chars)
+        return column
 
     def writer(self) -> WriteMethod:
         if self.dialect.driver == "psycopg2":
@@ -85,4 +118,4 @@ def copy_csv(pd_table: Any, conn: Any, keys: list[str], data_iter: Iterable[tupl
 @functools.lru_cache(maxsize=16)
 def _copy_sql(preparer: Any, table: str, keys: tuple[str, ...]) -> str:
     columns = ", ".join(preparer.quote(k) for k in keys)
-    return f"COPY {preparer.quote(table)} ({columns}) FROM STDIN WITH (FORMAT csv)"
+    return f"COPY {preparer.quote(table)} ({columns}) FROM STDIN WITH (FORMAT csv, ENCODING 'UTF8')"

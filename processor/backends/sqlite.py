@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from processor.backends.chunk import WriteMethod
 from processor.backends.embedded import Embedded
 from processor.errors import driver_error
+from processor.kinds import BOOLEAN, DATE, FLOAT, INTEGER, TEXT, TIMESTAMP, ColumnType
 
 BUSY_TIMEOUT_MS = 600_000
 ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
@@ -53,6 +54,17 @@ class SQLite(Embedded):
     def fold_name(self, name: str) -> str:
         return name.translate(ASCII_LOWER)
 
+    def existing_types(self, table: str) -> dict[str, ColumnType]:
+        """What each column keeps exactly, by the affinity SQLite gives its declared type.
+
+        A column of NUMERIC affinity (``DECIMAL(10,2)``, ``NUMERIC``) turns any text that looks
+        like a number into one (``00123`` becomes 123, ``1.50`` becomes 1.5), so it loads
+        floats; TEXT affinity (``VARCHAR(3)`` too: SQLite ignores the length) takes any text.
+        """
+        with self.engine.connect() as conn:
+            rows = conn.exec_driver_sql(f"PRAGMA table_info({self.quote(table)})").all()
+        return {row[1]: _type_of_declared(row[2] or "") for row in rows}
+
     def writer(self) -> WriteMethod:
         if self.dialect.driver == "pysqlite":
             return WriteMethod(insert_many, takes_rows=True)
@@ -61,6 +73,25 @@ class SQLite(Embedded):
     @classmethod
     def is_transient(cls, error: BaseException) -> bool:
         return any(text in str(driver_error(error)).lower() for text in TRANSIENT)
+
+
+def _type_of_declared(declared: str) -> ColumnType:
+    """SQLite's affinity rules (in their order) for a declared column type."""
+    name = declared.upper()
+    if "INT" in name:
+        return INTEGER
+    if any(word in name for word in ("CHAR", "CLOB", "TEXT")) or name == "" or "BLOB" in name:
+        return TEXT
+    if any(word in name for word in ("REAL", "FLOA", "DOUB")):
+        return FLOAT
+    # NUMERIC affinity: ISO dates and timestamps are no numbers and stay text; booleans are 0/1.
+    if "BOOL" in name:
+        return BOOLEAN
+    if "TIMESTAMP" in name or "DATETIME" in name:
+        return TIMESTAMP
+    if "DATE" in name:
+        return DATE
+    return FLOAT
 
 
 def insert_many(pd_table: Any, conn: Any, keys: list[str], data_iter: Iterable[tuple[Any, ...]]) -> int:
