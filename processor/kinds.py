@@ -134,16 +134,15 @@ TEXT = ColumnType(Kind.TEXT)
 
 
 def _describe_text(column: ColumnType) -> str:
-    limits = []
+    sizes = []
     if column.min_chars and column.min_chars == column.max_chars:
-        limits.append(f"exactly {column.max_chars} characters")
+        sizes.append(f"exactly {column.max_chars} characters")
     elif column.max_chars is not None:
-        limits.append(f"at most {column.max_chars} characters")
+        sizes.append(f"at most {column.max_chars} characters")
     if column.max_bytes is not None:
-        limits.append(f"at most {column.max_bytes} bytes")
-    if column.forbidden:
-        limits.append(f"without {column.forbidden_what}")
-    return "text" + (" of " + ", ".join(limits) if limits else "")
+        sizes.append(f"at most {column.max_bytes} bytes")
+    text = "text" + (" of " + " and ".join(sizes) if sizes else "")
+    return text + (f" without {column.forbidden_what}" if column.forbidden else "")
 
 
 # -- what fits ------------------------------------------------------------------------------------
@@ -231,7 +230,8 @@ def _fits_time(values: pa.Array, shape: str, fmt: str) -> pa.Array:
 
 
 def _fits_boolean(column: ColumnType, values: pa.Array) -> pa.Array:
-    return pc.fill_null(pc.is_in(pc.utf8_lower(values), pa.array(list(BOOLEAN_SPELLINGS))), True)
+    spelled = pc.is_in(pc.utf8_lower(values), pa.array(list(BOOLEAN_SPELLINGS)))
+    return pc.or_(pc.is_null(values), spelled)
 
 
 def _fits_text(column: ColumnType, values: pa.Array) -> pa.Array | None:

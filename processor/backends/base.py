@@ -60,7 +60,9 @@ class Backend:
         self.engine = engine
         self.dialect = engine.dialect
         self.name = engine.dialect.name
-        self.quote = engine.dialect.identifier_preparer.quote
+        # Always quoted: a header's names are kept exactly, and a word one database reserves
+        # (DuckDB's "at") may be unknown to the dialect's list.
+        self.quote = engine.dialect.identifier_preparer.quote_identifier
 
     # -- the engine ------------------------------------------------------------------------------
 

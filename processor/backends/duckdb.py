@@ -93,5 +93,5 @@ def insert_arrow(pd_table: Any, conn: Any, keys: list[str], data_iter: Iterable[
 
 @functools.lru_cache(maxsize=16)
 def _insert_sql(preparer: Any, table: str, keys: tuple[str, ...]) -> str:
-    columns = ", ".join(preparer.quote(k) for k in keys)
-    return f'INSERT INTO {preparer.quote(table)} ({columns}) SELECT * FROM "_import_chunk"'
+    columns = ", ".join(preparer.quote_identifier(k) for k in keys)
+    return f'INSERT INTO {preparer.quote_identifier(table)} ({columns}) SELECT * FROM "_import_chunk"'

@@ -54,7 +54,8 @@ def _insert_sql(preparer: Any, paramstyle: str, table: str, keys: tuple[str, ...
         "(" + ", ".join(_placeholder(paramstyle, row * width + i) for i in range(width)) + ")"
         for row in range(rows)
     )
-    head = f"INSERT INTO {preparer.quote(table)} ({', '.join(preparer.quote(k) for k in keys)})"
+    columns = ", ".join(preparer.quote_identifier(k) for k in keys)
+    head = f"INSERT INTO {preparer.quote_identifier(table)} ({columns})"
     if paramstyle in ("format", "pyformat"):
         head = head.replace("%", "%%")  # a % in a name is not a placeholder
     return f"{head} VALUES {', '.join(groups)}"

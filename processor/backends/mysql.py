@@ -267,9 +267,9 @@ def _server_limits(conn: Any) -> ServerLimits:
 @functools.lru_cache(maxsize=16)
 def _load_into(preparer: Any, table: str, keys: tuple[str, ...]) -> str:
     """The part of the LOAD DATA statement after the file name."""
-    columns = ", ".join(preparer.quote(k) for k in keys)
+    columns = ", ".join(preparer.quote_identifier(k) for k in keys)
     return (
-        f"INTO TABLE {preparer.quote(table)} CHARACTER SET utf8mb4 "
+        f"INTO TABLE {preparer.quote_identifier(table)} CHARACTER SET utf8mb4 "
         "FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' ESCAPED BY '' "
         f"LINES TERMINATED BY '\\n' ({columns})"
     )

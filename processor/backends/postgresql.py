@@ -117,5 +117,6 @@ def copy_csv(pd_table: Any, conn: Any, keys: list[str], data_iter: Iterable[tupl
 
 @functools.lru_cache(maxsize=16)
 def _copy_sql(preparer: Any, table: str, keys: tuple[str, ...]) -> str:
-    columns = ", ".join(preparer.quote(k) for k in keys)
-    return f"COPY {preparer.quote(table)} ({columns}) FROM STDIN WITH (FORMAT csv, ENCODING 'UTF8')"
+    columns = ", ".join(preparer.quote_identifier(k) for k in keys)
+    into = f"{preparer.quote_identifier(table)} ({columns})"
+    return f"COPY {into} FROM STDIN WITH (FORMAT csv, ENCODING 'UTF8')"

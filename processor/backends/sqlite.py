@@ -108,5 +108,6 @@ def insert_many(pd_table: Any, conn: Any, keys: list[str], data_iter: Iterable[t
 
 @functools.lru_cache(maxsize=16)
 def _insert_sql(preparer: Any, table: str, keys: tuple[str, ...]) -> str:
-    columns = ", ".join(preparer.quote(k) for k in keys)
-    return f"INSERT INTO {preparer.quote(table)} ({columns}) VALUES ({', '.join('?' for _ in keys)})"
+    columns = ", ".join(preparer.quote_identifier(k) for k in keys)
+    placeholders = ", ".join("?" for _ in keys)
+    return f"INSERT INTO {preparer.quote_identifier(table)} ({columns}) VALUES ({placeholders})"
