@@ -38,7 +38,7 @@ def staging_name(table: str, run_id: str) -> str:
 def table_exists(backend: Backend, name: str) -> bool:
     """Whether ``name`` exists in the database's default schema."""
     with backend.engine.connect() as conn:
-        return sa.inspect(conn).has_table(name)
+        return backend.has_table(conn, name)
 
 
 def check_target(backend: Backend, table: str, if_exists: str) -> bool:

@@ -215,6 +215,10 @@ class Backend:
 
     # -- replace, delete_rows and table identity -------------------------------------------------
 
+    def has_table(self, conn: Connection, table: str) -> bool:
+        """Whether ``table`` exists in the default schema, under any name the database takes for it."""
+        return sa.inspect(conn).has_table(table)
+
     def table_identity(self, conn: Connection, table: str) -> str | None:
         """What tells ``table`` from a table dropped and created again under its name since; it
         must survive the importer's own rename.  None: the database has nothing reliable."""

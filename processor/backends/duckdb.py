@@ -30,13 +30,21 @@ class DuckDB(Embedded):
         # duckdb_engine's reflection runs PostgreSQL's catalog queries, which DuckDB lacks.
         query = sa.text(
             "SELECT column_name, data_type FROM information_schema.columns "
-            "WHERE table_name = :name ORDER BY ordinal_position"
+            "WHERE lower(table_name) = lower(:name) ORDER BY ordinal_position"
         )
         with self.engine.connect() as conn:
             return {column: _kind_of_name(name) for column, name in conn.execute(query, {"name": table})}
 
     # -- replace, delete_rows and table identity -------------------------------------------------
     # DuckDB has no table identity to offer: its oids are given anew each time a file is opened.
+
+    def has_table(self, conn: Connection, table: str) -> bool:
+        # duckdb_engine's has_table compares names case-sensitively; DuckDB does not.
+        query = (
+            "SELECT count(*) FROM duckdb_tables() "
+            "WHERE schema_name = current_schema() AND lower(table_name) = ?"
+        )
+        return bool(conn.exec_driver_sql(query, (self.fold_table(table),)).scalar())
 
     def dependents(self, table: str) -> list[Dependent]:
         """Foreign keys from duckdb_constraints(); views, which DuckDB binds by name and does not
@@ -97,7 +105,7 @@ class DuckDB(Embedded):
             return None
         keys = match.group(1)
         parsed = json.loads(
-            conn.exec_driver_sql("SELECT json_serialize_sql(?)", (f"SELECT {keys}",)).scalar()
+            conn.exec_driver_sql("SELECT json_serialize_sql(?)::VARCHAR", (f"SELECT {keys}",)).scalar()
         )
         if parsed.get("error"):
             return None
