@@ -22,7 +22,7 @@ from processor.backends.carry import Carried, Dependent, Index
 from processor.backends.chunk import WriteMethod
 from processor.backends.inserts import insert_batches_writer
 from processor.backends.locks import LockCheck, always_held
-from processor.errors import SchemaError
+from processor.errors import SchemaError, describe
 from processor.kinds import Kind
 from processor.schema import TablePlan
 
@@ -46,6 +46,8 @@ class Backend:
     #: An embedded database that one process writes at a time: the pool's workers parse in
     #: parallel and write in turn.
     single_writer: ClassVar[bool] = False
+    #: DDL joins the transaction (else it commits it): a publish can drop its staging table in it.
+    transactional_ddl: ClassVar[bool] = True
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -178,7 +180,21 @@ class Backend:
         with self.engine.begin() as conn:
             self.fill(conn, stage, target, names, key, refill)
             record(conn, refill, target)
-            conn.exec_driver_sql(f"DROP TABLE {self.quote(stage)}")
+            if self.transactional_ddl:
+                conn.exec_driver_sql(f"DROP TABLE {self.quote(stage)}")
+        if not self.transactional_ddl:
+            # A DROP would commit the rows by itself: they are published, so it comes after, and
+            # must not fail (or retry) the publish.
+            self.drop_after_publish(self.quote(stage))
+
+    def drop_after_publish(self, quoted: str) -> None:
+        """Drop a table the publish left behind; the new rows are live already, so a failure is
+        only a warning: the name has the staging prefix, and the next run (or --cleanup) removes it."""
+        try:
+            with self.engine.begin() as conn:
+                conn.exec_driver_sql(f"DROP TABLE {quoted}")
+        except sa.exc.DBAPIError as error:
+            log.warning("could not drop %s yet: %s", quoted, describe(error))
 
     def fill(
         self,
@@ -190,6 +206,8 @@ class Backend:
         refill: bool,
     ) -> None:
         """The rows part of ``insert_from``, on the publishing transaction."""
+        if key:
+            self.check_merge_keys(conn, stage, target, key)
         if refill:
             conn.exec_driver_sql(f"DELETE FROM {self.quote(target)}")
         upsert = self.upsert_clause(names, key) if key else ""
@@ -214,6 +232,10 @@ class Backend:
         return f" WHERE true ON CONFLICT ({keys}) DO UPDATE SET {updates}"
 
     # -- replace, delete_rows and table identity -------------------------------------------------
+
+    def check_merge_keys(self, conn: Connection, stage: str, target: str, key: Sequence[str]) -> None:
+        """Before a merge's upsert: raise SchemaError if the target would take keys that differ
+        for one another.  Nothing here: key columns compare bytes unless a user chose otherwise."""
 
     def has_table(self, conn: Connection, table: str) -> bool:
         """Whether ``table`` exists in the default schema, under any name the database takes for it."""

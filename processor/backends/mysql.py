@@ -52,6 +52,7 @@ class MySQL(Backend):
     """MySQL and MariaDB: column names ignore case; DDL commits on its own."""
 
     name_limit = NAME_CHARACTERS
+    transactional_ddl = False
     parameter_limit = PARAMETER_LIMIT
 
     @classmethod
@@ -107,31 +108,6 @@ class MySQL(Backend):
             record(conn, True, stage)
         with self.engine.begin() as conn:
             conn.exec_driver_sql(f"RENAME TABLE {self.quote(stage)} TO {self.quote(target)}")
-
-    def insert_from(
-        self,
-        stage: str,
-        target: str,
-        names: Sequence[str],
-        record: Record,
-        key: Sequence[str] = (),
-        refill: bool = False,
-    ) -> None:
-        with self.engine.begin() as conn:
-            self.fill(conn, stage, target, names, key, refill)
-            record(conn, refill, target)
-        # DDL commits implicitly: the rows are published, so the drop comes after, and must not
-        # fail (or retry) the publish.
-        self._drop_after_publish(self.quote(stage))
-
-    def _drop_after_publish(self, quoted: str) -> None:
-        """Drop a table the publish left behind; the new rows are live already, so a failure is
-        only a warning: the name has the staging prefix, and the next run (or --cleanup) removes it."""
-        try:
-            with self.engine.begin() as conn:
-                conn.exec_driver_sql(f"DROP TABLE {quoted}")
-        except sa.exc.DBAPIError as error:
-            log.warning("could not drop %s yet: %s", quoted, describe(error))
 
     def upsert_clause(self, names: Sequence[str], primary_key: Sequence[str]) -> str:
         q = self.quote
@@ -305,22 +281,9 @@ class MySQL(Backend):
             record(conn, True, stage)
         with self.engine.begin() as conn:
             conn.exec_driver_sql(f"RENAME TABLE {q(target)} TO {retired}, {q(stage)} TO {q(target)}")
-        self._drop_after_publish(retired)
+        self.drop_after_publish(retired)
 
-    def fill(
-        self,
-        conn: Connection,
-        stage: str,
-        target: str,
-        names: Sequence[str],
-        key: Sequence[str],
-        refill: bool,
-    ) -> None:
-        if key:
-            self._check_exact_keys(conn, stage, target, key)
-        super().fill(conn, stage, target, names, key, refill)
-
-    def _check_exact_keys(self, conn: Connection, stage: str, target: str, key: Sequence[str]) -> None:
+    def check_merge_keys(self, conn: Connection, stage: str, target: str, key: Sequence[str]) -> None:
         """Refuse a merge whose keys the target's key collation would take for one another.
 
         A key column compared ignoring case, accents or trailing spaces makes ``ON DUPLICATE KEY
