@@ -157,21 +157,65 @@ def test_names_that_differ_in_case(db, table, tmp_path):
             db.drop(upper)
 
 
+@pytest.fixture
+def other_db(db):
+    """A MariaDB database of its own beside ``test``, dropped afterwards."""
+    name = f"test_{uuid.uuid4().hex[:8]}"
+    db.execute(f"CREATE DATABASE {name}")
+    yield Database("mariadb", parse_url(db.url).set(database=name).render_as_string(hide_password=False))
+    db.execute(f"DROP DATABASE {name}")
+
+
 @pytest.mark.parametrize("db", ["mariadb"], indirect=True)  # GET_LOCK is server-wide
-def test_one_table_name_in_two_mariadb_databases_takes_two_locks(db, table, tmp_path):
-    other = f"test_{uuid.uuid4().hex[:8]}"
-    db.execute(f"CREATE DATABASE {other}")
-    other_db = Database("mariadb", str(parse_url(db.url).set(database=other)))
+def test_one_table_name_in_two_mariadb_databases_takes_two_locks(db, table, tmp_path, other_db):
     write(tmp_path / "src", "a.csv", "n\n1\n")
     engine = create_engine(parse_url(db.url))
     try:
         with backend_for(engine).import_lock(table, timeout=0):
             report = load(tmp_path / "src", other_db, table)
-        assert report.error is None, report.error
-        assert other_db.rows(table) == [(1,)]
     finally:
         engine.dispose()
-        db.execute(f"DROP DATABASE {other}")
+    assert report.error is None, report.error
+    assert other_db.rows(table) == [(1,)]
+
+
+OLD_LEDGER = {
+    # The ledger as the previous version made it: no table_id, MariaDB keys compared ignoring case.
+    "sqlite": "target TEXT, source TEXT, size BIGINT, fingerprint TEXT, row_count BIGINT, run_id TEXT, "
+    "loaded_at DATETIME, PRIMARY KEY (target, source)",
+    "mariadb": "target VARCHAR(64) NOT NULL, source VARCHAR(700) NOT NULL, size BIGINT, "
+    "fingerprint VARCHAR(1024), row_count BIGINT, run_id VARCHAR(1024), loaded_at DATETIME, "
+    "PRIMARY KEY (target, source)",
+}
+
+
+def check_upgrade(target: Database, tmp_path) -> None:
+    target.execute(f"CREATE TABLE {LEDGER_TABLE} ({OLD_LEDGER[target.name]})")
+    write(tmp_path / "src", "a.csv", "n\n1\n")
+    first = load(tmp_path / "src", target, "t", if_exists="append")
+    assert first.error is None, first.error
+    assert "table_id" in target.columns(LEDGER_TABLE)
+    second = load(tmp_path / "src", target, "t", if_exists="append")
+    assert second.skipped == ["a.csv"]
+    assert target.rows("t") == [(1,)]
+
+
+def test_an_older_sqlite_ledger_is_brought_up_to_date(tmp_path):
+    check_upgrade(Database("sqlite", f"sqlite:///{tmp_path / 'old.db'}"), tmp_path)
+
+
+@pytest.mark.parametrize("db", ["mariadb"], indirect=True)
+def test_an_older_mariadb_ledger_is_brought_up_to_date(db, tmp_path, other_db):
+    check_upgrade(other_db, tmp_path)
+    sql = (
+        "SELECT COLUMN_NAME, COLLATION_NAME FROM information_schema.COLUMNS "
+        f"WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '{LEDGER_TABLE}' "
+        "AND COLUMN_NAME IN ('target', 'source')"
+    )
+    assert sorted(other_db._query(sql).rows_list) == [
+        ("source", "utf8mb4_nopad_bin"),
+        ("target", "utf8mb4_nopad_bin"),
+    ]
 
 
 # -- replace --------------------------------------------------------------------------------------
