@@ -36,12 +36,13 @@ from processor.errors import (
     with_traceback,
 )
 from processor.executor import Executor, make_executor
-from processor.ledger import LedgerEntry, ensure_ledger, read_ledger, record_files
+from processor.ledger import Holdings, LedgerEntry, ensure_ledger, read_ledger, record_files
 from processor.read import TextFormat
 from processor.report import RejectedRow, RunReport, write_rejects, write_report
 from processor.schema import TablePlan, check_identifiers, plan_from_table, plan_types, read_headers
 from processor.settings import Settings
 from processor.target import (
+    check_dependents,
     check_merge_key,
     check_target,
     create_staging,
@@ -143,16 +144,19 @@ def _import(settings: Settings, report: RunReport) -> None:
         with backend.import_lock(table, settings.lock_timeout) as still_locked:
             report.cleaned = drop_leftovers(backend, table)
             exists = check_target(backend, table, settings.if_exists)
+            if exists:
+                check_dependents(backend, table, settings.if_exists)
             ensure_ledger(backend)
-            onto_existing = exists and settings.if_exists in ("append", "merge")
-            loaded = read_ledger(backend, backend.fold_table(table)) if onto_existing else {}
+            onto_existing = exists and settings.if_exists in ("append", "merge", "delete_rows")
+            skips = exists and settings.if_exists in ("append", "merge")
+            holdings = read_ledger(backend, table) if skips else Holdings({})
             if onto_existing and settings.if_exists == "merge":
                 check_merge_key(backend, table, settings.primary_key)
             log.info("%d files to import into table %r at %s", len(files), table, settings.masked_url)
             with contextlib.closing(_executor(settings, backend, len(files))) as executor:
                 tasks = [ProfileTask(f, fmt, len(names), settings.sample_rows) for f in files]
                 profiles = {p.name: p for p in executor.map_unordered(profile, tasks)}
-                todo = _files_to_load(files, profiles, loaded, settings, report)
+                todo = _files_to_load(files, profiles, holdings.entries, settings, report)
                 if not todo:
                     log.info("every file is already loaded into %r; nothing to do", table)
                     return
@@ -160,7 +164,18 @@ def _import(settings: Settings, report: RunReport) -> None:
                     plan = plan_from_table(names, backend.existing_types(table), table, files[0].name)
                 else:
                     plan = plan_types(names, (p.profile for p in profiles.values()), backend)
-                _load(settings, backend, executor, todo, profiles, plan, fmt, report, still_locked)
+                _load(
+                    settings,
+                    backend,
+                    executor,
+                    todo,
+                    profiles,
+                    plan,
+                    fmt,
+                    report,
+                    still_locked,
+                    holdings.stale,
+                )
     finally:
         engine.dispose()
 
@@ -217,8 +232,12 @@ def _load(
     fmt: TextFormat,
     report: RunReport,
     still_locked: LockCheck,
+    stale_ledger: bool,
 ) -> None:
-    """Load the files into a fresh staging table, then publish it, or drop it on any failure."""
+    """Load the files into a fresh staging table, then publish it, or drop it on any failure.
+
+    ``stale_ledger``: the ledger described another table of this name; the publish replaces it.
+    """
     assert report.table is not None
     staging = staging_name(backend.fold_table(report.table), report.run_id)
     tasks = [
@@ -243,8 +262,10 @@ def _load(
             _check_reject_limit(report.rejects, settings.max_errors)
         entries = [_ledger_entry(f, profiles[f.name].fingerprint, report) for f in files]
 
-        def record(conn: Connection, fresh: bool) -> None:
-            record_files(conn, backend.fold_table(report.table or ""), entries, fresh)
+        def record(conn: Connection, fresh: bool, holder: str) -> None:
+            target = backend.fold_table(report.table or "")
+            identity = backend.table_identity(conn, holder)
+            record_files(conn, target, entries, fresh or stale_ledger, identity)
 
         still_locked()
         publish(backend, staging, report.table, settings.if_exists, plan.names, settings.primary_key, record)

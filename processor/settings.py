@@ -20,7 +20,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from processor.errors import ConfigError
 
-IF_EXISTS_CHOICES = ("fail", "replace", "append", "merge")
+IF_EXISTS_CHOICES = ("fail", "replace", "append", "merge", "delete_rows")
 QUOTING_CHOICES = ("csv", "none")
 LOG_FORMAT_CHOICES = ("text", "json")
 LOG_LEVEL_CHOICES = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -246,7 +246,8 @@ OPTIONS = (
     Option(
         "IF_EXISTS",
         _choice(IF_EXISTS_CHOICES),
-        "fail, replace (atomic swap), append (skips files already loaded) or merge (upsert on PRIMARY_KEY)",
+        "fail, replace (atomic swap), append (skips files already loaded), merge (upsert on PRIMARY_KEY) "
+        "or delete_rows (empty and refill the table in one transaction)",
     ),
     Option("PRIMARY_KEY", _columns, "key column(s) for IF_EXISTS=merge, comma separated"),
     Option(

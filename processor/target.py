@@ -1,9 +1,10 @@
 """The target table's lifecycle: a staging table per run, published in one step at the end.
 
 Workers only ever append to the staging table.  Publishing is the single moment the target
-changes: a rename (IF_EXISTS=fail), a drop-and-rename (replace), or an INSERT ... SELECT
-(append, merge), each as the database's backend does it atomically.  Until then the target is
-untouched, and a failed run only has to drop its staging table.
+changes: a rename (IF_EXISTS=fail), a drop-and-rename that keeps the old table's indexes
+(replace), an INSERT ... SELECT (append, merge), or a DELETE and INSERT ... SELECT (delete_rows),
+each as the database's backend does it atomically.  Until then the target is untouched, and a
+failed run only has to drop its staging table.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 
 from processor.backends import Backend, Record
+from processor.backends.carry import Carried
 from processor.errors import DatabaseError, SchemaError, TargetExistsError, describe
 from processor.retry import with_retries
 from processor.schema import TablePlan
@@ -36,7 +38,7 @@ def staging_name(table: str, run_id: str) -> str:
 def table_exists(backend: Backend, name: str) -> bool:
     """Whether ``name`` exists in the database's default schema."""
     with backend.engine.connect() as conn:
-        return sa.inspect(conn).has_table(name)
+        return backend.has_table(conn, name)
 
 
 def check_target(backend: Backend, table: str, if_exists: str) -> bool:
@@ -92,6 +94,29 @@ def drop_leftovers(backend: Backend, table: str) -> list[str]:
     return leftovers
 
 
+def check_dependents(backend: Backend, table: str, if_exists: str) -> None:
+    """Before loading anything: replace drops the table, so no view or other table's foreign key
+    may depend on it; delete_rows deletes its rows, which referencing foreign keys would refuse
+    (or cascade to other tables)."""
+    if if_exists not in ("replace", "delete_rows"):
+        return
+    found = backend.dependents(table)
+    if if_exists == "delete_rows":
+        found = [d for d in found if d.kind == "foreign key"]
+    if not found:
+        return
+    names = ", ".join(map(str, found))
+    if if_exists == "replace":
+        raise TargetExistsError(
+            f"IF_EXISTS=replace would drop table {table!r}, and {names} depend on it; "
+            "set IF_EXISTS=delete_rows to refill the table in place (nothing was loaded)"
+        )
+    raise TargetExistsError(
+        f"IF_EXISTS=delete_rows would delete the rows of table {table!r}, which {names} refer to "
+        "(nothing was loaded)"
+    )
+
+
 def publish(
     backend: Backend,
     staging: str,
@@ -103,20 +128,50 @@ def publish(
 ) -> None:
     """Make the staging table's rows the target's in one step, then remove the staging table.
 
-    ``record(conn, fresh)`` writes the ledger on the publishing transaction; ``fresh`` says the
-    target's previous content is gone (new or replaced table).  Only IF_EXISTS=replace removes
-    an existing target; with fail the rename itself fails if another process created the table.
+    ``record(conn, fresh, holder)`` writes the ledger on the publishing transaction (Record).
+    Only IF_EXISTS=replace removes an existing target, after building its indexes on the staging
+    table; with fail the rename itself fails if another process created the table.
     """
+    carried: Carried | None = None
 
     def attempt() -> None:
         exists = table_exists(backend, table)
-        if exists and if_exists in ("append", "merge"):
-            upsert = backend.upsert_clause(names, primary_key) if if_exists == "merge" else ""
-            backend.insert_from(staging, table, names, upsert, record)
+        if exists and if_exists in ("append", "merge", "delete_rows"):
+            key = primary_key if if_exists == "merge" else ()
+            backend.insert_from(staging, table, names, record, key=key, refill=if_exists == "delete_rows")
+        elif exists and carried is not None:
+            backend.replace(staging, table, carried, record)
         else:
-            backend.swap(staging, table, exists and if_exists == "replace", record)
+            backend.swap(staging, table, record)
 
     try:
+        if if_exists == "replace" and table_exists(backend, table):
+            check_dependents(backend, table, if_exists)  # one may have been made while this run loaded
+            carried = _carried(backend, table, names, primary_key)
+            backend.prepare_replace(staging, carried)
         with_retries(attempt, (sa.exc.DBAPIError,), backend.is_transient, f"publishing {table!r}")
     except sa.exc.DBAPIError as error:
         raise DatabaseError(f"publishing table {table!r} failed: {describe(error)}") from error
+
+
+def _carried(backend: Backend, table: str, names: Sequence[str], primary_key: Sequence[str]) -> Carried:
+    """What the replace keeps of the old table: its indexes on columns the new table has; the
+    rest is named in a warning."""
+    carried = backend.carried_over(table, primary_key)
+    columns = {backend.fold_name(n) for n in names}
+    kept = tuple(i for i in carried.indexes if {backend.fold_name(c) for c in i.columns} <= columns)
+    lost = carried.lost + tuple(
+        f"index {i.name} (on a column the new table does not have)" for i in carried.indexes if i not in kept
+    )
+    if lost:
+        log.warning(
+            "replacing table %r: the new table will not have the old one's %s", table, "; ".join(lost)
+        )
+    if kept or carried.grants:
+        log.info(
+            "replacing table %r: keeping its indexes (%s) and %d grants",
+            table,
+            ", ".join(i.name for i in kept) or "none",
+            len(carried.grants),
+        )
+    return Carried(indexes=kept, grants=carried.grants, lost=lost)

@@ -68,7 +68,7 @@ def assert_nothing_written(db: Database, table: str) -> None:
         ({"WORKERS": "abc"}, "WORKERS must be a positive integer, got 'abc'"),
         (
             {"IF_EXISTS": "sometimes"},
-            "IF_EXISTS must be one of fail, replace, append, merge; got 'sometimes'",
+            "IF_EXISTS must be one of fail, replace, append, merge, delete_rows; got 'sometimes'",
         ),
         ({"DEST_SQL": "nonsense"}, "DEST_SQL is not a database URL: 'nonsense'"),
         ({"DEST_SQL": "oracel://scott:tiger@db/orcl"}, "DEST_SQL names an unknown database scheme: 'oracel'"),

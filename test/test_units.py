@@ -38,7 +38,7 @@ def config_error(env: dict[str, str], argv: tuple[str, ...] = ()) -> str:
         ({"MAX_ERRORS": "many"}, "MAX_ERRORS must be a whole number, 0 or more, got 'many'"),
         (
             {"IF_EXISTS": "sometimes"},
-            "IF_EXISTS must be one of fail, replace, append, merge; got 'sometimes'",
+            "IF_EXISTS must be one of fail, replace, append, merge, delete_rows; got 'sometimes'",
         ),
         ({"SRC_QUOTING": "maybe"}, "SRC_QUOTING must be one of csv, none; got 'maybe'"),
         ({"LOG_FORMAT": "xml"}, "LOG_FORMAT must be one of text, json; got 'xml'"),

@@ -22,9 +22,7 @@ TEXTS = [
 ]  # fmt: skip
 INTS = [0, -1, 1, 2**53 + 1, -(2**53) - 1, -(2**63), 2**63 - 1, 10**18, None]
 FLOATS = [0.1, -2.5, 1e-300, 5e-324, 1.7976931348623157e308, 123456.789012345, 1 / 3, 0.0, None]
-PLAN = TablePlan(
-    names=("n", "text", "int", "float"), types=(INTEGER, TEXT, INTEGER, FLOAT)
-)
+PLAN = TablePlan(names=("n", "text", "int", "float"), types=(INTEGER, TEXT, INTEGER, FLOAT))
 
 
 def _rows() -> list[tuple]:

@@ -19,10 +19,11 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine
 
+from processor.backends.carry import Carried, Dependent, Index
 from processor.backends.chunk import WriteMethod
 from processor.backends.inserts import insert_batches_writer
 from processor.backends.locks import LockCheck, always_held
-from processor.errors import SchemaError
+from processor.errors import SchemaError, describe
 from processor.kinds import (
     BOOLEAN,
     DATE,
@@ -39,8 +40,10 @@ from processor.schema import TablePlan
 
 log = logging.getLogger(__name__)
 
-#: Writes the ledger rows of a publish on its connection; ``fresh``: the target's old rows are gone.
-Record = Callable[[Connection, bool], None]
+#: Writes the ledger rows of a publish on its connection: ``record(conn, fresh, holder)``;
+#: ``fresh``: the target's old rows are gone; ``holder``: the name the published table has on
+#: ``conn`` at that moment (the staging table's, where the ledger commits before a rename).
+Record = Callable[[Connection, bool, str], None]
 
 # Bound parameters one statement may carry, for databases without a module of their own.
 PARAMETER_LIMITS = {"mssql": 2099, "oracle": 65535}
@@ -55,6 +58,8 @@ class Backend:
     #: An embedded database that one process writes at a time: the pool's workers parse in
     #: parallel and write in turn.
     single_writer: ClassVar[bool] = False
+    #: DDL joins the transaction (else it commits it): a publish can drop its staging table in it.
+    transactional_ddl: ClassVar[bool] = True
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -207,22 +212,62 @@ class Backend:
 
     # -- publishing ------------------------------------------------------------------------------
 
-    def swap(self, stage: str, target: str, drop_first: bool, record: Record) -> None:
-        """Rename the staging table ``stage`` to ``target``, dropping the old target first when
-        ``drop_first``; the ledger commits with them (transactional DDL)."""
-        q = self.quote
+    def swap(self, stage: str, target: str, record: Record) -> None:
+        """Rename the staging table ``stage`` to ``target``, which does not exist yet; the ledger
+        commits with it (transactional DDL)."""
         with self.engine.begin() as conn:
-            if drop_first:
-                conn.exec_driver_sql(f"DROP TABLE {q(target)}")
-            conn.exec_driver_sql(f"ALTER TABLE {q(stage)} RENAME TO {q(target)}")
-            record(conn, True)
+            conn.exec_driver_sql(self.rename_sql(stage, target))
+            record(conn, True, target)
 
-    def insert_from(self, stage: str, target: str, names: Sequence[str], upsert: str, record: Record) -> None:
-        """Copy the staging table's rows into the existing target, record them, drop the stage."""
+    def rename_sql(self, table: str, new_name: str) -> str:
+        return f"ALTER TABLE {self.quote(table)} RENAME TO {self.quote(new_name)}"
+
+    def insert_from(
+        self,
+        stage: str,
+        target: str,
+        names: Sequence[str],
+        record: Record,
+        key: Sequence[str] = (),
+        refill: bool = False,
+    ) -> None:
+        """Copy the staging table's rows into the existing target (upserting on ``key`` when
+        given; after deleting its rows when ``refill``), record them, drop the stage."""
         with self.engine.begin() as conn:
-            conn.exec_driver_sql(self.insert_select(stage, target, names, upsert))
-            record(conn, False)
-            conn.exec_driver_sql(f"DROP TABLE {self.quote(stage)}")
+            self.fill(conn, stage, target, names, key, refill)
+            record(conn, refill, target)
+            if self.transactional_ddl:
+                conn.exec_driver_sql(f"DROP TABLE {self.quote(stage)}")
+        if not self.transactional_ddl:
+            # A DROP would commit the rows by itself: they are published, so it comes after, and
+            # must not fail (or retry) the publish.
+            self.drop_after_publish(self.quote(stage))
+
+    def drop_after_publish(self, quoted: str) -> None:
+        """Drop a table the publish left behind; the new rows are live already, so a failure is
+        only a warning: the name has the staging prefix, and the next run (or --cleanup) removes it."""
+        try:
+            with self.engine.begin() as conn:
+                conn.exec_driver_sql(f"DROP TABLE {quoted}")
+        except sa.exc.DBAPIError as error:
+            log.warning("could not drop %s yet: %s", quoted, describe(error))
+
+    def fill(
+        self,
+        conn: Connection,
+        stage: str,
+        target: str,
+        names: Sequence[str],
+        key: Sequence[str],
+        refill: bool,
+    ) -> None:
+        """The rows part of ``insert_from``, on the publishing transaction."""
+        if key:
+            self.check_merge_keys(conn, stage, target, key)
+        if refill:
+            conn.exec_driver_sql(f"DELETE FROM {self.quote(target)}")
+        upsert = self.upsert_clause(names, key) if key else ""
+        conn.exec_driver_sql(self.insert_select(stage, target, names, upsert))
 
     def insert_select(self, stage: str, target: str, names: Sequence[str], upsert: str) -> str:
         """``INSERT INTO target (...) SELECT ... FROM stage`` with an optional upsert clause."""
@@ -241,6 +286,69 @@ class Backend:
         updates = ", ".join(f"{q(n)} = excluded.{q(n)}" for n in others)
         # "WHERE true" lets SQLite tell the ON CONFLICT clause from a join constraint.
         return f" WHERE true ON CONFLICT ({keys}) DO UPDATE SET {updates}"
+
+    # -- replace, delete_rows and table identity -------------------------------------------------
+
+    def check_merge_keys(self, conn: Connection, stage: str, target: str, key: Sequence[str]) -> None:
+        """Before a merge's upsert: raise SchemaError if the target would take keys that differ
+        for one another.  Nothing here: key columns compare bytes unless a user chose otherwise."""
+
+    def has_table(self, conn: Connection, table: str) -> bool:
+        """Whether ``table`` exists in the default schema, under any name the database takes for it."""
+        return sa.inspect(conn).has_table(table)
+
+    def table_identity(self, conn: Connection, table: str) -> str | None:
+        """What tells ``table`` from a table dropped and created again under its name since; it
+        must survive the importer's own rename.  None: the database has nothing reliable."""
+        return None
+
+    def dependents(self, table: str) -> list[Dependent]:
+        """Views and other tables' foreign keys that depend on ``table``, which a replace would
+        break.  A database without a module of its own has no known catalog of them."""
+        return []
+
+    def exact_keys(self, conn: Connection, table: str, columns: Sequence[sa.Column[Any]]) -> None:
+        """Make the existing ``table``'s key ``columns`` compare exactly where an earlier version
+        of the importer created them otherwise (the ledger's)."""
+
+    def carried_over(self, table: str, primary_key: Sequence[str] = ()) -> Carried:
+        """The old table's indexes a replace builds again, and what else it had that is lost
+        (a primary key on ``primary_key`` is not: the new table has its own).
+
+        Generic: plain column indexes as SQLAlchemy reflects them; anything more is lost.
+        """
+        with self.engine.connect() as conn:
+            found = sa.inspect(conn).get_indexes(table)
+        indexes, lost = [], [f"any constraints, triggers and grants ({self.name} is not inspected for them)"]
+        for index in found:
+            columns = index["column_names"]
+            if any(c is None for c in columns) or index.get("dialect_options") or index.get("column_sorting"):
+                lost.append(f"index {index['name']}")
+                continue
+            definition = "(" + ", ".join(self.quote(c) for c in columns if c is not None) + ")"
+            indexes.append(
+                Index(str(index["name"]), bool(index["unique"]), tuple(map(str, columns)), definition)
+            )
+        return Carried(indexes=tuple(indexes), lost=tuple(lost))
+
+    def index_sql(self, index: Index, table: str, name: str) -> str:
+        """``CREATE INDEX`` of ``index`` on ``table`` under ``name``."""
+        unique = "UNIQUE " if index.unique else ""
+        return f"CREATE {unique}INDEX {self.quote(name)} ON {self.quote(table)} {index.definition}"
+
+    def prepare_replace(self, stage: str, carried: Carried) -> None:
+        """Build on the staging table, before the swap, what can be built there.  Nothing here:
+        index names are unique per schema, so the swap's transaction builds them."""
+
+    def replace(self, stage: str, target: str, carried: Carried, record: Record) -> None:
+        """Drop the old ``target``, rename the staging table into its place and build the old
+        indexes on it, in one transaction with the ledger."""
+        with self.engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP TABLE {self.quote(target)}")
+            conn.exec_driver_sql(self.rename_sql(stage, target))
+            for index in carried.indexes:
+                conn.exec_driver_sql(self.index_sql(index, target, index.name))
+            record(conn, True, target)
 
     # -- errors ----------------------------------------------------------------------------------
 

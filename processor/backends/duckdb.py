@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+import json
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
+from processor.backends.carry import Carried, Dependent, Index
 from processor.backends.chunk import WriteMethod, arrow_of
 from processor.backends.embedded import Embedded
 from processor.kinds import (
@@ -57,11 +61,91 @@ class DuckDB(Embedded):
         # duckdb_engine's reflection runs PostgreSQL's catalog queries, which DuckDB lacks.
         query = sa.text(
             "SELECT column_name, data_type, numeric_precision, numeric_scale FROM information_schema.columns "
-            "WHERE table_name = :name AND table_schema = current_schema() ORDER BY ordinal_position"
+            "WHERE lower(table_name) = lower(:name) AND table_schema = current_schema() "
+            "ORDER BY ordinal_position"
         )
         with self.engine.connect() as conn:
             rows = conn.execute(query, {"name": table}).all()
         return {column: _type_of_name(name, precision, scale) for column, name, precision, scale in rows}
+
+    # -- replace, delete_rows and table identity -------------------------------------------------
+    # DuckDB has no table identity to offer: its oids are given anew each time a file is opened.
+
+    def has_table(self, conn: Connection, table: str) -> bool:
+        # duckdb_engine's has_table compares names case-sensitively; DuckDB does not.
+        query = (
+            "SELECT count(*) FROM duckdb_tables() "
+            "WHERE schema_name = current_schema() AND lower(table_name) = ?"
+        )
+        return bool(conn.exec_driver_sql(query, (self.fold_table(table),)).scalar())
+
+    def dependents(self, table: str) -> list[Dependent]:
+        """Foreign keys from duckdb_constraints(); views, which DuckDB binds by name and does not
+        track, by binding each one (``get_table_names`` expands a view to the tables it reads)."""
+        folded = self.fold_table(table)
+        with self.engine.connect() as conn:
+            keys = conn.exec_driver_sql(
+                "SELECT constraint_name, table_name FROM duckdb_constraints() "
+                "WHERE constraint_type = 'FOREIGN KEY' AND lower(referenced_table) = ? "
+                "AND lower(table_name) <> ?",
+                (folded, folded),
+            ).all()
+            views = conn.exec_driver_sql(
+                "SELECT schema_name, view_name FROM duckdb_views() WHERE NOT internal ORDER BY 1, 2"
+            ).all()
+            duck = conn.connection.dbapi_connection
+            found = [Dependent("foreign key", f"{name} of table {child}") for name, child in keys]
+            for schema, view in views:
+                try:
+                    read = duck.get_table_names(f"SELECT * FROM {self.quote(schema)}.{self.quote(view)}")
+                except self.dialect.loaded_dbapi.Error:
+                    continue  # a view that no longer binds depends on nothing that exists
+                if folded in {self.fold_table(name) for name in read}:
+                    found.append(Dependent("view", f"{schema}.{view}"))
+        return found
+
+    def carried_over(self, table: str, primary_key: Sequence[str] = ()) -> Carried:
+        """Indexes from duckdb_indexes(), their key expressions parsed by DuckDB itself; its
+        constraints, comments and defaults are named as lost."""
+        folded = self.fold_table(table)
+        lost = []
+        indexes = []
+        with self.engine.connect() as conn:
+            for name, unique, sql in conn.exec_driver_sql(
+                "SELECT index_name, is_unique, sql FROM duckdb_indexes() "
+                "WHERE lower(table_name) = ? ORDER BY 1",
+                (folded,),
+            ).all():
+                index = self._index(conn, name, unique, sql or "")
+                if index is None:
+                    lost.append(f"index {name} ({sql})")
+                else:
+                    indexes.append(index)
+            for kind, columns in conn.exec_driver_sql(DUCKDB_CONSTRAINTS, (folded,)).all():
+                # The new table has the key of PRIMARY_KEY, and its columns are NOT NULL.
+                if kind == "PRIMARY KEY" and sorted(columns) == sorted(primary_key):
+                    continue
+                if kind == "NOT NULL" and set(columns) <= set(primary_key):
+                    continue
+                lost.append(f"{kind} constraint ({', '.join(columns)})")
+            lost += [str(what) for (what,) in conn.exec_driver_sql(DUCKDB_LOST, (folded, folded, folded))]
+        return Carried(indexes=tuple(indexes), lost=tuple(lost))
+
+    def _index(self, conn: Connection, name: str, unique: bool, sql: str) -> Index | None:
+        """The index DuckDB's ``CREATE INDEX`` text describes, if it is one on plain columns."""
+        match = re.fullmatch(r"CREATE (?:UNIQUE )?INDEX .*? ON .*?\((.*)\);?", sql, re.DOTALL)
+        if match is None:
+            return None
+        keys = match.group(1)
+        parsed = json.loads(
+            conn.exec_driver_sql("SELECT json_serialize_sql(?)::VARCHAR", (f"SELECT {keys}",)).scalar()
+        )
+        if parsed.get("error"):
+            return None
+        selected = parsed["statements"][0]["node"]["select_list"]
+        if any(item["class"] != "COLUMN_REF" or len(item["column_names"]) != 1 for item in selected):
+            return None
+        return Index(name, unique, tuple(item["column_names"][0] for item in selected), f"({keys})")
 
 
 def _type_of_name(type_name: str, precision: int | None, scale: int | None) -> ColumnType:
@@ -95,3 +179,17 @@ def insert_arrow(pd_table: Any, conn: Any, keys: list[str], data_iter: Iterable[
 def _insert_sql(preparer: Any, table: str, keys: tuple[str, ...]) -> str:
     columns = ", ".join(preparer.quote_identifier(k) for k in keys)
     return f'INSERT INTO {preparer.quote_identifier(table)} ({columns}) SELECT * FROM "_import_chunk"'
+
+
+DUCKDB_CONSTRAINTS = """
+SELECT constraint_type, constraint_column_names FROM duckdb_constraints()
+WHERE lower(table_name) = ?
+  AND constraint_type IN ('PRIMARY KEY', 'UNIQUE', 'CHECK', 'FOREIGN KEY', 'NOT NULL')
+"""
+DUCKDB_LOST = """
+SELECT 'comment on the table' FROM duckdb_tables() WHERE lower(table_name) = ? AND comment IS NOT NULL
+UNION ALL SELECT 'comment on column ' || column_name FROM duckdb_columns()
+  WHERE lower(table_name) = ? AND comment IS NOT NULL
+UNION ALL SELECT 'default of column ' || column_name FROM duckdb_columns()
+  WHERE lower(table_name) = ? AND column_default IS NOT NULL
+"""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import logging
 import os
 import tempfile
@@ -24,9 +25,10 @@ import pyarrow.csv as pacsv
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import mysql
-from sqlalchemy.engine import URL, Engine
+from sqlalchemy.engine import URL, Connection, Engine
 
 from processor.backends.base import Backend, Record
+from processor.backends.carry import Carried, Dependent, Index
 from processor.backends.chunk import WriteMethod, arrow_of, python_rows
 from processor.backends.inserts import insert_rows
 from processor.backends.locks import LockCheck, busy, lock_key, release, session_check
@@ -41,6 +43,8 @@ INSERT_BYTES_PER_VALUE = 4
 PARAMETER_LIMIT = 65535
 # Error numbers after which the server has rolled back: lock wait timeout, deadlock.
 TRANSIENT = {1205, 1213}
+# Collations that compare bytes with no padding, best first (MariaDB, MySQL 8), else PAD SPACE bytes.
+EXACT_COLLATIONS = ("utf8mb4_nopad_bin", "utf8mb4_0900_bin", "utf8mb4_bin")
 # Table and column names hold 64 characters (the dialect reports 255, an alias limit).
 NAME_CHARACTERS = 64
 STRICT = "SET SESSION sql_mode = CONCAT_WS(',', @@SESSION.sql_mode, 'STRICT_ALL_TABLES')"
@@ -70,6 +74,7 @@ class MySQL(Backend):
     """MySQL and MariaDB: column names ignore case; DDL commits on its own."""
 
     name_limit = NAME_CHARACTERS
+    transactional_ddl = False
     parameter_limit = PARAMETER_LIMIT
 
     @classmethod
@@ -110,9 +115,6 @@ class MySQL(Backend):
         if column.kind is Kind.TEXT and not key:
             return mysql.LONGTEXT()  # any field a CSV file can hold (TEXT holds only 64 KiB)
         return super().column_type(column, key)
-
-    def text_type(self, characters: int) -> sa.types.TypeEngine:
-        return mysql.VARCHAR(characters)  # MySQL indexes no TEXT column
 
     def table_options(self) -> dict[str, Any]:
         return {"mysql_charset": "utf8mb4"}  # every Unicode character, whatever the database's default
@@ -164,46 +166,231 @@ class MySQL(Backend):
             finally:
                 release(conn, "SELECT RELEASE_LOCK(%s)", name)
 
-    def swap(self, stage: str, target: str, drop_first: bool, record: Record) -> None:
-        """No transactional DDL, but one RENAME TABLE of several pairs is atomic.
-
-        The ledger commits just before the rename: a crash between the two statements leaves a
-        ledger that describes the new table while the old one is still in place (README).
-        """
-        q = self.quote
-        retired = q(stage + "_old")
+    def swap(self, stage: str, target: str, record: Record) -> None:
+        """No transactional DDL: the ledger commits just before the rename (README)."""
         with self.engine.begin() as conn:
-            record(conn, True)
+            record(conn, True, stage)
         with self.engine.begin() as conn:
-            if drop_first:
-                conn.exec_driver_sql(f"RENAME TABLE {q(target)} TO {retired}, {q(stage)} TO {q(target)}")
-            else:
-                conn.exec_driver_sql(f"RENAME TABLE {q(stage)} TO {q(target)}")
-        if drop_first:
-            self._drop_after_publish(retired)
-
-    def insert_from(self, stage: str, target: str, names: Sequence[str], upsert: str, record: Record) -> None:
-        with self.engine.begin() as conn:
-            conn.exec_driver_sql(self.insert_select(stage, target, names, upsert))
-            record(conn, False)
-        # DDL commits implicitly: the rows are published, so the drop comes after, and must not
-        # fail (or retry) the publish.
-        self._drop_after_publish(self.quote(stage))
-
-    def _drop_after_publish(self, quoted: str) -> None:
-        """Drop a table the publish left behind; the new rows are live already, so a failure is
-        only a warning: the name has the staging prefix, and the next run (or --cleanup) removes it."""
-        try:
-            with self.engine.begin() as conn:
-                conn.exec_driver_sql(f"DROP TABLE {quoted}")
-        except sa.exc.DBAPIError as error:
-            log.warning("could not drop %s yet: %s", quoted, describe(error))
+            conn.exec_driver_sql(f"RENAME TABLE {self.quote(stage)} TO {self.quote(target)}")
 
     def upsert_clause(self, names: Sequence[str], primary_key: Sequence[str]) -> str:
         q = self.quote
         others = [n for n in names if n not in primary_key]
         updates = ", ".join(f"{q(n)} = VALUES({q(n)})" for n in others or primary_key)
         return f" ON DUPLICATE KEY UPDATE {updates}"
+
+    # -- replace, delete_rows and table identity -------------------------------------------------
+
+    @functools.cache  # noqa: B019 - one backend per engine, for the whole run
+    def exact_collation(self) -> str:
+        """The utf8mb4 collation that compares bytes, trailing spaces included: ``utf8mb4_bin``
+        is PAD SPACE (``'a'`` equals ``'a '``), so MariaDB's NO PAD one or MySQL 8's is taken."""
+        with self.engine.connect() as conn:
+            found = {
+                name
+                for (name,) in conn.exec_driver_sql(
+                    "SELECT COLLATION_NAME FROM information_schema.COLLATIONS WHERE COLLATION_NAME IN %s",
+                    (EXACT_COLLATIONS,),
+                )
+            }
+        return next(name for name in EXACT_COLLATIONS if name in found or name == EXACT_COLLATIONS[-1])
+
+    def text_type(self, characters: int) -> sa.types.TypeEngine:
+        # MySQL indexes no TEXT column; key columns compare bytes, so that keys differing in case,
+        # accents or trailing spaces stay different rows.
+        return mysql.VARCHAR(characters, collation=self.exact_collation())
+
+    def exact_keys(self, conn: Connection, table: str, columns: Sequence[sa.Column[Any]]) -> None:
+        key_columns = {c.name: c for c in columns}
+        found = conn.exec_driver_sql(
+            "SELECT COLUMN_NAME, COLLATION_NAME FROM information_schema.COLUMNS "
+            "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
+            (table,),
+        )
+        exact = self.exact_collation()
+        stale = [key_columns[name] for name, collation in found if name in key_columns and collation != exact]
+        if stale:
+            changes = ", ".join(
+                f"MODIFY {self.quote(c.name)} {c.type.compile(self.dialect)} NOT NULL" for c in stale
+            )
+            conn.exec_driver_sql(f"ALTER TABLE {self.quote(table)} {changes}")
+
+    def table_identity(self, conn: Connection, table: str) -> str | None:
+        """InnoDB's table id: kept by RENAME TABLE, new after DROP/CREATE (and after TRUNCATE or a
+        rebuilding ALTER such as OPTIMIZE).  Reading it needs the PROCESS privilege."""
+        if not self._innodb_ids_readable():
+            return None
+        found = conn.exec_driver_sql(
+            f"SELECT TABLE_ID FROM information_schema.{self._innodb_tables} "
+            "WHERE CAST(NAME AS BINARY) = CONCAT(CAST(CONVERT(DATABASE() USING filename) AS BINARY), "
+            "'/', CAST(CONVERT(%s USING filename) AS BINARY))",
+            (self.fold_table(table),),
+        ).scalar()
+        return None if found is None else str(found)
+
+    @property
+    def _innodb_tables(self) -> str:
+        return "INNODB_SYS_TABLES" if self.dialect.is_mariadb else "INNODB_TABLES"
+
+    @functools.cache  # noqa: B019 - one backend per engine, for the whole run
+    def _innodb_ids_readable(self) -> bool:
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql(f"SELECT TABLE_ID FROM information_schema.{self._innodb_tables} LIMIT 0")
+        except sa.exc.DBAPIError as error:
+            log.warning(
+                "cannot read InnoDB table ids (%s): a table dropped and created again by hand is "
+                "noticed only when it is empty",
+                describe(error),
+            )
+            return False
+        return True
+
+    def _same_table(self, name: str, table: str) -> bool:
+        """Whether the catalog's ``name`` is ``table`` (information_schema may compare names
+        ignoring case where the server does not)."""
+        return self.fold_table(name) == self.fold_table(table)
+
+    def dependents(self, table: str) -> list[Dependent]:
+        """Foreign keys from information_schema; views from their definitions, which MariaDB
+        stores with every table written `database`.`table` (it keeps no view dependencies)."""
+        with self.engine.connect() as conn:
+            database = conn.exec_driver_sql("SELECT DATABASE()").scalar() or ""
+            keys = conn.exec_driver_sql(
+                "SELECT CONSTRAINT_SCHEMA, CONSTRAINT_NAME, TABLE_NAME, REFERENCED_TABLE_NAME "
+                "FROM information_schema.REFERENTIAL_CONSTRAINTS "
+                "WHERE UNIQUE_CONSTRAINT_SCHEMA = DATABASE() AND REFERENCED_TABLE_NAME = %s",
+                (table,),
+            ).all()
+            views = conn.exec_driver_sql(
+                "SELECT TABLE_SCHEMA, TABLE_NAME, VIEW_DEFINITION FROM information_schema.VIEWS"
+            ).all()
+        found = [
+            Dependent("foreign key", f"{name} of table {schema}.{child}")
+            for schema, name, child, parent in keys
+            if self._same_table(parent, table) and not (schema == database and self._same_table(child, table))
+        ]
+        needle = self.fold_table(f"{_backquoted(database)}.{_backquoted(table)}")
+        found += [
+            Dependent("view", f"{schema}.{view}")
+            for schema, view, definition in views
+            if needle in self.fold_table(definition or "")
+        ]
+        return found
+
+    def carried_over(self, table: str, primary_key: Sequence[str] = ()) -> Carried:
+        """B-tree indexes from information_schema.STATISTICS, with prefix lengths and order.
+        Grants need nothing: MySQL keeps them by table name, so the new table has them."""
+        with self.engine.connect() as conn:
+            rows = [
+                r
+                for r in conn.exec_driver_sql(
+                    "SELECT TABLE_NAME, INDEX_NAME, NON_UNIQUE, COLUMN_NAME, SUB_PART, COLLATION, INDEX_TYPE "
+                    "FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s "
+                    "ORDER BY INDEX_NAME, SEQ_IN_INDEX",
+                    (table,),
+                )
+                if self._same_table(r[0], table)
+            ]
+            lost = [
+                f"{kind.lower()} {name}"
+                for kind, name in conn.exec_driver_sql(
+                    "SELECT 'trigger', TRIGGER_NAME FROM information_schema.TRIGGERS "
+                    "WHERE EVENT_OBJECT_SCHEMA = DATABASE() AND EVENT_OBJECT_TABLE = %s "
+                    "UNION ALL SELECT CONCAT(CONSTRAINT_TYPE, ' constraint'), CONSTRAINT_NAME "
+                    "FROM information_schema.TABLE_CONSTRAINTS WHERE TABLE_SCHEMA = DATABASE() "
+                    "AND TABLE_NAME = %s AND CONSTRAINT_TYPE IN ('CHECK', 'FOREIGN KEY') "
+                    "UNION ALL SELECT 'table comment', TABLE_COMMENT FROM information_schema.TABLES "
+                    "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s AND TABLE_COMMENT <> '' "
+                    "UNION ALL SELECT 'default of column', COLUMN_NAME FROM information_schema.COLUMNS "
+                    "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s "
+                    "AND COALESCE(COLUMN_DEFAULT, 'NULL') <> 'NULL'",
+                    (table,) * 4,
+                )
+            ]
+        indexes = []
+        for name, parts in itertools.groupby(rows, key=lambda r: r[1]):
+            columns = list(parts)
+            described = f"({', '.join(c[3] for c in columns)})"
+            if name == "PRIMARY":
+                if sorted(c[3] for c in columns) != sorted(primary_key):
+                    lost.append(f"primary key {described}")
+            elif columns[0][6] != "BTREE":
+                lost.append(f"{columns[0][6].lower()} index {name} {described}")
+            else:
+                definition = ", ".join(
+                    self.quote(c[3]) + (f"({c[4]})" if c[4] else "") + (" DESC" if c[5] == "D" else "")
+                    for c in columns
+                )
+                indexes.append(
+                    Index(name, not columns[0][2], tuple(c[3] for c in columns), f"({definition})")
+                )
+        return Carried(indexes=tuple(indexes), lost=tuple(lost))
+
+    def prepare_replace(self, stage: str, carried: Carried) -> None:
+        """Index names are per table here: build them on the staging table under their names."""
+        if carried.indexes:
+            added = ", ".join(
+                f"ADD {'UNIQUE ' if i.unique else ''}INDEX {self.quote(i.name)} {i.definition}"
+                for i in carried.indexes
+            )
+            with self.engine.begin() as conn:
+                conn.exec_driver_sql(f"ALTER TABLE {self.quote(stage)} {added}")
+
+    def replace(self, stage: str, target: str, carried: Carried, record: Record) -> None:
+        """One RENAME TABLE of two pairs swaps atomically; the ledger commits just before it."""
+        q = self.quote
+        retired = q(stage + "_old")
+        with self.engine.begin() as conn:
+            record(conn, True, stage)
+        with self.engine.begin() as conn:
+            conn.exec_driver_sql(f"RENAME TABLE {q(target)} TO {retired}, {q(stage)} TO {q(target)}")
+        self.drop_after_publish(retired)
+
+    def check_merge_keys(self, conn: Connection, stage: str, target: str, key: Sequence[str]) -> None:
+        """Refuse a merge whose keys the target's key collation would take for one another.
+
+        A key column compared ignoring case, accents or trailing spaces makes ``ON DUPLICATE KEY
+        UPDATE`` overwrite the row of ``abc`` with the row of ``ABC``.  Two staged keys that the
+        collation equates, or a staged key that matches a stored one only under it, stop the run.
+        """
+        collations = {
+            self.fold_name(name): collation
+            for table, name, collation in conn.exec_driver_sql(
+                "SELECT TABLE_NAME, COLUMN_NAME, COLLATION_NAME FROM information_schema.COLUMNS "
+                "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
+                (target,),
+            )
+            if self._same_table(table, target)
+        }
+        loose = {k: collations[self.fold_name(k)] for k in key if collations.get(self.fold_name(k))}
+        loose = {k: c for k, c in loose.items() if c != self.exact_collation()}
+        if not loose:
+            return
+        q = self.quote
+
+        def collated(alias: str, k: str) -> str:
+            return f"{alias}.{q(k)} COLLATE {loose[k]}" if k in loose else f"{alias}.{q(k)}"
+
+        grouped = ", ".join(collated("s", k) for k in key)
+        twin = conn.exec_driver_sql(
+            f"SELECT {grouped} FROM {q(stage)} s GROUP BY {grouped} HAVING COUNT(*) > 1 LIMIT 1"
+        ).first()
+        if twin is not None:
+            match = " AND ".join(f"{collated('s', k)} = %s" for k in key)
+            first, second = conn.exec_driver_sql(
+                f"SELECT {', '.join(q(k) for k in key)} FROM {q(stage)} s WHERE {match} LIMIT 2", tuple(twin)
+            ).all()
+            raise _merged_keys(target, loose, tuple(first), tuple(second), "both in the files")
+        on = " AND ".join(f"{collated('s', k)} = t.{q(k)}" for k in key)
+        differ = " OR ".join(f"CAST(s.{q(k)} AS BINARY) <> CAST(t.{q(k)} AS BINARY)" for k in loose)
+        found = conn.exec_driver_sql(
+            f"SELECT {', '.join(f's.{q(k)}' for k in key)}, {', '.join(f't.{q(k)}' for k in key)} "
+            f"FROM {q(stage)} s JOIN {q(target)} t ON {on} WHERE {differ} LIMIT 1"
+        ).first()
+        if found is not None:
+            new, old = tuple(found[: len(key)]), tuple(found[len(key) :])
+            raise _merged_keys(target, loose, new, old, "in the files and in the table")
 
     @classmethod
     def is_transient(cls, error: BaseException) -> bool:
@@ -282,3 +469,19 @@ def _check_clean(dbapi: Any, table: str, loaded: int, expected: int) -> None:
             warning = cursor.fetchone()
         detail = f": {warning[2]}" if warning else ""
         raise DatabaseError(f"LOAD DATA into {table!r} loaded {loaded} of {expected} rows{detail}")
+
+
+def _backquoted(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def _merged_keys(
+    table: str, loose: dict[str, str], first: tuple[Any, ...], second: tuple[Any, ...], where: str
+) -> SchemaError:
+    shown = [repr(k[0]) if len(k) == 1 else repr(k) for k in (first, second)]
+    columns = ", ".join(f"{name} ({collation})" for name, collation in loose.items())
+    return SchemaError(
+        f"IF_EXISTS=merge: keys {shown[0]} and {shown[1]} ({where}) differ, but the key column of "
+        f"table {table!r} compares them as equal: {columns}; one row would overwrite the other. "
+        "Give the key column a binary collation, e.g. utf8mb4_nopad_bin; nothing was published"
+    )

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import sqlalchemy as sa
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, Connection
 
-from processor.backends.base import Backend
+from processor.backends.base import Backend, Record
+from processor.backends.carry import Carried, Dependent, Grant, Index
 from processor.backends.chunk import WriteMethod, arrow_of
 from processor.backends.locks import LockCheck, lock_key, release, session_check, wait_for
 from processor.errors import driver_error
@@ -98,10 +99,145 @@ class PostgreSQL(Backend):
             finally:
                 release(conn, "SELECT pg_advisory_unlock(%s)", key)
 
+    # -- replace, delete_rows and table identity -------------------------------------------------
+
+    def table_identity(self, conn: Connection, table: str) -> str | None:
+        """The table's oid: kept by ALTER TABLE RENAME (and TRUNCATE), new after DROP/CREATE."""
+        found = conn.exec_driver_sql("SELECT to_regclass(%s)::oid", (self.quote(table),)).scalar()
+        return None if found is None else str(found)
+
+    def dependents(self, table: str) -> list[Dependent]:
+        """What pg_depend says needs the table: views (through their rewrite rule), other tables'
+        foreign keys, inheriting tables, functions with SQL-standard bodies."""
+        with self.engine.connect() as conn:
+            rows = conn.exec_driver_sql(DEPENDENTS, {"table": self.quote(table)}).all()
+        return [Dependent(kind, name) for kind, name in rows]
+
+    def carried_over(self, table: str, primary_key: Sequence[str] = ()) -> Carried:
+        """Indexes as ``pg_get_indexdef`` writes them (expressions, predicates and operator
+        classes included), grants from ``aclexplode(relacl)``; constraints, triggers, rules,
+        policies, comments, defaults, column grants and a different owner are named as lost."""
+        with self.engine.connect() as conn:
+            found = conn.exec_driver_sql(INDEXES, {"table": self.quote(table)}).all()
+            grants = conn.exec_driver_sql(GRANTS, {"table": self.quote(table)}).all()
+            lost = [
+                str(what)
+                for what, columns in conn.exec_driver_sql(LOST, {"table": self.quote(table)})
+                if columns is None or sorted(columns) != sorted(primary_key)
+            ]
+        indexes = []
+        for name, unique, definition, prefix, columns in found:
+            if definition.startswith(prefix):
+                indexes.append(Index(name, unique, tuple(columns), definition[len(prefix) :].strip()))
+            else:
+                lost.append(f"index {name} ({definition})")
+        return Carried(
+            indexes=tuple(indexes),
+            grants=tuple(Grant(privilege, grantee, grantable) for privilege, grantee, grantable in grants),
+            lost=tuple(lost),
+        )
+
+    def prepare_replace(self, stage: str, carried: Carried) -> None:
+        """Build the indexes on the staging table under temporary names (index names are unique
+        per schema while the old table keeps its own), so the swap only renames them."""
+        with self.engine.begin() as conn:
+            for number, index in enumerate(carried.indexes):
+                conn.exec_driver_sql(self.index_sql(index, stage, _temporary(stage, number)))
+
+    def replace(self, stage: str, target: str, carried: Carried, record: Record) -> None:
+        q = self.quote
+        with self.engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP TABLE {q(target)}")
+            conn.exec_driver_sql(self.rename_sql(stage, target))
+            for number, index in enumerate(carried.indexes):
+                conn.exec_driver_sql(f"ALTER INDEX {q(_temporary(stage, number))} RENAME TO {q(index.name)}")
+            for grant in carried.grants:
+                option = " WITH GRANT OPTION" if grant.grantable else ""
+                conn.exec_driver_sql(f"GRANT {grant.privilege} ON {q(target)} TO {grant.grantee}{option}")
+            record(conn, True, target)
+
     @classmethod
     def is_transient(cls, error: BaseException) -> bool:
         original = driver_error(error)
         return (getattr(original, "pgcode", None) or getattr(original, "sqlstate", None)) in TRANSIENT
+
+
+def _temporary(stage: str, number: int) -> str:
+    """The name a kept index has on the staging table until the swap renames it."""
+    return f"{stage}_i{number}"
+
+
+# Views (through their _RETURN rule), other tables' foreign keys, inheriting tables and anything
+# else pg_depend records as needing the table; not its own rules and constraints.
+DEPENDENTS = """
+SELECT DISTINCT
+  CASE WHEN d.classid = 'pg_rewrite'::regclass
+       THEN CASE v.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END
+       WHEN d.classid = 'pg_constraint'::regclass THEN 'foreign key'
+       ELSE 'object' END,
+  CASE WHEN d.classid = 'pg_rewrite'::regclass THEN v.oid::regclass::text
+       WHEN d.classid = 'pg_constraint'::regclass
+       THEN quote_ident(k.conname) || ' of table ' || k.conrelid::regclass::text
+       ELSE pg_describe_object(d.classid, d.objid, 0) END
+FROM pg_depend d
+LEFT JOIN pg_rewrite r ON d.classid = 'pg_rewrite'::regclass AND r.oid = d.objid
+LEFT JOIN pg_class v ON v.oid = r.ev_class
+LEFT JOIN pg_constraint k ON d.classid = 'pg_constraint'::regclass AND k.oid = d.objid
+WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = to_regclass(%(table)s)
+  AND d.deptype = 'n'
+  AND v.oid IS DISTINCT FROM d.refobjid AND k.conrelid IS DISTINCT FROM d.refobjid
+ORDER BY 1, 2
+"""
+
+# Indexes not made by a constraint: name, unique, definition, the definition's start up to the
+# table's name, and the columns they read.
+INDEXES = """
+SELECT c.relname, i.indisunique, pg_get_indexdef(i.indexrelid),
+  'CREATE ' || CASE WHEN i.indisunique THEN 'UNIQUE ' ELSE '' END || 'INDEX ' || quote_ident(c.relname)
+    || ' ON ' || quote_ident(n.nspname) || '.' || quote_ident(t.relname) || ' ',
+  ARRAY(SELECT a.attname FROM pg_depend d JOIN pg_attribute a ON a.attrelid = d.refobjid
+        AND a.attnum = d.refobjsubid
+        WHERE d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid AND d.refobjsubid > 0
+        ORDER BY a.attnum)
+FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid
+JOIN pg_namespace n ON n.oid = t.relnamespace
+WHERE i.indrelid = to_regclass(%(table)s)
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.conrelid = i.indrelid)
+ORDER BY c.relname
+"""
+
+# Table privileges, except the new owner's own (implicit).
+GRANTS = """
+SELECT a.privilege_type, CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::regrole::text END,
+  a.is_grantable
+FROM pg_class c, aclexplode(c.relacl) a
+WHERE c.oid = to_regclass(%(table)s) AND a.grantee <> (SELECT oid FROM pg_roles WHERE rolname = current_user)
+ORDER BY 2, 1
+"""
+
+# What a replace cannot keep, and for constraints the columns (a primary key the new table also
+# has is not lost).
+LOST = """
+WITH t AS (SELECT to_regclass(%(table)s) AS oid)
+SELECT 'constraint ' || quote_ident(k.conname) || ' (' || pg_get_constraintdef(k.oid) || ')',
+  CASE WHEN k.contype = 'p' THEN ARRAY(SELECT a.attname::text FROM pg_attribute a
+    WHERE a.attrelid = k.conrelid AND a.attnum = ANY (k.conkey)) END
+FROM pg_constraint k, t WHERE k.conrelid = t.oid
+UNION ALL SELECT 'trigger ' || quote_ident(g.tgname), NULL FROM pg_trigger g, t
+  WHERE g.tgrelid = t.oid AND NOT g.tgisinternal
+UNION ALL SELECT 'rule ' || quote_ident(r.rulename), NULL FROM pg_rewrite r, t WHERE r.ev_class = t.oid
+UNION ALL SELECT 'policy ' || quote_ident(p.polname), NULL FROM pg_policy p, t WHERE p.polrelid = t.oid
+UNION ALL SELECT 'row level security', NULL FROM pg_class c, t WHERE c.oid = t.oid AND c.relrowsecurity
+UNION ALL SELECT 'comment on the table', NULL FROM t WHERE obj_description(t.oid, 'pg_class') IS NOT NULL
+UNION ALL SELECT 'comment on column ' || quote_ident(a.attname), NULL FROM pg_attribute a, t
+  WHERE a.attrelid = t.oid AND a.attnum > 0 AND col_description(t.oid, a.attnum) IS NOT NULL
+UNION ALL SELECT 'default of column ' || quote_ident(a.attname), NULL FROM pg_attrdef d
+  JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum, t WHERE d.adrelid = t.oid
+UNION ALL SELECT 'privileges on column ' || quote_ident(a.attname), NULL FROM pg_attribute a, t
+  WHERE a.attrelid = t.oid AND a.attnum > 0 AND a.attacl IS NOT NULL
+UNION ALL SELECT 'owner ' || c.relowner::regrole::text, NULL FROM pg_class c, t
+  WHERE c.oid = t.oid AND c.relowner <> (SELECT oid FROM pg_roles WHERE rolname = current_user)
+"""
 
 
 def copy_csv(pd_table: Any, conn: Any, keys: list[str], data_iter: Iterable[tuple[Any, ...]]) -> int:

@@ -10,22 +10,36 @@ from __future__ import annotations
 
 import functools
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from processor.backends.carry import Carried, Dependent, Index
 from processor.backends.chunk import WriteMethod
 from processor.backends.embedded import Embedded
-from processor.errors import driver_error
+from processor.errors import describe, driver_error
 from processor.kinds import BOOLEAN, DATE, FLOAT, INTEGER, TEXT, TIMESTAMP, ColumnType
 
 BUSY_TIMEOUT_MS = 600_000
 ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 # Messages of the errors after which SQLite has rolled the statement back.
 TRANSIENT = ("database is locked", "database table is locked", "database is busy")
+# The name a table is renamed to (and back, by a rollback) to see what refers to it.
+PROBE_NAME = "_import_probe_dependents"
+DEPENDENT_KINDS = {"view": "view", "table": "foreign key", "trigger": "trigger", "index": "index"}
+TABLE_KEY = "SELECT pk, name FROM pragma_table_info(?) WHERE pk > 0"
+# What a replace cannot keep: triggers, foreign keys, defaults, CHECK constraints (only found in
+# the CREATE TABLE text).
+SQLITE_LOST = """
+SELECT 'trigger ' || name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = :table COLLATE NOCASE
+UNION ALL SELECT 'foreign key (' || "from" || ') to table ' || "table" FROM pragma_foreign_key_list(:table)
+UNION ALL SELECT 'default of column ' || name FROM pragma_table_info(:table) WHERE dflt_value IS NOT NULL
+UNION ALL SELECT 'CHECK constraints' FROM sqlite_master
+  WHERE type = 'table' AND name = :table COLLATE NOCASE AND upper(sql) LIKE '%CHECK%(%'
+"""
 
 
 class SQLite(Embedded):
@@ -69,6 +83,61 @@ class SQLite(Embedded):
         if self.dialect.driver == "pysqlite":
             return WriteMethod(insert_many, takes_rows=True)
         return super().writer()
+
+    # -- replace, delete_rows and table identity -------------------------------------------------
+    # SQLite has no table identity to offer: the root page is reused by a DROP and CREATE.
+
+    def dependents(self, table: str) -> list[Dependent]:
+        """SQLite keeps no catalog of dependencies, but its own ALTER TABLE RENAME rewrites every
+        view, trigger and foreign key that names the table (and fails where the swap's would):
+        a rename rolled back at once shows exactly those, through SQLite's own parser."""
+        schema = "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE sql IS NOT NULL"
+        with self.engine.connect() as conn, conn.begin() as transaction:
+            before = {(kind, name): (owner, sql) for kind, name, owner, sql in conn.exec_driver_sql(schema)}
+            try:
+                conn.exec_driver_sql(self.rename_sql(table, PROBE_NAME))
+            except sa.exc.DBAPIError as error:
+                return [Dependent("schema object", f"that blocks renaming it ({describe(error)})")]
+            after = {(kind, name): sql for kind, name, _owner, sql in conn.exec_driver_sql(schema)}
+            transaction.rollback()
+        return [
+            Dependent(DEPENDENT_KINDS[kind], name if kind == "view" else f"{name} of table {owner}")
+            for (kind, name), (owner, sql) in before.items()
+            if after.get((kind, name), sql) != sql and self.fold_table(owner) != self.fold_table(table)
+        ]
+
+    def carried_over(self, table: str, primary_key: Sequence[str] = ()) -> Carried:
+        """Indexes from ``PRAGMA index_list``/``index_xinfo`` with their order and collation;
+        expression and partial indexes, constraints, triggers and defaults are named as lost."""
+        q = self.quote
+        lost: list[str] = []
+        indexes = []
+        with self.engine.connect() as conn:
+            listed = conn.exec_driver_sql(
+                'SELECT name, "unique", origin, partial FROM pragma_index_list(?)', (table,)
+            ).all()
+            for name, unique, origin, partial in listed:
+                keys = conn.exec_driver_sql(
+                    'SELECT cid, name, "desc", coll FROM pragma_index_xinfo(?) WHERE key = 1', (name,)
+                ).all()
+                columns = tuple(str(k[1]) for k in keys if k[0] >= 0)
+                if origin == "u":
+                    lost.append(f"unique constraint ({', '.join(columns)})")
+                elif origin == "c" and not partial and all(k[0] >= 0 for k in keys):
+                    definition = ", ".join(
+                        q(k[1])
+                        + (f" COLLATE {q(k[3])}" if k[3] != "BINARY" else "")
+                        + (" DESC" if k[2] else "")
+                        for k in keys
+                    )
+                    indexes.append(Index(name, bool(unique), columns, f"({definition})"))
+                elif origin == "c":
+                    lost.append(f"{'partial' if partial else 'expression'} index {name}")
+            key = [n for _pk, n in sorted(conn.exec_driver_sql(TABLE_KEY, (table,)).all())]
+            if key and sorted(key) != sorted(primary_key):
+                lost.append(f"primary key ({', '.join(key)})")
+            lost += [str(what) for (what,) in conn.exec_driver_sql(SQLITE_LOST, {"table": table})]
+        return Carried(indexes=tuple(indexes), lost=tuple(lost))
 
     @classmethod
     def is_transient(cls, error: BaseException) -> bool:
