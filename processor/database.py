@@ -41,8 +41,3 @@ def check_connection(engine: Engine) -> None:
         raise DatabaseError(
             f"cannot connect to {engine.url.render_as_string(hide_password=True)}: {describe(error)}"
         ) from error
-
-
-def database_errors(engine: Engine) -> tuple[type[BaseException], ...]:
-    """What a write can raise when the database refuses it: wrapped or raw driver errors."""
-    return (exc.DBAPIError, engine.dialect.loaded_dbapi.Error)

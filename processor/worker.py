@@ -20,9 +20,10 @@ from typing import Any, TypeVar
 import pyarrow as pa
 from sqlalchemy.engine import URL
 
-from processor.backends import ArrowChunk, Backend, WriteMethod, backend_for, python_rows
+from processor.backends import Backend, backend_for
+from processor.backends.writers import ChunkWriter
 from processor.convert import apply_plan
-from processor.database import create_engine, database_errors
+from processor.database import create_engine
 from processor.discover import SourceFile
 from processor.errors import DatabaseError, ImporterError, Interrupted, describe, unexpected, with_traceback
 from processor.ledger import fingerprint
@@ -69,10 +70,8 @@ class LoadTask:
 @dataclass
 class _WorkerState:
     backend: Backend
-    writer: WriteMethod
     lock: Any
     stop: Any
-    errors: tuple[type[BaseException], ...]  # what a refused write raises with this driver
 
 
 _state: _WorkerState | None = None
@@ -89,15 +88,7 @@ def init_worker(url: URL, lock: Any, stop: Any, log_level: str, log_format: str)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         _exit_with_parent()
         setup_logging(log_level, log_format)  # a spawned process starts without the parent's
-    engine = create_engine(url)
-    backend = backend_for(engine)
-    _state = _WorkerState(
-        backend=backend,
-        writer=backend.writer(),
-        lock=lock,
-        stop=stop,
-        errors=database_errors(engine),
-    )
+    _state = _WorkerState(backend=backend_for(create_engine(url)), lock=lock, stop=stop)
 
 
 def _exit_with_parent() -> None:
@@ -156,19 +147,19 @@ def _load_file(task: LoadTask) -> FileResult:
     invalid: list[InvalidRow] = []
     misfits: list[tuple[int, str]] = []  # (record number, reason)
     rows = seen = 0
-    keys = list(task.plan.names)
     assert _state is not None, "init_worker was not called"
-    staging = _state.backend.quote(task.staging)
     batches = read_batches(task.source, task.fmt, columns, invalid.append)
-    for chunk in rechunk(batches, task.chunk_size):
-        _check_stop(task.source.name)
-        typed, rejected = apply_plan(chunk, task.plan)
-        misfits.extend((_record_number(seen + index, invalid), why) for index, why in rejected)
-        seen += chunk.num_rows
-        if len(invalid) + len(misfits) > task.max_errors:
-            break  # the parent fails the run; loading more of this file is wasted work
-        _write(task, typed, staging, keys)
-        rows += typed.num_rows
+    isolated = multiprocessing.parent_process() is not None  # a pool's worker, not the run's process
+    with contextlib.closing(_state.backend.chunk_writer(task.staging, task.plan, isolated)) as writer:
+        for chunk in rechunk(batches, task.chunk_size):
+            _check_stop(task.source.name)
+            typed, rejected = apply_plan(chunk, task.plan)
+            misfits.extend((_record_number(seen + index, invalid), why) for index, why in rejected)
+            seen += chunk.num_rows
+            if len(invalid) + len(misfits) > task.max_errors:
+                break  # the parent fails the run; loading more of this file is wasted work
+            _write(task.source.name, writer, typed)
+            rows += typed.num_rows
     ragged = [(row.record, f"expected {columns} fields, found {row.fields}") for row in invalid]
     return FileResult(
         name=task.source.name,
@@ -188,28 +179,23 @@ def _record_number(valid_index: int, invalid: list[InvalidRow]) -> int:
     return record
 
 
-def _write(task: LoadTask, typed: pa.Table, staging: str, keys: list[str]) -> None:
-    """Append one chunk to the staging table (``staging``: its quoted name) in its own
-    transaction, retried if rolled back.
+def _write(name: str, writer: ChunkWriter, typed: pa.Table) -> None:
+    """Append one chunk to the staging table in its own transaction, retried if rolled back.
 
-    Writers that bind Python values get them built here, before the single-writer lock.
+    What needs no database (Python rows, casts) is prepared here, before the single-writer turn.
     """
     assert _state is not None
     state = _state
-    rows = python_rows(typed) if state.writer.takes_rows else ()
+    prepared = writer.prepare(typed)
 
     def attempt() -> None:
-        with state.lock or contextlib.nullcontext(), state.backend.engine.begin() as conn:
-            # First touch the staging table: this fails plainly if it was dropped (the run failed,
-            # or the next run cleaned up after a crash) and locks it against a DROP until this
-            # transaction ends.  Writers only append; they never create it.
-            conn.exec_driver_sql(f"SELECT 1 FROM {staging} WHERE 1 = 0").close()
-            state.writer.write(ArrowChunk(task.staging, typed), conn, keys, rows)
+        with state.lock or contextlib.nullcontext():
+            writer.write(prepared)
 
     try:
-        with_retries(attempt, state.errors, state.backend.is_transient, task.source.name)
-    except state.errors as error:
-        raise DatabaseError(f"{task.source.name}: writing rows failed: {describe(error)}") from None
+        with_retries(attempt, writer.errors, state.backend.is_transient, name)
+    except writer.errors as error:
+        raise DatabaseError(f"{name}: writing rows failed: {describe(error)}") from None
 
 
 def _locate(task: LoadTask, rejects: list[tuple[int, str]]) -> tuple[RejectedRow, ...]:

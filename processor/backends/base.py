@@ -23,6 +23,7 @@ from processor.backends.carry import Carried, Dependent, Index
 from processor.backends.chunk import WriteMethod
 from processor.backends.inserts import insert_batches_writer
 from processor.backends.locks import LockCheck, always_held
+from processor.backends.writers import ChunkWriter, SessionWriter
 from processor.errors import SchemaError, describe
 from processor.kinds import (
     BOOLEAN,
@@ -206,8 +207,16 @@ class Backend:
         """Bound parameters one statement may carry."""
         return PARAMETER_LIMITS.get(self.name, DEFAULT_PARAMETER_LIMIT)
 
+    def chunk_writer(self, staging: str, plan: TablePlan, isolated: bool = False) -> ChunkWriter:
+        """How this process appends chunks of ``plan`` to the staging table (``writers.py``).
+
+        ``isolated``: this process does nothing with the database but write chunks (a pool's or a
+        cluster's worker, not the run's own process).
+        """
+        return SessionWriter(self.engine, self.writer(), staging, plan.names)
+
     def writer(self) -> WriteMethod:
-        """The fastest exact writer this database and driver have."""
+        """The fastest exact pandas-style writer this database and driver have."""
         return WriteMethod(insert_batches_writer(self.parameter_limit), takes_rows=True)
 
     # -- publishing ------------------------------------------------------------------------------

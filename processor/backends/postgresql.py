@@ -8,7 +8,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
+import adbc_driver_postgresql.dbapi as adbc_postgresql
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection
@@ -17,8 +19,10 @@ from processor.backends.base import Backend, Record
 from processor.backends.carry import Carried, Dependent, Grant, Index
 from processor.backends.chunk import WriteMethod, arrow_of
 from processor.backends.locks import LockCheck, lock_key, release, session_check, wait_for
+from processor.backends.writers import AdbcWriter, ChunkWriter
 from processor.errors import driver_error
 from processor.kinds import DECIMAL, ColumnType, Kind
+from processor.schema import TablePlan
 
 # "needed" quotes every string and no number; nulls are unquoted empty fields.  A string is
 # therefore never a lone unquoted `\.` line, which would end COPY's data early.  Numbers
@@ -71,6 +75,19 @@ class PostgreSQL(Backend):
             # character(n) pads shorter values with spaces: only full-length values come back.
             return replace(column, min_chars=column.max_chars)
         return column
+
+    def chunk_writer(self, staging: str, plan: TablePlan, isolated: bool = False) -> ChunkWriter:
+        """Binary COPY straight from Arrow (ADBC), except where a column is an exact decimal:
+        its text goes through CSV COPY, so that each value keeps the scale it was written with."""
+        if self.dialect.driver not in LIBPQ or any(t.kind is Kind.DECIMAL for t in plan.types):
+            return super().chunk_writer(staging, plan, isolated)
+        uri = self.engine.url.set(drivername="postgresql").update_query_dict({"client_encoding": "utf8"})
+        return AdbcWriter(
+            functools.partial(adbc_postgresql.connect, uri.render_as_string(hide_password=False)),
+            staging,
+            self.quote,
+            functools.partial(_binary_copy_types, plan.types),
+        )
 
     def writer(self) -> WriteMethod:
         if self.dialect.driver == "psycopg2":
@@ -238,6 +255,17 @@ UNION ALL SELECT 'privileges on column ' || quote_ident(a.attname), NULL FROM pg
 UNION ALL SELECT 'owner ' || c.relowner::regrole::text, NULL FROM pg_class c, t
   WHERE c.oid = t.oid AND c.relowner <> (SELECT oid FROM pg_roles WHERE rolname = current_user)
 """
+
+
+def _binary_copy_types(types: Sequence[ColumnType], chunk: pa.Table) -> pa.Table:
+    """Dates and timestamps, checked as ISO text, as the Arrow types binary COPY maps to them."""
+    arrays = list(chunk.columns)
+    for i, column in enumerate(types):
+        if column.kind is Kind.DATE:
+            arrays[i] = pc.cast(arrays[i], pa.date32())
+        elif column.kind is Kind.TIMESTAMP:
+            arrays[i] = pc.cast(arrays[i], pa.timestamp("s"))
+    return pa.table(arrays, names=chunk.column_names)
 
 
 def copy_csv(pd_table: Any, conn: Any, keys: list[str], data_iter: Iterable[tuple[Any, ...]]) -> int:

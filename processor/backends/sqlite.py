@@ -8,11 +8,13 @@ commit are paid once per CHUNK_SIZE rows, and a crash leaves the file consistent
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import adbc_driver_sqlite.dbapi as adbc_sqlite
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -20,8 +22,10 @@ from sqlalchemy.engine import Engine
 from processor.backends.carry import Carried, Dependent, Index
 from processor.backends.chunk import WriteMethod
 from processor.backends.embedded import Embedded
+from processor.backends.writers import AdbcWriter, ChunkWriter
 from processor.errors import describe, driver_error
 from processor.kinds import BOOLEAN, DATE, FLOAT, INTEGER, TEXT, TIMESTAMP, ColumnType
+from processor.schema import TablePlan
 
 BUSY_TIMEOUT_MS = 600_000
 ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
@@ -78,6 +82,19 @@ class SQLite(Embedded):
         with self.engine.connect() as conn:
             rows = conn.exec_driver_sql(f"PRAGMA table_info({self.quote(table)})").all()
         return {row[1]: _type_of_declared(row[2] or "") for row in rows}
+
+    def chunk_writer(self, staging: str, plan: TablePlan, isolated: bool = False) -> ChunkWriter:
+        """SQLite's ADBC driver binds the Arrow chunk in C: no Python value per field.
+
+        Only in an isolated worker process: the driver brings its own copy of SQLite, and two
+        copies in one process break each other's POSIX locks on the same file, which can corrupt
+        it (sqlite.org, "How To Corrupt An SQLite Database File", 2.2.1).  The run's own process
+        uses Python's sqlite3 module for everything.
+        """
+        database = self.engine.url.database
+        if not isolated or database in (None, "", ":memory:"):
+            return super().chunk_writer(staging, plan, isolated)
+        return AdbcWriter(functools.partial(_connect_adbc, database), staging, self.quote)
 
     def writer(self) -> WriteMethod:
         if self.dialect.driver == "pysqlite":
@@ -142,6 +159,13 @@ class SQLite(Embedded):
     @classmethod
     def is_transient(cls, error: BaseException) -> bool:
         return any(text in str(driver_error(error)).lower() for text in TRANSIENT)
+
+
+def _connect_adbc(database: str) -> Any:
+    connection = adbc_sqlite.connect(database)
+    with contextlib.closing(connection.cursor()) as cursor:
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    return connection
 
 
 def _type_of_declared(declared: str) -> ColumnType:
