@@ -8,7 +8,7 @@ parent, so that no chunk and no file ever decides a column's type on its own.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -69,8 +69,15 @@ def _difference(expected: Sequence[str], found: Sequence[str]) -> str:
 
 
 def check_identifiers(table: str, names: Sequence[str], primary_key: Sequence[str], backend: Backend) -> None:
-    """Raise SchemaError where the database could not hold a name exactly as written."""
+    """Raise SchemaError where the database could not hold a name exactly as written, or as
+    many columns as the header has."""
     backend.check_name(table, "table name")
+    limit = backend.max_columns
+    if limit is not None and len(names) > limit:
+        raise SchemaError(
+            f"table {table!r} cannot hold the header's {len(names):,} columns: "
+            f"{backend.name} allows at most {limit:,}"
+        )
     unknown = [key for key in primary_key if key not in names]
     if unknown:
         raise SchemaError(
@@ -89,9 +96,11 @@ def check_identifiers(table: str, names: Sequence[str], primary_key: Sequence[st
         seen[key] = position
 
 
-def profile_file(source: SourceFile, fmt: TextFormat, columns: int, rows: int) -> FileProfile:
-    """Classify each column of one file's sample (runs in a worker)."""
-    sample = sample_rows(source, fmt, columns, rows)
+def profile_file(
+    source: SourceFile, fmt: TextFormat, columns: int, rows: int, check: Callable[[], None] = lambda: None
+) -> FileProfile:
+    """Classify each column of one file's sample (runs in a worker; ``check`` may stop it)."""
+    sample = sample_rows(source, fmt, columns, rows, check)
     values = [sample.column(i).combine_chunks() for i in range(columns)]
     kinds = tuple(classify(v) for v in values)
     float_safe = tuple(

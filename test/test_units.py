@@ -208,14 +208,14 @@ def source_for(path, delimiter: str = ",", compression: str | None = None) -> So
 def test_locate_records_across_multiline_quoted_fields(tmp_path):
     text = 'a,b\r\n1,"one\r\ntwo\r\nthree"\r\n2,x\r\n\r\n3,"y\nz",extra\r\n4,w\r\n'
     path = write(tmp_path, "m.csv", text)
-    found = locate_records(source_for(path), TextFormat(), 2, [3, 4, 5])
+    found = locate_records(source_for(path), TextFormat(), [3, 4, 5])
     assert found == {3: (5, "2,x"), 4: (7, '3,"y\nz",extra'), 5: (9, "4,w")}
 
 
 def test_locate_records_gzip_and_tsv(tmp_path):
     path = tmp_path / "m.tsv.gz"
     path.write_bytes(gzip.compress(b'a\tb\n1\t"x\ny"\n2\n'))
-    found = locate_records(source_for(path, "\t", "gzip"), TextFormat(), 2, [3])
+    found = locate_records(source_for(path, "\t", "gzip"), TextFormat(), [3])
     assert found == {3: (4, "2")}
 
 

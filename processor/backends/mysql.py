@@ -42,6 +42,8 @@ PARAMETER_LIMIT = 65535
 TRANSIENT = {1205, 1213}
 # Table and column names hold 64 characters (the dialect reports 255, an alias limit).
 NAME_CHARACTERS = 64
+# InnoDB tables hold at most 1017 columns (MySQL's own limit, 4096, is higher).
+MAX_COLUMNS = 1017
 
 
 class MySQL(Backend):
@@ -49,6 +51,7 @@ class MySQL(Backend):
 
     name_limit = NAME_CHARACTERS
     parameter_limit = PARAMETER_LIMIT
+    max_columns = MAX_COLUMNS
 
     @classmethod
     def engine_arguments(cls, url: URL) -> dict[str, Any]:

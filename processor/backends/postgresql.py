@@ -27,6 +27,8 @@ COPY_PIECE_BYTES = 1 << 20
 TRANSIENT = {"40001", "40P01", "55P03"}
 # Identifiers hold at most NAMEDATALEN - 1 = 63 bytes.
 NAME_BYTES = 63
+# A table holds at most MaxHeapAttributeNumber columns.
+MAX_COLUMNS = 1600
 
 
 class PostgreSQL(Backend):
@@ -34,6 +36,7 @@ class PostgreSQL(Backend):
 
     name_limit = NAME_BYTES
     parameter_limit = 65535
+    max_columns = MAX_COLUMNS
 
     def name_length(self, name: str) -> int:
         return len(name.encode())

@@ -53,6 +53,14 @@ class SQLite(Embedded):
     def fold_name(self, name: str) -> str:
         return name.translate(ASCII_LOWER)
 
+    @property
+    def max_columns(self) -> int | None:
+        """This library's limit (SQLITE_MAX_COLUMN, 2000 unless it was compiled otherwise)."""
+        if self.dialect.driver != "pysqlite":
+            return super().max_columns
+        with self.engine.connect() as conn:
+            return int(conn.connection.dbapi_connection.getlimit(sqlite3.SQLITE_LIMIT_COLUMN))
+
     def writer(self) -> WriteMethod:
         if self.dialect.driver == "pysqlite":
             return WriteMethod(insert_many, takes_rows=True)
