@@ -14,9 +14,12 @@ thread when a reader is dropped, and that thread must not wait for a turn that n
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from collections.abc import Iterator
 from typing import IO
+
+log = logging.getLogger(__name__)
 
 # How long a read waits for the consumer's turn while the consumer itself waits for a batch,
 # before it reads anyway: a guard against a stall, never reached when blocks are paced right.
@@ -38,6 +41,7 @@ class PacedStream:
         with self._turn:
             while self._reads >= self._allowed and not self._closed:
                 if not self._turn.wait(STALL_SECONDS) and self._asking:
+                    log.debug("a read waited %.1f s for its turn; reading ahead anyway", STALL_SECONDS)
                     break
             if self._closed:
                 return b""
@@ -46,7 +50,9 @@ class PacedStream:
 
     @contextlib.contextmanager
     def asking(self) -> Iterator[None]:
-        """Around taking the next batch: one more block may be read."""
+        """Around every call into the reader (opening it, taking the next batch): one more block
+        may be read, and a read that stalls meanwhile goes ahead (Arrow may be waiting for it,
+        also to clean up after an error)."""
         with self._turn:
             self._allowed += 1
             self._asking = True

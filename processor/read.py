@@ -212,7 +212,8 @@ def _parse(
     with open_bytes(source) as raw:
         stream = PacedStream(raw, ahead=max(MIN_AHEAD_BLOCKS, READ_AHEAD_BYTES // block))
         try:
-            reader = pacsv.open_csv(stream, read_options, parse_options, convert_options)
+            with stream.asking():
+                reader = pacsv.open_csv(stream, read_options, parse_options, convert_options)
             while True:
                 with stream.asking():
                     try:
