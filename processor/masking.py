@@ -29,8 +29,12 @@ def url_secrets(url: URL) -> tuple[str, ...]:
     for name, value in url.query.items():
         if SECRET_PARAMETER.search(name):
             values.extend([value] if isinstance(value, str) else value)
+    # As written, and as URLs encode it: SQLAlchemy's userinfo, its query, fully percent-encoded.
     forms = {
-        form for value in values if value for form in (value, quote(value, safe=" +"), quote_plus(value))
+        form
+        for value in values
+        if value
+        for form in (value, quote(value, safe=" +"), quote_plus(value), quote(value, safe=""))
     }
     return tuple(sorted(forms, key=len, reverse=True))  # the longest first: a secret may hold another
 
