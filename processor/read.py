@@ -106,8 +106,9 @@ def _csv_reader(stream: Iterable[str], source: SourceFile, fmt: TextFormat) -> I
 
 @contextlib.contextmanager
 def _any_field_size() -> Iterator[None]:
-    """Lift Python's csv limit on a field's size (128 KiB) while a file is read with it: a field
-    that Arrow loads must also be found for a rejected row's text, or a header read."""
+    """Lift Python's csv limit on a field's size (128 KiB) while rejected rows are looked up: a
+    field that Arrow read must be found for a rejected row's text.  The header keeps the limit
+    (no database names a column in 128 KiB, and a quote never closed would read the whole file)."""
     previous = csv.field_size_limit(sys.maxsize)
     try:
         yield
@@ -118,7 +119,7 @@ def _any_field_size() -> Iterator[None]:
 def read_header(source: SourceFile, fmt: TextFormat) -> list[str] | None:
     """The header's column names exactly as written, or None for a file with no line at all."""
     try:
-        with open_text(source, fmt) as stream, _any_field_size():
+        with open_text(source, fmt) as stream:
             return next(_csv_reader(stream, source, fmt), None)
     except UnicodeDecodeError as exc:
         # The text layer decodes ahead of the csv module, so the bad bytes may lie after line 1.
@@ -222,10 +223,10 @@ def _parse(
                         return
                 yield batch
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-            if isinstance(exc, pa.ArrowInvalid) and STRADDLING in str(exc):
-                raise _RecordTooLarge from exc
             if isinstance(exc, pa.ArrowInvalid) and _header_only(source, fmt):
                 return  # Arrow cannot skip a header that no line break ends: there are no rows
+            if isinstance(exc, pa.ArrowInvalid) and STRADDLING in str(exc):
+                raise _RecordTooLarge from exc
             raise _read_error(source, fmt, exc) from exc
         except DAMAGED as exc:
             raise _damaged(source, exc) from exc
@@ -244,9 +245,13 @@ def _too_large(source: SourceFile, fmt: TextFormat, record: int) -> SourceError:
 
 
 def _header_only(source: SourceFile, fmt: TextFormat) -> bool:
-    """Whether the file holds no record after its header (error path only)."""
+    """Whether the file holds no record after its header (error path only).
+
+    Read within the csv module's field size limit: that there is a record at all is the
+    answer, and a quote never closed would otherwise read on to the end of the file.
+    """
     try:
-        with open_text(source, fmt) as stream, _any_field_size():
+        with open_text(source, fmt) as stream:
             records = _csv_reader(stream, source, fmt)
             return next(records, None) is not None and next(records, None) is None
     except (UnicodeDecodeError, csv.Error, *DAMAGED):

@@ -445,12 +445,18 @@ def test_available_cpus_is_the_quota_rounded_up_within_the_cpuset(tmp_path):
 # ---- readers without arbitrary limits -----------------------------------------------------------
 
 
-def test_locate_records_and_header_with_fields_over_128_kib(tmp_path):
+def test_locate_records_with_fields_over_128_kib(tmp_path):
     field = "é" * 200_000
-    path = write(tmp_path, "m.csv", f'"{field}",b\n1,"{field}\n{field}"\n2,x,y\n')
-    assert read_header(source_for(path), TextFormat()) == [field, "b"]
+    path = write(tmp_path, "m.csv", f'a,b\n1,"{field}\n{field}"\n2,x,y\n')
     found = locate_records(source_for(path), TextFormat(), [2, 3])
     assert found == {2: (2, f'1,"{field}\n{field}"'), 3: (4, "2,x,y")}
+
+
+def test_a_header_quote_never_closed_is_not_read_to_the_end(tmp_path):
+    path = write(tmp_path, "m.csv", '"a,b\n' + "1,x\n" * 100_000)
+    with pytest.raises(SourceError) as caught:
+        read_header(source_for(path), TextFormat())
+    assert str(caught.value) == "m.csv: line 1: unreadable header: field larger than field limit (131072)"
 
 
 def test_a_record_over_a_block_keeps_every_row_and_number(tmp_path):
