@@ -7,11 +7,17 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 
-from processor import ConfigError, RunReport, Settings, load_settings, run_import
+from processor import (
+    ConfigError,
+    RunReport,
+    Settings,
+    load_settings,
+    report_invalid_settings,
+    run_import,
+    salvage_settings,
+)
 from processor.logs import setup_logging
 from processor.masking import mask
-from processor.run import report_invalid_settings
-from processor.settings import salvage_settings
 
 
 def main(argv: Sequence[str], environ: Mapping[str, str]) -> int:

@@ -2,7 +2,16 @@
 
 from processor.errors import ConfigError, ImporterError
 from processor.report import RunReport
-from processor.run import run_import
-from processor.settings import Settings, load_settings
+from processor.run import report_invalid_settings, run_import
+from processor.settings import Settings, load_settings, salvage_settings
 
-__all__ = ["ConfigError", "ImporterError", "RunReport", "Settings", "load_settings", "run_import"]
+__all__ = [
+    "ConfigError",
+    "ImporterError",
+    "RunReport",
+    "Settings",
+    "load_settings",
+    "report_invalid_settings",
+    "run_import",
+    "salvage_settings",
+]

@@ -91,8 +91,10 @@ def run_import(settings: Settings) -> RunReport:
 
 def report_invalid_settings(settings: Settings, error: ConfigError) -> RunReport:
     """The report of a run whose settings are invalid (exit status 2), written to REPORT_PATH if
-    that one is readable: ``settings`` holds what could be read (``salvage_settings``)."""
+    that one is readable: ``settings`` holds what could be read (``salvage_settings``).  It names
+    no destination: the run reached none, and DEST_SQL may be the invalid setting."""
     report = _new_report(settings, None)
+    report.destination = None
     report.error = error
     _finish(settings, report, rewrite_report=True)
     return report
