@@ -12,6 +12,7 @@ from sqlalchemy.engine import URL, Engine
 
 from processor.backends import backend_class
 from processor.errors import ConfigError, DatabaseError, describe
+from processor.masking import shown_url
 
 
 def create_engine(url: URL) -> Engine:
@@ -38,6 +39,4 @@ def check_connection(engine: Engine) -> None:
         with engine.connect():
             pass
     except exc.DBAPIError as error:
-        raise DatabaseError(
-            f"cannot connect to {engine.url.render_as_string(hide_password=True)}: {describe(error)}"
-        ) from error
+        raise DatabaseError(f"cannot connect to {shown_url(engine.url)}: {describe(error)}") from error

@@ -8,6 +8,9 @@ and the parent re-raises them (only plain string arguments cross that boundary).
 from __future__ import annotations
 
 import traceback
+from collections.abc import Iterable
+
+from processor.masking import mask
 
 
 class ImporterError(Exception):
@@ -95,6 +98,15 @@ def driver_error(error: BaseException) -> BaseException:
     return driver_error(inner) if isinstance(inner, BaseException) and inner is not error else error
 
 
+def connection_lost(error: BaseException) -> bool:
+    """Whether ``error`` (or its cause) is SQLAlchemy's report of a lost database connection."""
+    while error is not None:
+        if getattr(error, "connection_invalidated", False):
+            return True
+        error = error.__cause__  # type: ignore[assignment]
+    return False
+
+
 def describe(error: BaseException) -> str:
     """The first line of a driver's error message, without SQLAlchemy's SQL and links."""
     original = driver_error(error)
@@ -119,9 +131,8 @@ def with_traceback(error: ImporterError) -> ImporterError:
     return error
 
 
-def masked(error: ImporterError, secret: str | None) -> ImporterError:
-    """``error`` with every occurrence of ``secret`` (the database password) replaced by ``***``."""
-    if secret:
-        error.message = error.message.replace(secret, "***")
-        error.detail = error.detail.replace(secret, "***")
+def masked(error: ImporterError, secrets: Iterable[str]) -> ImporterError:
+    """``error`` with every occurrence of each secret of DEST_SQL replaced by ``***``."""
+    error.message = mask(error.message, secrets)
+    error.detail = mask(error.detail, secrets)
     return error

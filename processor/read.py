@@ -9,10 +9,12 @@ Line numbers cost a second pass, so they are looked up only for rows that were r
 from __future__ import annotations
 
 import bz2
+import contextlib
 import csv
 import gzip
 import io
 import lzma
+import sys
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -24,6 +26,7 @@ import pyarrow.csv as pacsv
 
 from processor.discover import SourceFile
 from processor.errors import SourceError, first_line
+from processor.pacing import PacedStream
 
 # What a damaged or truncated compressed file raises while it is read (BadGzipFile is an
 # OSError; a truncated stream ends in EOFError).
@@ -33,6 +36,14 @@ DAMAGED = (OSError, EOFError, zlib.error, lzma.LZMAError, zipfile.BadZipFile)
 # block size sets that read-ahead's memory: 32 MB here.  4 MB blocks parsed ~10% faster but held
 # a worker near 330 MB on a large file.
 BLOCK_BYTES = 1 << 20
+# A record larger than its block makes the file be read again with larger blocks, up to this:
+# beyond it is more likely a quote that is never closed than a record.
+MAX_BLOCK_BYTES = 256 << 20
+# Blocks read ahead of the consumer: Arrow's 32 at the default size, fewer at larger ones.
+READ_AHEAD_BYTES = 32 * BLOCK_BYTES
+MIN_AHEAD_BLOCKS = 3
+# Arrow's message for a record that spans more than two blocks.
+STRADDLING = "straddling object straddles two block boundaries"
 
 
 @dataclass(frozen=True)
@@ -93,6 +104,18 @@ def _csv_reader(stream: Iterable[str], source: SourceFile, fmt: TextFormat) -> I
     return csv.reader(stream, delimiter=source.delimiter)
 
 
+@contextlib.contextmanager
+def _any_field_size() -> Iterator[None]:
+    """Lift Python's csv limit on a field's size (128 KiB) while rejected rows are looked up: a
+    field that Arrow read must be found for a rejected row's text.  The header keeps the limit
+    (no database names a column in 128 KiB, and a quote never closed would read the whole file)."""
+    previous = csv.field_size_limit(sys.maxsize)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
 def read_header(source: SourceFile, fmt: TextFormat) -> list[str] | None:
     """The header's column names exactly as written, or None for a file with no line at all."""
     try:
@@ -115,17 +138,59 @@ def read_batches(
 ) -> Iterator[pa.RecordBatch]:
     """Stream the data rows (after the header) as batches of ``columns`` nullable string arrays.
 
-    Rows with too few or too many fields are passed to ``on_invalid`` and left out.
+    Rows with too few or too many fields are passed to ``on_invalid`` and left out.  Arrow
+    parses a record only if it fits in about one block; after a larger one the file is read
+    again from its start with blocks four times as large, skipping what was passed on, so that
+    every row and invalid row comes once, numbered as in the whole file.
     """
-    names = [str(i) for i in range(columns)]
+    delivered = invalid = last_invalid = 0
 
     def handle(row: pacsv.InvalidRow) -> str:
-        on_invalid(InvalidRow(record=row.number, fields=row.actual_columns))
+        nonlocal invalid, last_invalid
+        if row.number > last_invalid:  # not one that an earlier reading passed on
+            invalid, last_invalid = invalid + 1, row.number
+            on_invalid(InvalidRow(record=row.number, fields=row.actual_columns))
         return "skip"
 
+    block = BLOCK_BYTES
+    while True:
+        try:
+            for batch in _after(delivered, _parse(source, fmt, columns, block, handle)):
+                delivered += batch.num_rows
+                yield batch
+            return
+        except _RecordTooLarge:
+            if block >= MAX_BLOCK_BYTES:
+                raise _too_large(source, fmt, 1 + delivered + invalid) from None
+            block *= 4
+
+
+class _RecordTooLarge(Exception):
+    """Arrow met a record that does not fit in its block."""
+
+
+def _after(rows: int, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """The batches, less their first ``rows`` rows."""
+    for batch in batches:
+        if rows >= batch.num_rows:
+            rows -= batch.num_rows
+            continue
+        yield batch.slice(rows)
+        rows = 0
+
+
+def _parse(
+    source: SourceFile,
+    fmt: TextFormat,
+    columns: int,
+    block: int,
+    handle: Callable[[pacsv.InvalidRow], str],
+) -> Iterator[pa.RecordBatch]:
+    """One reading of the file with Arrow, in blocks of ``block`` bytes."""
+    names = [str(i) for i in range(columns)]
     read_options = pacsv.ReadOptions(
         use_threads=False,  # rows' record numbers are known only when reading on one thread
-        block_size=BLOCK_BYTES,
+        block_size=block,
         column_names=names,
         # Not skip_rows: that skips physical lines, so a header with a quoted line break would
         # leave its tail behind as a data row.  skip_rows_after_names skips one parsed record.
@@ -136,8 +201,7 @@ def read_batches(
         delimiter=source.delimiter,
         quote_char='"' if fmt.quoting == "csv" else False,
         newlines_in_values=fmt.quoting == "csv",
-        # In a one-column file a blank line is an empty value; elsewhere it is no row at all.
-        ignore_empty_lines=columns > 1,
+        ignore_empty_lines=True,  # a blank line is no row, also in a one-column file
         invalid_row_handler=handle,
     )
     convert_options = pacsv.ConvertOptions(
@@ -146,20 +210,46 @@ def read_batches(
         strings_can_be_null=True,
         quoted_strings_can_be_null=True,
     )
-    with open_bytes(source) as stream:
+    with open_bytes(source) as raw:
+        stream = PacedStream(raw, ahead=max(MIN_AHEAD_BLOCKS, READ_AHEAD_BYTES // block))
         try:
-            reader = pacsv.open_csv(stream, read_options, parse_options, convert_options)
-            yield from reader
+            with stream.asking():
+                reader = pacsv.open_csv(stream, read_options, parse_options, convert_options)
+            while True:
+                with stream.asking():
+                    try:
+                        batch = reader.read_next_batch()
+                    except StopIteration:
+                        return
+                yield batch
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
             if isinstance(exc, pa.ArrowInvalid) and _header_only(source, fmt):
                 return  # Arrow cannot skip a header that no line break ends: there are no rows
+            if isinstance(exc, pa.ArrowInvalid) and STRADDLING in str(exc):
+                raise _RecordTooLarge from exc
             raise _read_error(source, fmt, exc) from exc
         except DAMAGED as exc:
             raise _damaged(source, exc) from exc
+        finally:
+            stream.close()  # before the reader is dropped, which waits for its reading thread
+
+
+def _too_large(source: SourceFile, fmt: TextFormat, record: int) -> SourceError:
+    """A record too large to parse, somewhere after ``record`` (error path only)."""
+    first, text = locate_records(source, fmt, [record]).get(record, (1, ""))
+    line = first + text.count("\n")
+    return SourceError(
+        f"{source.name}: a record after line {line} is larger than {MAX_BLOCK_BYTES >> 20} MiB, "
+        "or a quote there is never closed"
+    )
 
 
 def _header_only(source: SourceFile, fmt: TextFormat) -> bool:
-    """Whether the file holds no record after its header (error path only)."""
+    """Whether the file holds no record after its header (error path only).
+
+    Read within the csv module's field size limit: that there is a record at all is the
+    answer, and a quote never closed would otherwise read on to the end of the file.
+    """
     try:
         with open_text(source, fmt) as stream:
             records = _csv_reader(stream, source, fmt)
@@ -216,14 +306,18 @@ def rechunk(batches: Iterable[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
         yield pa.Table.from_batches(pending)
 
 
-def sample_rows(source: SourceFile, fmt: TextFormat, columns: int, rows: int) -> pa.Table:
-    """The first ``rows`` data rows (every row when ``rows`` is 0).
+def sample_rows(
+    source: SourceFile, fmt: TextFormat, columns: int, rows: int, check: Callable[[], None] = lambda: None
+) -> pa.Table:
+    """The first ``rows`` data rows (every row when ``rows`` is 0); ``check()`` runs before each
+    block and may raise to stop early (the run is failing).
 
     Ragged rows are ignored here; the load rejects them with their line numbers.
     """
     batches: list[pa.RecordBatch] = []
     taken = 0
     for batch in read_batches(source, fmt, columns, lambda row: None):
+        check()
         if rows and taken + batch.num_rows >= rows:
             batches.append(batch.slice(0, rows - taken))
             taken = rows
@@ -234,9 +328,7 @@ def sample_rows(source: SourceFile, fmt: TextFormat, columns: int, rows: int) ->
     return pa.Table.from_batches(batches, schema=schema)
 
 
-def locate_records(
-    source: SourceFile, fmt: TextFormat, columns: int, records: Iterable[int]
-) -> dict[int, tuple[int, str]]:
+def locate_records(source: SourceFile, fmt: TextFormat, records: Iterable[int]) -> dict[int, tuple[int, str]]:
     """Map record numbers (the header is record 1) to (first physical line, raw text).
 
     A second pass with Python's csv module, run only for rejected rows: Arrow does not track
@@ -247,11 +339,11 @@ def locate_records(
     if not wanted:
         return found
     last = max(wanted)
-    with open_text(source, fmt) as stream:
+    with open_text(source, fmt) as stream, _any_field_size():
         lines = _LineRecorder(stream)
         record = 0
         for row in _csv_reader(lines, source, fmt):
-            if row or columns == 1:  # blank lines are no records (see read_batches)
+            if row:  # blank lines are no records (see read_batches)
                 record += 1
                 if record in wanted:
                     found[record] = (lines.first_line, lines.text().rstrip("\r\n"))

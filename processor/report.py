@@ -1,14 +1,21 @@
-"""What a run did, per file and in total: the summary line, the JSON report, the rejects CSV."""
+"""What a run did, per file and in total: the summary line, the JSON report, the rejects CSV.
+
+The JSON report is replaced when a run starts (status ``running``) and when it ends, so a
+monitor never reads an earlier run's outcome.  Every output is masked with DEST_SQL's secrets.
+"""
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from processor.errors import ImporterError
+from processor.masking import mask, mask_values
 
 
 @dataclass(frozen=True)
@@ -19,6 +26,9 @@ class RejectedRow:
     line: int
     reason: str
     text: str
+    #: A value that does not fit its column's planned type (not a ragged row): the reason a
+    #: plan from samples can be wrong.  Not a column of the rejects file.
+    misfit: bool = False
 
 
 @dataclass(frozen=True)
@@ -36,14 +46,21 @@ class RunReport:
     """The whole run: filled in as it goes, written out whether it worked or not."""
 
     table: str | None
-    destination: str
-    if_exists: str
+    destination: str | None
+    if_exists: str | None
     run_id: str
+    started_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     files: list[FileResult] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     cleaned: list[str] = field(default_factory=list)
     seconds: float = 0.0
     error: ImporterError | None = None
+    #: The publishing transaction committed: the target holds this run's rows.
+    published: bool = False
+    #: The run has ended (its outcome is known); until then its status is ``running``.
+    finished: bool = False
+    #: What went wrong without changing the outcome (a signal after the publish committed).
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def rows(self) -> int:
@@ -55,6 +72,8 @@ class RunReport:
 
     @property
     def status(self) -> str:
+        if not self.finished:
+            return "running"
         return "failed" if self.error else "ok"
 
     @property
@@ -80,12 +99,15 @@ class RunReport:
         """The JSON report: status, totals, and per file rows, rejected rows and seconds."""
         return {
             "status": self.status,
-            "exit_code": self.exit_code,
+            "exit_code": self.exit_code if self.finished else None,
             "error": str(self.error) if self.error else None,
+            "published": self.published,
+            "warnings": self.warnings,
             "table": self.table,
             "destination": self.destination,
             "if_exists": self.if_exists,
             "run_id": self.run_id,
+            "started_at": self.started_at,
             "seconds": round(self.seconds, 3),
             "rows": self.rows,
             "rejected": len(self.rejects),
@@ -98,18 +120,19 @@ class RunReport:
         }
 
 
-def write_report(report: RunReport, path: Path) -> None:
-    """Write the JSON report, replacing the file only once it is complete."""
+def write_report(report: RunReport, path: Path, secrets: Sequence[str]) -> None:
+    """Write the JSON report, ``secrets`` masked, replacing the file only once it is complete."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
+    partial.write_text(json.dumps(mask_values(report.to_json(), secrets), indent=2) + "\n", encoding="utf-8")
     partial.replace(path)
 
 
-def write_rejects(rejects: list[RejectedRow], path: Path) -> None:
-    """Write rejected rows as CSV: file, line, reason, and the raw text of the row."""
+def write_rejects(rejects: list[RejectedRow], path: Path, secrets: Sequence[str]) -> None:
+    """Write rejected rows as CSV: file, line, reason, and the raw text of the row (``secrets``
+    masked even there: no output shows them)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as out:
-        writer = csv.DictWriter(out, fieldnames=list(RejectedRow.__dataclass_fields__))
-        writer.writeheader()
-        writer.writerows(asdict(r) for r in rejects)
+        writer = csv.writer(out)
+        writer.writerow(["file", "line", "reason", "text"])
+        writer.writerows([mask(v, secrets) for v in (r.file, str(r.line), r.reason, r.text)] for r in rejects)

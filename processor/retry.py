@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from processor.errors import describe
+from processor.errors import connection_lost, describe
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -36,7 +36,7 @@ def with_retries(
         try:
             return action()
         except errors as error:
-            if attempt >= ATTEMPTS or getattr(error, "connection_invalidated", False) or not transient(error):
+            if attempt >= ATTEMPTS or connection_lost(error) or not transient(error):
                 raise
             delay = min(MAX_DELAY, BASE_DELAY * 2 ** (attempt - 1)) * (0.5 + random.random())
             log.warning("%s: transient database error, retrying in %.1f s: %s", what, delay, describe(error))

@@ -11,12 +11,9 @@ import contextlib
 import datetime as dt
 import logging
 import multiprocessing
-import signal
 import time
 import traceback
 import uuid
-from collections.abc import Iterator
-from typing import Any
 
 from sqlalchemy import exc
 from sqlalchemy.engine import Connection
@@ -25,18 +22,21 @@ from processor.backends import Backend, LockCheck, backend_for
 from processor.database import check_connection, create_engine
 from processor.discover import SourceFile, common_stem, discover_files
 from processor.errors import (
+    ConfigError,
     DatabaseError,
     ImporterError,
     Interrupted,
     RejectLimitError,
     SourceError,
+    connection_lost,
     describe,
     masked,
     unexpected,
     with_traceback,
 )
 from processor.executor import Executor, make_executor
-from processor.ledger import Holdings, LedgerEntry, ensure_ledger, read_ledger, record_files
+from processor.interrupts import Interrupts
+from processor.ledger import LEDGER_TABLE, Holdings, LedgerEntry, ensure_ledger, read_ledger, record_files
 from processor.read import TextFormat
 from processor.report import RejectedRow, RunReport, write_rejects, write_report
 from processor.schema import TablePlan, check_identifiers, plan_from_table, plan_types, read_headers
@@ -59,55 +59,101 @@ log = logging.getLogger(__name__)
 def run_import(settings: Settings) -> RunReport:
     """Import every matched file into the target table; the report says how it went.
 
-    Errors are caught here, recorded in the report (written to REPORT_PATH when set) and left
-    for the caller to turn into an exit status; the target is only changed by a run that worked.
+    Errors are caught here, recorded in the report (written to REPORT_PATH when set, first as
+    ``running`` when the run starts) and left for the caller to turn into an exit status; the
+    target is only changed by a run that worked.
     """
-    report = RunReport(
-        table=settings.dest_table,
-        destination=settings.masked_url,
-        if_exists=settings.if_exists,
-        run_id=uuid.uuid4().hex[:8],
-    )
+    report = _new_report(settings, settings.if_exists)
     started = time.perf_counter()
-    try:
-        with _terminate_as_interrupt():
-            _import(settings, report)
-    except ImporterError as error:
-        report.error = with_traceback(error)
-    except KeyboardInterrupt:
-        report.error = Interrupted("interrupted; the target table was left as it was")
-    except exc.DBAPIError as error:
-        detail = "".join(traceback.format_exception(error))
-        report.error = DatabaseError(f"database error: {describe(error)}", detail)
-    except Exception as error:
-        report.error = unexpected(error)
-    finally:
+    interrupts = Interrupts()
+    report_written = False
+    with interrupts.handled():
+        try:
+            try:
+                _start_report(settings, report)
+                report_written = True
+                _import(settings, report, interrupts)
+            finally:
+                interrupts.defer()  # the outcome is decided: a signal no longer stops the report
+        except ImporterError as error:
+            report.error = with_traceback(error)
+        except KeyboardInterrupt:
+            report.error = Interrupted("interrupted; the target table was left as it was")
+        except exc.DBAPIError as error:
+            detail = "".join(traceback.format_exception(error))
+            report.error = DatabaseError(f"database error: {describe(error)}", detail)
+        except Exception as error:
+            report.error = unexpected(error)
+        _after_publish(report, interrupts.received)
         report.seconds = time.perf_counter() - started
-        if report.error is not None:
-            report.error = masked(report.error, _password(settings))
-        _write_outputs(settings, report)
+        _finish(settings, report, rewrite_report=report_written)
     return report
 
 
-def _write_outputs(settings: Settings, report: RunReport) -> None:
-    """The rejects CSV and the JSON report; failing to write them is logged, not raised, since
-    the import itself (published or rolled back) is already decided."""
+def report_invalid_settings(settings: Settings, error: ConfigError) -> RunReport:
+    """The report of a run whose settings are invalid (exit status 2), written to REPORT_PATH if
+    that one is readable: ``settings`` holds what could be read (``salvage_settings``).  It names
+    no destination: the run reached none, and DEST_SQL may be the invalid setting."""
+    report = _new_report(settings, None)
+    report.destination = None
+    report.error = error
+    _finish(settings, report, rewrite_report=True)
+    return report
+
+
+def _new_report(settings: Settings, if_exists: str | None) -> RunReport:
+    return RunReport(
+        table=settings.dest_table,
+        destination=settings.masked_url,
+        if_exists=if_exists,
+        run_id=uuid.uuid4().hex[:8],
+    )
+
+
+def _start_report(settings: Settings, report: RunReport) -> None:
+    """Replace an earlier run's report with this one's, status ``running``, before any work:
+    a report that cannot be written fails the run here, rather than leave the old one to lie."""
+    if settings.report_path is None:
+        return
+    try:
+        write_report(report, settings.report_path, settings.secrets)
+    except OSError as error:
+        raise ConfigError(f"REPORT_PATH cannot be written: {error.filename}: {error.strerror}") from None
+
+
+def _after_publish(report: RunReport, signal_name: str | None) -> None:
+    """Once the publish has committed, the import worked: a later failure or signal is a warning."""
+    if not report.published:
+        return
+    if report.error is not None:
+        report.warnings.append(f"table {report.table!r} was published; afterwards: {report.error}")
+        report.error = None
+    if signal_name:
+        report.warnings.append(
+            f"{signal_name} arrived after table {report.table!r} was published: the import is complete"
+        )
+    for warning in report.warnings:
+        log.warning("%s", warning)
+
+
+def _finish(settings: Settings, report: RunReport, rewrite_report: bool) -> None:
+    """Mask the error, then write the rejects CSV and (``rewrite_report``: unless it could not be
+    written when the run started) the final JSON report.
+
+    Failing to write them is logged, not raised, since the import itself (published or rolled
+    back) is already decided.
+    """
+    report.finished = True
+    secrets = settings.secrets
+    if report.error is not None:
+        report.error = masked(report.error, secrets)
     try:
         if report.rejects and report.table:
-            write_rejects(report.rejects, settings.resolved_rejects_path(report.table))
-        if settings.report_path is not None:
-            write_report(report, settings.report_path)
+            write_rejects(report.rejects, settings.resolved_rejects_path(report.table), secrets)
+        if settings.report_path is not None and rewrite_report:
+            write_report(report, settings.report_path, secrets)
     except OSError as error:
         log.error("could not write the report or rejects file: %s: %s", error.filename, error.strerror)
-
-
-def _password(settings: Settings) -> str | None:
-    """DEST_SQL's password, which no message, log or report may show."""
-    try:
-        password = settings.url.password
-    except ImporterError:
-        return None
-    return str(password) if password else None
 
 
 def _cleanup(settings: Settings, table: str, report: RunReport) -> None:
@@ -123,7 +169,7 @@ def _cleanup(settings: Settings, table: str, report: RunReport) -> None:
         engine.dispose()
 
 
-def _import(settings: Settings, report: RunReport) -> None:
+def _import(settings: Settings, report: RunReport, interrupts: Interrupts) -> None:
     fmt = TextFormat(
         quoting=settings.src_quoting, encoding=settings.src_encoding, na_values=settings.na_values
     )
@@ -164,18 +210,24 @@ def _import(settings: Settings, report: RunReport) -> None:
                     plan = plan_from_table(names, backend.existing_types(table), table, files[0].name)
                 else:
                     plan = plan_types(names, (p.profile for p in profiles.values()), backend)
-                _load(
-                    settings,
-                    backend,
-                    executor,
-                    todo,
-                    profiles,
-                    plan,
-                    fmt,
-                    report,
-                    still_locked,
-                    holdings.stale,
-                )
+                try:
+                    _load(
+                        settings,
+                        backend,
+                        executor,
+                        todo,
+                        profiles,
+                        plan,
+                        fmt,
+                        report,
+                        still_locked,
+                        holdings.stale,
+                        interrupts,
+                    )
+                except RejectLimitError as error:
+                    if not onto_existing:  # the plan came from samples, not from the table's types
+                        _suggest_sampling_all(error, report.rejects, settings.sample_rows)
+                    raise
     finally:
         engine.dispose()
 
@@ -233,11 +285,9 @@ def _load(
     report: RunReport,
     still_locked: LockCheck,
     stale_ledger: bool,
+    interrupts: Interrupts,
 ) -> None:
-    """Load the files into a fresh staging table, then publish it, or drop it on any failure.
-
-    ``stale_ledger``: the ledger described another table of this name; the publish replaces it.
-    """
+    """Load the files into a fresh staging table, then publish it, or drop it on any failure."""
     assert report.table is not None
     staging = staging_name(backend.fold_table(report.table), report.run_id)
     tasks = [
@@ -261,14 +311,8 @@ def _load(
             )
             _check_reject_limit(report.rejects, settings.max_errors)
         entries = [_ledger_entry(f, profiles[f.name].fingerprint, report) for f in files]
-
-        def record(conn: Connection, fresh: bool, holder: str) -> None:
-            target = backend.fold_table(report.table or "")
-            identity = backend.table_identity(conn, holder)
-            record_files(conn, target, entries, fresh or stale_ledger, identity)
-
         still_locked()
-        publish(backend, staging, report.table, settings.if_exists, plan.names, settings.primary_key, record)
+        _publish(settings, backend, staging, plan, entries, report, stale_ledger, interrupts)
     except BaseException:
         # Stop every worker first: one still writing would hold the staging table (or, on
         # DuckDB, the whole file) and the DROP would wait or fail.
@@ -276,6 +320,41 @@ def _load(
         with contextlib.suppress(exc.SQLAlchemyError):
             drop_table(backend, staging)
         raise
+
+
+def _publish(
+    settings: Settings,
+    backend: Backend,
+    staging: str,
+    plan: TablePlan,
+    entries: list[LedgerEntry],
+    report: RunReport,
+    stale_ledger: bool,
+    interrupts: Interrupts,
+) -> None:
+    """Publish the staging table with its ledger rows; the report says published once committed.
+
+    ``stale_ledger``: the ledger described another table of this name; the publish replaces it.
+    """
+    assert report.table is not None
+
+    def record(conn: Connection, fresh: bool, holder: str) -> None:
+        identity = backend.table_identity(conn, holder)
+        record_files(conn, backend.fold_table(report.table or ""), entries, fresh or stale_ledger, identity)
+        interrupts.defer()  # the publish's last step: a signal now waits for its outcome
+
+    try:
+        publish(backend, staging, report.table, settings.if_exists, plan.names, settings.primary_key, record)
+    except BaseException as error:
+        interrupts.resume()  # not published: a signal rolls back again
+        if isinstance(error, DatabaseError) and connection_lost(error):
+            error.message += (
+                "; the connection was lost while publishing, so whether the publish committed is "
+                f"unknown: it did if {LEDGER_TABLE} has rows with run_id '{report.run_id}', "
+                "else the table was left as it was"
+            )
+        raise
+    report.published = True
 
 
 def _ledger_entry(source: SourceFile, fingerprint: str, report: RunReport) -> LedgerEntry:
@@ -290,6 +369,15 @@ def _ledger_entry(source: SourceFile, fingerprint: str, report: RunReport) -> Le
     )
 
 
+def _suggest_sampling_all(error: RejectLimitError, rejects: list[RejectedRow], sample_rows: int) -> None:
+    """A value that does not fit a type planned from samples: say how to plan from every row."""
+    if sample_rows and rejects and rejects[0].misfit:
+        error.message += (
+            f"; column types were planned from the first {sample_rows:,} rows of each file, "
+            "SAMPLE_ROWS=0 plans them from every row"
+        )
+
+
 def _check_reject_limit(rejects: list[RejectedRow], max_errors: int) -> None:
     if len(rejects) > max_errors:
         first = rejects[0]
@@ -298,21 +386,3 @@ def _check_reject_limit(rejects: list[RejectedRow], max_errors: int) -> None:
             f"{first.file}: line {first.line}: {first.reason} "
             f"({count} rejected so far, MAX_ERRORS={max_errors}; nothing was loaded)"
         )
-
-
-@contextlib.contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    """Treat SIGTERM (``docker stop``, a scheduler's timeout) like Ctrl-C: roll back, then exit."""
-
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    try:
-        previous = signal.signal(signal.SIGTERM, interrupt)
-    except ValueError:  # not the main thread: leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)

@@ -8,7 +8,7 @@ parent, so that no chunk and no file ever decides a column's type on its own.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -23,15 +23,10 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class TablePlan:
-    """The target table's columns, in header order, with the type each is loaded as.
-
-    ``sampled``: the types were planned from samples of the files (not an existing table's), so
-    a value past the sample may not fit them.
-    """
+    """The target table's columns, in header order, with the type each is loaded as."""
 
     names: tuple[str, ...]
     types: tuple[ColumnType, ...]
-    sampled: bool = True
 
 
 #: What the sample of one file says of each of its columns.
@@ -67,8 +62,15 @@ def _difference(expected: Sequence[str], found: Sequence[str]) -> str:
 
 
 def check_identifiers(table: str, names: Sequence[str], primary_key: Sequence[str], backend: Backend) -> None:
-    """Raise SchemaError where the database could not hold a name exactly as written."""
+    """Raise SchemaError where the database could not hold a name exactly as written, or as
+    many columns as the header has."""
     backend.check_name(table, "table name")
+    limit = backend.max_columns
+    if limit is not None and len(names) > limit:
+        raise SchemaError(
+            f"table {table!r} cannot hold the header's {len(names):,} columns: "
+            f"{backend.name} allows at most {limit:,}"
+        )
     unknown = [key for key in primary_key if key not in names]
     if unknown:
         raise SchemaError(
@@ -87,9 +89,11 @@ def check_identifiers(table: str, names: Sequence[str], primary_key: Sequence[st
         seen[key] = position
 
 
-def profile_file(source: SourceFile, fmt: TextFormat, columns: int, rows: int) -> FileProfile:
-    """Classify each column of one file's sample (runs in a worker)."""
-    sample = sample_rows(source, fmt, columns, rows)
+def profile_file(
+    source: SourceFile, fmt: TextFormat, columns: int, rows: int, check: Callable[[], None] = lambda: None
+) -> FileProfile:
+    """Classify each column of one file's sample (runs in a worker; ``check`` may stop it)."""
+    sample = sample_rows(source, fmt, columns, rows, check)
     return tuple(classify(sample.column(i).combine_chunks()) for i in range(columns))
 
 
@@ -116,4 +120,4 @@ def plan_from_table(
             f"{source_name}: header does not match the columns of table {table!r}: "
             f"{_difference(list(existing), names)}"
         )
-    return TablePlan(names=tuple(names), types=tuple(existing[n] for n in names), sampled=False)
+    return TablePlan(names=tuple(names), types=tuple(existing[n] for n in names))

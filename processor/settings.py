@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import argparse
 import codecs
-import os
-from collections.abc import Callable, Mapping, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
+from processor.cpus import available_cpus
 from processor.errors import ConfigError
+from processor.masking import mask_url_text, shown_url, url_secrets
 
 IF_EXISTS_CHOICES = ("fail", "replace", "append", "merge", "delete_rows")
 QUOTING_CHOICES = ("csv", "none")
@@ -41,11 +43,6 @@ SCHEME_ALIASES = {
     "mysql": "mysql+mysqldb",
     "mariadb": "mariadb+mysqldb",
 }
-
-
-def available_cpus() -> int:
-    """The CPUs this process may run on (a container's cpuset, not the whole host)."""
-    return len(os.sched_getaffinity(0)) or 1
 
 
 @dataclass(frozen=True)
@@ -87,10 +84,16 @@ class Settings:
 
     @property
     def masked_url(self) -> str:
-        """DEST_SQL as it may be shown: the password replaced by ``***``, wherever it occurs."""
-        url = self.url
-        shown = url.render_as_string(hide_password=True)
-        return shown.replace(str(url.password), "***") if url.password else shown
+        """DEST_SQL as it may be shown: its secrets replaced by ``***``, wherever they occur."""
+        return shown_url(self.url)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """DEST_SQL's password and secret parameters, which no output may show."""
+        try:
+            return url_secrets(self.url)
+        except ConfigError:
+            return ()
 
     def resolved_rejects_path(self, table: str) -> Path:
         """Where rejected rows go: REJECTS_PATH, else beside the report, else ``<table>.rejects.csv``."""
@@ -106,22 +109,8 @@ def parse_url(text: str) -> URL:
     try:
         url = make_url(text)
     except (ArgumentError, ValueError):  # ValueError: a port that is not a number
-        raise ConfigError(f"DEST_SQL is not a database URL: {_mask(text)!r}") from None
+        raise ConfigError(f"DEST_SQL is not a database URL: {mask_url_text(text)!r}") from None
     return url.set(drivername=SCHEME_ALIASES.get(url.drivername, url.drivername))
-
-
-def _mask(text: str) -> str:
-    """Hide anything between ``user:`` and the last ``@`` in a string that failed to parse as a URL.
-
-    The password may itself hold ``:`` and ``@``, so the user ends at the first ``:`` after
-    ``//`` and the password at the last ``@``.
-    """
-    head, sep, tail = text.rpartition("@")
-    scheme, slashes, userinfo = head.rpartition("//")
-    user, colon, _password = userinfo.partition(":")
-    if not sep or not colon:
-        return text
-    return f"{scheme}{slashes}{user}:***@{tail}"
 
 
 def _positive_int(name: str, text: str) -> int:
@@ -287,9 +276,17 @@ OPTIONS = (
 )
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, whose mistakes (an unknown flag, a flag without its value) are ConfigErrors:
+    one line and exit status 2, reported like any other invalid setting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise ConfigError(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``python index.py`` flags, one per setting, with defaults shown in ``--help``."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python index.py",
         description="Import a folder of CSV files into one SQL table.",
         epilog="Every flag can also be given as the environment variable named in capitals.",
@@ -323,13 +320,40 @@ def _shown(default: Any) -> str:
 def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
     """Build Settings from flags (first) and environment variables; raise ConfigError if invalid."""
     args = build_parser().parse_args(list(argv))
-    values: dict[str, Any] = {}
+    values = {option.attr: option.parse(option.env, text) for option, text in _given(args, environ)}
+    return _settings(values, args)
+
+
+#: What a run with invalid settings still needs: where and how to report, what to mask.
+SALVAGED = ("report_path", "log_format", "log_level", "dest_sql", "dest_table")
+
+
+def salvage_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
+    """The settings a run needs to report that its settings are invalid (``SALVAGED``): each as
+    given if it is valid itself, else its default.  Never raises."""
+    try:
+        args, _unknown = build_parser().parse_known_args(list(argv))
+    except ConfigError:  # the flags cannot be read at all: the environment alone
+        args = argparse.Namespace(verbose=False, cleanup=False)
+    values = {}
+    for option, text in _given(args, environ):
+        if option.attr in SALVAGED:
+            with contextlib.suppress(ConfigError):
+                values[option.attr] = option.parse(option.env, text)
+    return _settings(values, args)
+
+
+def _given(args: argparse.Namespace, environ: Mapping[str, str]) -> Iterator[tuple[Option, str]]:
+    """Each setting that is given, as text: its flag, else its environment variable."""
     for option in OPTIONS:
-        flag_value = getattr(args, option.attr)
+        flag_value = getattr(args, option.attr, None)
         text = flag_value if flag_value is not None else environ.get(option.env)
         if text is None or (text == "" and option.env != "NA_VALUES"):
             continue
-        values[option.attr] = option.parse(option.env, text)
+        yield option, text
+
+
+def _settings(values: dict[str, Any], args: argparse.Namespace) -> Settings:
     values["verbose"] = args.verbose
     values["cleanup"] = args.cleanup
     if values["verbose"]:

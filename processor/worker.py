@@ -28,6 +28,7 @@ from processor.discover import SourceFile
 from processor.errors import DatabaseError, ImporterError, Interrupted, describe, unexpected, with_traceback
 from processor.ledger import fingerprint
 from processor.logs import setup_logging
+from processor.masking import url_secrets
 from processor.read import InvalidRow, TextFormat, locate_records, read_batches, rechunk
 from processor.report import FileResult, RejectedRow
 from processor.retry import with_retries
@@ -87,7 +88,8 @@ def init_worker(url: URL, lock: Any, stop: Any, log_level: str, log_format: str)
     if multiprocessing.parent_process() is not None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         _exit_with_parent()
-        setup_logging(log_level, log_format)  # a spawned process starts without the parent's
+        # A spawned process starts without the parent's logging, and masks the same secrets.
+        setup_logging(log_level, log_format, url_secrets(url))
     _state = _WorkerState(backend=backend_for(create_engine(url)), lock=lock, stop=stop)
 
 
@@ -125,8 +127,11 @@ def profile(task: ProfileTask) -> ProfileResult:
 
 
 def _profile(task: ProfileTask) -> ProfileResult:
-    sampled = profile_file(task.source, task.fmt, task.columns, task.rows)
-    return ProfileResult(task.source.name, sampled, fingerprint(task.source.path))
+    def check() -> None:
+        _check_stop(task.source.name)
+
+    sampled = profile_file(task.source, task.fmt, task.columns, task.rows, check)
+    return ProfileResult(task.source.name, sampled, fingerprint(task.source.path, check))
 
 
 def load_file(task: LoadTask) -> FileResult:
@@ -145,7 +150,7 @@ def _load_file(task: LoadTask) -> FileResult:
     started = time.perf_counter()
     columns = len(task.plan.names)
     invalid: list[InvalidRow] = []
-    misfits: list[tuple[int, str]] = []  # (record number, reason)
+    misfits: list[tuple[int, str, bool]] = []  # (record number, reason, a misfit: yes)
     rows = seen = 0
     assert _state is not None, "init_worker was not called"
     batches = read_batches(task.source, task.fmt, columns, invalid.append)
@@ -154,13 +159,13 @@ def _load_file(task: LoadTask) -> FileResult:
         for chunk in rechunk(batches, task.chunk_size):
             _check_stop(task.source.name)
             typed, rejected = apply_plan(chunk, task.plan)
-            misfits.extend((_record_number(seen + index, invalid), why) for index, why in rejected)
+            misfits.extend((_record_number(seen + index, invalid), why, True) for index, why in rejected)
             seen += chunk.num_rows
             if len(invalid) + len(misfits) > task.max_errors:
                 break  # the parent fails the run; loading more of this file is wasted work
             _write(task.source.name, writer, typed)
             rows += typed.num_rows
-    ragged = [(row.record, f"expected {columns} fields, found {row.fields}") for row in invalid]
+    ragged = [(row.record, f"expected {columns} fields, found {row.fields}", False) for row in invalid]
     return FileResult(
         name=task.source.name,
         rows=rows,
@@ -198,15 +203,16 @@ def _write(name: str, writer: ChunkWriter, typed: pa.Table) -> None:
         raise DatabaseError(f"{name}: writing rows failed: {describe(error)}") from None
 
 
-def _locate(task: LoadTask, rejects: list[tuple[int, str]]) -> tuple[RejectedRow, ...]:
+def _locate(task: LoadTask, rejects: list[tuple[int, str, bool]]) -> tuple[RejectedRow, ...]:
     """Attach physical line numbers and raw text to rejected records (error path only)."""
-    lines = locate_records(task.source, task.fmt, len(task.plan.names), (record for record, _ in rejects))
+    lines = locate_records(task.source, task.fmt, (reject[0] for reject in rejects))
     return tuple(
         RejectedRow(
             file=task.source.name,
             line=lines.get(record, (record, ""))[0],
             reason=why,
             text=lines.get(record, (0, ""))[1],
+            misfit=misfit,
         )
-        for record, why in rejects
+        for record, why, misfit in rejects
     )

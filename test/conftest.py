@@ -9,13 +9,14 @@ CI=true, where it fails them: CI must never pass by testing less.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 import sqlalchemy as sa
@@ -23,10 +24,11 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import index  # noqa: E402
 from processor import RunReport, Settings, run_import  # noqa: E402
 from processor.backends import Backend, backend_for  # noqa: E402
 from processor.database import create_engine  # noqa: E402
-from processor.settings import parse_url  # noqa: E402
+from processor.settings import OPTIONS, parse_url  # noqa: E402
 from processor.target import staging_name  # noqa: E402
 
 SERVERS = {
@@ -132,12 +134,22 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     if name == "duckdb":
         yield Database(name, f"duckdb:///{tmp_path / 'test.duckdb'}")
         return
+    need_server(name)
+    yield Database(name, SERVERS[name])
+
+
+def need_server(name: str) -> None:
+    """Go on only if the server ``name`` answers."""
     problem = _server_problem(name)
     if problem:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{problem} (CI=true: a missing server fails the suite)")
-        pytest.skip(problem)
-    yield Database(name, SERVERS[name])
+        unavailable(problem)
+
+
+def unavailable(reason: str) -> NoReturn:
+    """Something a test needs is missing: skip it, except under CI=true, where it fails."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason} (CI=true: what a test needs must be there)")
+    pytest.skip(reason)
 
 
 @pytest.fixture
@@ -151,6 +163,31 @@ def table(request: pytest.FixtureRequest) -> Iterator[str]:
             leftovers = {t for t in database.tables() if t == name or t.startswith(staging_name(name, ""))}
             for leftover in leftovers:
                 database.drop(leftover)
+
+
+@pytest.fixture
+def cli(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Run ``python index.py`` in-process from an empty working directory; restore logging after."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+
+    def run(argv: list[str], env: dict[str, str]) -> tuple[int, str, str]:
+        code = index.main(argv, {"LOG_LEVEL": "WARNING", "WORKERS": "1", **env})
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    yield run
+    root.handlers[:], root.level = saved
+
+
+def user_env(**settings: str) -> dict[str, str]:
+    """The environment without any of the importer's settings, plus ``settings``."""
+    names = {option.env for option in OPTIONS}
+    env = {k: v for k, v in os.environ.items() if k not in names}
+    return {**env, **settings}
 
 
 def write(folder: Path, name: str, content: str | bytes, encoding: str = "utf-8") -> Path:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import shutil
 
-import pytest
+from conftest import unavailable
 
 from bench import run
 
 
-@pytest.mark.skipif(shutil.which("sqlite3") is None, reason="the sqlite3 shell is the SQLite yardstick")
 def test_bench_runs_on_tiny_data(tmp_path, capsys):
+    if shutil.which("sqlite3") is None:
+        unavailable("the sqlite3 shell, the SQLite yardstick, is not installed")
     run.main(
         ["--rows", "300", "--files", "3", "--databases", "sqlite", "--repeat", "1", "--out", str(tmp_path)]
     )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 import shutil
 import sqlite3
@@ -17,8 +16,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, write
+from conftest import ROOT, user_env, write
 
+from processor.cpus import available_cpus
 from processor.settings import OPTIONS
 
 INDEX = ROOT / "index.py"
@@ -26,13 +26,6 @@ SUMMARY = re.compile(
     r"^imported (?P<rows>[\d,]+) rows from (?P<files>\d+) files into table '(?P<table>[^']+)' "
     r"at (?P<dest>\S+) in \d+\.\d s \([\d,]+ rows/s\)(?P<rejected>; \d+ rows rejected)?$"
 )
-
-
-def user_env(**settings: str) -> dict[str, str]:
-    """The environment without any of the importer's settings, plus ``settings``."""
-    names = {option.env for option in OPTIONS}
-    env = {k: v for k, v in os.environ.items() if k not in names}
-    return {**env, **settings}
 
 
 def run(cwd: Path, *flags: str, **settings: str) -> subprocess.CompletedProcess[str]:
@@ -91,7 +84,7 @@ def test_help_lists_every_setting_with_its_default(tmp_path):
         "(default: sqlite:///import.db)",
         "(default: the matched files' common name stem)",
         "(default: fail)",
-        f"(default: the number of CPUs, {os.cpu_count()} here)",
+        f"(default: the number of CPUs, {available_cpus()} here)",
         "(default: 5000)",
         "(default: 5000)",
         "(default: ',', or tab for .tsv files)",

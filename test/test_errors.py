@@ -9,35 +9,17 @@ from __future__ import annotations
 
 import gzip
 import json
-import logging
 import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from conftest import SERVERS, Database, _server_problem, load, write
+from conftest import ROOT, SERVERS, Database, load, need_server, user_env, write
 
-import index
 from processor.ledger import LEDGER_TABLE
 from processor.target import staging_name
-
-
-@pytest.fixture
-def cli(tmp_path, capsys, monkeypatch):
-    """Run ``python index.py`` in-process from an empty working directory; restore logging after."""
-    work = tmp_path / "work"
-    work.mkdir()
-    monkeypatch.chdir(work)
-    root = logging.getLogger()
-    saved = (root.handlers[:], root.level)
-
-    def run(argv: list[str], env: dict[str, str]) -> tuple[int, str, str]:
-        code = index.main(argv, {"LOG_LEVEL": "WARNING", "WORKERS": "1", **env})
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    yield run
-    root.handlers[:], root.level = saved
 
 
 def sqlite_tables(path: Path) -> set[str]:
@@ -115,12 +97,20 @@ def test_only_empty_files(cli, tmp_path):
     ]
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their permissions")
-def test_unreadable_file(cli, tmp_path):
+def test_unreadable_file(tmp_path):
+    """Run as a user runs it, in a subprocess.  Root reads files whatever their permissions, so
+    as root the importer runs without the two capabilities that let it (``setpriv``, util-linux):
+    root's Python lives below /root, which another user could not even reach."""
     path = write(tmp_path / "src", "a.csv", "n\n1\n")
     path.chmod(0)
-    code, _, err = cli([], {"SRC_DATA_FOLDER": str(tmp_path / "src")})
-    assert (code, err) == (3, "error: a.csv: cannot be read (permission denied)\n")
+    command = [sys.executable, str(ROOT / "index.py")]
+    if os.geteuid() == 0:
+        command = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", *command]
+    env = user_env(SRC_DATA_FOLDER=str(tmp_path / "src"), DEST_SQL=f"sqlite:///{tmp_path / 'o.db'}")
+    result = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert (result.returncode, result.stdout) == (3, "")
+    assert result.stderr == "error: a.csv: cannot be read (permission denied)\n"
+    assert not (tmp_path / "o.db").exists()
 
 
 @pytest.mark.parametrize(
@@ -166,14 +156,6 @@ def test_sqlite_file_in_missing_folder(cli, tmp_path):
     url = f"sqlite:///{tmp_path}/no/such/dir/x.db"
     code, _, err = cli([], {"SRC_DATA_FOLDER": str(tmp_path / "src"), "DEST_SQL": url})
     assert (code, err) == (6, f"error: cannot connect to {url}: unable to open database file\n")
-
-
-def need_server(name: str) -> None:
-    problem = _server_problem(name)
-    if problem:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(problem)
-        pytest.skip(problem)
 
 
 @pytest.mark.parametrize("verbose", [[], ["--verbose"]], ids=["plain", "verbose"])

@@ -126,10 +126,8 @@ def expected_rows(data: bytes) -> tuple[list[str], list[list[str | None]], int] 
         return None
     header, rows, ragged = records[0], [], 0
     for record in records[1:]:
-        if not record:  # a blank line: no row, except in a one-column file, where it is an empty value
-            if len(header) > 1:
-                continue
-            record = [""]
+        if not record:  # a blank line: no row, in a one-column file too (a quoted "" is a record)
+            continue
         if len(record) != len(header):
             ragged += 1
             continue

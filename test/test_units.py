@@ -14,10 +14,20 @@ import pyarrow as pa
 import pytest
 from conftest import write
 
+from processor.cpus import available_cpus, cpu_quota
 from processor.discover import SourceFile, common_stem, discover_files
 from processor.errors import ConfigError, SourceError
-from processor.read import TextFormat, locate_records, read_header, rechunk
-from processor.settings import OPTIONS, Settings, load_settings
+from processor.masking import mask, shown_url, url_secrets
+from processor.read import (
+    InvalidRow,
+    TextFormat,
+    locate_records,
+    read_batches,
+    read_header,
+    rechunk,
+    sample_rows,
+)
+from processor.settings import OPTIONS, Settings, load_settings, parse_url, salvage_settings
 
 # ---- settings -----------------------------------------------------------------------------
 
@@ -169,14 +179,14 @@ def source_for(path, delimiter: str = ",", compression: str | None = None) -> So
 def test_locate_records_across_multiline_quoted_fields(tmp_path):
     text = 'a,b\r\n1,"one\r\ntwo\r\nthree"\r\n2,x\r\n\r\n3,"y\nz",extra\r\n4,w\r\n'
     path = write(tmp_path, "m.csv", text)
-    found = locate_records(source_for(path), TextFormat(), 2, [3, 4, 5])
+    found = locate_records(source_for(path), TextFormat(), [3, 4, 5])
     assert found == {3: (5, "2,x"), 4: (7, '3,"y\nz",extra'), 5: (9, "4,w")}
 
 
 def test_locate_records_gzip_and_tsv(tmp_path):
     path = tmp_path / "m.tsv.gz"
     path.write_bytes(gzip.compress(b'a\tb\n1\t"x\ny"\n2\n'))
-    found = locate_records(source_for(path, "\t", "gzip"), TextFormat(), 2, [3])
+    found = locate_records(source_for(path, "\t", "gzip"), TextFormat(), [3])
     assert found == {3: (4, "2")}
 
 
@@ -313,3 +323,132 @@ def test_readme_documents_every_setting():
     table_rows = [line for line in readme.splitlines() if line.startswith("| `")]
     for option in OPTIONS:
         assert any(f"`{option.env}` `{option.flag}`" in row for row in table_rows), option.env
+
+
+# ---- secrets ------------------------------------------------------------------------------------
+
+
+def test_url_secrets_are_the_password_and_secret_parameters_as_written_and_encoded():
+    url = parse_url("postgresql://u:p%40ss%3Aw@h/db?password=a+b&sslmode=require&api_key=K1&AuthToken=T2")
+    assert set(url_secrets(url)) == {"p@ss:w", "p%40ss%3Aw", "a b", "a%20b", "a+b", "K1", "T2"}
+
+
+def test_shown_url_masks_the_password_and_secret_parameters():
+    url = parse_url("postgres://u:p%40ss@h:5/db?sslpassword=S1&sslmode=require&client_secret=S2")
+    assert (
+        shown_url(url)
+        == "postgresql+psycopg2://u:***@h:5/db?client_secret=***&sslmode=require&sslpassword=***"
+    )
+
+
+def test_mask_hides_the_longer_of_two_overlapping_secrets_whole():
+    assert mask("pw=abc, key=abcdef", ["abc", "abcdef"]) == "pw=***, key=***"
+
+
+def test_salvaged_settings_keep_what_is_valid():
+    settings = salvage_settings(
+        ["--report-path", "r.json", "--nonsense"],
+        {"WORKERS": "abc", "LOG_FORMAT": "json", "DEST_SQL": "postgresql://u:pw@h/db", "LOG_LEVEL": "loud"},
+    )
+    assert (settings.report_path, settings.log_format, settings.log_level) == (Path("r.json"), "json", "INFO")
+    assert settings.secrets == ("pw",)
+    assert settings.workers == Settings().workers
+
+
+def test_unknown_flag_is_a_config_error():
+    assert config_error({}, ("--wokers", "2")) == "unrecognized arguments: --wokers 2"
+    assert config_error({}, ("--workers",)) == "argument --workers: expected one argument"
+
+
+# ---- CPUs ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("files", "membership", "quota"),
+    [
+        ({"cpu.max": "150000 100000\n"}, "0::/\n", 1.5),  # cgroup v2 in a container (--cpus 1.5)
+        ({"cpu.max": "max 100000\n"}, "0::/\n", None),  # v2 without a quota
+        (  # v2 on a host: the process's own cgroup sets it
+            {"system.slice/app.service/cpu.max": "50000 100000\n", "system.slice/cpu.max": "max 100000\n"},
+            "0::/system.slice/app.service\n",
+            0.5,
+        ),
+        (  # a cgroup above the process's own one limits it too
+            {"system.slice/cpu.max": "200000 100000\n", "system.slice/app.service/cpu.max": "max 100000\n"},
+            "0::/system.slice/app.service\n",
+            2.0,
+        ),
+        (  # v1, Docker without a cgroup namespace: the mount's root is the container's cgroup
+            {"cpu,cpuacct/cpu.cfs_quota_us": "250000\n", "cpu,cpuacct/cpu.cfs_period_us": "100000\n"},
+            "4:cpu,cpuacct:/docker/0123abcd\n1:name=systemd:/docker/0123abcd\n",
+            2.5,
+        ),
+        ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, "1:cpu:/\n", None),
+        ({}, "", None),  # no cgroup files at all
+    ],
+)
+def test_cpu_quota_from_cgroup_files(tmp_path, files, membership, quota):
+    root = tmp_path / "cgroup"
+    root.mkdir()
+    for name, text in files.items():
+        write(root, name, text)
+    assert cpu_quota(root, write(tmp_path, "self-cgroup", membership)) == quota
+
+
+def test_available_cpus_is_the_quota_rounded_up_within_the_cpuset(tmp_path):
+    own = write(tmp_path, "self-cgroup", "0::/\n")
+    write(tmp_path / "half", "cpu.max", "50000 100000\n")
+    write(tmp_path / "plenty", "cpu.max", "100000000 100000\n")
+    assert available_cpus(tmp_path / "half", own) == 1
+    assert available_cpus(tmp_path / "plenty", own) == len(os.sched_getaffinity(0))
+
+
+# ---- readers without arbitrary limits -----------------------------------------------------------
+
+
+def test_locate_records_with_fields_over_128_kib(tmp_path):
+    field = "é" * 200_000
+    path = write(tmp_path, "m.csv", f'a,b\n1,"{field}\n{field}"\n2,x,y\n')
+    found = locate_records(source_for(path), TextFormat(), [2, 3])
+    assert found == {2: (2, f'1,"{field}\n{field}"'), 3: (4, "2,x,y")}
+
+
+def test_a_header_quote_never_closed_is_not_read_to_the_end(tmp_path):
+    path = write(tmp_path, "m.csv", '"a,b\n' + "1,x\n" * 100_000)
+    with pytest.raises(SourceError) as caught:
+        read_header(source_for(path), TextFormat())
+    assert str(caught.value) == "m.csv: line 1: unreadable header: field larger than field limit (131072)"
+
+
+def test_a_record_over_a_block_keeps_every_row_and_number(tmp_path):
+    big = "y" * (3 << 20)  # spans more than two of Arrow's 1 MiB blocks
+    rows = [f"{i},r{i}\n" for i in range(50_000)]
+    text = "a,b\n" + "".join(rows) + "bad\n\n" + f'big,"{big}"\n' + "x,y,z\n" + "".join(rows)
+    invalid = []
+    batches = list(read_batches(source_for(write(tmp_path, "m.csv", text)), TextFormat(), 2, invalid.append))
+    values = [
+        (a, b) for batch in batches for a, b in zip(*(c.to_pylist() for c in batch.columns), strict=True)
+    ]
+    expected = [(str(i), f"r{i}") for i in range(50_000)]
+    assert values == [*expected, ("big", big), *expected]
+    assert invalid == [InvalidRow(record=50_002, fields=1), InvalidRow(record=50_004, fields=3)]
+
+
+def test_a_quote_never_closed_fails_with_its_line(tmp_path, monkeypatch):
+    import processor.read
+
+    monkeypatch.setattr(processor.read, "MAX_BLOCK_BYTES", 4 << 20)
+    text = 'a,b\n1,x\n2,"open\n' + "".join(f"{i},x\n" for i in range(1_000_000))
+    source = source_for(write(tmp_path, "m.csv", text))
+    with pytest.raises(SourceError) as caught:
+        list(processor.read.read_batches(source, TextFormat(), 2, lambda row: None))
+    assert (
+        str(caught.value)
+        == "m.csv: a record after line 2 is larger than 4 MiB, or a quote there is never closed"
+    )
+
+
+def test_a_sample_ends_early_in_a_file_read_with_larger_blocks(tmp_path):
+    text = "a,b\n" + f'1,"{"y" * (3 << 20)}"\n' + "".join(f"{i},x\n" for i in range(500_000))
+    sample = sample_rows(source_for(write(tmp_path, "m.csv", text)), TextFormat(), 2, 2)
+    assert sample.column(0).to_pylist() == ["1", "0"]

@@ -99,6 +99,11 @@ class Backend:
     def name_length(self, name: str) -> int:
         return len(name)
 
+    @property
+    def max_columns(self) -> int | None:
+        """The most columns a table may have, or None where no limit is known."""
+        return None
+
     def check_name(self, name: str, label: str) -> None:
         """Raise SchemaError unless the database can hold ``name`` exactly as written."""
         if "\x00" in name:

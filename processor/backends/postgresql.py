@@ -41,6 +41,8 @@ NUMERIC_WHOLE_DIGITS, NUMERIC_SCALE = 131072, 16383
 NUL = r"\x00"
 # Drivers built on libpq, which takes client_encoding as a connection parameter.
 LIBPQ = {"psycopg2", "psycopg"}
+# A table holds at most MaxHeapAttributeNumber columns.
+MAX_COLUMNS = 1600
 
 
 class PostgreSQL(Backend):
@@ -49,6 +51,7 @@ class PostgreSQL(Backend):
 
     name_limit = NAME_BYTES
     parameter_limit = 65535
+    max_columns = MAX_COLUMNS
 
     @classmethod
     def engine_arguments(cls, url: URL) -> dict[str, Any]:

@@ -96,6 +96,14 @@ class SQLite(Embedded):
             return super().chunk_writer(staging, plan, isolated)
         return AdbcWriter(functools.partial(_connect_adbc, database), staging, self.quote)
 
+    @property
+    def max_columns(self) -> int | None:
+        """This library's limit (SQLITE_MAX_COLUMN, 2000 unless it was compiled otherwise)."""
+        if self.dialect.driver != "pysqlite":
+            return super().max_columns
+        with self.engine.connect() as conn:
+            return int(conn.connection.dbapi_connection.getlimit(sqlite3.SQLITE_LIMIT_COLUMN))
+
     def writer(self) -> WriteMethod:
         if self.dialect.driver == "pysqlite":
             return WriteMethod(insert_many, takes_rows=True)

@@ -1,0 +1,79 @@
+"""The secrets of DEST_SQL, and text with them hidden: no output may ever show one.
+
+A URL's secrets are its password and the values of query parameters named like a password, a
+secret, a token or a key (``password``, ``sslpassword``, ``auth_token``, ``aws_secret_key``).
+Each is masked as written and as a URL writes it (percent-encoded), because a driver's message
+may repeat either; masking follows the text, so a secret is hidden wherever it occurs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import quote, quote_plus
+
+from sqlalchemy.engine import URL
+
+MASK = "***"
+_SECRET_WORDS = "pass|pwd|secret|token|key|credential"
+#: Query parameters whose values are secrets, by name (case-insensitive).
+SECRET_PARAMETER = re.compile(_SECRET_WORDS, re.IGNORECASE)
+# A secret query parameter in a URL that did not parse: name=value up to the next & or #.
+_SECRET_PAIR = re.compile(rf"([?&][^=&#]*(?:{_SECRET_WORDS})[^=&#]*=)[^&#]*", re.IGNORECASE)
+
+
+def url_secrets(url: URL) -> tuple[str, ...]:
+    """The password and the secret query values of ``url``, each also as a URL encodes it."""
+    values = [str(url.password)] if url.password else []
+    for name, value in url.query.items():
+        if SECRET_PARAMETER.search(name):
+            values.extend([value] if isinstance(value, str) else value)
+    # As written, and as URLs encode it: SQLAlchemy's userinfo, its query, fully percent-encoded.
+    forms = {
+        form
+        for value in values
+        if value
+        for form in (value, quote(value, safe=" +"), quote_plus(value), quote(value, safe=""))
+    }
+    return tuple(sorted(forms, key=len, reverse=True))  # the longest first: a secret may hold another
+
+
+def mask(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every occurrence of each secret replaced by ``***``."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return text
+
+
+def mask_values(value: Any, secrets: Iterable[str]) -> Any:
+    """A JSON-like value (dicts, lists, strings) with its strings masked, before it is encoded
+    (JSON's escapes would hide a secret from a search in the encoded text)."""
+    secrets = tuple(secrets)
+    if isinstance(value, str):
+        return mask(value, secrets)
+    if isinstance(value, dict):
+        return {mask_values(k, secrets): mask_values(v, secrets) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [mask_values(v, secrets) for v in value]
+    return value
+
+
+def shown_url(url: URL) -> str:
+    """``url`` as it may be shown: its password and secret query values as ``***``."""
+    return mask(url.render_as_string(hide_password=True), url_secrets(url))
+
+
+def mask_url_text(text: str) -> str:
+    """A string that failed to parse as a URL, with what looks like its secrets hidden.
+
+    The password may itself hold ``:`` and ``@``, so the user ends at the first ``:`` after
+    ``//`` and the password at the last ``@``.
+    """
+    text = _SECRET_PAIR.sub(lambda found: found.group(1) + MASK, text)
+    head, at, tail = text.rpartition("@")
+    scheme, slashes, userinfo = head.rpartition("//")
+    user, colon, _password = userinfo.partition(":")
+    if not at or not colon:
+        return text
+    return f"{scheme}{slashes}{user}:{MASK}@{tail}"
