@@ -13,7 +13,6 @@ name is not taken for the one that holds the files; nor is a table that is empty
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -29,8 +28,6 @@ log = logging.getLogger(__name__)
 LEDGER_TABLE = "_import_ledger"
 #: Columns later versions added, which an older ledger gets on its first run with them.
 ADDED_COLUMNS = ("table_id",)
-# Bytes hashed between two checks for a stop: a file of gigabytes stops within milliseconds.
-FINGERPRINT_BLOCK = 1 << 20
 
 
 def _ledger_table(text: Callable[[int], sa.types.TypeEngine]) -> sa.Table:
@@ -66,17 +63,6 @@ class LedgerEntry:
     rows: int
     run_id: str
     loaded_at: dt.datetime
-
-
-def fingerprint(path: str, check: Callable[[], None] = lambda: None) -> str:
-    """The SHA-256 of a file's bytes as stored (compressed files are hashed compressed);
-    ``check()`` runs before each block and may raise to stop early (the run is failing)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        while block := stream.read(FINGERPRINT_BLOCK):
-            check()
-            digest.update(block)
-    return "sha256:" + digest.hexdigest()
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ import pyarrow.csv as pacsv
 
 from processor.discover import SourceFile
 from processor.errors import SourceError, first_line
+from processor.fingerprint import StreamDigest
 from processor.pacing import PacedStream
 
 # What a damaged or truncated compressed file raises while it is read (BadGzipFile is an
@@ -63,22 +64,41 @@ class InvalidRow:
     fields: int
 
 
-def open_bytes(source: SourceFile) -> IO[bytes]:
-    """Open a source file for reading, decompressing it on the fly."""
+def open_bytes(source: SourceFile, digest: StreamDigest | None = None) -> IO[bytes]:
+    """Open a source file for reading, decompressing it on the fly; ``digest`` fingerprints the
+    stored bytes as they are read (not a .zip's: its member is read, not the whole archive)."""
     try:
-        if source.compression == "gzip":
-            return gzip.open(source.path, "rb")
-        if source.compression == "bz2":
-            return bz2.open(source.path, "rb")
-        if source.compression == "xz":
-            return lzma.open(source.path, "rb")
-        if source.compression == "zstd":
-            return pa.input_stream(source.path, compression="zstd")
         if source.compression == "zip":
             return _open_zip_member(source)
-        return open(source.path, "rb")
+        raw: IO[bytes] = open(source.path, "rb")  # noqa: SIM115 - closed with what reads it
+        if digest is not None:
+            raw = digest.wrap(raw)
+        if source.compression == "gzip":
+            return _closing_both(gzip.GzipFile(fileobj=raw, mode="rb"), raw)
+        if source.compression == "bz2":
+            return _closing_both(bz2.BZ2File(raw), raw)
+        if source.compression == "xz":
+            return _closing_both(lzma.LZMAFile(raw), raw)
+        if source.compression == "zstd":
+            return pa.CompressedInputStream(pa.PythonFile(raw, mode="r"), "zstd")
+        return raw
     except OSError as exc:
         raise SourceError(f"{source.name}: cannot be opened: {exc.strerror or exc}") from exc
+
+
+def _closing_both(outer: IO[bytes], inner: IO[bytes]) -> IO[bytes]:
+    """``outer``, a decompressor reading ``inner``, made to close ``inner`` too (the standard
+    library's decompressors leave a file object they were given open)."""
+    close_outer = outer.close
+
+    def close() -> None:
+        try:
+            close_outer()
+        finally:
+            inner.close()
+
+    outer.close = close  # type: ignore[method-assign]
+    return outer
 
 
 def _open_zip_member(source: SourceFile) -> IO[bytes]:
@@ -135,10 +155,14 @@ def read_batches(
     fmt: TextFormat,
     columns: int,
     on_invalid: Callable[[InvalidRow], None],
+    digest: StreamDigest | None = None,
+    read_ahead: int = READ_AHEAD_BYTES,
 ) -> Iterator[pa.RecordBatch]:
     """Stream the data rows (after the header) as batches of ``columns`` nullable string arrays.
 
-    Rows with too few or too many fields are passed to ``on_invalid`` and left out.  Arrow
+    Rows with too few or too many fields are passed to ``on_invalid`` and left out; ``digest``
+    fingerprints the file on the way; ``read_ahead`` bytes at most are read beyond the batches
+    taken (a sample takes few).  Arrow
     parses a record only if it fits in about one block; after a larger one the file is read
     again from its start with blocks four times as large, skipping what was passed on, so that
     every row and invalid row comes once, numbered as in the whole file.
@@ -155,7 +179,8 @@ def read_batches(
     block = BLOCK_BYTES
     while True:
         try:
-            for batch in _after(delivered, _parse(source, fmt, columns, block, handle)):
+            parsed = _parse(source, fmt, columns, block, handle, digest, read_ahead)
+            for batch in _after(delivered, parsed):
                 delivered += batch.num_rows
                 yield batch
             return
@@ -185,6 +210,8 @@ def _parse(
     columns: int,
     block: int,
     handle: Callable[[pacsv.InvalidRow], str],
+    digest: StreamDigest | None,
+    read_ahead: int,
 ) -> Iterator[pa.RecordBatch]:
     """One reading of the file with Arrow, in blocks of ``block`` bytes."""
     names = [str(i) for i in range(columns)]
@@ -210,8 +237,8 @@ def _parse(
         strings_can_be_null=True,
         quoted_strings_can_be_null=True,
     )
-    with open_bytes(source) as raw:
-        stream = PacedStream(raw, ahead=max(MIN_AHEAD_BLOCKS, READ_AHEAD_BYTES // block))
+    with open_bytes(source, digest) as raw:
+        stream = PacedStream(raw, ahead=max(MIN_AHEAD_BLOCKS, read_ahead // block))
         try:
             with stream.asking():
                 reader = pacsv.open_csv(stream, read_options, parse_options, convert_options)
@@ -316,7 +343,7 @@ def sample_rows(
     """
     batches: list[pa.RecordBatch] = []
     taken = 0
-    for batch in read_batches(source, fmt, columns, lambda row: None):
+    for batch in read_batches(source, fmt, columns, lambda row: None, read_ahead=0):
         check()
         if rows and taken + batch.num_rows >= rows:
             batches.append(batch.slice(0, rows - taken))

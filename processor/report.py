@@ -39,6 +39,8 @@ class FileResult:
     rows: int
     rejects: tuple[RejectedRow, ...]
     seconds: float
+    #: The file's fingerprint for the ledger, taken while it was read (None: not read to its end).
+    fingerprint: str | None = None
 
 
 @dataclass

@@ -38,7 +38,7 @@ from processor.executor import Executor, make_executor
 from processor.interrupts import Interrupts
 from processor.ledger import LEDGER_TABLE, Holdings, LedgerEntry, ensure_ledger, read_ledger, record_files
 from processor.read import TextFormat
-from processor.report import RejectedRow, RunReport, write_rejects, write_report
+from processor.report import FileResult, RejectedRow, RunReport, write_rejects, write_report
 from processor.schema import TablePlan, check_identifiers, plan_from_table, plan_types, read_headers
 from processor.settings import Settings
 from processor.target import (
@@ -200,7 +200,10 @@ def _import(settings: Settings, report: RunReport, interrupts: Interrupts) -> No
                 check_merge_key(backend, table, settings.primary_key)
             log.info("%d files to import into table %r at %s", len(files), table, settings.masked_url)
             with contextlib.closing(_executor(settings, backend, len(files))) as executor:
-                tasks = [ProfileTask(f, fmt, len(names), settings.sample_rows) for f in files]
+                tasks = [
+                    ProfileTask(f, fmt, len(names), settings.sample_rows, _decided_by_content(f, holdings))
+                    for f in files
+                ]
                 profiles = {p.name: p for p in executor.map_unordered(profile, tasks)}
                 todo = _files_to_load(files, profiles, holdings.entries, settings, report)
                 if not todo:
@@ -216,7 +219,6 @@ def _import(settings: Settings, report: RunReport, interrupts: Interrupts) -> No
                         backend,
                         executor,
                         todo,
-                        profiles,
                         plan,
                         fmt,
                         report,
@@ -243,6 +245,13 @@ def _executor(settings: Settings, backend: Backend, files: int) -> Executor:
     )
 
 
+def _decided_by_content(source: SourceFile, holdings: Holdings) -> bool:
+    """Whether skipping ``source`` depends on its content: the ledger names a file of its size
+    (one of another size has changed, whatever its bytes)."""
+    entry = holdings.entries.get(source.name)
+    return entry is not None and entry.size == source.size
+
+
 def _files_to_load(
     files: list[SourceFile],
     profiles: dict[str, ProfileResult],
@@ -256,7 +265,7 @@ def _files_to_load(
         entry = loaded.get(source.name)
         if entry is None:
             todo.append(source)
-        elif entry.fingerprint == profiles[source.name].fingerprint:
+        elif entry.size == source.size and entry.fingerprint == profiles[source.name].fingerprint:
             report.skipped.append(source.name)
         elif settings.if_exists == "merge" or settings.reload_changed:
             log.warning(
@@ -279,7 +288,6 @@ def _load(
     backend: Backend,
     executor: Executor,
     files: list[SourceFile],
-    profiles: dict[str, ProfileResult],
     plan: TablePlan,
     fmt: TextFormat,
     report: RunReport,
@@ -310,7 +318,8 @@ def _load(
                 "%s: %s rows (%d/%d files)", result.name, f"{result.rows:,}", len(report.files), len(files)
             )
             _check_reject_limit(report.rejects, settings.max_errors)
-        entries = [_ledger_entry(f, profiles[f.name].fingerprint, report) for f in files]
+        sources = {f.name: f for f in files}
+        entries = [_ledger_entry(sources[result.name], result, report.run_id) for result in report.files]
         still_locked()
         _publish(settings, backend, staging, plan, entries, report, stale_ledger, interrupts)
     except BaseException:
@@ -357,14 +366,14 @@ def _publish(
     report.published = True
 
 
-def _ledger_entry(source: SourceFile, fingerprint: str, report: RunReport) -> LedgerEntry:
-    rows = next(r.rows for r in report.files if r.name == source.name)
+def _ledger_entry(source: SourceFile, result: FileResult, run_id: str) -> LedgerEntry:
+    assert result.fingerprint is not None, f"{result.name} was loaded without being read to its end"
     return LedgerEntry(
-        source=source.name,
+        source=result.name,
         size=source.size,
-        fingerprint=fingerprint,
-        rows=rows,
-        run_id=report.run_id,
+        fingerprint=result.fingerprint,
+        rows=result.rows,
+        run_id=run_id,
         loaded_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
     )
 

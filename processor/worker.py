@@ -26,7 +26,7 @@ from processor.convert import apply_plan
 from processor.database import create_engine
 from processor.discover import SourceFile
 from processor.errors import DatabaseError, ImporterError, Interrupted, describe, unexpected, with_traceback
-from processor.ledger import fingerprint
+from processor.fingerprint import StreamDigest, fingerprint
 from processor.logs import setup_logging
 from processor.masking import url_secrets
 from processor.read import InvalidRow, TextFormat, locate_records, read_batches, rechunk
@@ -39,21 +39,23 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class ProfileTask:
-    """Sample one file to plan column kinds, and fingerprint it for the ledger."""
+    """Sample one file to plan column types; ``fingerprint`` it where the ledger's decision to
+    skip it needs that before loading (the ledger names a file of that size)."""
 
     source: SourceFile
     fmt: TextFormat
     columns: int
     rows: int
+    fingerprint: bool = False
 
 
 @dataclass(frozen=True)
 class ProfileResult:
-    """A file's sample profile and content fingerprint."""
+    """A file's sample profile and, where asked for, its fingerprint."""
 
     name: str
     profile: FileProfile
-    fingerprint: str
+    fingerprint: str | None
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,8 @@ def _profile(task: ProfileTask) -> ProfileResult:
         _check_stop(task.source.name)
 
     sampled = profile_file(task.source, task.fmt, task.columns, task.rows, check)
-    return ProfileResult(task.source.name, sampled, fingerprint(task.source.path, check))
+    taken = fingerprint(task.source.path, check) if task.fingerprint else None
+    return ProfileResult(task.source.name, sampled, taken)
 
 
 def load_file(task: LoadTask) -> FileResult:
@@ -153,7 +156,9 @@ def _load_file(task: LoadTask) -> FileResult:
     misfits: list[tuple[int, str, bool]] = []  # (record number, reason, a misfit: yes)
     rows = seen = 0
     assert _state is not None, "init_worker was not called"
-    batches = read_batches(task.source, task.fmt, columns, invalid.append)
+    digest = StreamDigest()
+    batches = read_batches(task.source, task.fmt, columns, invalid.append, digest)
+    complete = True
     isolated = multiprocessing.parent_process() is not None  # a pool's worker, not the run's process
     with contextlib.closing(_state.backend.chunk_writer(task.staging, task.plan, isolated)) as writer:
         for chunk in rechunk(batches, task.chunk_size):
@@ -162,15 +167,21 @@ def _load_file(task: LoadTask) -> FileResult:
             misfits.extend((_record_number(seen + index, invalid), why, True) for index, why in rejected)
             seen += chunk.num_rows
             if len(invalid) + len(misfits) > task.max_errors:
+                complete = False
                 break  # the parent fails the run; loading more of this file is wasted work
             _write(task.source.name, writer, typed)
             rows += typed.num_rows
     ragged = [(row.record, f"expected {columns} fields, found {row.fields}", False) for row in invalid]
+    if complete and digest.value is None:  # a source the reading did not hash (a .zip's member)
+        taken: str | None = fingerprint(task.source.path, lambda: _check_stop(task.source.name))
+    else:
+        taken = digest.value
     return FileResult(
         name=task.source.name,
         rows=rows,
         rejects=_locate(task, sorted(ragged + misfits)),
         seconds=time.perf_counter() - started,
+        fingerprint=taken,
     )
 
 
