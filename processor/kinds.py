@@ -14,6 +14,7 @@ Text values are handed to the writers as text wherever the database parses them 
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
@@ -26,13 +27,12 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 INT_PATTERN = r"^(0|-?[1-9][0-9]*)$"
 INT64_DIGITS = 18  # every integer with at most this many digits fits in 64 bits
 # A number as a float column may hold it: no "+", no leading zeros, digits after any point.
-FLOAT_SHAPE = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$"
-ZERO_PATTERN = r"^0(\.0+)?([eE][-+]?[0-9]+)?$"  # a spelling of zero without a sign
-# Every decimal of at most this many significant digits comes back from a float unchanged
-# (DBL_DIG and FLT_DIG), within the normal range that a number without an exponent stays in.
-FLOAT_DIGITS = {64: 15, 32: 6}
+FLOAT_SHAPE_RE = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+ZERO_RE = re.compile(r"0(\.0+)?([eE][-+]?[0-9]+)?")  # a spelling of zero without a sign
 DECIMAL_SHAPE = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$"
-NEGATIVE_ZERO = r"^-0(\.0+)?$"
+# A plain decimal (``DECIMAL_SHAPE``) of at most this many characters has no more digits than a
+# float gives back unchanged (DBL_DIG and FLT_DIG), and stays in the range where they hold.
+FLOAT_DIGITS = {64: 15, 32: 6}
 # ISO dates and timestamps between the years 1000 and 9999, the range every database holds.
 DATE_SHAPE = r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}$"
 TIMESTAMP_SHAPE = r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$"
@@ -80,6 +80,9 @@ class ColumnType:
     max_bytes: int | None = None
     #: TEXT: a pattern (RE2) matching a value the column cannot hold, and what it says of it.
     forbidden: str | None = None
+    #: TEXT: one ASCII character the column cannot hold (``\x00``), looked for with a byte scan
+    #: first: most chunks hold none, and then no value needs a look of its own.
+    forbidden_character: str = ""
     forbidden_what: str = ""
 
     def fit_mask(self, values: pa.Array) -> pa.Array | None:
@@ -142,7 +145,8 @@ def _describe_text(column: ColumnType) -> str:
     if column.max_bytes is not None:
         sizes.append(f"at most {column.max_bytes} bytes")
     text = "text" + (" of " + " and ".join(sizes) if sizes else "")
-    return text + (f" without {column.forbidden_what}" if column.forbidden else "")
+    forbids = column.forbidden or column.forbidden_character
+    return text + (f" without {column.forbidden_what}" if forbids else "")
 
 
 # -- what fits ------------------------------------------------------------------------------------
@@ -170,38 +174,49 @@ def _within_int64(text: str) -> bool:
 
 
 def _fits_float(column: ColumnType, values: pa.Array) -> pa.Array:
-    """Decimals whose shortest float representation is the same number; zero only unsigned."""
-    shaped = _matches(values, FLOAT_SHAPE)
-    digits = pc.subtract(
-        pc.utf8_length(values),
-        pc.add(pc.count_substring(values, "-"), pc.count_substring(values, ".")),
-    )
-    plain = pc.invert(pc.or_(pc.match_substring(values, "e"), pc.match_substring(values, "E")))
-    fast = pc.and_(plain, pc.less_equal(digits, FLOAT_DIGITS[column.bits]))
-    slow = pc.and_kleene(shaped, pc.invert(fast))
-    ok = pc.and_(shaped, fast)
+    """Decimals whose shortest float representation is the same number; zero only unsigned.
+
+    Most values are plain decimals of a few digits, which every float gives back: those are
+    found with one pattern and a length; the rest (exponents, long digit strings, anything
+    else) are decided one by one in Python.
+    """
+    plain = _matches(values, DECIMAL_SHAPE)
+    fast = pc.and_(plain, pc.less_equal(pc.utf8_length(values), FLOAT_DIGITS[column.bits]))
+    ok = pc.and_(fast, pc.invert(_negative_zero(values)))
+    slow = pc.invert(pc.fill_null(fast, True))
     if pc.any(slow).as_py():
         exact = _float32_exact if column.bits == 32 else _float64_exact
         ok = pc.or_(ok, _python_mask(values, slow, exact))
-    numbers = pc.cast(pc.if_else(ok, values, "1"), pa.float64())
-    signless_zero = pc.or_(pc.not_equal(numbers, 0.0), _matches(values, ZERO_PATTERN))
-    return pc.fill_null(pc.and_(ok, signless_zero), True)
+    return pc.fill_null(ok, True)
+
+
+def _negative_zero(values: pa.Array) -> pa.Array:
+    """Per value of decimal shape: is it a zero written with a sign (``-0``, ``-0.00``)?"""
+    return pc.and_(pc.starts_with(values, "-"), pc.equal(pc.utf8_trim(values, "-0."), ""))
 
 
 def _float64_exact(text: str) -> bool:
+    if not FLOAT_SHAPE_RE.fullmatch(text):
+        return False
     number = float(text)
-    return np.isfinite(number) and Decimal(repr(number)) == Decimal(text)
+    if number == 0:
+        return bool(ZERO_RE.fullmatch(text))
+    return bool(np.isfinite(number)) and Decimal(repr(number)) == Decimal(text)
 
 
 def _float32_exact(text: str) -> bool:
+    if not FLOAT_SHAPE_RE.fullmatch(text):
+        return False
     with np.errstate(over="ignore"):  # beyond the range: infinity, not a warning
         number = np.float32(text)
+    if number == 0:
+        return bool(ZERO_RE.fullmatch(text))
     shortest = np.format_float_positional(number, unique=True)
     return bool(np.isfinite(number)) and Decimal(shortest) == Decimal(text)
 
 
 def _fits_decimal(column: ColumnType, values: pa.Array) -> pa.Array:
-    ok = pc.and_(_matches(values, DECIMAL_SHAPE), pc.invert(_matches(values, NEGATIVE_ZERO)))
+    ok = pc.and_(_matches(values, DECIMAL_SHAPE), pc.invert(_negative_zero(values)))
     if column.precision is not None:
         scale = column.scale or 0
         before = column.precision - scale
@@ -246,12 +261,25 @@ def _fits_text(column: ColumnType, values: pa.Array) -> pa.Array | None:
         checks.append(pc.less_equal(pc.binary_length(values), column.max_bytes))
     if column.forbidden is not None:
         checks.append(pc.invert(_matches(values, column.forbidden)))
+    if column.forbidden_character and _has_byte(values, column.forbidden_character):
+        checks.append(pc.invert(pc.match_substring(values, column.forbidden_character)))
     if not checks:
         return None
     ok = checks[0]
     for check in checks[1:]:
         ok = pc.and_(ok, check)
     return pc.fill_null(ok, True)
+
+
+def _has_byte(values: pa.Array | pa.ChunkedArray, character: str) -> bool:
+    """Whether ``character`` (one ASCII character) occurs in the values' bytes at all."""
+    code = ord(character)
+    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    for chunk in chunks:
+        data = chunk.buffers()[2]
+        if data is not None and code in np.frombuffer(data, dtype=np.uint8):
+            return True
+    return False
 
 
 _FITS: dict[Kind, Callable[[ColumnType, pa.Array], pa.Array | None]] = {
@@ -324,23 +352,30 @@ def classify(values: pa.Array) -> ColumnProfile:
     decimal = integer or holds(DECIMAL)
     whole_digits = scale = 0
     if decimal:
-        digits = pc.utf8_length(pc.utf8_ltrim(values, "-"))
-        point = pc.find_substring(values, ".")
-        has_point = pc.greater_equal(point, 0)
-        whole = pc.if_else(has_point, pc.subtract(point, pc.count_substring(values, "-")), digits)
-        fraction = pc.if_else(has_point, pc.subtract(pc.subtract(digits, whole), 1), 0)
-        whole_digits, scale = pc.max(whole).as_py() or 0, pc.max(fraction).as_py() or 0
+        whole_digits, scale = _widest_decimal(values)
+    # An integer of at most 15 digits is a float too; longer ones are looked at.
+    floats = (integer and whole_digits <= FLOAT_DIGITS[64]) or holds(FLOAT)
     dated = not decimal and holds(DATE)
     return ColumnProfile(
         empty=False,
         integer=integer,
-        float=holds(FLOAT),
+        float=floats,
         decimal=decimal,
         whole_digits=whole_digits,
         scale=scale,
         date=dated,
         timestamp=not decimal and not dated and holds(TIMESTAMP),
     )
+
+
+def _widest_decimal(values: pa.Array) -> tuple[int, int]:
+    """The most digits before and after the point among decimal-shaped values."""
+    length = pc.utf8_length(values)
+    point = pc.find_substring(values, ".")  # -1 where there is none
+    signed = pc.cast(pc.starts_with(values, "-"), pa.int64())
+    whole = pc.subtract(pc.if_else(pc.less(point, 0), length, point), signed)
+    fraction = pc.if_else(pc.less(point, 0), 0, pc.subtract(pc.subtract(length, point), 1))
+    return pc.max(whole).as_py() or 0, pc.max(fraction).as_py() or 0
 
 
 def choose_type(profile: ColumnProfile, decimal_type: Callable[[int, int], ColumnType | None]) -> ColumnType:

@@ -19,6 +19,7 @@ from sqlalchemy import exc
 from sqlalchemy.engine import Connection
 
 from processor.backends import Backend, LockCheck, backend_for
+from processor.backends.writers import close_idle_connections
 from processor.database import check_connection, create_engine
 from processor.discover import SourceFile, common_stem, discover_files
 from processor.errors import (
@@ -231,6 +232,7 @@ def _import(settings: Settings, report: RunReport, interrupts: Interrupts) -> No
                         _suggest_sampling_all(error, report.rejects, settings.sample_rows)
                     raise
     finally:
+        close_idle_connections()  # the writers' own, where the run's process wrote (WORKERS=1)
         engine.dispose()
 
 

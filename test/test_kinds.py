@@ -138,8 +138,11 @@ def test_dates_and_timestamps_only_as_printed_back():
 def test_text_bounds():
     varchar = replace(TEXT, max_chars=3)
     assert fits(varchar, ["abc", "abcd", "ééé", "", None]) == [True, False, True, True, True]
-    nul = replace(TEXT, forbidden=r"\x00", forbidden_what="a NUL")
-    assert fits(nul, ["a\x00b", "ab"]) == [False, True]
+    nul = replace(TEXT, forbidden_character="\x00", forbidden_what="a NUL")
+    assert fits(nul, ["a\x00b", "ab", None]) == [False, True, True]
+    assert nul.fit_mask(pa.array(["ab", "cd"])) is None  # no NUL byte anywhere: nothing to look at
+    trailing = replace(TEXT, forbidden=" $", forbidden_what="trailing spaces")
+    assert fits(trailing, ["a ", "a", " a"]) == [False, True, True]
     assert TEXT.fit_mask(pa.array(["x"])) is None  # unbounded text checks nothing
 
 

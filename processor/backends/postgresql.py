@@ -38,7 +38,7 @@ TRANSIENT = {"40001", "40P01", "55P03"}
 NAME_BYTES = 63
 # NUMERIC holds up to 131072 digits before the point and 16383 after.
 NUMERIC_WHOLE_DIGITS, NUMERIC_SCALE = 131072, 16383
-NUL = r"\x00"
+NUL = "\x00"
 # Drivers built on libpq, which takes client_encoding as a connection parameter.
 LIBPQ = {"psycopg2", "psycopg"}
 # A table holds at most MaxHeapAttributeNumber columns.
@@ -68,7 +68,9 @@ class PostgreSQL(Backend):
     def holds(self, column: ColumnType) -> ColumnType:
         if column.kind is Kind.TEXT:
             return replace(
-                column, forbidden=NUL, forbidden_what="a NUL character (PostgreSQL text holds none)"
+                column,
+                forbidden_character=NUL,
+                forbidden_what="a NUL character (PostgreSQL text holds none)",
             )
         return column
 
@@ -85,8 +87,10 @@ class PostgreSQL(Backend):
         if self.dialect.driver not in LIBPQ or any(t.kind is Kind.DECIMAL for t in plan.types):
             return super().chunk_writer(staging, plan, isolated)
         uri = self.engine.url.set(drivername="postgresql").update_query_dict({"client_encoding": "utf8"})
+        shown = uri.render_as_string(hide_password=False)
         return AdbcWriter(
-            functools.partial(adbc_postgresql.connect, uri.render_as_string(hide_password=False)),
+            shown,
+            functools.partial(adbc_postgresql.connect, shown),
             staging,
             self.quote,
             functools.partial(_binary_copy_types, plan.types),

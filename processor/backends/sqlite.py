@@ -94,7 +94,7 @@ class SQLite(Embedded):
         database = self.engine.url.database
         if not isolated or database in (None, "", ":memory:"):
             return super().chunk_writer(staging, plan, isolated)
-        return AdbcWriter(functools.partial(_connect_adbc, database), staging, self.quote)
+        return AdbcWriter(database, functools.partial(_connect_adbc, database), staging, self.quote)
 
     @property
     def max_columns(self) -> int | None:

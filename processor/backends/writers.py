@@ -20,6 +20,7 @@ import contextlib
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
+import adbc_driver_manager.dbapi as adbc
 import pyarrow as pa
 from sqlalchemy import exc
 from sqlalchemy.engine import Engine
@@ -70,21 +71,23 @@ class SessionWriter:
 
 
 class AdbcWriter:
-    """An ADBC connection of this process's own, kept open across chunks.
+    """An ADBC connection taken from this process's idle ones (or opened) for one file's chunks.
 
-    ``connect`` opens it; ``cast`` turns a chunk into the Arrow types the driver maps onto the
-    staging table's columns.
+    ``key`` names the database, ``connect`` opens a connection to it; ``cast`` turns a chunk into
+    the Arrow types the driver maps onto the staging table's columns.  Opening costs a good part
+    of a second (PostgreSQL's driver reads the server's type catalog), so a connection that
+    worked goes back to the idle ones for the next file (``close_idle_connections`` ends them).
     """
 
     def __init__(
         self,
+        key: str,
         connect: Callable[[], Any],
         staging: str,
         quote: Callable[[str], str],
         cast: Callable[[pa.Table], pa.Table] = lambda chunk: chunk,
     ) -> None:
-        import adbc_driver_manager.dbapi as adbc
-
+        self._key = key
         self._connect = connect
         self._connection: Any = None
         self._staging = staging
@@ -97,7 +100,7 @@ class AdbcWriter:
 
     def write(self, prepared: pa.Table) -> int:
         if self._connection is None:
-            self._connection = self._connect()
+            self._connection = _IDLE.pop(self._key, None) or self._connect()
         connection = self._connection
         try:
             with contextlib.closing(connection.cursor()) as cursor:
@@ -106,19 +109,30 @@ class AdbcWriter:
                 cursor.adbc_ingest(self._staging, prepared, mode="append")
             connection.commit()
         except BaseException:
-            self._rollback()
+            self._connection = None
+            with contextlib.suppress(*self.errors):
+                connection.rollback()
+            with contextlib.suppress(*self.errors):
+                connection.close()  # a failed connection is not reused
             raise
         return prepared.num_rows
 
-    def _rollback(self) -> None:
-        """Undo a failed chunk; a connection that cannot even roll back is opened anew."""
-        try:
-            self._connection.rollback()
-        except self.errors:
-            self.close()
-
     def close(self) -> None:
         if self._connection is not None:
-            with contextlib.suppress(Exception):
-                self._connection.close()
+            previous = _IDLE.pop(self._key, None)
+            if previous is not None:
+                previous.close()
+            _IDLE[self._key] = self._connection
             self._connection = None
+
+
+# This process's idle ADBC connections, one per database at most.
+_IDLE: dict[str, Any] = {}
+
+
+def close_idle_connections() -> None:
+    """Close the idle ADBC connections this process keeps (at the end of a run)."""
+    while _IDLE:
+        _, connection = _IDLE.popitem()
+        with contextlib.suppress(adbc.Error):
+            connection.close()
