@@ -1,7 +1,8 @@
 """Each database's own bulk loader, run file after file by its command-line client.
 
 These are the yardsticks: ``psql \\copy``, MariaDB's ``LOAD DATA LOCAL INFILE`` and the sqlite3
-shell's ``.import``, each into a table created beforehand with the importer's planned types.
+shell's ``.import``, each into a table created beforehand with the importer's planned types.  A
+gzip file is decompressed by ``gzip -dc`` into the loader, as a user would pipe it.
 """
 
 from __future__ import annotations
@@ -12,25 +13,34 @@ from pathlib import Path
 from sqlalchemy.engine import URL
 
 
-def loader_commands(url: URL, table: str, files: list[Path]) -> list[list[str]]:
-    """One command per file that loads it into ``table`` with the database's own loader."""
+def run_loader(url: URL, table: str, files: list[Path]) -> None:
+    """Load ``files`` into ``table``, one after another, with the database's own loader."""
     backend = url.get_backend_name()
-    if backend == "postgresql":
-        return [_psql(url, table, path) for path in files]
-    if backend in ("mysql", "mariadb"):
-        return [_mariadb(url, table, path) for path in files]
-    if backend == "sqlite":
-        return [["sqlite3", str(url.database), f".import --csv --skip 1 {path} {table}"] for path in files]
-    raise ValueError(f"no bulk loader known for {backend}")
+    for path in files:
+        if backend == "postgresql":
+            _run(_psql(url, table, path))
+        elif backend in ("mysql", "mariadb"):
+            _run(_mariadb(url, table, path), gzip_input=path if path.suffix == ".gz" else None)
+        elif backend == "sqlite":
+            source = f"'|gzip -dc {path}'" if path.suffix == ".gz" else str(path)
+            _run(["sqlite3", str(url.database), f".import --csv --skip 1 {source} {table}"])
+        else:
+            raise ValueError(f"no bulk loader known for {backend}")
 
 
-def run_loader(commands: list[list[str]]) -> None:
-    for command in commands:
+def _run(command: list[str], gzip_input: Path | None = None) -> None:
+    if gzip_input is None:
         subprocess.run(command, check=True, capture_output=True)
+        return
+    with subprocess.Popen(["gzip", "-dc", str(gzip_input)], stdout=subprocess.PIPE) as unzip:
+        subprocess.run(command, check=True, capture_output=True, stdin=unzip.stdout)
+    if unzip.returncode:
+        raise subprocess.CalledProcessError(unzip.returncode, "gzip -dc")
 
 
 def _psql(url: URL, table: str, path: Path) -> list[str]:
-    copy = f"\\copy {table} from '{path}' with (format csv, header true)"
+    source = f"program 'gzip -dc {path}'" if path.suffix == ".gz" else f"'{path}'"
+    copy = f"\\copy {table} from {source} with (format csv, header true)"
     return [
         "psql", "-q", "-v", "ON_ERROR_STOP=1", "-h", str(url.host), "-p", str(url.port or 5432),
         "-U", str(url.username), "-d", str(url.database), "-c", copy,
@@ -38,8 +48,9 @@ def _psql(url: URL, table: str, path: Path) -> list[str]:
 
 
 def _mariadb(url: URL, table: str, path: Path) -> list[str]:
+    source = "/dev/stdin" if path.suffix == ".gz" else str(path)
     load = (
-        f"LOAD DATA LOCAL INFILE '{path}' INTO TABLE {table} CHARACTER SET utf8mb4 "
+        f"LOAD DATA LOCAL INFILE '{source}' INTO TABLE {table} CHARACTER SET utf8mb4 "
         "FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' LINES TERMINATED BY '\\n' IGNORE 1 LINES"
     )
     return [

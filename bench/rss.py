@@ -22,6 +22,7 @@ class RunResult:
     returncode: int
     peak_rss_mb: float  # the largest single process
     total_rss_mb: float  # the sum of every process's peak (an upper bound of the tree at once)
+    processes: int  # how many processes the run had
     output: str
 
 
@@ -49,6 +50,7 @@ def run_measured(args: list[str], env: dict[str, str] | None = None) -> RunResul
         returncode=process.returncode,
         peak_rss_mb=max(peaks.values(), default=0) / 1024,
         total_rss_mb=sum(peaks.values()) / 1024,
+        processes=len(peaks),
         output=output,
     )
 

@@ -1,28 +1,34 @@
 """Benchmark: this importer against each database's own bulk loader on the same files.
 
-    python -m bench.run --rows 400000 --files 20
+    python -m bench.run --rows 400000 --files 16 --gz-rows 400000
 
 Generates (or reuses) an EPC-like dataset under bench/out, then per database runs the importer
 as users run it (``python index.py`` in a subprocess) and the database's loader into a table of
-the same planned schema, alternating A B A B, and reports the best run of each: seconds, rows/s,
-the ratio to the loader and the importer's peak RSS (largest process, and the sum over its
-processes).  The naive design (Pool + ``to_sql`` default INSERTs) runs on a subset for reference;
-``--sizes`` adds a throughput-versus-file-size check on one database.
+the same planned schema, alternating A B A B, and reports the median of each: seconds, rows/s,
+the ratio to the loader and the importer's peak RSS (its largest process, the sum over its
+processes).  ``--gz-rows`` adds a case of one large gzip file (the loaders read it through
+``gzip -dc``).  The naive design (Pool + ``to_sql`` default INSERTs) runs on a subset for
+reference; ``--sizes`` adds a throughput-versus-file-size check on one database.  The results
+are also written as JSON (``--json``, default ``<out>/results.json``).
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
+import json
 import os
+import shutil
+import statistics
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
 
 from bench.generate import generate
-from bench.loaders import loader_commands, run_loader
+from bench.loaders import run_loader
 from bench.naive import load_naive
 from bench.rss import RunResult, run_measured
 from processor.backends import backend_for
@@ -43,15 +49,22 @@ BYTES_PER_ROW = 1230  # of the generated files, to turn --sizes megabytes into r
 
 @dataclass
 class Line:
-    """One database's result: the best importer and loader runs, the importer's memory peak."""
+    """One case on one database: medians of the importer's and the loader's runs, and the
+    importer's memory (its largest process, the sum over its processes, their number)."""
 
+    case: str
     database: str
     rows: int
     seconds: float
     loader_seconds: float
     peak_rss_mb: float
     total_rss_mb: float
-    naive_rows_per_second: float | None
+    processes: int
+    naive_rows_per_second: float | None = None
+
+    @property
+    def ratio(self) -> float:
+        return self.seconds / self.loader_seconds
 
 
 def create_bench_databases(names: list[str]) -> None:
@@ -89,9 +102,27 @@ def dataset(out: Path, files: int, rows_per_file: int) -> list[Path]:
     return sorted(folder.glob("*/certificates.csv"))
 
 
+def gz_dataset(out: Path, rows: int) -> list[Path]:
+    """One large gzip-compressed file of ``rows`` rows, written once and reused."""
+    folder = out / f"epc-gz-{rows}"
+    marker = folder / ".complete"
+    if not marker.exists():
+        print(f"generating one .gz file of {rows:,} rows in {folder} ...", flush=True)
+        (plain,) = generate(folder, 1, rows)
+        with (
+            plain.open("rb") as source,
+            gzip.open(plain.with_suffix(".csv.gz"), "wb", compresslevel=6) as out_,
+        ):
+            shutil.copyfileobj(source, out_, 1 << 20)
+        plain.unlink()
+        marker.touch()
+    return sorted(folder.glob("*/certificates.csv.gz"))
+
+
 def plan_for(files: list[Path], url: str) -> TablePlan:
     """The importer's own schema plan, so the loaders load into the same column types."""
-    sources = discover_files(files[0].parent.parent, "*/certificates.csv", None)
+    folder = files[0].parent.parent
+    sources = discover_files(folder, f"*/{files[0].name}", None)
     fmt = TextFormat()
     names = read_headers(sources, fmt)
     backend = backend_for(create_engine(parse_url(url)))
@@ -123,11 +154,11 @@ def count_rows(url: str, table: str) -> int:
         engine.dispose()
 
 
-def run_tool(url: str, folder: Path, table: str, extra: list[str]) -> RunResult:
+def run_tool(url: str, files: list[Path], table: str, extra: list[str]) -> RunResult:
     """``python index.py`` as a user runs it, into a table that does not exist yet."""
     fresh_table(url, table, None)
-    command = [sys.executable, str(ROOT / "index.py"), "--src-data-folder", str(folder)]
-    command += ["--src-file-name", "*/certificates.csv", "--dest-sql", url, "--dest-table", table, *extra]
+    command = [sys.executable, str(ROOT / "index.py"), "--src-data-folder", str(files[0].parent.parent)]
+    command += ["--src-file-name", f"*/{files[0].name}", "--dest-sql", url, "--dest-table", table, *extra]
     result = run_measured(command, env={**os.environ, "LOG_LEVEL": "WARNING"})
     if result.returncode != 0:
         raise SystemExit(f"importer failed:\n{result.output}")
@@ -139,32 +170,32 @@ def run_loader_once(url: str, files: list[Path], plan: TablePlan) -> float:
     if url.startswith("sqlite"):
         Path(parse_url(url).database or "").unlink(missing_ok=True)
     fresh_table(url, LOADER_TABLE, plan)
-    commands = loader_commands(parse_url(url), LOADER_TABLE, files)
     started = time.perf_counter()
-    run_loader(commands)
+    run_loader(parse_url(url), LOADER_TABLE, files)
     return time.perf_counter() - started
 
 
-def bench_database(name: str, files: list[Path], rows: int, args: argparse.Namespace) -> Line:
+def bench_case(name: str, case: str, files: list[Path], rows: int, args: argparse.Namespace) -> Line:
+    """Importer and loader in turn (A B A B ...) on the same files; medians of each."""
     url = database_url(name, args.out)
     plan = plan_for(files, url)
-    folder = files[0].parent.parent
     tools: list[RunResult] = []
     loaders: list[float] = []
     for round_ in range(args.repeat):
         if url.startswith("sqlite"):
             Path(parse_url(url).database or "").unlink(missing_ok=True)
-        tools.append(run_tool(url, folder, TOOL_TABLE, args.extra))
+        tools.append(run_tool(url, files, TOOL_TABLE, args.extra))
         loaders.append(run_loader_once(_loader_url(url), files, plan))
         print(
-            f"  {name} round {round_ + 1}: importer {tools[-1].seconds:.1f} s, loader {loaders[-1]:.1f} s",
+            f"  {name}, {case}, round {round_ + 1}: importer {tools[-1].seconds:.1f} s, "
+            f"loader {loaders[-1]:.1f} s",
             flush=True,
         )
     for table, url_ in ((TOOL_TABLE, url), (LOADER_TABLE, _loader_url(url))):
         if (found := count_rows(url_, table)) != rows:
             raise SystemExit(f"{name}: {table} holds {found:,} rows, expected {rows:,}")
     naive = None
-    if args.naive_files:
+    if args.naive_files and len(files) > 1:
         subset = files[: args.naive_files]
         naive_rows = rows // len(files) * len(subset)
         # pysqlite's default 5 s lock timeout would fail the naive design's concurrent writers.
@@ -173,12 +204,14 @@ def bench_database(name: str, files: list[Path], rows: int, args: argparse.Names
         naive = naive_rows / seconds
         fresh_table(url, NAIVE_TABLE, None)
     return Line(
+        case=case,
         database=name,
         rows=rows,
-        seconds=min(r.seconds for r in tools),
-        loader_seconds=min(loaders),
+        seconds=statistics.median(r.seconds for r in tools),
+        loader_seconds=statistics.median(loaders),
         peak_rss_mb=max(r.peak_rss_mb for r in tools),
         total_rss_mb=max(r.total_rss_mb for r in tools),
+        processes=max(r.processes for r in tools),
         naive_rows_per_second=naive,
     )
 
@@ -198,7 +231,7 @@ def size_check(name: str, sizes_mb: list[int], args: argparse.Namespace) -> None
         files = dataset(args.out, 1, rows)
         if url.startswith("sqlite"):
             Path(parse_url(url).database or "").unlink(missing_ok=True)
-        result = run_tool(url, files[0].parent.parent, TOOL_TABLE, args.extra)
+        result = run_tool(url, files, TOOL_TABLE, args.extra)
         megabytes = files[0].stat().st_size / 1e6
         print(
             f"{megabytes:>6.0f}MB {rows:>10,} {result.seconds:>8.1f} {rows / result.seconds:>9,.0f} "
@@ -210,37 +243,46 @@ def size_check(name: str, sizes_mb: list[int], args: argparse.Namespace) -> None
 
 def print_table(lines: list[Line]) -> None:
     print(
-        f"\n{'database':<11} {'rows':>9} {'importer s':>10} {'rows/s':>8} {'loader s':>9} {'ratio':>6} "
-        f"{'peak RSS':>9} {'sum RSS':>8} {'naive rows/s':>12} {'vs naive':>8}"
+        f"\n{'case':<12} {'database':<11} {'rows':>9} {'importer s':>10} {'rows/s':>8} {'loader s':>9} "
+        f"{'ratio':>6} {'peak RSS':>9} {'procs':>5} {'sum RSS':>8} {'naive rows/s':>12}"
     )
     for line in lines:
         naive = line.naive_rows_per_second
-        rate = line.rows / line.seconds
         print(
-            f"{line.database:<11} {line.rows:>9,} {line.seconds:>10.1f} {rate:>8,.0f} "
-            f"{line.loader_seconds:>9.1f} {line.seconds / line.loader_seconds:>5.2f}x "
-            f"{line.peak_rss_mb:>7.0f}MB {line.total_rss_mb:>6.0f}MB "
-            f"{(f'{naive:,.0f}' if naive else '-'):>12} {(f'{rate / naive:.0f}x' if naive else '-'):>8}"
+            f"{line.case:<12} {line.database:<11} {line.rows:>9,} {line.seconds:>10.1f} "
+            f"{line.rows / line.seconds:>8,.0f} {line.loader_seconds:>9.1f} {line.ratio:>5.2f}x "
+            f"{line.peak_rss_mb:>7.0f}MB {line.processes:>5} {line.total_rss_mb:>6.0f}MB "
+            f"{(f'{naive:,.0f}' if naive else '-'):>12}"
         )
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=400_000, help="rows in all")
-    parser.add_argument("--files", type=int, default=20)
+    parser.add_argument("--rows", type=int, default=400_000, help="rows in all, over --files files")
+    parser.add_argument("--files", type=int, default=16)
+    parser.add_argument("--gz-rows", type=int, default=0, help="rows of the single large .gz file case")
     parser.add_argument("--databases", default="postgresql,mariadb,sqlite")
-    parser.add_argument("--repeat", type=int, default=2, help="A B rounds per database")
+    parser.add_argument("--repeat", type=int, default=2, help="importer/loader rounds per case (A B A B)")
     parser.add_argument("--naive-files", type=int, default=2, help="files the naive design loads (0: skip)")
     parser.add_argument("--sizes", default="", help="MB per file for the size check, e.g. 40,400,2000")
     parser.add_argument("--size-database", default="postgresql")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out", help="data and SQLite files")
+    parser.add_argument("--json", type=Path, help="also write the results here (default: <out>/results.json)")
     parser.add_argument("extra", nargs="*", help="more importer flags after --, e.g. -- --workers 3")
     args = parser.parse_args(argv)
-    create_bench_databases(args.databases.split(",") + [args.size_database] * bool(args.sizes))
-    files = dataset(args.out, args.files, args.rows // args.files)
-    rows = args.rows // args.files * args.files
-    lines = [bench_database(name, files, rows, args) for name in args.databases.split(",") if name]
+    names = [name for name in args.databases.split(",") if name]
+    create_bench_databases(names + [args.size_database] * bool(args.sizes))
+    cases = [(f"{args.files} files", dataset(args.out, args.files, args.rows // args.files))]
+    if args.gz_rows:
+        cases.append(("1 .gz file", gz_dataset(args.out, args.gz_rows)))
+    lines = []
+    for case, files in cases:
+        rows = args.rows // args.files * args.files if len(files) > 1 else args.gz_rows
+        lines += [bench_case(name, case, files, rows, args) for name in names]
     print_table(lines)
+    machine = {"cpus": os.cpu_count(), "load_average_at_end": os.getloadavg()}
+    results = {"machine": machine, "lines": [asdict(line) | {"ratio": line.ratio} for line in lines]}
+    (args.json or args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     if args.sizes:
         size_check(args.size_database, [int(s) for s in args.sizes.split(",")], args)
 
