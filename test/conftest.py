@@ -9,6 +9,7 @@ CI=true, where it fails them: CI must never pass by testing less.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -112,6 +113,16 @@ class Database:
         try:
             with engine.begin() as conn:
                 conn.exec_driver_sql(sql)
+        finally:
+            engine.dispose()
+
+    @contextlib.contextmanager
+    def import_lock(self, table: str) -> Iterator[None]:
+        """Hold the importer's own lock on ``table``, as another import into it would."""
+        engine = self.engine
+        try:
+            with backend_for(engine).import_lock(table, timeout=0):
+                yield
         finally:
             engine.dispose()
 

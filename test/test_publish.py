@@ -11,8 +11,6 @@ import pytest
 import sqlalchemy as sa
 from conftest import SERVERS, Database, load, write
 
-from processor.backends import backend_for
-from processor.database import create_engine
 from processor.errors import SchemaError, TargetExistsError
 from processor.ledger import LEDGER_TABLE
 from processor.settings import parse_url
@@ -169,12 +167,8 @@ def other_db(db):
 @pytest.mark.parametrize("db", ["mariadb"], indirect=True)  # GET_LOCK is server-wide
 def test_one_table_name_in_two_mariadb_databases_takes_two_locks(db, table, tmp_path, other_db):
     write(tmp_path / "src", "a.csv", "n\n1\n")
-    engine = create_engine(parse_url(db.url))
-    try:
-        with backend_for(engine).import_lock(table, timeout=0):
-            report = load(tmp_path / "src", other_db, table)
-    finally:
-        engine.dispose()
+    with db.import_lock(table):
+        report = load(tmp_path / "src", other_db, table)
     assert report.error is None, report.error
     assert other_db.rows(table) == [(1,)]
 

@@ -9,12 +9,9 @@ import pytest
 import sqlalchemy as sa
 from conftest import load, write
 
-from processor.backends import backend_for
-from processor.database import create_engine
 from processor.errors import LockError, SourceError
 from processor.kinds import INTEGER
 from processor.schema import TablePlan
-from processor.settings import parse_url
 from processor.target import create_staging, staging_name
 
 
@@ -127,12 +124,8 @@ def test_cleanup_action_only_removes_leftovers(db, table, tmp_path):
 
 def test_second_import_into_the_same_table_fails_on_the_lock(db, table, tmp_path):
     write(tmp_path / "src", "a.csv", "n\n1\n")
-    engine = create_engine(parse_url(db.url))
-    try:
-        with backend_for(engine).import_lock(table, timeout=0):
-            report = load(tmp_path / "src", db, table)
-    finally:
-        engine.dispose()
+    with db.import_lock(table):
+        report = load(tmp_path / "src", db, table)
     assert isinstance(report.error, LockError)
     assert report.error.exit_code == 9
     assert str(report.error) == f"another import into table {table!r} is running (set LOCK_TIMEOUT to wait)"
@@ -141,11 +134,10 @@ def test_second_import_into_the_same_table_fails_on_the_lock(db, table, tmp_path
 
 def test_second_import_waits_for_the_lock_with_a_timeout(db, table, tmp_path):
     write(tmp_path / "src", "a.csv", "n\n1\n")
-    engine = create_engine(parse_url(db.url))
     held = threading.Event()
 
     def hold_briefly():
-        with backend_for(engine).import_lock(table, timeout=0):
+        with db.import_lock(table):
             held.set()
             time.sleep(1.0)
 
@@ -156,7 +148,6 @@ def test_second_import_waits_for_the_lock_with_a_timeout(db, table, tmp_path):
         report = load(tmp_path / "src", db, table, lock_timeout=20)
     finally:
         holder.join()
-        engine.dispose()
     assert report.error is None, report.error
     assert db.rows(table) == [(1,)]
 
