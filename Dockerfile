@@ -21,7 +21,9 @@ COPY processor/ processor/
 COPY data/ data/
 # The working folder is the importer's, so the default sqlite:///import.db can be written.
 RUN chown 10001 /app
+# PYTHONPATH: `dask worker` (docker-compose.yml) imports the importer's tasks from /app.
 ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONPATH=/app \
     PYTHONUNBUFFERED=1
 USER 10001
 ENTRYPOINT ["python", "index.py"]

@@ -9,17 +9,22 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy import exc
 from sqlalchemy.engine import URL, Engine
+from sqlalchemy.pool import NullPool
 
 from processor.backends import backend_class
 from processor.errors import ConfigError, DatabaseError, describe
 from processor.masking import shown_url
 
 
-def create_engine(url: URL) -> Engine:
-    """An engine for ``url`` with the settings this importer relies on."""
+def create_engine(url: URL, pooled: bool = True) -> Engine:
+    """An engine for ``url`` with the settings this importer relies on; ``pooled=False``: it
+    keeps no connection open between uses (a worker under a connection budget)."""
     backend = backend_class(url.get_backend_name())
+    arguments = backend.engine_arguments(url)
+    if not pooled:
+        arguments["poolclass"] = NullPool
     try:
-        engine = sa.create_engine(url, **backend.engine_arguments(url))
+        engine = sa.create_engine(url, **arguments)
     except exc.NoSuchModuleError:
         raise ConfigError(f"DEST_SQL names an unknown database scheme: {url.drivername!r}") from None
     except ModuleNotFoundError as error:

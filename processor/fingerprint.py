@@ -1,9 +1,11 @@
 """A source file's fingerprint for the ledger: the SHA-256 of its bytes as stored.
 
 It is taken while the file is read for loading (``StreamDigest`` sees the stored, still
-compressed bytes go by), so a run reads each file once.  Only a rerun of an append needs it
-before loading, for a file the ledger already names with the same size: that file gets a pass of
-its own (``fingerprint``), and is skipped when it matches.
+compressed bytes go by), so a run reads each file once.  A file gets a pass of its own
+(``fingerprint``) only where something needs it before loading: a rerun of an append, for a file
+the ledger already names with the same size (skipped when it matches), and a file loaded in
+parts (split into byte ranges, found in that same pass, or a compressed one handed out in
+blocks), which no single reading sees whole.
 """
 
 from __future__ import annotations
@@ -17,14 +19,19 @@ BLOCK_BYTES = 1 << 20
 PREFIX = "sha256:"
 
 
-def fingerprint(path: str, check: Callable[[], None] = lambda: None) -> str:
+def fingerprint(
+    path: str, check: Callable[[], None] = lambda: None, also: Callable[[bytes], None] | None = None
+) -> str:
     """Hash a whole file in a pass of its own; ``check()`` runs before each block and may raise
-    to stop early (the run is failing)."""
+    to stop early (the run is failing); ``also`` is given every block too (finding where to
+    split a large file in the same reading)."""
     digest = hashlib.sha256()
     with open(path, "rb") as stream:
         while block := stream.read(BLOCK_BYTES):
             check()
             digest.update(block)
+            if also is not None:
+                also(block)
     return PREFIX + digest.hexdigest()
 
 

@@ -28,6 +28,7 @@ from processor.discover import SourceFile
 from processor.errors import SourceError, first_line
 from processor.fingerprint import StreamDigest
 from processor.pacing import PacedStream
+from processor.parts import WHOLE, Part, slice_stream
 
 # What a damaged or truncated compressed file raises while it is read (BadGzipFile is an
 # OSError; a truncated stream ends in EOFError).
@@ -45,6 +46,8 @@ READ_AHEAD_BYTES = 32 * BLOCK_BYTES
 MIN_AHEAD_BLOCKS = 3
 # Arrow's message for a record that spans more than two blocks.
 STRADDLING = "straddling object straddles two block boundaries"
+# Arrow's message for input without a record (a part of a file holding only blank lines).
+EMPTY = "Empty CSV file"
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,12 @@ def open_bytes(source: SourceFile, digest: StreamDigest | None = None) -> IO[byt
         raise SourceError(f"{source.name}: cannot be opened: {exc.strerror or exc}") from exc
 
 
+def hashed_while_read(source: SourceFile) -> bool:
+    """Whether reading ``source`` through ``open_bytes`` reads (and can fingerprint) all of its
+    stored bytes: not a .zip, whose member is read rather than the archive."""
+    return source.compression != "zip"
+
+
 def _closing_both(outer: IO[bytes], inner: IO[bytes]) -> IO[bytes]:
     """``outer``, a decompressor reading ``inner``, made to close ``inner`` too (the standard
     library's decompressors leave a file object they were given open)."""
@@ -112,10 +121,20 @@ def _open_zip_member(source: SourceFile) -> IO[bytes]:
     return archive.open(members[0])
 
 
-def open_text(source: SourceFile, fmt: TextFormat) -> IO[str]:
-    """Open a source file as text for Python's csv module (header and line look-ups)."""
+def open_part(source: SourceFile, part: Part = WHOLE, digest: StreamDigest | None = None) -> IO[bytes]:
+    """Open the bytes of one part of a source file (all of it by default), decompressed;
+    ``digest`` fingerprints a whole file on the way."""
+    if part.data is not None:
+        return io.BytesIO(part.data)
+    opened = open_bytes(source, digest if part.whole else None)
+    return slice_stream(opened, part, seekable=source.compression is None)
+
+
+def open_text(source: SourceFile, fmt: TextFormat, part: Part = WHOLE) -> IO[str]:
+    """Open a source file (or a part of it) as text for Python's csv module (header and line
+    look-ups)."""
     encoding = "utf-8-sig" if fmt.encoding == "utf-8" else fmt.encoding
-    return io.TextIOWrapper(open_bytes(source), encoding=encoding, newline="")
+    return io.TextIOWrapper(open_part(source, part), encoding=encoding, newline="")
 
 
 def _csv_reader(stream: Iterable[str], source: SourceFile, fmt: TextFormat) -> Iterator[list[str]]:
@@ -155,17 +174,19 @@ def read_batches(
     fmt: TextFormat,
     columns: int,
     on_invalid: Callable[[InvalidRow], None],
+    part: Part = WHOLE,
     digest: StreamDigest | None = None,
     read_ahead: int = READ_AHEAD_BYTES,
 ) -> Iterator[pa.RecordBatch]:
     """Stream the data rows (after the header) as batches of ``columns`` nullable string arrays.
 
     Rows with too few or too many fields are passed to ``on_invalid`` and left out; ``digest``
-    fingerprints the file on the way; ``read_ahead`` bytes at most are read beyond the batches
-    taken (a sample takes few).  Arrow
+    fingerprints a whole file on the way; ``read_ahead`` bytes at most are read beyond the
+    batches taken (a sample takes few).  Arrow
     parses a record only if it fits in about one block; after a larger one the file is read
     again from its start with blocks four times as large, skipping what was passed on, so that
-    every row and invalid row comes once, numbered as in the whole file.
+    every row and invalid row comes once, numbered as in the whole file (or ``part``, whose
+    records are numbered from 1, the header's number where it has the header).
     """
     delivered = invalid = last_invalid = 0
 
@@ -179,14 +200,14 @@ def read_batches(
     block = BLOCK_BYTES
     while True:
         try:
-            parsed = _parse(source, fmt, columns, block, handle, digest, read_ahead)
+            parsed = _parse(source, fmt, columns, block, handle, part, digest, read_ahead)
             for batch in _after(delivered, parsed):
                 delivered += batch.num_rows
                 yield batch
             return
         except _RecordTooLarge:
             if block >= MAX_BLOCK_BYTES:
-                raise _too_large(source, fmt, 1 + delivered + invalid) from None
+                raise _too_large(source, fmt, int(part.header) + delivered + invalid, part) from None
             block *= 4
 
 
@@ -210,10 +231,11 @@ def _parse(
     columns: int,
     block: int,
     handle: Callable[[pacsv.InvalidRow], str],
+    part: Part,
     digest: StreamDigest | None,
     read_ahead: int,
 ) -> Iterator[pa.RecordBatch]:
-    """One reading of the file with Arrow, in blocks of ``block`` bytes."""
+    """One reading of the file (or ``part``) with Arrow, in blocks of ``block`` bytes."""
     names = [str(i) for i in range(columns)]
     read_options = pacsv.ReadOptions(
         use_threads=False,  # rows' record numbers are known only when reading on one thread
@@ -221,7 +243,7 @@ def _parse(
         column_names=names,
         # Not skip_rows: that skips physical lines, so a header with a quoted line break would
         # leave its tail behind as a data row.  skip_rows_after_names skips one parsed record.
-        skip_rows_after_names=1,
+        skip_rows_after_names=1 if part.header else 0,
         encoding=fmt.encoding if fmt.encoding != "utf-8" else "utf8",
     )
     parse_options = pacsv.ParseOptions(
@@ -237,7 +259,7 @@ def _parse(
         strings_can_be_null=True,
         quoted_strings_can_be_null=True,
     )
-    with open_bytes(source, digest) as raw:
+    with open_part(source, part, digest) as raw:
         stream = PacedStream(raw, ahead=max(MIN_AHEAD_BLOCKS, read_ahead // block))
         try:
             with stream.asking():
@@ -250,8 +272,10 @@ def _parse(
                         return
                 yield batch
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-            if isinstance(exc, pa.ArrowInvalid) and _header_only(source, fmt):
+            if isinstance(exc, pa.ArrowInvalid) and part.header and _header_only(source, fmt):
                 return  # Arrow cannot skip a header that no line break ends: there are no rows
+            if isinstance(exc, pa.ArrowInvalid) and not part.header and EMPTY in str(exc):
+                return  # a part of blank lines only
             if isinstance(exc, pa.ArrowInvalid) and STRADDLING in str(exc):
                 raise _RecordTooLarge from exc
             raise _read_error(source, fmt, exc) from exc
@@ -261,9 +285,9 @@ def _parse(
             stream.close()  # before the reader is dropped, which waits for its reading thread
 
 
-def _too_large(source: SourceFile, fmt: TextFormat, record: int) -> SourceError:
-    """A record too large to parse, somewhere after ``record`` (error path only)."""
-    first, text = locate_records(source, fmt, [record]).get(record, (1, ""))
+def _too_large(source: SourceFile, fmt: TextFormat, record: int, part: Part) -> SourceError:
+    """A record too large to parse, somewhere after ``record`` of ``part`` (error path only)."""
+    first, text = locate_records(source, fmt, [record], part).get(record, (part.first_line - 1, ""))
     line = first + text.count("\n")
     return SourceError(
         f"{source.name}: a record after line {line} is larger than {MAX_BLOCK_BYTES >> 20} MiB, "
@@ -355,8 +379,11 @@ def sample_rows(
     return pa.Table.from_batches(batches, schema=schema)
 
 
-def locate_records(source: SourceFile, fmt: TextFormat, records: Iterable[int]) -> dict[int, tuple[int, str]]:
-    """Map record numbers (the header is record 1) to (first physical line, raw text).
+def locate_records(
+    source: SourceFile, fmt: TextFormat, records: Iterable[int], part: Part = WHOLE
+) -> dict[int, tuple[int, str]]:
+    """Map record numbers (the header is record 1; in a part without it, its first record is)
+    to (first physical line in the file, raw text).
 
     A second pass with Python's csv module, run only for rejected rows: Arrow does not track
     physical lines, and quoted fields may span several.
@@ -366,8 +393,8 @@ def locate_records(source: SourceFile, fmt: TextFormat, records: Iterable[int]) 
     if not wanted:
         return found
     last = max(wanted)
-    with open_text(source, fmt) as stream, _any_field_size():
-        lines = _LineRecorder(stream)
+    with open_text(source, fmt, part) as stream, _any_field_size():
+        lines = _LineRecorder(stream, part.first_line)
         record = 0
         for row in _csv_reader(lines, source, fmt):
             if row:  # blank lines are no records (see read_batches)
@@ -383,11 +410,11 @@ def locate_records(source: SourceFile, fmt: TextFormat, records: Iterable[int]) 
 class _LineRecorder:
     """Feeds lines to csv.reader while remembering which physical lines the current record used."""
 
-    def __init__(self, stream: IO[str]) -> None:
+    def __init__(self, stream: IO[str], first_line: int = 1) -> None:
         self._stream = stream
-        self._number = 0
+        self._number = first_line - 1
         self._lines: list[str] = []
-        self.first_line = 1
+        self.first_line = first_line
 
     def __iter__(self) -> _LineRecorder:
         return self

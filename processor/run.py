@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import itertools
 import logging
-import multiprocessing
 import time
 import traceback
 import uuid
+from collections.abc import Iterator
 
 from sqlalchemy import exc
 from sqlalchemy.engine import Connection
 
 from processor.backends import Backend, LockCheck, backend_for
-from processor.backends.writers import close_idle_connections
 from processor.database import check_connection, create_engine
 from processor.discover import SourceFile, common_stem, discover_files
 from processor.errors import (
@@ -35,24 +35,26 @@ from processor.errors import (
     unexpected,
     with_traceback,
 )
-from processor.executor import Executor, make_executor
+from processor.executors import Executor, WorkerSetup, make_executor
 from processor.interrupts import Interrupts
 from processor.ledger import LEDGER_TABLE, Holdings, LedgerEntry, ensure_ledger, read_ledger, record_files
-from processor.read import TextFormat
+from processor.read import TextFormat, hashed_while_read
 from processor.report import FileResult, RejectedRow, RunReport, write_rejects, write_report
 from processor.schema import TablePlan, check_identifiers, plan_from_table, plan_types, read_headers
 from processor.settings import Settings
+from processor.split import expected_parts, feeds_blocks, splits, stream_blocks
 from processor.target import (
     check_dependents,
     check_merge_key,
     check_target,
     create_staging,
     drop_leftovers,
-    drop_table,
+    drop_receipts,
+    drop_staging,
     publish,
     staging_name,
 )
-from processor.worker import LoadTask, ProfileResult, ProfileTask, init_worker, load_file, profile
+from processor.worker import ChunkWritten, LoadTask, ProfileResult, ProfileTask, load_file, profile
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +190,9 @@ def _import(settings: Settings, report: RunReport, interrupts: Interrupts) -> No
         backend = backend_for(engine)
         names = read_headers(files, fmt)
         check_identifiers(table, names, settings.primary_key, backend)
-        with backend.import_lock(table, settings.lock_timeout) as still_locked:
+        # Before anything is written: a cluster that cannot be reached fails the run here.
+        executor = _executor(settings, backend, files)
+        with contextlib.closing(executor), backend.import_lock(table, settings.lock_timeout) as still_locked:
             report.cleaned = drop_leftovers(backend, table)
             exists = check_target(backend, table, settings.if_exists)
             if exists:
@@ -200,51 +204,61 @@ def _import(settings: Settings, report: RunReport, interrupts: Interrupts) -> No
             if onto_existing and settings.if_exists == "merge":
                 check_merge_key(backend, table, settings.primary_key)
             log.info("%d files to import into table %r at %s", len(files), table, settings.masked_url)
-            with contextlib.closing(_executor(settings, backend, len(files))) as executor:
-                tasks = [
-                    ProfileTask(f, fmt, len(names), settings.sample_rows, _decided_by_content(f, holdings))
-                    for f in files
-                ]
-                profiles = {p.name: p for p in executor.map_unordered(profile, tasks)}
-                todo = _files_to_load(files, profiles, holdings.entries, settings, report)
-                if not todo:
-                    log.info("every file is already loaded into %r; nothing to do", table)
-                    return
-                if onto_existing:
-                    plan = plan_from_table(names, backend.existing_types(table), table, files[0].name)
-                else:
-                    plan = plan_types(names, (p.profile for p in profiles.values()), backend)
-                try:
-                    _load(
-                        settings,
-                        backend,
-                        executor,
-                        todo,
-                        plan,
-                        fmt,
-                        report,
-                        still_locked,
-                        holdings.stale,
-                        interrupts,
-                    )
-                except RejectLimitError as error:
-                    if not onto_existing:  # the plan came from samples, not from the table's types
-                        _suggest_sampling_all(error, report.rejects, settings.sample_rows)
-                    raise
+            tasks = [
+                ProfileTask(
+                    f,
+                    fmt,
+                    len(names),
+                    settings.sample_rows,
+                    fingerprint=_decided_by_content(f, holdings)
+                    or not _hashed_while_loading(f, fmt, settings),
+                    split_bytes=settings.split_bytes,
+                )
+                for f in files
+            ]
+            profiles = {p.name: p for p in executor.map_unordered(profile, tasks)}
+            todo = _files_to_load(files, profiles, holdings.entries, settings, report)
+            if not todo:
+                log.info("every file is already loaded into %r; nothing to do", table)
+                return
+            if onto_existing:
+                plan = plan_from_table(names, backend.existing_types(table), table, files[0].name)
+            else:
+                plan = plan_types(names, (p.profile for p in profiles.values()), backend)
+            try:
+                _load(
+                    settings,
+                    backend,
+                    executor,
+                    todo,
+                    profiles,
+                    plan,
+                    fmt,
+                    report,
+                    still_locked,
+                    holdings.stale,
+                    interrupts,
+                )
+            except RejectLimitError as error:
+                if not onto_existing:  # the plan came from samples, not from the table's types
+                    _suggest_sampling_all(error, report.rejects, settings.sample_rows)
+                raise
     finally:
-        close_idle_connections()  # the writers' own, where the run's process wrote (WORKERS=1)
         engine.dispose()
 
 
-def _executor(settings: Settings, backend: Backend, files: int) -> Executor:
-    context = multiprocessing.get_context("spawn")
-    stop = context.Event()
-    workers = min(settings.workers, files)
-    # Embedded databases take one writer at a time: workers parse in parallel, write in turn.
-    lock = context.Lock() if backend.single_writer and workers > 1 else None
-    return make_executor(
-        workers, init_worker, (settings.url, lock, stop, settings.log_level, settings.log_format), stop
+def _executor(settings: Settings, backend: Backend, files: list[SourceFile]) -> Executor:
+    """The executor of EXECUTOR; a pool no larger than the tasks the files are likely to make."""
+    tasks = sum(expected_parts(f.size, settings.split_bytes) for f in files)
+    setup = WorkerSetup(
+        url=settings.url,
+        log_level=settings.log_level,
+        log_format=settings.log_format,
+        single_writer=backend.single_writer,
+        max_connections=settings.max_connections,
     )
+    workers = settings.workers if settings.executor == "dask" else min(settings.workers, tasks)
+    return make_executor(settings.executor, workers, setup, settings.dask_scheduler)
 
 
 def _decided_by_content(source: SourceFile, holdings: Holdings) -> bool:
@@ -252,6 +266,15 @@ def _decided_by_content(source: SourceFile, holdings: Holdings) -> bool:
     (one of another size has changed, whatever its bytes)."""
     entry = holdings.entries.get(source.name)
     return entry is not None and entry.size == source.size
+
+
+def _hashed_while_loading(source: SourceFile, fmt: TextFormat, settings: Settings) -> bool:
+    """Whether loading ``source`` reads all of its stored bytes in one reading, which then
+    fingerprints it: not a .zip's member, nor a file loaded in parts."""
+    split = settings.split_bytes
+    return (
+        hashed_while_read(source) and not splits(source, fmt, split) and not feeds_blocks(source, fmt, split)
+    )
 
 
 def _files_to_load(
@@ -290,6 +313,7 @@ def _load(
     backend: Backend,
     executor: Executor,
     files: list[SourceFile],
+    profiles: dict[str, ProfileResult],
     plan: TablePlan,
     fmt: TextFormat,
     report: RunReport,
@@ -300,37 +324,114 @@ def _load(
     """Load the files into a fresh staging table, then publish it, or drop it on any failure."""
     assert report.table is not None
     staging = staging_name(backend.fold_table(report.table), report.run_id)
-    tasks = [
-        LoadTask(
-            source=f,
-            fmt=fmt,
-            plan=plan,
-            staging=staging,
-            chunk_size=settings.chunk_size,
-            max_errors=settings.max_errors,
-        )
-        for f in files
-    ]
     create_staging(backend, staging, plan, settings.primary_key)
     log.info("loading %d files into staging table %r", len(files), staging)
+    tally = _Tally()
+    tasks = _load_tasks(settings, files, profiles, plan, fmt, staging, tally)
     try:
-        for result in executor.map_unordered(load_file, tasks):
-            report.files.append(result)
-            log.info(
-                "%s: %s rows (%d/%d files)", result.name, f"{result.rows:,}", len(report.files), len(files)
-            )
-            _check_reject_limit(report.rejects, settings.max_errors)
+        for result in executor.map_unordered(load_file, tasks, _log_progress):
+            finished = tally.add(result)
+            if finished is not None:
+                report.files.append(finished)
+                log.info(
+                    "%s: %s rows (%d/%d files)",
+                    finished.name,
+                    f"{finished.rows:,}",
+                    len(report.files),
+                    len(files),
+                )
+            _check_reject_limit(tally.rejects, settings.max_errors)
         sources = {f.name: f for f in files}
-        entries = [_ledger_entry(sources[result.name], result, report.run_id) for result in report.files]
+        entries = [
+            _ledger_entry(sources[r.name], profiles[r.name].fingerprint or r.fingerprint, r, report.run_id)
+            for r in report.files
+        ]
         still_locked()
         _publish(settings, backend, staging, plan, entries, report, stale_ledger, interrupts)
     except BaseException:
+        report.files.extend(tally.unfinished())  # the rejects found so far are reported
         # Stop every worker first: one still writing would hold the staging table (or, on
         # DuckDB, the whole file) and the DROP would wait or fail.
         executor.close()
-        with contextlib.suppress(exc.SQLAlchemyError):
-            drop_table(backend, staging)
+        with contextlib.suppress(exc.SQLAlchemyError), executor.writer_turn():
+            drop_staging(backend, staging)
         raise
+    drop_receipts(backend, staging)
+
+
+def _load_tasks(
+    settings: Settings,
+    files: list[SourceFile],
+    profiles: dict[str, ProfileResult],
+    plan: TablePlan,
+    fmt: TextFormat,
+    staging: str,
+    tally: _Tally,
+) -> Iterator[LoadTask]:
+    """One task per part of each file: the byte ranges its profile found, or the blocks of a
+    large compressed file, decompressed here once as the workers take them."""
+    numbers = itertools.count()
+    for source in files:
+        if feeds_blocks(source, fmt, settings.split_bytes):
+            log.info("%s: decompressing it once and handing out its blocks", source.name)
+            parts = stream_blocks(source, fmt, settings.split_bytes)
+        else:
+            parts = iter(profiles[source.name].parts)
+        for part in parts:
+            if part.last:
+                tally.expect(source.name, part.index + 1)
+            yield LoadTask(
+                source=source,
+                fmt=fmt,
+                plan=plan,
+                staging=staging,
+                chunk_size=settings.chunk_size,
+                max_errors=settings.max_errors,
+                part=part,
+                task=next(numbers),
+            )
+
+
+class _Tally:
+    """The results of the parts of each file, merged into one per file once all have come."""
+
+    def __init__(self) -> None:
+        self._parts: dict[str, list[FileResult]] = {}
+        self._expected: dict[str, int] = {}
+        self._finished: set[str] = set()
+        self.rejects: list[RejectedRow] = []
+
+    def expect(self, name: str, parts: int) -> None:
+        self._expected[name] = parts
+
+    def add(self, result: FileResult) -> FileResult | None:
+        """Take one part's result; the file's merged result once it was its last one."""
+        parts = self._parts.setdefault(result.name, [])
+        parts.append(result)
+        self.rejects.extend(result.rejects)
+        if len(parts) != self._expected.get(result.name):
+            return None
+        self._finished.add(result.name)
+        return _merged(parts)
+
+    def unfinished(self) -> list[FileResult]:
+        """What came of the files whose parts have not all finished (on the error path)."""
+        return [_merged(parts) for name, parts in self._parts.items() if name not in self._finished]
+
+
+def _merged(parts: list[FileResult]) -> FileResult:
+    """One file's result from its parts' (rows and seconds of work added, rejects in line order)."""
+    return FileResult(
+        name=parts[0].name,
+        rows=sum(p.rows for p in parts),
+        rejects=tuple(sorted((r for p in parts for r in p.rejects), key=lambda r: r.line)),
+        seconds=sum(p.seconds for p in parts),
+        fingerprint=parts[0].fingerprint if len(parts) == 1 else None,  # a whole file's
+    )
+
+
+def _log_progress(event: ChunkWritten) -> None:
+    log.debug("%s: %s rows written", event.name, f"{event.rows:,}")
 
 
 def _publish(
@@ -368,12 +469,14 @@ def _publish(
     report.published = True
 
 
-def _ledger_entry(source: SourceFile, result: FileResult, run_id: str) -> LedgerEntry:
-    assert result.fingerprint is not None, f"{result.name} was loaded without being read to its end"
+def _ledger_entry(
+    source: SourceFile, fingerprint: str | None, result: FileResult, run_id: str
+) -> LedgerEntry:
+    assert fingerprint is not None, f"{source.name} was loaded without its fingerprint"
     return LedgerEntry(
-        source=result.name,
+        source=source.name,
         size=source.size,
-        fingerprint=result.fingerprint,
+        fingerprint=fingerprint,
         rows=result.rows,
         run_id=run_id,
         loaded_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),

@@ -26,7 +26,7 @@ IF_EXISTS_CHOICES = ("fail", "replace", "append", "merge", "delete_rows")
 QUOTING_CHOICES = ("csv", "none")
 LOG_FORMAT_CHOICES = ("text", "json")
 LOG_LEVEL_CHOICES = ("DEBUG", "INFO", "WARNING", "ERROR")
-EXECUTOR_CHOICES = ("pool",)
+EXECUTOR_CHOICES = ("pool", "dask")
 # Rows per chunk.  On 94-column rows of ~1.2 KB, 5,000 rows keep every process near 215-235 MB
 # at its peak, for a 20 MB file as for a 2 GB one (20,000 reached ~330 MB), and load as fast:
 # a chunk costs one statement.  Arrow's allocator keeps freed pages for the next chunk; making
@@ -34,6 +34,12 @@ EXECUTOR_CHOICES = ("pool",)
 # 400,000 rows.
 DEFAULT_CHUNK_SIZE = 5_000
 DEFAULT_SAMPLE_ROWS = 10_000
+# A file larger than this is loaded as several tasks.  128 MiB is a few seconds of one worker's
+# time (about 25-35 MB/s on EPC-like rows), long enough that a task's fixed cost is small, short
+# enough that a 10 GB file is 80 tasks for a cluster's workers to share.
+DEFAULT_SPLIT_BYTES = 128 << 20
+SIZE_UNITS = {"": 1, "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10, "m": 1 << 20, "mb": 1 << 20}
+SIZE_UNITS |= {"mib": 1 << 20, "g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30}
 
 # URL schemes as users write them, mapped to the drivers this project installs (SQLAlchemy
 # 2.1 would otherwise pick psycopg 3 for postgresql://).
@@ -67,6 +73,9 @@ class Settings:
     log_format: str = "text"
     log_level: str = "INFO"
     executor: str = "pool"
+    dask_scheduler: str | None = None
+    max_connections: int | None = None
+    split_bytes: int = DEFAULT_SPLIT_BYTES
     primary_key: tuple[str, ...] = ()
     reload_changed: bool = False
     lock_timeout: int = 0
@@ -76,6 +85,8 @@ class Settings:
     def __post_init__(self) -> None:
         if self.if_exists == "merge" and not self.primary_key:
             raise ConfigError("IF_EXISTS=merge needs PRIMARY_KEY (the key column or columns)")
+        if self.dask_scheduler and self.executor != "dask":
+            raise ConfigError("DASK_SCHEDULER is set, but EXECUTOR is not dask; set EXECUTOR=dask")
 
     @property
     def url(self) -> URL:
@@ -139,6 +150,24 @@ def _choice(choices: Sequence[str], upper: bool = False) -> Callable[[str, str],
         return value
 
     return parse
+
+
+def _size(name: str, text: str) -> int:
+    """A number of bytes, with an optional unit: ``134217728``, ``128MiB``, ``1G``."""
+    number = text.replace(" ", "").replace("_", "").lower()
+    digits = number.rstrip("kmgib")
+    unit = SIZE_UNITS.get(number[len(digits) :].strip())
+    if not digits.isdigit() or unit is None or int(digits) == 0:
+        raise ConfigError(f"{name} must be a positive number of bytes (134217728, 128MiB), got {text!r}")
+    return int(digits) * unit
+
+
+def _address(name: str, text: str) -> str:
+    """A Dask scheduler's address: ``tcp://host:port`` (or another protocol Dask speaks)."""
+    scheme, _, rest = text.strip().rpartition("://")
+    if not rest or ":" not in rest:
+        raise ConfigError(f"{name} must be a scheduler address such as tcp://scheduler:8786, got {text!r}")
+    return f"{scheme or 'tcp'}://{rest}"
 
 
 def _delimiter(name: str, text: str) -> str:
@@ -271,8 +300,23 @@ OPTIONS = (
     Option("LOG_FORMAT", _choice(LOG_FORMAT_CHOICES), "text, or json for log shippers"),
     Option("LOG_LEVEL", _choice(LOG_LEVEL_CHOICES, upper=True), "DEBUG, INFO, WARNING or ERROR"),
     Option(
-        "EXECUTOR", _choice(EXECUTOR_CHOICES), "how tasks run: pool (a process pool; WORKERS=1 runs inline)"
+        "EXECUTOR",
+        _choice(EXECUTOR_CHOICES),
+        "how tasks run: pool (a process pool; WORKERS=1 runs inline) or dask (a Dask cluster)",
     ),
+    Option(
+        "DASK_SCHEDULER",
+        _address,
+        "with EXECUTOR=dask: the scheduler's address, tcp://host:port",
+        "none: a local cluster of WORKERS processes",
+    ),
+    Option(
+        "MAX_CONNECTIONS",
+        _positive_int,
+        "at most this many tasks hold a database connection at once, across the pool or cluster",
+        "no limit",
+    ),
+    Option("SPLIT_BYTES", _size, "files larger than this are loaded in parts of about this size", "128MiB"),
 )
 
 

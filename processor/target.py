@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from processor.backends import Backend, Record
 from processor.backends.carry import Carried
+from processor.backends.writers import receipts_name, receipts_table
 from processor.errors import DatabaseError, SchemaError, TargetExistsError, describe
 from processor.retry import with_retries
 from processor.schema import TablePlan
@@ -69,15 +70,28 @@ def check_merge_key(backend: Backend, table: str, primary_key: Sequence[str]) ->
 
 
 def create_staging(backend: Backend, name: str, plan: TablePlan, primary_key: Sequence[str]) -> None:
-    """Create the run's empty staging table with the planned columns (and key, for merge)."""
+    """Create the run's empty staging table with the planned columns (and key, for merge), and
+    its receipts table (``backends/writers.py``: which chunks it holds)."""
     with backend.engine.begin() as conn:
         backend.table(name, plan, primary_key).create(conn)
+        receipts_table(name).create(conn)
 
 
 def drop_table(backend: Backend, name: str) -> None:
     """Drop ``name`` if it exists (used to remove a failed run's staging table)."""
     with backend.engine.begin() as conn:
         sa.Table(name, sa.MetaData(), quote=True).drop(conn, checkfirst=True)
+
+
+def drop_staging(backend: Backend, name: str) -> None:
+    """Drop a failed run's staging table and its receipts table."""
+    drop_table(backend, name)
+    drop_table(backend, receipts_name(name))
+
+
+def drop_receipts(backend: Backend, staging: str) -> None:
+    """After the publish: drop the staging table's receipts (a failure is only a warning)."""
+    backend.drop_after_publish(backend.quote(receipts_name(staging)))
 
 
 def drop_leftovers(backend: Backend, table: str) -> list[str]:

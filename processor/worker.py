@@ -1,66 +1,67 @@
-"""The work done in the pool's processes (or inline): profile a file, load a file.
+"""The work done in the executor's workers (or inline): profile a file, load a part of a file.
 
-Tasks are plain frozen dataclasses; results are small records.  Each process builds its own
-engine once (``init_worker``); nothing live crosses a process boundary.  A task stops at its
-next chunk when the parent signals a failure elsewhere, or when the parent itself has died.
+Tasks are plain frozen dataclasses; results are small records.  Each worker process has its own
+engine, in the ``TaskContext`` its executor built there; nothing live crosses a process
+boundary.  A task stops at its next chunk when the run is stopping (``context.check_stop``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
+import logging
 import os
-import signal
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import pyarrow as pa
-from sqlalchemy.engine import URL
 
-from processor.backends import Backend, backend_for
-from processor.backends.writers import ChunkWriter
+from processor.backends.writers import ChunkWriter, Receipt
 from processor.convert import apply_plan
-from processor.database import create_engine
 from processor.discover import SourceFile
-from processor.errors import DatabaseError, ImporterError, Interrupted, describe, unexpected, with_traceback
+from processor.errors import DatabaseError, ImporterError, SourceError, describe, unexpected, with_traceback
+from processor.executors import TaskContext
 from processor.fingerprint import StreamDigest, fingerprint
-from processor.logs import setup_logging
-from processor.masking import url_secrets
+from processor.parts import WHOLE, Part
 from processor.read import InvalidRow, TextFormat, locate_records, read_batches, rechunk
 from processor.report import FileResult, RejectedRow
 from processor.retry import with_retries
 from processor.schema import FileProfile, TablePlan, profile_file
+from processor.split import file_parts, scanner_for
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class ProfileTask:
-    """Sample one file to plan column types; ``fingerprint`` it where the ledger's decision to
-    skip it needs that before loading (the ledger names a file of that size)."""
+    """Sample one file to plan column types; ``fingerprint`` it where that is needed before
+    loading (``processor/fingerprint.py``), and find where to split it if it is large."""
 
     source: SourceFile
     fmt: TextFormat
     columns: int
     rows: int
     fingerprint: bool = False
+    #: Find record boundaries about every this many bytes, in a reading of the whole file that
+    #: fingerprints it too (SPLIT_BYTES; files no larger are not split).
+    split_bytes: int | None = None
 
 
 @dataclass(frozen=True)
 class ProfileResult:
-    """A file's sample profile and, where asked for, its fingerprint."""
+    """A file's sample profile, its fingerprint where it was taken, and the parts it is loaded in."""
 
     name: str
     profile: FileProfile
     fingerprint: str | None
+    parts: tuple[Part, ...] = (WHOLE,)
 
 
 @dataclass(frozen=True)
 class LoadTask:
-    """Load one file into the run's staging table with the planned kinds."""
+    """Load one part of a file (all of it by default) into the run's staging table."""
 
     source: SourceFile
     fmt: TextFormat
@@ -68,48 +69,17 @@ class LoadTask:
     staging: str
     chunk_size: int
     max_errors: int
+    part: Part = WHOLE
+    #: The task's number in the run: its chunks' receipts are (task, chunk number).
+    task: int = 0
 
 
-@dataclass
-class _WorkerState:
-    backend: Backend
-    lock: Any
-    stop: Any
+@dataclass(frozen=True)
+class ChunkWritten:
+    """A progress event: a chunk of a file's rows is in the staging table."""
 
-
-_state: _WorkerState | None = None
-
-
-# Exit status of a worker that ends itself because its parent died.
-ORPHANED = 70
-
-
-def init_worker(url: URL, lock: Any, stop: Any, log_level: str, log_format: str) -> None:
-    """Pool initializer: build this process's own engine; leave Ctrl-C to the parent."""
-    global _state
-    if multiprocessing.parent_process() is not None:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        _exit_with_parent()
-        # A spawned process starts without the parent's logging, and masks the same secrets.
-        setup_logging(log_level, log_format, url_secrets(url))
-    _state = _WorkerState(backend=backend_for(create_engine(url)), lock=lock, stop=stop)
-
-
-def _exit_with_parent() -> None:
-    """End this worker the moment its parent dies (kill -9, out of memory).
-
-    An idle worker waits for its next task on a pipe that it holds open itself, so it would
-    never notice; a busy one would write on into a staging table that the next run is about to
-    drop.  Exiting mid-transaction is safe: the database rolls back what was not committed.
-    """
-    parent = multiprocessing.parent_process()
-    assert parent is not None
-
-    def watch() -> None:
-        parent.join()  # returns when the parent's sentinel pipe closes, i.e. when it has died
-        os._exit(ORPHANED)
-
-    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+    name: str
+    rows: int
 
 
 def _guarded(fn: Callable[..., T], *args: Any) -> T:
@@ -123,71 +93,98 @@ def _guarded(fn: Callable[..., T], *args: Any) -> T:
         raise unexpected(error) from None
 
 
-def profile(task: ProfileTask) -> ProfileResult:
-    """Sample and fingerprint one file."""
-    return _guarded(_profile, task)
+def profile(task: ProfileTask, context: TaskContext) -> ProfileResult:
+    """Sample and fingerprint one file, and find where to split it if it is large."""
+    return _guarded(_profile, task, context)
 
 
-def _profile(task: ProfileTask) -> ProfileResult:
+def _profile(task: ProfileTask, context: TaskContext) -> ProfileResult:
     def check() -> None:
-        _check_stop(task.source.name)
+        context.check_stop(task.source.name)
 
+    _check_visible(task.source, context)
     sampled = profile_file(task.source, task.fmt, task.columns, task.rows, check)
-    taken = fingerprint(task.source.path, check) if task.fingerprint else None
-    return ProfileResult(task.source.name, sampled, taken)
+    scanner = scanner_for(task.source, task.fmt, task.split_bytes) if task.split_bytes else None
+    if scanner is None and not task.fingerprint:
+        return ProfileResult(task.source.name, sampled, None)
+    digest = fingerprint(task.source.path, check, scanner.feed if scanner else None)
+    if scanner is None:
+        return ProfileResult(task.source.name, sampled, digest)
+    scanner.finish()
+    if scanner.unsafe_at is not None:
+        log.info(
+            "%s: split only before byte %s: a quote there neither opens nor closes a field",
+            task.source.name,
+            f"{scanner.unsafe_at:,}",
+        )
+    return ProfileResult(task.source.name, sampled, digest, file_parts(scanner.boundaries))
 
 
-def load_file(task: LoadTask) -> FileResult:
-    """Read, convert and write one file in chunks; return its rows and rejected rows."""
-    return _guarded(_load_file, task)
+def load_file(task: LoadTask, context: TaskContext) -> FileResult:
+    """Read, convert and write one part of a file in chunks; return its rows and rejected rows."""
+    return _guarded(_load_file, task, context)
 
 
-def _check_stop(name: str) -> None:
-    assert _state is not None, "init_worker was not called"
-    parent = multiprocessing.parent_process()
-    if _state.stop.is_set() or (parent is not None and not parent.is_alive()):
-        raise Interrupted(f"{name}: stopped because the run is failing or was interrupted")
+def _check_visible(source: SourceFile, context: TaskContext) -> None:
+    """A worker that cannot see a source file (a cluster's worker without the shared volume)
+    says which worker and which file."""
+    if not os.path.exists(source.path):
+        raise SourceError(
+            f"{source.name}: not found at {source.path}{context.where}; every worker must see the "
+            "source files at the same path (a shared volume)"
+        )
 
 
-def _load_file(task: LoadTask) -> FileResult:
+def _load_file(task: LoadTask, context: TaskContext) -> FileResult:
     started = time.perf_counter()
+    name = task.source.name
     columns = len(task.plan.names)
     invalid: list[InvalidRow] = []
     misfits: list[tuple[int, str, bool]] = []  # (record number, reason, a misfit: yes)
-    rows = seen = 0
-    assert _state is not None, "init_worker was not called"
+    rows = seen = passed = 0
+    first = 2 if task.part.header else 1  # the record number of the part's first data row
+    if task.part.data is None:
+        _check_visible(task.source, context)
     digest = StreamDigest()
-    batches = read_batches(task.source, task.fmt, columns, invalid.append, digest)
-    complete = True
-    isolated = multiprocessing.parent_process() is not None  # a pool's worker, not the run's process
-    with contextlib.closing(_state.backend.chunk_writer(task.staging, task.plan, isolated)) as writer:
-        for chunk in rechunk(batches, task.chunk_size):
-            _check_stop(task.source.name)
+    batches = read_batches(task.source, task.fmt, columns, invalid.append, task.part, digest)
+    backend = context.backend
+    with (
+        context.connection_slot(),
+        contextlib.closing(backend.chunk_writer(task.staging, task.plan, context.isolated)) as writer,
+    ):
+        for number, chunk in enumerate(rechunk(batches, task.chunk_size)):
+            context.check_stop(name)
             typed, rejected = apply_plan(chunk, task.plan)
-            misfits.extend((_record_number(seen + index, invalid), why, True) for index, why in rejected)
+            misfits.extend((_record_number(seen + i, invalid, first), why, True) for i, why in rejected)
             seen += chunk.num_rows
             if len(invalid) + len(misfits) > task.max_errors:
-                complete = False
                 break  # the parent fails the run; loading more of this file is wasted work
-            _write(task.source.name, writer, typed)
+            if not _write(name, writer, typed, Receipt(task.task, number), context):
+                passed += 1
             rows += typed.num_rows
+            context.progress(ChunkWritten(name, typed.num_rows))
+    if passed:
+        log.info(
+            "%s%s: %d chunks were committed by an earlier attempt of this task (its worker was lost); "
+            "not written again",
+            name,
+            task.part.describe(),
+            passed,
+        )
     ragged = [(row.record, f"expected {columns} fields, found {row.fields}", False) for row in invalid]
-    if complete and digest.value is None:  # a source the reading did not hash (a .zip's member)
-        taken: str | None = fingerprint(task.source.path, lambda: _check_stop(task.source.name))
-    else:
-        taken = digest.value
     return FileResult(
         name=task.source.name,
         rows=rows,
         rejects=_locate(task, sorted(ragged + misfits)),
         seconds=time.perf_counter() - started,
-        fingerprint=taken,
+        fingerprint=digest.value,
     )
 
 
-def _record_number(valid_index: int, invalid: list[InvalidRow]) -> int:
-    """The record number (header = 1) of the ``valid_index``-th row Arrow did not skip."""
-    record = valid_index + 2
+def _record_number(valid_index: int, invalid: list[InvalidRow], first: int) -> int:
+    """The record number (header = 1) of the ``valid_index``-th row Arrow did not skip, the
+    part's first data row being record ``first``."""
+    record = valid_index + first
     for row in invalid:  # ascending; each skipped record at or before ours pushes it back one
         if row.record > record:
             break
@@ -195,28 +192,30 @@ def _record_number(valid_index: int, invalid: list[InvalidRow]) -> int:
     return record
 
 
-def _write(name: str, writer: ChunkWriter, typed: pa.Table) -> None:
-    """Append one chunk to the staging table in its own transaction, retried if rolled back.
+def _write(name: str, writer: ChunkWriter, typed: pa.Table, receipt: Receipt, context: TaskContext) -> bool:
+    """Append one chunk to the staging table in its own transaction, retried if rolled back;
+    False: an earlier attempt of this task committed it already.
 
     What needs no database (Python rows, casts) is prepared here, before the single-writer turn.
+    The stop is checked again within the turn: once the run has taken the turn after stopping,
+    no task writes to an embedded database any more (the run drops its staging table then).
     """
-    assert _state is not None
-    state = _state
     prepared = writer.prepare(typed)
 
-    def attempt() -> None:
-        with state.lock or contextlib.nullcontext():
-            writer.write(prepared)
+    def attempt() -> bool:
+        with context.writer_turn():
+            context.check_stop(name)
+            return writer.write(prepared, receipt)
 
     try:
-        with_retries(attempt, writer.errors, state.backend.is_transient, name)
+        return with_retries(attempt, writer.errors, context.backend.is_transient, name)
     except writer.errors as error:
         raise DatabaseError(f"{name}: writing rows failed: {describe(error)}") from None
 
 
 def _locate(task: LoadTask, rejects: list[tuple[int, str, bool]]) -> tuple[RejectedRow, ...]:
     """Attach physical line numbers and raw text to rejected records (error path only)."""
-    lines = locate_records(task.source, task.fmt, (reject[0] for reject in rejects))
+    lines = locate_records(task.source, task.fmt, (reject[0] for reject in rejects), task.part)
     return tuple(
         RejectedRow(
             file=task.source.name,

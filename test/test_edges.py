@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import json
 import logging
-import multiprocessing
 import os
 import signal
 import threading
@@ -28,12 +27,12 @@ from processor.backends import backend_for
 from processor.database import create_engine
 from processor.discover import discover_files
 from processor.errors import Interrupted
-from processor.executor import make_executor
+from processor.executors import TaskContext, WorkerSetup, make_executor
 from processor.ledger import LEDGER_TABLE
 from processor.read import TextFormat
 from processor.settings import parse_url
 from processor.target import staging_name
-from processor.worker import ProfileTask, init_worker, profile
+from processor.worker import ProfileTask, profile
 
 SERVER_DATABASES = ["postgresql", "mariadb"]
 
@@ -148,7 +147,7 @@ def test_unparseable_url_masks_secret_parameters(cli, tmp_path):
     )
 
 
-def say_secret(text: str) -> int:
+def say_secret(text: str, context: TaskContext) -> int:
     """A pool task: log ``text`` as the retry module does when a write is retried."""
     logging.getLogger("processor.retry").warning("retrying: %s", text)
     return os.getpid()
@@ -157,8 +156,7 @@ def say_secret(text: str) -> int:
 def test_worker_processes_mask_secrets_in_their_logs(capfd):
     """Workers are spawned processes that set up their own logging; it masks the same secrets."""
     url = parse_url(f"postgresql://loader:{USER_PASSWORD}@127.0.0.1/test?sslpassword={QUERY_SECRET}")
-    stop = multiprocessing.get_context("spawn").Event()
-    executor = make_executor(2, init_worker, (url, None, stop, "INFO", "text"), stop)
+    executor = make_executor("pool", 2, WorkerSetup(url, "INFO", "text", single_writer=False))
     try:
         pids = set(executor.map_unordered(say_secret, [f"{USER_PASSWORD} and {QUERY_SECRET}"] * 4))
     finally:
@@ -507,10 +505,11 @@ def test_profiling_stops_when_the_run_fails(tmp_path):
     """The stop event the parent sets when a task fails: a profile task sees it, like a load."""
     path = write(tmp_path / "src", "a.csv", "n\n" + "".join(f"{i}\n" for i in range(1000)))
     (source,) = discover_files(path.parent, "*.csv", None)
-    stop = multiprocessing.get_context("spawn").Event()
-    init_worker(parse_url(f"sqlite:///{tmp_path / 'o.db'}"), None, stop, "INFO", "text")
+    stop = threading.Event()
+    setup = WorkerSetup(parse_url(f"sqlite:///{tmp_path / 'o.db'}"), "INFO", "text", single_writer=True)
+    context = TaskContext(setup.backend(), isolated=False, stopped=stop.is_set)
     task = ProfileTask(source, TextFormat(), 1, 0)
-    assert profile(task).profile  # it runs while the run is well
+    assert profile(task, context).profile  # it runs while the run is well
     stop.set()
     with pytest.raises(Interrupted, match=r"^a\.csv: stopped because the run is failing or was interrupted$"):
-        profile(task)
+        profile(task, context)

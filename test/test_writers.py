@@ -12,6 +12,7 @@ import pytest
 
 from processor.backends import ArrowChunk, Backend, WriteMethod, python_rows
 from processor.backends import mysql as mysql_backend
+from processor.backends.writers import Receipt, receipts_table
 from processor.kinds import DATE, FLOAT, INTEGER, TEXT, TIMESTAMP
 from processor.schema import TablePlan
 
@@ -115,11 +116,17 @@ def test_lone_end_of_data_marker_is_a_value(db, table):
 def _write_chunks(db, table: str, plan: TablePlan, arrow: pa.Table) -> int:
     """Through the writer the pipeline uses (ADBC where the database has it), as a worker does."""
     backend = db.backend
+    receipts = receipts_table(table)
+    with backend.engine.begin() as conn:
+        receipts.create(conn)
     writer = backend.chunk_writer(table, plan, isolated=True)
     try:
-        return writer.write(writer.prepare(arrow))
+        assert writer.write(writer.prepare(arrow), Receipt(task=0, chunk=0)) is True
+        return arrow.num_rows
     finally:
         writer.close()
+        with backend.engine.begin() as conn:
+            receipts.drop(conn)
         backend.engine.dispose()
 
 
@@ -139,3 +146,27 @@ def test_chunk_writer_gives_dates_back_as_written(db, table):
     assert _write_chunks(db, table, plan, arrow) == 4
     got = [(str(d) if d else None, str(t) if t else None) for _, d, t in db.rows(table, order_by="n")]
     assert got == list(zip(days, times, strict=True))
+
+
+def test_a_chunk_whose_receipt_is_committed_is_passed_over(db, table):
+    """A task run again (its Dask worker was lost) writes the same chunks under the same receipts:
+    one already committed is not written twice, whichever writer (and connection) tries."""
+    plan = TablePlan(names=("n",), types=(INTEGER,))
+    _create(db, table, plan)
+    backend = db.backend
+    receipts = receipts_table(table)
+    with backend.engine.begin() as conn:
+        receipts.create(conn)
+    first, again = (backend.chunk_writer(table, plan, isolated=True) for _ in range(2))
+    chunk = pa.table({"n": pa.array([1, 2, 3], pa.int64())})
+    try:
+        assert first.write(first.prepare(chunk), Receipt(task=7, chunk=0)) is True
+        assert again.write(again.prepare(chunk), Receipt(task=7, chunk=0)) is False
+        assert again.write(again.prepare(chunk.slice(1)), Receipt(task=7, chunk=1)) is True
+    finally:
+        first.close()
+        again.close()
+        with backend.engine.begin() as conn:
+            receipts.drop(conn)
+        backend.engine.dispose()
+    assert sorted(db.rows(table)) == [(1,), (2,), (2,), (3,), (3,)]

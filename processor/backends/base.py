@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine
+from sqlalchemy.pool import NullPool
 
 from processor.backends.carry import Carried, Dependent, Index
 from processor.backends.chunk import WriteMethod
@@ -69,6 +70,9 @@ class Backend:
         # Always quoted: a header's names are kept exactly, and a word one database reserves
         # (DuckDB's "at") may be unknown to the dialect's list.
         self.quote = engine.dialect.identifier_preparer.quote_identifier
+        #: The engine keeps connections between uses (not under a connection budget), and so may
+        #: the chunk writers.
+        self.keeps_connections = not isinstance(engine.pool, NullPool)
 
     # -- the engine ------------------------------------------------------------------------------
 
@@ -80,6 +84,12 @@ class Backend:
     @classmethod
     def prepare_engine(cls, engine: Engine) -> None:
         """Set up a new engine (event listeners for session settings)."""
+
+    @classmethod
+    def worker_url(cls, url: URL) -> URL:
+        """The URL a worker process connects with (where the database can tell its sessions
+        from the run's own, it names them)."""
+        return url
 
     # -- names -----------------------------------------------------------------------------------
 

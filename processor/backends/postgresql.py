@@ -43,6 +43,10 @@ NUL = "\x00"
 LIBPQ = {"psycopg2", "psycopg"}
 # A table holds at most MaxHeapAttributeNumber columns.
 MAX_COLUMNS = 1600
+# How the run's sessions and its workers' writing sessions show in pg_stat_activity, unless
+# DEST_SQL names an application_name of its own.
+APPLICATION = "csv-sql-importer"
+WRITER_APPLICATION = "csv-sql-importer-writer"  # no space: libpq URIs do not read "+" as one
 
 
 class PostgreSQL(Backend):
@@ -55,8 +59,19 @@ class PostgreSQL(Backend):
 
     @classmethod
     def engine_arguments(cls, url: URL) -> dict[str, Any]:
+        if url.get_driver_name() not in LIBPQ:
+            return {}
         # The client speaks UTF-8 whatever PGCLIENTENCODING or the server's default says.
-        return {"connect_args": {"client_encoding": "utf8"}} if url.get_driver_name() in LIBPQ else {}
+        connect_args = {"client_encoding": "utf8"}
+        if "application_name" not in url.query:
+            connect_args["application_name"] = APPLICATION
+        return {"connect_args": connect_args}
+
+    @classmethod
+    def worker_url(cls, url: URL) -> URL:
+        if "application_name" in url.query:
+            return url
+        return url.update_query_dict({"application_name": WRITER_APPLICATION})
 
     def name_length(self, name: str) -> int:
         return len(name.encode())
@@ -94,6 +109,7 @@ class PostgreSQL(Backend):
             staging,
             self.quote,
             functools.partial(_binary_copy_types, plan.types),
+            keep=self.keeps_connections,
         )
 
     def writer(self) -> WriteMethod:

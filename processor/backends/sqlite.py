@@ -94,7 +94,8 @@ class SQLite(Embedded):
         database = self.engine.url.database
         if not isolated or database in (None, "", ":memory:"):
             return super().chunk_writer(staging, plan, isolated)
-        return AdbcWriter(database, functools.partial(_connect_adbc, database), staging, self.quote)
+        connect = functools.partial(_connect_adbc, database)
+        return AdbcWriter(database, connect, staging, self.quote, keep=self.keeps_connections)
 
     @property
     def max_columns(self) -> int | None:

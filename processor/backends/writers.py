@@ -12,20 +12,53 @@ Two kinds of writer, chosen by each database's backend:
 Both first touch the staging table in the chunk's transaction: that fails plainly if it was
 dropped (the run failed, or the next run cleaned up after a crash) and locks it against a DROP
 until the transaction ends.  Writers only append; they never create it.
+
+Each chunk also records its receipt, (task, chunk number), in the run's receipts table, in the
+chunk's own transaction and before its rows.  A task that runs again (a Dask worker was lost
+and the scheduler gave its task to another) reads the same chunks in the same order; the
+receipt of one already committed violates the table's key, so that chunk is passed over and
+its rows are in the staging table exactly once, even while a lost worker still writes.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import adbc_driver_manager.dbapi as adbc
 import pyarrow as pa
+import sqlalchemy as sa
 from sqlalchemy import exc
 from sqlalchemy.engine import Engine
 
 from processor.backends.chunk import ArrowChunk, WriteMethod, python_rows
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """Chunk ``chunk`` (0-based) of load task ``task``: the key that makes writing it idempotent."""
+
+    task: int
+    chunk: int
+
+
+def receipts_name(staging: str) -> str:
+    """The receipts table of a staging table (its name has the staging prefix, so the cleanup of
+    a crashed run's staging tables removes it too)."""
+    return f"{staging}_chunks"
+
+
+def receipts_table(staging: str) -> sa.Table:
+    """The receipts table: one row per chunk committed to ``staging``, keyed (task, chunk)."""
+    return sa.Table(
+        receipts_name(staging),
+        sa.MetaData(),
+        sa.Column("task", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("chunk", sa.BigInteger, primary_key=True, autoincrement=False),
+        quote=True,
+    )
 
 
 class ChunkWriter(Protocol):
@@ -37,8 +70,9 @@ class ChunkWriter(Protocol):
         """Work that needs no database (built before a single-writer turn is taken)."""
         ...
 
-    def write(self, prepared: Any) -> int:
-        """Append one prepared chunk in its own transaction; return its rows."""
+    def write(self, prepared: Any, receipt: Receipt) -> bool:
+        """Append one prepared chunk with its receipt in its own transaction; False: an earlier
+        attempt of the task committed this chunk already, and nothing was written."""
         ...
 
     def close(self) -> None: ...
@@ -55,16 +89,23 @@ class SessionWriter:
         self._touch = (
             f"SELECT 1 FROM {engine.dialect.identifier_preparer.quote_identifier(staging)} WHERE 1 = 0"
         )
+        self._receipt = receipts_table(staging).insert()
         self.errors = (exc.DBAPIError, engine.dialect.loaded_dbapi.Error)
 
     def prepare(self, chunk: pa.Table) -> tuple[pa.Table, Sequence[tuple[Any, ...]]]:
         return chunk, python_rows(chunk) if self._method.takes_rows else ()
 
-    def write(self, prepared: tuple[pa.Table, Sequence[tuple[Any, ...]]]) -> int:
+    def write(self, prepared: tuple[pa.Table, Sequence[tuple[Any, ...]]], receipt: Receipt) -> bool:
         chunk, rows = prepared
-        with self._engine.begin() as conn:
+        with self._engine.connect() as conn, conn.begin() as transaction:
             conn.exec_driver_sql(self._touch).close()
-            return self._method.write(ArrowChunk(self._staging, chunk), conn, self._keys, rows)
+            try:
+                conn.execute(self._receipt, {"task": receipt.task, "chunk": receipt.chunk})
+            except exc.IntegrityError:
+                transaction.rollback()
+                return False
+            self._method.write(ArrowChunk(self._staging, chunk), conn, self._keys, rows)
+        return True
 
     def close(self) -> None:
         pass
@@ -76,7 +117,8 @@ class AdbcWriter:
     ``key`` names the database, ``connect`` opens a connection to it; ``cast`` turns a chunk into
     the Arrow types the driver maps onto the staging table's columns.  Opening costs a good part
     of a second (PostgreSQL's driver reads the server's type catalog), so a connection that
-    worked goes back to the idle ones for the next file (``close_idle_connections`` ends them).
+    worked goes back to the idle ones for the next file (``close_idle_connections`` ends them),
+    unless ``keep`` is false (under a connection budget, a task that is done holds none).
     """
 
     def __init__(
@@ -86,19 +128,24 @@ class AdbcWriter:
         staging: str,
         quote: Callable[[str], str],
         cast: Callable[[pa.Table], pa.Table] = lambda chunk: chunk,
+        keep: bool = True,
     ) -> None:
         self._key = key
+        self._keep = keep
         self._connect = connect
         self._connection: Any = None
         self._staging = staging
         self._touch = f"SELECT 1 FROM {quote(staging)} WHERE 1 = 0"
+        columns = f"({quote('task')}, {quote('chunk')})"
+        self._receipt = f"INSERT INTO {quote(receipts_name(staging))} {columns} VALUES "
+        self._duplicate = adbc.IntegrityError
         self._cast = cast
         self.errors = (adbc.Error,)
 
     def prepare(self, chunk: pa.Table) -> pa.Table:
         return self._cast(chunk)
 
-    def write(self, prepared: pa.Table) -> int:
+    def write(self, prepared: pa.Table, receipt: Receipt) -> bool:
         if self._connection is None:
             self._connection = _IDLE.pop(self._key, None) or self._connect()
         connection = self._connection
@@ -106,6 +153,11 @@ class AdbcWriter:
             with contextlib.closing(connection.cursor()) as cursor:
                 cursor.execute(self._touch)
                 cursor.fetchall()
+                try:  # two integers of this run's own making: nothing from the data in the SQL
+                    cursor.execute(f"{self._receipt}({int(receipt.task)}, {int(receipt.chunk)})")
+                except self._duplicate:
+                    connection.rollback()
+                    return False
                 cursor.adbc_ingest(self._staging, prepared, mode="append")
             connection.commit()
         except BaseException:
@@ -115,15 +167,19 @@ class AdbcWriter:
             with contextlib.suppress(*self.errors):
                 connection.close()  # a failed connection is not reused
             raise
-        return prepared.num_rows
+        return True
 
     def close(self) -> None:
-        if self._connection is not None:
-            previous = _IDLE.pop(self._key, None)
-            if previous is not None:
-                previous.close()
-            _IDLE[self._key] = self._connection
-            self._connection = None
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        if not self._keep:
+            connection.close()
+            return
+        previous = _IDLE.pop(self._key, None)
+        if previous is not None:
+            previous.close()
+        _IDLE[self._key] = connection
 
 
 # This process's idle ADBC connections, one per database at most.

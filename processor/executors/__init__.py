@@ -1,0 +1,64 @@
+"""Where tasks run: inline, in a pool of processes on this machine, or on a Dask cluster.
+
+The executor is chosen here, once; the rest of the pipeline only sees this interface.  Each
+executor owns what differs between them: how a task learns that the run is stopping, the
+single-writer turn of embedded databases, the connection budget, how progress events reach the
+parent, and how a dead worker shows (a pool's ends the run with exit status 8; Dask gives the
+task to another worker, and the chunk receipts keep its rows from counting twice).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+from processor.executors.context import TaskContext, WorkerSetup
+from processor.executors.inline import InlineExecutor
+from processor.executors.pool import PoolExecutor
+from processor.executors.streaming import R, T
+
+
+class Executor(Protocol):
+    """Runs ``fn(task, context)`` over tasks and yields results in completion order.
+
+    The first failure stops the run: tasks not started are cancelled, running ones stop at their
+    next chunk, and the error is raised here with its file and line.
+    """
+
+    #: Tasks that run at once.
+    slots: int
+
+    def map_unordered(
+        self,
+        fn: Callable[[T, TaskContext], R],
+        tasks: Iterable[T],
+        on_progress: Callable[[Any], None] | None = None,
+    ) -> Iterator[R]:
+        """Results as tasks finish; ``on_progress`` receives the tasks' progress events here,
+        in the caller's thread."""
+        ...
+
+    def writer_turn(self) -> AbstractContextManager[Any]:
+        """The single-writer turn, taken by the run itself: while it holds it, no task writes
+        (the run drops a failed run's staging table in it)."""
+        ...
+
+    def close(self) -> None:
+        """Stop every task; after it, no task starts writing a chunk."""
+        ...
+
+
+def make_executor(kind: str, workers: int, setup: WorkerSetup, scheduler: str | None = None) -> Executor:
+    """The executor for EXECUTOR=``kind``: ``dask`` on the cluster at ``scheduler`` (a local one
+    of ``workers`` processes without it); ``pool`` of ``workers`` processes, inline for one."""
+    if kind == "dask":
+        from processor.executors.cluster import DaskExecutor  # distributed is imported only here
+
+        return DaskExecutor(setup, scheduler, workers)
+    if workers == 1:
+        return InlineExecutor(setup)
+    return PoolExecutor(setup, workers)
+
+
+__all__ = ["Executor", "TaskContext", "WorkerSetup", "make_executor"]

@@ -1,0 +1,130 @@
+"""A pool of spawned worker processes on this machine (WORKERS > 1).
+
+Each process builds its context once, in the pool's initializer, from the picklable setup and
+the pool's shared objects: an Event that stops the run, a Lock for the single-writer turn, a
+Semaphore for the connection budget, a Queue for progress events.  A process that dies (killed,
+out of memory) breaks the pool: the run fails with exit status 8.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import AbstractContextManager
+from typing import Any
+
+from processor.errors import WorkerCrashed
+from processor.executors.context import TaskContext, WorkerSetup, budget_slot, no_turn
+from processor.executors.streaming import POLL_SECONDS, Flight, R, T, pass_on
+from processor.logs import setup_logging
+from processor.masking import url_secrets
+
+log = logging.getLogger(__name__)
+
+# Exit status of a worker that ends itself because its parent died.
+ORPHANED = 70
+
+#: This pool process's context, built by ``_start_worker`` (the pool's initializer).
+_context: TaskContext | None = None
+
+
+def _start_worker(setup: WorkerSetup, stop: Any, lock: Any, budget: Any, events: Any) -> None:
+    """Pool initializer: this process's own engine and context; Ctrl-C is left to the parent."""
+    global _context
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+    assert parent is not None
+    _exit_with_parent(parent)
+    # A spawned process starts without the parent's logging, and masks the same secrets.
+    setup_logging(setup.log_level, setup.log_format, url_secrets(setup.url))
+    events.cancel_join_thread()  # progress events are a courtesy: never wait at exit to send them
+    _context = TaskContext(
+        backend=setup.backend(),
+        isolated=True,
+        stopped=lambda: stop.is_set() or not parent.is_alive(),
+        writer_turn=(lambda: lock) if lock is not None else no_turn,
+        connection_slot=budget_slot(lambda: budget) if budget is not None else no_turn,
+        progress=events.put,
+    )
+
+
+def _exit_with_parent(parent: multiprocessing.process.BaseProcess) -> None:
+    """End this worker the moment its parent dies (kill -9, out of memory).
+
+    An idle worker waits for its next task on a pipe that it holds open itself, so it would
+    never notice; a busy one would write on into a staging table that the next run is about to
+    drop.  Exiting mid-transaction is safe: the database rolls back what was not committed.
+    """
+
+    def watch() -> None:
+        parent.join()  # returns when the parent's sentinel pipe closes, i.e. when it has died
+        os._exit(ORPHANED)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def _call(fn: Callable[[T, TaskContext], R], task: T) -> R:
+    assert _context is not None, "the pool's initializer did not run"
+    return fn(task, _context)
+
+
+class PoolExecutor:
+    """Tasks in ``workers`` spawned processes; the first failure stops the others."""
+
+    def __init__(self, setup: WorkerSetup, workers: int) -> None:
+        # spawn, not fork: Arrow's and the drivers' threads and sockets must not be inherited.
+        context = multiprocessing.get_context("spawn")
+        self.slots = workers
+        self._stop = context.Event()
+        lock = context.Lock() if setup.single_writer else None
+        budget = context.BoundedSemaphore(setup.max_connections) if setup.max_connections else None
+        self._events: Any = context.Queue()
+        self._pool = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=context,
+            initializer=_start_worker,
+            initargs=(setup, self._stop, lock, budget, self._events),
+        )
+
+    def map_unordered(
+        self,
+        fn: Callable[[T, TaskContext], R],
+        tasks: Iterable[T],
+        on_progress: Callable[[Any], None] | None = None,
+    ) -> Iterator[R]:
+        flight: Flight[T, Future[R]] = Flight(
+            tasks, lambda task: self._pool.submit(_call, fn, task), 2 * self.slots
+        )
+
+        def wait_some(pending: set[Future[R]]) -> tuple[set[Future[R]], set[Future[R]]]:
+            done, rest = wait(pending, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+            return done, rest
+
+        try:
+            for future in flight.finished(wait_some, lambda: pass_on(self._events, on_progress)):
+                yield future.result()
+        except BrokenProcessPool as error:
+            raise WorkerCrashed(
+                "a worker process died unexpectedly (killed, or out of memory); nothing was published"
+            ) from error
+        finally:
+            if flight.pending:
+                self._stop.set()
+                for future in flight.pending:
+                    future.cancel()
+                wait(flight.pending)
+
+    def writer_turn(self) -> AbstractContextManager[Any]:
+        # close() waits for every worker process to end, so none writes any more; and a killed
+        # one may have died holding the lock, which would then never be free again.
+        return no_turn()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._pool.shutdown(wait=True, cancel_futures=True)

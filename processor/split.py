@@ -1,0 +1,220 @@
+"""Split one large file into parts that start and end on record boundaries (SPLIT_BYTES).
+
+A line break ends a record unless it lies inside a quoted field.  With ``SRC_QUOTING=csv`` the
+scanner counts quotes from the start of the file: in a well-formed file a quote opens a field
+(after a delimiter, a line break, the file's start or, in ``""``, another quote) or closes one
+(before a delimiter, a line break, the end or another quote), so an even count of quotes before
+a line break means it lies outside every quoted field, which is exactly how Arrow's parser reads
+it.  Every quote is checked against that rule; past the first quote that breaks it (``12" pipe``
+in an unquoted field, which the parser takes literally) the count proves nothing, so no boundary
+is placed after it: the rest of the file stays one part.  With ``SRC_QUOTING=none`` every line
+break ends a record.  The scan is a few vectorised byte comparisons per block (numpy), done in
+the same reading that fingerprints the file.
+
+Boundaries are placed only after ``\\n``; offsets count the text as read (decompressed), and each
+part records the physical line it starts on (``\\n``, ``\\r\\n`` and a lone ``\\r`` each end one,
+as Python's csv module counts them for rejected rows).  Only encodings in which those bytes are
+always those characters are split: UTF-8 and single-byte encodings.
+"""
+
+from __future__ import annotations
+
+import codecs
+import importlib
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from processor.discover import SourceFile
+from processor.parts import WHOLE, Part
+from processor.read import TextFormat, open_bytes
+
+QUOTE, LF, CR = ord('"'), ord("\n"), ord("\r")
+#: Before the first byte and after the last one.
+EDGE = -1
+#: Bytes read from a compressed stream at a time while its blocks are cut.
+STREAM_READ = 1 << 20
+#: A compressed file is fed to the workers in decompressed blocks once its compressed size
+#: times this (a guess at how far CSV text compresses; gzip reaches 4-10x) exceeds SPLIT_BYTES.
+COMPRESSION_GUESS = 4
+
+
+def splittable_encoding(encoding: str) -> bool:
+    """Whether every ``\\n``, ``\\r``, ``"`` and delimiter byte of text in ``encoding`` is that
+    character: UTF-8 (multi-byte sequences use bytes >= 0x80 only) and single-byte encodings."""
+    name = codecs.lookup(encoding).name
+    if name in ("utf-8", "ascii", "latin-1", "iso8859-1"):
+        return True
+    try:
+        module = importlib.import_module(f"encodings.{name.replace('-', '_')}")
+    except ImportError:
+        return False
+    return hasattr(module, "decoding_table")  # a charmap codec: one byte, one character
+
+
+@dataclass
+class BoundaryScanner:
+    """Fed a file's text in order, finds the first record boundary at or after every ``step``
+    bytes (past the previous boundary), and the physical line each one starts."""
+
+    step: int
+    quoting: str
+    delimiter: str
+    #: (offset, line) of every boundary found so far.
+    boundaries: list[tuple[int, int]] = field(default_factory=list)
+    #: Offset of the first quote that breaks the rule (no boundary after it), if one was met.
+    unsafe_at: int | None = None
+    _offset: int = 0  # offset of the first byte not yet scanned
+    _lines: int = 0  # line breaks before it
+    _parity: int = 0  # quotes before it, modulo 2
+    _previous: int = EDGE
+    _carry: bytes = b""  # the last byte fed, scanned once the byte after it is known
+
+    def __post_init__(self) -> None:
+        self._target = self.step
+        self._fields = np.array([ord(self.delimiter), LF, CR, QUOTE, EDGE], dtype=np.int16)
+
+    def feed(self, data: bytes) -> None:
+        """Scan the next bytes of the text (the last one waits for its successor)."""
+        if not data:
+            return
+        data = self._carry + data
+        self._carry = data[-1:]
+        self._scan(np.frombuffer(data, dtype=np.uint8)[:-1], data[-1])
+
+    def finish(self) -> None:
+        """The text has ended: scan the last byte."""
+        if self._carry:
+            self._scan(np.frombuffer(self._carry, dtype=np.uint8), EDGE)
+            self._carry = b""
+
+    def _scan(self, block: np.ndarray, following: int) -> None:
+        size = len(block)
+        if size == 0:
+            return
+
+        def after(indexes: np.ndarray) -> np.ndarray:
+            """The byte after each of ``indexes`` (``following`` after the last one)."""
+            within = np.minimum(indexes + 1, size - 1)
+            return np.where(indexes + 1 < size, block[within].astype(np.int16), following)
+
+        limit = size if self.unsafe_at is None else 0
+        quotes = np.flatnonzero(block == QUOTE) if self.quoting == "csv" else np.empty(0, dtype=np.intp)
+        if quotes.size and limit:
+            limit = min(limit, self._first_unsafe_quote(block, quotes, after(quotes)))
+            if limit < size:
+                self.unsafe_at = self._offset + limit
+        feeds = np.flatnonzero(block == LF)
+        returns = np.flatnonzero(block == CR)
+        lone_returns = returns[after(returns) != LF]
+        if limit:
+            self._place(feeds[feeds < limit], quotes, lone_returns, feeds)
+        self._parity = (self._parity + quotes.size) & 1
+        self._lines += feeds.size + lone_returns.size
+        self._offset += size
+        self._previous = int(block[-1])
+
+    def _first_unsafe_quote(self, block: np.ndarray, quotes: np.ndarray, ahead: np.ndarray) -> int:
+        """The index of the first quote that neither opens nor closes a field, else len(block)."""
+        behind = np.where(quotes > 0, block[np.maximum(quotes - 1, 0)].astype(np.int16), self._previous)
+        opening = ((self._parity + np.arange(quotes.size)) & 1) == 0
+        fits = np.where(opening, np.isin(behind, self._fields), np.isin(ahead, self._fields))
+        bad = np.flatnonzero(~fits)
+        return int(quotes[bad[0]]) if bad.size else len(block)
+
+    def _place(
+        self, candidates: np.ndarray, quotes: np.ndarray, lone_returns: np.ndarray, feeds: np.ndarray
+    ) -> None:
+        """Take the boundaries (the byte after a line feed outside quotes) that reach a target."""
+        while True:
+            first = self._target - self._offset - 1  # the line feed may be the target's last byte
+            candidates = candidates[candidates >= max(first, 0)]
+            if self.quoting == "csv" and candidates.size:
+                inside = (self._parity + np.searchsorted(quotes, candidates)) & 1
+                candidates = candidates[inside == 0]
+            if not candidates.size:
+                return
+            at = int(candidates[0]) + 1
+            line = 1 + self._lines + int(np.searchsorted(feeds, at) + np.searchsorted(lone_returns, at))
+            self.boundaries.append((self._offset + at, line))
+            self._target = self._offset + at + self.step
+            candidates = candidates[1:]
+
+
+def file_parts(boundaries: list[tuple[int, int]]) -> tuple[Part, ...]:
+    """The parts between ``boundaries`` of a file (one part, the whole file, when there are none)."""
+    if not boundaries:
+        return (WHOLE,)
+    starts = [(0, 1), *boundaries]
+    return tuple(
+        Part(
+            index=index,
+            start=start,
+            end=starts[index + 1][0] if index + 1 < len(starts) else None,
+            first_line=line,
+            last=index + 1 == len(starts),
+        )
+        for index, (start, line) in enumerate(starts)
+    )
+
+
+def splits(source: SourceFile, fmt: TextFormat, split_bytes: int) -> bool:
+    """Whether a file is split into byte ranges (else it is loaded whole, or in blocks: it is
+    small, compressed, or in an encoding whose bytes cannot be scanned)."""
+    return not source.compression and source.size > split_bytes and splittable_encoding(fmt.encoding)
+
+
+def scanner_for(source: SourceFile, fmt: TextFormat, split_bytes: int) -> BoundaryScanner | None:
+    """A scanner for a file to be split into byte ranges, or None: the file is not split."""
+    if not splits(source, fmt, split_bytes):
+        return None
+    return BoundaryScanner(split_bytes, fmt.quoting, source.delimiter)
+
+
+def feeds_blocks(source: SourceFile, fmt: TextFormat, split_bytes: int) -> bool:
+    """Whether a compressed file is decompressed once by the run and handed out in blocks."""
+    return (
+        source.compression is not None
+        and source.size * COMPRESSION_GUESS > split_bytes
+        and splittable_encoding(fmt.encoding)
+    )
+
+
+def stream_blocks(
+    source: SourceFile, fmt: TextFormat, split_bytes: int, check: Callable[[], None] = lambda: None
+) -> Iterator[Part]:
+    """Decompress ``source`` once and yield its text in record-aligned blocks of about
+    ``split_bytes`` (with their bytes).  Past a quote that proves nothing, the rest is one part
+    that its task decompresses again up to its start, rather than one block held in memory."""
+    scanner = BoundaryScanner(split_bytes, fmt.quoting, source.delimiter)
+    pending = bytearray()  # the text from ``start`` on
+    start, line, index = 0, 1, 0
+    with open_bytes(source) as stream:
+        while True:
+            check()
+            data = stream.read(STREAM_READ)
+            if data:
+                scanner.feed(data)
+                pending += data
+            else:
+                scanner.finish()
+            for offset, next_line in scanner.boundaries:
+                cut = offset - start
+                block = bytes(pending[:cut])
+                yield Part(index=index, start=start, end=offset, first_line=line, data=block, last=False)
+                del pending[:cut]
+                start, line, index = offset, next_line, index + 1
+            scanner.boundaries.clear()
+            if scanner.unsafe_at is not None:
+                yield Part(index=index, start=start, first_line=line, last=True)
+                return
+            if not data:
+                yield Part(index=index, start=start, first_line=line, data=bytes(pending), last=True)
+                return
+
+
+def expected_parts(size: int, split_bytes: int) -> int:
+    """About how many parts a file of ``size`` bytes makes (to size a pool before profiling)."""
+    return max(1, math.ceil(size / split_bytes))

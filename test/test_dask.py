@@ -1,0 +1,238 @@
+"""EXECUTOR=dask on real clusters on loopback: a scheduler and workers started as separate
+processes with the ``dask scheduler`` / ``dask worker`` commands, and the LocalCluster the importer
+starts itself without DASK_SCHEDULER.  The pool's table is the oracle, read back by the driver.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import dask
+import distributed
+import pytest
+import sqlalchemy as sa
+from conftest import ROOT, Database, load, need_server, write
+
+from processor.backends.postgresql import WRITER_APPLICATION
+from processor.target import staging_name
+
+WORKERS = 2
+
+
+def start_cluster(folder: Path) -> tuple[list[subprocess.Popen[bytes]], str]:
+    """``dask scheduler`` and ``dask worker`` (two worker processes, each under its nanny) on
+    127.0.0.1, in a folder of their own (not the tests' working directory)."""
+    scheduler_file = folder / "scheduler.json"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    common = {"cwd": folder, "env": env, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    dask_cli = [sys.executable, "-m", "dask"]
+    where = ["--host", "127.0.0.1", "--no-dashboard", "--scheduler-file", str(scheduler_file)]
+    scheduler = subprocess.Popen([*dask_cli, "scheduler", "--port", "0", *where], **common)
+    workers = subprocess.Popen(
+        [*dask_cli, "worker", "--nworkers", str(WORKERS), "--nthreads", "1", *where], **common
+    )
+    deadline = time.monotonic() + 60
+    while not scheduler_file.exists():
+        assert time.monotonic() < deadline, "the scheduler did not start"
+        time.sleep(0.1)
+    with distributed.Client(scheduler_file=str(scheduler_file)) as client:
+        client.wait_for_workers(WORKERS, timeout=60)
+        address = client.scheduler.address
+    return [workers, scheduler], address
+
+
+@pytest.fixture(scope="module")
+def scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A cluster for this module's tests; its address."""
+    processes, address = start_cluster(tmp_path_factory.mktemp("cluster"))
+    try:
+        yield address
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def wait_for_workers(address: str) -> None:
+    with distributed.Client(address) as client:
+        client.wait_for_workers(WORKERS, timeout=60)
+
+
+def source(folder: Path, files: int = 3, rows: int = 200) -> None:
+    """CSV files with quoted line breaks, multi-byte text, CRLF, and one ragged row each."""
+    for n in range(files):
+        lines = [f'{n * rows + i},"text {i}\r\nü {"漢" * (i % 4)}",{i}.25\r\n' for i in range(rows)]
+        lines.insert(5, "ragged\r\n")
+        write(folder, f"part{n}.csv", "id,text,value\r\n" + "".join(lines))
+
+
+def test_a_cluster_loads_what_the_pool_loads(db, table, tmp_path, scheduler):
+    """Split files on the dask CLI's cluster and on the importer's own LocalCluster: the same
+    table, the same rejected rows and lines as the pool's, on every database."""
+    source(tmp_path / "src")
+    options = {"max_errors": 10, "chunk_size": 100, "split_bytes": 4000, "workers": WORKERS}
+    runs = {}
+    for name, executor in [
+        ("pool", {}),
+        ("cluster", {"executor": "dask", "dask_scheduler": scheduler}),
+        ("local", {"executor": "dask"}),
+    ]:
+        report = load(tmp_path / "src", db, table, if_exists="replace", **options, **executor)
+        assert report.error is None, (name, report.error)
+        rejects = sorted((r.file, r.line, r.text) for r in report.rejects)
+        runs[name] = (db.rows(table, order_by="id"), sorted((f.name, f.rows) for f in report.files), rejects)
+    assert runs["cluster"] == runs["pool"]
+    assert runs["local"] == runs["pool"]
+    rows, files, rejects = runs["pool"]
+    assert len(rows) == 600
+    assert files == [(f"part{n}.csv", 200) for n in range(3)]
+    assert rejects == [(f"part{n}.csv", 12, "ragged") for n in range(3)]
+    assert [t for t in db.tables() if t.startswith(staging_name(table, ""))] == []
+
+
+def receipts(db: Database, table: str) -> dict[int, int]:
+    """Chunks committed so far per task, from the run's receipts table (none yet: empty)."""
+    prefix = staging_name(table, "")
+    names = [t for t in db.tables() if t.startswith(prefix) and t.endswith("_chunks")]
+    if not names:
+        return {}
+    try:
+        rows = db._query(f'SELECT task, count(*) FROM "{names[0]}" GROUP BY task').rows_list
+    except sa.exc.DBAPIError:  # dropped meanwhile: the run has published
+        return {}
+    return dict(rows)
+
+
+def test_a_killed_worker_s_task_runs_again_without_counting_twice(table, tmp_path, scheduler, caplog):
+    """kill -9 of a Dask worker process mid-task: the scheduler gives its task to another worker,
+    which passes over the chunks already committed; the table holds every row exactly once."""
+    need_server("postgresql")
+    db = Database(
+        "postgresql", os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    )
+    source(tmp_path / "src", files=4, rows=20_000)
+    outcome: list = []
+    run = threading.Thread(
+        target=lambda: outcome.append(
+            load(
+                tmp_path / "src",
+                db,
+                table,
+                executor="dask",
+                dask_scheduler=scheduler,
+                chunk_size=400,
+                max_errors=10,
+            )
+        )
+    )
+    with distributed.Client(scheduler) as client:
+        pids = client.run(os.getpid)
+        run.start()
+        deadline = time.monotonic() + 60
+        while len([n for n in receipts(db, table).values() if n >= 2]) < WORKERS:
+            assert run.is_alive()
+            assert time.monotonic() < deadline, "the load did not get under way"
+            time.sleep(0.05)
+        victim = sorted(pids)[0]
+        os.kill(pids[victim], signal.SIGKILL)
+    run.join(timeout=120)
+    wait_for_workers(scheduler)
+    (report,) = outcome
+    assert report.error is None, report.error
+    assert [r[0] for r in db.rows(table, order_by="id")] == list(range(80_000))
+    assert sum(f.rows for f in report.files) == 80_000
+    assert "chunks were committed by an earlier attempt of this task" in caplog.text
+
+
+@pytest.mark.parametrize("executor", ["pool", "dask"])
+def test_max_connections_caps_the_writers_sessions(table, tmp_path, executor):
+    """MAX_CONNECTIONS=2 with four workers: the server never sees more than two of the importer's
+    writing sessions (pg_stat_activity, by their application_name), and does see two."""
+    need_server("postgresql")
+    db = Database(
+        "postgresql", os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    )
+    source(tmp_path / "src", files=4, rows=1500)
+    seen: list[int] = []
+    done = threading.Event()
+
+    def watch() -> None:
+        # A session the server still lists for a moment after its client hung up is not one that
+        # holds a connection: a session counts when it is also there at the next look.
+        engine = db.engine
+        query = "SELECT pid FROM pg_stat_activity WHERE application_name = %s"
+        previous: set[int] = set()
+        with engine.connect() as conn:
+            while not done.is_set():
+                now = {pid for (pid,) in conn.exec_driver_sql(query, (WRITER_APPLICATION,))}
+                conn.rollback()
+                seen.append(len(previous & now))
+                previous = now
+                time.sleep(0.01)
+        engine.dispose()
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        report = load(
+            tmp_path / "src",
+            db,
+            table,
+            executor=executor,
+            workers=4,
+            max_connections=2,
+            chunk_size=200,
+            max_errors=10,
+        )
+    finally:
+        done.set()
+        watcher.join()
+    assert report.error is None, report.error
+    assert report.rows == 6_000
+    assert max(seen) == 2
+
+
+def test_an_unreachable_scheduler_is_one_error_and_nothing_is_written(cli, tmp_path):
+    source(tmp_path / "src", files=1, rows=10)
+    database = tmp_path / "out.db"
+    with dask.config.set({"distributed.comm.timeouts.connect": "2s"}):
+        code, out, err = cli(
+            [],
+            {
+                "SRC_DATA_FOLDER": str(tmp_path / "src"),
+                "DEST_SQL": f"sqlite:///{database}",
+                "EXECUTOR": "dask",
+                "DASK_SCHEDULER": "tcp://127.0.0.1:9",
+            },
+        )
+    assert code == 2
+    assert out == ""
+    assert err.startswith("error: DASK_SCHEDULER: no Dask scheduler answers at tcp://127.0.0.1:9 (")
+    assert err.endswith("; nothing was written\n")
+    assert len(err.splitlines()) == 1
+    assert Database("sqlite", f"sqlite:///{database}").tables() == set()
+
+
+def test_a_worker_that_cannot_see_a_file_names_itself_and_the_file(tmp_path, scheduler, monkeypatch):
+    """The source is given relative to this process's folder, which the workers do not share:
+    like a worker without the shared volume, they cannot see it."""
+    monkeypatch.chdir(tmp_path)
+    source(Path("src"), files=1, rows=10)
+    db = Database("sqlite", f"sqlite:///{tmp_path / 'out.db'}")
+    report = load(Path("src"), db, "t", executor="dask", dask_scheduler=scheduler)
+    assert report.error is not None
+    assert report.error.exit_code == 3
+    message = str(report.error)
+    assert message.startswith("part0.csv: not found at src/part0.csv on Dask worker tcp://127.0.0.1:")
+    assert message.endswith("; every worker must see the source files at the same path (a shared volume)")
+    assert "t" not in db.tables()
