@@ -202,6 +202,30 @@ def test_max_connections_caps_the_writers_sessions(table, tmp_path, executor):
     assert max(seen) == 2
 
 
+@pytest.mark.parametrize("executor", ["inline", "dask"])
+def test_no_writer_session_outlives_its_run(table, tmp_path, scheduler, executor):
+    """After a run, neither the run's own process (WORKERS=1) nor the long-lived workers of a
+    cluster keep a writing session open on the server (pg_stat_activity, by application_name)."""
+    need_server("postgresql")
+    db = Database(
+        "postgresql", os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    )
+    source(tmp_path / "src", files=2, rows=300)
+    where = {"workers": 1} if executor == "inline" else {"executor": "dask", "dask_scheduler": scheduler}
+    report = load(tmp_path / "src", db, table, max_errors=10, **where)
+    assert report.error is None, report.error
+    assert report.rows == 600
+    query = "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s"
+    deadline = time.monotonic() + 5  # a session the client closed ends a moment later
+    with db.engine.connect() as conn:
+        while (
+            left := conn.exec_driver_sql(query, (WRITER_APPLICATION,)).scalar()
+        ) and time.monotonic() < deadline:
+            conn.rollback()
+            time.sleep(0.1)
+    assert left == 0
+
+
 def test_an_unreachable_scheduler_is_one_error_and_nothing_is_written(cli, tmp_path):
     source(tmp_path / "src", files=1, rows=10)
     database = tmp_path / "out.db"

@@ -24,7 +24,7 @@ from processor.backends.carry import Carried, Dependent, Index
 from processor.backends.chunk import WriteMethod
 from processor.backends.inserts import insert_batches_writer
 from processor.backends.locks import LockCheck, always_held
-from processor.backends.writers import ChunkWriter, SessionWriter
+from processor.backends.writers import ChunkWriter, SessionWriter, close_idle_connections
 from processor.errors import SchemaError, describe
 from processor.kinds import (
     BOOLEAN,
@@ -75,6 +75,13 @@ class Backend:
         self.keeps_connections = not isinstance(engine.pool, NullPool)
 
     # -- the engine ------------------------------------------------------------------------------
+
+    def dispose(self) -> None:
+        """Close every connection this process keeps for the database: the engine's pool and the
+        chunk writers' idle connections (a long-lived process, such as a Dask worker or the run's
+        own, must not hold sessions after its run)."""
+        close_idle_connections()
+        self.engine.dispose()
 
     @classmethod
     def engine_arguments(cls, url: URL) -> dict[str, Any]:

@@ -23,6 +23,7 @@ import pickle
 import queue
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
@@ -42,6 +43,9 @@ log = logging.getLogger(__name__)
 #: Blocks of a compressed file travel inside their tasks, so that the scheduler still holds them
 #: if the worker they went to is lost; they are large on purpose.
 GRAPH_WARNING = "4GiB"
+#: How often a task asks the scheduler whether the run is stopping (a round trip; a task asks at
+#: every chunk, and a run that stops can wait this long for its tasks).
+STOP_CHECK_SECONDS = 0.5
 #: Which run's task this thread of a worker runs (log lines are forwarded only for it).
 _running = threading.local()
 
@@ -61,6 +65,7 @@ class ImporterPlugin(distributed.WorkerPlugin):
         setup = self.setup_values
         stop = f"{self.name}-stop"
         budget: list[distributed.Semaphore] = []
+        stopping = _every(STOP_CHECK_SECONDS, lambda: distributed.Event(stop).is_set())
 
         def slot() -> AbstractContextManager[Any]:
             if not budget:  # registered with the scheduler once, from a task's thread
@@ -73,7 +78,7 @@ class ImporterPlugin(distributed.WorkerPlugin):
             # The run's own process is never one of its workers, unless it were a threads-only
             # local cluster, which this importer does not start.
             isolated=(socket.gethostname(), os.getpid()) != self.parent,
-            stopped=lambda: _cancelled(worker) or distributed.Event(stop).is_set(),
+            stopped=lambda: _cancelled(worker) or stopping(),
             writer_turn=(lambda: distributed.Lock(f"{self.name}-writer")) if setup.single_writer else no_turn,
             connection_slot=budget_slot(slot) if setup.max_connections else no_turn,
             progress=lambda event: worker.log_event(self.name, {"progress": pickle.dumps(event)}),
@@ -90,7 +95,7 @@ class ImporterPlugin(distributed.WorkerPlugin):
         if self._handler is not None:
             logging.getLogger("processor").removeHandler(self._handler)
         if self.context is not None:
-            self.context.backend.engine.dispose()
+            self.context.backend.dispose()
 
 
 class _Forward(logging.Handler):
@@ -110,6 +115,20 @@ class _Forward(logging.Handler):
             message += "\n" + logging.Formatter().formatException(record.exc_info)
         fields = {"name": record.name, "levelno": record.levelno, "levelname": record.levelname}
         self._worker.log_event(self._run, {"log": {**fields, "msg": mask(message, self._secrets)}})
+
+
+def _every(seconds: float, check: Callable[[], bool]) -> Callable[[], bool]:
+    """``check`` asked at most once every ``seconds`` (the last answer in between); once it
+    has said yes, the answer stays yes."""
+    last = {"at": -seconds, "answer": False}
+
+    def throttled() -> bool:
+        now = time.monotonic()
+        if not last["answer"] and now - last["at"] >= seconds:
+            last["at"], last["answer"] = now, check()
+        return bool(last["answer"])
+
+    return throttled
 
 
 def _cancelled(worker: distributed.Worker) -> bool:

@@ -32,4 +32,4 @@ class InlineExecutor:
         return no_turn()
 
     def close(self) -> None:
-        self._context.backend.engine.dispose()
+        self._context.backend.dispose()
