@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import sqlalchemy as sa
 from conftest import ROOT, Database, load, need_server, write
 
 from processor.backends.postgresql import WRITER_APPLICATION
+from processor.settings import parse_url
 from processor.target import staging_name
 
 WORKERS = 2
@@ -61,6 +63,30 @@ def scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+# The importer's writing sessions in the test's own database (other test runs may share the server).
+SESSIONS = "SELECT pid FROM pg_stat_activity WHERE application_name = %s AND datname = current_database()"
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[Database]:
+    """A PostgreSQL database of this test's own, so that the sessions counted on the server are
+    this test's, whatever else uses the server at the time."""
+    need_server("postgresql")
+    server = Database(
+        "postgresql", os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    )
+    name = f"importer_sessions_{uuid.uuid4().hex[:10]}"
+    admin = server.engine.execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"CREATE DATABASE {name}")
+        yield Database("postgresql", str(parse_url(server.url).set(database=name).render_as_string(False)))
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE {name} WITH (FORCE)")
+    finally:
+        admin.dispose()
 
 
 def wait_for_workers(address: str) -> None:
@@ -155,13 +181,10 @@ def test_a_killed_worker_s_task_runs_again_without_counting_twice(table, tmp_pat
 
 
 @pytest.mark.parametrize("executor", ["pool", "dask"])
-def test_max_connections_caps_the_writers_sessions(table, tmp_path, executor):
+def test_max_connections_caps_the_writers_sessions(private_postgres, table, tmp_path, executor):
     """MAX_CONNECTIONS=2 with four workers: the server never sees more than two of the importer's
     writing sessions (pg_stat_activity, by their application_name), and does see two."""
-    need_server("postgresql")
-    db = Database(
-        "postgresql", os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-    )
+    db = private_postgres
     source(tmp_path / "src", files=4, rows=1500)
     seen: list[int] = []
     done = threading.Event()
@@ -170,11 +193,10 @@ def test_max_connections_caps_the_writers_sessions(table, tmp_path, executor):
         # A session the server still lists for a moment after its client hung up is not one that
         # holds a connection: a session counts when it is also there at the next look.
         engine = db.engine
-        query = "SELECT pid FROM pg_stat_activity WHERE application_name = %s"
         previous: set[int] = set()
         with engine.connect() as conn:
             while not done.is_set():
-                now = {pid for (pid,) in conn.exec_driver_sql(query, (WRITER_APPLICATION,))}
+                now = {pid for (pid,) in conn.exec_driver_sql(SESSIONS, (WRITER_APPLICATION,))}
                 conn.rollback()
                 seen.append(len(previous & now))
                 previous = now
@@ -203,24 +225,20 @@ def test_max_connections_caps_the_writers_sessions(table, tmp_path, executor):
 
 
 @pytest.mark.parametrize("executor", ["inline", "dask"])
-def test_no_writer_session_outlives_its_run(table, tmp_path, scheduler, executor):
+def test_no_writer_session_outlives_its_run(private_postgres, table, tmp_path, scheduler, executor):
     """After a run, neither the run's own process (WORKERS=1) nor the long-lived workers of a
     cluster keep a writing session open on the server (pg_stat_activity, by application_name)."""
-    need_server("postgresql")
-    db = Database(
-        "postgresql", os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-    )
+    db = private_postgres
     source(tmp_path / "src", files=2, rows=300)
     where = {"workers": 1} if executor == "inline" else {"executor": "dask", "dask_scheduler": scheduler}
     report = load(tmp_path / "src", db, table, max_errors=10, **where)
     assert report.error is None, report.error
     assert report.rows == 600
-    query = "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s"
     deadline = time.monotonic() + 5  # a session the client closed ends a moment later
     with db.engine.connect() as conn:
-        while (
-            left := conn.exec_driver_sql(query, (WRITER_APPLICATION,)).scalar()
-        ) and time.monotonic() < deadline:
+        while (left := len(conn.exec_driver_sql(SESSIONS, (WRITER_APPLICATION,)).all())) and (
+            time.monotonic() < deadline
+        ):
             conn.rollback()
             time.sleep(0.1)
     assert left == 0

@@ -1,4 +1,5 @@
-"""PostgreSQL: COPY fed by Arrow's CSV writer, advisory locks, transactional DDL, SQLSTATE retries."""
+"""PostgreSQL: binary COPY from Arrow chunks (ADBC; CSV COPY for exact decimals), advisory locks,
+transactional DDL, SQLSTATE retries."""
 
 from __future__ import annotations
 

@@ -1,9 +1,11 @@
-"""SQLite: prepared INSERTs run by executemany, transactions that include DDL, busy retries.
+"""SQLite: Arrow chunks bound in C (ADBC) in worker processes, prepared INSERTs run by
+executemany in the run's own process, transactions that include DDL, busy retries.
 
-executemany binds each row in C; measured on 94-column rows it is as fast as multi-row VALUES
-statements and as fast per row as the sqlite3 shell's ``.import``.  The journal and synchronous
-settings of the user's database are left alone: a chunk is one transaction, so the fsyncs of a
-commit are paid once per CHUNK_SIZE rows, and a crash leaves the file consistent.
+executemany binds each row from Python objects; ADBC binds the Arrow columns with no Python value
+per field, but only in a process that holds no other SQLite library copy (see ``chunk_writer``).
+The journal and synchronous settings of the user's database are left alone: a chunk is one
+transaction, so the fsyncs of a commit are paid once per CHUNK_SIZE rows, and a crash leaves
+the file consistent.
 """
 
 from __future__ import annotations
