@@ -9,7 +9,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
-import adbc_driver_postgresql.dbapi as adbc_postgresql
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -106,7 +105,7 @@ class PostgreSQL(Backend):
         shown = uri.render_as_string(hide_password=False)
         return AdbcWriter(
             shown,
-            functools.partial(adbc_postgresql.connect, shown),
+            functools.partial(_connect_adbc, shown),
             staging,
             self.quote,
             functools.partial(_binary_copy_types, plan.types),
@@ -308,3 +307,10 @@ def _copy_sql(preparer: Any, table: str, keys: tuple[str, ...]) -> str:
     columns = ", ".join(preparer.quote_identifier(k) for k in keys)
     into = f"{preparer.quote_identifier(table)} ({columns})"
     return f"COPY {into} FROM STDIN WITH (FORMAT csv, ENCODING 'UTF8')"
+
+
+def _connect_adbc(uri: str) -> Any:
+    """An ADBC connection (the driver imported on first use, see ``writers.adbc_dbapi``)."""
+    import adbc_driver_postgresql.dbapi
+
+    return adbc_driver_postgresql.dbapi.connect(uri)

@@ -16,7 +16,6 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import adbc_driver_sqlite.dbapi as adbc_sqlite
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -173,7 +172,10 @@ class SQLite(Embedded):
 
 
 def _connect_adbc(database: str) -> Any:
-    connection = adbc_sqlite.connect(database)
+    """An ADBC connection (the driver imported on first use, see ``writers.adbc_dbapi``)."""
+    import adbc_driver_sqlite.dbapi
+
+    connection = adbc_driver_sqlite.dbapi.connect(database)
     with contextlib.closing(connection.cursor()) as cursor:
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     return connection

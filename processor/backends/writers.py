@@ -25,9 +25,9 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any, Protocol
 
-import adbc_driver_manager.dbapi as adbc
 import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy import exc
@@ -138,6 +138,7 @@ class AdbcWriter:
         self._touch = f"SELECT 1 FROM {quote(staging)} WHERE 1 = 0"
         columns = f"({quote('task')}, {quote('chunk')})"
         self._receipt = f"INSERT INTO {quote(receipts_name(staging))} {columns} VALUES "
+        adbc = adbc_dbapi()
         self._duplicate = adbc.IntegrityError
         self._cast = cast
         self.errors = (adbc.Error,)
@@ -190,5 +191,14 @@ def close_idle_connections() -> None:
     """Close the idle ADBC connections this process keeps (at the end of a run)."""
     while _IDLE:
         _, connection = _IDLE.popitem()
-        with contextlib.suppress(adbc.Error):
+        with contextlib.suppress(adbc_dbapi().Error):
             connection.close()
+
+
+def adbc_dbapi() -> ModuleType:
+    """ADBC's DB-API module, imported on first use: importing it loads pyarrow.dataset and pandas
+    (over half a second of CPU), which a process that never writes through ADBC skips (the run's
+    own when workers write, MariaDB's and DuckDB's workers)."""
+    import adbc_driver_manager.dbapi
+
+    return adbc_driver_manager.dbapi
