@@ -79,6 +79,10 @@ class Settings:
     primary_key: tuple[str, ...] = ()
     reload_changed: bool = False
     lock_timeout: int = 0
+    #: Column lists, each indexed on the new table before it is published (INDEXES).
+    indexes: tuple[tuple[str, ...], ...] = ()
+    #: Plan and show the plan, but write nothing to the database (DRY_RUN, --dry-run).
+    dry_run: bool = False
     verbose: bool = False
     cleanup: bool = False
 
@@ -216,6 +220,11 @@ def _columns(name: str, text: str) -> tuple[str, ...]:
     return columns
 
 
+def _indexes(name: str, text: str) -> tuple[tuple[str, ...], ...]:
+    """``col[,col...][;col...]``: one index per ``;``-separated part, on its comma-separated columns."""
+    return tuple(_columns(name, part) for part in text.split(";"))
+
+
 def _boolean(name: str, text: str) -> bool:
     value = text.strip().lower()
     if value in ("1", "true", "yes", "on"):
@@ -242,6 +251,8 @@ class Option:
     help: str
     #: The default as ``--help`` states it, where the Settings field's value does not say it.
     default: str | None = None
+    #: A flag without a value (``--dry-run``); its environment variable is true or false.
+    switch: bool = False
 
     @property
     def attr(self) -> str:
@@ -272,6 +283,18 @@ OPTIONS = (
         "RELOAD_CHANGED", _boolean, "with append: load a file again although it changed since it was loaded"
     ),
     Option("LOCK_TIMEOUT", _non_negative_int, "seconds to wait for another import into the same table"),
+    Option(
+        "INDEXES",
+        _indexes,
+        "indexes built on the new table before it is published: columns by commas, indexes by "
+        "semicolons (postcode;lmk_key,uprn)",
+    ),
+    Option(
+        "DRY_RUN",
+        _boolean,
+        "connect, sample and print the plan (types, DDL, write path, what IF_EXISTS would do); write nothing",
+        switch=True,
+    ),
     Option(
         "WORKERS",
         _positive_int,
@@ -338,6 +361,9 @@ def build_parser() -> argparse.ArgumentParser:
     defaults = Settings()
     for option in OPTIONS:
         shown = option.default or _shown(getattr(defaults, option.attr))
+        if option.switch:
+            parser.add_argument(option.flag, action="store_const", const="true", help=option.help)
+            continue
         parser.add_argument(
             option.flag,
             metavar=option.env,

@@ -49,7 +49,7 @@ class DuckDB(Embedded):
     name_limit = None
 
     def writer(self) -> WriteMethod:
-        return WriteMethod(insert_arrow, takes_rows=False)
+        return WriteMethod(insert_arrow, takes_rows=False, label="INSERT ... SELECT from the Arrow chunk")
 
     def decimal_type(self, whole_digits: int, scale: int) -> ColumnType | None:
         if whole_digits + scale > DECIMAL_DIGITS:

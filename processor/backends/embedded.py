@@ -37,3 +37,8 @@ class Embedded(Backend):
             return
         with file_lock(Path(database), lock_key("", self.fold_table(table)), table, timeout) as check:
             yield check
+
+    def refresh_statistics(self, table: str) -> None:
+        """``ANALYZE table``, which SQLite and DuckDB both have."""
+        with self.engine.begin() as conn:
+            conn.exec_driver_sql(f"ANALYZE {self.quote(table)}")

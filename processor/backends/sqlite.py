@@ -95,7 +95,8 @@ class SQLite(Embedded):
         if not isolated or database in (None, "", ":memory:"):
             return super().chunk_writer(staging, plan, isolated)
         connect = functools.partial(_connect_adbc, database)
-        return AdbcWriter(database, connect, staging, self.quote, keep=self.keeps_connections)
+        path = "bulk ingest from Arrow (ADBC SQLite driver)"
+        return AdbcWriter(database, connect, staging, self.quote, keep=self.keeps_connections, path=path)
 
     @property
     def max_columns(self) -> int | None:
@@ -107,7 +108,7 @@ class SQLite(Embedded):
 
     def writer(self) -> WriteMethod:
         if self.dialect.driver == "pysqlite":
-            return WriteMethod(insert_many, takes_rows=True)
+            return WriteMethod(insert_many, takes_rows=True, label="executemany INSERT (Python sqlite3)")
         return super().writer()
 
     # -- replace, delete_rows and table identity -------------------------------------------------
