@@ -194,7 +194,7 @@ def _import(settings: Settings, report: RunReport, interrupts: Interrupts) -> No
     if settings.cleanup:
         _cleanup(settings, table, report)
         return
-    engine = create_engine(settings.url)
+    engine = create_engine(settings.url, read_only=settings.dry_run)
     try:
         check_connection(engine)
         backend = backend_for(engine)

@@ -82,6 +82,12 @@ class Backend:
         return {}
 
     @classmethod
+    def read_only(cls, url: URL) -> tuple[URL, dict[str, Any]]:
+        """The URL and extra engine arguments of a dry run, which must change nothing: on a
+        server, the same (the dry run sends no write)."""
+        return url, {}
+
+    @classmethod
     def prepare_engine(cls, engine: Engine) -> None:
         """Set up a new engine (event listeners for session settings)."""
 
