@@ -367,8 +367,9 @@ def classify(values: pa.Array) -> ColumnProfile:
     # An integer of at most 15 digits is a float too; longer ones are looked at.
     not_float = None if integer and whole_digits <= FLOAT_DIGITS[64] else _first_misfit(values, (FLOAT,))
     floats = not_float is None
-    not_date = None if decimal else _first_misfit(values, (DATE,))
-    dated = not decimal and not_date is None
+    example = str(pc.drop_null(values)[0].as_py())
+    not_date = example if decimal else _first_misfit(values, (DATE,))  # numbers are no dates
+    dated = not_date is None
     timestamp = not decimal and not dated and _first_misfit(values, (TIMESTAMP,)) is None
     textual = not (floats or decimal or dated or timestamp)
     return ColumnProfile(
@@ -380,7 +381,7 @@ def classify(values: pa.Array) -> ColumnProfile:
         scale=scale,
         date=dated,
         timestamp=timestamp,
-        example=pc.drop_null(values)[0].as_py(),
+        example=example,
         not_integer=not_integer,
         not_float=not_float,
         not_date=not_date,
