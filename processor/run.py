@@ -262,6 +262,8 @@ def _plan(
     holdings = read_ledger(backend, table) if skips else Holdings({})
     if onto_existing and settings.if_exists == "merge":
         check_merge_key(backend, table, settings.primary_key)
+    if onto_existing and settings.indexes:
+        log.warning("INDEXES is for a table the run creates; table %r exists and keeps its indexes", table)
     log.info("%d files to import into table %r at %s", len(files), table, settings.masked_url)
     loads = not settings.dry_run  # a dry run needs no fingerprint for the load, nor its parts
     tasks = [
