@@ -40,12 +40,13 @@ class Planned:
 
 @dataclass(frozen=True)
 class PlannedFile:
-    """A matched file: its size, its rows (exact if the sample read it all, else estimated;
+    """A matched file: its size, its rows (``exact`` if the sample read it all, else estimated;
     None for a compressed file) and whether the ledger says the table holds it already."""
 
     name: str
     bytes: int
     rows: int | None
+    exact: bool
     skipped: bool
 
 
@@ -84,23 +85,25 @@ class DryRun:
         """The plan as the dry run prints it."""
         total = sum(f.bytes for f in self.files)
         rows = self.estimated_rows
+        exact = all(f.exact for f in self.files if not f.skipped)
         lines = [
             f"dry run: nothing was written to {self.destination}",
             f"files: {len(self.files)} ({total:,} bytes); rows to load: "
-            + (f"about {rows:,}" if rows is not None else "not estimated (compressed files)"),
+            + (_rows(rows, exact) if rows is not None else "not estimated (compressed files)"),
         ]
         for f in self.files[:LISTED_FILES]:
-            shown = f"~{f.rows:,} rows" if f.rows is not None else "rows not estimated"
+            shown = _rows(f.rows, f.exact) + " rows" if f.rows is not None else "rows not estimated"
             skipped = "  (skipped: loaded already)" if f.skipped else ""
             lines.append(f"  {f.name}  {f.bytes:,} bytes  {shown}{skipped}")
         if len(self.files) > LISTED_FILES:
             lines.append(f"  ... and {len(self.files) - LISTED_FILES} more (the JSON report lists them all)")
-        lines.append(f"header: {len(self.header)} columns: {', '.join(self.header)}")
         if self.columns:
+            lines.append(f"header: {len(self.header)} columns, planned as")
             width = max(len(c.name) for c in self.columns)
             type_width = max(len(c.sql_type) for c in self.columns)
-            lines.append("columns:")
             lines += [f"  {c.name:<{width}}  {c.sql_type:<{type_width}}  {c.reason}" for c in self.columns]
+        else:
+            lines.append(f"header: {len(self.header)} columns: {', '.join(self.header)}")
         if self.ddl:
             lines.append(f"DDL ({self.dialect}):")
             lines += [f"  {line}" for statement in self.ddl for line in statement.splitlines()]
@@ -117,7 +120,13 @@ class DryRun:
         """The plan in the JSON report (``--dry-run --report-path x.json``)."""
         return {
             "files": [
-                {"name": f.name, "bytes": f.bytes, "estimated_rows": f.rows, "skipped": f.skipped}
+                {
+                    "name": f.name,
+                    "bytes": f.bytes,
+                    "estimated_rows": f.rows,
+                    "rows_exact": f.exact,
+                    "skipped": f.skipped,
+                }
                 for f in self.files
             ],
             "file_count": len(self.files),
@@ -170,6 +179,7 @@ def describe_plan(
                 f.name,
                 f.size,
                 planned.profiles[f.name].sample.estimated_rows(f),
+                exact=planned.profiles[f.name].sample.whole,
                 skipped=f.name not in todo,
             )
             for f in files
@@ -182,6 +192,11 @@ def describe_plan(
         action=_action(settings, table, planned),
         leftovers=tuple(find_leftovers(backend, table)),
     )
+
+
+def _rows(rows: int, exact: bool) -> str:
+    """A count of rows, marked as an estimate unless the samples read every row."""
+    return f"{rows:,}" if exact else f"about {rows:,}"
 
 
 def _action(settings: Settings, table: str, planned: Planned) -> str:

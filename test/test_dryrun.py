@@ -75,9 +75,9 @@ def test_dry_run_of_a_new_table_writes_nothing_and_its_ddl_builds_the_imported_t
     assert snapshot(db, table, folder) == before
     plan = report.dry_run
     assert plan is not None
-    assert [(f.name, f.bytes, f.rows, f.skipped) for f in plan.files] == [
-        ("a.csv", len(A_CSV), 2, False),
-        ("b.csv", len(B_CSV), 3, False),
+    assert [(f.name, f.bytes, f.rows, f.exact, f.skipped) for f in plan.files] == [
+        ("a.csv", len(A_CSV), 2, True, False),
+        ("b.csv", len(B_CSV), 3, True, False),
     ]
     assert plan.estimated_rows == 5
     assert plan.header == ("id", "zip", "amount", "day", "name")
@@ -128,6 +128,21 @@ def test_dry_run_of_an_append_names_the_files_the_ledger_skips(db, table, tmp_pa
     # Rows go through this run's staging table, typed as the existing table's columns.
     assert staging_name(db.backend.fold_table(table), report.run_id) in plan.ddl[0]
     assert {c.reason for c in plan.columns} == {"the existing table's column"}
+
+
+def test_rows_beyond_the_sample_are_estimated_from_its_bytes_per_row(tmp_path):
+    folder = tmp_path / "data"
+    write(folder, "big.csv", HEADER + "".join(f"{n:04},00123,1.5,2021-01-01,abc\n" for n in range(1000)))
+    db = Database("sqlite", f"sqlite:///{tmp_path / 'test.db'}")
+
+    plan = load(folder, db, "t", dry_run=True, sample_rows=50).dry_run
+
+    assert plan is not None
+    (planned,) = plan.files
+    assert not planned.exact
+    assert planned.rows is not None
+    assert 1000 <= planned.rows <= 1010  # every row the same length; the header adds a little
+    assert "rows to load: about " in plan.text()
 
 
 def test_dry_run_on_the_command_line_prints_the_plan_and_writes_it_as_json(cli, tmp_path):
