@@ -13,7 +13,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from processor.backends import Backend
+from processor.backends import Backend, backend_for
+from processor.database import create_engine
 from processor.discover import SourceFile
 from processor.ledger import Holdings
 from processor.schema import TablePlan
@@ -187,11 +188,21 @@ def describe_plan(
         header=names,
         columns=columns,
         ddl=ddl,
-        write_path=backend.write_path(plan, isolated) if plan is not None else None,
+        write_path=_write_path(settings, plan, isolated) if plan is not None else None,
         if_exists=settings.if_exists,
         action=_action(settings, table, planned),
         leftovers=tuple(find_leftovers(backend, table)),
     )
+
+
+def _write_path(settings: Settings, plan: TablePlan, isolated: bool) -> str:
+    """How the workers would write: on an engine of DEST_SQL itself (the dry run's own may be an
+    in-memory stand-in for a database file not made yet); making one connects to nothing."""
+    engine = create_engine(settings.url)
+    try:
+        return backend_for(engine).write_path(plan, isolated)
+    finally:
+        engine.dispose()
 
 
 def _rows(rows: int, exact: bool) -> str:

@@ -441,36 +441,42 @@ def explain(profile: ColumnProfile, chosen: ColumnType) -> str:
     if profile.empty:
         return "no values in the sample"
     if kind is Kind.INTEGER:
-        return f"whole numbers within 64 bits, e.g. `{profile.example}`"
+        return f"whole numbers within 64 bits, e.g. {_quoted(profile.example)}"
     if kind is Kind.FLOAT:
-        return f"`{profile.not_integer}` is not a whole number; every value is exact as a double"
+        return f"{_quoted(profile.not_integer)} is not a whole number; every value is exact as a double"
     if kind is Kind.DECIMAL:
-        return f"`{profile.not_float}` is not exact as a double"
+        return f"{_quoted(profile.not_float)} is not exact as a double"
     if kind in (Kind.DATE, Kind.TIMESTAMP):
-        return f"every value is an ISO {kind.value}, e.g. `{profile.example}`"
+        return f"every value is an ISO {kind.value}, e.g. {_quoted(profile.example)}"
     if profile.decimal and profile.scale == 0:
-        return f"an integer beyond 64 bits: `{_shown(profile.not_integer)}`"
+        return f"an integer beyond 64 bits: {_quoted(profile.not_integer)}"
     if profile.decimal:
-        return f"no exact decimal type here holds `{_shown(profile.not_float)}`"
+        return f"no exact decimal type here holds {_quoted(profile.not_float)}"
     if profile.unfit is not None:
         return _why_not_a_value(profile.unfit)
-    return f"values of different kinds across files, e.g. `{profile.not_integer}` and `{profile.not_date}`"
+    examples = f"{_quoted(profile.not_integer)} and {_quoted(profile.not_date)}"
+    return f"values of different kinds across files, e.g. {examples}"
 
 
 def _why_not_a_value(value: str) -> str:
     """Why text: what keeps ``value`` from being a number, a date or a timestamp."""
-    shown = _shown(value)
+    shown = _quoted(value)
     if re.fullmatch(r"-?0[0-9]+(\.[0-9]*)?", value):
-        return f"leading zeros in `{shown}`"
+        return f"leading zeros in {shown}"
     if re.fullmatch(r"\+[0-9.]+", value):
-        return f"a plus sign in `{shown}`"
+        return f"a plus sign in {shown}"
     if re.fullmatch(r"-0(\.0*)?", value):
-        return f"a signed zero in `{shown}`"
+        return f"a signed zero in {shown}"
     if re.fullmatch(r"-?[0-9]+\.", value):
-        return f"no digits after the point in `{shown}`"
+        return f"no digits after the point in {shown}"
     if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}( [0-9:]+)?", value):
-        return f"not a real date or time: `{shown}`"
-    return f"`{shown}` is not a number, date or timestamp"
+        return f"not a real date or time: {shown}"
+    return f"{shown} is not a number, date or timestamp"
+
+
+def _quoted(value: str | None) -> str:
+    """A sampled value as a plan shows it: in backquotes, shortened, on one line."""
+    return "`" + _shown(value).replace("\r", "\\r").replace("\n", "\\n") + "`"
 
 
 def _shown(value: str | None) -> str:
