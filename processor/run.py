@@ -284,7 +284,8 @@ def _plan(
     if todo and onto_existing:
         plan = plan_from_table(names, backend.existing_types(table), table, files[0].name)
     elif todo:
-        plan = plan_types(names, (p.profile for p in profiles.values()), backend)
+        # In file order, so that the values a plan cites do not depend on which file sampled first.
+        plan = plan_types(names, (profiles[f.name].profile for f in files), backend)
     return Planned(exists, onto_existing, holdings, profiles, todo, plan)
 
 
