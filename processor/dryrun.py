@@ -107,7 +107,11 @@ class DryRun:
             lines.append(f"header: {len(self.header)} columns: {', '.join(self.header)}")
         if self.ddl:
             lines.append(f"DDL ({self.dialect}):")
-            lines += [f"  {line}" for statement in self.ddl for line in statement.splitlines()]
+            lines += [
+                f"  {line.rstrip()}".expandtabs(4)
+                for statement in self.ddl
+                for line in statement.splitlines()
+            ]
         if self.write_path:
             lines.append(f"write path: {self.write_path}")
         lines.append(f"IF_EXISTS={self.if_exists}: {self.action}")
