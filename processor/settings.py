@@ -362,7 +362,8 @@ def build_parser() -> argparse.ArgumentParser:
     for option in OPTIONS:
         shown = option.default or _shown(getattr(defaults, option.attr))
         if option.switch:
-            parser.add_argument(option.flag, action="store_const", const="true", help=option.help)
+            help_text = f"{option.help} (default: {shown})"
+            parser.add_argument(option.flag, action="store_const", const="true", help=help_text)
             continue
         parser.add_argument(
             option.flag,
