@@ -89,6 +89,8 @@ class Settings:
     def __post_init__(self) -> None:
         if self.if_exists == "merge" and not self.primary_key:
             raise ConfigError("IF_EXISTS=merge needs PRIMARY_KEY (the key column or columns)")
+        if self.dry_run and self.cleanup:
+            raise ConfigError("--cleanup drops tables, which DRY_RUN never does; a dry run alone names them")
         if self.dask_scheduler and self.executor != "dask":
             raise ConfigError("DASK_SCHEDULER is set, but EXECUTOR is not dask; set EXECUTOR=dask")
 

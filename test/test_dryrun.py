@@ -172,6 +172,17 @@ def test_dry_run_on_the_command_line_prints_the_plan_and_writes_it_as_json(cli, 
     assert all(line.strip() in shown for line in saved["dry_run"]["ddl"][0].splitlines())
 
 
+def test_a_dry_run_does_not_clean_up(cli, tmp_path):
+    database = tmp_path / "new.db"
+    env = user_env(DEST_SQL=f"sqlite:///{database}", DEST_TABLE="t", DRY_RUN="true")
+    assert cli(["--cleanup"], env) == (
+        2,
+        "",
+        "error: --cleanup drops tables, which DRY_RUN never does; a dry run alone names them\n",
+    )
+    assert not database.exists()
+
+
 def test_indexes_are_on_the_published_table_and_survive_a_replace(db, table, tmp_path):
     folder = tmp_path / "data"
     write(folder, "a.csv", A_CSV)
