@@ -127,7 +127,7 @@ def plan_for(files: list[Path], url: str) -> TablePlan:
     names = read_headers(sources, fmt)
     backend = backend_for(create_engine(parse_url(url)))
     try:
-        return plan_types(names, [profile_file(s, fmt, len(names), 10_000) for s in sources], backend)
+        return plan_types(names, [profile_file(s, fmt, len(names), 10_000)[0] for s in sources], backend)
     finally:
         backend.engine.dispose()
 

@@ -16,11 +16,15 @@ from processor.errors import ConfigError, DatabaseError, describe
 from processor.masking import shown_url
 
 
-def create_engine(url: URL, pooled: bool = True) -> Engine:
+def create_engine(url: URL, pooled: bool = True, read_only: bool = False) -> Engine:
     """An engine for ``url`` with the settings this importer relies on; ``pooled=False``: it
-    keeps no connection open between uses (a worker under a connection budget)."""
+    keeps no connection open between uses (a worker under a connection budget); ``read_only``:
+    for a dry run, which must change nothing (``Backend.read_only``)."""
     backend = backend_class(url.get_backend_name())
     arguments = backend.engine_arguments(url)
+    if read_only:
+        url, extra = backend.read_only(url)
+        arguments |= extra
     if not pooled:
         arguments["poolclass"] = NullPool
     try:

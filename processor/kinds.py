@@ -14,6 +14,7 @@ Text values are handed to the writers as text wherever the database parses them 
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -102,8 +103,7 @@ class ColumnType:
 
     def reason(self, value: str) -> str:
         """Why ``value`` was rejected from this column, for the rejects file."""
-        shown = value if len(value) <= SHOWN_CHARACTERS else value[:SHOWN_CHARACTERS] + "..."
-        return f"{shown!r} is not {self.describe()}"
+        return f"{_shown(value)!r} is not {self.describe()}"
 
     def describe(self) -> str:
         """What this column holds, in words."""
@@ -312,7 +312,12 @@ def _python_mask(values: pa.Array, which: pa.Array, test: Callable[[str], bool])
 @dataclass(frozen=True)
 class ColumnProfile:
     """What one file's sample says of a column: which kinds hold every value, and the widest
-    decimal seen.  Profiles of several files merge into one before a type is chosen."""
+    decimal seen.  Profiles of several files merge into one before a type is chosen.
+
+    The values kept say why (``explain``): the first value seen, the first that is no integer,
+    no exact float, no date, and the first that no kind holds at all (found only in a column
+    that is text in this file, where the masks cost little more than classifying did).
+    """
 
     empty: bool = True
     integer: bool = True
@@ -322,8 +327,16 @@ class ColumnProfile:
     scale: int = 0
     date: bool = True
     timestamp: bool = True
+    example: str | None = None
+    not_integer: str | None = None
+    not_float: str | None = None
+    not_date: str | None = None
+    unfit: str | None = None
 
     def merge(self, other: ColumnProfile) -> ColumnProfile:
+        def first(a: str | None, b: str | None) -> str | None:
+            return a if a is not None else b
+
         return ColumnProfile(
             empty=self.empty and other.empty,
             integer=self.integer and other.integer,
@@ -333,6 +346,11 @@ class ColumnProfile:
             scale=max(self.scale, other.scale),
             date=self.date and other.date,
             timestamp=self.timestamp and other.timestamp,
+            example=first(self.example, other.example),
+            not_integer=first(self.not_integer, other.not_integer),
+            not_float=first(self.not_float, other.not_float),
+            not_date=first(self.not_date, other.not_date),
+            unfit=first(self.unfit, other.unfit),
         )
 
 
@@ -340,22 +358,20 @@ def classify(values: pa.Array) -> ColumnProfile:
     """The profile of a string array: each kind is tried on the first values, then on all."""
     if values.null_count == len(values):
         return ColumnProfile()
-
-    def holds(column: ColumnType) -> bool:
-        for part in (values.slice(0, CLASSIFY_PREFIX), values):
-            mask = column.fit_mask(part)
-            if mask is not None and not pc.all(mask).as_py():
-                return False
-        return True
-
-    integer = holds(INTEGER)
-    decimal = integer or holds(DECIMAL)
+    not_integer = _first_misfit(values, (INTEGER,))
+    integer = not_integer is None
+    decimal = integer or _first_misfit(values, (DECIMAL,)) is None
     whole_digits = scale = 0
     if decimal:
         whole_digits, scale = _widest_decimal(values)
     # An integer of at most 15 digits is a float too; longer ones are looked at.
-    floats = (integer and whole_digits <= FLOAT_DIGITS[64]) or holds(FLOAT)
-    dated = not decimal and holds(DATE)
+    not_float = None if integer and whole_digits <= FLOAT_DIGITS[64] else _first_misfit(values, (FLOAT,))
+    floats = not_float is None
+    example = str(pc.drop_null(values)[0].as_py())
+    not_date = example if decimal else _first_misfit(values, (DATE,))  # numbers are no dates
+    dated = not_date is None
+    timestamp = not decimal and not dated and _first_misfit(values, (TIMESTAMP,)) is None
+    textual = not (floats or decimal or dated or timestamp)
     return ColumnProfile(
         empty=False,
         integer=integer,
@@ -364,8 +380,26 @@ def classify(values: pa.Array) -> ColumnProfile:
         whole_digits=whole_digits,
         scale=scale,
         date=dated,
-        timestamp=not decimal and not dated and holds(TIMESTAMP),
+        timestamp=timestamp,
+        example=example,
+        not_integer=not_integer,
+        not_float=not_float,
+        not_date=not_date,
+        unfit=_first_misfit(values, (INTEGER, DECIMAL, FLOAT, DATE, TIMESTAMP)) if textual else None,
     )
+
+
+def _first_misfit(values: pa.Array, kinds: tuple[ColumnType, ...]) -> str | None:
+    """The first value none of ``kinds`` holds, or None; the first values are tried first, so
+    that a misfit among them spares a scan of all."""
+    for part in (values.slice(0, CLASSIFY_PREFIX), values):
+        masks = [column.fit_mask(part) for column in kinds]
+        if any(mask is None for mask in masks):  # a kind that holds any text
+            return None
+        fits = functools.reduce(pc.or_, masks)
+        if not pc.all(fits).as_py():
+            return str(part[pc.index(fits, False).as_py()].as_py())
+    return None
 
 
 def _widest_decimal(values: pa.Array) -> tuple[int, int]:
@@ -398,6 +432,56 @@ def choose_type(profile: ColumnProfile, decimal_type: Callable[[int, int], Colum
     if profile.timestamp:
         return TIMESTAMP
     return TEXT
+
+
+def explain(profile: ColumnProfile, chosen: ColumnType) -> str:
+    """Why ``choose_type`` chose ``chosen`` for ``profile``, in a few words with a sampled value
+    (the dry run's plan shows it: "leading zeros in `00123`")."""
+    kind = chosen.kind
+    if profile.empty:
+        return "no values in the sample"
+    if kind is Kind.INTEGER:
+        return f"whole numbers within 64 bits, e.g. {_quoted(profile.example)}"
+    if kind is Kind.FLOAT:
+        return f"{_quoted(profile.not_integer)} is not a whole number; every value is exact as a double"
+    if kind is Kind.DECIMAL:
+        return f"{_quoted(profile.not_float)} is not exact as a double"
+    if kind in (Kind.DATE, Kind.TIMESTAMP):
+        return f"every value is an ISO {kind.value}, e.g. {_quoted(profile.example)}"
+    if profile.decimal and profile.scale == 0:
+        return f"an integer beyond 64 bits: {_quoted(profile.not_integer)}"
+    if profile.decimal:
+        return f"no exact decimal type here holds {_quoted(profile.not_float)}"
+    if profile.unfit is not None:
+        return _why_not_a_value(profile.unfit)
+    examples = f"{_quoted(profile.not_integer)} and {_quoted(profile.not_date)}"
+    return f"values of different kinds across files, e.g. {examples}"
+
+
+def _why_not_a_value(value: str) -> str:
+    """Why text: what keeps ``value`` from being a number, a date or a timestamp."""
+    shown = _quoted(value)
+    if re.fullmatch(r"-?0[0-9]+(\.[0-9]*)?", value):
+        return f"leading zeros in {shown}"
+    if re.fullmatch(r"\+[0-9.]+", value):
+        return f"a plus sign in {shown}"
+    if re.fullmatch(r"-0(\.0*)?", value):
+        return f"a signed zero in {shown}"
+    if re.fullmatch(r"-?[0-9]+\.", value):
+        return f"no digits after the point in {shown}"
+    if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}( [0-9:]+)?", value):
+        return f"not a real date or time: {shown}"
+    return f"{shown} is not a number, date or timestamp"
+
+
+def _quoted(value: str | None) -> str:
+    """A sampled value as a plan shows it: in backquotes, shortened, on one line."""
+    return "`" + _shown(value).replace("\r", "\\r").replace("\n", "\\n") + "`"
+
+
+def _shown(value: str | None) -> str:
+    text = value or ""
+    return text if len(text) <= SHOWN_CHARACTERS else text[:SHOWN_CHARACTERS] + "..."
 
 
 def bounded_decimal(precision: int, scale: int) -> ColumnType:

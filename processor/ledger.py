@@ -103,9 +103,12 @@ def _missing_columns(conn: Connection) -> list[str]:
 
 
 def read_ledger(backend: Backend, table: str) -> Holdings:
-    """The files the ledger says ``table`` holds, by source name, unless they are stale."""
+    """The files the ledger says ``table`` holds, by source name, unless they are stale.  A
+    database without a ledger (a dry run creates none) holds none."""
     query = sa.select(LEDGER).where(LEDGER.c.target == backend.fold_table(table))
     with backend.engine.connect() as conn:
+        if not backend.has_table(conn, LEDGER_TABLE):
+            return Holdings({})
         rows = conn.execute(query).all()
         why = _not_that_table(backend, conn, table, rows) if rows else None
     if why is not None:

@@ -12,10 +12,13 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from processor.errors import ImporterError
 from processor.masking import mask, mask_values
+
+if TYPE_CHECKING:
+    from processor.dryrun import DryRun
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,8 @@ class RunReport:
     finished: bool = False
     #: What went wrong without changing the outcome (a signal after the publish committed).
     warnings: list[str] = field(default_factory=list)
+    #: DRY_RUN: the plan of the import that did not happen.
+    dry_run: DryRun | None = None
 
     @property
     def rows(self) -> int:
@@ -83,7 +88,9 @@ class RunReport:
         return self.error.exit_code if self.error else 0
 
     def summary(self) -> str:
-        """The short human summary printed at the end of a successful run."""
+        """The short human summary printed at the end of a successful run (a dry run's plan)."""
+        if self.dry_run is not None:
+            return self.dry_run.text()
         rate = self.rows / self.seconds if self.seconds else 0.0
         text = (
             f"imported {self.rows:,} rows from {len(self.files)} files into table {self.table!r} "
@@ -119,6 +126,7 @@ class RunReport:
             ],
             "skipped": self.skipped,
             "cleaned_staging_tables": self.cleaned,
+            "dry_run": self.dry_run.to_json() if self.dry_run is not None else None,
         }
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 from processor.backends import Backend, LockCheck, backend_for
 from processor.database import check_connection, create_engine
 from processor.discover import SourceFile, common_stem, discover_files
+from processor.dryrun import Planned, describe_plan
 from processor.errors import (
     ConfigError,
     DatabaseError,
@@ -40,7 +41,14 @@ from processor.interrupts import Interrupts
 from processor.ledger import LEDGER_TABLE, Holdings, LedgerEntry, ensure_ledger, read_ledger, record_files
 from processor.read import TextFormat, hashed_while_read
 from processor.report import FileResult, RejectedRow, RunReport, write_rejects, write_report
-from processor.schema import TablePlan, check_identifiers, plan_from_table, plan_types, read_headers
+from processor.schema import (
+    TablePlan,
+    check_identifiers,
+    check_indexes,
+    plan_from_table,
+    plan_types,
+    read_headers,
+)
 from processor.settings import Settings
 from processor.split import expected_parts, feeds_blocks, splits, stream_blocks
 from processor.target import (
@@ -52,6 +60,8 @@ from processor.target import (
     drop_receipts,
     drop_staging,
     publish,
+    refresh_statistics,
+    requested_indexes,
     staging_name,
 )
 from processor.worker import ChunkWritten, LoadTask, ProfileResult, ProfileTask, load_file, profile
@@ -184,67 +194,99 @@ def _import(settings: Settings, report: RunReport, interrupts: Interrupts) -> No
     if settings.cleanup:
         _cleanup(settings, table, report)
         return
-    engine = create_engine(settings.url)
+    engine = create_engine(settings.url, read_only=settings.dry_run)
     try:
         check_connection(engine)
         backend = backend_for(engine)
         names = read_headers(files, fmt)
         check_identifiers(table, names, settings.primary_key, backend)
+        check_indexes(names, settings.indexes, backend)
         # Before anything is written: a cluster that cannot be reached fails the run here.
         executor = _executor(settings, backend, files)
-        with contextlib.closing(executor), backend.import_lock(table, settings.lock_timeout) as still_locked:
-            report.cleaned = drop_leftovers(backend, table)
-            exists = check_target(backend, table, settings.if_exists)
-            if exists:
-                check_dependents(backend, table, settings.if_exists)
-            ensure_ledger(backend)
-            onto_existing = exists and settings.if_exists in ("append", "merge", "delete_rows")
-            skips = exists and settings.if_exists in ("append", "merge")
-            holdings = read_ledger(backend, table) if skips else Holdings({})
-            if onto_existing and settings.if_exists == "merge":
-                check_merge_key(backend, table, settings.primary_key)
-            log.info("%d files to import into table %r at %s", len(files), table, settings.masked_url)
-            tasks = [
-                ProfileTask(
-                    f,
-                    fmt,
-                    len(names),
-                    settings.sample_rows,
-                    fingerprint=_decided_by_content(f, holdings)
-                    or not _hashed_while_loading(f, fmt, settings),
-                    split_bytes=settings.split_bytes,
+        with contextlib.closing(executor):
+            if settings.dry_run:  # it writes nothing, so it takes no lock and waits for none
+                planned = _plan(settings, backend, executor, files, names, table, fmt, report)
+                isolated = executor.isolated
+                report.dry_run = describe_plan(
+                    settings, backend, files, names, table, planned, isolated, report.run_id
                 )
-                for f in files
-            ]
-            profiles = {p.name: p for p in executor.map_unordered(profile, tasks)}
-            todo = _files_to_load(files, profiles, holdings.entries, settings, report)
-            if not todo:
-                log.info("every file is already loaded into %r; nothing to do", table)
                 return
-            if onto_existing:
-                plan = plan_from_table(names, backend.existing_types(table), table, files[0].name)
-            else:
-                plan = plan_types(names, (p.profile for p in profiles.values()), backend)
-            try:
-                _load(
-                    settings,
-                    backend,
-                    executor,
-                    todo,
-                    profiles,
-                    plan,
-                    fmt,
-                    report,
-                    still_locked,
-                    holdings.stale,
-                    interrupts,
-                )
-            except RejectLimitError as error:
-                if not onto_existing:  # the plan came from samples, not from the table's types
-                    _suggest_sampling_all(error, report.rejects, settings.sample_rows)
-                raise
+            with backend.import_lock(table, settings.lock_timeout) as still_locked:
+                report.cleaned = drop_leftovers(backend, table)
+                planned = _plan(settings, backend, executor, files, names, table, fmt, report)
+                if planned.plan is None:
+                    log.info("every file is already loaded into %r; nothing to do", table)
+                    return
+                try:
+                    _load(
+                        settings,
+                        backend,
+                        executor,
+                        planned.todo,
+                        planned.profiles,
+                        planned.plan,
+                        fmt,
+                        report,
+                        still_locked,
+                        planned.holdings.stale,
+                        interrupts,
+                    )
+                except RejectLimitError as error:
+                    if not planned.onto_existing:  # the plan came from samples, not the table's types
+                        _suggest_sampling_all(error, report.rejects, settings.sample_rows)
+                    raise
     finally:
         engine.dispose()
+
+
+def _plan(
+    settings: Settings,
+    backend: Backend,
+    executor: Executor,
+    files: list[SourceFile],
+    names: tuple[str, ...],
+    table: str,
+    fmt: TextFormat,
+    report: RunReport,
+) -> Planned:
+    """Everything decided before the first write: whether the target may be written, which files
+    the ledger already holds, and the table plan.  The import and the dry run both plan here;
+    only the import creates the ledger (the dry run reads it if there is one)."""
+    exists = check_target(backend, table, settings.if_exists)
+    if exists:
+        check_dependents(backend, table, settings.if_exists)
+    if not settings.dry_run:
+        ensure_ledger(backend)
+    onto_existing = exists and settings.if_exists in ("append", "merge", "delete_rows")
+    skips = exists and settings.if_exists in ("append", "merge")
+    holdings = read_ledger(backend, table) if skips else Holdings({})
+    if onto_existing and settings.if_exists == "merge":
+        check_merge_key(backend, table, settings.primary_key)
+    if onto_existing and settings.indexes:
+        log.warning("INDEXES is for a table the run creates; table %r exists and keeps its indexes", table)
+    log.info("%d files to import into table %r at %s", len(files), table, settings.masked_url)
+    loads = not settings.dry_run  # a dry run needs no fingerprint for the load, nor its parts
+    tasks = [
+        ProfileTask(
+            f,
+            fmt,
+            len(names),
+            settings.sample_rows,
+            fingerprint=_decided_by_content(f, holdings)
+            or (loads and not _hashed_while_loading(f, fmt, settings)),
+            split_bytes=settings.split_bytes if loads else None,
+        )
+        for f in files
+    ]
+    profiles = {p.name: p for p in executor.map_unordered(profile, tasks)}
+    todo = _files_to_load(files, profiles, holdings.entries, settings, report)
+    plan = None
+    if todo and onto_existing:
+        plan = plan_from_table(names, backend.existing_types(table), table, files[0].name)
+    elif todo:
+        # In file order, so that the values a plan cites do not depend on which file sampled first.
+        plan = plan_types(names, (profiles[f.name].profile for f in files), backend)
+    return Planned(exists, onto_existing, holdings, profiles, todo, plan)
 
 
 def _executor(settings: Settings, backend: Backend, files: list[SourceFile]) -> Executor:
@@ -357,6 +399,7 @@ def _load(
             drop_staging(backend, staging)
         raise
     drop_receipts(backend, staging)
+    refresh_statistics(backend, report.table)
 
 
 def _load_tasks(
@@ -456,7 +499,9 @@ def _publish(
         interrupts.defer()  # the publish's last step: a signal now waits for its outcome
 
     try:
-        publish(backend, staging, report.table, settings.if_exists, plan.names, settings.primary_key, record)
+        indexes = requested_indexes(backend, report.table, settings.indexes)
+        keys = settings.primary_key
+        publish(backend, staging, report.table, settings.if_exists, plan.names, keys, record, indexes)
     except BaseException as error:
         interrupts.resume()  # not published: a signal rolls back again
         if isinstance(error, DatabaseError) and connection_lost(error):

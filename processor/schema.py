@@ -12,9 +12,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import pyarrow.compute as pc
+
 from processor.discover import SourceFile
 from processor.errors import SchemaError, SourceError
-from processor.kinds import ColumnProfile, ColumnType, choose_type, classify
+from processor.kinds import ColumnProfile, ColumnType, choose_type, classify, explain
 from processor.read import TextFormat, read_header, sample_rows
 
 if TYPE_CHECKING:
@@ -27,10 +29,32 @@ class TablePlan:
 
     names: tuple[str, ...]
     types: tuple[ColumnType, ...]
+    #: Why each column has its type, in words (``kinds.explain``; the dry run shows them).
+    reasons: tuple[str, ...] = ()
 
 
 #: What the sample of one file says of each of its columns.
 FileProfile = tuple[ColumnProfile, ...]
+
+
+@dataclass(frozen=True)
+class SampleSize:
+    """How much of a file its sample read: rows, and the bytes of their text (values, one
+    delimiter between them and a line end each; quotes not counted), for the dry run's estimate
+    of a file's rows.  ``whole``: the sample is the whole file."""
+
+    rows: int
+    text_bytes: int
+    whole: bool
+
+    def estimated_rows(self, source: SourceFile) -> int | None:
+        """The file's rows: exact when the sample read it all, else its size over the sample's
+        bytes per row; None for a compressed file, whose stored size says little of its text."""
+        if self.whole:
+            return self.rows
+        if source.compression or not self.text_bytes:
+            return None
+        return round(source.size * self.rows / self.text_bytes)
 
 
 def read_headers(files: Sequence[SourceFile], fmt: TextFormat) -> tuple[str, ...]:
@@ -89,12 +113,28 @@ def check_identifiers(table: str, names: Sequence[str], primary_key: Sequence[st
         seen[key] = position
 
 
+def check_indexes(names: Sequence[str], indexes: Sequence[Sequence[str]], backend: Backend) -> None:
+    """Raise SchemaError (before loading) where INDEXES names a column the header does not have."""
+    known = {backend.fold_name(n) for n in names}
+    unknown = [c for columns in indexes for c in columns if backend.fold_name(c) not in known]
+    if unknown:
+        raise SchemaError(f"INDEXES names columns the header does not have: {', '.join(map(repr, unknown))}")
+
+
 def profile_file(
     source: SourceFile, fmt: TextFormat, columns: int, rows: int, check: Callable[[], None] = lambda: None
-) -> FileProfile:
-    """Classify each column of one file's sample (runs in a worker; ``check`` may stop it)."""
+) -> tuple[FileProfile, SampleSize]:
+    """Classify each column of one file's sample, and measure it (runs in a worker; ``check``
+    may stop it)."""
     sample = sample_rows(source, fmt, columns, rows, check)
-    return tuple(classify(sample.column(i).combine_chunks()) for i in range(columns))
+    values = [sample.column(i).combine_chunks() for i in range(columns)]
+    text_bytes = sum(pc.sum(pc.binary_length(v)).as_py() or 0 for v in values)
+    size = SampleSize(
+        rows=sample.num_rows,
+        text_bytes=text_bytes + sample.num_rows * columns,  # delimiters and the line end
+        whole=rows == 0 or sample.num_rows < rows,
+    )
+    return tuple(classify(v) for v in values), size
 
 
 def plan_types(names: Sequence[str], profiles: Iterable[FileProfile], backend: Backend) -> TablePlan:
@@ -107,8 +147,12 @@ def plan_types(names: Sequence[str], profiles: Iterable[FileProfile], backend: B
     merged = [ColumnProfile()] * len(names)
     for profile in profiles:
         merged = [a.merge(b) for a, b in zip(merged, profile, strict=True)]
-    types = tuple(backend.holds(choose_type(p, backend.decimal_type)) for p in merged)
-    return TablePlan(names=tuple(names), types=types)
+    chosen = [choose_type(p, backend.decimal_type) for p in merged]
+    return TablePlan(
+        names=tuple(names),
+        types=tuple(backend.holds(t) for t in chosen),
+        reasons=tuple(explain(p, t) for p, t in zip(merged, chosen, strict=True)),
+    )
 
 
 def plan_from_table(
@@ -120,4 +164,8 @@ def plan_from_table(
             f"{source_name}: header does not match the columns of table {table!r}: "
             f"{_difference(list(existing), names)}"
         )
-    return TablePlan(names=tuple(names), types=tuple(existing[n] for n in names))
+    return TablePlan(
+        names=tuple(names),
+        types=tuple(existing[n] for n in names),
+        reasons=("the existing table's column",) * len(names),
+    )

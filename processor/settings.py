@@ -79,12 +79,18 @@ class Settings:
     primary_key: tuple[str, ...] = ()
     reload_changed: bool = False
     lock_timeout: int = 0
+    #: Column lists, each indexed on the new table before it is published (INDEXES).
+    indexes: tuple[tuple[str, ...], ...] = ()
+    #: Plan and show the plan, but write nothing to the database (DRY_RUN, --dry-run).
+    dry_run: bool = False
     verbose: bool = False
     cleanup: bool = False
 
     def __post_init__(self) -> None:
         if self.if_exists == "merge" and not self.primary_key:
             raise ConfigError("IF_EXISTS=merge needs PRIMARY_KEY (the key column or columns)")
+        if self.dry_run and self.cleanup:
+            raise ConfigError("--cleanup drops tables, which DRY_RUN never does; a dry run alone names them")
         if self.dask_scheduler and self.executor != "dask":
             raise ConfigError("DASK_SCHEDULER is set, but EXECUTOR is not dask; set EXECUTOR=dask")
 
@@ -216,6 +222,11 @@ def _columns(name: str, text: str) -> tuple[str, ...]:
     return columns
 
 
+def _indexes(name: str, text: str) -> tuple[tuple[str, ...], ...]:
+    """``col[,col...][;col...]``: one index per ``;``-separated part, on its comma-separated columns."""
+    return tuple(_columns(name, part) for part in text.split(";"))
+
+
 def _boolean(name: str, text: str) -> bool:
     value = text.strip().lower()
     if value in ("1", "true", "yes", "on"):
@@ -242,6 +253,8 @@ class Option:
     help: str
     #: The default as ``--help`` states it, where the Settings field's value does not say it.
     default: str | None = None
+    #: A flag without a value (``--dry-run``); its environment variable is true or false.
+    switch: bool = False
 
     @property
     def attr(self) -> str:
@@ -272,6 +285,18 @@ OPTIONS = (
         "RELOAD_CHANGED", _boolean, "with append: load a file again although it changed since it was loaded"
     ),
     Option("LOCK_TIMEOUT", _non_negative_int, "seconds to wait for another import into the same table"),
+    Option(
+        "INDEXES",
+        _indexes,
+        "indexes built on the new table before it is published: columns by commas, indexes by "
+        "semicolons (postcode;lmk_key,uprn)",
+    ),
+    Option(
+        "DRY_RUN",
+        _boolean,
+        "connect, sample and print the plan (types, DDL, write path, what IF_EXISTS would do); write nothing",
+        switch=True,
+    ),
     Option(
         "WORKERS",
         _positive_int,
@@ -338,6 +363,10 @@ def build_parser() -> argparse.ArgumentParser:
     defaults = Settings()
     for option in OPTIONS:
         shown = option.default or _shown(getattr(defaults, option.attr))
+        if option.switch:
+            help_text = f"{option.help} (default: {shown})"
+            parser.add_argument(option.flag, action="store_const", const="true", help=help_text)
+            continue
         parser.add_argument(
             option.flag,
             metavar=option.env,

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 
 from processor.backends import Backend, Record
-from processor.backends.carry import Carried
+from processor.backends.carry import Carried, Index
 from processor.backends.writers import receipts_name, receipts_table
 from processor.errors import DatabaseError, SchemaError, TargetExistsError, describe
 from processor.retry import with_retries
@@ -34,6 +34,23 @@ def staging_name(table: str, run_id: str) -> str:
     """
     digest = hashlib.sha1(table.encode()).hexdigest()[:8]
     return f"{STAGING_PREFIX}{digest}_{run_id}"
+
+
+def requested_indexes(backend: Backend, table: str, indexes: Sequence[Sequence[str]]) -> tuple[Index, ...]:
+    """The INDEXES of ``table``, each named ``ix_<table>_<columns>`` (shortened with a hash where
+    the database's names are shorter), columns spelled as INDEXES gives them."""
+    found = []
+    for columns in indexes:
+        name = "_".join(("ix", table, *columns))
+        limit = backend.name_limit
+        if limit and backend.name_length(name) > limit:
+            digest = hashlib.sha1(name.encode()).hexdigest()[:8]
+            while backend.name_length(name) > limit - 9:
+                name = name[:-1]
+            name = f"{name}_{digest}"
+        definition = "(" + ", ".join(backend.quote(c) for c in columns) + ")"
+        found.append(Index(name, False, tuple(columns), definition))
+    return tuple(found)
 
 
 def table_exists(backend: Backend, name: str) -> bool:
@@ -94,18 +111,32 @@ def drop_receipts(backend: Backend, staging: str) -> None:
     backend.drop_after_publish(backend.quote(receipts_name(staging)))
 
 
+def find_leftovers(backend: Backend, table: str) -> list[str]:
+    """The staging tables of runs into ``table`` (crashed ones', unless a run is going on)."""
+    prefix = staging_name(backend.fold_table(table), "")
+    with backend.engine.connect() as conn:
+        return [name for name in sa.inspect(conn).get_table_names() if name.startswith(prefix)]
+
+
 def drop_leftovers(backend: Backend, table: str) -> list[str]:
     """Drop staging tables that crashed runs into ``table`` left behind; return their names.
 
     Call it only while holding the table's import lock: then no other run can be using them.
     """
-    prefix = staging_name(backend.fold_table(table), "")
-    with backend.engine.connect() as conn:
-        leftovers = [name for name in sa.inspect(conn).get_table_names() if name.startswith(prefix)]
+    leftovers = find_leftovers(backend, table)
     for name in leftovers:
         log.warning("dropping staging table %r left by an interrupted run", name)
         drop_table(backend, name)
     return leftovers
+
+
+def refresh_statistics(backend: Backend, table: str) -> None:
+    """After the publish: refresh the published table's statistics (ANALYZE); the rows are
+    live already, so a failure is only a warning."""
+    try:
+        backend.refresh_statistics(table)
+    except sa.exc.DBAPIError as error:
+        log.warning("could not refresh the statistics of table %r: %s", table, describe(error))
 
 
 def check_dependents(backend: Backend, table: str, if_exists: str) -> None:
@@ -139,44 +170,60 @@ def publish(
     names: Sequence[str],
     primary_key: Sequence[str],
     record: Record,
+    indexes: Sequence[Index] = (),
 ) -> None:
     """Make the staging table's rows the target's in one step, then remove the staging table.
 
     ``record(conn, fresh, holder)`` writes the ledger on the publishing transaction (Record).
-    Only IF_EXISTS=replace removes an existing target, after building its indexes on the staging
-    table; with fail the rename itself fails if another process created the table.
+    A new table gets ``indexes`` (INDEXES) before or in the step that publishes it, so no reader
+    sees it without them.  Only IF_EXISTS=replace removes an existing target, after building
+    its indexes (and ``indexes``) on the staging table; with fail the rename itself fails if
+    another process created the table.
     """
-    carried: Carried | None = None
+    carried = Carried(indexes=tuple(indexes))
+    replacing = False
 
     def attempt() -> None:
         exists = table_exists(backend, table)
         if exists and if_exists in ("append", "merge", "delete_rows"):
             key = primary_key if if_exists == "merge" else ()
             backend.insert_from(staging, table, names, record, key=key, refill=if_exists == "delete_rows")
-        elif exists and carried is not None:
+        elif exists and replacing:
             backend.replace(staging, table, carried, record)
         else:
-            backend.swap(staging, table, record)
+            backend.swap(staging, table, record, carried)
 
     try:
         if if_exists == "replace" and table_exists(backend, table):
             check_dependents(backend, table, if_exists)  # one may have been made while this run loaded
-            carried = _carried(backend, table, names, primary_key)
+            carried, replacing = _carried(backend, table, names, primary_key, carried.indexes), True
+        if if_exists not in ("append", "merge", "delete_rows") or not table_exists(backend, table):
             backend.prepare_replace(staging, carried)
         with_retries(attempt, (sa.exc.DBAPIError,), backend.is_transient, f"publishing {table!r}")
     except sa.exc.DBAPIError as error:
         raise DatabaseError(f"publishing table {table!r} failed: {describe(error)}") from error
 
 
-def _carried(backend: Backend, table: str, names: Sequence[str], primary_key: Sequence[str]) -> Carried:
-    """What the replace keeps of the old table: its indexes on columns the new table has; the
-    rest is named in a warning."""
+def _carried(
+    backend: Backend,
+    table: str,
+    names: Sequence[str],
+    primary_key: Sequence[str],
+    requested: tuple[Index, ...],
+) -> Carried:
+    """What the replace builds on the new table: the ``requested`` indexes (INDEXES), and the
+    old table's indexes on columns the new table has, less those ``requested`` already makes
+    (by name or by columns); the rest is named in a warning."""
     carried = backend.carried_over(table, primary_key)
     columns = {backend.fold_name(n) for n in names}
-    kept = tuple(i for i in carried.indexes if {backend.fold_name(c) for c in i.columns} <= columns)
+    fitting = tuple(i for i in carried.indexes if {backend.fold_name(c) for c in i.columns} <= columns)
     lost = carried.lost + tuple(
-        f"index {i.name} (on a column the new table does not have)" for i in carried.indexes if i not in kept
+        f"index {i.name} (on a column the new table does not have)"
+        for i in carried.indexes
+        if i not in fitting
     )
+    names_made, columns_made = {i.name for i in requested}, {i.columns for i in requested}
+    kept = requested + tuple(i for i in fitting if i.name not in names_made and i.columns not in columns_made)
     if lost:
         log.warning(
             "replacing table %r: the new table will not have the old one's %s", table, "; ".join(lost)

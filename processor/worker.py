@@ -27,7 +27,7 @@ from processor.parts import WHOLE, Part
 from processor.read import InvalidRow, TextFormat, locate_records, read_batches, rechunk
 from processor.report import FileResult, RejectedRow
 from processor.retry import with_retries
-from processor.schema import FileProfile, TablePlan, profile_file
+from processor.schema import FileProfile, SampleSize, TablePlan, profile_file
 from processor.split import file_parts, scanner_for
 
 log = logging.getLogger(__name__)
@@ -51,10 +51,12 @@ class ProfileTask:
 
 @dataclass(frozen=True)
 class ProfileResult:
-    """A file's sample profile, its fingerprint where it was taken, and the parts it is loaded in."""
+    """A file's sample profile and size, its fingerprint where it was taken, and the parts it is
+    loaded in."""
 
     name: str
     profile: FileProfile
+    sample: SampleSize
     fingerprint: str | None
     parts: tuple[Part, ...] = (WHOLE,)
 
@@ -103,13 +105,13 @@ def _profile(task: ProfileTask, context: TaskContext) -> ProfileResult:
         context.check_stop(task.source.name)
 
     _check_visible(task.source, context)
-    sampled = profile_file(task.source, task.fmt, task.columns, task.rows, check)
+    sampled, size = profile_file(task.source, task.fmt, task.columns, task.rows, check)
     scanner = scanner_for(task.source, task.fmt, task.split_bytes) if task.split_bytes else None
     if scanner is None and not task.fingerprint:
-        return ProfileResult(task.source.name, sampled, None)
+        return ProfileResult(task.source.name, sampled, size, None)
     digest = fingerprint(task.source.path, check, scanner.feed if scanner else None)
     if scanner is None:
-        return ProfileResult(task.source.name, sampled, digest)
+        return ProfileResult(task.source.name, sampled, size, digest)
     scanner.finish()
     if scanner.unsafe_at is not None:
         log.info(
@@ -117,7 +119,7 @@ def _profile(task: ProfileTask, context: TaskContext) -> ProfileResult:
             task.source.name,
             f"{scanner.unsafe_at:,}",
         )
-    return ProfileResult(task.source.name, sampled, digest, file_parts(scanner.boundaries))
+    return ProfileResult(task.source.name, sampled, size, digest, file_parts(scanner.boundaries))
 
 
 def load_file(task: LoadTask, context: TaskContext) -> FileResult:

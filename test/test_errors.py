@@ -23,9 +23,11 @@ from processor.target import staging_name
 
 
 def sqlite_tables(path: Path) -> set[str]:
-    """The tables of a SQLite file, less the importer's ledger (asserted empty of failed runs)."""
+    """The tables of a SQLite file, less the importer's ledger (asserted empty of failed runs)
+    and SQLite's own (sqlite_stat1, made by the ANALYZE after a load)."""
     with sqlite3.connect(path) as conn:
-        names = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        query = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        names = {name for (name,) in conn.execute(query)}
         if LEDGER_TABLE in names:
             assert conn.execute(f"SELECT count(*) FROM {LEDGER_TABLE} WHERE target != 't'").fetchone() == (0,)
     return names - {LEDGER_TABLE}

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.pool import NullPool
 
-from processor.backends.carry import Carried, Dependent, Index
+from processor.backends.carry import NOTHING, Carried, Dependent, Index
 from processor.backends.chunk import WriteMethod
 from processor.backends.inserts import insert_batches_writer
 from processor.backends.locks import LockCheck, always_held
@@ -87,6 +87,12 @@ class Backend:
     def engine_arguments(cls, url: URL) -> dict[str, Any]:
         """Keyword arguments for ``sqlalchemy.create_engine`` (connect_args, pool class)."""
         return {}
+
+    @classmethod
+    def read_only(cls, url: URL) -> tuple[URL, dict[str, Any]]:
+        """The URL and extra engine arguments of a dry run, which must change nothing: on a
+        server, the same (the dry run sends no write)."""
+        return url, {}
 
     @classmethod
     def prepare_engine(cls, engine: Engine) -> None:
@@ -237,17 +243,26 @@ class Backend:
         """
         return SessionWriter(self.engine, self.writer(), staging, plan.names)
 
+    def write_path(self, plan: TablePlan, isolated: bool) -> str:
+        """The way chunks of ``plan`` would be written, in words (``isolated``: by worker
+        processes); building the writer connects to nothing."""
+        return self.chunk_writer("staging", plan, isolated).path
+
     def writer(self) -> WriteMethod:
         """The fastest exact pandas-style writer this database and driver have."""
-        return WriteMethod(insert_batches_writer(self.parameter_limit), takes_rows=True)
+        return WriteMethod(
+            insert_batches_writer(self.parameter_limit), takes_rows=True, label="multi-row INSERT statements"
+        )
 
     # -- publishing ------------------------------------------------------------------------------
 
-    def swap(self, stage: str, target: str, record: Record) -> None:
-        """Rename the staging table ``stage`` to ``target``, which does not exist yet; the ledger
-        commits with it (transactional DDL)."""
+    def swap(self, stage: str, target: str, record: Record, carried: Carried = NOTHING) -> None:
+        """Rename the staging table ``stage`` to ``target``, which does not exist yet, with the
+        ``carried`` indexes (INDEXES, after ``prepare_replace``); the ledger commits with it
+        (transactional DDL)."""
         with self.engine.begin() as conn:
             conn.exec_driver_sql(self.rename_sql(stage, target))
+            self.finish_indexes(conn, stage, target, carried)
             record(conn, True, target)
 
     def rename_sql(self, table: str, new_name: str) -> str:
@@ -369,7 +384,15 @@ class Backend:
 
     def prepare_replace(self, stage: str, carried: Carried) -> None:
         """Build on the staging table, before the swap, what can be built there.  Nothing here:
-        index names are unique per schema, so the swap's transaction builds them."""
+        index names are unique per schema (and DuckDB renames no table with an index), so the
+        swap's transaction builds them (``finish_indexes``)."""
+
+    def finish_indexes(self, conn: Connection, stage: str, target: str, carried: Carried) -> None:
+        """In the publishing transaction, once the staging table is ``target``: give it the
+        ``carried`` indexes under their names (built here; where ``prepare_replace`` built
+        them, renamed)."""
+        for index in carried.indexes:
+            conn.exec_driver_sql(self.index_sql(index, target, index.name))
 
     def replace(self, stage: str, target: str, carried: Carried, record: Record) -> None:
         """Drop the old ``target``, rename the staging table into its place and build the old
@@ -377,9 +400,12 @@ class Backend:
         with self.engine.begin() as conn:
             conn.exec_driver_sql(f"DROP TABLE {self.quote(target)}")
             conn.exec_driver_sql(self.rename_sql(stage, target))
-            for index in carried.indexes:
-                conn.exec_driver_sql(self.index_sql(index, target, index.name))
+            self.finish_indexes(conn, stage, target, carried)
             record(conn, True, target)
+
+    def refresh_statistics(self, table: str) -> None:
+        """After a load: have the planner's statistics of ``table`` read again, where the
+        database has a command for it.  The generic database has none known."""
 
     # -- errors ----------------------------------------------------------------------------------
 

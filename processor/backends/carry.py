@@ -55,3 +55,7 @@ class Carried:
     indexes: tuple[Index, ...] = ()
     grants: tuple[Grant, ...] = ()
     lost: tuple[str, ...] = field(default=())
+
+
+#: Nothing to build on a new table.
+NOTHING = Carried()

@@ -20,10 +20,12 @@ Writer = Callable[[Any, Any, list[str], Iterable[tuple[Any, ...]]], int]
 
 @dataclass(frozen=True)
 class WriteMethod:
-    """A writer, and whether it binds the Python rows of ``data_iter`` (else it reads the Arrow chunk)."""
+    """A writer, whether it binds the Python rows of ``data_iter`` (else it reads the Arrow
+    chunk), and what it does in words (the write path a dry run names)."""
 
     write: Writer
     takes_rows: bool
+    label: str
 
 
 @dataclass(frozen=True)

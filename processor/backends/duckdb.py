@@ -10,7 +10,7 @@ from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import URL, Connection
 
 from processor.backends.carry import Carried, Dependent, Index
 from processor.backends.chunk import WriteMethod, arrow_of
@@ -48,8 +48,16 @@ class DuckDB(Embedded):
 
     name_limit = None
 
+    @classmethod
+    def read_only(cls, url: URL) -> tuple[URL, dict[str, Any]]:
+        """An existing file is opened read-only: DuckDB then refuses any write."""
+        url, arguments = super().read_only(url)
+        if url.database not in (None, "", ":memory:"):
+            arguments["connect_args"] = {"read_only": True}
+        return url, arguments
+
     def writer(self) -> WriteMethod:
-        return WriteMethod(insert_arrow, takes_rows=False)
+        return WriteMethod(insert_arrow, takes_rows=False, label="INSERT ... SELECT from the Arrow chunk")
 
     def decimal_type(self, whole_digits: int, scale: int) -> ColumnType | None:
         if whole_digits + scale > DECIMAL_DIGITS:

@@ -24,6 +24,15 @@ class Embedded(Backend):
         # Hold no file open between writes, so other processes can take their turn.
         return {"poolclass": NullPool}
 
+    @classmethod
+    def read_only(cls, url: URL) -> tuple[URL, dict[str, Any]]:
+        """A database file that does not exist yet would be created by connecting: an empty
+        in-memory database of the same kind stands in for it."""
+        database = url.database
+        if database not in (None, "", ":memory:") and not Path(database).exists():
+            return url.set(database=":memory:"), {}
+        return url, {}
+
     def fold_name(self, name: str) -> str:
         return name.lower()
 
@@ -37,3 +46,8 @@ class Embedded(Backend):
             return
         with file_lock(Path(database), lock_key("", self.fold_table(table)), table, timeout) as check:
             yield check
+
+    def refresh_statistics(self, table: str) -> None:
+        """``ANALYZE table``, which SQLite and DuckDB both have."""
+        with self.engine.begin() as conn:
+            conn.exec_driver_sql(f"ANALYZE {self.quote(table)}")

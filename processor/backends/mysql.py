@@ -28,7 +28,7 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import URL, Connection, Engine
 
 from processor.backends.base import Backend, Record
-from processor.backends.carry import Carried, Dependent, Index
+from processor.backends.carry import NOTHING, Carried, Dependent, Index
 from processor.backends.chunk import WriteMethod, arrow_of, python_rows
 from processor.backends.inserts import insert_rows
 from processor.backends.locks import LockCheck, busy, lock_key, release, session_check
@@ -153,7 +153,8 @@ class MySQL(Backend):
 
     def writer(self) -> WriteMethod:
         if self.dialect.driver == "mysqldb":
-            return WriteMethod(load_data, takes_rows=False)
+            label = "LOAD DATA LOCAL INFILE (multi-row INSERTs where the server refuses it)"
+            return WriteMethod(load_data, takes_rows=False, label=label)
         return super().writer()
 
     @contextlib.contextmanager
@@ -169,8 +170,9 @@ class MySQL(Backend):
             finally:
                 release(conn, "SELECT RELEASE_LOCK(%s)", name)
 
-    def swap(self, stage: str, target: str, record: Record) -> None:
-        """No transactional DDL: the ledger commits just before the rename (README)."""
+    def swap(self, stage: str, target: str, record: Record, carried: Carried = NOTHING) -> None:
+        """No transactional DDL: the ledger commits just before the rename (README); the
+        ``carried`` indexes are on the staging table already (``prepare_replace``)."""
         with self.engine.begin() as conn:
             record(conn, True, stage)
         with self.engine.begin() as conn:
@@ -352,6 +354,10 @@ class MySQL(Backend):
         with self.engine.begin() as conn:
             conn.exec_driver_sql(f"RENAME TABLE {q(target)} TO {retired}, {q(stage)} TO {q(target)}")
         self.drop_after_publish(retired)
+
+    def refresh_statistics(self, table: str) -> None:
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql(f"ANALYZE TABLE {self.quote(table)}").all()
 
     def check_merge_keys(self, conn: Connection, stage: str, target: str, key: Sequence[str]) -> None:
         """Refuse a merge whose keys the target's key collation would take for one another.

@@ -110,11 +110,12 @@ class PostgreSQL(Backend):
             self.quote,
             functools.partial(_binary_copy_types, plan.types),
             keep=self.keeps_connections,
+            path="binary COPY from Arrow (ADBC PostgreSQL driver)",
         )
 
     def writer(self) -> WriteMethod:
         if self.dialect.driver == "psycopg2":
-            return WriteMethod(copy_csv, takes_rows=False)
+            return WriteMethod(copy_csv, takes_rows=False, label="COPY FROM STDIN in CSV (psycopg2)")
         return super().writer()
 
     @contextlib.contextmanager
@@ -184,17 +185,26 @@ class PostgreSQL(Backend):
             for number, index in enumerate(carried.indexes):
                 conn.exec_driver_sql(self.index_sql(index, stage, _temporary(stage, number)))
 
+    def finish_indexes(self, conn: Connection, stage: str, target: str, carried: Carried) -> None:
+        """The indexes ``prepare_replace`` built: renamed to their names."""
+        q = self.quote
+        for number, index in enumerate(carried.indexes):
+            conn.exec_driver_sql(f"ALTER INDEX {q(_temporary(stage, number))} RENAME TO {q(index.name)}")
+
     def replace(self, stage: str, target: str, carried: Carried, record: Record) -> None:
         q = self.quote
         with self.engine.begin() as conn:
             conn.exec_driver_sql(f"DROP TABLE {q(target)}")
             conn.exec_driver_sql(self.rename_sql(stage, target))
-            for number, index in enumerate(carried.indexes):
-                conn.exec_driver_sql(f"ALTER INDEX {q(_temporary(stage, number))} RENAME TO {q(index.name)}")
+            self.finish_indexes(conn, stage, target, carried)
             for grant in carried.grants:
                 option = " WITH GRANT OPTION" if grant.grantable else ""
                 conn.exec_driver_sql(f"GRANT {grant.privilege} ON {q(target)} TO {grant.grantee}{option}")
             record(conn, True, target)
+
+    def refresh_statistics(self, table: str) -> None:
+        with self.engine.begin() as conn:
+            conn.exec_driver_sql(f"ANALYZE {self.quote(table)}")
 
     @classmethod
     def is_transient(cls, error: BaseException) -> bool:

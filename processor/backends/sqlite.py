@@ -34,6 +34,9 @@ ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstu
 TRANSIENT = ("database is locked", "database table is locked", "database is busy")
 # The name a table is renamed to (and back, by a rollback) to see what refers to it.
 PROBE_NAME = "_import_probe_dependents"
+# Rows per index an ANALYZE reads: enough for the planner's estimates (sqlite.org suggests
+# 100 to 1000), a fixed cost however large the table.
+ANALYSIS_LIMIT = 1000
 DEPENDENT_KINDS = {"view": "view", "table": "foreign key", "trigger": "trigger", "index": "index"}
 TABLE_KEY = "SELECT pk, name FROM pragma_table_info(?) WHERE pk > 0"
 # What a replace cannot keep: triggers, foreign keys, defaults, CHECK constraints (only found in
@@ -96,7 +99,8 @@ class SQLite(Embedded):
         if not isolated or database in (None, "", ":memory:"):
             return super().chunk_writer(staging, plan, isolated)
         connect = functools.partial(_connect_adbc, database)
-        return AdbcWriter(database, connect, staging, self.quote, keep=self.keeps_connections)
+        path = "bulk ingest from Arrow (ADBC SQLite driver)"
+        return AdbcWriter(database, connect, staging, self.quote, keep=self.keeps_connections, path=path)
 
     @property
     def max_columns(self) -> int | None:
@@ -108,8 +112,18 @@ class SQLite(Embedded):
 
     def writer(self) -> WriteMethod:
         if self.dialect.driver == "pysqlite":
-            return WriteMethod(insert_many, takes_rows=True)
+            return WriteMethod(insert_many, takes_rows=True, label="executemany INSERT (Python sqlite3)")
         return super().writer()
+
+    def refresh_statistics(self, table: str) -> None:
+        """ANALYZE reading at most ANALYSIS_LIMIT rows per index (``PRAGMA analysis_limit``, as
+        sqlite.org's "ANALYZE" advises), and only a table with indexes: SQLite's statistics are
+        per index, and of a table without any it would only count the rows, reading it all."""
+        with self.engine.begin() as conn:
+            if not conn.exec_driver_sql("SELECT 1 FROM pragma_index_list(?)", (table,)).first():
+                return
+            conn.exec_driver_sql(f"PRAGMA analysis_limit = {ANALYSIS_LIMIT}")
+            conn.exec_driver_sql(f"ANALYZE {self.quote(table)}")
 
     # -- replace, delete_rows and table identity -------------------------------------------------
     # SQLite has no table identity to offer: the root page is reused by a DROP and CREATE.

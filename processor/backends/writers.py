@@ -62,9 +62,11 @@ def receipts_table(staging: str) -> sa.Table:
 
 
 class ChunkWriter(Protocol):
-    """Appends chunks to one staging table; ``errors`` are what the database raises on refusal."""
+    """Appends chunks to one staging table; ``errors`` are what the database raises on refusal,
+    ``path`` says in words how it writes."""
 
     errors: tuple[type[BaseException], ...]
+    path: str
 
     def prepare(self, chunk: pa.Table) -> Any:
         """Work that needs no database (built before a single-writer turn is taken)."""
@@ -91,6 +93,7 @@ class SessionWriter:
         )
         self._receipt = receipts_table(staging).insert()
         self.errors = (exc.DBAPIError, engine.dialect.loaded_dbapi.Error)
+        self.path = method.label
 
     def prepare(self, chunk: pa.Table) -> tuple[pa.Table, Sequence[tuple[Any, ...]]]:
         return chunk, python_rows(chunk) if self._method.takes_rows else ()
@@ -129,6 +132,7 @@ class AdbcWriter:
         quote: Callable[[str], str],
         cast: Callable[[pa.Table], pa.Table] = lambda chunk: chunk,
         keep: bool = True,
+        path: str = "ADBC bulk ingest",
     ) -> None:
         self._key = key
         self._keep = keep
@@ -142,6 +146,7 @@ class AdbcWriter:
         self._duplicate = adbc.IntegrityError
         self._cast = cast
         self.errors = (adbc.Error,)
+        self.path = path
 
     def prepare(self, chunk: pa.Table) -> pa.Table:
         return self._cast(chunk)

@@ -28,6 +28,8 @@ class Executor(Protocol):
 
     #: Tasks that run at once.
     slots: int
+    #: Tasks run in processes that do nothing else with the database (``TaskContext.isolated``).
+    isolated: bool
 
     def map_unordered(
         self,

@@ -153,6 +153,8 @@ def _on_worker(fn: Callable[[T, TaskContext], R], task: T, run: str) -> R:
 class DaskExecutor:
     """Tasks on a Dask cluster: the one at ``scheduler``, or a local one of ``workers`` processes."""
 
+    isolated = True  # worker processes of their own
+
     def __init__(self, setup: WorkerSetup, scheduler: str | None, workers: int) -> None:
         self.name = f"csv-sql-importer-{uuid.uuid4().hex[:12]}"
         self._cluster: distributed.LocalCluster | None = None

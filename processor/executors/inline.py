@@ -14,6 +14,7 @@ class InlineExecutor:
     """Runs each task here; a task's error is raised at once, a signal reaches it directly."""
 
     slots = 1
+    isolated = False
 
     def __init__(self, setup: WorkerSetup) -> None:
         self._context = TaskContext(backend=setup.backend(), isolated=False)

@@ -77,6 +77,8 @@ def _call(fn: Callable[[T, TaskContext], R], task: T) -> R:
 class PoolExecutor:
     """Tasks in ``workers`` spawned processes; the first failure stops the others."""
 
+    isolated = True
+
     def __init__(self, setup: WorkerSetup, workers: int) -> None:
         # spawn, not fork: Arrow's and the drivers' threads and sockets must not be inherited.
         context = multiprocessing.get_context("spawn")

@@ -1,0 +1,238 @@
+"""The dry run (DRY_RUN, ``--dry-run``): what an import would do, with nothing written.
+
+The run plans with its own code (``run._plan``: discovery, headers, the target's state, the
+ledger, the samples, the type plan); this module only puts that plan into words and JSON: the
+DDL is compiled from the table definition the run would create, the write path is the backend's
+own, and the rows are estimated from the bytes the samples read per row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from processor.backends import Backend, backend_for
+from processor.database import create_engine
+from processor.discover import SourceFile
+from processor.ledger import Holdings
+from processor.schema import TablePlan
+from processor.settings import Settings
+from processor.target import find_leftovers, requested_indexes, staging_name
+from processor.worker import ProfileResult
+
+#: Files a plan's text lists one by one (the JSON lists them all).
+LISTED_FILES = 20
+
+
+@dataclass(frozen=True)
+class Planned:
+    """What a run decided before its first write (``run._plan``); ``plan`` is None when the
+    ledger holds every file already."""
+
+    exists: bool
+    onto_existing: bool
+    holdings: Holdings
+    profiles: dict[str, ProfileResult]
+    todo: list[SourceFile]
+    plan: TablePlan | None
+
+
+@dataclass(frozen=True)
+class PlannedFile:
+    """A matched file: its size, its rows (``exact`` if the sample read it all, else estimated;
+    None for a compressed file) and whether the ledger says the table holds it already."""
+
+    name: str
+    bytes: int
+    rows: int | None
+    exact: bool
+    skipped: bool
+
+
+@dataclass(frozen=True)
+class PlannedColumn:
+    """A column as the run would create it, and why it has that type."""
+
+    name: str
+    sql_type: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """The plan of an import that did not happen."""
+
+    table: str
+    destination: str
+    dialect: str
+    files: tuple[PlannedFile, ...]
+    header: tuple[str, ...]
+    columns: tuple[PlannedColumn, ...]
+    ddl: tuple[str, ...]
+    write_path: str | None
+    if_exists: str
+    action: str
+    leftovers: tuple[str, ...]
+
+    @property
+    def estimated_rows(self) -> int | None:
+        """The rows of the files to load, or None where one is compressed (not estimated)."""
+        counts = [f.rows for f in self.files if not f.skipped]
+        return None if None in counts else sum(c for c in counts if c is not None)
+
+    def text(self) -> str:
+        """The plan as the dry run prints it."""
+        total = sum(f.bytes for f in self.files)
+        rows = self.estimated_rows
+        exact = all(f.exact for f in self.files if not f.skipped)
+        lines = [
+            f"dry run: nothing was written to {self.destination}",
+            f"files: {len(self.files)} ({total:,} bytes); rows to load: "
+            + (_rows(rows, exact) if rows is not None else "not estimated (compressed files)"),
+        ]
+        for f in self.files[:LISTED_FILES]:
+            shown = _rows(f.rows, f.exact) + " rows" if f.rows is not None else "rows not estimated"
+            skipped = "  (skipped: loaded already)" if f.skipped else ""
+            lines.append(f"  {f.name}  {f.bytes:,} bytes  {shown}{skipped}")
+        if len(self.files) > LISTED_FILES:
+            lines.append(f"  ... and {len(self.files) - LISTED_FILES} more (the JSON report lists them all)")
+        if self.columns:
+            lines.append(f"header: {len(self.header)} columns, planned as")
+            width = max(len(c.name) for c in self.columns)
+            type_width = max(len(c.sql_type) for c in self.columns)
+            lines += [f"  {c.name:<{width}}  {c.sql_type:<{type_width}}  {c.reason}" for c in self.columns]
+        else:
+            lines.append(f"header: {len(self.header)} columns: {', '.join(self.header)}")
+        if self.ddl:
+            lines.append(f"DDL ({self.dialect}):")
+            lines += [
+                f"  {line.rstrip()}".expandtabs(4)
+                for statement in self.ddl
+                for line in statement.splitlines()
+            ]
+        if self.write_path:
+            lines.append(f"write path: {self.write_path}")
+        lines.append(f"IF_EXISTS={self.if_exists}: {self.action}")
+        if self.leftovers:
+            lines.append(
+                f"staging tables left by interrupted runs, dropped by the import: {', '.join(self.leftovers)}"
+            )
+        return "\n".join(lines)
+
+    def to_json(self) -> dict[str, Any]:
+        """The plan in the JSON report (``--dry-run --report-path x.json``)."""
+        return {
+            "files": [
+                {
+                    "name": f.name,
+                    "bytes": f.bytes,
+                    "estimated_rows": f.rows,
+                    "rows_exact": f.exact,
+                    "skipped": f.skipped,
+                }
+                for f in self.files
+            ],
+            "file_count": len(self.files),
+            "bytes": sum(f.bytes for f in self.files),
+            "estimated_rows": self.estimated_rows,
+            "header": list(self.header),
+            "columns": [{"name": c.name, "type": c.sql_type, "reason": c.reason} for c in self.columns],
+            "dialect": self.dialect,
+            "ddl": list(self.ddl),
+            "write_path": self.write_path,
+            "if_exists": self.if_exists,
+            "action": self.action,
+            "leftover_staging_tables": list(self.leftovers),
+        }
+
+
+def describe_plan(
+    settings: Settings,
+    backend: Backend,
+    files: list[SourceFile],
+    names: tuple[str, ...],
+    table: str,
+    planned: Planned,
+    isolated: bool,
+    run_id: str,
+) -> DryRun:
+    """The dry run's account of ``planned`` (``isolated``: the workers are processes of their own,
+    which decides some databases' write path; ``run_id`` names the staging table)."""
+    plan = planned.plan
+    todo = {f.name for f in planned.todo}
+    columns: tuple[PlannedColumn, ...] = ()
+    ddl: tuple[str, ...] = ()
+    if plan is not None:
+        created = table if not planned.onto_existing else staging_name(backend.fold_table(table), run_id)
+        definition = backend.table(created, plan, settings.primary_key)
+        columns = tuple(
+            PlannedColumn(c.name, str(c.type.compile(dialect=backend.dialect)), reason)
+            for c, reason in zip(definition.columns, plan.reasons, strict=True)
+        )
+        ddl = (str(sa.schema.CreateTable(definition).compile(dialect=backend.dialect)).strip(),)
+        if not planned.onto_existing:
+            indexes = requested_indexes(backend, table, settings.indexes)
+            ddl += tuple(backend.index_sql(i, table, i.name) for i in indexes)
+    return DryRun(
+        table=table,
+        destination=settings.masked_url,
+        dialect=backend.name,
+        files=tuple(
+            PlannedFile(
+                f.name,
+                f.size,
+                planned.profiles[f.name].sample.estimated_rows(f),
+                exact=planned.profiles[f.name].sample.whole,
+                skipped=f.name not in todo,
+            )
+            for f in files
+        ),
+        header=names,
+        columns=columns,
+        ddl=ddl,
+        write_path=_write_path(settings, plan, isolated) if plan is not None else None,
+        if_exists=settings.if_exists,
+        action=_action(settings, table, planned),
+        leftovers=tuple(find_leftovers(backend, table)),
+    )
+
+
+def _write_path(settings: Settings, plan: TablePlan, isolated: bool) -> str:
+    """How the workers would write: on an engine of DEST_SQL itself (the dry run's own may be an
+    in-memory stand-in for a database file not made yet); making one connects to nothing."""
+    engine = create_engine(settings.url)
+    try:
+        return backend_for(engine).write_path(plan, isolated)
+    finally:
+        engine.dispose()
+
+
+def _rows(rows: int, exact: bool) -> str:
+    """A count of rows, marked as an estimate unless the samples read every row."""
+    return f"{rows:,}" if exact else f"about {rows:,}"
+
+
+def _action(settings: Settings, table: str, planned: Planned) -> str:
+    """What IF_EXISTS would do to the target, in words."""
+    if not planned.exists:
+        return f"table {table!r} does not exist; the import creates it"
+    loaded = len(planned.profiles) - len(planned.todo)
+    skips = f"; the ledger says it holds {loaded} of the files, which are skipped" if loaded else ""
+    if planned.plan is None:
+        return f"table {table!r} exists and holds every file already; the import would do nothing"
+    if settings.if_exists == "replace":
+        return (
+            f"table {table!r} exists; the import builds a new one and swaps it in, in one step, "
+            "with the old table's indexes built again on it"
+        )
+    if settings.if_exists == "append":
+        return f"table {table!r} exists; the import appends {len(planned.todo)} files' rows{skips}"
+    if settings.if_exists == "merge":
+        key = ", ".join(settings.primary_key)
+        return f"table {table!r} exists; the import upserts {len(planned.todo)} files' rows on ({key}){skips}"
+    return (
+        f"table {table!r} exists; the import deletes its rows and inserts {len(planned.todo)} files' "
+        "rows in one transaction"
+    )
