@@ -8,6 +8,7 @@ out of memory) breaks the pool: the run fails with exit status 8.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import multiprocessing
 import os
@@ -52,6 +53,8 @@ def _start_worker(setup: WorkerSetup, stop: Any, lock: Any, budget: Any, events:
         connection_slot=budget_slot(lambda: budget) if budget is not None else no_turn,
         progress=events.put,
     )
+    # The worker's sessions end with it, closed by the worker rather than by its teardown.
+    atexit.register(_context.backend.dispose)
 
 
 def _exit_with_parent(parent: multiprocessing.process.BaseProcess) -> None:
