@@ -66,6 +66,10 @@ class ChunkWriter(Protocol):
 
     errors: tuple[type[BaseException], ...]
 
+    #: Which write path this is, as the report names it (the pandas-style writer's name, or
+    #: ``adbc_ingest``).
+    path: str
+
     def prepare(self, chunk: pa.Table) -> Any:
         """Work that needs no database (built before a single-writer turn is taken)."""
         ...
@@ -84,6 +88,7 @@ class SessionWriter:
     def __init__(self, engine: Engine, method: WriteMethod, staging: str, names: Sequence[str]) -> None:
         self._engine = engine
         self._method = method
+        self.path: str = getattr(method.write, "__name__", "insert")
         self._staging = staging
         self._keys = list(names)
         self._touch = (
@@ -132,6 +137,7 @@ class AdbcWriter:
     ) -> None:
         self._key = key
         self._keep = keep
+        self.path = "adbc_ingest"
         self._connect = connect
         self._connection: Any = None
         self._staging = staging
