@@ -39,9 +39,11 @@ from processor.executors import Executor, WorkerSetup, make_executor
 from processor.interrupts import Interrupts
 from processor.ledger import LEDGER_TABLE, Holdings, LedgerEntry, ensure_ledger, read_ledger, record_files
 from processor.logs import set_run_id
+from processor.notify import notify
 from processor.progress import load_progress, progress_mode
 from processor.read import TextFormat, hashed_while_read
 from processor.report import FileResult, RejectedRow, RunReport, write_rejects, write_report
+from processor.runs import record_run
 from processor.schema import TablePlan, check_identifiers, plan_from_table, plan_types, read_headers
 from processor.settings import Settings
 from processor.split import expected_parts, feeds_blocks, splits, stream_blocks
@@ -146,16 +148,24 @@ def _after_publish(report: RunReport, signal_name: str | None) -> None:
 
 
 def _finish(settings: Settings, report: RunReport, rewrite_report: bool) -> None:
-    """Mask the error, then write the rejects CSV and (``rewrite_report``: unless it could not be
-    written when the run started) the final JSON report.
+    """Mask the error, record the run in RUNS_TABLE, then write the rejects CSV and
+    (``rewrite_report``: unless it could not be written when the run started) the final JSON
+    report, and POST it to NOTIFY_URL.
 
-    Failing to write them is logged, not raised, since the import itself (published or rolled
+    Failing at any of these is logged, not raised, since the import itself (published or rolled
     back) is already decided.
     """
     report.finished = True
+    report.finished_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     secrets = settings.secrets
     if report.error is not None:
         report.error = masked(report.error, secrets)
+    if settings.runs_table and not settings.cleanup:
+        problem = record_run(settings.url, settings.runs_table, report)
+        if problem is not None:
+            warning = f"RUNS_TABLE {settings.runs_table!r}: this run's row could not be written: {problem}"
+            report.warnings.append(warning)
+            log.warning("%s", warning)
     try:
         if report.rejects and report.table:
             write_rejects(report.rejects, settings.resolved_rejects_path(report.table), secrets)
@@ -163,6 +173,8 @@ def _finish(settings: Settings, report: RunReport, rewrite_report: bool) -> None
             write_report(report, settings.report_path, secrets)
     except OSError as error:
         log.error("could not write the report or rejects file: %s: %s", error.filename, error.strerror)
+    if settings.notify_url is not None:
+        notify(settings.notify_url, report.to_json(), secrets)
 
 
 def _cleanup(settings: Settings, table: str, report: RunReport) -> None:
