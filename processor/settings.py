@@ -80,7 +80,7 @@ class Settings:
     primary_key: tuple[str, ...] = ()
     reload_changed: bool = False
     lock_timeout: int = 0
-    progress_seconds: int = 10
+    progress_seconds: float = 10.0
     notify_url: str | None = None
     runs_table: str | None = None
     verbose: bool = False
@@ -174,6 +174,16 @@ def _choice(choices: Sequence[str], upper: bool = False) -> Callable[[str, str],
         return value
 
     return parse
+
+
+def _positive_seconds(name: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise ConfigError(f"{name} must be a positive number of seconds, got {text!r}")
+    return value
 
 
 def _size(name: str, text: str) -> int:
@@ -351,7 +361,7 @@ OPTIONS = (
     Option("SPLIT_BYTES", _size, "files larger than this are loaded in parts of about this size", "128MiB"),
     Option(
         "PROGRESS_SECONDS",
-        _positive_int,
+        _positive_seconds,
         "seconds between progress log lines when stderr is not a terminal or LOG_FORMAT=json",
     ),
     Option("NOTIFY_URL", _http_url, "POST the JSON run report to this http(s) URL when a run ends"),
