@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 #: What shows progress: a live bar, log lines, or nothing (--quiet).
 BAR, LINES, OFF = "bar", "lines", "off"
-MB = 1 << 20
+MIB = 1 << 20
 
 
 def progress_mode(quiet: bool, log_format: str) -> str:
@@ -103,12 +103,12 @@ class LoadProgress:
         rate = written / seconds if seconds else 0.0
         eta = (self._total - written) / rate if rate else None
         log.info(
-            "progress: %s, %s rows, %.1f of %.1f MB, %.1f MB/s, ETA %s",
+            "progress: %s, %s rows, %.1f of %.1f MiB, %.1f MiB/s, ETA %s",
             self._files_text(),
             f"{self._rows:,}",
-            written / MB,
-            self._total / MB,
-            rate / MB,
+            written / MIB,
+            self._total / MIB,
+            rate / MIB,
             "unknown" if eta is None else f"{eta:.0f} s",
             extra={
                 "event": "progress",
@@ -118,7 +118,7 @@ class LoadProgress:
                 "files": len(self._sizes),
                 "bytes_done": written,
                 "bytes": self._total,
-                "mb_per_second": round(rate / MB, 3),
+                "mib_per_second": round(rate / MIB, 3),
                 "eta_seconds": None if eta is None else round(eta, 1),
             },
         )

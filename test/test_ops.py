@@ -115,7 +115,7 @@ def test_progress_lines_when_not_a_terminal(folder, tmp_path):
     assert all(line["files"] == 2 and line["files_done"] <= 2 for line in progress)
     assert progress[0]["message"].startswith("progress: 0/2 files, 20 rows, ")
     assert re.fullmatch(
-        r"progress: \d/2 files, [\d,]+ rows, [\d.]+ of 0\.0 MB, [\d.]+ MB/s, ETA (\d+ s|unknown)",
+        r"progress: \d/2 files, [\d,]+ rows, [\d.]+ of 0\.0 MiB, [\d.]+ MiB/s, ETA (\d+ s|unknown)",
         progress[-1]["message"],
     )
     quiet = subprocess.run(
