@@ -3,6 +3,7 @@ NOTIFY_URL webhook (a real HTTP server on loopback) and RUNS_TABLE on every data
 
 from __future__ import annotations
 
+import base64
 import fcntl
 import json
 import os
@@ -230,12 +231,14 @@ class _Hook:
     def __init__(self, status: int) -> None:
         self.status = status
         self.bodies: list[dict] = []
+        self.authorizations: list[str | None] = []
         hook = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers["Content-Length"])
                 hook.bodies.append(json.loads(self.rfile.read(length)))
+                hook.authorizations.append(self.headers["Authorization"])
                 self.send_response(hook.status)
                 self.end_headers()
 
@@ -274,9 +277,14 @@ def test_webhook_report_hides_the_password(folder, tmp_path, hook, cli):
     need_server("postgresql")
     url = parse_url(SERVERS["postgresql"]).set(password="Hookpw5x", host="127.0.0.1", port=1)
     env = {"SRC_DATA_FOLDER": str(folder), "DEST_SQL": url.render_as_string(hide_password=False)}
-    code, _, _ = cli(["--notify-url", hook.url], env)  # nothing listens on port 1
+    with_user = hook.url.replace("http://", "http://hook%40user:Hk5%3Apw@")
+    code, _, err = cli(["--notify-url", with_user], env)  # nothing listens on port 1
     assert code == 6
     [body] = hook.bodies
+    # The URL's user and password are HTTP Basic credentials, and no output shows the password.
+    assert hook.authorizations == ["Basic " + base64.b64encode(b"hook@user:Hk5:pw").decode()]
+    assert "Hk5" not in json.dumps(body) + err
+    assert body["settings"]["NOTIFY_URL"] == hook.url.replace("http://", "http://hook%40user:***@")
     assert "Hookpw5x" not in json.dumps(body)
     assert body["destination"] == "postgresql+psycopg2://postgres:***@127.0.0.1:1/test"
     assert body["settings"]["DEST_SQL"] == body["destination"]
