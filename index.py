@@ -16,7 +16,7 @@ from processor import (
     run_import,
     salvage_settings,
 )
-from processor.logs import setup_logging
+from processor.logs import json_line, setup_logging
 from processor.masking import mask
 
 
@@ -34,17 +34,43 @@ def main(argv: Sequence[str], environ: Mapping[str, str]) -> int:
 
 
 def _show(settings: Settings, report: RunReport) -> int:
-    """Print the summary, or the error (already masked); return the exit status."""
+    """Print the summary, or the error (already masked); return the exit status.
+
+    With LOG_FORMAT=json both are JSON lines too: the summary (event ``summary``, on stdout) with
+    the run's totals, the error (event ``error``, on stderr) with its traceback under --verbose.
+    """
+    json_lines = settings.log_format == "json"
     if report.error is None:
-        print(mask(report.summary(), settings.secrets))
+        if json_lines:
+            print(json_line("INFO", report.summary(), settings.secrets, **_summary_fields(report)))
+        else:
+            print(mask(report.summary(), settings.secrets))
         return 0
-    if settings.verbose and report.error.detail:
-        print(report.error.detail, file=sys.stderr, end="")
-    if settings.log_format == "json":
-        logging.getLogger("index").error("%s", report.error)
-    else:
-        print(f"error: {report.error}", file=sys.stderr)
+    detail = report.error.detail if settings.verbose else None
+    if json_lines:
+        extra = {"traceback": detail} if detail else {}
+        fields = {"event": "error", "run_id": report.run_id, "exit_code": report.exit_code, **extra}
+        logging.getLogger("index").error("%s", report.error, extra=fields)
+        return report.exit_code
+    if detail:
+        print(detail, file=sys.stderr, end="")
+    print(f"error: {report.error}", file=sys.stderr)
     return report.exit_code
+
+
+def _summary_fields(report: RunReport) -> dict[str, object]:
+    """The summary line's numbers, for a machine reading the JSON line."""
+    return {
+        "event": "summary",
+        "run_id": report.run_id,
+        "table": report.table,
+        "files": len(report.files),
+        "rows": report.rows,
+        "rejected": len(report.rejects),
+        "skipped": len(report.skipped),
+        "seconds": round(report.seconds, 3),
+        "exit_code": 0,
+    }
 
 
 if __name__ == "__main__":

@@ -6,10 +6,12 @@ monitor never reads an earlier run's outcome.  Every output is masked with DEST_
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import json
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,6 +46,12 @@ class FileResult:
     seconds: float
     #: The file's fingerprint for the ledger, taken while it was read (None: not read to its end).
     fingerprint: str | None = None
+    #: Data rows read (written, rejected, or left unread after MAX_ERRORS was passed: not counted).
+    read: int = 0
+    #: The file's size as stored (compressed, if it is).
+    bytes: int = 0
+    #: How its chunks were written (``ChunkWriter.path``).
+    write_path: str | None = None
 
 
 @dataclass
@@ -68,6 +76,22 @@ class RunReport:
     warnings: list[str] = field(default_factory=list)
     #: DRY_RUN: the plan of the import that did not happen.
     dry_run: DryRun | None = None
+    #: The run's settings as they may be shown (``Settings.shown``).
+    settings: dict[str, Any] = field(default_factory=dict)
+    #: The planned columns, ``{"name": ..., "type": ...}`` in the target's dialect.
+    plan: list[dict[str, str]] = field(default_factory=list)
+    #: Seconds spent in each phase that ran: discover, sample, load, publish.
+    phases: dict[str, float] = field(default_factory=dict)
+    finished_at: str | None = None
+
+    @contextlib.contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        """Time one phase of the run (also when it fails)."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.phases[name] = self.phases.get(name, 0.0) + time.perf_counter() - started
 
     @property
     def rows(self) -> int:
@@ -104,8 +128,15 @@ class RunReport:
             text += f"; removed {len(self.cleaned)} staging tables left by interrupted runs"
         return text
 
+    @property
+    def write_paths(self) -> list[str]:
+        """The write paths the files' chunks took (one, unless processes differ: WORKERS=1 on
+        SQLite binds through Python's sqlite3, pool workers through ADBC)."""
+        return sorted({f.write_path for f in self.files if f.write_path})
+
     def to_json(self) -> dict[str, Any]:
-        """The JSON report: status, totals, and per file rows, rejected rows and seconds."""
+        """The JSON report: status, totals, per file bytes and rows read, written, rejected,
+        write path and seconds; the settings, the plan and the phases' timings."""
         return {
             "status": self.status,
             "exit_code": self.exit_code if self.finished else None,
@@ -117,16 +148,31 @@ class RunReport:
             "if_exists": self.if_exists,
             "run_id": self.run_id,
             "started_at": self.started_at,
+            "finished_at": self.finished_at,
             "seconds": round(self.seconds, 3),
+            "phases": {name: round(seconds, 3) for name, seconds in self.phases.items()},
             "rows": self.rows,
+            "rows_read": sum(f.read for f in self.files),
+            "bytes": sum(f.bytes for f in self.files),
             "rejected": len(self.rejects),
+            "write_path": self.write_paths,
+            "plan": self.plan,
             "files": [
-                {"name": f.name, "rows": f.rows, "rejected": len(f.rejects), "seconds": round(f.seconds, 3)}
+                {
+                    "name": f.name,
+                    "bytes": f.bytes,
+                    "rows_read": f.read,
+                    "rows": f.rows,
+                    "rejected": len(f.rejects),
+                    "write_path": f.write_path,
+                    "seconds": round(f.seconds, 3),
+                }
                 for f in self.files
             ],
             "skipped": self.skipped,
             "cleaned_staging_tables": self.cleaned,
             "dry_run": self.dry_run.to_json() if self.dry_run is not None else None,
+            "settings": self.settings,
         }
 
 

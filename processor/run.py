@@ -39,8 +39,12 @@ from processor.errors import (
 from processor.executors import Executor, WorkerSetup, make_executor
 from processor.interrupts import Interrupts
 from processor.ledger import LEDGER_TABLE, Holdings, LedgerEntry, ensure_ledger, read_ledger, record_files
+from processor.logs import set_run_id
+from processor.notify import notify
+from processor.progress import load_progress, progress_mode
 from processor.read import TextFormat, hashed_while_read
 from processor.report import FileResult, RejectedRow, RunReport, write_rejects, write_report
+from processor.runs import record_run
 from processor.schema import (
     TablePlan,
     check_identifiers,
@@ -77,6 +81,7 @@ def run_import(settings: Settings) -> RunReport:
     target is only changed by a run that worked.
     """
     report = _new_report(settings, settings.if_exists)
+    report.settings = settings.shown()
     started = time.perf_counter()
     interrupts = Interrupts()
     report_written = False
@@ -115,12 +120,15 @@ def report_invalid_settings(settings: Settings, error: ConfigError) -> RunReport
 
 
 def _new_report(settings: Settings, if_exists: str | None) -> RunReport:
-    return RunReport(
+    """A new run's report; its id is on every log line from now on."""
+    report = RunReport(
         table=settings.dest_table,
         destination=settings.masked_url,
         if_exists=if_exists,
         run_id=uuid.uuid4().hex[:8],
     )
+    set_run_id(report.run_id)
+    return report
 
 
 def _start_report(settings: Settings, report: RunReport) -> None:
@@ -150,16 +158,24 @@ def _after_publish(report: RunReport, signal_name: str | None) -> None:
 
 
 def _finish(settings: Settings, report: RunReport, rewrite_report: bool) -> None:
-    """Mask the error, then write the rejects CSV and (``rewrite_report``: unless it could not be
-    written when the run started) the final JSON report.
+    """Mask the error, record the run in RUNS_TABLE (not a dry run's), then write the rejects CSV and
+    (``rewrite_report``: unless it could not be written when the run started) the final JSON
+    report, and POST it to NOTIFY_URL.
 
-    Failing to write them is logged, not raised, since the import itself (published or rolled
+    Failing at any of these is logged, not raised, since the import itself (published or rolled
     back) is already decided.
     """
     report.finished = True
+    report.finished_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     secrets = settings.secrets
     if report.error is not None:
         report.error = masked(report.error, secrets)
+    if settings.runs_table and not settings.cleanup and not settings.dry_run:  # a dry run writes nothing
+        problem = record_run(settings.url, settings.runs_table, report)
+        if problem is not None:
+            warning = f"RUNS_TABLE {settings.runs_table!r}: this run's row could not be written: {problem}"
+            report.warnings.append(warning)
+            log.warning("%s", warning)
     try:
         if report.rejects and report.table:
             write_rejects(report.rejects, settings.resolved_rejects_path(report.table), secrets)
@@ -167,6 +183,8 @@ def _finish(settings: Settings, report: RunReport, rewrite_report: bool) -> None
             write_report(report, settings.report_path, secrets)
     except OSError as error:
         log.error("could not write the report or rejects file: %s: %s", error.filename, error.strerror)
+    if settings.notify_url is not None:
+        notify(settings.notify_url, report.to_json(), secrets)
 
 
 def _cleanup(settings: Settings, table: str, report: RunReport) -> None:
@@ -189,7 +207,8 @@ def _import(settings: Settings, report: RunReport, interrupts: Interrupts) -> No
     if settings.cleanup and settings.dest_table:
         _cleanup(settings, settings.dest_table, report)  # no need to look at the source files
         return
-    files = discover_files(settings.src_data_folder, settings.src_file_name, settings.src_delimiter)
+    with report.phase("discover"):
+        files = discover_files(settings.src_data_folder, settings.src_file_name, settings.src_delimiter)
     table = report.table = settings.dest_table or common_stem(files)
     if settings.cleanup:
         _cleanup(settings, table, report)
@@ -202,7 +221,7 @@ def _import(settings: Settings, report: RunReport, interrupts: Interrupts) -> No
         check_identifiers(table, names, settings.primary_key, backend)
         check_indexes(names, settings.indexes, backend)
         # Before anything is written: a cluster that cannot be reached fails the run here.
-        executor = _executor(settings, backend, files)
+        executor = _executor(settings, backend, files, report.run_id)
         with contextlib.closing(executor):
             if settings.dry_run:  # it writes nothing, so it takes no lock and waits for none
                 planned = _plan(settings, backend, executor, files, names, table, fmt, report)
@@ -278,7 +297,8 @@ def _plan(
         )
         for f in files
     ]
-    profiles = {p.name: p for p in executor.map_unordered(profile, tasks)}
+    with report.phase("sample"):
+        profiles = {p.name: p for p in executor.map_unordered(profile, tasks)}
     todo = _files_to_load(files, profiles, holdings.entries, settings, report)
     plan = None
     if todo and onto_existing:
@@ -286,10 +306,21 @@ def _plan(
     elif todo:
         # In file order, so that the values a plan cites do not depend on which file sampled first.
         plan = plan_types(names, (profiles[f.name].profile for f in files), backend)
+    if plan is not None:
+        report.plan = _shown_plan(backend, plan)
     return Planned(exists, onto_existing, holdings, profiles, todo, plan)
 
 
-def _executor(settings: Settings, backend: Backend, files: list[SourceFile]) -> Executor:
+def _shown_plan(backend: Backend, plan: TablePlan) -> list[dict[str, str]]:
+    """The planned columns with their types as the target's dialect writes them."""
+    dialect = backend.engine.dialect
+    return [
+        {"name": name, "type": str(backend.column_type(column).compile(dialect=dialect))}
+        for name, column in zip(plan.names, plan.types, strict=True)
+    ]
+
+
+def _executor(settings: Settings, backend: Backend, files: list[SourceFile], run_id: str) -> Executor:
     """The executor of EXECUTOR; a pool no larger than the tasks the files are likely to make."""
     tasks = sum(expected_parts(f.size, settings.split_bytes) for f in files)
     setup = WorkerSetup(
@@ -298,6 +329,7 @@ def _executor(settings: Settings, backend: Backend, files: list[SourceFile]) -> 
         log_format=settings.log_format,
         single_writer=backend.single_writer,
         max_connections=settings.max_connections,
+        run_id=run_id,
     )
     workers = settings.workers if settings.executor == "dask" else min(settings.workers, tasks)
     return make_executor(settings.executor, workers, setup, settings.dask_scheduler)
@@ -370,19 +402,20 @@ def _load(
     log.info("loading %d files into staging table %r", len(files), staging)
     tally = _Tally()
     tasks = _load_tasks(settings, files, profiles, plan, fmt, staging, tally)
+    mode = progress_mode(settings.quiet, settings.log_format)
     try:
-        for result in executor.map_unordered(load_file, tasks, _log_progress):
-            finished = tally.add(result)
-            if finished is not None:
-                report.files.append(finished)
-                log.info(
-                    "%s: %s rows (%d/%d files)",
-                    finished.name,
-                    f"{finished.rows:,}",
-                    len(report.files),
-                    len(files),
-                )
-            _check_reject_limit(tally.rejects, settings.max_errors)
+        with report.phase("load"), load_progress(files, mode, settings.progress_seconds) as progress:
+
+            def on_chunk(event: ChunkWritten) -> None:
+                progress.chunk(event.name, event.rows, event.bytes)
+
+            for result in executor.map_unordered(load_file, tasks, on_chunk):
+                finished = tally.add(result)
+                if finished is not None:
+                    report.files.append(finished)
+                    progress.file_done(finished.name)
+                    _log_file(finished, len(report.files), len(files))
+                _check_reject_limit(tally.rejects, settings.max_errors)
         sources = {f.name: f for f in files}
         entries = [
             _ledger_entry(sources[r.name], profiles[r.name].fingerprint or r.fingerprint, r, report.run_id)
@@ -470,11 +503,26 @@ def _merged(parts: list[FileResult]) -> FileResult:
         rejects=tuple(sorted((r for p in parts for r in p.rejects), key=lambda r: r.line)),
         seconds=sum(p.seconds for p in parts),
         fingerprint=parts[0].fingerprint if len(parts) == 1 else None,  # a whole file's
+        read=sum(p.read for p in parts),
+        bytes=parts[0].bytes,
+        write_path=parts[0].write_path,
     )
 
 
-def _log_progress(event: ChunkWritten) -> None:
-    log.debug("%s: %s rows written", event.name, f"{event.rows:,}")
+def _log_file(result: FileResult, done: int, files: int) -> None:
+    log.info(
+        "%s: %s rows (%d/%d files)",
+        result.name,
+        f"{result.rows:,}",
+        done,
+        files,
+        extra={
+            "event": "file_loaded",
+            "file": result.name,
+            "rows": result.rows,
+            "seconds": round(result.seconds, 3),
+        },
+    )
 
 
 def _publish(
@@ -501,7 +549,8 @@ def _publish(
     try:
         indexes = requested_indexes(backend, report.table, settings.indexes)
         keys = settings.primary_key
-        publish(backend, staging, report.table, settings.if_exists, plan.names, keys, record, indexes)
+        with report.phase("publish"):
+            publish(backend, staging, report.table, settings.if_exists, plan.names, keys, record, indexes)
     except BaseException as error:
         interrupts.resume()  # not published: a signal rolls back again
         if isinstance(error, DatabaseError) and connection_lost(error):

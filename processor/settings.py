@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import codecs
 import contextlib
+import urllib.parse
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,7 +84,11 @@ class Settings:
     indexes: tuple[tuple[str, ...], ...] = ()
     #: Plan and show the plan, but write nothing to the database (DRY_RUN, --dry-run).
     dry_run: bool = False
+    progress_seconds: float = 10.0
+    notify_url: str | None = None
+    runs_table: str | None = None
     verbose: bool = False
+    quiet: bool = False
     cleanup: bool = False
 
     def __post_init__(self) -> None:
@@ -112,6 +117,16 @@ class Settings:
         except ConfigError:
             return ()
 
+    def shown(self) -> dict[str, Any]:
+        """Every setting as the report shows it, by its variable's name; DEST_SQL and NOTIFY_URL
+        without their secrets."""
+        values = {option.env: getattr(self, option.attr) for option in OPTIONS}
+        values |= {"VERBOSE": self.verbose, "QUIET": self.quiet, "CLEANUP": self.cleanup}
+        values["DEST_SQL"] = self.masked_url
+        if self.notify_url is not None:
+            values["NOTIFY_URL"] = mask_url_text(self.notify_url)
+        return {name: _plain(value) for name, value in values.items()}
+
     def resolved_rejects_path(self, table: str) -> Path:
         """Where rejected rows go: REJECTS_PATH, else beside the report, else ``<table>.rejects.csv``."""
         if self.rejects_path is not None:
@@ -119,6 +134,15 @@ class Settings:
         if self.report_path is not None:
             return self.report_path.with_name(self.report_path.stem + ".rejects.csv")
         return Path(f"{table}.rejects.csv")
+
+
+def _plain(value: Any) -> Any:
+    """A setting's value as JSON holds it."""
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, tuple):
+        return list(value)
+    return value
 
 
 def parse_url(text: str) -> URL:
@@ -156,6 +180,16 @@ def _choice(choices: Sequence[str], upper: bool = False) -> Callable[[str, str],
         return value
 
     return parse
+
+
+def _positive_seconds(name: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise ConfigError(f"{name} must be a positive number of seconds, got {text!r}")
+    return value
 
 
 def _size(name: str, text: str) -> int:
@@ -203,6 +237,14 @@ def _url(name: str, text: str) -> str:
             "which is not installed"
         ) from None
     return text
+
+
+def _http_url(name: str, text: str) -> str:
+    """An http:// or https:// URL with a host (where the run report is POSTed)."""
+    parts = urllib.parse.urlsplit(text.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{name} must be an http:// or https:// URL, got {mask_url_text(text)!r}")
+    return text.strip()
 
 
 def _na_values(name: str, text: str) -> tuple[str, ...]:
@@ -342,6 +384,13 @@ OPTIONS = (
         "no limit",
     ),
     Option("SPLIT_BYTES", _size, "files larger than this are loaded in parts of about this size", "128MiB"),
+    Option(
+        "PROGRESS_SECONDS",
+        _positive_seconds,
+        "seconds between progress log lines when stderr is not a terminal or LOG_FORMAT=json",
+    ),
+    Option("NOTIFY_URL", _http_url, "POST the JSON run report to this http(s) URL when a run ends"),
+    Option("RUNS_TABLE", _table, "record each run's summary as a row of this table in DEST_SQL", "none"),
 )
 
 
@@ -374,6 +423,7 @@ def build_parser() -> argparse.ArgumentParser:
             help=f"{option.help} (default: {shown})",
         )
     parser.add_argument("--verbose", action="store_true", help="show full tracebacks and debug logs")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar and no progress log lines")
     parser.add_argument(
         "--cleanup",
         action="store_true",
@@ -398,7 +448,7 @@ def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
 
 
 #: What a run with invalid settings still needs: where and how to report, what to mask.
-SALVAGED = ("report_path", "log_format", "log_level", "dest_sql", "dest_table")
+SALVAGED = ("report_path", "log_format", "log_level", "dest_sql", "dest_table", "notify_url")
 
 
 def salvage_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
@@ -407,7 +457,7 @@ def salvage_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Setting
     try:
         args, _unknown = build_parser().parse_known_args(list(argv))
     except ConfigError:  # the flags cannot be read at all: the environment alone
-        args = argparse.Namespace(verbose=False, cleanup=False)
+        args = argparse.Namespace(verbose=False, quiet=False, cleanup=False)
     values = {}
     for option, text in _given(args, environ):
         if option.attr in SALVAGED:
@@ -428,6 +478,7 @@ def _given(args: argparse.Namespace, environ: Mapping[str, str]) -> Iterator[tup
 
 def _settings(values: dict[str, Any], args: argparse.Namespace) -> Settings:
     values["verbose"] = args.verbose
+    values["quiet"] = args.quiet
     values["cleanup"] = args.cleanup
     if values["verbose"]:
         values["log_level"] = "DEBUG"

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from processor.backends.writers import ChunkWriter, Receipt
 from processor.convert import apply_plan
@@ -82,6 +83,8 @@ class ChunkWritten:
 
     name: str
     rows: int
+    #: About how many bytes of the file's text the chunk was read from (``text_bytes``).
+    bytes: int = 0
 
 
 def _guarded(fn: Callable[..., T], *args: Any) -> T:
@@ -164,7 +167,7 @@ def _load_file(task: LoadTask, context: TaskContext) -> FileResult:
             if not _write(name, writer, typed, Receipt(task.task, number), context):
                 passed += 1
             rows += typed.num_rows
-            context.progress(ChunkWritten(name, typed.num_rows))
+            context.progress(ChunkWritten(name, typed.num_rows, text_bytes(chunk)))
     if passed:
         log.info(
             "%s%s: %d chunks were committed by an earlier attempt of this task (its worker was lost); "
@@ -180,7 +183,18 @@ def _load_file(task: LoadTask, context: TaskContext) -> FileResult:
         rejects=_locate(task, sorted(ragged + misfits)),
         seconds=time.perf_counter() - started,
         fingerprint=digest.value,
+        read=seen + len(invalid),
+        bytes=task.source.size,
+        write_path=writer.path,
     )
+
+
+def text_bytes(chunk: pa.Table) -> int:
+    """About how many bytes of CSV text ``chunk`` (string columns) was read from: its values'
+    bytes, and one separator or line end after each field (quotes and NULL markers are not
+    counted).  For progress only: the file's own size is what the report counts."""
+    values = sum(pc.sum(pc.binary_length(column)).as_py() or 0 for column in chunk.columns)
+    return values + chunk.num_rows * chunk.num_columns
 
 
 def _record_number(valid_index: int, invalid: list[InvalidRow], first: int) -> int:

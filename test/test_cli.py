@@ -233,7 +233,9 @@ def test_json_logs(folder, tmp_path):
     assert ("WARNING", "empty/sales.csv: empty file (0 bytes), skipped") in [
         (r["level"], r["message"]) for r in records
     ]
-    assert SUMMARY.match(ok.stdout.strip())
+    summary = json.loads(ok.stdout)  # the summary is a JSON line too
+    assert (summary["event"], summary["rows"]) == ("summary", 3)
+    assert SUMMARY.match(summary["message"])
     failed = run(
         tmp_path,
         SRC_DATA_FOLDER=str(folder),

@@ -66,6 +66,7 @@ class ChunkWriter(Protocol):
     ``path`` says in words how it writes."""
 
     errors: tuple[type[BaseException], ...]
+    #: How it writes, in words (the report and the dry run name it).
     path: str
 
     def prepare(self, chunk: pa.Table) -> Any:

@@ -62,6 +62,8 @@ class WorkerSetup:
     single_writer: bool
     #: At most this many tasks hold a database connection at once (None: no limit).
     max_connections: int | None = None
+    #: The run's id, which the worker's log lines carry.
+    run_id: str | None = None
 
     def backend(self) -> Backend:
         """This process's own backend and engine.  Under a connection budget the engine keeps no

@@ -23,7 +23,7 @@ from typing import Any
 from processor.errors import WorkerCrashed
 from processor.executors.context import TaskContext, WorkerSetup, budget_slot, no_turn
 from processor.executors.streaming import POLL_SECONDS, Flight, R, T, pass_on
-from processor.logs import setup_logging
+from processor.logs import set_run_id, setup_logging
 from processor.masking import url_secrets
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,7 @@ def _start_worker(setup: WorkerSetup, stop: Any, lock: Any, budget: Any, events:
     _exit_with_parent(parent)
     # A spawned process starts without the parent's logging, and masks the same secrets.
     setup_logging(setup.log_level, setup.log_format, url_secrets(setup.url))
+    set_run_id(setup.run_id)
     events.cancel_join_thread()  # progress events are a courtesy: never wait at exit to send them
     _context = TaskContext(
         backend=setup.backend(),
