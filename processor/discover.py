@@ -1,4 +1,5 @@
-"""Find the source files: a glob below SRC_DATA_FOLDER, in a stable order, with their format.
+"""Find the source files: a glob below SRC_DATA_FOLDER (a folder or an archive), in a stable
+order, with their format.
 
 Discovery decides everything that is known from a file's name (compression, delimiter) so that
 readers get a plain, picklable ``SourceFile`` and never guess again.
@@ -11,6 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from processor.archive import archive_kind, list_members, member_name
 from processor.errors import ConfigError, SourceError
 
 log = logging.getLogger(__name__)
@@ -27,6 +29,18 @@ class SourceFile:
     size: int
     compression: str | None
     delimiter: str
+    #: A member of the archive at ``path``: its kind (``zip``, ``tar``, ``tar.gz``, ...), its
+    #: path inside, where its bytes start in a tar's stream, and a zip's fingerprint from the
+    #: archive's directory (``processor/archive.py``).
+    archive: str | None = None
+    member: str | None = None
+    offset: int = 0
+    checksum: str | None = None
+
+    @property
+    def relative_path(self) -> str:
+        """The file's path relative to SRC_DATA_FOLDER, or to the archive it is in."""
+        return self.member if self.member is not None else self.name
 
     @property
     def stem(self) -> str:
@@ -45,6 +59,9 @@ def discover_files(folder: Path, pattern: str, delimiter: str | None) -> list[So
     """
     if not folder.exists():
         raise SourceError(f"SRC_DATA_FOLDER does not exist: {folder}")
+    kind = archive_kind(folder)
+    if kind is not None and folder.is_file():
+        return _discover_members(folder, kind, pattern, delimiter)
     if not folder.is_dir():
         raise SourceError(f"SRC_DATA_FOLDER is not a folder: {folder}")
     root = folder.resolve()
@@ -67,21 +84,53 @@ def discover_files(folder: Path, pattern: str, delimiter: str | None) -> list[So
             log.warning("%s: empty file (0 bytes), skipped", name)
             empty += 1
             continue
-        compression = COMPRESSIONS.get(path.suffix.lower())
-        data_suffix = Path(path.stem).suffix if compression else path.suffix
-        found.append(
-            SourceFile(
-                path=str(path),
-                name=name,
-                size=size,
-                compression=compression,
-                delimiter=delimiter or ("\t" if data_suffix.lower() == ".tsv" else ","),
-            )
-        )
+        compression, field_delimiter = _format(name, delimiter)
+        found.append(SourceFile(str(path), name, size, compression, field_delimiter))
+    return _found(found, pattern, folder, empty)
+
+
+def _format(name: str, delimiter: str | None) -> tuple[str | None, str]:
+    """A file's compression and delimiter, from its name (``.tsv``: tab) unless SRC_DELIMITER is set."""
+    path = Path(name)
+    compression = COMPRESSIONS.get(path.suffix.lower())
+    data_suffix = Path(path.stem).suffix if compression else path.suffix
+    return compression, delimiter or ("\t" if data_suffix.lower() == ".tsv" else ",")
+
+
+def _found(found: list[SourceFile], pattern: str, folder: Path, empty: int) -> list[SourceFile]:
     if not found:
         skipped = f" (only {empty} empty file{'s' if empty > 1 else ''}, skipped)" if empty else ""
         raise SourceError(f"no file matches SRC_FILE_NAME={pattern!r} in {folder}{skipped}")
     return found
+
+
+def _discover_members(archive: Path, kind: str, pattern: str, delimiter: str | None) -> list[SourceFile]:
+    """The archive's members matching ``pattern``; empty ones are skipped with a warning."""
+    if not os.access(archive, os.R_OK):
+        raise SourceError(f"{archive.name}: cannot be read (permission denied)")
+    found: list[SourceFile] = []
+    empty = 0
+    for member in list_members(archive, kind, pattern):
+        name = member_name(archive, member.name)
+        if member.size == 0:
+            log.warning("%s: empty file (0 bytes), skipped", name)
+            empty += 1
+            continue
+        compression, field_delimiter = _format(member.name, delimiter)
+        found.append(
+            SourceFile(
+                str(archive),
+                name,
+                member.size,
+                compression,
+                field_delimiter,
+                archive=kind,
+                member=member.name,
+                offset=member.offset,
+                checksum=member.checksum,
+            )
+        )
+    return _found(found, pattern, archive, empty)
 
 
 def common_stem(files: list[SourceFile]) -> str:

@@ -20,13 +20,14 @@ PREFIX = "sha256:"
 
 
 def fingerprint(
-    path: str, check: Callable[[], None] = lambda: None, also: Callable[[bytes], None] | None = None
+    opened: IO[bytes], check: Callable[[], None] = lambda: None, also: Callable[[bytes], None] | None = None
 ) -> str:
-    """Hash a whole file in a pass of its own; ``check()`` runs before each block and may raise
-    to stop early (the run is failing); ``also`` is given every block too (finding where to
-    split a large file in the same reading)."""
+    """Hash a whole file (``opened`` at its start, closed here) in a pass of its own;
+    ``check()`` runs before each block and may raise to stop early (the run is failing);
+    ``also`` is given every block too (finding where to split a large file in the same
+    reading)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as stream:
+    with opened as stream:
         while block := stream.read(BLOCK_BYTES):
             check()
             digest.update(block)

@@ -24,6 +24,7 @@ from typing import IO
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from processor.archive import open_member
 from processor.discover import SourceFile
 from processor.errors import SourceError, first_line
 from processor.fingerprint import StreamDigest
@@ -69,11 +70,12 @@ class InvalidRow:
 
 def open_bytes(source: SourceFile, digest: StreamDigest | None = None) -> IO[bytes]:
     """Open a source file for reading, decompressing it on the fly; ``digest`` fingerprints the
-    stored bytes as they are read (not a .zip's: its member is read, not the whole archive)."""
+    stored bytes as they are read (not a .zip's: its member is read, not the whole archive; an
+    archive's member: its own bytes)."""
     try:
         if source.compression == "zip":
             return _open_zip_member(source)
-        raw: IO[bytes] = open(source.path, "rb")  # noqa: SIM115 - closed with what reads it
+        raw = open_stored(source)
         if digest is not None:
             raw = digest.wrap(raw)
         if source.compression == "gzip":
@@ -87,6 +89,18 @@ def open_bytes(source: SourceFile, digest: StreamDigest | None = None) -> IO[byt
         return raw
     except OSError as exc:
         raise SourceError(f"{source.name}: cannot be opened: {exc.strerror or exc}") from exc
+
+
+def open_stored(source: SourceFile) -> IO[bytes]:
+    """A source file's bytes as stored (still compressed if it is): the file, or its archive's member."""
+    if source.archive is not None and source.member is not None:
+        return open_member(source.path, source.archive, source.member, source.offset, source.size)
+    return open(source.path, "rb")  # closed with what reads it
+
+
+def seekable(source: SourceFile) -> bool:
+    """Whether a part of the file can be reached by seeking (not decompressing up to it)."""
+    return source.compression is None and source.archive is None
 
 
 def hashed_while_read(source: SourceFile) -> bool:
@@ -127,7 +141,7 @@ def open_part(source: SourceFile, part: Part = WHOLE, digest: StreamDigest | Non
     if part.data is not None:
         return io.BytesIO(part.data)
     opened = open_bytes(source, digest if part.whole else None)
-    return slice_stream(opened, part, seekable=source.compression is None)
+    return slice_stream(opened, part, seekable=seekable(source))
 
 
 def open_text(source: SourceFile, fmt: TextFormat, part: Part = WHOLE) -> IO[str]:

@@ -29,7 +29,7 @@ import numpy as np
 
 from processor.discover import SourceFile
 from processor.parts import WHOLE, Part
-from processor.read import TextFormat, open_bytes
+from processor.read import TextFormat, open_bytes, seekable
 
 QUOTE, LF, CR = ord('"'), ord("\n"), ord("\r")
 #: Before the first byte and after the last one.
@@ -163,7 +163,7 @@ def file_parts(boundaries: list[tuple[int, int]]) -> tuple[Part, ...]:
 def splits(source: SourceFile, fmt: TextFormat, split_bytes: int) -> bool:
     """Whether a file is split into byte ranges (else it is loaded whole, or in blocks: it is
     small, compressed, or in an encoding whose bytes cannot be scanned)."""
-    return not source.compression and source.size > split_bytes and splittable_encoding(fmt.encoding)
+    return seekable(source) and source.size > split_bytes and splittable_encoding(fmt.encoding)
 
 
 def scanner_for(source: SourceFile, fmt: TextFormat, split_bytes: int) -> BoundaryScanner | None:
@@ -174,9 +174,10 @@ def scanner_for(source: SourceFile, fmt: TextFormat, split_bytes: int) -> Bounda
 
 
 def feeds_blocks(source: SourceFile, fmt: TextFormat, split_bytes: int) -> bool:
-    """Whether a compressed file is decompressed once by the run and handed out in blocks."""
+    """Whether a compressed file (or an archive's member) is decompressed once by the run and
+    handed out in blocks."""
     return (
-        source.compression is not None
+        not seekable(source)
         and source.size * COMPRESSION_GUESS > split_bytes
         and splittable_encoding(fmt.encoding)
     )

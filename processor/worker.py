@@ -24,7 +24,7 @@ from processor.errors import DatabaseError, ImporterError, SourceError, describe
 from processor.executors import TaskContext
 from processor.fingerprint import StreamDigest, fingerprint
 from processor.parts import WHOLE, Part
-from processor.read import InvalidRow, TextFormat, locate_records, read_batches, rechunk
+from processor.read import InvalidRow, TextFormat, locate_records, open_stored, read_batches, rechunk
 from processor.report import FileResult, RejectedRow
 from processor.retry import with_retries
 from processor.schema import FileProfile, TablePlan, profile_file
@@ -105,9 +105,9 @@ def _profile(task: ProfileTask, context: TaskContext) -> ProfileResult:
     _check_visible(task.source, context)
     sampled = profile_file(task.source, task.fmt, task.columns, task.rows, check)
     scanner = scanner_for(task.source, task.fmt, task.split_bytes) if task.split_bytes else None
-    if scanner is None and not task.fingerprint:
-        return ProfileResult(task.source.name, sampled, None)
-    digest = fingerprint(task.source.path, check, scanner.feed if scanner else None)
+    if scanner is None and (not task.fingerprint or task.source.checksum):
+        return ProfileResult(task.source.name, sampled, task.source.checksum)
+    digest = fingerprint(open_stored(task.source), check, scanner.feed if scanner else None)
     if scanner is None:
         return ProfileResult(task.source.name, sampled, digest)
     scanner.finish()
