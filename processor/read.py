@@ -17,7 +17,7 @@ import lzma
 import sys
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO
 
@@ -191,8 +191,10 @@ def read_batches(
     part: Part = WHOLE,
     digest: StreamDigest | None = None,
     read_ahead: int = READ_AHEAD_BYTES,
+    include: Sequence[int] | None = None,
 ) -> Iterator[pa.RecordBatch]:
-    """Stream the data rows (after the header) as batches of ``columns`` nullable string arrays.
+    """Stream the data rows (after the header) as batches of nullable string arrays, one per
+    field of ``include`` (default: all ``columns`` fields), named by the field's index.
 
     Rows with too few or too many fields are passed to ``on_invalid`` and left out; ``digest``
     fingerprints a whole file on the way; ``read_ahead`` bytes at most are read beyond the
@@ -214,7 +216,7 @@ def read_batches(
     block = BLOCK_BYTES
     while True:
         try:
-            parsed = _parse(source, fmt, columns, block, handle, part, digest, read_ahead)
+            parsed = _parse(source, fmt, columns, block, handle, part, digest, read_ahead, include)
             for batch in _after(delivered, parsed):
                 delivered += batch.num_rows
                 yield batch
@@ -248,9 +250,12 @@ def _parse(
     part: Part,
     digest: StreamDigest | None,
     read_ahead: int,
+    include: Sequence[int] | None,
 ) -> Iterator[pa.RecordBatch]:
     """One reading of the file (or ``part``) with Arrow, in blocks of ``block`` bytes."""
     names = [str(i) for i in range(columns)]
+    # Fields not included are split off but never converted (SRC_COLUMNS).
+    wanted = names if include is None else [names[i] for i in include]
     read_options = pacsv.ReadOptions(
         use_threads=False,  # rows' record numbers are known only when reading on one thread
         block_size=block,
@@ -268,7 +273,8 @@ def _parse(
         invalid_row_handler=handle,
     )
     convert_options = pacsv.ConvertOptions(
-        column_types={name: pa.string() for name in names},
+        column_types={name: pa.string() for name in wanted},
+        include_columns=wanted,
         null_values=["", *fmt.na_values],
         strings_can_be_null=True,
         quoted_strings_can_be_null=True,
@@ -372,16 +378,22 @@ def rechunk(batches: Iterable[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
 
 
 def sample_rows(
-    source: SourceFile, fmt: TextFormat, columns: int, rows: int, check: Callable[[], None] = lambda: None
+    source: SourceFile,
+    fmt: TextFormat,
+    columns: int,
+    rows: int,
+    check: Callable[[], None] = lambda: None,
+    include: Sequence[int] | None = None,
+    on_invalid: Callable[[InvalidRow], None] = lambda row: None,
 ) -> pa.Table:
-    """The first ``rows`` data rows (every row when ``rows`` is 0); ``check()`` runs before each
-    block and may raise to stop early (the run is failing).
+    """The first ``rows`` data rows (every row when ``rows`` is 0), of the fields ``include``
+    (default: all); ``check()`` runs before each block and may raise to stop early.
 
-    Ragged rows are ignored here; the load rejects them with their line numbers.
+    Ragged rows are only passed to ``on_invalid`` here; the load rejects them with their lines.
     """
     batches: list[pa.RecordBatch] = []
     taken = 0
-    for batch in read_batches(source, fmt, columns, lambda row: None, read_ahead=0):
+    for batch in read_batches(source, fmt, columns, on_invalid, read_ahead=0, include=include):
         check()
         if rows and taken + batch.num_rows >= rows:
             batches.append(batch.slice(0, rows - taken))
@@ -389,7 +401,8 @@ def sample_rows(
             break
         batches.append(batch)
         taken += batch.num_rows
-    schema = pa.schema([(str(i), pa.string()) for i in range(columns)])
+    fields = range(columns) if include is None else include
+    schema = pa.schema([(str(i), pa.string()) for i in fields])
     return pa.Table.from_batches(batches, schema=schema)
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import exc
 from sqlalchemy.engine import Connection
 
 from processor.backends import Backend, LockCheck, backend_for
+from processor.columns import ColumnMap, map_columns
 from processor.database import check_connection, create_engine
 from processor.discover import SourceFile, common_stem, discover_files
 from processor.errors import (
@@ -29,6 +30,7 @@ from processor.errors import (
     Interrupted,
     RejectLimitError,
     SourceError,
+    TransformError,
     connection_lost,
     describe,
     masked,
@@ -188,8 +190,11 @@ def _import(settings: Settings, report: RunReport, interrupts: Interrupts) -> No
     try:
         check_connection(engine)
         backend = backend_for(engine)
-        names = read_headers(files, fmt)
-        check_identifiers(table, names, settings.primary_key, backend)
+        layout = map_columns(
+            read_headers(files, fmt), settings.src_columns, settings.src_path_column, files[0].name
+        )
+        if settings.transform is None:  # else the names are known once samples are transformed
+            check_identifiers(table, layout.columns, settings.primary_key, backend)
         # Before anything is written: a cluster that cannot be reached fails the run here.
         executor = _executor(settings, backend, files)
         with contextlib.closing(executor), backend.import_lock(table, settings.lock_timeout) as still_locked:
@@ -208,15 +213,19 @@ def _import(settings: Settings, report: RunReport, interrupts: Interrupts) -> No
                 ProfileTask(
                     f,
                     fmt,
-                    len(names),
+                    layout,
                     settings.sample_rows,
                     fingerprint=_decided_by_content(f, holdings)
                     or not _hashed_while_loading(f, fmt, settings),
                     split_bytes=settings.split_bytes,
+                    transform=settings.transform,
                 )
                 for f in files
             ]
             profiles = {p.name: p for p in executor.map_unordered(profile, tasks)}
+            names = _profiled_names(files, profiles)
+            if settings.transform is not None:
+                check_identifiers(table, names, settings.primary_key, backend)
             todo = _files_to_load(files, profiles, holdings.entries, settings, report)
             if not todo:
                 log.info("every file is already loaded into %r; nothing to do", table)
@@ -234,6 +243,7 @@ def _import(settings: Settings, report: RunReport, interrupts: Interrupts) -> No
                     profiles,
                     plan,
                     fmt,
+                    layout,
                     report,
                     still_locked,
                     holdings.stale,
@@ -259,6 +269,19 @@ def _executor(settings: Settings, backend: Backend, files: list[SourceFile]) -> 
     )
     workers = settings.workers if settings.executor == "dask" else min(settings.workers, tasks)
     return make_executor(settings.executor, workers, setup, settings.dask_scheduler)
+
+
+def _profiled_names(files: list[SourceFile], profiles: dict[str, ProfileResult]) -> tuple[str, ...]:
+    """The columns every file's sample came out with (after a TRANSFORM, they must agree)."""
+    first = profiles[files[0].name].names
+    for source in files[1:]:
+        names = profiles[source.name].names
+        if names != first:
+            raise TransformError(
+                f"{source.name}: TRANSFORM returned the columns {', '.join(names)} for its sample, "
+                f"but {', '.join(first)} for {files[0].name}'s"
+            )
+    return first
 
 
 def _decided_by_content(source: SourceFile, holdings: Holdings) -> bool:
@@ -316,6 +339,7 @@ def _load(
     profiles: dict[str, ProfileResult],
     plan: TablePlan,
     fmt: TextFormat,
+    layout: ColumnMap,
     report: RunReport,
     still_locked: LockCheck,
     stale_ledger: bool,
@@ -327,7 +351,7 @@ def _load(
     create_staging(backend, staging, plan, settings.primary_key)
     log.info("loading %d files into staging table %r", len(files), staging)
     tally = _Tally()
-    tasks = _load_tasks(settings, files, profiles, plan, fmt, staging, tally)
+    tasks = _load_tasks(settings, files, profiles, plan, fmt, layout, staging, tally)
     try:
         for result in executor.map_unordered(load_file, tasks, _log_progress):
             finished = tally.add(result)
@@ -365,6 +389,7 @@ def _load_tasks(
     profiles: dict[str, ProfileResult],
     plan: TablePlan,
     fmt: TextFormat,
+    layout: ColumnMap,
     staging: str,
     tally: _Tally,
 ) -> Iterator[LoadTask]:
@@ -383,12 +408,14 @@ def _load_tasks(
             yield LoadTask(
                 source=source,
                 fmt=fmt,
+                layout=layout,
                 plan=plan,
                 staging=staging,
                 chunk_size=settings.chunk_size,
                 max_errors=settings.max_errors,
                 part=part,
                 task=next(numbers),
+                transform=settings.transform,
             )
 
 

@@ -2,20 +2,22 @@
 
 Headers must agree exactly across files, and the names must be ones the database can hold as
 written; both are checked here so that a bad file fails the run before anything is loaded.
-Kinds come from a sample of every file (``profile_file`` runs in the workers) merged in the
+Kinds come from a sample of every file (``profile_table`` runs in the workers) merged in the
 parent, so that no chunk and no file ever decides a column's type on its own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+import pyarrow as pa
 
 from processor.discover import SourceFile
 from processor.errors import SchemaError, SourceError
 from processor.kinds import ColumnProfile, ColumnType, choose_type, classify
-from processor.read import TextFormat, read_header, sample_rows
+from processor.read import TextFormat, read_header
 
 if TYPE_CHECKING:
     from processor.backends import Backend
@@ -89,12 +91,9 @@ def check_identifiers(table: str, names: Sequence[str], primary_key: Sequence[st
         seen[key] = position
 
 
-def profile_file(
-    source: SourceFile, fmt: TextFormat, columns: int, rows: int, check: Callable[[], None] = lambda: None
-) -> FileProfile:
-    """Classify each column of one file's sample (runs in a worker; ``check`` may stop it)."""
-    sample = sample_rows(source, fmt, columns, rows, check)
-    return tuple(classify(sample.column(i).combine_chunks()) for i in range(columns))
+def profile_table(sample: pa.Table) -> FileProfile:
+    """Classify each column of one file's sample, as read and shaped (runs in a worker)."""
+    return tuple(classify(column.combine_chunks()) for column in sample.columns)
 
 
 def plan_types(names: Sequence[str], profiles: Iterable[FileProfile], backend: Backend) -> TablePlan:

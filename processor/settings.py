@@ -21,6 +21,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from processor.cpus import available_cpus
 from processor.errors import ConfigError
 from processor.masking import mask_url_text, shown_url, url_secrets
+from processor.transform import load_transform
 
 IF_EXISTS_CHOICES = ("fail", "replace", "append", "merge", "delete_rows")
 QUOTING_CHOICES = ("csv", "none")
@@ -64,6 +65,9 @@ class Settings:
     chunk_size: int = DEFAULT_CHUNK_SIZE
     sample_rows: int = DEFAULT_SAMPLE_ROWS
     src_delimiter: str | None = None
+    src_columns: tuple[str, ...] = ()
+    src_path_column: str | None = None
+    transform: str | None = None
     src_quoting: str = "csv"
     src_encoding: str = "utf-8"
     na_values: tuple[str, ...] = ()
@@ -216,6 +220,20 @@ def _columns(name: str, text: str) -> tuple[str, ...]:
     return columns
 
 
+def _selection(name: str, text: str) -> tuple[str, ...]:
+    """SRC_COLUMNS: ``a,b:new_b`` -- header names, each optionally renamed ``old:new``."""
+    columns = tuple(part.strip() for part in text.split(","))
+    if not all(columns) or any(c.startswith(":") or c.endswith(":") for c in columns):
+        raise ConfigError(f"{name} must be column names (or old:new) separated by commas, got {text!r}")
+    return columns
+
+
+def _transform(name: str, text: str) -> str:
+    """TRANSFORM: ``module:function`` or ``file.py:function``, loaded now to fail before any work."""
+    load_transform(text.strip())
+    return text.strip()
+
+
 def _boolean(name: str, text: str) -> bool:
     value = text.strip().lower()
     if value in ("1", "true", "yes", "on"):
@@ -281,6 +299,24 @@ OPTIONS = (
     Option("CHUNK_SIZE", _positive_int, "rows read, converted and written at a time"),
     Option("SAMPLE_ROWS", _non_negative_int, "rows per file sampled to plan column types (0: every row)"),
     Option("SRC_DELIMITER", _delimiter, "field separator", "',', or tab for .tsv files"),
+    Option(
+        "SRC_COLUMNS",
+        _selection,
+        "the header's columns to load, in this order, comma separated; old:new renames one",
+        "every column",
+    ),
+    Option(
+        "SRC_PATH_COLUMN",
+        _table,
+        "add a text column of this name holding each row's file path (relative to the folder or archive)",
+        "none",
+    ),
+    Option(
+        "TRANSFORM",
+        _transform,
+        "a pandas function applied to every chunk: module:function or path/to/file.py:function",
+        "none",
+    ),
     Option("SRC_QUOTING", _choice(QUOTING_CHOICES), 'csv, or none when " is an ordinary character'),
     Option("SRC_ENCODING", _encoding, "encoding of the files (a UTF-8 BOM is tolerated)"),
     Option(

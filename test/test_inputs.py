@@ -15,7 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import load, write
+from conftest import Database, load, write
 
 from processor.discover import discover_files
 
@@ -102,3 +102,115 @@ def test_a_rejected_row_in_a_member_names_the_member_and_its_line(tmp_path, db, 
     assert report.error is None, report.error
     assert [(r.file, r.line, r.text) for r in report.rejects] == [("data.tar.gz!/b/x.csv", 3, "4,8,extra")]
     assert sorted(db.rows(table)) == [(1, 5), (2, 6), (3, 7)]
+
+
+def test_the_path_column_holds_each_rows_path_inside_the_archive(db, table, tmp_path):
+    archive = make_zip(tmp_path / "epc.zip", FOLDERS)
+    report = load(archive, db, table, src_file_name="**/certificates.csv", src_path_column="source_path")
+    assert report.error is None, report.error
+    assert db.columns(table)[-1] == "source_path"
+    found = sorted((str(row[0]), str(row[-1])) for row in db.rows(table))
+    assert found == [
+        ("k1", "domestic-E01-Leeds/certificates.csv"),
+        ("k2", "domestic-E01-Leeds/certificates.csv"),
+        ("k3", "domestic-E02-York/certificates.csv"),
+    ]
+
+
+def test_chosen_columns_load_in_the_given_order_and_names_and_a_dropped_bad_column_rejects_nothing(
+    db, table, tmp_path
+):
+    # "count" is an integer in the sample of one row, then "many": it would be a rejected row.
+    write(tmp_path / "src", "a.csv", "id,count,city,note\n1,5,Leeds,x\n2,many,York,y\n")
+    report = load(tmp_path / "src", db, table, src_columns=("city:town", "id"), sample_rows=1)
+    assert report.error is None, report.error
+    assert report.rejects == []
+    assert db.columns(table) == ["town", "id"]
+    assert sorted((str(town), int(key)) for town, key in db.rows(table)) == [("Leeds", 1), ("York", 2)]
+
+
+def test_an_unknown_chosen_column_is_exit_4_listing_the_header(tmp_path, cli):
+    write(tmp_path / "src", "a.csv", "id,city\n1,Leeds\n")
+    code, _, err = cli([], {"SRC_DATA_FOLDER": str(tmp_path / "src"), "SRC_COLUMNS": "id,town"})
+    assert code == 4
+    assert err == "error: SRC_COLUMNS names 'town', which is not in the header of a.csv: 'id', 'city'\n"
+
+
+TBL = "id|name|price|\n1|bolt|0.25|\n2|nut|0.10|\n"
+
+
+def test_a_file_ending_every_line_with_the_delimiter_loads_without_its_empty_last_column(db, table, tmp_path):
+    write(tmp_path / "src", "part.tbl", TBL)
+    report = load(tmp_path / "src", db, table, src_file_name="*.tbl", src_delimiter="|")
+    assert report.error is None, report.error
+    assert db.columns(table) == ["id", "name", "price"]
+    rows = sorted((int(i), str(n), Decimal(str(p))) for i, n, p in db.rows(table))
+    assert rows == [(1, "bolt", Decimal("0.25")), (2, "nut", Decimal("0.10"))]
+
+
+def test_a_value_in_the_unnamed_last_column_is_exit_4_with_its_line(tmp_path, cli):
+    write(tmp_path / "src", "part.tbl", TBL + "3|washer|0.05|oops\n")
+    env = {"SRC_DATA_FOLDER": str(tmp_path / "src"), "SRC_FILE_NAME": "*.tbl", "SRC_DELIMITER": "|"}
+    code, _, err = cli([], {**env, "SAMPLE_ROWS": "1"})
+    assert code == 4
+    assert err.startswith("error: part.tbl: line 4: a value in the last column, which has no name")
+    assert "part" not in Database("sqlite", "sqlite:///import.db").tables()
+
+
+TRANSFORMS = """
+def add_postcode_area(frame):
+    frame["postcode_area"] = frame["POSTCODE"].str.extract(r"^([A-Z]{1,2})", expand=False)
+    return frame
+
+
+def skip_york(frame):
+    return frame[frame["POSTCODE"].str.startswith("YO") == False]  # noqa: E712
+
+
+def explode(frame):
+    raise KeyError("POSTCODE_TYPO")
+"""
+
+
+def test_a_transform_adds_a_column_typed_like_any_other(db, table, tmp_path):
+    for name, text in FOLDERS.items():
+        write(tmp_path / "src", name, text)
+    module = write(tmp_path, "cleanup.py", TRANSFORMS)
+    report = load(tmp_path / "src", db, table, transform=f"{module}:add_postcode_area")
+    assert report.error is None, report.error
+    assert db.columns(table)[-1] == "postcode_area"
+    assert sorted((str(r[0]), str(r[-1])) for r in db.rows(table)) == [
+        ("k1", "LS"),
+        ("k2", "LS"),
+        ("k3", "YO"),
+    ]
+
+
+def test_rows_a_transform_filters_out_keep_rejected_rows_on_their_lines(tmp_path, table):
+    db = Database("sqlite", f"sqlite:///{tmp_path / 'o.db'}")  # bookkeeping, not the database's
+    text = "LMK_KEY,POSTCODE,EFF\nk1,YO1 1AA,5\nk2,LS1 1AA,7\nk3,YO2 2BB,x\nk4,LS2 2BB,bad\n"
+    write(tmp_path / "src", "a.csv", text)
+    module = write(tmp_path, "cleanup.py", TRANSFORMS)
+    report = load(tmp_path / "src", db, table, transform=f"{module}:skip_york", sample_rows=2, max_errors=1)
+    assert report.error is None, report.error
+    assert [(r.line, r.text) for r in report.rejects] == [(5, "k4,LS2 2BB,bad")]
+    assert db.rows(table) == [("k2", "LS1 1AA", 7)]
+
+
+def test_a_transform_that_raises_is_exit_10_naming_the_file_and_lines(tmp_path, cli):
+    write(tmp_path / "src", "a.csv", 'LMK_KEY,POSTCODE\nk1,"LS1\n1AA"\nk2,YO1 1AA\n')
+    module = write(tmp_path, "cleanup.py", TRANSFORMS)
+    env = {"SRC_DATA_FOLDER": str(tmp_path / "src"), "TRANSFORM": f"{module}:explode"}
+    code, _, err = cli([], env)
+    assert code == 10
+    assert err == f"error: a.csv: lines 2-4: TRANSFORM {module}:explode: KeyError: 'POSTCODE_TYPO'\n"
+    code, _, err = cli(["--verbose"], env)
+    assert code == 10
+    assert 'raise KeyError("POSTCODE_TYPO")' in err
+    assert "a" not in Database("sqlite", "sqlite:///import.db").tables()
+
+
+def test_a_transform_that_cannot_be_loaded_is_exit_2(tmp_path, cli):
+    module = write(tmp_path, "cleanup.py", TRANSFORMS)
+    code, _, err = cli([], {"TRANSFORM": f"{module}:missing"})
+    assert (code, err) == (2, f"error: TRANSFORM '{module}:missing': {module} has no function 'missing'\n")
