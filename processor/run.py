@@ -43,6 +43,7 @@ from processor.ledger import LEDGER_TABLE, Holdings, LedgerEntry, ensure_ledger,
 from processor.read import TextFormat, hashed_while_read
 from processor.report import FileResult, RejectedRow, RunReport, write_rejects, write_report
 from processor.schema import TablePlan, check_identifiers, plan_from_table, plan_types, read_headers
+from processor.schema_file import apply_schema_file, write_schema_file
 from processor.settings import Settings
 from processor.split import expected_parts, feeds_blocks, splits, stream_blocks
 from processor.target import (
@@ -194,7 +195,7 @@ def _import(settings: Settings, report: RunReport, interrupts: Interrupts) -> No
             read_headers(files, fmt), settings.src_columns, settings.src_path_column, files[0].name
         )
         if settings.transform is None:  # else the names are known once samples are transformed
-            check_identifiers(table, layout.columns, settings.primary_key, backend)
+            check_identifiers(table, layout.columns, settings.key, backend)
         # Before anything is written: a cluster that cannot be reached fails the run here.
         executor = _executor(settings, backend, files)
         with contextlib.closing(executor), backend.import_lock(table, settings.lock_timeout) as still_locked:
@@ -207,7 +208,7 @@ def _import(settings: Settings, report: RunReport, interrupts: Interrupts) -> No
             skips = exists and settings.if_exists in ("append", "merge")
             holdings = read_ledger(backend, table) if skips else Holdings({})
             if onto_existing and settings.if_exists == "merge":
-                check_merge_key(backend, table, settings.primary_key)
+                check_merge_key(backend, table, settings.key)
             log.info("%d files to import into table %r at %s", len(files), table, settings.masked_url)
             tasks = [
                 ProfileTask(
@@ -225,7 +226,7 @@ def _import(settings: Settings, report: RunReport, interrupts: Interrupts) -> No
             profiles = {p.name: p for p in executor.map_unordered(profile, tasks)}
             names = _profiled_names(files, profiles)
             if settings.transform is not None:
-                check_identifiers(table, names, settings.primary_key, backend)
+                check_identifiers(table, names, settings.key, backend)
             todo = _files_to_load(files, profiles, holdings.entries, settings, report)
             if not todo:
                 log.info("every file is already loaded into %r; nothing to do", table)
@@ -234,6 +235,11 @@ def _import(settings: Settings, report: RunReport, interrupts: Interrupts) -> No
                 plan = plan_from_table(names, backend.existing_types(table), table, files[0].name)
             else:
                 plan = plan_types(names, (p.profile for p in profiles.values()), backend)
+                if settings.schema_file is not None:
+                    plan = apply_schema_file(plan, settings.schema_file, backend)
+            if settings.write_schema is not None:
+                write_schema_file(settings.write_schema, plan, settings.key)
+                log.info("wrote the planned column types to %s", settings.write_schema)
             try:
                 _load(
                     settings,
@@ -348,7 +354,7 @@ def _load(
     """Load the files into a fresh staging table, then publish it, or drop it on any failure."""
     assert report.table is not None
     staging = staging_name(backend.fold_table(report.table), report.run_id)
-    create_staging(backend, staging, plan, settings.primary_key)
+    create_staging(backend, staging, plan, settings.key)
     log.info("loading %d files into staging table %r", len(files), staging)
     tally = _Tally()
     tasks = _load_tasks(settings, files, profiles, plan, fmt, layout, staging, tally)
@@ -483,7 +489,7 @@ def _publish(
         interrupts.defer()  # the publish's last step: a signal now waits for its outcome
 
     try:
-        publish(backend, staging, report.table, settings.if_exists, plan.names, settings.primary_key, record)
+        publish(backend, staging, report.table, settings.if_exists, plan.names, settings.key, record)
     except BaseException as error:
         interrupts.resume()  # not published: a signal rolls back again
         if isinstance(error, DatabaseError) and connection_lost(error):

@@ -21,6 +21,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from processor.cpus import available_cpus
 from processor.errors import ConfigError
 from processor.masking import mask_url_text, shown_url, url_secrets
+from processor.schema_file import SchemaFile, read_schema_file
 from processor.transform import load_transform
 
 IF_EXISTS_CHOICES = ("fail", "replace", "append", "merge", "delete_rows")
@@ -68,6 +69,8 @@ class Settings:
     src_columns: tuple[str, ...] = ()
     src_path_column: str | None = None
     transform: str | None = None
+    schema_file: SchemaFile | None = None
+    write_schema: Path | None = None
     src_quoting: str = "csv"
     src_encoding: str = "utf-8"
     na_values: tuple[str, ...] = ()
@@ -87,10 +90,15 @@ class Settings:
     cleanup: bool = False
 
     def __post_init__(self) -> None:
-        if self.if_exists == "merge" and not self.primary_key:
+        if self.if_exists == "merge" and not self.key:
             raise ConfigError("IF_EXISTS=merge needs PRIMARY_KEY (the key column or columns)")
         if self.dask_scheduler and self.executor != "dask":
             raise ConfigError("DASK_SCHEDULER is set, but EXECUTOR is not dask; set EXECUTOR=dask")
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        """The primary key: PRIMARY_KEY, else SCHEMA_FILE's."""
+        return self.primary_key or (self.schema_file.primary_key if self.schema_file else ())
 
     @property
     def url(self) -> URL:
@@ -316,6 +324,15 @@ OPTIONS = (
         _transform,
         "a pandas function applied to every chunk: module:function or path/to/file.py:function",
         "none",
+    ),
+    Option(
+        "SCHEMA_FILE",
+        lambda name, text: read_schema_file(Path(text)),
+        "JSON file fixing column types (and NOT NULL, primary key): the importer's own format or CSVW",
+        "none: types planned from samples",
+    ),
+    Option(
+        "WRITE_SCHEMA", _path, "write the run's planned column types to this JSON file (SCHEMA_FILE format)"
     ),
     Option("SRC_QUOTING", _choice(QUOTING_CHOICES), 'csv, or none when " is an ordinary character'),
     Option("SRC_ENCODING", _encoding, "encoding of the files (a UTF-8 BOM is tolerated)"),

@@ -128,9 +128,14 @@ class Backend:
         """The SQL type a planned column is created with (``key``: in a primary key)."""
         kind = column.kind
         if kind is Kind.INTEGER:
+            # Narrower where SCHEMA_FILE (or an existing table) bounds the range.
+            if (column.low, column.high) == (-(2**15), 2**15 - 1):
+                return sa.SmallInteger()
+            if (column.low, column.high) == (-(2**31), 2**31 - 1):
+                return sa.Integer()
             return sa.BigInteger()
         if kind is Kind.FLOAT:
-            return sa.Double()
+            return sa.Float(24) if column.bits == 32 else sa.Double()
         if kind is Kind.DECIMAL:
             return sa.Numeric(column.precision, column.scale)
         if kind is Kind.DATE:
@@ -155,12 +160,14 @@ class Backend:
         return column
 
     def table(self, name: str, plan: TablePlan, primary_key: Sequence[str] = ()) -> sa.Table:
-        """A SQLAlchemy Table of the plan's columns; only primary-key columns are NOT NULL."""
+        """A SQLAlchemy Table of the plan's columns; primary-key columns and those SCHEMA_FILE
+        says hold no NULL are NOT NULL."""
         columns = [
             sa.Column(
                 n,
                 self.column_type(t, key=n in primary_key),
                 primary_key=n in primary_key,
+                nullable=t.nullable and n not in primary_key,
                 autoincrement=False,
                 quote=True,
             )
