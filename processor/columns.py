@@ -25,8 +25,8 @@ log = logging.getLogger(__name__)
 class ColumnMap:
     """How the fields of a file's records become the columns handed on to be typed."""
 
-    #: Fields in every record of the file (the header's length).
-    fields: int
+    #: The header's names (an NDJSON file's keys), one per field of every record.
+    header: tuple[str, ...]
     #: The field each column is read from, and the column's name.
     picks: tuple[int, ...]
     names: tuple[str, ...]
@@ -34,6 +34,10 @@ class ColumnMap:
     path_column: str | None = None
     #: The field (the last) with no name in the header, which must be empty in every row.
     unnamed: int | None = None
+
+    @property
+    def fields(self) -> int:
+        return len(self.header)
 
     @property
     def read(self) -> tuple[int, ...]:
@@ -101,7 +105,7 @@ def map_columns(
             "(it must be empty in every row)",
             source_name,
         )
-    return ColumnMap(len(header), tuple(picks), tuple(names), path_column or None, unnamed)
+    return ColumnMap(tuple(header), tuple(picks), tuple(names), path_column or None, unnamed)
 
 
 def _renaming(entry: str) -> tuple[str, str]:

@@ -32,6 +32,8 @@ class SourceFile:
     #: A member of the archive at ``path``: its kind (``zip``, ``tar``, ``tar.gz``, ...), its
     #: path inside, where its bytes start in a tar's stream, and a zip's fingerprint from the
     #: archive's directory (``processor/archive.py``).
+    #: ``csv`` (delimited text with a header) or ``ndjson`` (one JSON object per line).
+    data_format: str = "csv"
     archive: str | None = None
     member: str | None = None
     offset: int = 0
@@ -41,6 +43,11 @@ class SourceFile:
     def relative_path(self) -> str:
         """The file's path relative to SRC_DATA_FOLDER, or to the archive it is in."""
         return self.member if self.member is not None else self.name
+
+    @property
+    def has_header(self) -> bool:
+        """Whether the first record names the columns (CSV), rather than being data (NDJSON)."""
+        return self.data_format == "csv"
 
     @property
     def stem(self) -> str:
@@ -84,17 +91,19 @@ def discover_files(folder: Path, pattern: str, delimiter: str | None) -> list[So
             log.warning("%s: empty file (0 bytes), skipped", name)
             empty += 1
             continue
-        compression, field_delimiter = _format(name, delimiter)
-        found.append(SourceFile(str(path), name, size, compression, field_delimiter))
+        compression, field_delimiter, data_format = _format(name, delimiter)
+        found.append(SourceFile(str(path), name, size, compression, field_delimiter, data_format))
     return _found(found, pattern, folder, empty)
 
 
-def _format(name: str, delimiter: str | None) -> tuple[str | None, str]:
-    """A file's compression and delimiter, from its name (``.tsv``: tab) unless SRC_DELIMITER is set."""
+def _format(name: str, delimiter: str | None) -> tuple[str | None, str, str]:
+    """A file's compression, delimiter (``.tsv``: tab, unless SRC_DELIMITER is set) and data
+    format (``.jsonl``, ``.ndjson``: line-delimited JSON), from its name."""
     path = Path(name)
     compression = COMPRESSIONS.get(path.suffix.lower())
-    data_suffix = Path(path.stem).suffix if compression else path.suffix
-    return compression, delimiter or ("\t" if data_suffix.lower() == ".tsv" else ",")
+    data_suffix = (Path(path.stem).suffix if compression else path.suffix).lower()
+    data_format = "ndjson" if data_suffix in (".jsonl", ".ndjson") else "csv"
+    return compression, delimiter or ("\t" if data_suffix == ".tsv" else ","), data_format
 
 
 def _found(found: list[SourceFile], pattern: str, folder: Path, empty: int) -> list[SourceFile]:
@@ -116,7 +125,7 @@ def _discover_members(archive: Path, kind: str, pattern: str, delimiter: str | N
             log.warning("%s: empty file (0 bytes), skipped", name)
             empty += 1
             continue
-        compression, field_delimiter = _format(member.name, delimiter)
+        compression, field_delimiter, data_format = _format(member.name, delimiter)
         found.append(
             SourceFile(
                 str(archive),
@@ -124,6 +133,7 @@ def _discover_members(archive: Path, kind: str, pattern: str, delimiter: str | N
                 member.size,
                 compression,
                 field_delimiter,
+                data_format,
                 archive=kind,
                 member=member.name,
                 offset=member.offset,

@@ -28,6 +28,7 @@ from processor.archive import open_member
 from processor.discover import SourceFile
 from processor.errors import SourceError, first_line
 from processor.fingerprint import StreamDigest
+from processor.ndjson import locate_json_records, read_json_batches, read_keys
 from processor.pacing import PacedStream
 from processor.parts import WHOLE, Part, slice_stream
 
@@ -66,6 +67,8 @@ class InvalidRow:
 
     record: int
     fields: int
+    #: Why it is no row, where that is not its number of fields (an NDJSON line).
+    reason: str = ""
 
 
 def open_bytes(source: SourceFile, digest: StreamDigest | None = None) -> IO[bytes]:
@@ -147,8 +150,12 @@ def open_part(source: SourceFile, part: Part = WHOLE, digest: StreamDigest | Non
 def open_text(source: SourceFile, fmt: TextFormat, part: Part = WHOLE) -> IO[str]:
     """Open a source file (or a part of it) as text for Python's csv module (header and line
     look-ups)."""
+    return _text(open_part(source, part), fmt)
+
+
+def _text(raw: IO[bytes], fmt: TextFormat) -> IO[str]:
     encoding = "utf-8-sig" if fmt.encoding == "utf-8" else fmt.encoding
-    return io.TextIOWrapper(open_part(source, part), encoding=encoding, newline="")
+    return io.TextIOWrapper(raw, encoding=encoding, newline="")
 
 
 def _csv_reader(stream: Iterable[str], source: SourceFile, fmt: TextFormat) -> Iterator[list[str]]:
@@ -169,10 +176,13 @@ def _any_field_size() -> Iterator[None]:
         csv.field_size_limit(previous)
 
 
-def read_header(source: SourceFile, fmt: TextFormat) -> list[str] | None:
-    """The header's column names exactly as written, or None for a file with no line at all."""
+def read_header(source: SourceFile, fmt: TextFormat, records: int = 0) -> list[str] | None:
+    """The header's column names exactly as written, or None for a file with no line at all;
+    an NDJSON file's keys in its first ``records`` objects (0: all)."""
     try:
         with open_text(source, fmt) as stream:
+            if source.data_format == "ndjson":
+                return read_keys(stream, records) or None
             return next(_csv_reader(stream, source, fmt), None)
     except UnicodeDecodeError as exc:
         # The text layer decodes ahead of the csv module, so the bad bytes may lie after line 1.
@@ -192,9 +202,11 @@ def read_batches(
     digest: StreamDigest | None = None,
     read_ahead: int = READ_AHEAD_BYTES,
     include: Sequence[int] | None = None,
+    keys: Sequence[str] = (),
 ) -> Iterator[pa.RecordBatch]:
     """Stream the data rows (after the header) as batches of nullable string arrays, one per
-    field of ``include`` (default: all ``columns`` fields), named by the field's index.
+    field of ``include`` (default: all ``columns`` fields), named by the field's index; an
+    NDJSON file's fields are its ``keys``.
 
     Rows with too few or too many fields are passed to ``on_invalid`` and left out; ``digest``
     fingerprints a whole file on the way; ``read_ahead`` bytes at most are read beyond the
@@ -204,6 +216,9 @@ def read_batches(
     every row and invalid row comes once, numbered as in the whole file (or ``part``, whose
     records are numbered from 1, the header's number where it has the header).
     """
+    if source.data_format == "ndjson":
+        yield from _json_batches(source, fmt, keys, on_invalid, part, digest, include)
+        return
     delivered = invalid = last_invalid = 0
 
     def handle(row: pacsv.InvalidRow) -> str:
@@ -225,6 +240,29 @@ def read_batches(
             if block >= MAX_BLOCK_BYTES:
                 raise _too_large(source, fmt, int(part.header) + delivered + invalid, part) from None
             block *= 4
+
+
+def _json_batches(
+    source: SourceFile,
+    fmt: TextFormat,
+    keys: Sequence[str],
+    on_invalid: Callable[[InvalidRow], None],
+    part: Part,
+    digest: StreamDigest | None,
+    include: Sequence[int] | None,
+) -> Iterator[pa.RecordBatch]:
+    """``read_batches`` of an NDJSON file (``processor/ndjson.py``)."""
+
+    def invalid(record: int, reason: str) -> None:
+        on_invalid(InvalidRow(record=record, fields=0, reason=reason))
+
+    try:
+        with _text(open_part(source, part, digest), fmt) as stream:
+            yield from read_json_batches(stream, keys, include, invalid)
+    except UnicodeDecodeError as exc:
+        raise _undecodable(source, fmt) from exc
+    except DAMAGED as exc:
+        raise _damaged(source, exc) from exc
 
 
 class _RecordTooLarge(Exception):
@@ -385,6 +423,7 @@ def sample_rows(
     check: Callable[[], None] = lambda: None,
     include: Sequence[int] | None = None,
     on_invalid: Callable[[InvalidRow], None] = lambda row: None,
+    keys: Sequence[str] = (),
 ) -> pa.Table:
     """The first ``rows`` data rows (every row when ``rows`` is 0), of the fields ``include``
     (default: all); ``check()`` runs before each block and may raise to stop early.
@@ -393,7 +432,7 @@ def sample_rows(
     """
     batches: list[pa.RecordBatch] = []
     taken = 0
-    for batch in read_batches(source, fmt, columns, on_invalid, read_ahead=0, include=include):
+    for batch in read_batches(source, fmt, columns, on_invalid, read_ahead=0, include=include, keys=keys):
         check()
         if rows and taken + batch.num_rows >= rows:
             batches.append(batch.slice(0, rows - taken))
@@ -419,6 +458,9 @@ def locate_records(
     found: dict[int, tuple[int, str]] = {}
     if not wanted:
         return found
+    if source.data_format == "ndjson":
+        with open_text(source, fmt, part) as stream:
+            return locate_json_records(stream, part.first_line, wanted)
     last = max(wanted)
     with open_text(source, fmt, part) as stream, _any_field_size():
         lines = _LineRecorder(stream, part.first_line)

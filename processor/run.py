@@ -192,7 +192,10 @@ def _import(settings: Settings, report: RunReport, interrupts: Interrupts) -> No
         check_connection(engine)
         backend = backend_for(engine)
         layout = map_columns(
-            read_headers(files, fmt), settings.src_columns, settings.src_path_column, files[0].name
+            read_headers(files, fmt, settings.sample_rows),
+            settings.src_columns,
+            settings.src_path_column,
+            files[0].name,
         )
         if settings.transform is None:  # else the names are known once samples are transformed
             check_identifiers(table, layout.columns, settings.key, backend)

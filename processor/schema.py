@@ -35,8 +35,22 @@ class TablePlan:
 FileProfile = tuple[ColumnProfile, ...]
 
 
-def read_headers(files: Sequence[SourceFile], fmt: TextFormat) -> tuple[str, ...]:
-    """The common header of every file; a file whose header differs fails the run."""
+def read_headers(files: Sequence[SourceFile], fmt: TextFormat, sample_rows: int = 0) -> tuple[str, ...]:
+    """The common header of every file; a file whose header differs fails the run.
+
+    NDJSON files have keys, not a header: the columns are the keys of each file's first
+    ``sample_rows`` objects (0: all), in the order first met.
+    """
+    formats = {source.data_format for source in files}
+    if len(formats) > 1:
+        raise SchemaError(f"the matched files mix formats ({', '.join(sorted(formats))}): match one kind")
+    if formats == {"ndjson"}:
+        keys: dict[str, None] = {}
+        for source in files:
+            keys.update(dict.fromkeys(read_header(source, fmt, sample_rows) or ()))
+        if not keys:
+            raise SourceError(f"{files[0].name}: no JSON object with a key")
+        return tuple(keys)
     first: tuple[str, ...] | None = None
     for source in files:
         header = read_header(source, fmt)

@@ -170,7 +170,12 @@ def scanner_for(source: SourceFile, fmt: TextFormat, split_bytes: int) -> Bounda
     """A scanner for a file to be split into byte ranges, or None: the file is not split."""
     if not splits(source, fmt, split_bytes):
         return None
-    return BoundaryScanner(split_bytes, fmt.quoting, source.delimiter)
+    return BoundaryScanner(split_bytes, _quoting(source, fmt), source.delimiter)
+
+
+def _quoting(source: SourceFile, fmt: TextFormat) -> str:
+    """How quotes bear on record boundaries: not at all in NDJSON, whose every line is one."""
+    return "none" if source.data_format == "ndjson" else fmt.quoting
 
 
 def feeds_blocks(source: SourceFile, fmt: TextFormat, split_bytes: int) -> bool:
@@ -189,7 +194,7 @@ def stream_blocks(
     """Decompress ``source`` once and yield its text in record-aligned blocks of about
     ``split_bytes`` (with their bytes).  Past a quote that proves nothing, the rest is one part
     that its task decompresses again up to its start, rather than one block held in memory."""
-    scanner = BoundaryScanner(split_bytes, fmt.quoting, source.delimiter)
+    scanner = BoundaryScanner(split_bytes, _quoting(source, fmt), source.delimiter)
     pending = bytearray()  # the text from ``start`` on
     start, line, index = 0, 1, 0
     with open_bytes(source) as stream:

@@ -132,8 +132,11 @@ def _profile(task: ProfileTask, context: TaskContext) -> ProfileResult:
     _check_visible(task.source, context)
     invalid: list[InvalidRow] = []
     layout = task.layout
-    sample = sample_rows(task.source, task.fmt, layout.fields, task.rows, check, layout.read, invalid.append)
-    shaped, _ = _shaped(task, WHOLE, sample, lambda row: _record_number(row, invalid, 2))
+    sample = sample_rows(
+        task.source, task.fmt, layout.fields, task.rows, check, layout.read, invalid.append, layout.header
+    )
+    first = 2 if task.source.has_header else 1
+    shaped, _ = _shaped(task, WHOLE, sample, lambda row: _record_number(row, invalid, first))
     sampled, names = profile_table(shaped), tuple(shaped.column_names)
     scanner = scanner_for(task.source, task.fmt, task.split_bytes) if task.split_bytes else None
     if scanner is None and (not task.fingerprint or task.source.checksum):
@@ -173,12 +176,20 @@ def _load_file(task: LoadTask, context: TaskContext) -> FileResult:
     invalid: list[InvalidRow] = []
     misfits: list[tuple[int, str, bool]] = []  # (record number, reason, a misfit: yes)
     rows = seen = passed = 0
-    first = 2 if task.part.header else 1  # the record number of the part's first data row
+    # The record number of the part's first data row.
+    first = 2 if task.part.header and task.source.has_header else 1
     if task.part.data is None:
         _check_visible(task.source, context)
     digest = StreamDigest()
     batches = read_batches(
-        task.source, task.fmt, columns, invalid.append, task.part, digest, include=task.layout.read
+        task.source,
+        task.fmt,
+        columns,
+        invalid.append,
+        task.part,
+        digest,
+        include=task.layout.read,
+        keys=task.layout.header,
     )
     backend = context.backend
     with (
@@ -209,7 +220,9 @@ def _load_file(task: LoadTask, context: TaskContext) -> FileResult:
             task.part.describe(),
             passed,
         )
-    ragged = [(row.record, f"expected {columns} fields, found {row.fields}", False) for row in invalid]
+    ragged = [
+        (row.record, row.reason or f"expected {columns} fields, found {row.fields}", False) for row in invalid
+    ]
     return FileResult(
         name=task.source.name,
         rows=rows,
