@@ -126,6 +126,8 @@ def _discover_members(archive: Path, kind: str, pattern: str, delimiter: str | N
             empty += 1
             continue
         compression, field_delimiter, data_format = _format(member.name, delimiter)
+        if compression == "zip":
+            raise SourceError(f"{name}: a .zip inside an archive is not read; match the files inside it")
         found.append(
             SourceFile(
                 str(archive),

@@ -236,6 +236,8 @@ def _import(settings: Settings, report: RunReport, interrupts: Interrupts) -> No
                 return
             if onto_existing:
                 plan = plan_from_table(names, backend.existing_types(table), table, files[0].name)
+                if settings.schema_file is not None:
+                    log.info("SCHEMA_FILE is not applied: table %r exists, and its column types hold", table)
             else:
                 plan = plan_types(names, (p.profile for p in profiles.values()), backend)
                 if settings.schema_file is not None:
