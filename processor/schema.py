@@ -8,7 +8,7 @@ parent, so that no chunk and no file ever decides a column's type on its own.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -17,7 +17,7 @@ import pyarrow as pa
 from processor.discover import SourceFile
 from processor.errors import SchemaError, SourceError
 from processor.kinds import ColumnProfile, ColumnType, choose_type, classify
-from processor.read import TextFormat, read_header
+from processor.read import TextFormat, read_header, sample_rows
 
 if TYPE_CHECKING:
     from processor.backends import Backend
@@ -103,6 +103,14 @@ def check_identifiers(table: str, names: Sequence[str], primary_key: Sequence[st
             how = "" if names[seen[key] - 1] == name else f" ({backend.name} ignores case)"
             raise SchemaError(f"{label} repeats the name of column {seen[key]}{how}")
         seen[key] = position
+
+
+def profile_file(
+    source: SourceFile, fmt: TextFormat, columns: int, rows: int, check: Callable[[], None] = lambda: None
+) -> FileProfile:
+    """Classify each column of one file's sample, every column as read (no SRC_COLUMNS, no
+    TRANSFORM: the benchmark's plan)."""
+    return profile_table(sample_rows(source, fmt, columns, rows, check))
 
 
 def profile_table(sample: pa.Table) -> FileProfile:

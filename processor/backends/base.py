@@ -128,14 +128,9 @@ class Backend:
         """The SQL type a planned column is created with (``key``: in a primary key)."""
         kind = column.kind
         if kind is Kind.INTEGER:
-            # Narrower where SCHEMA_FILE (or an existing table) bounds the range.
-            if (column.low, column.high) == (-(2**15), 2**15 - 1):
-                return sa.SmallInteger()
-            if (column.low, column.high) == (-(2**31), 2**31 - 1):
-                return sa.Integer()
             return sa.BigInteger()
         if kind is Kind.FLOAT:
-            return sa.Float(24) if column.bits == 32 else sa.Double()
+            return sa.Double()
         if kind is Kind.DECIMAL:
             return sa.Numeric(column.precision, column.scale)
         if kind is Kind.DATE:
