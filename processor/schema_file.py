@@ -137,8 +137,7 @@ def _csvw(path: str, document: Mapping[str, Any]) -> SchemaFile:
     for column in schema["columns"]:
         if column.get("virtual") or column.get("suppressOutput"):
             continue
-        titles = column.get("titles")
-        title = titles[0] if isinstance(titles, list) else titles
+        title = _first_title(column.get("titles"))
         header_name = str(title or column.get("name"))
         names[column.get("name", header_name)] = header_name
         types.append((header_name, _csvw_type(column.get("datatype", "string"))))
@@ -146,6 +145,15 @@ def _csvw(path: str, document: Mapping[str, Any]) -> SchemaFile:
             not_null.append(header_name)
     key = tuple(names.get(k, k) for k in _names(schema.get("primaryKey", ())))
     return SchemaFile(path, tuple(types), key, tuple(not_null))
+
+
+def _first_title(titles: object) -> str | None:
+    """A CSVW column's first title: ``titles`` is a string, a list, or a map of languages."""
+    if isinstance(titles, dict):
+        titles = next(iter(titles.values()), None)
+    if isinstance(titles, list):
+        titles = titles[0] if titles else None
+    return None if titles is None else str(titles)
 
 
 def _csvw_type(datatype: object) -> ColumnType:

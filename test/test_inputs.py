@@ -297,11 +297,22 @@ def test_ndjson_keeps_nested_values_as_json_text_and_missing_keys_null(db, table
     assert rows[1][1] == '["a",{"b":2.50}]'  # the nested value's text, its numbers as written
 
 
-def test_ndjson_lines_that_are_no_object_or_bring_a_new_key_are_rejected_with_their_line(tmp_path, table):
+@pytest.mark.parametrize("split_bytes", [1 << 20, 16], ids=["whole", "in-parts"])
+def test_ndjson_lines_that_are_no_object_or_bring_a_new_key_are_rejected_with_their_line(
+    tmp_path, table, split_bytes
+):
     db = Database("sqlite", f"sqlite:///{tmp_path / 'o.db'}")  # reading, not the database's
     text = '{"id": 1}\n\nnot json\n[1, 2]\n{"id": 2, "late": "x"}\n{"id": 3}\n'
     write(tmp_path / "src", "a.ndjson", text)
-    report = load(tmp_path / "src", db, table, src_file_name="*.ndjson", max_errors=3, sample_rows=1)
+    report = load(
+        tmp_path / "src",
+        db,
+        table,
+        src_file_name="*.ndjson",
+        max_errors=3,
+        sample_rows=1,
+        split_bytes=split_bytes,
+    )
     assert report.error is None, report.error
     assert [(r.line, r.text) for r in report.rejects] == [
         (3, "not json"),
