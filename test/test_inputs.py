@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import io
 import json
 import tarfile
@@ -321,3 +322,20 @@ def test_ndjson_lines_that_are_no_object_or_bring_a_new_key_are_rejected_with_th
     ]
     assert report.rejects[2].reason.startswith("key 'late' is not a column")
     assert sorted(db.rows(table)) == [(1,), (3,)]
+
+
+def test_a_tar_member_is_hashed_while_read_skipped_unchanged_and_refused_changed(tmp_path, table):
+    db = Database("sqlite", f"sqlite:///{tmp_path / 'o.db'}")  # the ledger's bookkeeping
+    contents = {"a/x.csv": "id\n1\n", "b/x.csv": "id\n2\n"}
+    archive = make_tar(tmp_path / "d.tar.gz", contents, "w:gz")
+    assert load(archive, db, table, src_file_name="**/x.csv", if_exists="append").error is None
+    fingerprints = dict(db._query("SELECT source, fingerprint FROM _import_ledger").rows_list)
+    assert fingerprints["d.tar.gz!/a/x.csv"] == "sha256:" + hashlib.sha256(b"id\n1\n").hexdigest()
+    again = load(archive, db, table, src_file_name="**/x.csv", if_exists="append")
+    assert sorted(again.skipped) == ["d.tar.gz!/a/x.csv", "d.tar.gz!/b/x.csv"]
+    make_tar(archive, {**contents, "b/x.csv": "id\n3\n"}, "w:gz")  # same size, other bytes
+    changed = load(archive, db, table, src_file_name="**/x.csv", if_exists="append")
+    assert changed.error is not None
+    assert changed.error.exit_code == 3
+    assert str(changed.error).startswith("d.tar.gz!/b/x.csv: changed since it was loaded")
+    assert sorted(db.rows(table)) == [(1,), (2,)]
