@@ -1,4 +1,5 @@
-"""Find the source files: a glob below SRC_DATA_FOLDER, in a stable order, with their format.
+"""Find the source files: a glob below SRC_DATA_FOLDER (a folder or an archive), in a stable
+order, with their format.
 
 Discovery decides everything that is known from a file's name (compression, delimiter) so that
 readers get a plain, picklable ``SourceFile`` and never guess again.
@@ -11,6 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from processor.archive import archive_kind, list_members, member_name
 from processor.errors import ConfigError, SourceError
 
 log = logging.getLogger(__name__)
@@ -27,6 +29,25 @@ class SourceFile:
     size: int
     compression: str | None
     delimiter: str
+    #: A member of the archive at ``path``: its kind (``zip``, ``tar``, ``tar.gz``, ...), its
+    #: path inside, where its bytes start in a tar's stream, and a zip's fingerprint from the
+    #: archive's directory (``processor/archive.py``).
+    #: ``csv`` (delimited text with a header) or ``ndjson`` (one JSON object per line).
+    data_format: str = "csv"
+    archive: str | None = None
+    member: str | None = None
+    offset: int = 0
+    checksum: str | None = None
+
+    @property
+    def relative_path(self) -> str:
+        """The file's path relative to SRC_DATA_FOLDER, or to the archive it is in."""
+        return self.member if self.member is not None else self.name
+
+    @property
+    def has_header(self) -> bool:
+        """Whether the first record names the columns (CSV), rather than being data (NDJSON)."""
+        return self.data_format == "csv"
 
     @property
     def stem(self) -> str:
@@ -45,6 +66,9 @@ def discover_files(folder: Path, pattern: str, delimiter: str | None) -> list[So
     """
     if not folder.exists():
         raise SourceError(f"SRC_DATA_FOLDER does not exist: {folder}")
+    kind = archive_kind(folder)
+    if kind is not None and folder.is_file():
+        return _discover_members(folder, kind, pattern, delimiter)
     if not folder.is_dir():
         raise SourceError(f"SRC_DATA_FOLDER is not a folder: {folder}")
     root = folder.resolve()
@@ -67,21 +91,58 @@ def discover_files(folder: Path, pattern: str, delimiter: str | None) -> list[So
             log.warning("%s: empty file (0 bytes), skipped", name)
             empty += 1
             continue
-        compression = COMPRESSIONS.get(path.suffix.lower())
-        data_suffix = Path(path.stem).suffix if compression else path.suffix
-        found.append(
-            SourceFile(
-                path=str(path),
-                name=name,
-                size=size,
-                compression=compression,
-                delimiter=delimiter or ("\t" if data_suffix.lower() == ".tsv" else ","),
-            )
-        )
+        compression, field_delimiter, data_format = _format(name, delimiter)
+        found.append(SourceFile(str(path), name, size, compression, field_delimiter, data_format))
+    return _found(found, pattern, folder, empty)
+
+
+def _format(name: str, delimiter: str | None) -> tuple[str | None, str, str]:
+    """A file's compression, delimiter (``.tsv``: tab, unless SRC_DELIMITER is set) and data
+    format (``.jsonl``, ``.ndjson``: line-delimited JSON), from its name."""
+    path = Path(name)
+    compression = COMPRESSIONS.get(path.suffix.lower())
+    data_suffix = (Path(path.stem).suffix if compression else path.suffix).lower()
+    data_format = "ndjson" if data_suffix in (".jsonl", ".ndjson") else "csv"
+    return compression, delimiter or ("\t" if data_suffix == ".tsv" else ","), data_format
+
+
+def _found(found: list[SourceFile], pattern: str, folder: Path, empty: int) -> list[SourceFile]:
     if not found:
         skipped = f" (only {empty} empty file{'s' if empty > 1 else ''}, skipped)" if empty else ""
         raise SourceError(f"no file matches SRC_FILE_NAME={pattern!r} in {folder}{skipped}")
     return found
+
+
+def _discover_members(archive: Path, kind: str, pattern: str, delimiter: str | None) -> list[SourceFile]:
+    """The archive's members matching ``pattern``; empty ones are skipped with a warning."""
+    if not os.access(archive, os.R_OK):
+        raise SourceError(f"{archive.name}: cannot be read (permission denied)")
+    found: list[SourceFile] = []
+    empty = 0
+    for member in list_members(archive, kind, pattern):
+        name = member_name(archive, member.name)
+        if member.size == 0:
+            log.warning("%s: empty file (0 bytes), skipped", name)
+            empty += 1
+            continue
+        compression, field_delimiter, data_format = _format(member.name, delimiter)
+        if compression == "zip":
+            raise SourceError(f"{name}: a .zip inside an archive is not read; match the files inside it")
+        found.append(
+            SourceFile(
+                str(archive),
+                name,
+                member.size,
+                compression,
+                field_delimiter,
+                data_format,
+                archive=kind,
+                member=member.name,
+                offset=member.offset,
+                checksum=member.checksum,
+            )
+        )
+    return _found(found, pattern, archive, empty)
 
 
 def common_stem(files: list[SourceFile]) -> str:

@@ -166,7 +166,7 @@ def describe_plan(
     ddl: tuple[str, ...] = ()
     if plan is not None:
         created = table if not planned.onto_existing else staging_name(backend.fold_table(table), run_id)
-        definition = backend.table(created, plan, settings.primary_key)
+        definition = backend.table(created, plan, settings.key)
         columns = tuple(
             PlannedColumn(c.name, str(c.type.compile(dialect=backend.dialect)), reason)
             for c, reason in zip(definition.columns, plan.reasons, strict=True)
@@ -230,7 +230,7 @@ def _action(settings: Settings, table: str, planned: Planned) -> str:
     if settings.if_exists == "append":
         return f"table {table!r} exists; the import appends {len(planned.todo)} files' rows{skips}"
     if settings.if_exists == "merge":
-        key = ", ".join(settings.primary_key)
+        key = ", ".join(settings.key)
         return f"table {table!r} exists; the import upserts {len(planned.todo)} files' rows on ({key}){skips}"
     return (
         f"table {table!r} exists; the import deletes its rows and inserts {len(planned.todo)} files' "

@@ -68,6 +68,12 @@ class TargetExistsError(ImporterError):
     exit_code = 7
 
 
+class TransformError(ImporterError):
+    """TRANSFORM raised, or returned something other than a DataFrame of the rows it was given."""
+
+    exit_code = 10
+
+
 class Interrupted(ImporterError):
     """The run was interrupted (Ctrl-C or SIGTERM) and rolled back."""
 

@@ -11,6 +11,7 @@ blocks), which no single reading sees whole.
 from __future__ import annotations
 
 import hashlib
+import io
 from collections.abc import Callable
 from typing import IO
 
@@ -20,13 +21,14 @@ PREFIX = "sha256:"
 
 
 def fingerprint(
-    path: str, check: Callable[[], None] = lambda: None, also: Callable[[bytes], None] | None = None
+    opened: IO[bytes], check: Callable[[], None] = lambda: None, also: Callable[[bytes], None] | None = None
 ) -> str:
-    """Hash a whole file in a pass of its own; ``check()`` runs before each block and may raise
-    to stop early (the run is failing); ``also`` is given every block too (finding where to
-    split a large file in the same reading)."""
+    """Hash a whole file (``opened`` at its start, closed here) in a pass of its own;
+    ``check()`` runs before each block and may raise to stop early (the run is failing);
+    ``also`` is given every block too (finding where to split a large file in the same
+    reading)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as stream:
+    with opened as stream:
         while block := stream.read(BLOCK_BYTES):
             check()
             digest.update(block)
@@ -56,42 +58,29 @@ class StreamDigest:
         return PREFIX + reading.digest.hexdigest() if reading is not None and reading.at_end else None
 
 
-class _HashingReader:
+class _HashingReader(io.RawIOBase):
     """A binary stream that hashes what is read through it."""
 
     def __init__(self, raw: IO[bytes]) -> None:
+        super().__init__()
         self._raw = raw
         self.digest = hashlib.sha256()
         self.at_end = False
 
-    def read(self, size: int = -1) -> bytes:
-        data = self._raw.read(size)
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self._raw.read(len(buffer))
         if data:
             self.digest.update(data)
-        elif size != 0:
+            buffer[: len(data)] = data
+        elif len(buffer):
             self.at_end = True
-        return data
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
         return len(data)
 
     def readable(self) -> bool:
         return True
 
-    def seekable(self) -> bool:
-        return False
-
     def close(self) -> None:
-        self._raw.close()
-
-    @property
-    def closed(self) -> bool:
-        return self._raw.closed
-
-    def __enter__(self) -> _HashingReader:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        try:
+            self._raw.close()
+        finally:
+            super().close()

@@ -85,10 +85,17 @@ class ColumnType:
     #: first: most chunks hold none, and then no value needs a look of its own.
     forbidden_character: str = ""
     forbidden_what: str = ""
+    #: Whether the column holds NULL (SCHEMA_FILE may say it does not).
+    nullable: bool = True
 
     def fit_mask(self, values: pa.Array) -> pa.Array | None:
-        """True where a value is null or this column holds it exactly; None: every value fits."""
-        return _FITS[self.kind](self, values)
+        """True where a value is null (if the column is nullable) or this column holds it
+        exactly; None: every value fits."""
+        fits = _FITS[self.kind](self, values)
+        if self.nullable or values.null_count == 0:
+            return fits
+        present = pc.is_valid(values)
+        return present if fits is None else pc.and_(fits, present)
 
     def to_wire(self, values: pa.Array) -> pa.Array:
         """Fitting values as the writers send them: numbers and booleans typed, the rest as text."""
@@ -101,8 +108,10 @@ class ColumnType:
             return pc.if_else(pc.is_valid(values), true, pa.scalar(None, pa.bool_()))
         return values
 
-    def reason(self, value: str) -> str:
+    def reason(self, value: str | None) -> str:
         """Why ``value`` was rejected from this column, for the rejects file."""
+        if value is None:
+            return "an empty value, but the column is NOT NULL (SCHEMA_FILE)"
         return f"{_shown(value)!r} is not {self.describe()}"
 
     def describe(self) -> str:

@@ -93,5 +93,9 @@ def slice_stream(raw: IO[bytes], part: Part, seekable: bool) -> IO[bytes]:
             if not passed:
                 break
             skip -= len(passed)
-    length = None if part.end is None else part.end - part.start
+    return bounded(raw, None if part.end is None else part.end - part.start)
+
+
+def bounded(raw: IO[bytes], length: int | None) -> IO[bytes]:
+    """At most ``length`` bytes of ``raw`` from where it stands, buffered; closing it closes ``raw``."""
     return io.BufferedReader(_Slice(raw, length), buffer_size=1 << 20)

@@ -17,16 +17,18 @@ import lzma
 import sys
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from processor.archive import open_member
 from processor.discover import SourceFile
 from processor.errors import SourceError, first_line
 from processor.fingerprint import StreamDigest
+from processor.ndjson import locate_json_records, read_json_batches, read_keys
 from processor.pacing import PacedStream
 from processor.parts import WHOLE, Part, slice_stream
 
@@ -65,15 +67,18 @@ class InvalidRow:
 
     record: int
     fields: int
+    #: Why it is no row, where that is not its number of fields (an NDJSON line).
+    reason: str = ""
 
 
 def open_bytes(source: SourceFile, digest: StreamDigest | None = None) -> IO[bytes]:
     """Open a source file for reading, decompressing it on the fly; ``digest`` fingerprints the
-    stored bytes as they are read (not a .zip's: its member is read, not the whole archive)."""
+    stored bytes as they are read (not a .zip's: its member is read, not the whole archive; an
+    archive's member: its own bytes)."""
     try:
         if source.compression == "zip":
             return _open_zip_member(source)
-        raw: IO[bytes] = open(source.path, "rb")  # noqa: SIM115 - closed with what reads it
+        raw = open_stored(source)
         if digest is not None:
             raw = digest.wrap(raw)
         if source.compression == "gzip":
@@ -87,6 +92,18 @@ def open_bytes(source: SourceFile, digest: StreamDigest | None = None) -> IO[byt
         return raw
     except OSError as exc:
         raise SourceError(f"{source.name}: cannot be opened: {exc.strerror or exc}") from exc
+
+
+def open_stored(source: SourceFile) -> IO[bytes]:
+    """A source file's bytes as stored (still compressed if it is): the file, or its archive's member."""
+    if source.archive is not None and source.member is not None:
+        return open_member(source.path, source.archive, source.member, source.offset, source.size)
+    return open(source.path, "rb")  # closed with what reads it
+
+
+def seekable(source: SourceFile) -> bool:
+    """Whether a part of the file can be reached by seeking (not decompressing up to it)."""
+    return source.compression is None and source.archive is None
 
 
 def hashed_while_read(source: SourceFile) -> bool:
@@ -127,14 +144,18 @@ def open_part(source: SourceFile, part: Part = WHOLE, digest: StreamDigest | Non
     if part.data is not None:
         return io.BytesIO(part.data)
     opened = open_bytes(source, digest if part.whole else None)
-    return slice_stream(opened, part, seekable=source.compression is None)
+    return slice_stream(opened, part, seekable=seekable(source))
 
 
 def open_text(source: SourceFile, fmt: TextFormat, part: Part = WHOLE) -> IO[str]:
     """Open a source file (or a part of it) as text for Python's csv module (header and line
     look-ups)."""
+    return _text(open_part(source, part), fmt)
+
+
+def _text(raw: IO[bytes], fmt: TextFormat) -> IO[str]:
     encoding = "utf-8-sig" if fmt.encoding == "utf-8" else fmt.encoding
-    return io.TextIOWrapper(open_part(source, part), encoding=encoding, newline="")
+    return io.TextIOWrapper(raw, encoding=encoding, newline="")
 
 
 def _csv_reader(stream: Iterable[str], source: SourceFile, fmt: TextFormat) -> Iterator[list[str]]:
@@ -155,10 +176,13 @@ def _any_field_size() -> Iterator[None]:
         csv.field_size_limit(previous)
 
 
-def read_header(source: SourceFile, fmt: TextFormat) -> list[str] | None:
-    """The header's column names exactly as written, or None for a file with no line at all."""
+def read_header(source: SourceFile, fmt: TextFormat, records: int = 0) -> list[str] | None:
+    """The header's column names exactly as written, or None for a file with no line at all;
+    an NDJSON file's keys in its first ``records`` objects (0: all)."""
     try:
         with open_text(source, fmt) as stream:
+            if source.data_format == "ndjson":
+                return read_keys(stream, records) or None
             return next(_csv_reader(stream, source, fmt), None)
     except UnicodeDecodeError as exc:
         # The text layer decodes ahead of the csv module, so the bad bytes may lie after line 1.
@@ -177,8 +201,12 @@ def read_batches(
     part: Part = WHOLE,
     digest: StreamDigest | None = None,
     read_ahead: int = READ_AHEAD_BYTES,
+    include: Sequence[int] | None = None,
+    keys: Sequence[str] = (),
 ) -> Iterator[pa.RecordBatch]:
-    """Stream the data rows (after the header) as batches of ``columns`` nullable string arrays.
+    """Stream the data rows (after the header) as batches of nullable string arrays, one per
+    field of ``include`` (default: all ``columns`` fields), named by the field's index; an
+    NDJSON file's fields are its ``keys``.
 
     Rows with too few or too many fields are passed to ``on_invalid`` and left out; ``digest``
     fingerprints a whole file on the way; ``read_ahead`` bytes at most are read beyond the
@@ -188,6 +216,9 @@ def read_batches(
     every row and invalid row comes once, numbered as in the whole file (or ``part``, whose
     records are numbered from 1, the header's number where it has the header).
     """
+    if source.data_format == "ndjson":
+        yield from _json_batches(source, fmt, keys, on_invalid, part, digest, include)
+        return
     delivered = invalid = last_invalid = 0
 
     def handle(row: pacsv.InvalidRow) -> str:
@@ -200,7 +231,7 @@ def read_batches(
     block = BLOCK_BYTES
     while True:
         try:
-            parsed = _parse(source, fmt, columns, block, handle, part, digest, read_ahead)
+            parsed = _parse(source, fmt, columns, block, handle, part, digest, read_ahead, include)
             for batch in _after(delivered, parsed):
                 delivered += batch.num_rows
                 yield batch
@@ -209,6 +240,29 @@ def read_batches(
             if block >= MAX_BLOCK_BYTES:
                 raise _too_large(source, fmt, int(part.header) + delivered + invalid, part) from None
             block *= 4
+
+
+def _json_batches(
+    source: SourceFile,
+    fmt: TextFormat,
+    keys: Sequence[str],
+    on_invalid: Callable[[InvalidRow], None],
+    part: Part,
+    digest: StreamDigest | None,
+    include: Sequence[int] | None,
+) -> Iterator[pa.RecordBatch]:
+    """``read_batches`` of an NDJSON file (``processor/ndjson.py``)."""
+
+    def invalid(record: int, reason: str) -> None:
+        on_invalid(InvalidRow(record=record, fields=0, reason=reason))
+
+    try:
+        with _text(open_part(source, part, digest), fmt) as stream:
+            yield from read_json_batches(stream, keys, include, invalid)
+    except UnicodeDecodeError as exc:
+        raise _undecodable(source, fmt) from exc
+    except DAMAGED as exc:
+        raise _damaged(source, exc) from exc
 
 
 class _RecordTooLarge(Exception):
@@ -234,9 +288,12 @@ def _parse(
     part: Part,
     digest: StreamDigest | None,
     read_ahead: int,
+    include: Sequence[int] | None,
 ) -> Iterator[pa.RecordBatch]:
     """One reading of the file (or ``part``) with Arrow, in blocks of ``block`` bytes."""
     names = [str(i) for i in range(columns)]
+    # Fields not included are split off but never converted (SRC_COLUMNS).
+    wanted = names if include is None else [names[i] for i in include]
     read_options = pacsv.ReadOptions(
         use_threads=False,  # rows' record numbers are known only when reading on one thread
         block_size=block,
@@ -254,7 +311,8 @@ def _parse(
         invalid_row_handler=handle,
     )
     convert_options = pacsv.ConvertOptions(
-        column_types={name: pa.string() for name in names},
+        column_types={name: pa.string() for name in wanted},
+        include_columns=wanted,
         null_values=["", *fmt.na_values],
         strings_can_be_null=True,
         quoted_strings_can_be_null=True,
@@ -358,16 +416,23 @@ def rechunk(batches: Iterable[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
 
 
 def sample_rows(
-    source: SourceFile, fmt: TextFormat, columns: int, rows: int, check: Callable[[], None] = lambda: None
+    source: SourceFile,
+    fmt: TextFormat,
+    columns: int,
+    rows: int,
+    check: Callable[[], None] = lambda: None,
+    include: Sequence[int] | None = None,
+    on_invalid: Callable[[InvalidRow], None] = lambda row: None,
+    keys: Sequence[str] = (),
 ) -> pa.Table:
-    """The first ``rows`` data rows (every row when ``rows`` is 0); ``check()`` runs before each
-    block and may raise to stop early (the run is failing).
+    """The first ``rows`` data rows (every row when ``rows`` is 0), of the fields ``include``
+    (default: all); ``check()`` runs before each block and may raise to stop early.
 
-    Ragged rows are ignored here; the load rejects them with their line numbers.
+    Ragged rows are only passed to ``on_invalid`` here; the load rejects them with their lines.
     """
     batches: list[pa.RecordBatch] = []
     taken = 0
-    for batch in read_batches(source, fmt, columns, lambda row: None, read_ahead=0):
+    for batch in read_batches(source, fmt, columns, on_invalid, read_ahead=0, include=include, keys=keys):
         check()
         if rows and taken + batch.num_rows >= rows:
             batches.append(batch.slice(0, rows - taken))
@@ -375,7 +440,8 @@ def sample_rows(
             break
         batches.append(batch)
         taken += batch.num_rows
-    schema = pa.schema([(str(i), pa.string()) for i in range(columns)])
+    fields = range(columns) if include is None else include
+    schema = pa.schema([(str(i), pa.string()) for i in fields])
     return pa.Table.from_batches(batches, schema=schema)
 
 
@@ -392,6 +458,9 @@ def locate_records(
     found: dict[int, tuple[int, str]] = {}
     if not wanted:
         return found
+    if source.data_format == "ndjson":
+        with open_text(source, fmt, part) as stream:
+            return locate_json_records(stream, part.first_line, wanted)
     last = max(wanted)
     with open_text(source, fmt, part) as stream, _any_field_size():
         lines = _LineRecorder(stream, part.first_line)

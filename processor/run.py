@@ -20,6 +20,7 @@ from sqlalchemy import exc
 from sqlalchemy.engine import Connection
 
 from processor.backends import Backend, LockCheck, backend_for
+from processor.columns import ColumnMap, map_columns
 from processor.database import check_connection, create_engine
 from processor.discover import SourceFile, common_stem, discover_files
 from processor.dryrun import Planned, describe_plan
@@ -30,6 +31,7 @@ from processor.errors import (
     Interrupted,
     RejectLimitError,
     SourceError,
+    TransformError,
     connection_lost,
     describe,
     masked,
@@ -53,6 +55,7 @@ from processor.schema import (
     plan_types,
     read_headers,
 )
+from processor.schema_file import apply_schema_file, write_schema_file
 from processor.settings import Settings
 from processor.split import expected_parts, feeds_blocks, splits, stream_blocks
 from processor.target import (
@@ -217,22 +220,28 @@ def _import(settings: Settings, report: RunReport, interrupts: Interrupts) -> No
     try:
         check_connection(engine)
         backend = backend_for(engine)
-        names = read_headers(files, fmt)
-        check_identifiers(table, names, settings.primary_key, backend)
-        check_indexes(names, settings.indexes, backend)
+        layout = map_columns(
+            read_headers(files, fmt, settings.sample_rows),
+            settings.src_columns,
+            settings.src_path_column,
+            files[0].name,
+        )
+        if settings.transform is None:  # else the names are known once samples are transformed
+            check_identifiers(table, layout.columns, settings.key, backend)
+            check_indexes(layout.columns, settings.indexes, backend)
         # Before anything is written: a cluster that cannot be reached fails the run here.
         executor = _executor(settings, backend, files, report.run_id)
         with contextlib.closing(executor):
             if settings.dry_run:  # it writes nothing, so it takes no lock and waits for none
-                planned = _plan(settings, backend, executor, files, names, table, fmt, report)
+                planned = _plan(settings, backend, executor, files, layout, table, fmt, report)
                 isolated = executor.isolated
                 report.dry_run = describe_plan(
-                    settings, backend, files, names, table, planned, isolated, report.run_id
+                    settings, backend, files, layout.header, table, planned, isolated, report.run_id
                 )
                 return
             with backend.import_lock(table, settings.lock_timeout) as still_locked:
                 report.cleaned = drop_leftovers(backend, table)
-                planned = _plan(settings, backend, executor, files, names, table, fmt, report)
+                planned = _plan(settings, backend, executor, files, layout, table, fmt, report)
                 if planned.plan is None:
                     log.info("every file is already loaded into %r; nothing to do", table)
                     return
@@ -245,6 +254,7 @@ def _import(settings: Settings, report: RunReport, interrupts: Interrupts) -> No
                         planned.profiles,
                         planned.plan,
                         fmt,
+                        layout,
                         report,
                         still_locked,
                         planned.holdings.stale,
@@ -263,7 +273,7 @@ def _plan(
     backend: Backend,
     executor: Executor,
     files: list[SourceFile],
-    names: tuple[str, ...],
+    layout: ColumnMap,
     table: str,
     fmt: TextFormat,
     report: RunReport,
@@ -280,7 +290,7 @@ def _plan(
     skips = exists and settings.if_exists in ("append", "merge")
     holdings = read_ledger(backend, table) if skips else Holdings({})
     if onto_existing and settings.if_exists == "merge":
-        check_merge_key(backend, table, settings.primary_key)
+        check_merge_key(backend, table, settings.key)
     if onto_existing and settings.indexes:
         log.warning("INDEXES is for a table the run creates; table %r exists and keeps its indexes", table)
     log.info("%d files to import into table %r at %s", len(files), table, settings.masked_url)
@@ -289,25 +299,37 @@ def _plan(
         ProfileTask(
             f,
             fmt,
-            len(names),
+            layout,
             settings.sample_rows,
             fingerprint=_decided_by_content(f, holdings)
             or (loads and not _hashed_while_loading(f, fmt, settings)),
             split_bytes=settings.split_bytes if loads else None,
+            transform=settings.transform,
         )
         for f in files
     ]
     with report.phase("sample"):
         profiles = {p.name: p for p in executor.map_unordered(profile, tasks)}
+    names = _profiled_names(files, profiles)
+    if settings.transform is not None:
+        check_identifiers(table, names, settings.key, backend)
+        check_indexes(names, settings.indexes, backend)
     todo = _files_to_load(files, profiles, holdings.entries, settings, report)
     plan = None
     if todo and onto_existing:
         plan = plan_from_table(names, backend.existing_types(table), table, files[0].name)
+        if settings.schema_file is not None:
+            log.info("SCHEMA_FILE is not applied: table %r exists, and its column types hold", table)
     elif todo:
         # In file order, so that the values a plan cites do not depend on which file sampled first.
         plan = plan_types(names, (profiles[f.name].profile for f in files), backend)
+        if settings.schema_file is not None:
+            plan = apply_schema_file(plan, settings.schema_file, backend)
     if plan is not None:
         report.plan = _shown_plan(backend, plan)
+        if settings.write_schema is not None:
+            write_schema_file(settings.write_schema, plan, settings.key)
+            log.info("wrote the planned column types to %s", settings.write_schema)
     return Planned(exists, onto_existing, holdings, profiles, todo, plan)
 
 
@@ -333,6 +355,19 @@ def _executor(settings: Settings, backend: Backend, files: list[SourceFile], run
     )
     workers = settings.workers if settings.executor == "dask" else min(settings.workers, tasks)
     return make_executor(settings.executor, workers, setup, settings.dask_scheduler)
+
+
+def _profiled_names(files: list[SourceFile], profiles: dict[str, ProfileResult]) -> tuple[str, ...]:
+    """The columns every file's sample came out with (after a TRANSFORM, they must agree)."""
+    first = profiles[files[0].name].names
+    for source in files[1:]:
+        names = profiles[source.name].names
+        if names != first:
+            raise TransformError(
+                f"{source.name}: TRANSFORM returned the columns {', '.join(names)} for its sample, "
+                f"but {', '.join(first)} for {files[0].name}'s"
+            )
+    return first
 
 
 def _decided_by_content(source: SourceFile, holdings: Holdings) -> bool:
@@ -390,6 +425,7 @@ def _load(
     profiles: dict[str, ProfileResult],
     plan: TablePlan,
     fmt: TextFormat,
+    layout: ColumnMap,
     report: RunReport,
     still_locked: LockCheck,
     stale_ledger: bool,
@@ -398,10 +434,10 @@ def _load(
     """Load the files into a fresh staging table, then publish it, or drop it on any failure."""
     assert report.table is not None
     staging = staging_name(backend.fold_table(report.table), report.run_id)
-    create_staging(backend, staging, plan, settings.primary_key)
+    create_staging(backend, staging, plan, settings.key)
     log.info("loading %d files into staging table %r", len(files), staging)
     tally = _Tally()
-    tasks = _load_tasks(settings, files, profiles, plan, fmt, staging, tally)
+    tasks = _load_tasks(settings, files, profiles, plan, fmt, layout, staging, tally)
     mode = progress_mode(settings.quiet, settings.log_format)
     try:
         with report.phase("load"), load_progress(files, mode, settings.progress_seconds) as progress:
@@ -441,6 +477,7 @@ def _load_tasks(
     profiles: dict[str, ProfileResult],
     plan: TablePlan,
     fmt: TextFormat,
+    layout: ColumnMap,
     staging: str,
     tally: _Tally,
 ) -> Iterator[LoadTask]:
@@ -459,12 +496,14 @@ def _load_tasks(
             yield LoadTask(
                 source=source,
                 fmt=fmt,
+                layout=layout,
                 plan=plan,
                 staging=staging,
                 chunk_size=settings.chunk_size,
                 max_errors=settings.max_errors,
                 part=part,
                 task=next(numbers),
+                transform=settings.transform,
             )
 
 
@@ -548,7 +587,7 @@ def _publish(
 
     try:
         indexes = requested_indexes(backend, report.table, settings.indexes)
-        keys = settings.primary_key
+        keys = settings.key
         with report.phase("publish"):
             publish(backend, staging, report.table, settings.if_exists, plan.names, keys, record, indexes)
     except BaseException as error:

@@ -2,7 +2,7 @@
 
 Headers must agree exactly across files, and the names must be ones the database can hold as
 written; both are checked here so that a bad file fails the run before anything is loaded.
-Kinds come from a sample of every file (``profile_file`` runs in the workers) merged in the
+Kinds come from a sample of every file (``profile_table`` runs in the workers) merged in the
 parent, so that no chunk and no file ever decides a column's type on its own.
 """
 
@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from processor.discover import SourceFile
@@ -57,8 +58,22 @@ class SampleSize:
         return round(source.size * self.rows / self.text_bytes)
 
 
-def read_headers(files: Sequence[SourceFile], fmt: TextFormat) -> tuple[str, ...]:
-    """The common header of every file; a file whose header differs fails the run."""
+def read_headers(files: Sequence[SourceFile], fmt: TextFormat, sample_rows: int = 0) -> tuple[str, ...]:
+    """The common header of every file; a file whose header differs fails the run.
+
+    NDJSON files have keys, not a header: the columns are the keys of each file's first
+    ``sample_rows`` objects (0: all), in the order first met.
+    """
+    formats = {source.data_format for source in files}
+    if len(formats) > 1:
+        raise SchemaError(f"the matched files mix formats ({', '.join(sorted(formats))}): match one kind")
+    if formats == {"ndjson"}:
+        keys: dict[str, None] = {}
+        for source in files:
+            keys.update(dict.fromkeys(read_header(source, fmt, sample_rows) or ()))
+        if not keys:
+            raise SourceError(f"{files[0].name}: no JSON object with a key")
+        return tuple(keys)
     first: tuple[str, ...] | None = None
     for source in files:
         header = read_header(source, fmt)
@@ -124,17 +139,28 @@ def check_indexes(names: Sequence[str], indexes: Sequence[Sequence[str]], backen
 def profile_file(
     source: SourceFile, fmt: TextFormat, columns: int, rows: int, check: Callable[[], None] = lambda: None
 ) -> tuple[FileProfile, SampleSize]:
-    """Classify each column of one file's sample, and measure it (runs in a worker; ``check``
-    may stop it)."""
+    """Classify each column of one file's sample, every column as read (no SRC_COLUMNS, no
+    TRANSFORM: the benchmark's plan), and measure the sample."""
     sample = sample_rows(source, fmt, columns, rows, check)
-    values = [sample.column(i).combine_chunks() for i in range(columns)]
-    text_bytes = sum(pc.sum(pc.binary_length(v)).as_py() or 0 for v in values)
-    size = SampleSize(
+    return profile_table(sample), measure_sample(sample, rows, every_field=True)
+
+
+def measure_sample(sample: pa.Table, rows: int, every_field: bool) -> SampleSize:
+    """How much of its file a sample of at most ``rows`` rows (0: all) read, as read from the
+    file (before a TRANSFORM shapes it).  A sample of only some fields (SRC_COLUMNS) does not
+    say how long the file's records are: no bytes are counted, so no row estimate is made."""
+    text_bytes = sum(pc.sum(pc.binary_length(column)).as_py() or 0 for column in sample.columns)
+    return SampleSize(
         rows=sample.num_rows,
-        text_bytes=text_bytes + sample.num_rows * columns,  # delimiters and the line end
+        # the values, and a delimiter or the line end after each
+        text_bytes=text_bytes + sample.num_rows * sample.num_columns if every_field else 0,
         whole=rows == 0 or sample.num_rows < rows,
     )
-    return tuple(classify(v) for v in values), size
+
+
+def profile_table(sample: pa.Table) -> FileProfile:
+    """Classify each column of one file's sample, as read and shaped (runs in a worker)."""
+    return tuple(classify(column.combine_chunks()) for column in sample.columns)
 
 
 def plan_types(names: Sequence[str], profiles: Iterable[FileProfile], backend: Backend) -> TablePlan:

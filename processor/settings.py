@@ -22,6 +22,8 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from processor.cpus import available_cpus
 from processor.errors import ConfigError
 from processor.masking import mask_url_text, shown_url, url_secrets
+from processor.schema_file import SchemaFile, read_schema_file
+from processor.transform import load_transform
 
 IF_EXISTS_CHOICES = ("fail", "replace", "append", "merge", "delete_rows")
 QUOTING_CHOICES = ("csv", "none")
@@ -65,6 +67,11 @@ class Settings:
     chunk_size: int = DEFAULT_CHUNK_SIZE
     sample_rows: int = DEFAULT_SAMPLE_ROWS
     src_delimiter: str | None = None
+    src_columns: tuple[str, ...] = ()
+    src_path_column: str | None = None
+    transform: str | None = None
+    schema_file: SchemaFile | None = None
+    write_schema: Path | None = None
     src_quoting: str = "csv"
     src_encoding: str = "utf-8"
     na_values: tuple[str, ...] = ()
@@ -92,12 +99,17 @@ class Settings:
     cleanup: bool = False
 
     def __post_init__(self) -> None:
-        if self.if_exists == "merge" and not self.primary_key:
+        if self.if_exists == "merge" and not self.key:
             raise ConfigError("IF_EXISTS=merge needs PRIMARY_KEY (the key column or columns)")
         if self.dry_run and self.cleanup:
             raise ConfigError("--cleanup drops tables, which DRY_RUN never does; a dry run alone names them")
         if self.dask_scheduler and self.executor != "dask":
             raise ConfigError("DASK_SCHEDULER is set, but EXECUTOR is not dask; set EXECUTOR=dask")
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        """The primary key: PRIMARY_KEY, else SCHEMA_FILE's."""
+        return self.primary_key or (self.schema_file.primary_key if self.schema_file else ())
 
     @property
     def url(self) -> URL:
@@ -269,6 +281,20 @@ def _indexes(name: str, text: str) -> tuple[tuple[str, ...], ...]:
     return tuple(_columns(name, part) for part in text.split(";"))
 
 
+def _selection(name: str, text: str) -> tuple[str, ...]:
+    """SRC_COLUMNS: ``a,b:new_b`` -- header names, each optionally renamed ``old:new``."""
+    columns = tuple(part.strip() for part in text.split(","))
+    if not all(columns) or any(c.startswith(":") or c.endswith(":") for c in columns):
+        raise ConfigError(f"{name} must be column names (or old:new) separated by commas, got {text!r}")
+    return columns
+
+
+def _transform(name: str, text: str) -> str:
+    """TRANSFORM: ``module:function`` or ``file.py:function``, loaded now to fail before any work."""
+    load_transform(text.strip())
+    return text.strip()
+
+
 def _boolean(name: str, text: str) -> bool:
     value = text.strip().lower()
     if value in ("1", "true", "yes", "on"):
@@ -348,6 +374,33 @@ OPTIONS = (
     Option("CHUNK_SIZE", _positive_int, "rows read, converted and written at a time"),
     Option("SAMPLE_ROWS", _non_negative_int, "rows per file sampled to plan column types (0: every row)"),
     Option("SRC_DELIMITER", _delimiter, "field separator", "',', or tab for .tsv files"),
+    Option(
+        "SRC_COLUMNS",
+        _selection,
+        "the header's columns to load, in this order, comma separated; old:new renames one",
+        "every column",
+    ),
+    Option(
+        "SRC_PATH_COLUMN",
+        _table,
+        "add a text column of this name holding each row's file path (relative to the folder or archive)",
+        "none",
+    ),
+    Option(
+        "TRANSFORM",
+        _transform,
+        "a pandas function applied to every chunk: module:function or path/to/file.py:function",
+        "none",
+    ),
+    Option(
+        "SCHEMA_FILE",
+        lambda name, text: read_schema_file(Path(text)),
+        "JSON file fixing column types (and NOT NULL, primary key): the importer's own format or CSVW",
+        "none: types planned from samples",
+    ),
+    Option(
+        "WRITE_SCHEMA", _path, "write the run's planned column types to this JSON file (SCHEMA_FILE format)"
+    ),
     Option("SRC_QUOTING", _choice(QUOTING_CHOICES), 'csv, or none when " is an ordinary character'),
     Option("SRC_ENCODING", _encoding, "encoding of the files (a UTF-8 BOM is tolerated)"),
     Option(

@@ -29,7 +29,7 @@ import numpy as np
 
 from processor.discover import SourceFile
 from processor.parts import WHOLE, Part
-from processor.read import TextFormat, open_bytes
+from processor.read import TextFormat, open_bytes, seekable
 
 QUOTE, LF, CR = ord('"'), ord("\n"), ord("\r")
 #: Before the first byte and after the last one.
@@ -163,20 +163,26 @@ def file_parts(boundaries: list[tuple[int, int]]) -> tuple[Part, ...]:
 def splits(source: SourceFile, fmt: TextFormat, split_bytes: int) -> bool:
     """Whether a file is split into byte ranges (else it is loaded whole, or in blocks: it is
     small, compressed, or in an encoding whose bytes cannot be scanned)."""
-    return not source.compression and source.size > split_bytes and splittable_encoding(fmt.encoding)
+    return seekable(source) and source.size > split_bytes and splittable_encoding(fmt.encoding)
 
 
 def scanner_for(source: SourceFile, fmt: TextFormat, split_bytes: int) -> BoundaryScanner | None:
     """A scanner for a file to be split into byte ranges, or None: the file is not split."""
     if not splits(source, fmt, split_bytes):
         return None
-    return BoundaryScanner(split_bytes, fmt.quoting, source.delimiter)
+    return BoundaryScanner(split_bytes, _quoting(source, fmt), source.delimiter)
+
+
+def _quoting(source: SourceFile, fmt: TextFormat) -> str:
+    """How quotes bear on record boundaries: not at all in NDJSON, whose every line is one."""
+    return "none" if source.data_format == "ndjson" else fmt.quoting
 
 
 def feeds_blocks(source: SourceFile, fmt: TextFormat, split_bytes: int) -> bool:
-    """Whether a compressed file is decompressed once by the run and handed out in blocks."""
+    """Whether a compressed file (or an archive's member) is decompressed once by the run and
+    handed out in blocks."""
     return (
-        source.compression is not None
+        not seekable(source)
         and source.size * COMPRESSION_GUESS > split_bytes
         and splittable_encoding(fmt.encoding)
     )
@@ -188,7 +194,7 @@ def stream_blocks(
     """Decompress ``source`` once and yield its text in record-aligned blocks of about
     ``split_bytes`` (with their bytes).  Past a quote that proves nothing, the rest is one part
     that its task decompresses again up to its start, rather than one block held in memory."""
-    scanner = BoundaryScanner(split_bytes, fmt.quoting, source.delimiter)
+    scanner = BoundaryScanner(split_bytes, _quoting(source, fmt), source.delimiter)
     pending = bytearray()  # the text from ``start`` on
     start, line, index = 0, 1, 0
     with open_bytes(source) as stream:

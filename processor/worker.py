@@ -15,21 +15,42 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from processor.backends.writers import ChunkWriter, Receipt
+from processor.columns import ColumnMap, UnnamedValue
 from processor.convert import apply_plan
 from processor.discover import SourceFile
-from processor.errors import DatabaseError, ImporterError, SourceError, describe, unexpected, with_traceback
+from processor.errors import (
+    DatabaseError,
+    ImporterError,
+    SchemaError,
+    SourceError,
+    TransformError,
+    describe,
+    unexpected,
+    with_traceback,
+)
 from processor.executors import TaskContext
 from processor.fingerprint import StreamDigest, fingerprint
 from processor.parts import WHOLE, Part
-from processor.read import InvalidRow, TextFormat, locate_records, read_batches, rechunk
+from processor.read import (
+    InvalidRow,
+    TextFormat,
+    locate_records,
+    open_stored,
+    read_batches,
+    rechunk,
+    sample_rows,
+)
 from processor.report import FileResult, RejectedRow
 from processor.retry import with_retries
-from processor.schema import FileProfile, SampleSize, TablePlan, profile_file
+from processor.schema import FileProfile, SampleSize, TablePlan, measure_sample, profile_table
+from processor.shape import shape_chunk
 from processor.split import file_parts, scanner_for
+from processor.transform import TransformFailed
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -42,20 +63,23 @@ class ProfileTask:
 
     source: SourceFile
     fmt: TextFormat
-    columns: int
+    layout: ColumnMap
     rows: int
     fingerprint: bool = False
     #: Find record boundaries about every this many bytes, in a reading of the whole file that
     #: fingerprints it too (SPLIT_BYTES; files no larger are not split).
     split_bytes: int | None = None
+    #: TRANSFORM, applied to the sample before it is profiled.
+    transform: str | None = None
 
 
 @dataclass(frozen=True)
 class ProfileResult:
-    """A file's sample profile and size, its fingerprint where it was taken, and the parts it is
-    loaded in."""
+    """A file's sample profile (of the columns ``names``) and size, its fingerprint where it was
+    taken, and the parts it is loaded in."""
 
     name: str
+    names: tuple[str, ...]
     profile: FileProfile
     sample: SampleSize
     fingerprint: str | None
@@ -68,6 +92,7 @@ class LoadTask:
 
     source: SourceFile
     fmt: TextFormat
+    layout: ColumnMap
     plan: TablePlan
     staging: str
     chunk_size: int
@@ -75,6 +100,7 @@ class LoadTask:
     part: Part = WHOLE
     #: The task's number in the run: its chunks' receipts are (task, chunk number).
     task: int = 0
+    transform: str | None = None
 
 
 @dataclass(frozen=True)
@@ -108,13 +134,21 @@ def _profile(task: ProfileTask, context: TaskContext) -> ProfileResult:
         context.check_stop(task.source.name)
 
     _check_visible(task.source, context)
-    sampled, size = profile_file(task.source, task.fmt, task.columns, task.rows, check)
+    invalid: list[InvalidRow] = []
+    layout = task.layout
+    sample = sample_rows(
+        task.source, task.fmt, layout.fields, task.rows, check, layout.read, invalid.append, layout.header
+    )
+    size = measure_sample(sample, task.rows, every_field=len(layout.read) == layout.fields)
+    first = 2 if task.source.has_header else 1
+    shaped, _ = _shaped(task, WHOLE, sample, lambda row: _record_number(row, invalid, first))
+    sampled, names = profile_table(shaped), tuple(shaped.column_names)
     scanner = scanner_for(task.source, task.fmt, task.split_bytes) if task.split_bytes else None
-    if scanner is None and not task.fingerprint:
-        return ProfileResult(task.source.name, sampled, size, None)
-    digest = fingerprint(task.source.path, check, scanner.feed if scanner else None)
+    if scanner is None and (not task.fingerprint or task.source.checksum):
+        return ProfileResult(task.source.name, names, sampled, size, task.source.checksum)
+    digest = fingerprint(open_stored(task.source), check, scanner.feed if scanner else None)
     if scanner is None:
-        return ProfileResult(task.source.name, sampled, size, digest)
+        return ProfileResult(task.source.name, names, sampled, size, digest)
     scanner.finish()
     if scanner.unsafe_at is not None:
         log.info(
@@ -122,7 +156,7 @@ def _profile(task: ProfileTask, context: TaskContext) -> ProfileResult:
             task.source.name,
             f"{scanner.unsafe_at:,}",
         )
-    return ProfileResult(task.source.name, sampled, size, digest, file_parts(scanner.boundaries))
+    return ProfileResult(task.source.name, names, sampled, size, digest, file_parts(scanner.boundaries))
 
 
 def load_file(task: LoadTask, context: TaskContext) -> FileResult:
@@ -143,15 +177,25 @@ def _check_visible(source: SourceFile, context: TaskContext) -> None:
 def _load_file(task: LoadTask, context: TaskContext) -> FileResult:
     started = time.perf_counter()
     name = task.source.name
-    columns = len(task.plan.names)
+    columns = task.layout.fields
     invalid: list[InvalidRow] = []
     misfits: list[tuple[int, str, bool]] = []  # (record number, reason, a misfit: yes)
     rows = seen = passed = 0
-    first = 2 if task.part.header else 1  # the record number of the part's first data row
+    # The record number of the part's first data row.
+    first = 2 if task.part.header and task.source.has_header else 1
     if task.part.data is None:
         _check_visible(task.source, context)
     digest = StreamDigest()
-    batches = read_batches(task.source, task.fmt, columns, invalid.append, task.part, digest)
+    batches = read_batches(
+        task.source,
+        task.fmt,
+        columns,
+        invalid.append,
+        task.part,
+        digest,
+        include=task.layout.read,
+        keys=task.layout.header,
+    )
     backend = context.backend
     with (
         context.connection_slot(),
@@ -159,8 +203,13 @@ def _load_file(task: LoadTask, context: TaskContext) -> FileResult:
     ):
         for number, chunk in enumerate(rechunk(batches, task.chunk_size)):
             context.check_stop(name)
-            typed, rejected = apply_plan(chunk, task.plan)
-            misfits.extend((_record_number(seen + i, invalid, first), why, True) for i, why in rejected)
+
+            def record(row: int, before: int = seen) -> int:
+                return _record_number(before + row, invalid, first)
+
+            shaped, kept = _shaped(task, task.part, chunk, record, task.plan.names)
+            typed, rejected = apply_plan(shaped, task.plan)
+            misfits.extend((record(i if kept is None else int(kept[i])), why, True) for i, why in rejected)
             seen += chunk.num_rows
             if len(invalid) + len(misfits) > task.max_errors:
                 break  # the parent fails the run; loading more of this file is wasted work
@@ -176,7 +225,9 @@ def _load_file(task: LoadTask, context: TaskContext) -> FileResult:
             task.part.describe(),
             passed,
         )
-    ragged = [(row.record, f"expected {columns} fields, found {row.fields}", False) for row in invalid]
+    ragged = [
+        (row.record, row.reason or f"expected {columns} fields, found {row.fields}", False) for row in invalid
+    ]
     return FileResult(
         name=task.source.name,
         rows=rows,
@@ -195,6 +246,48 @@ def text_bytes(chunk: pa.Table) -> int:
     counted).  For progress only: the file's own size is what the report counts."""
     values = sum(pc.sum(pc.binary_length(column)).as_py() or 0 for column in chunk.columns)
     return values + chunk.num_rows * chunk.num_columns
+
+
+def _shaped(
+    task: ProfileTask | LoadTask,
+    part: Part,
+    chunk: pa.Table,
+    record: Callable[[int], int],
+    expected: tuple[str, ...] | None = None,
+) -> tuple[pa.Table, np.ndarray | None]:
+    """``shape_chunk``, its failures named by the file and the lines of the rows concerned
+    (``record`` gives the record number of a row of ``chunk``); ``expected``: the planned
+    columns, which a TRANSFORM must return for every chunk."""
+    source, fmt = task.source, task.fmt
+    try:
+        shaped, kept = shape_chunk(chunk, task.layout, task.transform, source.relative_path)
+    except UnnamedValue as error:
+        line = _lines(source, fmt, part, record(error.row), record(error.row))
+        raise SchemaError(
+            f"{source.name}: line {line}: a value in the last column, which has no name in the header "
+            "(the header ends with the delimiter); it is dropped only where it is empty in every row"
+        ) from None
+    except TransformFailed as error:
+        lines = _lines(source, fmt, part, record(0), record(chunk.num_rows - 1))
+        raise TransformError(
+            f"{source.name}: lines {lines}: TRANSFORM {task.transform}: {error.message}", error.detail
+        ) from None
+    if expected is not None and tuple(shaped.column_names) != expected:
+        lines = _lines(source, fmt, part, record(0), record(chunk.num_rows - 1))
+        raise TransformError(
+            f"{source.name}: lines {lines}: TRANSFORM {task.transform} returned the columns "
+            f"{', '.join(shaped.column_names)}, not those its samples had: {', '.join(expected)}"
+        )
+    return shaped, kept
+
+
+def _lines(source: SourceFile, fmt: TextFormat, part: Part, first: int, last: int) -> str:
+    """The physical lines from record ``first`` to the end of record ``last`` (error path only)."""
+    found = locate_records(source, fmt, {first, last}, part)
+    start = found.get(first, (first, ""))[0]
+    last_start, text = found.get(last, (last, ""))
+    end = last_start + text.count("\n")
+    return str(start) if start == end else f"{start}-{end}"
 
 
 def _record_number(valid_index: int, invalid: list[InvalidRow], first: int) -> int:

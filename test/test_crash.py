@@ -23,6 +23,7 @@ import pytest
 import sqlalchemy as sa
 from conftest import ROOT, load, write
 
+from processor.columns import map_columns
 from processor.discover import discover_files
 from processor.errors import DatabaseError
 from processor.executors import TaskContext, WorkerSetup
@@ -429,7 +430,8 @@ def test_a_worker_never_recreates_a_dropped_staging_table(db, table, tmp_path):
     source = discover_files(tmp_path / "src", "*.csv", None)[0]
     plan = TablePlan(names=("id", "name", "value"), types=(INTEGER, TEXT, FLOAT))
     staging = staging_name(table, "gone")
-    task = LoadTask(source, TextFormat(), plan, staging, chunk_size=4, max_errors=0)
+    layout = map_columns(plan.names, (), None, source.name)
+    task = LoadTask(source, TextFormat(), layout, plan, staging, chunk_size=4, max_errors=0)
     setup = WorkerSetup(parse_url(db.url), "INFO", "text", single_writer=False)
     with pytest.raises(DatabaseError, match=r"^part0\.csv: writing rows failed: "):
         load_file(task, TaskContext(setup.backend(), isolated=False))

@@ -24,6 +24,7 @@ from conftest import Database, load, write
 
 import processor.run
 from processor.backends import backend_for
+from processor.columns import map_columns
 from processor.database import create_engine
 from processor.discover import discover_files
 from processor.errors import Interrupted
@@ -508,7 +509,7 @@ def test_profiling_stops_when_the_run_fails(tmp_path):
     stop = threading.Event()
     setup = WorkerSetup(parse_url(f"sqlite:///{tmp_path / 'o.db'}"), "INFO", "text", single_writer=True)
     context = TaskContext(setup.backend(), isolated=False, stopped=stop.is_set)
-    task = ProfileTask(source, TextFormat(), 1, 0)
+    task = ProfileTask(source, TextFormat(), map_columns(("n",), (), None, source.name), 0)
     assert profile(task, context).profile  # it runs while the run is well
     stop.set()
     with pytest.raises(Interrupted, match=r"^a\.csv: stopped because the run is failing or was interrupted$"):

@@ -168,12 +168,14 @@ class Backend:
         return column
 
     def table(self, name: str, plan: TablePlan, primary_key: Sequence[str] = ()) -> sa.Table:
-        """A SQLAlchemy Table of the plan's columns; only primary-key columns are NOT NULL."""
+        """A SQLAlchemy Table of the plan's columns; primary-key columns and those SCHEMA_FILE
+        says hold no NULL are NOT NULL."""
         columns = [
             sa.Column(
                 n,
                 self.column_type(t, key=n in primary_key),
                 primary_key=n in primary_key,
+                nullable=t.nullable and n not in primary_key,
                 autoincrement=False,
                 quote=True,
             )
