@@ -65,7 +65,7 @@ def _create(db, table: str, plan: TablePlan = PLAN) -> None:
         with backend.engine.begin() as conn:
             backend.table(table, plan).create(conn)
     finally:
-        backend.engine.dispose()
+        backend.dispose()
 
 
 def _fast_writer(db) -> WriteMethod:
@@ -127,7 +127,7 @@ def _write_chunks(db, table: str, plan: TablePlan, arrow: pa.Table) -> int:
         writer.close()
         with backend.engine.begin() as conn:
             receipts.drop(conn)
-        backend.engine.dispose()
+        backend.dispose()
 
 
 def test_chunk_writer_is_exact(db, table):
@@ -168,5 +168,5 @@ def test_a_chunk_whose_receipt_is_committed_is_passed_over(db, table):
         again.close()
         with backend.engine.begin() as conn:
             receipts.drop(conn)
-        backend.engine.dispose()
+        backend.dispose()
     assert sorted(db.rows(table)) == [(1,), (2,), (2,), (3,), (3,)]
