@@ -230,7 +230,7 @@ def _import(settings: Settings, report: RunReport, interrupts: Interrupts) -> No
             check_identifiers(table, layout.columns, settings.key, backend)
             check_indexes(layout.columns, settings.indexes, backend)
         # Before anything is written: a cluster that cannot be reached fails the run here.
-        executor = _executor(settings, backend, files, report.run_id)
+        executor = _executor(settings, backend, files, fmt, report.run_id)
         with contextlib.closing(executor):
             if settings.dry_run:  # it writes nothing, so it takes no lock and waits for none
                 planned = _plan(settings, backend, executor, files, layout, table, fmt, report)
@@ -342,9 +342,11 @@ def _shown_plan(backend: Backend, plan: TablePlan) -> list[dict[str, str]]:
     ]
 
 
-def _executor(settings: Settings, backend: Backend, files: list[SourceFile], run_id: str) -> Executor:
+def _executor(
+    settings: Settings, backend: Backend, files: list[SourceFile], fmt: TextFormat, run_id: str
+) -> Executor:
     """The executor of EXECUTOR; a pool no larger than the tasks the files are likely to make."""
-    tasks = sum(expected_parts(f.size, settings.split_bytes) for f in files)
+    tasks = sum(expected_parts(f, fmt, settings.split_bytes) for f in files)
     setup = WorkerSetup(
         url=settings.url,
         log_level=settings.log_level,

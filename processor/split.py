@@ -39,6 +39,10 @@ STREAM_READ = 1 << 20
 #: A compressed file is fed to the workers in decompressed blocks once its compressed size
 #: times this (a guess at how far CSV text compresses; gzip reaches 4-10x) exceeds SPLIT_BYTES.
 COMPRESSION_GUESS = 4
+#: The largest block of a compressed file that one task loads.  A block travels inside its task
+#: and is held whole by the worker that loads it, so its size bounds the memory of every
+#: process; SPLIT_BYTES only decides whether a compressed file is handed out in blocks at all.
+BLOCK_BYTES = 8 << 20
 
 
 def splittable_encoding(encoding: str) -> bool:
@@ -192,9 +196,9 @@ def stream_blocks(
     source: SourceFile, fmt: TextFormat, split_bytes: int, check: Callable[[], None] = lambda: None
 ) -> Iterator[Part]:
     """Decompress ``source`` once and yield its text in record-aligned blocks of about
-    ``split_bytes`` (with their bytes).  Past a quote that proves nothing, the rest is one part
+    ``block_bytes(split_bytes)`` (with their bytes).  Past a quote that proves nothing, the rest is one part
     that its task decompresses again up to its start, rather than one block held in memory."""
-    scanner = BoundaryScanner(split_bytes, _quoting(source, fmt), source.delimiter)
+    scanner = BoundaryScanner(block_bytes(split_bytes), _quoting(source, fmt), source.delimiter)
     pending = bytearray()  # the text from ``start`` on
     start, line, index = 0, 1, 0
     with open_bytes(source) as stream:
@@ -221,6 +225,15 @@ def stream_blocks(
                 return
 
 
-def expected_parts(size: int, split_bytes: int) -> int:
-    """About how many parts a file of ``size`` bytes makes (to size a pool before profiling)."""
-    return max(1, math.ceil(size / split_bytes))
+def block_bytes(split_bytes: int) -> int:
+    """The size of the blocks a compressed file is handed out in."""
+    return min(split_bytes, BLOCK_BYTES)
+
+
+def expected_parts(source: SourceFile, fmt: TextFormat, split_bytes: int) -> int:
+    """About how many parts a file makes (to size a pool before profiling)."""
+    if feeds_blocks(source, fmt, split_bytes):
+        return math.ceil(source.size * COMPRESSION_GUESS / block_bytes(split_bytes))
+    if splits(source, fmt, split_bytes):
+        return math.ceil(source.size / split_bytes)
+    return 1

@@ -275,13 +275,17 @@ WIDE = [
 @st.composite
 def file_sets(draw: st.DrawFn) -> tuple[int, list[list[list[str]]]]:
     """Two to four files of the same header: an id column, then one to three columns of values
-    mixed from numbers, dates and text (no NUL: PostgreSQL rejects it, tested elsewhere)."""
+    mixed from numbers, long decimals, dates, short and wide text (no NUL: PostgreSQL rejects
+    it, tested elsewhere)."""
     columns = draw(st.integers(1, 3))
     value = st.one_of(
         st.sampled_from(WIDE),
         st.integers(-(2**70), 2**70).map(str),
         st.floats(allow_nan=False, allow_infinity=False).map(repr),
         st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=5),
+        # long decimals (beyond a double, within and beyond DECIMAL(65)) and wide fields
+        st.from_regex(r"-?[1-9][0-9]{0,45}\.[0-9]{1,30}", fullmatch=True),
+        st.text(st.sampled_from('ab,"\n é漢'), min_size=200, max_size=3000),
     )
     files = draw(
         st.lists(
