@@ -1,17 +1,28 @@
-"""Bulk CSV -> SQL importer: plan one table from a folder of CSV files and load it in parallel."""
+"""Bulk CSV -> SQL importer: plan one table from a folder of CSV files and load it in parallel.
 
-from processor.errors import ConfigError, ImporterError
-from processor.report import RunReport
-from processor.run import report_invalid_settings, run_import
-from processor.settings import Settings, load_settings, salvage_settings
+The names below are imported on first use, so that a worker process, which imports
+``processor.worker`` only, does not pay for the run's own modules.
+"""
 
-__all__ = [
-    "ConfigError",
-    "ImporterError",
-    "RunReport",
-    "Settings",
-    "load_settings",
-    "report_invalid_settings",
-    "run_import",
-    "salvage_settings",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "ConfigError": "processor.errors",
+    "ImporterError": "processor.errors",
+    "RunReport": "processor.report",
+    "report_invalid_settings": "processor.run",
+    "run_import": "processor.run",
+    "Settings": "processor.settings",
+    "load_settings": "processor.settings",
+    "salvage_settings": "processor.settings",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'processor' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

@@ -31,6 +31,7 @@ INT64_DIGITS = 18  # every integer with at most this many digits fits in 64 bits
 FLOAT_SHAPE_RE = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 ZERO_RE = re.compile(r"0(\.0+)?([eE][-+]?[0-9]+)?")  # a spelling of zero without a sign
 DECIMAL_SHAPE = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$"
+NEGATIVE_ZERO = r"^-0(\.0+)?$"
 # A plain decimal (``DECIMAL_SHAPE``) of at most this many characters has no more digits than a
 # float gives back unchanged (DBL_DIG and FLT_DIG), and stays in the range where they hold.
 FLOAT_DIGITS = {64: 15, 32: 6}
@@ -166,6 +167,22 @@ def _matches(values: pa.Array, pattern: str) -> pa.Array:
 
 
 def _fits_integer(column: ColumnType, values: pa.Array) -> pa.Array:
+    """Integers written as ``INT_PATTERN`` says, within the column's range.
+
+    Where Arrow parses every value as a 64-bit integer, the values are those it prints back the
+    same (no ``007``, ``+5`` or ``-0``): two casts cost less than the pattern and the length
+    checks; otherwise the pattern decides."""
+    try:
+        numbers = pc.cast(values, pa.int64())
+    except pa.ArrowInvalid:
+        return _spelled_integer(column, values)
+    ok = pc.equal(pc.cast(numbers, pa.string()), values)
+    if (column.low, column.high) != (INT64_MIN, INT64_MAX):
+        ok = pc.and_(ok, pc.and_(pc.greater_equal(numbers, column.low), pc.less_equal(numbers, column.high)))
+    return pc.fill_null(ok, True)
+
+
+def _spelled_integer(column: ColumnType, values: pa.Array) -> pa.Array:
     ok = _matches(values, INT_PATTERN)
     long = pc.greater(pc.utf8_length(values), INT64_DIGITS)
     if pc.any(pc.and_(ok, long)).as_py():
@@ -200,8 +217,8 @@ def _fits_float(column: ColumnType, values: pa.Array) -> pa.Array:
 
 
 def _negative_zero(values: pa.Array) -> pa.Array:
-    """Per value of decimal shape: is it a zero written with a sign (``-0``, ``-0.00``)?"""
-    return pc.and_(pc.starts_with(values, "-"), pc.equal(pc.utf8_trim(values, "-0."), ""))
+    """Per value: is it a zero written with a sign (``-0``, ``-0.00``)?"""
+    return _matches(values, NEGATIVE_ZERO)
 
 
 def _float64_exact(text: str) -> bool:
@@ -237,19 +254,25 @@ def _fits_decimal(column: ColumnType, values: pa.Array) -> pa.Array:
 
 
 def _fits_date(column: ColumnType, values: pa.Array) -> pa.Array:
-    return _fits_time(values, DATE_SHAPE, DATE_FORMAT)
+    return _fits_time(values, DATE_SHAPE, DATE_FORMAT, pa.date32())
 
 
 def _fits_timestamp(column: ColumnType, values: pa.Array) -> pa.Array:
-    return _fits_time(values, TIMESTAMP_SHAPE, TIMESTAMP_FORMAT)
+    return _fits_time(values, TIMESTAMP_SHAPE, TIMESTAMP_FORMAT, pa.timestamp("s"))
 
 
-def _fits_time(values: pa.Array, shape: str, fmt: str) -> pa.Array:
-    """ISO-shaped values that name a real day and time: parsed and printed, they read the same
-    (Arrow's parser rolls 2021-02-30 over to March)."""
+def _fits_time(values: pa.Array, shape: str, fmt: str, unit: pa.DataType) -> pa.Array:
+    """ISO-shaped values that name a real day and time: parsed and printed, they read the same.
+
+    Arrow's cast parses ISO text strictly and prints it back in the same spelling, but fails
+    the whole array at one impossible date; then ``strptime`` decides value by value (it rolls
+    2021-02-30 over to March, which the printed text shows)."""
     shaped = _matches(values, shape)
-    parsed = pc.strptime(pc.if_else(shaped, values, None), fmt, "s", error_is_null=True)
-    printed = pc.strftime(parsed, fmt)
+    candidates = pc.if_else(shaped, values, None)
+    try:
+        printed = pc.cast(pc.cast(candidates, unit), pa.string())
+    except pa.ArrowInvalid:
+        printed = pc.strftime(pc.strptime(candidates, fmt, "s", error_is_null=True), fmt)
     return pc.fill_null(pc.and_(shaped, pc.fill_null(pc.equal(printed, values), False)), True)
 
 
@@ -342,6 +365,13 @@ class ColumnProfile:
     not_date: str | None = None
     unfit: str | None = None
 
+    @property
+    def settled(self) -> bool:
+        """Whether no other sample can change what a plan says of the column: no kind holds
+        every value (it is text), and the value that no kind holds, which says why, is known."""
+        kinds = self.integer or self.float or self.decimal or self.date or self.timestamp
+        return not self.empty and not kinds and self.unfit is not None
+
     def merge(self, other: ColumnProfile) -> ColumnProfile:
         def first(a: str | None, b: str | None) -> str | None:
             return a if a is not None else b
@@ -376,7 +406,7 @@ def classify(values: pa.Array) -> ColumnProfile:
     # An integer of at most 15 digits is a float too; longer ones are looked at.
     not_float = None if integer and whole_digits <= FLOAT_DIGITS[64] else _first_misfit(values, (FLOAT,))
     floats = not_float is None
-    example = str(pc.drop_null(values)[0].as_py())
+    example = _first_value(values)
     not_date = example if decimal else _first_misfit(values, (DATE,))  # numbers are no dates
     dated = not_date is None
     timestamp = not decimal and not dated and _first_misfit(values, (TIMESTAMP,)) is None
@@ -396,6 +426,12 @@ def classify(values: pa.Array) -> ColumnProfile:
         not_date=not_date,
         unfit=_first_misfit(values, (INTEGER, DECIMAL, FLOAT, DATE, TIMESTAMP)) if textual else None,
     )
+
+
+def _first_value(values: pa.Array) -> str:
+    """The first value that is not null (there is one), found without copying the others."""
+    position = 0 if values.null_count == 0 else pc.index(pc.is_valid(values), True).as_py()
+    return str(values[position].as_py())
 
 
 def _first_misfit(values: pa.Array, kinds: tuple[ColumnType, ...]) -> str | None:

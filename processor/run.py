@@ -15,6 +15,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 
 from sqlalchemy import exc
 from sqlalchemy.engine import Connection
@@ -51,6 +52,7 @@ from processor.schema import (
     TablePlan,
     check_identifiers,
     check_indexes,
+    merge_profiles,
     plan_from_table,
     plan_types,
     read_headers,
@@ -309,7 +311,7 @@ def _plan(
         for f in files
     ]
     with report.phase("sample"):
-        profiles = {p.name: p for p in executor.map_unordered(profile, tasks)}
+        profiles = _sample(executor, tasks)
     names = _profiled_names(files, profiles)
     if settings.transform is not None:
         check_identifiers(table, names, settings.key, backend)
@@ -331,6 +333,21 @@ def _plan(
             write_schema_file(settings.write_schema, plan, settings.key)
             log.info("wrote the planned column types to %s", settings.write_schema)
     return Planned(exists, onto_existing, holdings, profiles, todo, plan)
+
+
+def _sample(executor: Executor, tasks: list[ProfileTask]) -> dict[str, ProfileResult]:
+    """Every file's sample profile.  The first files (one per worker) are classified in full;
+    the columns they settle as text are not classified again in the other files' samples
+    (most columns of an EPC file, and most of the sampling's work)."""
+    first, rest = tasks[: executor.slots], tasks[executor.slots :]
+    profiles = {p.name: p for p in executor.map_unordered(profile, first)}
+    if rest:
+        results = [profiles[task.source.name] for task in first]
+        merged = merge_profiles((r.profile for r in results), len(results[0].names))
+        settled = frozenset(i for i, column in enumerate(merged) if column.settled)
+        rest = [replace(task, settled=settled) for task in rest]
+        profiles.update((p.name, p) for p in executor.map_unordered(profile, rest))
+    return profiles
 
 
 def _shown_plan(backend: Backend, plan: TablePlan) -> list[dict[str, str]]:

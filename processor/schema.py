@@ -158,9 +158,22 @@ def measure_sample(sample: pa.Table, rows: int, every_field: bool) -> SampleSize
     )
 
 
-def profile_table(sample: pa.Table) -> FileProfile:
-    """Classify each column of one file's sample, as read and shaped (runs in a worker)."""
-    return tuple(classify(column.combine_chunks()) for column in sample.columns)
+def profile_table(sample: pa.Table, settled: frozenset[int] = frozenset()) -> FileProfile:
+    """Classify each column of one file's sample, as read and shaped (runs in a worker); the
+    ``settled`` columns (by position, see ``ColumnProfile.settled``) are passed over."""
+    return tuple(
+        ColumnProfile() if i in settled else classify(column.combine_chunks())
+        for i, column in enumerate(sample.columns)
+    )
+
+
+def merge_profiles(profiles: Iterable[FileProfile], columns: int) -> list[ColumnProfile]:
+    """What the files' samples say together of each of ``columns`` columns, in the given order
+    (the first file's values are the ones a plan cites)."""
+    merged = [ColumnProfile()] * columns
+    for profile in profiles:
+        merged = [a.merge(b) for a, b in zip(merged, profile, strict=True)]
+    return merged
 
 
 def plan_types(names: Sequence[str], profiles: Iterable[FileProfile], backend: Backend) -> TablePlan:
@@ -170,9 +183,7 @@ def plan_types(names: Sequence[str], profiles: Iterable[FileProfile], backend: B
     file's values: a 16-digit key in one file and ``1.5`` in another make an exact decimal (or
     text), never a float that would change the key.
     """
-    merged = [ColumnProfile()] * len(names)
-    for profile in profiles:
-        merged = [a.merge(b) for a, b in zip(merged, profile, strict=True)]
+    merged = merge_profiles(profiles, len(names))
     chosen = [choose_type(p, backend.decimal_type) for p in merged]
     return TablePlan(
         names=tuple(names),

@@ -17,16 +17,18 @@ import importlib.util
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from processor.errors import ConfigError, first_line
 
-Function = Callable[[pd.DataFrame], Any]
+if TYPE_CHECKING:  # pandas is imported by the runs that use TRANSFORM only (~0.3 s per process)
+    import pandas as pd
+
+Function = Callable[["pd.DataFrame"], Any]
 
 
 class TransformFailed(Exception):
@@ -74,6 +76,8 @@ def _load_file(path: str) -> object:
 def transform_chunk(spec: str, chunk: pa.Table) -> tuple[pa.Table, np.ndarray]:
     """The chunk as the function returns it, its columns as text; and, for each returned row,
     the index of the chunk's row it came from."""
+    import pandas as pd
+
     frame = chunk.to_pandas(types_mapper=pd.ArrowDtype)
     try:
         result = load_transform(spec)(frame)

@@ -71,6 +71,8 @@ class ProfileTask:
     split_bytes: int | None = None
     #: TRANSFORM, applied to the sample before it is profiled.
     transform: str | None = None
+    #: Columns (by position) that earlier files' samples settled as text: not classified again.
+    settled: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -142,7 +144,7 @@ def _profile(task: ProfileTask, context: TaskContext) -> ProfileResult:
     size = measure_sample(sample, task.rows, every_field=len(layout.read) == layout.fields)
     first = 2 if task.source.has_header else 1
     shaped, _ = _shaped(task, WHOLE, sample, lambda row: _record_number(row, invalid, first))
-    sampled, names = profile_table(shaped), tuple(shaped.column_names)
+    sampled, names = profile_table(shaped, task.settled), tuple(shaped.column_names)
     scanner = scanner_for(task.source, task.fmt, task.split_bytes) if task.split_bytes else None
     if scanner is None and (not task.fingerprint or task.source.checksum):
         return ProfileResult(task.source.name, names, sampled, size, task.source.checksum)

@@ -14,9 +14,11 @@ from fractions import Fraction
 import numpy as np
 import pyarrow as pa
 import pytest
+import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from processor.backends import backend_for
 from processor.kinds import (
     DATE,
     DECIMAL,
@@ -31,6 +33,7 @@ from processor.kinds import (
     classify,
     integer_range,
 )
+from processor.schema import merge_profiles, plan_types, profile_table
 
 NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 
@@ -193,3 +196,26 @@ def test_classify_looks_past_the_first_values():
     assert planned([None] * 100 + ["2"]) is Kind.INTEGER
     assert planned(["x"] + ["1"] * 100) is Kind.TEXT
     assert planned(["1.5"] * 100 + ["1234567890123456.7"]) is Kind.TEXT  # no exact decimal here
+
+
+VALUES = ["1", "-7", "2.5", "1e5", "x", "2021-01-05", "2021-01-05 10:11:12", "2021-02-30", "-0", "007", None]
+VALUE = st.sampled_from(VALUES)
+FILES = st.lists(st.lists(st.tuples(VALUE, VALUE, VALUE), min_size=1, max_size=4), min_size=1, max_size=4)
+
+
+@settings(max_examples=300, deadline=None)
+@given(FILES, st.integers(min_value=1, max_value=3))
+def test_settled_columns_are_not_classified_again_and_the_plan_stays(files, first):
+    """The run classifies the first files' samples in full and passes over, in the others, the
+    columns those settled as text: the plan (types and the reasons it cites) is the plan from
+    every column of every file."""
+    sqlite = backend_for(sa.create_engine("sqlite://"))
+    samples = [
+        pa.table([pa.array(c, pa.string()) for c in zip(*rows, strict=True)], list("abc")) for rows in files
+    ]
+    names = samples[0].column_names
+    everything = plan_types(names, [profile_table(s) for s in samples], sqlite)
+    merged = merge_profiles([profile_table(s) for s in samples[:first]], len(names))
+    settled = frozenset(i for i, column in enumerate(merged) if column.settled)
+    skipping = [profile_table(s, settled if n >= first else frozenset()) for n, s in enumerate(samples)]
+    assert plan_types(names, skipping, sqlite) == everything

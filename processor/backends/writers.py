@@ -2,12 +2,12 @@
 
 Two kinds of writer, chosen by each database's backend:
 
-- ``SessionWriter``: a SQLAlchemy connection and one of the pandas-style writers (COPY, LOAD
-  DATA, the DuckDB Arrow scan, executemany, multi-row INSERTs), which keep pandas'
-  ``to_sql(method=...)`` signature.
-- ``AdbcWriter``: an Arrow-native ADBC driver (PostgreSQL's binary COPY, SQLite's C binding)
-  that takes the Arrow chunk as it is, so no value becomes a Python object on its way.  pandas'
-  own ``to_sql`` accepts an ADBC connection for the same path.
+- ``SessionWriter``: a SQLAlchemy connection and one of the pandas-style writers (binary or
+  CSV COPY, LOAD DATA, the DuckDB Arrow scan, executemany, multi-row INSERTs), which keep
+  pandas' ``to_sql(method=...)`` signature.
+- ``AdbcWriter``: an Arrow-native ADBC driver (SQLite's C binding) that takes the Arrow chunk as
+  it is, so no value becomes a Python object on its way.  pandas' own ``to_sql`` accepts an ADBC
+  connection for the same path.
 
 Both first touch the staging table in the chunk's transaction: that fails plainly if it was
 dropped (the run failed, or the next run cleaned up after a crash) and locks it against a DROP
@@ -31,7 +31,7 @@ from typing import Any, Protocol
 import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy import exc
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from processor.backends.chunk import ArrowChunk, WriteMethod, python_rows
 
@@ -82,11 +82,28 @@ class ChunkWriter(Protocol):
 
 
 class SessionWriter:
-    """A pandas-style writer on a SQLAlchemy connection, one transaction per chunk."""
+    """A pandas-style writer on a SQLAlchemy connection, one transaction per chunk.
 
-    def __init__(self, engine: Engine, method: WriteMethod, staging: str, names: Sequence[str]) -> None:
+    ``cast`` turns a chunk into the Arrow types the writer expects.  ``hold``: one connection
+    serves all of the task's chunks and is given back by ``close`` (a server session per task,
+    not one checkout, or with a connection budget one login, per chunk); without it, a
+    connection per chunk, which an embedded database's other writers need between chunks.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        method: WriteMethod,
+        staging: str,
+        names: Sequence[str],
+        cast: Callable[[pa.Table], pa.Table] = lambda chunk: chunk,
+        hold: bool = False,
+    ) -> None:
         self._engine = engine
         self._method = method
+        self._cast = cast
+        self._hold = hold
+        self._held: Connection | None = None
         self._staging = staging
         self._keys = list(names)
         self._touch = (
@@ -97,11 +114,28 @@ class SessionWriter:
         self.path = method.label
 
     def prepare(self, chunk: pa.Table) -> tuple[pa.Table, Sequence[tuple[Any, ...]]]:
+        chunk = self._cast(chunk)
         return chunk, python_rows(chunk) if self._method.takes_rows else ()
 
     def write(self, prepared: tuple[pa.Table, Sequence[tuple[Any, ...]]], receipt: Receipt) -> bool:
+        conn = self._held or self._engine.connect()
+        try:
+            written = self._write(conn, prepared, receipt)
+        except BaseException:
+            self._held = None
+            conn.close()  # a failed connection is not used for the next chunk
+            raise
+        if self._hold:
+            self._held = conn
+        else:
+            conn.close()
+        return written
+
+    def _write(
+        self, conn: Connection, prepared: tuple[pa.Table, Sequence[tuple[Any, ...]]], receipt: Receipt
+    ) -> bool:
         chunk, rows = prepared
-        with self._engine.connect() as conn, conn.begin() as transaction:
+        with conn.begin() as transaction:
             conn.exec_driver_sql(self._touch).close()
             try:
                 conn.execute(self._receipt, {"task": receipt.task, "chunk": receipt.chunk})
@@ -112,7 +146,9 @@ class SessionWriter:
         return True
 
     def close(self) -> None:
-        pass
+        held, self._held = self._held, None
+        if held is not None:
+            held.close()
 
 
 class AdbcWriter:

@@ -73,6 +73,10 @@ def _exit_with_parent(parent: multiprocessing.process.BaseProcess) -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
+def _started() -> None:
+    """A task that does nothing: submitting it makes the pool start a process."""
+
+
 def _call(fn: Callable[[T, TaskContext], R], task: T) -> R:
     assert _context is not None, "the pool's initializer did not run"
     return fn(task, _context)
@@ -97,6 +101,10 @@ class PoolExecutor:
             initializer=_start_worker,
             initargs=(setup, self._stop, lock, budget, self._events),
         )
+        # Start the processes now (a submitted task starts one each): they import their modules
+        # while the run takes its lock, reads the ledger and checks the target.
+        for _ in range(workers):
+            self._pool.submit(_started)
 
     def map_unordered(
         self,
