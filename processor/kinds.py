@@ -448,13 +448,31 @@ def _first_misfit(values: pa.Array, kinds: tuple[ColumnType, ...]) -> str | None
 
 
 def _widest_decimal(values: pa.Array) -> tuple[int, int]:
-    """The most digits before and after the point among decimal-shaped values."""
-    length = pc.utf8_length(values)
-    point = pc.find_substring(values, ".")  # -1 where there is none
-    signed = pc.cast(pc.starts_with(values, "-"), pa.int64())
-    whole = pc.subtract(pc.if_else(pc.less(point, 0), length, point), signed)
-    fraction = pc.if_else(pc.less(point, 0), 0, pc.subtract(pc.subtract(length, point), 1))
-    return pc.max(whole).as_py() or 0, pc.max(fraction).as_py() or 0
+    """The most digits before and after the point among decimal-shaped values.
+
+    Read off the strings' offsets and first bytes with numpy (the values are ASCII: bytes are
+    characters); Arrow's string kernels, one per step, cost a third of classifying a sample."""
+    if len(values) == 0 or values.null_count == len(values):
+        return 0, 0
+    width = 8 if pa.types.is_large_string(values.type) else 4
+    offsets = np.frombuffer(
+        values.buffers()[1],
+        dtype=np.int64 if width == 8 else np.int32,
+        count=len(values) + 1,
+        offset=values.offset * width,
+    ).astype(np.int64)
+    data = np.frombuffer(values.buffers()[2], dtype=np.uint8)
+    if len(data) == 0:  # every value is empty
+        return 0, 0
+    lengths = np.diff(offsets)
+    signed = (lengths > 0) & (data[np.minimum(offsets[:-1], len(data) - 1)] == ord("-"))
+    point = pc.fill_null(pc.find_substring(values, "."), -1).to_numpy()
+    whole = np.where(point < 0, lengths, point) - signed
+    fraction = np.where(point < 0, 0, lengths - point - 1)
+    if values.null_count:
+        present = values.is_valid().to_numpy(zero_copy_only=False)
+        whole, fraction = whole[present], fraction[present]
+    return int(whole.max()), int(fraction.max())
 
 
 def choose_type(profile: ColumnProfile, decimal_type: Callable[[int, int], ColumnType | None]) -> ColumnType:

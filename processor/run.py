@@ -487,7 +487,8 @@ def _load(
             drop_staging(backend, staging)
         raise
     drop_receipts(backend, staging)
-    refresh_statistics(backend, report.table)
+    with report.phase("statistics"):
+        refresh_statistics(backend, report.table)
 
 
 def _load_tasks(

@@ -195,7 +195,7 @@ def test_report_numbers_match_the_table(db, table, tmp_path):
     )
     assert [c["name"] for c in data["plan"]] == ["id", "name", "amount"]
     assert data["plan"][0]["type"] in ("BIGINT", "INTEGER")
-    assert set(data["phases"]) == {"discover", "sample", "load", "publish"}
+    assert set(data["phases"]) == {"discover", "sample", "load", "publish", "statistics"}
     assert all(seconds >= 0 for seconds in data["phases"].values())
     (path,) = data["write_path"]
     assert path.startswith(
