@@ -338,7 +338,7 @@ def _plan(
 def _sample(executor: Executor, tasks: list[ProfileTask]) -> dict[str, ProfileResult]:
     """Every file's sample profile.  The first files (one per worker) are classified in full;
     the columns they settle as text are not classified again in the other files' samples
-    (most columns of an EPC file, and most of the sampling's work)."""
+    (about half of an EPC file's columns, and of the sampling's work)."""
     first, rest = tasks[: executor.slots], tasks[executor.slots :]
     profiles = {p.name: p for p in executor.map_unordered(profile, first)}
     if rest:

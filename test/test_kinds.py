@@ -198,24 +198,26 @@ def test_classify_looks_past_the_first_values():
     assert planned(["1.5"] * 100 + ["1234567890123456.7"]) is Kind.TEXT  # no exact decimal here
 
 
-VALUES = ["1", "-7", "2.5", "1e5", "x", "2021-01-05", "2021-01-05 10:11:12", "2021-02-30", "-0", "007", None]
+VALUES = ["1", "-7", "2.5", "-0.25", "1e5", "x", "2021-01-05", "2021-01-05 10:11:12", "2021-02-30"]
+VALUES += ["-0", "007", "12345678901234567", "1234567890123456.75", None]
 VALUE = st.sampled_from(VALUES)
 FILES = st.lists(st.lists(st.tuples(VALUE, VALUE, VALUE), min_size=1, max_size=4), min_size=1, max_size=4)
 
 
+@pytest.mark.parametrize("url", ["sqlite://", "mysql://root@localhost/none"])
 @settings(max_examples=300, deadline=None)
-@given(FILES, st.integers(min_value=1, max_value=3))
-def test_settled_columns_are_not_classified_again_and_the_plan_stays(files, first):
+@given(files=FILES, first=st.integers(min_value=1, max_value=3))
+def test_settled_columns_are_not_classified_again_and_the_plan_stays(url, files, first):
     """The run classifies the first files' samples in full and passes over, in the others, the
-    columns those settled as text: the plan (types and the reasons it cites) is the plan from
-    every column of every file."""
-    sqlite = backend_for(sa.create_engine("sqlite://"))
+    columns those settled as text: the plan (types, and the reasons it cites) is the plan from
+    every column of every sample, on SQLite (no decimal type) and MySQL (bounded decimals)."""
+    backend = backend_for(sa.create_engine(url))  # no connection is made
     samples = [
         pa.table([pa.array(c, pa.string()) for c in zip(*rows, strict=True)], list("abc")) for rows in files
     ]
     names = samples[0].column_names
-    everything = plan_types(names, [profile_table(s) for s in samples], sqlite)
+    everything = plan_types(names, [profile_table(s) for s in samples], backend)
     merged = merge_profiles([profile_table(s) for s in samples[:first]], len(names))
     settled = frozenset(i for i, column in enumerate(merged) if column.settled)
     skipping = [profile_table(s, settled if n >= first else frozenset()) for n, s in enumerate(samples)]
-    assert plan_types(names, skipping, sqlite) == everything
+    assert plan_types(names, skipping, backend) == everything

@@ -114,7 +114,7 @@ def test_lone_end_of_data_marker_is_a_value(db, table):
 
 
 def _write_chunks(db, table: str, plan: TablePlan, arrow: pa.Table) -> int:
-    """Through the writer the pipeline uses (ADBC where the database has it), as a worker does."""
+    """Through the writer the pipeline uses (binary COPY on PostgreSQL, ADBC on SQLite), as a worker does."""
     backend = db.backend
     receipts = receipts_table(table)
     with backend.engine.begin() as conn:
