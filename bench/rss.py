@@ -60,9 +60,10 @@ def _tree(root: int) -> list[int]:
     while todo:
         pid = todo.pop()
         pids.append(pid)
-        for task in Path(f"/proc/{pid}/task").glob("*/children"):
-            with contextlib.suppress(OSError):  # the process ended meanwhile
-                todo.extend(int(child) for child in task.read_text().split())
+        with contextlib.suppress(OSError):  # the process ended meanwhile
+            for task in list(Path(f"/proc/{pid}/task").glob("*/children")):
+                with contextlib.suppress(OSError):  # the thread ended meanwhile
+                    todo.extend(int(child) for child in task.read_text().split())
     return pids
 
 

@@ -60,11 +60,18 @@ class Line:
     peak_rss_mb: float
     total_rss_mb: float
     processes: int
+    #: Of the importer's seconds, the ANALYZE after its publish (the report's ``statistics``
+    #: phase), which the loaders do not do.
+    statistics_seconds: float = 0.0
     naive_rows_per_second: float | None = None
 
     @property
     def ratio(self) -> float:
         return self.seconds / self.loader_seconds
+
+    @property
+    def ratio_without_statistics(self) -> float:
+        return (self.seconds - self.statistics_seconds) / self.loader_seconds
 
 
 def create_bench_databases(names: list[str]) -> None:
@@ -154,15 +161,18 @@ def count_rows(url: str, table: str) -> int:
         engine.dispose()
 
 
-def run_tool(url: str, files: list[Path], table: str, extra: list[str]) -> RunResult:
-    """``python index.py`` as a user runs it, into a table that does not exist yet."""
+def run_tool(url: str, files: list[Path], table: str, extra: list[str]) -> tuple[RunResult, dict[str, float]]:
+    """``python index.py`` as a user runs it, into a table that does not exist yet; its
+    measurements, and the phases of its JSON report."""
     fresh_table(url, table, None)
+    report = files[0].parent.parent.parent / "report.json"
     command = [sys.executable, str(ROOT / "index.py"), "--src-data-folder", str(files[0].parent.parent)]
-    command += ["--src-file-name", f"*/{files[0].name}", "--dest-sql", url, "--dest-table", table, *extra]
+    command += ["--src-file-name", f"*/{files[0].name}", "--dest-sql", url, "--dest-table", table]
+    command += ["--report-path", str(report), *extra]
     result = run_measured(command, env={**os.environ, "LOG_LEVEL": "WARNING"})
     if result.returncode != 0:
         raise SystemExit(f"importer failed:\n{result.output}")
-    return result
+    return result, json.loads(report.read_text())["phases"]
 
 
 def run_loader_once(url: str, files: list[Path], plan: TablePlan) -> float:
@@ -180,11 +190,14 @@ def bench_case(name: str, case: str, files: list[Path], rows: int, args: argpars
     url = database_url(name, args.out)
     plan = plan_for(files, url)
     tools: list[RunResult] = []
+    analyzing: list[float] = []
     loaders: list[float] = []
     for round_ in range(args.repeat):
         if url.startswith("sqlite"):
             Path(parse_url(url).database or "").unlink(missing_ok=True)
-        tools.append(run_tool(url, files, TOOL_TABLE, args.extra))
+        result, phases = run_tool(url, files, TOOL_TABLE, args.extra)
+        tools.append(result)
+        analyzing.append(phases.get("statistics", 0.0))
         loaders.append(run_loader_once(_loader_url(url), files, plan))
         print(
             f"  {name}, {case}, round {round_ + 1}: importer {tools[-1].seconds:.1f} s, "
@@ -212,6 +225,7 @@ def bench_case(name: str, case: str, files: list[Path], rows: int, args: argpars
         peak_rss_mb=max(r.peak_rss_mb for r in tools),
         total_rss_mb=max(r.total_rss_mb for r in tools),
         processes=max(r.processes for r in tools),
+        statistics_seconds=statistics.median(analyzing),
         naive_rows_per_second=naive,
     )
 
@@ -231,7 +245,7 @@ def size_check(name: str, sizes_mb: list[int], args: argparse.Namespace) -> None
         files = dataset(args.out, 1, rows)
         if url.startswith("sqlite"):
             Path(parse_url(url).database or "").unlink(missing_ok=True)
-        result = run_tool(url, files, TOOL_TABLE, args.extra)
+        result, _ = run_tool(url, files, TOOL_TABLE, args.extra)
         megabytes = files[0].stat().st_size / 1e6
         print(
             f"{megabytes:>6.0f}MB {rows:>10,} {result.seconds:>8.1f} {rows / result.seconds:>9,.0f} "
@@ -243,16 +257,17 @@ def size_check(name: str, sizes_mb: list[int], args: argparse.Namespace) -> None
 
 def print_table(lines: list[Line]) -> None:
     print(
-        f"\n{'case':<12} {'database':<11} {'rows':>9} {'importer s':>10} {'rows/s':>8} {'loader s':>9} "
-        f"{'ratio':>6} {'peak RSS':>9} {'procs':>5} {'sum RSS':>8} {'naive rows/s':>12}"
+        f"\n{'case':<12} {'database':<11} {'rows':>9} {'importer s':>10} {'ANALYZE s':>9} {'rows/s':>8} "
+        f"{'loader s':>9} {'ratio':>6} {'w/o ANALYZE':>11} {'peak RSS':>9} {'procs':>5} {'sum RSS':>8} "
+        f"{'naive rows/s':>12}"
     )
     for line in lines:
         naive = line.naive_rows_per_second
         print(
             f"{line.case:<12} {line.database:<11} {line.rows:>9,} {line.seconds:>10.1f} "
-            f"{line.rows / line.seconds:>8,.0f} {line.loader_seconds:>9.1f} {line.ratio:>5.2f}x "
-            f"{line.peak_rss_mb:>7.0f}MB {line.processes:>5} {line.total_rss_mb:>6.0f}MB "
-            f"{(f'{naive:,.0f}' if naive else '-'):>12}"
+            f"{line.statistics_seconds:>9.1f} {line.rows / line.seconds:>8,.0f} {line.loader_seconds:>9.1f} "
+            f"{line.ratio:>5.2f}x {line.ratio_without_statistics:>10.2f}x {line.peak_rss_mb:>7.0f}MB "
+            f"{line.processes:>5} {line.total_rss_mb:>6.0f}MB {(f'{naive:,.0f}' if naive else '-'):>12}"
         )
 
 
@@ -281,7 +296,13 @@ def main(argv: list[str] | None = None) -> None:
         lines += [bench_case(name, case, files, rows, args) for name in names]
     print_table(lines)
     machine = {"cpus": os.cpu_count(), "load_average_at_end": os.getloadavg()}
-    results = {"machine": machine, "lines": [asdict(line) | {"ratio": line.ratio} for line in lines]}
+    results = {
+        "machine": machine,
+        "lines": [
+            asdict(line) | {"ratio": line.ratio, "ratio_without_statistics": line.ratio_without_statistics}
+            for line in lines
+        ],
+    }
     (args.json or args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     if args.sizes:
         size_check(args.size_database, [int(s) for s in args.sizes.split(",")], args)
