@@ -5,8 +5,9 @@
 Generates (or reuses) an EPC-like dataset under bench/out, then per database runs the importer
 as users run it (``python index.py`` in a subprocess) and the database's loader into a table of
 the same planned schema, alternating A B A B, and reports the median of each: seconds, rows/s,
-the ratio to the loader and the importer's peak RSS (its largest process, the sum over its
-processes).  ``--gz-rows`` adds a case of one large gzip file (the loaders read it through
+the ratio to the loader (also without the ``ANALYZE`` after the importer's publish, which the
+loaders do not do; read from its JSON report) and the importer's peak RSS (its largest process,
+the sum over its processes).  ``--gz-rows`` adds a case of one large gzip file (the loaders read it through
 ``gzip -dc``).  The naive design (Pool + ``to_sql`` default INSERTs) runs on a subset for
 reference; ``--sizes`` adds a throughput-versus-file-size check on one database.  The results
 are also written as JSON (``--json``, default ``<out>/results.json``).
