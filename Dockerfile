@@ -20,7 +20,9 @@ COPY index.py ./
 COPY processor/ processor/
 COPY data/ data/
 # The working folder is the importer's, so the default sqlite:///import.db can be written.
-RUN chown 10001 /app
+# Bytecode compiled once here: every container would otherwise compile the importer again.
+RUN chown 10001 /app \
+ && /opt/venv/bin/python -m compileall -q processor/
 # PYTHONPATH: `dask worker` (docker-compose.yml) imports the importer's tasks from /app.
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONPATH=/app \

@@ -7,6 +7,11 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 
+from processor.prestart import start_worker_server
+
+if __name__ == "__main__":
+    start_worker_server()  # its imports overlap the ones below
+
 from processor import (
     ConfigError,
     RunReport,

@@ -97,7 +97,7 @@ def content(db, table: str) -> str:
 
 
 def children(pid: int) -> list[int]:
-    """The live child processes of ``pid`` (spawn's resource tracker and the pool's workers)."""
+    """The live child processes of ``pid``."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -111,12 +111,17 @@ def children(pid: int) -> list[int]:
     return found
 
 
-def is_worker(pid: int) -> bool:
+def worker_processes(pid: int) -> tuple[list[int], list[int]]:
+    """The worker server that ``pid`` started, and the pool's workers that this server forked."""
+    servers = [child for child in children(pid) if b"multiprocessing.forkserver" in command_line(child)]
+    return servers, [worker for server in servers for worker in children(server)]
+
+
+def command_line(pid: int) -> bytes:
     try:
-        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
-        return False
-    return b"spawn_main" in command and b"resource_tracker" not in command
+        return b""
 
 
 def alive(pid: int) -> bool:
@@ -176,10 +181,11 @@ class Importer:
             if line == "":
                 raise AssertionError(f"the run ended before logging {text!r}:\n{''.join(self.stderr)}")
 
-    def children(self) -> list[int]:
-        found = children(self.process.pid)
-        self.workers.update(pid for pid in found if is_worker(pid))
-        return found
+    def find_workers(self) -> list[int]:
+        """The pool's workers alive now; they and their server are remembered for ``stop``."""
+        servers, workers = worker_processes(self.process.pid)
+        self.workers.update(servers + workers)
+        return workers
 
     def finish(self, timeout: float = 60) -> tuple[int, str, str]:
         self.process.wait(timeout=timeout)
@@ -193,7 +199,7 @@ class Importer:
         return stdout
 
     def kill(self) -> None:
-        self.children()  # remember the workers, to check that they do not outlive their parent
+        self.find_workers()  # remember the workers, to check that they do not outlive their parent
         self.process.send_signal(signal.SIGKILL)
         self.process.wait()
         # Not read: workers that outlive their parent would hold the pipe open.
@@ -201,7 +207,8 @@ class Importer:
         self.process.stdout.close()
 
     def wait_for_orphans(self, timeout: float = 10) -> list[int]:
-        """The workers still running ``timeout`` seconds after the parent's death (none, we assert)."""
+        """The workers (and their server) still running ``timeout`` seconds after the parent's
+        death (none, we assert)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and any(alive(pid) for pid in self.workers):
             time.sleep(0.05)
@@ -301,8 +308,8 @@ def test_kill_a_loading_worker(db, table, previous, importers):
     run = importers(previous, db, table)
     run.wait_for("into staging table")
     time.sleep(rng.uniform(0.0, 0.15))
-    workers = [pid for pid in run.children() if is_worker(pid)]
-    assert len(workers) == 2, run.children()
+    workers = run.find_workers()
+    assert len(workers) == 2, workers
     os.kill(rng.choice(workers), signal.SIGKILL)
     status, _, stderr = run.finish()
     assert status == 8, stderr
@@ -377,7 +384,7 @@ def test_lost_connection_of_a_writer(db, table, previous, importers):
     run = importers(previous, db, table)
     run.wait_for("into staging table")
     time.sleep(delay)
-    workers = [pid for pid in run.children() if is_worker(pid)]
+    workers = run.find_workers()
     # A load may already be over on a fast machine: then the run must simply have worked.
     killed = kill_connections(db, client_ports([rng.choice(workers)])) if workers else False
     status, _, stderr = run.finish()

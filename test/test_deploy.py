@@ -184,6 +184,8 @@ def test_the_runtime_image_steps_work_outside_docker():
                 shutil.copytree(source, app / name, ignore=shutil.ignore_patterns("__pycache__"))
             else:
                 shutil.copy(source, app / name)
+        assert "/opt/venv/bin/python -m compileall -q processor/" in DOCKERFILE
+        subprocess.run([sys.executable, "-m", "compileall", "-q", "processor/"], cwd=app, check=True)
         command = [sys.executable, "index.py"]
         if os.geteuid() == 0:
             app.chmod(0o755)

@@ -155,7 +155,7 @@ def say_secret(text: str, context: TaskContext) -> int:
 
 
 def test_worker_processes_mask_secrets_in_their_logs(capfd):
-    """Workers are spawned processes that set up their own logging; it masks the same secrets."""
+    """Workers are processes of their own that set up their logging; it masks the same secrets."""
     url = parse_url(f"postgresql://loader:{USER_PASSWORD}@127.0.0.1/test?sslpassword={QUERY_SECRET}")
     executor = make_executor("pool", 2, WorkerSetup(url, "INFO", "text", single_writer=False))
     try:

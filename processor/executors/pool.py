@@ -1,16 +1,16 @@
-"""A pool of spawned worker processes on this machine (WORKERS > 1).
+"""A pool of worker processes on this machine (WORKERS > 1), forked by the worker server.
 
-Each process builds its context once, in the pool's initializer, from the picklable setup and
-the pool's shared objects: an Event that stops the run, a Lock for the single-writer turn, a
-Semaphore for the connection budget, a Queue for progress events.  A process that dies (killed,
-out of memory) breaks the pool: the run fails with exit status 8.
+Each process builds its context once, in the pool's initializer, from the picklable setup, the
+run's environment and folder, and the pool's shared objects: an Event that stops the run, a Lock
+for the single-writer turn, a Semaphore for the connection budget, a Queue for progress events.
+A process that dies (killed, out of memory) breaks the pool: the run fails with exit status 8.
 """
 
 from __future__ import annotations
 
-import atexit
 import logging
 import multiprocessing
+import multiprocessing.util
 import os
 import signal
 import threading
@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import AbstractContextManager
+from multiprocessing import reduction
 from typing import Any
 
 from processor.errors import WorkerCrashed
@@ -25,6 +26,7 @@ from processor.executors.context import TaskContext, WorkerSetup, budget_slot, n
 from processor.executors.streaming import POLL_SECONDS, Flight, R, T, pass_on
 from processor.logs import set_run_id, setup_logging
 from processor.masking import url_secrets
+from processor.prestart import worker_context
 
 log = logging.getLogger(__name__)
 
@@ -35,14 +37,15 @@ ORPHANED = 70
 _context: TaskContext | None = None
 
 
-def _start_worker(setup: WorkerSetup, stop: Any, lock: Any, budget: Any, events: Any) -> None:
+def _start_worker(setup: WorkerSetup, stop: Any, lock: Any, budget: Any, events: Any, run: _RunPlace) -> None:
     """Pool initializer: this process's own engine and context; Ctrl-C is left to the parent."""
     global _context
+    run.take_over()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent = multiprocessing.parent_process()
     assert parent is not None
     _exit_with_parent(parent)
-    # A spawned process starts without the parent's logging, and masks the same secrets.
+    # A forked worker starts without the parent's logging, and masks the same secrets.
     setup_logging(setup.log_level, setup.log_format, url_secrets(setup.url))
     set_run_id(setup.run_id)
     events.cancel_join_thread()  # progress events are a courtesy: never wait at exit to send them
@@ -54,8 +57,33 @@ def _start_worker(setup: WorkerSetup, stop: Any, lock: Any, budget: Any, events:
         connection_slot=budget_slot(lambda: budget) if budget is not None else no_turn,
         progress=events.put,
     )
-    # The worker's sessions end with it, closed by the worker rather than by its teardown.
-    atexit.register(_context.backend.dispose)
+    # The worker's sessions end with it, closed by the worker (a forked process ends with no
+    # interpreter teardown; multiprocessing's finalizers still run).
+    multiprocessing.util.Finalize(None, _context.backend.dispose, exitpriority=10)
+
+
+class _RunPlace:
+    """The run's environment, folder and output, which a worker takes as a spawned process would
+    inherit them: the server forked it, and the server was started earlier, maybe with other
+    variables (libpq reads PGCLIENTENCODING at connect) and another stderr."""
+
+    def __init__(self) -> None:
+        self.environ = dict(os.environ)
+        self.cwd = os.getcwd()
+        self.output: tuple[Any, Any] | None = None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled as the worker is launched: the server hands the child copies of these two.
+        state = {**self.__dict__, "output": (reduction.DupFd(1), reduction.DupFd(2))}
+        return (_RunPlace.__new__, (_RunPlace,), state)
+
+    def take_over(self) -> None:
+        os.environ.clear()
+        os.environ.update(self.environ)
+        os.chdir(self.cwd)
+        if self.output is not None:
+            for target, passed in zip((1, 2), self.output, strict=True):
+                os.dup2(passed.detach(), target)
 
 
 def _exit_with_parent(parent: multiprocessing.process.BaseProcess) -> None:
@@ -83,13 +111,14 @@ def _call(fn: Callable[[T, TaskContext], R], task: T) -> R:
 
 
 class PoolExecutor:
-    """Tasks in ``workers`` spawned processes; the first failure stops the others."""
+    """Tasks in ``workers`` processes; the first failure stops the others."""
 
     isolated = True
 
     def __init__(self, setup: WorkerSetup, workers: int) -> None:
-        # spawn, not fork: Arrow's and the drivers' threads and sockets must not be inherited.
-        context = multiprocessing.get_context("spawn")
+        # Not forked from this process: Arrow's and the drivers' threads and sockets must not be
+        # inherited (processor/prestart.py).
+        context = worker_context()
         self.slots = workers
         self._stop = context.Event()
         lock = context.Lock() if setup.single_writer else None
@@ -99,7 +128,7 @@ class PoolExecutor:
             max_workers=workers,
             mp_context=context,
             initializer=_start_worker,
-            initargs=(setup, self._stop, lock, budget, self._events),
+            initargs=(setup, self._stop, lock, budget, self._events, _RunPlace()),
         )
         # Start the processes now (a submitted task starts one each): they import their modules
         # while the run takes its lock, reads the ledger and checks the target.
