@@ -7,9 +7,10 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 
-from processor.prestart import start_worker_server
+from processor.prestart import fill_closed_streams, start_worker_server
 
 if __name__ == "__main__":
+    fill_closed_streams()
     start_worker_server()  # its imports overlap the ones below
 
 from processor import (

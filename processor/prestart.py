@@ -12,6 +12,8 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.context
 import multiprocessing.forkserver
+import os
+import sys
 
 from processor.cpus import available_cpus
 
@@ -34,3 +36,18 @@ def start_worker_server() -> None:
     if available_cpus() > 1:
         worker_context()
         multiprocessing.forkserver.ensure_running()
+
+
+def fill_closed_streams() -> None:
+    """Give a standard stream that the command was started without (``>&-``) the null device.
+
+    Otherwise the next file or pipe opened takes its number, and output meant for stderr (the
+    workers' too) would go into it; and Python's ``sys.stderr`` would be None.
+    """
+    for fd, name, mode in ((0, "stdin", "r"), (1, "stdout", "w"), (2, "stderr", "w")):
+        try:
+            os.fstat(fd)
+        except OSError:
+            os.open(os.devnull, os.O_RDWR)  # the lowest free number: this one, as those below are open
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(fd, mode, closefd=False))  # noqa: SIM115 - lives as long as the process

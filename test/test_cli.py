@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import shutil
 import sqlite3
@@ -287,3 +288,29 @@ def test_bundled_sample_with_no_settings(tmp_path):
     with sqlite3.connect(tmp_path / "import.db") as conn:
         columns = [d[0] for d in conn.execute("SELECT * FROM certificates LIMIT 0").description]
     assert columns == header
+
+
+@pytest.mark.parametrize("closed", [1, 2])
+def test_started_with_stdout_or_stderr_closed(folder, tmp_path, closed):
+    """``cmd >&-`` or ``2>&-``: the run works; what would have gone to the closed stream is dropped."""
+    db_path = tmp_path / "out.db"
+    result = subprocess.run(
+        [sys.executable, str(INDEX)],
+        cwd=tmp_path,
+        env=user_env(SRC_DATA_FOLDER=str(folder), DEST_SQL=f"sqlite:///{db_path}", WORKERS="2"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        preexec_fn=lambda: os.close(closed),  # the child closes its own stream
+    )
+    assert result.returncode == 0, result.stderr
+    if closed == 1:
+        assert "2024/q2/sales.csv: 1 rows" in result.stderr
+    else:
+        assert SUMMARY.match(result.stdout.strip())["rows"] == "3"
+    assert rows(db_path, "SELECT id, name FROM sales ORDER BY id") == [
+        (1, "Smith, Jo"),
+        (2, "Zoë"),
+        (3, "00123"),
+    ]

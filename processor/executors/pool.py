@@ -81,9 +81,10 @@ class _RunPlace:
         os.environ.clear()
         os.environ.update(self.environ)
         os.chdir(self.cwd)
-        if self.output is not None:
-            for target, passed in zip((1, 2), self.output, strict=True):
-                os.dup2(passed.detach(), target)
+        for target, passed in zip((1, 2), self.output or (), strict=True):
+            fd = passed.detach()
+            os.dup2(fd, target)
+            os.close(fd)
 
 
 def _exit_with_parent(parent: multiprocessing.process.BaseProcess) -> None:
