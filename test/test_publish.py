@@ -438,3 +438,38 @@ def test_merge_into_a_case_insensitive_key_refuses_to_overwrite(
     assert message.endswith("nothing was published")
     assert db.rows(table) == [("abc", 1)]
     assert staging_tables(db, table) == []
+
+
+# -- names ----------------------------------------------------------------------------------------
+
+
+def primary_key_name(db: Database, table: str) -> str:
+    sql = (
+        f"SELECT conname FROM pg_constraint WHERE conrelid = '{db.quote(table)}'::regclass AND contype = 'p'"
+    )
+    return db._query(sql).rows_list[0][0]
+
+
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)  # elsewhere the key has no name of the table
+def test_the_primary_key_is_named_after_the_table_not_the_staging_table(db, table, tmp_path):
+    write(tmp_path / "one", "a.csv", "id,v\n1,a\n")
+    write(tmp_path / "two", "b.csv", "id,v\n2,b\n")
+    for folder, mode in (("one", "fail"), ("two", "replace")):
+        assert load(tmp_path / folder, db, table, if_exists=mode, primary_key=("id",)).error is None
+        assert primary_key_name(db, table) == f"{table}_pkey"
+    # 63 bytes, PostgreSQL's longest name: the table's part is cut on a character to fit.
+    long = f"{table}_" + "é" * 25
+    other = f"{table}_other"
+    try:
+        assert load(tmp_path / "one", db, long, primary_key=("id",)).error is None
+        assert primary_key_name(db, long) == f"{table}_" + "é" * 22 + "_pkey"
+        # The name taken by another table's index: the key keeps the name it was built with.
+        db.drop(table)
+        db.execute(f"CREATE TABLE {other} (n int)")
+        db.execute(f"CREATE INDEX {table}_pkey ON {other} (n)")
+        assert load(tmp_path / "one", db, table, primary_key=("id",)).error is None
+        assert primary_key_name(db, table).startswith(staging_name(table, ""))
+        assert db.rows(table) == [(1, "a")]
+    finally:
+        db.drop(long)
+        db.drop(other)

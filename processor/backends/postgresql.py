@@ -179,10 +179,16 @@ class PostgreSQL(Backend):
                 conn.exec_driver_sql(self.index_sql(index, stage, _temporary(stage, number)))
 
     def finish_indexes(self, conn: Connection, stage: str, target: str, carried: Carried) -> None:
-        """The indexes ``prepare_replace`` built: renamed to their names."""
+        """The indexes ``prepare_replace`` built: renamed to their names; and the primary key,
+        which PostgreSQL named after the staging table, to the name it gives the target's own
+        (``<table>_pkey``) where no other index has it."""
         q = self.quote
         for number, index in enumerate(carried.indexes):
             conn.exec_driver_sql(f"ALTER INDEX {q(_temporary(stage, number))} RENAME TO {q(index.name)}")
+        wanted = _object_name(target, "pkey")
+        found = conn.exec_driver_sql(PRIMARY_KEY, {"table": q(target), "wanted": wanted}).first()
+        if found is not None and found.free:
+            conn.exec_driver_sql(f"ALTER TABLE {q(target)} RENAME CONSTRAINT {q(found.name)} TO {q(wanted)}")
 
     def replace(self, stage: str, target: str, carried: Carried, record: Record) -> None:
         q = self.quote
@@ -203,6 +209,13 @@ class PostgreSQL(Backend):
     def is_transient(cls, error: BaseException) -> bool:
         original = driver_error(error)
         return (getattr(original, "pgcode", None) or getattr(original, "sqlstate", None)) in TRANSIENT
+
+
+def _object_name(table: str, suffix: str) -> str:
+    """The name PostgreSQL gives a table's object by default: ``<table>_<suffix>``, the table's
+    part cut (on a character) to fit the 63 bytes of a name."""
+    room = NAME_BYTES - len(suffix) - 1
+    return f"{table.encode()[:room].decode(errors='ignore')}_{suffix}"
 
 
 def _temporary(stage: str, number: int) -> str:
@@ -256,6 +269,15 @@ SELECT a.privilege_type, CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::r
 FROM pg_class c, aclexplode(c.relacl) a
 WHERE c.oid = to_regclass(%(table)s) AND a.grantee <> (SELECT oid FROM pg_roles WHERE rolname = current_user)
 ORDER BY 2, 1
+"""
+
+# The table's primary key, and whether ``wanted`` is free among its schema's relations.
+PRIMARY_KEY = """
+SELECT k.conname AS name,
+       NOT EXISTS (SELECT 1 FROM pg_class c
+                   WHERE c.relname = %(wanted)s AND c.relnamespace = k.connamespace) AS free
+FROM pg_constraint k
+WHERE k.conrelid = to_regclass(%(table)s) AND k.contype = 'p'
 """
 
 # What a replace cannot keep, and for constraints the columns (a primary key the new table also
