@@ -453,7 +453,7 @@ def _load(
     """Load the files into a fresh staging table, then publish it, or drop it on any failure."""
     assert report.table is not None
     staging = staging_name(backend.fold_table(report.table), report.run_id)
-    create_staging(backend, staging, plan, settings.key)
+    create_staging(backend, staging, plan, settings.key, report.table)
     log.info("loading %d files into staging table %r", len(files), staging)
     tally = _Tally()
     tasks = _load_tasks(settings, files, profiles, plan, fmt, layout, staging, tally)

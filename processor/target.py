@@ -86,12 +86,24 @@ def check_merge_key(backend: Backend, table: str, primary_key: Sequence[str]) ->
         )
 
 
-def create_staging(backend: Backend, name: str, plan: TablePlan, primary_key: Sequence[str]) -> None:
+def create_staging(
+    backend: Backend, name: str, plan: TablePlan, primary_key: Sequence[str], target: str
+) -> None:
     """Create the run's empty staging table with the planned columns (and key, for merge), and
-    its receipts table (``backends/writers.py``: which chunks it holds)."""
-    with backend.engine.begin() as conn:
-        backend.table(name, plan, primary_key).create(conn)
-        receipts_table(name).create(conn)
+    its receipts table (``backends/writers.py``: which chunks it holds).  A database that cannot
+    hold a row of so many columns is a schema error that names the target, not the stage."""
+    try:
+        with backend.engine.begin() as conn:
+            backend.table(name, plan, primary_key).create(conn)
+            receipts_table(name).create(conn)
+    except sa.exc.DBAPIError as error:
+        if not backend.row_too_wide(error):
+            raise
+        raise SchemaError(
+            f"table {target!r} cannot be created with the planned {len(plan.names):,} columns: "
+            f"{backend.name} refuses rows that wide ({describe(error)}); load fewer columns "
+            "(SRC_COLUMNS)"
+        ) from error
 
 
 def drop_table(backend: Backend, name: str) -> None:

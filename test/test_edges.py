@@ -463,6 +463,24 @@ def test_a_header_wider_than_the_database_allows(db, table, tmp_path):
     assert stages(db, table) == []
 
 
+@pytest.mark.parametrize("db", ["mariadb"], indirect=True)  # InnoDB's row of at most 8,126 bytes
+def test_more_text_columns_than_a_mariadb_row_holds(db, table, tmp_path):
+    """500 text columns are within MariaDB's column limit, not its row size: a schema error that
+    names the table, with nothing created."""
+    header = ",".join(f"c{i}" for i in range(500))
+    write(tmp_path / "src", "a.csv", header + "\n" + ",".join("x" for _ in range(500)) + "\n")
+    report = load(tmp_path / "src", db, table)
+    assert report.exit_code == 4
+    message = str(report.error)
+    assert message.startswith(
+        f"table {table!r} cannot be created with the planned 500 columns: mysql refuses"
+    )
+    assert "(error 1118)" in message
+    assert message.endswith("load fewer columns (SRC_COLUMNS)")
+    assert not db.exists(table)
+    assert stages(db, table) == []
+
+
 # ---- planned from samples -----------------------------------------------------------------------
 
 

@@ -25,7 +25,7 @@ def make_leftover(db, table, run_id):
     names, sorted."""
     backend = db.backend
     leftover = staging_name(table, run_id)
-    create_staging(backend, leftover, TablePlan(names=("n",), types=(INTEGER,)), ())
+    create_staging(backend, leftover, TablePlan(names=("n",), types=(INTEGER,)), (), table)
     backend.engine.dispose()
     return [leftover, f"{leftover}_chunks"]
 

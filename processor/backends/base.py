@@ -416,3 +416,9 @@ class Backend:
         """Whether the database rolled the failed statement's transaction back by itself, so
         running it again cannot write twice."""
         return False
+
+    @classmethod
+    def row_too_wide(cls, error: BaseException) -> bool:
+        """Whether the database refused to create a table because its rows could grow larger
+        than it allows (the planned columns together, not any one of them)."""
+        return False

@@ -43,6 +43,9 @@ INSERT_BYTES_PER_VALUE = 4
 PARAMETER_LIMIT = 65535
 # Error numbers after which the server has rolled back: lock wait timeout, deadlock.
 TRANSIENT = {1205, 1213}
+# ER_TOO_BIG_ROWSIZE: InnoDB keeps about 20 bytes per text column in a row of at most 8,126, so
+# a table of more than about 380 text columns cannot be created.
+ROW_TOO_WIDE = 1118
 # Collations that compare bytes with no padding, best first (MariaDB, MySQL 8), else PAD SPACE bytes.
 EXACT_COLLATIONS = ("utf8mb4_nopad_bin", "utf8mb4_0900_bin", "utf8mb4_bin")
 # Table and column names hold 64 characters (the dialect reports 255, an alias limit).
@@ -406,8 +409,17 @@ class MySQL(Backend):
 
     @classmethod
     def is_transient(cls, error: BaseException) -> bool:
-        args = getattr(driver_error(error), "args", ())
-        return bool(args) and isinstance(args[0], int) and args[0] in TRANSIENT
+        return _error_code(error) in TRANSIENT
+
+    @classmethod
+    def row_too_wide(cls, error: BaseException) -> bool:
+        return _error_code(error) == ROW_TOO_WIDE
+
+
+def _error_code(error: BaseException) -> int | None:
+    """The server's error number of a driver error (MySQLdb's first argument)."""
+    args = getattr(driver_error(error), "args", ())
+    return args[0] if args and isinstance(args[0], int) else None
 
 
 def _within_charset(column: ColumnType, charset: str | None) -> ColumnType:
