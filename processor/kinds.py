@@ -112,7 +112,7 @@ class ColumnType:
     def reason(self, value: str | None) -> str:
         """Why ``value`` was rejected from this column, for the rejects file."""
         if value is None:
-            return "an empty value, but the column is NOT NULL (SCHEMA_FILE)"
+            return "an empty value, but the column is NOT NULL"
         return f"{_shown(value)!r} is not {self.describe()}"
 
     def describe(self) -> str:

@@ -154,6 +154,26 @@ def test_existing_column_types_are_honoured(db, table, tmp_path):
     assert (first[1], str(first[2]), price, first[4]) == (32767, "2021-01-05", Decimal("999.99"), "abc")
 
 
+def test_existing_not_null_columns_reject_empty_values_before_the_publish(db, table, tmp_path):
+    db.execute(f"CREATE TABLE {db.quote(table)} (k INTEGER NOT NULL, v VARCHAR(10) NOT NULL, w VARCHAR(10))")
+    db.execute(f"INSERT INTO {db.quote(table)} VALUES (0, 'kept', NULL)")
+    write(tmp_path / "src", "a.csv", "k,v,w\n1,a,\n2,,x\n,c,\n4,d,y\n")
+    # MAX_ERRORS=0: the first empty value stops the run, and the table is as it was.
+    failed = load(tmp_path / "src", db, table, if_exists="append")
+    assert failed.exit_code == 5, failed.error
+    assert str(failed.error).startswith(
+        "a.csv: line 3: column 'v': an empty value, but the column is NOT NULL"
+    )
+    assert db.rows(table) == [(0, "kept", None)]
+    report = load(tmp_path / "src", db, table, if_exists="append", max_errors=10)
+    assert report.error is None, report.error
+    assert [(r.line, r.reason) for r in report.rejects] == [
+        (3, "column 'v': an empty value, but the column is NOT NULL"),
+        (4, "column 'k': an empty value, but the column is NOT NULL"),
+    ]
+    assert sorted(db.rows(table)) == [(0, "kept", None), (1, "a", None), (4, "d", "y")]
+
+
 def test_existing_boolean_columns_take_boolean_spellings(db, table, tmp_path):
     db.execute(f"CREATE TABLE {db.quote(table)} (k INTEGER, flag BOOLEAN)")
     write(tmp_path / "src", "a.csv", "k,flag\n1,true\n2,F\n3,yes\n4,0\n5,maybe\n6,\n")

@@ -242,7 +242,7 @@ def test_a_csvw_schema_keeps_a_numeric_looking_column_as_text_and_a_required_one
     report = load(tmp_path / "src", db, table, schema_file=schema, max_errors=1)
     assert report.error is None, report.error
     assert [(r.line, r.reason) for r in report.rejects] == [
-        (4, "column 'LMK_KEY': an empty value, but the column is NOT NULL (SCHEMA_FILE)")
+        (4, "column 'LMK_KEY': an empty value, but the column is NOT NULL")
     ]
     assert sorted(db.rows(table)) == [("k1", "123", 72), ("k2", "456", 65)]
 

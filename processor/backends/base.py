@@ -216,10 +216,13 @@ class Backend:
         return TEXT
 
     def existing_types(self, table: str) -> dict[str, ColumnType]:
-        """The columns of the existing ``table`` and what each holds (append, merge)."""
+        """The columns of the existing ``table`` and what each holds (append, merge), NULL too
+        unless the column is NOT NULL."""
         with self.engine.connect() as conn:
             columns = sa.inspect(conn).get_columns(table)
-        return {c["name"]: self.holds(self.type_of(c["type"])) for c in columns}
+        return {
+            c["name"]: replace(self.holds(self.type_of(c["type"])), nullable=c["nullable"]) for c in columns
+        }
 
     # -- the import lock -------------------------------------------------------------------------
 

@@ -68,13 +68,17 @@ class DuckDB(Embedded):
     def existing_types(self, table: str) -> dict[str, ColumnType]:
         # duckdb_engine's reflection runs PostgreSQL's catalog queries, which DuckDB lacks.
         query = sa.text(
-            "SELECT column_name, data_type, numeric_precision, numeric_scale FROM information_schema.columns "
+            "SELECT column_name, data_type, numeric_precision, numeric_scale, is_nullable = 'YES' "
+            "FROM information_schema.columns "
             "WHERE lower(table_name) = lower(:name) AND table_schema = current_schema() "
             "ORDER BY ordinal_position"
         )
         with self.engine.connect() as conn:
             rows = conn.execute(query, {"name": table}).all()
-        return {column: _type_of_name(name, precision, scale) for column, name, precision, scale in rows}
+        return {
+            column: replace(_type_of_name(name, precision, scale), nullable=nullable)
+            for column, name, precision, scale, nullable in rows
+        }
 
     # -- replace, delete_rows and table identity -------------------------------------------------
     # DuckDB has no table identity to offer: its oids are given anew each time a file is opened.

@@ -14,6 +14,7 @@ import contextlib
 import functools
 import sqlite3
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -85,7 +86,8 @@ class SQLite(Embedded):
         """
         with self.engine.connect() as conn:
             rows = conn.exec_driver_sql(f"PRAGMA table_info({self.quote(table)})").all()
-        return {row[1]: _type_of_declared(row[2] or "") for row in rows}
+        # (cid, name, type, notnull, default, pk)
+        return {row[1]: replace(_type_of_declared(row[2] or ""), nullable=not row[3]) for row in rows}
 
     def chunk_writer(self, staging: str, plan: TablePlan, isolated: bool = False) -> ChunkWriter:
         """SQLite's ADBC driver binds the Arrow chunk in C: no Python value per field.
