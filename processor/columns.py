@@ -50,6 +50,14 @@ class ColumnMap:
         """The names of the columns ``apply`` returns."""
         return self.names + ((self.path_column,) if self.path_column else ())
 
+    def without(self, positions: frozenset[int]) -> ColumnMap:
+        """This map less the columns at ``positions`` (of ``columns``): the fields only they
+        need are not read at all."""
+        kept = [i for i in range(len(self.picks)) if i not in positions]
+        path_column = None if len(self.picks) in positions else self.path_column
+        picks, names = tuple(self.picks[i] for i in kept), tuple(self.names[i] for i in kept)
+        return ColumnMap(self.header, picks, names, path_column, self.unnamed)
+
     def apply(self, batch: pa.Table, relative_path: str) -> pa.Table:
         """The batch's columns as picked and named, with the path column added.
 

@@ -307,6 +307,7 @@ def _plan(
             or (loads and not _hashed_while_loading(f, fmt, settings)),
             split_bytes=settings.split_bytes if loads else None,
             transform=settings.transform,
+            measured=not loads,  # the dry run estimates each file's rows
         )
         for f in files
     ]

@@ -158,12 +158,19 @@ def measure_sample(sample: pa.Table, rows: int, every_field: bool) -> SampleSize
     )
 
 
-def profile_table(sample: pa.Table, settled: frozenset[int] = frozenset()) -> FileProfile:
+def profile_table(
+    sample: pa.Table, settled: frozenset[int] = frozenset(), left_out: bool = False
+) -> FileProfile:
     """Classify each column of one file's sample, as read and shaped (runs in a worker); the
-    ``settled`` columns (by position, see ``ColumnProfile.settled``) are passed over."""
+    ``settled`` columns (by position, see ``ColumnProfile.settled``) are passed over, also where
+    they were ``left_out`` of the sample, which then holds only the others, in order."""
+    columns: list[pa.ChunkedArray | None] = list(sample.columns)
+    if left_out:
+        others = iter(sample.columns)
+        columns = [None if i in settled else next(others) for i in range(len(columns) + len(settled))]
     return tuple(
-        ColumnProfile() if i in settled else classify(column.combine_chunks())
-        for i, column in enumerate(sample.columns)
+        ColumnProfile() if i in settled or column is None else classify(column.combine_chunks())
+        for i, column in enumerate(columns)
     )
 
 

@@ -132,16 +132,17 @@ def test_dry_run_of_an_append_names_the_files_the_ledger_skips(db, table, tmp_pa
 
 def test_rows_beyond_the_sample_are_estimated_from_its_bytes_per_row(tmp_path):
     folder = tmp_path / "data"
-    write(folder, "big.csv", HEADER + "".join(f"{n:04},00123,1.5,2021-01-01,abc\n" for n in range(1000)))
+    for name in ("big1.csv", "big2.csv", "big3.csv"):  # the later files' samples, too, are measured
+        write(folder, name, HEADER + "".join(f"{n:04},00123,1.5,2021-01-01,abc\n" for n in range(1000)))
     db = Database("sqlite", f"sqlite:///{tmp_path / 'test.db'}")
 
     plan = load(folder, db, "t", dry_run=True, sample_rows=50).dry_run
 
     assert plan is not None
-    (planned,) = plan.files
-    assert not planned.exact
-    assert planned.rows is not None
-    assert 1000 <= planned.rows <= 1010  # every row the same length; the header adds a little
+    assert [planned.exact for planned in plan.files] == [False] * 3
+    for planned in plan.files:
+        assert planned.rows is not None
+        assert 1000 <= planned.rows <= 1010  # every row the same length; the header adds a little
     assert "rows to load: about " in plan.text()
 
 

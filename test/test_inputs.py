@@ -133,6 +133,22 @@ def test_chosen_columns_load_in_the_given_order_and_names_and_a_dropped_bad_colu
     assert sorted((str(town), int(key)) for town, key in db.rows(table)) == [("Leeds", 1), ("York", 2)]
 
 
+def test_later_samples_leave_the_settled_columns_unread_and_still_widen_the_others(db, table, tmp_path):
+    # a.csv (sampled first, in full) settles "code" (leading zeros) and the path column as text;
+    # the samples of b.csv and c.csv read only "amount" and "id", and c.csv's 2.5 widens amount.
+    for name, row in (("a.csv", "1,007,5,x"), ("b.csv", "2,12,6,y"), ("c.csv", "3,13,2.5,z")):
+        write(tmp_path / "src", name, f"id,code,amount,note\n{row}\n")
+    chosen = ("amount", "code:zip", "id")
+    report = load(tmp_path / "src", db, table, src_columns=chosen, src_path_column="source")
+    assert report.error is None, report.error
+    assert db.columns(table) == ["amount", "zip", "id", "source"]
+    assert sorted(db.rows(table), key=lambda row: row[2]) == [
+        (5.0, "007", 1, "a.csv"),
+        (6.0, "12", 2, "b.csv"),
+        (2.5, "13", 3, "c.csv"),
+    ]
+
+
 def test_an_unknown_chosen_column_is_exit_4_listing_the_header(tmp_path, cli):
     write(tmp_path / "src", "a.csv", "id,city\n1,Leeds\n")
     code, _, err = cli([], {"SRC_DATA_FOLDER": str(tmp_path / "src"), "SRC_COLUMNS": "id,town"})

@@ -221,3 +221,7 @@ def test_settled_columns_are_not_classified_again_and_the_plan_stays(url, files,
     settled = frozenset(i for i, column in enumerate(merged) if column.settled)
     skipping = [profile_table(s, settled if n >= first else frozenset()) for n, s in enumerate(samples)]
     assert plan_types(names, skipping, backend) == everything
+    # Where the later samples were read without the settled columns, the same.
+    unsettled = [i for i in range(len(names)) if i not in settled]
+    narrowed = [profile_table(s.select(unsettled), settled, left_out=True) for s in samples[first:]]
+    assert plan_types(names, skipping[:first] + narrowed, backend) == everything
