@@ -12,7 +12,6 @@ ledger can skip it without reading it; a tar member is hashed while it is read, 
 from __future__ import annotations
 
 import bz2
-import gzip
 import lzma
 import tarfile
 import zipfile
@@ -20,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from isal import igzip
 from wcmatch import glob
 
 from processor.errors import SourceError
@@ -116,7 +116,7 @@ def open_member(path: str, kind: str, member: str, offset: int, size: int) -> IO
 
 def _decompressed(path: str, kind: str) -> IO[bytes]:
     if kind == "tar.gz":
-        return gzip.open(path, "rb")
+        return igzip.open(path, "rb")
     if kind == "tar.bz2":
         return bz2.open(path, "rb")
     if kind == "tar.xz":

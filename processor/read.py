@@ -11,7 +11,6 @@ from __future__ import annotations
 import bz2
 import contextlib
 import csv
-import gzip
 import io
 import lzma
 import sys
@@ -23,6 +22,7 @@ from typing import IO
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
+from isal import igzip, isal_zlib
 
 from processor.archive import open_member
 from processor.discover import SourceFile
@@ -34,7 +34,7 @@ from processor.parts import WHOLE, Part, slice_stream
 
 # What a damaged or truncated compressed file raises while it is read (BadGzipFile is an
 # OSError; a truncated stream ends in EOFError).
-DAMAGED = (OSError, EOFError, zlib.error, lzma.LZMAError, zipfile.BadZipFile)
+DAMAGED = (OSError, EOFError, zlib.error, isal_zlib.error, lzma.LZMAError, zipfile.BadZipFile)
 # Arrow parses a block of this many bytes at a time; rechunk() joins blocks into CHUNK_SIZE rows.
 # Its streaming reader queues up to 32 blocks ahead on an I/O thread (not configurable), so the
 # block size sets that read-ahead's memory: 32 MB here.  4 MB blocks parsed ~10% faster but held
@@ -81,8 +81,8 @@ def open_bytes(source: SourceFile, digest: StreamDigest | None = None) -> IO[byt
         raw = open_stored(source)
         if digest is not None:
             raw = digest.wrap(raw)
-        if source.compression == "gzip":
-            return _closing_both(gzip.GzipFile(fileobj=raw, mode="rb"), raw)
+        if source.compression == "gzip":  # ISA-L's inflate: a third of zlib's CPU, the same text
+            return _closing_both(igzip.IGzipFile(fileobj=raw, mode="rb"), raw)
         if source.compression == "bz2":
             return _closing_both(bz2.BZ2File(raw), raw)
         if source.compression == "xz":

@@ -78,7 +78,9 @@ class BoundaryScanner:
 
     def __post_init__(self) -> None:
         self._target = self.step
-        self._fields = np.array([ord(self.delimiter), LF, CR, QUOTE, EDGE], dtype=np.int16)
+        # Whether a byte (or EDGE) may stand beside a quote, looked up at the byte's value + 1.
+        self._beside_quote = np.zeros(257, dtype=bool)
+        self._beside_quote[[ord(self.delimiter) + 1, LF + 1, CR + 1, QUOTE + 1, EDGE + 1]] = True
 
     def feed(self, data: bytes) -> None:
         """Scan the next bytes of the text (the last one waits for its successor)."""
@@ -124,7 +126,7 @@ class BoundaryScanner:
         """The index of the first quote that neither opens nor closes a field, else len(block)."""
         behind = np.where(quotes > 0, block[np.maximum(quotes - 1, 0)].astype(np.int16), self._previous)
         opening = ((self._parity + np.arange(quotes.size)) & 1) == 0
-        fits = np.where(opening, np.isin(behind, self._fields), np.isin(ahead, self._fields))
+        fits = self._beside_quote[np.where(opening, behind, ahead) + 1]
         bad = np.flatnonzero(~fits)
         return int(quotes[bad[0]]) if bad.size else len(block)
 

@@ -115,6 +115,10 @@ def test_unreadable_file(tmp_path):
     assert not (tmp_path / "o.db").exists()
 
 
+def _overwritten(data: bytes, start: int, length: int) -> bytes:
+    return data[:start] + b"\xff" * length + data[start + length :]
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
@@ -123,8 +127,12 @@ def test_unreadable_file(tmp_path):
             gzip.compress(b"n\n" + b"".join(b"%d\n" % i for i in range(20_000)))[:-40],
             "cannot be read: Compressed file ended before the end-of-stream marker was reached",
         ),
+        (  # deflate blocks overwritten in the middle
+            _overwritten(gzip.compress(b"n\n" + b"".join(b"%d\n" % i for i in range(20_000))), 20, 50),
+            "cannot be read: Error -1 Invalid deflate block found",
+        ),
     ],
-    ids=["not-gzip", "truncated"],
+    ids=["not-gzip", "truncated", "corrupt"],
 )
 def test_damaged_compressed_file(cli, tmp_path, content, message):
     write(tmp_path / "src", "a.csv.gz", content)

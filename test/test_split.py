@@ -107,6 +107,11 @@ def test_a_quote_that_breaks_the_rule_stops_the_splitting_there():
     scanner = scanned(data, 1, "csv", 0)
     assert scanner.unsafe_at == data.index(b'"')
     assert [offset for offset, _ in scanner.boundaries] == [4, 8]
+    # A quote that would close a field but is followed by more of it: the same.
+    data = b'a,b\n1,x\n2,"a,"c\n3,y\n'
+    scanner = scanned(data, 1, "csv", 0)
+    assert scanner.unsafe_at == data.index(b'"c')
+    assert [offset for offset, _ in scanner.boundaries] == [4, 8]
 
 
 def test_compressed_blocks_are_the_files_records(tmp_path):
