@@ -23,6 +23,7 @@ from isal import igzip
 from wcmatch import glob
 
 from processor.errors import SourceError
+from processor.inflate import open_zip_member
 from processor.parts import bounded
 
 #: Archive kinds by the end of their file's name, longest first.
@@ -103,7 +104,7 @@ def open_member(path: str, kind: str, member: str, offset: int, size: int) -> IO
         # Closing the archive now leaves its file open until the member's stream is closed.
         with zipfile.ZipFile(path) as archive:
             try:
-                return archive.open(member)
+                return open_zip_member(path, archive, archive.getinfo(member))
             except KeyError:
                 raise SourceError(f"{member_name(Path(path), member)}: no longer in the archive") from None
     stream = _decompressed(path, kind)

@@ -28,6 +28,7 @@ from processor.archive import open_member
 from processor.discover import SourceFile
 from processor.errors import SourceError, first_line
 from processor.fingerprint import StreamDigest
+from processor.inflate import open_zip_member
 from processor.ndjson import locate_json_records, read_json_batches, read_keys
 from processor.pacing import PacedStream
 from processor.parts import WHOLE, Part, slice_stream
@@ -132,10 +133,13 @@ def _open_zip_member(source: SourceFile) -> IO[bytes]:
         archive = zipfile.ZipFile(source.path)
     except zipfile.BadZipFile as exc:
         raise SourceError(f"{source.name}: cannot be opened: {exc}") from exc
-    members = [info for info in archive.infolist() if not info.is_dir()]
-    if len(members) != 1:
-        raise SourceError(f"{source.name}: a .zip source must hold exactly one file, it holds {len(members)}")
-    return archive.open(members[0])
+    # Closing the archive now leaves its file open until a member's stream from it is closed.
+    with archive:
+        members = [info for info in archive.infolist() if not info.is_dir()]
+        if len(members) != 1:
+            held = len(members)
+            raise SourceError(f"{source.name}: a .zip source must hold exactly one file, it holds {held}")
+        return open_zip_member(source.path, archive, members[0])
 
 
 def open_part(source: SourceFile, part: Part = WHOLE, digest: StreamDigest | None = None) -> IO[bytes]:
