@@ -34,7 +34,7 @@ from processor.pacing import PacedStream
 from processor.parts import WHOLE, Part, slice_stream
 
 # What a damaged or truncated compressed file raises while it is read (BadGzipFile is an
-# OSError; a truncated stream ends in EOFError).
+# OSError; a truncated stream ends in EOFError; ISA-L's inflate raises its own error).
 DAMAGED = (OSError, EOFError, zlib.error, isal_zlib.error, lzma.LZMAError, zipfile.BadZipFile)
 # Arrow parses a block of this many bytes at a time; rechunk() joins blocks into CHUNK_SIZE rows.
 # Its streaming reader queues up to 32 blocks ahead on an I/O thread (not configurable), so the
