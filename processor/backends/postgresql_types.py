@@ -329,9 +329,9 @@ def moment_fits(dated: bool, zoned: bool, digits: int, text: str) -> bool:
 
 
 def interval_fits(digits: int, text: str) -> bool:
-    """An interval in PostgreSQL's own spelling or ISO 8601's, within its fields' ranges; where a
-    field is negative every field carries its sign (IntervalStyle sql_standard would otherwise
-    apply a leading sign to the fields after it)."""
+    """An interval in PostgreSQL's own spelling or ISO 8601's, within its fields' ranges; where the
+    first field is negative every field carries its sign (IntervalStyle sql_standard would
+    otherwise apply that sign to the unsigned fields after it)."""
     found = INTERVAL_RE.fullmatch(text) or ISO_INTERVAL_RE.fullmatch(text)
     if found is None or text.endswith(" "):
         return False
@@ -346,7 +346,7 @@ def interval_fits(digits: int, text: str) -> bool:
             numbers.append(parts["ts"] + parts["h"])
             if int(parts["m"]) > 59 or int(parts["s"]) > 59:
                 return False
-        if any(n.startswith("-") for n in numbers) and not all(n[0] in "+-" for n in numbers):
+        if numbers and numbers[0].startswith("-") and not all(n[0] in "+-" for n in numbers):
             return False
     value = {k: int(v) for k, v in parts.items() if v and k not in ("f", "ts")}
     if parts.get("ts") == "-":
