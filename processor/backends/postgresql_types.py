@@ -59,8 +59,9 @@ UUID_SHAPE = f"^{HEX}{{8}}-{HEX}{{4}}-{HEX}{{4}}-{HEX}{{4}}-{HEX}{{12}}$"
 MAC_SHAPES = {
     n: "^(" + "|".join(f"{HEX}{{2}}({s}{HEX}{{2}}){{{n - 1}}}" for s in (":", "-")) + ")$" for n in (6, 8)
 }
-# Hex (``\x...``, what PostgreSQL prints), or text without a backslash: its UTF-8 bytes.
-BYTEA_SHAPE = rf"^(\\x({HEX}{{2}})*|[^\\]*)$"
+# Hex (``\x...``, what PostgreSQL prints), or ASCII text without a backslash: its bytes (other
+# characters would be the bytes of the database's encoding).
+BYTEA_SHAPE = rf"^(\\x({HEX}{{2}})*|[\x{{01}}-\x{{5b}}\x{{5d}}-\x{{7f}}]*)$"
 UNSIGNED = "^(0|[1-9][0-9]*)$"
 INET_SHAPE = r"^[0-9a-fA-F:.]+(/(0|[1-9][0-9]{0,2}))?$"
 # JSON numbers a jsonb (numeric) holds without overflow, with room to spare.
@@ -112,7 +113,7 @@ class CatalogColumn:
     builtin: bool
     array: bool
     labels: tuple[str, ...]  # an enum's labels (of the element's type, for an array of one)
-    generated: bool
+    generated: bool  # GENERATED ALWAYS (AS an expression, or AS IDENTITY): it takes no values
 
 
 # Each column of the table, its type as the catalogue has it; an array's element type.
@@ -123,7 +124,7 @@ SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.atttypmod, a.attnotnul
   e.oid IS NOT NULL,
   ARRAY(SELECT l.enumlabel::text FROM pg_enum l WHERE l.enumtypid = coalesce(e.oid, t.oid)
         ORDER BY l.enumsortorder),
-  a.attgenerated <> ''
+  a.attgenerated <> '' OR a.attidentity = 'a'
 FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_type e ON e.typarray = t.oid
 WHERE a.attrelid = to_regclass(quote_ident(current_schema()) || '.' || quote_ident(%(table)s))
@@ -169,7 +170,7 @@ def column_type(column: CatalogColumn, money: ColumnType | None) -> ColumnType |
 
     ``money``: what the server's lc_monetary lets a money column hold, or None (refused)."""
     if column.generated:
-        return "a generated column, which takes no values"
+        return "a column GENERATED ALWAYS, which takes no values from a file"
     base = _base_type(column.type_name, column.type_kind, column.builtin, column.typmod, column.labels, money)
     if isinstance(base, str) or (base.foreign is None and not column.array):
         return base
@@ -248,7 +249,7 @@ def _foreign_builtin(name: str, typmod: int) -> ColumnType | None:
         "cidr": (INET_SHAPE, functools.partial(address_fits, True), "an IP network without host bits"),
         "macaddr": (MAC_SHAPES[6], None, "a MAC address of 6 hex pairs separated by : or -"),
         "macaddr8": (MAC_SHAPES[8], None, "a MAC address of 8 hex pairs separated by : or -"),
-        "bytea": (BYTEA_SHAPE, None, "\\x and hex digit pairs, or text without a backslash"),
+        "bytea": (BYTEA_SHAPE, None, "\\x and hex digit pairs, or ASCII text without a backslash"),
         "oid": (UNSIGNED, functools.partial(unsigned_fits, 32), "an integer from 0 to 4294967295"),
         "xid": (UNSIGNED, functools.partial(unsigned_fits, 32), "an integer from 0 to 4294967295"),
         "cid": (UNSIGNED, functools.partial(unsigned_fits, 32), "an integer from 0 to 4294967295"),
@@ -270,7 +271,7 @@ def _interval(typmod: int) -> ColumnType | str:
     digits = SECOND_DIGITS if typmod < 0 or precision == 0xFFFF else precision
     what = (
         "an interval written as PostgreSQL prints it ('1 year 2 mons -3 days +04:05:06') or as ISO 8601 "
-        f"('P1Y2M3DT4H5M6S'), a sign on every field if one is negative, at most {digits} digits after "
+        f"('P1Y2M3DT4H5M6S'), a sign on every field if the first is negative, at most {digits} digits after "
         "the second"
     )
     return _foreign("interval", what, check=functools.partial(interval_fits, digits))
