@@ -1,0 +1,257 @@
+"""Issue 19, "A failed run cleans up after itself": its database file, its staging tables, and the
+message of a publish whose connection was lost.
+
+Oracles are plain: the file system (``Path.exists``), the database's catalog read through the
+driver, and the tables' rows read back with plain SQL.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from conftest import Database, load, user_env, write
+from test_crash import client_ports, kill_connections
+
+from processor.ledger import LEDGER_TABLE
+from processor.target import staging_name
+
+#: Called by the TRANSFORM file below with each chunk's number (from 1), in the run's process.
+ON_CHUNK: list[Callable[[int], None]] = []
+HOOK = """
+import test_trust_cleanup
+
+calls = 0
+
+
+def hook(frame):
+    global calls
+    calls += 1
+    for on_chunk in test_trust_cleanup.ON_CHUNK:
+        on_chunk(calls)
+    return frame
+"""
+ROWS = 200
+
+
+def rows_csv(rows: int = ROWS, ragged_last: bool = False) -> str:
+    body = "".join(f"{i},text {i}\n" for i in range(rows))
+    return "id,t\n" + body + ("only one field\n" if ragged_last else "")
+
+
+def hook_file(tmp_path: Path) -> str:
+    path = tmp_path / "hook.py"
+    path.write_text(HOOK)
+    return f"{path}:hook"
+
+
+@pytest.fixture
+def on_chunk() -> Callable[[Callable[[int], None]], None]:
+    def set_hook(function: Callable[[int], None]) -> None:
+        ON_CHUNK.append(function)
+
+    yield set_hook
+    ON_CHUNK.clear()
+
+
+def stages(db: Database, table: str) -> set[str]:
+    return {t for t in db.tables() if t.startswith(staging_name(table, ""))}
+
+
+# ---- a database file the run created ------------------------------------------------------------
+
+FILES = {"sqlite": ("new.db", ("-journal", "-wal", "-shm")), "duckdb": ("new.duckdb", (".wal",))}
+
+
+@pytest.mark.parametrize("kind", sorted(FILES))
+@pytest.mark.parametrize("failure", ["late reject", "transform", "no such column"])
+def test_a_failed_run_removes_the_database_file_it_created(cli, tmp_path, kind, failure):
+    """An 88 MB file stayed where none existed: now the file and its companions go; only the
+    import lock's small file stays (README: it is reused, and removing it would race)."""
+    name, suffixes = FILES[kind]
+    folder, out = tmp_path / "src", tmp_path / "out"
+    out.mkdir()
+    write(folder, "a.csv", rows_csv(ragged_last=failure == "late reject"))
+    env = {"SRC_DATA_FOLDER": str(folder), "DEST_SQL": f"{kind}:///{out / name}", "CHUNK_SIZE": "20"}
+    expected = 5
+    if failure == "transform":
+        (tmp_path / "bad.py").write_text("def hook(frame):\n    raise ValueError('no')\n")
+        env["TRANSFORM"] = f"{tmp_path / 'bad.py'}:hook"
+        expected = 10
+    elif failure == "no such column":
+        env["SRC_COLUMNS"] = "id,missing"
+        expected = 4
+    code, _, err = cli([], user_env(**env))
+    assert code == expected, err
+    assert not (out / name).exists(), err
+    left = sorted(p.name for p in out.iterdir())
+    assert all(n.endswith(".import-lock") for n in left), left
+    assert not any((out / (name + s)).exists() for s in suffixes)
+
+
+@pytest.mark.parametrize("kind", sorted(FILES))
+def test_a_database_file_that_existed_is_never_removed(cli, tmp_path, kind):
+    name, _ = FILES[kind]
+    out = tmp_path / "out"
+    out.mkdir()
+    path = out / name
+    if kind == "sqlite":
+        sqlite3.connect(path).close()  # an empty database: a file of 0 bytes
+    else:
+        import duckdb
+
+        duckdb.connect(str(path)).close()
+    assert path.exists()
+    write(tmp_path / "src", "a.csv", rows_csv(ragged_last=True))
+    env = {"SRC_DATA_FOLDER": str(tmp_path / "src"), "DEST_SQL": f"{kind}:///{path}"}
+    code, _, err = cli([], user_env(**env))
+    assert code == 5, err
+    assert path.exists()
+
+
+def test_a_created_file_that_came_to_hold_other_tables_is_kept(cli, tmp_path, on_chunk):
+    """Another process wrote a table into the new file while the run loaded: it is not the run's."""
+    out = tmp_path / "out"
+    out.mkdir()
+    path = out / "new.db"
+
+    def other_writer(chunk: int) -> None:
+        if chunk == 1:
+            with sqlite3.connect(path) as conn:
+                conn.execute("CREATE TABLE other (x)")
+                conn.execute("INSERT INTO other VALUES (1)")
+
+    on_chunk(other_writer)
+    write(tmp_path / "src", "a.csv", rows_csv(ragged_last=True))
+    env = {
+        "SRC_DATA_FOLDER": str(tmp_path / "src"),
+        "DEST_SQL": f"sqlite:///{path}",
+        "TRANSFORM": hook_file(tmp_path),
+        "CHUNK_SIZE": "20",
+    }
+    code, _, err = cli([], user_env(**env))
+    assert code == 5, err
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT x FROM other").fetchall() == [(1,)]
+
+
+def test_a_run_that_succeeds_keeps_the_file_it_created(cli, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    write(tmp_path / "src", "a.csv", "id\n")  # no rows: an empty table is still the user's table
+    env = {"SRC_DATA_FOLDER": str(tmp_path / "src"), "DEST_SQL": f"sqlite:///{out / 'new.db'}"}
+    code, _, err = cli([], user_env(**env))
+    assert code == 0, err
+    with sqlite3.connect(out / "new.db") as conn:
+        assert conn.execute("SELECT count(*) FROM a").fetchone() == (0,)
+
+
+# ---- staging tables after the server ended the run's sessions -----------------------------------
+
+
+@pytest.mark.parametrize("db", ["postgresql", "mariadb"], indirect=True)
+def test_staging_dropped_on_a_fresh_connection_after_the_sessions_were_killed(
+    db, table, tmp_path, on_chunk
+):
+    """The server ends every session of the run (a restart, an administrator) at its 2nd chunk:
+    the run fails, and drops its staging tables on new connections."""
+    killed = []
+
+    def kill_my_sessions(chunk: int) -> None:
+        if chunk == 2:
+            killed.append(kill_connections(db, client_ports([os.getpid()])))
+
+    on_chunk(kill_my_sessions)
+    write(tmp_path / "src", "a.csv", rows_csv())
+    report = load(tmp_path / "src", db, table, transform=hook_file(tmp_path), chunk_size=20)
+    assert killed
+    assert killed[0] >= 1
+    assert report.exit_code in (6, 9), report.error  # a chunk's write, or the import lock, was lost
+    assert stages(db, table) == set()
+    assert not report.warnings, report.warnings
+    assert not db.exists(table)
+
+
+# ---- a publish whose connection was lost ----------------------------------------------------------
+
+
+def kill_the_waiting_publish(db: Database, table: str, stop: threading.Event, done: list[str]) -> None:
+    """Hold a read lock on ``table`` so that the publish waits for it, then end the publishing
+    session from the server's side, then let go."""
+    engine = db.engine
+    try:
+        with engine.connect() as reader, engine.connect() as admin:
+            reader.exec_driver_sql(f"SELECT * FROM {db.quote(table)}").all()  # holds it to the end
+            if db.name == "postgresql":
+                waiting = (
+                    "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND query LIKE 'DROP TABLE %%' AND query LIKE %(t)s"
+                )
+            else:
+                waiting = (
+                    "SELECT id FROM information_schema.processlist "
+                    "WHERE info LIKE 'RENAME TABLE %%' AND info LIKE %(t)s"
+                )
+            while not stop.is_set():
+                found = admin.exec_driver_sql(waiting, {"t": f"%{table}%"}).scalar()
+                admin.rollback()
+                if found is not None:
+                    postgresql = db.name == "postgresql"
+                    kill = "SELECT pg_terminate_backend(%s)" if postgresql else "KILL CONNECTION %s"
+                    admin.exec_driver_sql(kill % int(found))
+                    done.append(str(found))
+                    break
+                time.sleep(0.02)
+            reader.rollback()
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("db", ["postgresql", "mariadb"], indirect=True)
+def test_the_uncertain_publish_message_tells_the_truth(db, table, tmp_path):
+    """MariaDB's replace commits its ledger rows before the RENAME: a RENAME killed while it waits
+    for a lock left the old table, while the ledger has the run's rows.  The message must name
+    evidence that holds: checked here against the database."""
+    write(tmp_path / "old", "a.csv", "n,t\n1,old\n")
+    write(tmp_path / "new", "a.csv", "n,t\n2,new\n")
+    assert load(tmp_path / "old", db, table).error is None
+    stop, done = threading.Event(), []
+    killer = threading.Thread(target=kill_the_waiting_publish, args=(db, table, stop, done))
+    killer.start()
+    try:
+        report = load(tmp_path / "new", db, table, if_exists="replace")
+    finally:
+        stop.set()
+        killer.join()
+    assert done, "the publish never waited for the lock"
+    assert report.exit_code == 6, report.error
+    message = str(report.error)
+    retired = staging_name(table, report.run_id) + "_old"
+    engine = db.engine
+    try:
+        with engine.connect() as conn:
+            query = sa.text(f"SELECT count(*) FROM {LEDGER_TABLE} WHERE run_id = :run")
+            ledger_rows = conn.execute(query, {"run": report.run_id}).scalar()
+    finally:
+        engine.dispose()
+    assert db.rows(table) == [(1, "old")]  # not published
+    if db.name == "postgresql":
+        assert message.endswith(
+            f"it did if {LEDGER_TABLE} has rows with run_id '{report.run_id}', "
+            "else the table was left as it was"
+        ), message
+        assert ledger_rows == 0
+    else:
+        assert ledger_rows == 1  # the ledger alone would say it was published
+        assert message.endswith(
+            f"it did if table {retired!r} exists (the table it replaced, which the next run into "
+            f"{table!r}, or --cleanup, drops), else the table was left as it was"
+        ), message
+        assert retired not in db.tables()
+    assert stages(db, table) == set()
