@@ -240,8 +240,8 @@ def read_batches(
                 delivered += batch.num_rows
                 yield batch
             return
-        except _RecordTooLarge:
-            if block >= MAX_BLOCK_BYTES:
+        except _RecordTooLarge as error:
+            if block >= MAX_BLOCK_BYTES or _record_over_limit(source, fmt, part, error.reached):
                 raise _too_large(source, fmt, int(part.header) + delivered + invalid, part) from None
             block *= 4
 
@@ -270,7 +270,23 @@ def _json_batches(
 
 
 class _RecordTooLarge(Exception):
-    """Arrow met a record that does not fit in its block."""
+    """Arrow met a record that does not fit in its block, having read ``reached`` bytes."""
+
+    def __init__(self, reached: int) -> None:
+        super().__init__(reached)
+        self.reached = reached
+
+
+def _record_over_limit(source: SourceFile, fmt: TextFormat, part: Part, reached: int) -> bool:
+    """Before a reading with larger blocks: whether the record that did not fit (it starts within
+    the first ``reached`` bytes) is larger than the limit.  Larger blocks would hold it in
+    memory several times over only to fail; a scan in small pieces finds it first."""
+    from processor.split import holds_record_over  # split.py reads files through this module
+
+    try:
+        return holds_record_over(source, fmt, part, MAX_BLOCK_BYTES, reached)
+    except DAMAGED as exc:
+        raise _damaged(source, exc) from exc
 
 
 def _after(rows: int, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -334,12 +350,14 @@ def _parse(
                         return
                 yield batch
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+            # First: a record too large for the block is no header-only file, and _header_only's
+            # csv module would read that record whole as one line.
+            if isinstance(exc, pa.ArrowInvalid) and STRADDLING in str(exc):
+                raise _RecordTooLarge(stream.bytes_read) from exc
             if isinstance(exc, pa.ArrowInvalid) and part.header and _header_only(source, fmt):
                 return  # Arrow cannot skip a header that no line break ends: there are no rows
             if isinstance(exc, pa.ArrowInvalid) and not part.header and EMPTY in str(exc):
                 return  # a part of blank lines only
-            if isinstance(exc, pa.ArrowInvalid) and STRADDLING in str(exc):
-                raise _RecordTooLarge from exc
             raise _read_error(source, fmt, exc) from exc
         except DAMAGED as exc:
             raise _damaged(source, exc) from exc
