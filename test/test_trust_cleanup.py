@@ -7,8 +7,11 @@ driver, and the tables' rows read back with plain SQL.
 
 from __future__ import annotations
 
+import gzip
 import os
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -16,7 +19,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import Database, load, user_env, write
+from conftest import ROOT, Database, load, user_env, write
 from test_crash import client_ports, kill_connections
 
 from processor.ledger import LEDGER_TABLE
@@ -255,3 +258,65 @@ def test_the_uncertain_publish_message_tells_the_truth(db, table, tmp_path):
         ), message
         assert retired not in db.tables()
     assert stages(db, table) == set()
+
+
+# ---- a record larger than the record limit --------------------------------------------------------
+
+#: Peak memory allowed to any process of a run that meets a record over the limit (README: Memory).
+RECORD_RSS_BOUND = 400 << 20
+MEASURED = """
+import resource, subprocess, sys
+done = subprocess.run([sys.executable, *sys.argv[1:]], capture_output=True, text=True)
+sys.stderr.write(done.stderr)
+print(done.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024)
+"""
+
+
+def write_record(path: Path, before: int, record: int, compressed: bool) -> None:
+    """A header, ``before`` small rows, then one record of ``record`` bytes and one more row."""
+    with gzip.open(path, "wb", compresslevel=9) if compressed else path.open("wb") as out:
+        out.write(b"a\n" + b"".join(b"%d\n" % i for i in range(before)))
+        piece = b"x" * (1 << 24)
+        for _ in range(record // len(piece)):
+            out.write(piece)
+        out.write(b"\n1\n")
+
+
+@pytest.mark.parametrize(
+    ("name", "before", "record", "split"),
+    [
+        ("one.csv.gz", 0, 1 << 30, "128MiB"),  # 1 MiB of gzip, one record of 1 GiB
+        ("late.csv.gz", 5000, 300 << 20, "1MiB"),  # past the sample, in a file handed out in blocks
+        ("plain.csv", 5000, 300 << 20, "128MiB"),  # uncompressed, loaded in parts
+    ],
+)
+def test_a_record_over_the_limit_is_exit_3_with_bounded_memory(tmp_path, name, before, record, split):
+    """One 1 GiB record in a 1 MiB .gz took a process to 3 GiB (and sometimes aborted, 134)."""
+    folder = tmp_path / "src"
+    folder.mkdir()
+    write_record(folder / name, before, record, compressed=name.endswith(".gz"))
+    env = user_env(
+        SRC_DATA_FOLDER=str(folder),
+        SRC_FILE_NAME=name,
+        DEST_SQL=f"sqlite:///{tmp_path / 'out.db'}",
+        SPLIT_BYTES=split,
+        WORKERS="2",
+    )
+    measured = tmp_path / "measured.py"
+    measured.write_text(MEASURED)
+    done = subprocess.run(
+        [sys.executable, str(measured), str(ROOT / "index.py")],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    status, peak = map(int, done.stdout.split())
+    assert status == 3, done.stderr
+    assert done.stderr.splitlines()[-1] == (
+        f"error: {name}: a record after line {before + 1} is larger than 256 MiB, "
+        "or a quote there is never closed"
+    )
+    assert peak < RECORD_RSS_BOUND, f"a process of the run reached {peak >> 20} MiB"
+    assert not (tmp_path / "out.db").exists()
