@@ -470,12 +470,14 @@ def _load(
     """Load the files into a fresh staging table, then publish it, or drop it on any failure."""
     assert report.table is not None
     staging = staging_name(backend.fold_table(report.table), report.run_id)
-    create_staging(backend, staging, plan, settings.key, report.table)
-    log.info("loading %d files into staging table %r", len(files), staging)
     tally = _Tally()
     tasks = _load_tasks(settings, files, profiles, plan, fmt, layout, staging, tally)
     mode = progress_mode(settings.quiet, settings.log_format)
     try:
+        # Inside: where DDL commits by itself (MySQL), the staging table may exist without its
+        # receipts table when creating that one fails.
+        create_staging(backend, staging, plan, settings.key, report.table)
+        log.info("loading %d files into staging table %r", len(files), staging)
         with report.phase("load"), load_progress(files, mode, settings.progress_seconds) as progress:
 
             def on_chunk(event: ChunkWritten) -> None:

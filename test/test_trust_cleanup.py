@@ -8,13 +8,16 @@ driver, and the tables' rows read back with plain SQL.
 from __future__ import annotations
 
 import gzip
+import json
+import logging
 import os
 import sqlite3
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +26,7 @@ from conftest import ROOT, Database, load, user_env, write
 from test_crash import client_ports, kill_connections
 
 from processor.ledger import LEDGER_TABLE
+from processor.settings import parse_url
 from processor.target import staging_name
 
 #: Called by the TRANSFORM file below with each chunk's number (from 1), in the run's process.
@@ -341,3 +345,103 @@ def test_a_record_over_the_limit_is_exit_3_with_bounded_memory(
     assert "Traceback" not in done.stderr
     assert peak < bound, f"a process of the run reached {peak >> 20} MiB"
     assert not (tmp_path / "out.db").exists()
+
+
+# ---- staging tables that cannot be dropped -------------------------------------------------------
+
+
+class LockableLogin:
+    """A login of its own on the server, which the test can lock out and let in again."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.name = f"u_{uuid.uuid4().hex[:10]}"
+        self.password = uuid.uuid4().hex
+        database = parse_url(db.url).database
+        if db.name == "postgresql":
+            self._run(
+                f"CREATE ROLE {self.name} LOGIN PASSWORD '{self.password}'",
+                f"GRANT CREATE, USAGE ON SCHEMA public TO {self.name}",
+            )
+            if db.exists(LEDGER_TABLE):
+                self._run(f"GRANT ALL ON {LEDGER_TABLE} TO {self.name}")
+        else:
+            self._run(
+                f"CREATE USER '{self.name}'@'%%' IDENTIFIED BY '{self.password}'",
+                f"GRANT ALL ON `{database}`.* TO '{self.name}'@'%%'",
+            )
+        self.url = parse_url(db.url).set(username=self.name, password=self.password)
+
+    def _run(self, *statements: str) -> None:
+        for statement in statements:
+            self.db.execute(statement)
+
+    def lock_out(self) -> None:
+        """Refuse its new connections and end the ones it has."""
+        if self.db.name == "postgresql":
+            self._run(
+                f"ALTER ROLE {self.name} NOLOGIN",
+                f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{self.name}'",
+            )
+            return
+        self._run(f"ALTER USER '{self.name}'@'%%' ACCOUNT LOCK")
+        engine = self.db.engine
+        try:
+            with engine.connect() as conn:
+                found = conn.exec_driver_sql(
+                    "SELECT id FROM information_schema.processlist WHERE user = %s", (self.name,)
+                ).scalars()
+                for session in list(found):
+                    conn.exec_driver_sql(f"KILL CONNECTION {int(session)}")
+        finally:
+            engine.dispose()
+
+    def let_in(self) -> None:
+        if self.db.name == "postgresql":
+            self._run(f"ALTER ROLE {self.name} LOGIN")
+        else:
+            self._run(f"ALTER USER '{self.name}'@'%%' ACCOUNT UNLOCK")
+
+    def drop(self) -> None:
+        if self.db.name == "postgresql":
+            self._run(f"REASSIGN OWNED BY {self.name} TO CURRENT_USER", f"DROP OWNED BY {self.name}")
+            self._run(f"DROP ROLE {self.name}")
+        else:
+            self._run(f"DROP USER '{self.name}'@'%%'")
+
+
+@pytest.fixture
+def login(db: Database) -> Iterator[LockableLogin]:
+    made = LockableLogin(db)
+    yield made
+    made.drop()
+
+
+@pytest.mark.parametrize("db", ["postgresql", "mariadb"], indirect=True)
+def test_staging_tables_that_cannot_be_dropped_are_named_in_a_warning(
+    db, table, tmp_path, on_chunk, login, caplog
+):
+    """The server ends the run's sessions and refuses new ones: the run cannot drop its staging
+    tables, and says which remain and what removes them; --cleanup then does."""
+    on_chunk(lambda chunk: login.lock_out() if chunk == 2 else None)
+    write(tmp_path / "src", "a.csv", rows_csv())
+    as_login = Database(db.name, login.url.render_as_string(hide_password=False))
+    path = tmp_path / "report.json"
+    options = {"transform": hook_file(tmp_path), "chunk_size": 20, "report_path": path}
+    with caplog.at_level(logging.WARNING):
+        report = load(tmp_path / "src", as_login, table, **options)
+    assert report.exit_code in (6, 9), report.error
+    staging = staging_name(table, report.run_id)
+    left = {staging, staging + "_chunks"}
+    assert stages(db, table) == left  # read as the administrator
+    warning = f"could not drop this run's staging tables {staging!r}, {staging + '_chunks'!r} ("
+    ending = f"); the next run into {table!r}, or --cleanup, removes them"
+    warnings = json.loads(path.read_text())["warnings"]
+    assert len(warnings) == 1, warnings
+    assert warnings[0].startswith(warning), warnings
+    assert warnings[0].endswith(ending), warnings
+    assert warnings[0] in caplog.text
+    login.let_in()
+    cleaned = load(tmp_path / "src", as_login, table, cleanup=True)
+    assert cleaned.error is None, cleaned.error
+    assert stages(db, table) == set()
