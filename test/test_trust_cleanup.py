@@ -445,3 +445,51 @@ def test_staging_tables_that_cannot_be_dropped_are_named_in_a_warning(
     cleaned = load(tmp_path / "src", as_login, table, cleanup=True)
     assert cleaned.error is None, cleaned.error
     assert stages(db, table) == set()
+
+
+# ---- a disk that fills during a load (SQLite) ------------------------------------------------------
+
+
+@pytest.fixture
+def sqlite_full_after() -> Iterator[list[int]]:
+    """Once a number is in the list, every SQLite connection opened through SQLAlchemy finds its
+    database full beyond that many pages (``PRAGMA max_page_count``), as a full disk would."""
+    limit: list[int] = []
+
+    def on_connect(dbapi_connection, _record) -> None:
+        if limit and isinstance(dbapi_connection, sqlite3.Connection):
+            dbapi_connection.execute(f"PRAGMA max_page_count = {limit[0]}")
+
+    sa.event.listen(sa.engine.Engine, "connect", on_connect)
+    yield limit
+    sa.event.remove(sa.engine.Engine, "connect", on_connect)
+
+
+@pytest.mark.parametrize("existing", [True, False])
+def test_a_database_that_fills_during_a_load_keeps_no_staging_table(
+    tmp_path, on_chunk, sqlite_full_after, existing
+):
+    """On SQLite the staging table kept the space, and later runs failed "database or disk is full"."""
+    path = tmp_path / "out.db"
+    db = Database("sqlite", f"sqlite:///{path}")
+    if existing:
+        with sqlite3.connect(path) as conn:
+            conn.execute("CREATE TABLE mine (x)")
+            conn.execute("INSERT INTO mine VALUES (1)")
+    on_chunk(lambda chunk: sqlite_full_after.append(40) if chunk == 2 else None)
+    write(tmp_path / "src", "a.csv", rows_csv(20_000))
+    report = load(tmp_path / "src", db, "t", transform=hook_file(tmp_path), chunk_size=2000)
+    assert report.exit_code != 0
+    assert "database or disk is full" in str(report.error)
+    assert not report.warnings, report.warnings
+    if not existing:
+        assert not path.exists()
+        return
+    with sqlite3.connect(path) as conn:
+        names = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert conn.execute("SELECT x FROM mine").fetchall() == [(1,)]
+    assert names <= {"mine", LEDGER_TABLE}
+    sqlite_full_after.clear()  # space again: the next run works
+    ON_CHUNK.clear()
+    assert load(tmp_path / "src", db, "t").error is None
+    assert db.rows("t", order_by="id")[-1] == (19_999, "text 19999")
