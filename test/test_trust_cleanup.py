@@ -188,58 +188,81 @@ def test_staging_dropped_on_a_fresh_connection_after_the_sessions_were_killed(
 # ---- a publish whose connection was lost ----------------------------------------------------------
 
 
-def kill_the_waiting_publish(db: Database, table: str, stop: threading.Event, done: list[str]) -> None:
-    """Hold a read lock on ``table`` so that the publish waits for it, then end the publishing
-    session from the server's side, then let go."""
-    engine = db.engine
-    try:
-        with engine.connect() as reader, engine.connect() as admin:
-            reader.exec_driver_sql(f"SELECT * FROM {db.quote(table)}").all()  # holds it to the end
-            if db.name == "postgresql":
-                waiting = (
-                    "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                    "AND query LIKE 'DROP TABLE %%' AND query LIKE %(t)s"
-                )
-            else:
-                waiting = (
-                    "SELECT id FROM information_schema.processlist "
-                    "WHERE info LIKE 'RENAME TABLE %%' AND info LIKE %(t)s"
-                )
-            while not stop.is_set():
-                found = admin.exec_driver_sql(waiting, {"t": f"%{table}%"}).scalar()
+class PublishKiller:
+    """Holds a read lock on a table from the load's first chunk on, so that the publish waits for
+    it; a thread ends the waiting publishing session from the server's side, then lets go."""
+
+    def __init__(self, db: Database, table: str, if_exists: str) -> None:
+        self.db, self.table, self.if_exists = db, table, if_exists
+        self.engine = db.engine
+        self.reader = self.engine.connect()
+        self.killed: list[int] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._kill)
+
+    def hold(self, chunk: int) -> None:
+        """Once the staging table exists (the TRANSFORM also sees the samples, before): read the
+        table the publish must lock (the target it replaces, or the staging table it renames),
+        keeping the transaction open."""
+        staging = {name for name in stages(self.db, self.table) if not name.endswith("_chunks")}
+        if self.thread.ident is not None or not staging:  # started already, or no staging table yet
+            return
+        locked = self.table if self.if_exists == "replace" else staging.pop()
+        self.reader.exec_driver_sql(f"SELECT * FROM {self.db.quote(locked)}").all()
+        self.thread.start()
+
+    def _kill(self) -> None:
+        if self.db.name == "postgresql":
+            waiting = (
+                "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                f"AND query LIKE '{'DROP' if self.if_exists == 'replace' else 'ALTER'} TABLE %%' "
+                "AND query LIKE %(t)s"
+            )
+            kill = "SELECT pg_terminate_backend(%s)"
+        else:
+            waiting = (
+                "SELECT id FROM information_schema.processlist "
+                "WHERE info LIKE 'RENAME TABLE %%' AND info LIKE %(t)s"
+            )
+            kill = "KILL CONNECTION %s"
+        with self.engine.connect() as admin:
+            while not self.stop.is_set():
+                found = admin.exec_driver_sql(waiting, {"t": f"%{self.table}%"}).scalar()
                 admin.rollback()
                 if found is not None:
-                    postgresql = db.name == "postgresql"
-                    kill = "SELECT pg_terminate_backend(%s)" if postgresql else "KILL CONNECTION %s"
                     admin.exec_driver_sql(kill % int(found))
-                    done.append(str(found))
+                    self.killed.append(int(found))
                     break
                 time.sleep(0.02)
-            reader.rollback()
-    finally:
-        engine.dispose()
+        self.reader.rollback()
+
+    def close(self) -> None:
+        self.stop.set()
+        if self.thread.is_alive():
+            self.thread.join()
+        self.reader.close()
+        self.engine.dispose()
 
 
+@pytest.mark.parametrize("if_exists", ["replace", "fail"])
 @pytest.mark.parametrize("db", ["postgresql", "mariadb"], indirect=True)
-def test_the_uncertain_publish_message_tells_the_truth(db, table, tmp_path):
+def test_the_uncertain_publish_message_tells_the_truth(db, table, tmp_path, on_chunk, if_exists):
     """MariaDB's replace commits its ledger rows before the RENAME: a RENAME killed while it waits
     for a lock left the old table, while the ledger has the run's rows.  The message must name
     evidence that holds: checked here against the database."""
     write(tmp_path / "old", "a.csv", "n,t\n1,old\n")
     write(tmp_path / "new", "a.csv", "n,t\n2,new\n")
-    assert load(tmp_path / "old", db, table).error is None
-    stop, done = threading.Event(), []
-    killer = threading.Thread(target=kill_the_waiting_publish, args=(db, table, stop, done))
-    killer.start()
+    if if_exists == "replace":
+        assert load(tmp_path / "old", db, table).error is None
+    killer = PublishKiller(db, table, if_exists)
+    on_chunk(killer.hold)
     try:
-        report = load(tmp_path / "new", db, table, if_exists="replace")
+        report = load(tmp_path / "new", db, table, if_exists=if_exists, transform=hook_file(tmp_path))
     finally:
-        stop.set()
-        killer.join()
-    assert done, "the publish never waited for the lock"
+        killer.close()
+    assert killer.killed, "the publish never waited for the lock"
     assert report.exit_code == 6, report.error
     message = str(report.error)
-    retired = staging_name(table, report.run_id) + "_old"
     engine = db.engine
     try:
         with engine.connect() as conn:
@@ -247,20 +270,26 @@ def test_the_uncertain_publish_message_tells_the_truth(db, table, tmp_path):
             ledger_rows = conn.execute(query, {"run": report.run_id}).scalar()
     finally:
         engine.dispose()
-    assert db.rows(table) == [(1, "old")]  # not published
-    if db.name == "postgresql":
-        assert message.endswith(
-            f"it did if {LEDGER_TABLE} has rows with run_id '{report.run_id}', "
-            "else the table was left as it was"
-        ), message
-        assert ledger_rows == 0
+    # Not published: the old table, or none.
+    if if_exists == "replace":
+        assert db.rows(table) == [(1, "old")]
     else:
+        assert not db.exists(table)
+    if db.name == "postgresql":
+        evidence = f"{LEDGER_TABLE} has rows with run_id '{report.run_id}'"
+        assert ledger_rows == 0
+    elif if_exists == "replace":
+        retired = staging_name(table, report.run_id) + "_old"
+        evidence = (
+            f"table {retired!r} exists (the table it replaced, which the next run into {table!r}, "
+            "or --cleanup, drops)"
+        )
         assert ledger_rows == 1  # the ledger alone would say it was published
-        assert message.endswith(
-            f"it did if table {retired!r} exists (the table it replaced, which the next run into "
-            f"{table!r}, or --cleanup, drops), else the table was left as it was"
-        ), message
         assert retired not in db.tables()
+    else:
+        evidence = f"table {table!r} exists"
+        assert ledger_rows == 1
+    assert message.endswith(f"it did if {evidence}, else the table was left as it was"), message
     assert stages(db, table) == set()
 
 
