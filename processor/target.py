@@ -40,7 +40,8 @@ def staging_name(table: str, run_id: str) -> str:
 def of_run(name: str, run_id: str) -> bool:
     """Whether ``name`` is one of run ``run_id``'s tables: its staging table, that one's receipts,
     or (MySQL's replace) the table it retired."""
-    return name.startswith(STAGING_PREFIX) and name[len(STAGING_PREFIX) + 9 :].startswith(run_id)
+    head = len(staging_name("", ""))  # the prefix and a target's digest
+    return name.startswith(STAGING_PREFIX) and name[head:].startswith(run_id)
 
 
 def requested_indexes(backend: Backend, table: str, indexes: Sequence[Sequence[str]]) -> tuple[Index, ...]:

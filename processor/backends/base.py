@@ -57,6 +57,7 @@ class CreatedFiles:
     database: Path
     companions: tuple[Path, ...]
 
+
 # Bound parameters one statement may carry, for databases without a module of their own.
 PARAMETER_LIMITS = {"mssql": 2099, "oracle": 65535}
 DEFAULT_PARAMETER_LIMIT = 999
@@ -431,9 +432,9 @@ class Backend:
             record(conn, True, target)
 
     def committed_if(self, step: str, stage: str, target: str) -> str | None:
-        """What shows that a publish whose connection was lost committed, where the ledger rows
-        do not (they commit in the publishing transaction here, so they do); ``step``: ``insert``
-        (``insert_from``), ``replace`` or ``swap``."""
+        """What shows that a publish whose connection was lost committed, where its ledger rows
+        cannot; None: they commit in the publishing transaction, so they show it.  ``step``:
+        ``insert`` (``insert_from``), ``replace`` or ``swap``."""
         return None
 
     def refresh_statistics(self, table: str) -> None:
