@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, Any
 
 import pyarrow as pa
@@ -91,7 +91,7 @@ def read_keys(lines: Iterator[str], records: int) -> list[str]:
 
 
 def read_json_batches(
-    stream: IO[str],
+    lines: Iterable[str],
     keys: Sequence[str],
     include: Sequence[int] | None,
     on_invalid: Callable[[int, str], None],
@@ -105,7 +105,7 @@ def read_json_batches(
     schema = pa.schema([(str(i), pa.string()) for i in fields])
     columns: list[list[str | None]] = [[] for _ in fields]
     record = 0
-    for line in stream:
+    for line in lines:
         if not line.strip():
             continue
         record += 1

@@ -36,6 +36,8 @@ class PacedStream:
         self._asking = False
         self._closed = False
         self._turn = threading.Condition()
+        #: Bytes read so far: how far into the text the reader got.
+        self.bytes_read = 0
 
     def read(self, size: int = -1) -> bytes:
         with self._turn:
@@ -46,7 +48,9 @@ class PacedStream:
             if self._closed:
                 return b""
             self._reads += 1
-        return self._raw.read(size)
+        data = self._raw.read(size)
+        self.bytes_read += len(data)
+        return data
 
     @contextlib.contextmanager
     def asking(self) -> Iterator[None]:

@@ -44,6 +44,8 @@ BLOCK_BYTES = 1 << 20
 # A record larger than its block makes the file be read again with larger blocks, up to this:
 # beyond it is more likely a quote that is never closed than a record.
 MAX_BLOCK_BYTES = 256 << 20
+# Characters of a line that Python's csv or json module reads, read at a time (bounded_lines).
+LINE_PIECE = 1 << 20
 # Blocks read ahead of the consumer: Arrow's 32 at the default size, fewer at larger ones.
 READ_AHEAD_BYTES = 32 * BLOCK_BYTES
 MIN_AHEAD_BLOCKS = 3
@@ -162,6 +164,23 @@ def _text(raw: IO[bytes], fmt: TextFormat) -> IO[str]:
     return io.TextIOWrapper(raw, encoding=encoding, newline="")
 
 
+def bounded_lines(stream: IO[str], source: SourceFile, first_line: int = 1) -> Iterator[str]:
+    """The lines of ``stream`` (numbered from ``first_line``) for Python's csv and json modules,
+    which would read a line whole however long: one longer than the record limit is a
+    SourceError once that much of it is read, in pieces (never the whole line at once)."""
+    number = first_line
+    while piece := stream.readline(LINE_PIECE):
+        pieces, size = [piece], len(piece)
+        while len(piece) == LINE_PIECE and piece[-1] not in "\r\n":
+            piece = stream.readline(LINE_PIECE)
+            pieces.append(piece)
+            size += len(piece)
+            if size > MAX_BLOCK_BYTES:
+                raise SourceError(f"{source.name}: line {number} is longer than {MAX_BLOCK_BYTES >> 20} MiB")
+        yield "".join(pieces)
+        number += 1
+
+
 def _csv_reader(stream: Iterable[str], source: SourceFile, fmt: TextFormat) -> Iterator[list[str]]:
     if fmt.quoting == "none":
         return csv.reader(stream, delimiter=source.delimiter, quoting=csv.QUOTE_NONE)
@@ -185,9 +204,10 @@ def read_header(source: SourceFile, fmt: TextFormat, records: int = 0) -> list[s
     an NDJSON file's keys in its first ``records`` objects (0: all)."""
     try:
         with open_text(source, fmt) as stream:
+            lines = bounded_lines(stream, source)
             if source.data_format == "ndjson":
-                return read_keys(stream, records) or None
-            return next(_csv_reader(stream, source, fmt), None)
+                return read_keys(lines, records) or None
+            return next(_csv_reader(lines, source, fmt), None)
     except UnicodeDecodeError as exc:
         # The text layer decodes ahead of the csv module, so the bad bytes may lie after line 1.
         raise _undecodable(source, fmt) from exc
@@ -240,8 +260,8 @@ def read_batches(
                 delivered += batch.num_rows
                 yield batch
             return
-        except _RecordTooLarge:
-            if block >= MAX_BLOCK_BYTES:
+        except _RecordTooLarge as error:
+            if block >= MAX_BLOCK_BYTES or _record_over_limit(source, fmt, part, error.reached):
                 raise _too_large(source, fmt, int(part.header) + delivered + invalid, part) from None
             block *= 4
 
@@ -262,7 +282,8 @@ def _json_batches(
 
     try:
         with _text(open_part(source, part, digest), fmt) as stream:
-            yield from read_json_batches(stream, keys, include, invalid)
+            lines = bounded_lines(stream, source, part.first_line)
+            yield from read_json_batches(lines, keys, include, invalid)
     except UnicodeDecodeError as exc:
         raise _undecodable(source, fmt) from exc
     except DAMAGED as exc:
@@ -270,7 +291,23 @@ def _json_batches(
 
 
 class _RecordTooLarge(Exception):
-    """Arrow met a record that does not fit in its block."""
+    """Arrow met a record that does not fit in its block, having read ``reached`` bytes."""
+
+    def __init__(self, reached: int) -> None:
+        super().__init__(reached)
+        self.reached = reached
+
+
+def _record_over_limit(source: SourceFile, fmt: TextFormat, part: Part, reached: int) -> bool:
+    """Before a reading with larger blocks: whether the record that did not fit (it starts within
+    the first ``reached`` bytes) is larger than the limit.  Larger blocks would hold it in
+    memory several times over only to fail; a scan in small pieces finds it first."""
+    from processor.split import holds_record_over  # split.py reads files through this module
+
+    try:
+        return holds_record_over(source, fmt, part, MAX_BLOCK_BYTES, reached)
+    except DAMAGED as exc:
+        raise _damaged(source, exc) from exc
 
 
 def _after(rows: int, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -334,12 +371,14 @@ def _parse(
                         return
                 yield batch
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+            # First: a record too large for the block is no header-only file, and _header_only's
+            # csv module would read that record whole as one line.
+            if isinstance(exc, pa.ArrowInvalid) and STRADDLING in str(exc):
+                raise _RecordTooLarge(stream.bytes_read) from exc
             if isinstance(exc, pa.ArrowInvalid) and part.header and _header_only(source, fmt):
                 return  # Arrow cannot skip a header that no line break ends: there are no rows
             if isinstance(exc, pa.ArrowInvalid) and not part.header and EMPTY in str(exc):
                 return  # a part of blank lines only
-            if isinstance(exc, pa.ArrowInvalid) and STRADDLING in str(exc):
-                raise _RecordTooLarge from exc
             raise _read_error(source, fmt, exc) from exc
         except DAMAGED as exc:
             raise _damaged(source, exc) from exc

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import itertools
 import logging
 import time
@@ -20,7 +21,7 @@ from dataclasses import replace
 from sqlalchemy import exc
 from sqlalchemy.engine import Connection
 
-from processor.backends import Backend, LockCheck, backend_for
+from processor.backends import Backend, LockCheck, backend_class, backend_for
 from processor.columns import ColumnMap, map_columns
 from processor.database import check_connection, create_engine
 from processor.discover import SourceFile, common_stem, discover_files
@@ -33,7 +34,6 @@ from processor.errors import (
     RejectLimitError,
     SourceError,
     TransformError,
-    connection_lost,
     describe,
     masked,
     unexpected,
@@ -68,6 +68,7 @@ from processor.target import (
     drop_leftovers,
     drop_receipts,
     drop_staging,
+    of_run,
     publish,
     refresh_statistics,
     requested_indexes,
@@ -95,7 +96,8 @@ def run_import(settings: Settings) -> RunReport:
             try:
                 _start_report(settings, report)
                 report_written = True
-                _import(settings, report, interrupts)
+                with _removing_created_file(settings, report.run_id):
+                    _import(settings, report, interrupts)
             finally:
                 interrupts.defer()  # the outcome is decided: a signal no longer stops the report
         except ImporterError as error:
@@ -111,6 +113,20 @@ def run_import(settings: Settings) -> RunReport:
         report.seconds = time.perf_counter() - started
         _finish(settings, report, rewrite_report=report_written)
     return report
+
+
+@contextlib.contextmanager
+def _removing_created_file(settings: Settings, run_id: str) -> Iterator[None]:
+    """A database file (SQLite, DuckDB) that the run's first connection creates is removed again
+    (with its journal or WAL) if the run leaves it holding nothing: no table but this run's
+    staging tables and an empty ledger.  A file that existed before is never removed."""
+    backend = backend_class(settings.url.get_backend_name())
+    created = None if settings.dry_run else backend.created_files(settings.url)  # before connecting
+    try:
+        yield
+    finally:
+        if created is not None:
+            backend.remove_created(created, functools.partial(of_run, run_id=run_id), LEDGER_TABLE)
 
 
 def report_invalid_settings(settings: Settings, error: ConfigError) -> RunReport:
@@ -454,12 +470,14 @@ def _load(
     """Load the files into a fresh staging table, then publish it, or drop it on any failure."""
     assert report.table is not None
     staging = staging_name(backend.fold_table(report.table), report.run_id)
-    create_staging(backend, staging, plan, settings.key, report.table)
-    log.info("loading %d files into staging table %r", len(files), staging)
     tally = _Tally()
     tasks = _load_tasks(settings, files, profiles, plan, fmt, layout, staging, tally)
     mode = progress_mode(settings.quiet, settings.log_format)
     try:
+        # Inside: where DDL commits by itself (MySQL), the staging table may exist without its
+        # receipts table when creating that one fails.
+        create_staging(backend, staging, plan, settings.key, report.table)
+        log.info("loading %d files into staging table %r", len(files), staging)
         with report.phase("load"), load_progress(files, mode, settings.progress_seconds) as progress:
 
             def on_chunk(event: ChunkWritten) -> None:
@@ -484,12 +502,25 @@ def _load(
         # Stop every worker first: one still writing would hold the staging table (or, on
         # DuckDB, the whole file) and the DROP would wait or fail.
         executor.close()
-        with contextlib.suppress(exc.SQLAlchemyError), executor.writer_turn():
-            drop_staging(backend, staging)
+        with executor.writer_turn():
+            _drop_failed_staging(backend, staging, report)
         raise
     drop_receipts(backend, staging)
     with report.phase("statistics"):
         refresh_statistics(backend, report.table)
+
+
+def _drop_failed_staging(backend: Backend, staging: str, report: RunReport) -> None:
+    """Drop a failed run's staging tables; those that remain are named in a warning (log and
+    report) that says what removes them."""
+    left, problem = drop_staging(backend, staging)
+    if left:
+        warning = (
+            f"could not drop this run's staging tables {', '.join(map(repr, left))} ({problem}); "
+            f"the next run into {report.table!r}, or --cleanup, removes them"
+        )
+        report.warnings.append(warning)
+        log.warning("%s", warning)
 
 
 def _load_tasks(
@@ -610,15 +641,10 @@ def _publish(
         indexes = requested_indexes(backend, report.table, settings.indexes)
         keys = settings.key
         with report.phase("publish"):
-            publish(backend, staging, report.table, settings.if_exists, plan.names, keys, record, indexes)
-    except BaseException as error:
+            how = settings.if_exists
+            publish(backend, staging, report.table, how, plan.names, keys, record, report.run_id, indexes)
+    except BaseException:
         interrupts.resume()  # not published: a signal rolls back again
-        if isinstance(error, DatabaseError) and connection_lost(error):
-            error.message += (
-                "; the connection was lost while publishing, so whether the publish committed is "
-                f"unknown: it did if {LEDGER_TABLE} has rows with run_id '{report.run_id}', "
-                "else the table was left as it was"
-            )
         raise
     report.published = True
 

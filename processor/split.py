@@ -29,7 +29,7 @@ import numpy as np
 
 from processor.discover import SourceFile
 from processor.parts import WHOLE, Part
-from processor.read import TextFormat, open_bytes, seekable
+from processor.read import TextFormat, open_bytes, open_part, seekable
 
 QUOTE, LF, CR = ord('"'), ord("\n"), ord("\r")
 #: Before the first byte and after the last one.
@@ -39,6 +39,11 @@ STREAM_READ = 1 << 20
 #: A compressed file is fed to the workers in decompressed blocks once its compressed size
 #: times this (a guess at how far CSV text compresses; gzip reaches 4-10x) exceeds SPLIT_BYTES.
 COMPRESSION_GUESS = 4
+#: A compressed file's text without a record boundary for this many blocks is not cut further:
+#: the run would hold it whole (``stream_blocks``).
+HELD_BLOCKS = 4
+#: The resolution of ``holds_record_over``: a boundary at least every this many bytes.
+SIZE_STEP = 1 << 20
 #: The largest block of a compressed file that one task loads.  A block travels inside its task
 #: and is held whole by the worker that loads it, so its size bounds the memory of every
 #: process; SPLIT_BYTES only decides whether a compressed file is handed out in blocks at all.
@@ -199,8 +204,11 @@ def stream_blocks(
 ) -> Iterator[Part]:
     """Decompress ``source`` once and yield its text in record-aligned blocks of about
     ``block_bytes(split_bytes)`` (with their bytes).  Past a quote that proves nothing, the rest is one part
-    that its task decompresses again up to its start, rather than one block held in memory."""
-    scanner = BoundaryScanner(block_bytes(split_bytes), _quoting(source, fmt), source.delimiter)
+    that its task decompresses again up to its start, rather than one block held in memory; so
+    is the rest after a record larger than ``HELD_BLOCKS`` blocks (its task's reading finds
+    whether it is within the record limit)."""
+    step = block_bytes(split_bytes)
+    scanner = BoundaryScanner(step, _quoting(source, fmt), source.delimiter)
     pending = bytearray()  # the text from ``start`` on
     start, line, index = 0, 1, 0
     with open_bytes(source) as stream:
@@ -219,12 +227,36 @@ def stream_blocks(
                 del pending[:cut]
                 start, line, index = offset, next_line, index + 1
             scanner.boundaries.clear()
-            if scanner.unsafe_at is not None:
+            if scanner.unsafe_at is not None or len(pending) > HELD_BLOCKS * step:
                 yield Part(index=index, start=start, first_line=line, last=True)
                 return
             if not data:
                 yield Part(index=index, start=start, first_line=line, data=bytes(pending), last=True)
                 return
+
+
+def holds_record_over(source: SourceFile, fmt: TextFormat, part: Part, limit: int, within: int) -> bool:
+    """Whether a record that starts within the first ``within`` bytes of ``source`` (or ``part``)
+    is larger than ``limit`` bytes, found without holding it: a scanner places a boundary at the
+    first record end after every ``SIZE_STEP`` bytes, so a stretch of more than ``limit`` +
+    ``SIZE_STEP`` bytes without one holds a larger record.  False where the scan cannot tell (an
+    encoding whose bytes cannot be scanned, a quote that proves nothing): Arrow's reading decides."""
+    if not splittable_encoding(fmt.encoding):
+        return False
+    scanner = BoundaryScanner(SIZE_STEP, _quoting(source, fmt), source.delimiter)
+    offset = last = 0
+    with open_part(source, part) as stream:
+        while data := stream.read(STREAM_READ):
+            scanner.feed(data)
+            offset += len(data)
+            if scanner.boundaries:
+                last = scanner.boundaries[-1][0]
+                scanner.boundaries.clear()
+            if scanner.unsafe_at is not None or last >= within:
+                return False
+            if offset - last > limit + SIZE_STEP:
+                return True
+    return False
 
 
 def block_bytes(split_bytes: int) -> int:

@@ -18,7 +18,8 @@ import sqlalchemy as sa
 from processor.backends import Backend, Record
 from processor.backends.carry import Carried, Index
 from processor.backends.writers import receipts_name, receipts_table
-from processor.errors import DatabaseError, SchemaError, TargetExistsError, describe
+from processor.errors import DatabaseError, SchemaError, TargetExistsError, connection_lost, describe
+from processor.ledger import LEDGER_TABLE
 from processor.retry import with_retries
 from processor.schema import TablePlan
 
@@ -34,6 +35,13 @@ def staging_name(table: str, run_id: str) -> str:
     """
     digest = hashlib.sha1(table.encode()).hexdigest()[:8]
     return f"{STAGING_PREFIX}{digest}_{run_id}"
+
+
+def of_run(name: str, run_id: str) -> bool:
+    """Whether ``name`` is one of run ``run_id``'s tables: its staging table, that one's receipts,
+    or (MySQL's replace) the table it retired."""
+    head = len(staging_name("", ""))  # the prefix and a target's digest
+    return name.startswith(STAGING_PREFIX) and name[head:].startswith(run_id)
 
 
 def requested_indexes(backend: Backend, table: str, indexes: Sequence[Sequence[str]]) -> tuple[Index, ...]:
@@ -112,10 +120,22 @@ def drop_table(backend: Backend, name: str) -> None:
         sa.Table(name, sa.MetaData(), quote=True).drop(conn, checkfirst=True)
 
 
-def drop_staging(backend: Backend, name: str) -> None:
-    """Drop a failed run's staging table and its receipts table."""
-    drop_table(backend, name)
-    drop_table(backend, receipts_name(name))
+def drop_staging(backend: Backend, name: str) -> tuple[list[str], str]:
+    """Drop a failed run's staging table and its receipts table; the names of those it could
+    not drop, and why.  The run's connections may be gone (the server restarted, or ended its
+    sessions): each table gets a second try on a fresh connection."""
+    left, problem = [], ""
+    for table in (name, receipts_name(name)):
+        for _ in range(2):
+            try:
+                drop_table(backend, table)
+                break
+            except sa.exc.SQLAlchemyError as error:
+                problem = describe(error)
+                backend.dispose()  # the pool's connections may be dead: the retry opens a new one
+        else:
+            left.append(table)
+    return left, problem
 
 
 def drop_receipts(backend: Backend, staging: str) -> None:
@@ -182,6 +202,7 @@ def publish(
     names: Sequence[str],
     primary_key: Sequence[str],
     record: Record,
+    run_id: str,
     indexes: Sequence[Index] = (),
 ) -> None:
     """Make the staging table's rows the target's in one step, then remove the staging table.
@@ -190,19 +211,26 @@ def publish(
     A new table gets ``indexes`` (INDEXES) before or in the step that publishes it, so no reader
     sees it without them.  Only IF_EXISTS=replace removes an existing target, after building
     its indexes (and ``indexes``) on the staging table; with fail the rename itself fails if
-    another process created the table.
+    another process created the table.  A connection lost during it is a DatabaseError that
+    says how to tell whether the publish committed (run ``run_id``'s ledger rows, or where they
+    commit apart from it, what ``Backend.committed_if`` names).
     """
     carried = Carried(indexes=tuple(indexes))
     replacing = False
+    step = "insert"  # the publish step under way: which evidence tells whether it committed
 
     def attempt() -> None:
+        nonlocal step
         exists = table_exists(backend, table)
         if exists and if_exists in ("append", "merge", "delete_rows"):
+            step = "insert"
             key = primary_key if if_exists == "merge" else ()
             backend.insert_from(staging, table, names, record, key=key, refill=if_exists == "delete_rows")
         elif exists and replacing:
+            step = "replace"
             backend.replace(staging, table, carried, record)
         else:
+            step = "swap"
             backend.swap(staging, table, record, carried)
 
     try:
@@ -213,7 +241,16 @@ def publish(
             backend.prepare_replace(staging, carried)
         with_retries(attempt, (sa.exc.DBAPIError,), backend.is_transient, f"publishing {table!r}")
     except sa.exc.DBAPIError as error:
-        raise DatabaseError(f"publishing table {table!r} failed: {describe(error)}") from error
+        failed = DatabaseError(f"publishing table {table!r} failed: {describe(error)}")
+        if connection_lost(error):
+            evidence = backend.committed_if(step, staging, table) or (
+                f"{LEDGER_TABLE} has rows with run_id '{run_id}'"
+            )
+            failed.message += (
+                "; the connection was lost while publishing, so whether the publish committed is "
+                f"unknown: it did if {evidence}, else the table was left as it was"
+            )
+        raise failed from error
 
 
 def _carried(

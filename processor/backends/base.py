@@ -13,7 +13,8 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -46,6 +47,16 @@ log = logging.getLogger(__name__)
 #: ``fresh``: the target's old rows are gone; ``holder``: the name the published table has on
 #: ``conn`` at that moment (the staging table's, where the ledger commits before a rename).
 Record = Callable[[Connection, bool, str], None]
+
+
+@dataclass(frozen=True)
+class CreatedFiles:
+    """A database file that did not exist before the run's first connection, and its companion
+    files (journal, write-ahead log) that did not either: the run created them."""
+
+    database: Path
+    companions: tuple[Path, ...]
+
 
 # Bound parameters one statement may carry, for databases without a module of their own.
 PARAMETER_LIMITS = {"mssql": 2099, "oracle": 65535}
@@ -93,6 +104,18 @@ class Backend:
         """The URL and extra engine arguments of a dry run, which must change nothing: on a
         server, the same (the dry run sends no write)."""
         return url, {}
+
+    @classmethod
+    def created_files(cls, url: URL) -> CreatedFiles | None:
+        """Asked before the run's first connection: the files that connecting will create, which
+        a run that leaves them holding nothing removes (``remove_created``).  A server: none."""
+        return None
+
+    @classmethod
+    def remove_created(cls, created: CreatedFiles, ours: Callable[[str], bool], empty: str) -> bool:
+        """Remove the files of ``created`` if the database holds no table but those ``ours``
+        accepts and an empty ``empty`` (the ledger); whether it did."""
+        return False
 
     @classmethod
     def prepare_engine(cls, engine: Engine) -> None:
@@ -407,6 +430,12 @@ class Backend:
             conn.exec_driver_sql(self.rename_sql(stage, target))
             self.finish_indexes(conn, stage, target, carried)
             record(conn, True, target)
+
+    def committed_if(self, step: str, stage: str, target: str) -> str | None:
+        """What shows that a publish whose connection was lost committed, where its ledger rows
+        cannot; None: they commit in the publishing transaction, so they show it.  ``step``:
+        ``insert`` (``insert_from``), ``replace`` or ``swap``."""
+        return None
 
     def refresh_statistics(self, table: str) -> None:
         """After a load: have the planner's statistics of ``table`` read again, where the

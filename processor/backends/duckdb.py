@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -47,6 +49,20 @@ class DuckDB(Embedded):
     borrowed with its dialect)."""
 
     name_limit = None
+
+    companion_suffixes = (".wal",)
+
+    @classmethod
+    def _contents(cls, database: Path, empty: str) -> tuple[list[str], int]:
+        import duckdb  # the driver, as duckdb_engine imports it
+
+        # A file another process has open is locked: connecting fails, and the file is kept.
+        with contextlib.closing(duckdb.connect(str(database))) as conn:
+            found = conn.execute("SELECT table_name FROM information_schema.tables").fetchall()
+            names = [name for (name,) in found]
+            quoted = '"' + empty.replace('"', '""') + '"'
+            rows = conn.execute(f"SELECT count(*) FROM {quoted}").fetchone() if empty in names else None
+        return names, rows[0] if rows else 0
 
     @classmethod
     def read_only(cls, url: URL) -> tuple[URL, dict[str, Any]]:

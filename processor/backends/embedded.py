@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
 from sqlalchemy.engine import URL
 from sqlalchemy.pool import NullPool
 
-from processor.backends.base import Backend
+from processor.backends.base import Backend, CreatedFiles
 from processor.backends.locks import LockCheck, file_lock, lock_key
+
+log = logging.getLogger(__name__)
 
 
 class Embedded(Backend):
@@ -32,6 +35,41 @@ class Embedded(Backend):
         if database not in (None, "", ":memory:") and not Path(database).exists():
             return url.set(database=":memory:"), {}
         return url, {}
+
+    #: Files the database keeps beside its own, named by these suffixes (journal, WAL).
+    companion_suffixes: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def created_files(cls, url: URL) -> CreatedFiles | None:
+        database = url.database
+        if database in (None, "", ":memory:") or Path(database).exists():
+            return None
+        path = Path(database)
+        companions = (path.with_name(path.name + suffix) for suffix in cls.companion_suffixes)
+        return CreatedFiles(path, tuple(p for p in companions if not p.exists()))
+
+    @classmethod
+    def remove_created(cls, created: CreatedFiles, ours: Callable[[str], bool], empty: str) -> bool:
+        """A file that cannot be opened or read (another process holds it) is kept."""
+        if not created.database.exists():
+            return False
+        try:
+            names, empty_rows = cls._contents(created.database, empty)
+        except Exception as error:  # any driver's error: keep the file
+            log.debug("kept %s: %s", created.database, error)
+            return False
+        if empty_rows or not all(ours(name) or name == empty for name in names):
+            return False
+        for path in (created.database, *created.companions):
+            path.unlink(missing_ok=True)
+        log.info("removed %s: this run created it, and left it holding nothing", created.database)
+        return True
+
+    @classmethod
+    def _contents(cls, database: Path, empty: str) -> tuple[list[str], int]:
+        """The names of the tables and views in ``database`` and the rows of its table ``empty``
+        (0 if it has none), read without creating the file."""
+        raise NotImplementedError
 
     def fold_name(self, name: str) -> str:
         return name.lower()

@@ -358,6 +358,19 @@ class MySQL(Backend):
             conn.exec_driver_sql(f"RENAME TABLE {q(target)} TO {retired}, {q(stage)} TO {q(target)}")
         self.drop_after_publish(retired)
 
+    def committed_if(self, step: str, stage: str, target: str) -> str | None:
+        """The ledger commits before the RENAME (DDL commits by itself), so its rows do not show
+        that the rename happened; the tables it renames do.  A failed run drops its staging
+        table but leaves the one a replace retired."""
+        if step == "replace":
+            return (
+                f"table {stage + '_old'!r} exists (the table it replaced, which the next run into "
+                f"{target!r}, or --cleanup, drops)"
+            )
+        if step == "swap":
+            return f"table {target!r} exists"
+        return None
+
     def refresh_statistics(self, table: str) -> None:
         with self.engine.connect() as conn:
             conn.exec_driver_sql(f"ANALYZE TABLE {self.quote(table)}").all()

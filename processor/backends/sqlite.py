@@ -15,6 +15,7 @@ import functools
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -55,6 +56,28 @@ class SQLite(Embedded):
     """SQLite: names compare case-insensitively for ASCII letters only."""
 
     parameter_limit = 32766 if sqlite3.sqlite_version_info >= (3, 32) else 999
+
+    companion_suffixes = ("-journal", "-wal", "-shm")
+
+    @classmethod
+    def _contents(cls, database: Path, empty: str) -> tuple[list[str], int]:
+        # mode=rw: never creates the file; BEGIN EXCLUSIVE waits for a writer to finish.
+        uri = f"{database.resolve().as_uri()}?mode=rw"
+        with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=5, isolation_level=None)) as conn:
+            conn.execute("BEGIN EXCLUSIVE")
+            try:
+                names = [
+                    name
+                    for (name,) in conn.execute(
+                        "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
+                        "AND name NOT LIKE 'sqlite~_%' ESCAPE '~'"
+                    )
+                ]
+                quoted = '"' + empty.replace('"', '""') + '"'
+                rows = conn.execute(f"SELECT count(*) FROM {quoted}").fetchone()[0] if empty in names else 0
+            finally:
+                conn.execute("ROLLBACK")
+        return names, rows
 
     @classmethod
     def prepare_engine(cls, engine: Engine) -> None:
