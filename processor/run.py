@@ -71,6 +71,7 @@ from processor.target import (
     publish,
     refresh_statistics,
     requested_indexes,
+    shrink_check,
     staging_name,
 )
 from processor.worker import ChunkWritten, LoadTask, ProfileResult, ProfileTask, load_file, profile
@@ -609,8 +610,12 @@ def _publish(
     try:
         indexes = requested_indexes(backend, report.table, settings.indexes)
         keys = settings.key
+        rows = sum(entry.rows for entry in entries)  # the staging table's
+        check = shrink_check(backend, report.table, settings.if_exists, rows, settings.max_shrink)
         with report.phase("publish"):
-            publish(backend, staging, report.table, settings.if_exists, plan.names, keys, record, indexes)
+            publish(
+                backend, staging, report.table, settings.if_exists, plan.names, keys, record, indexes, check
+            )
     except BaseException as error:
         interrupts.resume()  # not published: a signal rolls back again
         if isinstance(error, DatabaseError) and connection_lost(error):

@@ -15,10 +15,10 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 
-from processor.backends import Backend, Record
+from processor.backends import Backend, Check, Record
 from processor.backends.carry import Carried, Index
 from processor.backends.writers import receipts_name, receipts_table
-from processor.errors import DatabaseError, SchemaError, TargetExistsError, describe
+from processor.errors import DatabaseError, SchemaError, ShrinkError, TargetExistsError, describe
 from processor.retry import with_retries
 from processor.schema import TablePlan
 
@@ -174,6 +174,27 @@ def check_dependents(backend: Backend, table: str, if_exists: str) -> None:
     )
 
 
+def shrink_check(backend: Backend, table: str, if_exists: str, rows: int, max_shrink: float) -> Check | None:
+    """MAX_SHRINK: a check, on the publishing transaction, that replace or delete_rows leaves
+    ``table`` at least ``max_shrink`` of the rows it has then (a truncated download must not
+    replace a full table); None where nothing is replaced, or the check is off (0)."""
+    if not max_shrink or if_exists not in ("replace", "delete_rows"):
+        return None
+    action = "replace" if if_exists == "replace" else "refill"
+    by = "by" if if_exists == "replace" else "with"
+
+    def check(conn: sa.Connection) -> None:
+        old = conn.exec_driver_sql(f"SELECT COUNT(*) FROM {backend.quote(table)}").scalar_one()
+        if rows < old * max_shrink:
+            raise ShrinkError(
+                f"IF_EXISTS={if_exists} would {action} table {table!r} of {old:,} rows {by} {rows:,} "
+                f"rows (less than MAX_SHRINK={max_shrink:g} of it); nothing was published; "
+                "set MAX_SHRINK=0 to allow"
+            )
+
+    return check
+
+
 def publish(
     backend: Backend,
     staging: str,
@@ -183,6 +204,7 @@ def publish(
     primary_key: Sequence[str],
     record: Record,
     indexes: Sequence[Index] = (),
+    check: Check | None = None,
 ) -> None:
     """Make the staging table's rows the target's in one step, then remove the staging table.
 
@@ -190,7 +212,8 @@ def publish(
     A new table gets ``indexes`` (INDEXES) before or in the step that publishes it, so no reader
     sees it without them.  Only IF_EXISTS=replace removes an existing target, after building
     its indexes (and ``indexes``) on the staging table; with fail the rename itself fails if
-    another process created the table.
+    another process created the table.  ``check`` runs on the publishing transaction before an
+    existing target's rows go (replace, delete_rows): if it raises, nothing is published.
     """
     carried = Carried(indexes=tuple(indexes))
     replacing = False
@@ -199,9 +222,10 @@ def publish(
         exists = table_exists(backend, table)
         if exists and if_exists in ("append", "merge", "delete_rows"):
             key = primary_key if if_exists == "merge" else ()
-            backend.insert_from(staging, table, names, record, key=key, refill=if_exists == "delete_rows")
+            refill = if_exists == "delete_rows"
+            backend.insert_from(staging, table, names, record, key, refill, check if refill else None)
         elif exists and replacing:
-            backend.replace(staging, table, carried, record)
+            backend.replace(staging, table, carried, record, check)
         else:
             backend.swap(staging, table, record, carried)
 
