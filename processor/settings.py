@@ -595,9 +595,11 @@ def _with_url_file(values: dict[str, Any]) -> dict[str, Any]:
         raise ConfigError(f"DEST_SQL_FILE cannot be read: {path}: {error.strerror}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"DEST_SQL_FILE {path} is not UTF-8 text") from None
-    text = text.removesuffix("\n").removesuffix("\r") if text.endswith("\n") else text
+    text = text.removesuffix("\n")  # read_text reads "\r\n" as "\n"
     if not text:
         raise ConfigError(f"DEST_SQL_FILE {path} is empty")
+    if "\n" in text:  # no URL holds one: a second line would become part of it
+        raise ConfigError(f"DEST_SQL_FILE {path} holds more than one line; it must hold the URL alone")
     return values | {"dest_sql": _url(f"DEST_SQL_FILE {path}", text)}
 
 
