@@ -373,6 +373,7 @@ def _executor(
         single_writer=backend.single_writer,
         max_connections=settings.max_connections,
         run_id=run_id,
+        secrets=settings.secrets,
     )
     workers = settings.workers if settings.executor == "dask" else min(settings.workers, tasks)
     return make_executor(settings.executor, workers, setup, settings.dask_scheduler)

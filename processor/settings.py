@@ -559,8 +559,13 @@ def check_names(environ: Mapping[str, str]) -> None:
         if variable in names:
             continue
         upper = variable.upper()
-        distance, nearest = min((_edits(upper, name), name) for name in names)
-        if distance <= TYPO_EDITS or upper.startswith(OWN_PREFIXES):
+        prefix = next((p for p in OWN_PREFIXES if upper.startswith(p)), None)
+        alike = [name for name in names if prefix and name.startswith(prefix)] or names
+        distance, nearest = min((_edits(upper, name), name) for name in alike)
+        if distance > TYPO_EDITS and prefix:  # no misspelling: the name sharing most words
+            words = set(upper.split("_"))
+            nearest = min(alike, key=lambda name: (-len(words & set(name.split("_"))), _edits(upper, name)))
+        if distance <= TYPO_EDITS or prefix:
             found.append(f"{variable} is not a setting; did you mean {nearest}?")
     if found:
         raise ConfigError("; ".join(found) + " (nothing was read or written)")
