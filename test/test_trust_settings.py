@@ -1,0 +1,300 @@
+"""Issue 19, settings: a typo never reaches data, a refresh cannot shrink a table by accident,
+the database URL can come from a file, and no output shows a secret of DEST_SQL or NOTIFY_URL."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, SERVERS, load, need_server, user_env, write
+from processor.settings import OPTIONS, load_settings, parse_url
+
+SETTINGS = [option.env for option in OPTIONS]
+NOTHING = " (nothing was read or written)"
+
+
+# ---- a typo never reaches data ----------------------------------------------------------------
+
+
+def one_edit(name: str) -> set[str]:
+    """Every spelling of ``name`` one edit away: a letter deleted, inserted, replaced, swapped
+    with its neighbour, or in the other case.  (The test's own generator, not the importer's.)"""
+    inserted = "X_1e"
+    found = {name[:i] + name[i + 1 :] for i in range(len(name))}
+    found |= {name[:i] + c + name[i:] for i in range(len(name) + 1) for c in inserted}
+    found |= {name[:i] + c + name[i + 1 :] for i in range(len(name)) for c in "Q0_"}
+    found |= {name[:i] + name[i + 1] + name[i] + name[i + 2 :] for i in range(len(name) - 1)}
+    found |= {name[:i] + name[i].swapcase() + name[i + 1 :] for i in range(len(name))}
+    return found - set(SETTINGS) - {""}
+
+
+@pytest.fixture
+def marker(tmp_path: Path) -> Path:
+    """A TRANSFORM whose module leaves a file when it is imported: proof of whether settings were read."""
+    write(tmp_path, "mark.py", f"open({str(tmp_path / 'read')!r}, 'w').close()\ndef f(df):\n    return df\n")
+    return tmp_path / "read"
+
+
+@pytest.mark.parametrize("name", SETTINGS)
+def test_every_setting_misspelt_by_one_edit_is_exit_2_naming_it(name, cli, tmp_path, marker):
+    write(tmp_path / "src", "t.csv", "a\n1\n")
+    database = tmp_path / "out.db"
+    env = {
+        "SRC_DATA_FOLDER": str(tmp_path / "src"),
+        "DEST_SQL": f"sqlite:///{database}",
+        "TRANSFORM": f"{tmp_path / 'mark.py'}:f",
+    }
+    variants = one_edit(name)
+    assert len(variants) > 4 * len(name)
+    for variant in sorted(variants):
+        code, out, err = cli([], {**env, variant: "x"})
+        assert (code, out, err) == (2, "", f"error: {variant} is not a setting; did you mean {name}?{NOTHING}\n")
+    assert not database.exists()
+    assert not marker.exists()
+    # The same variables without the typo: the settings are read, the TRANSFORM imported.
+    assert cli([], {**env, "IF_EXISTS": "fail"})[0] == 0
+    assert marker.exists()
+
+
+@pytest.mark.parametrize(
+    ("variable", "nearest"),
+    [
+        ("SRC_DATA_FOLDR", "SRC_DATA_FOLDER"),
+        ("DEST_SQl", "DEST_SQL"),
+        ("IF_EXIST", "IF_EXISTS"),
+        ("dest_sql", "DEST_SQL"),  # a whole name in the other case
+        ("src_data_folder", "SRC_DATA_FOLDER"),
+        ("WROKRES", "WORKERS"),  # two edits
+        ("LOGLEVEL", "LOG_LEVEL"),
+        ("SRC_DIR", "SRC_DELIMITER"),  # the importer's own prefixes, however far from a name
+        ("DEST_DATABASE", "DEST_TABLE"),
+        ("IF_MISSING", "IF_EXISTS"),
+        ("if_exists_mode", "IF_EXISTS"),
+    ],
+)
+def test_a_lookalike_variable_is_exit_2_naming_the_nearest_setting(variable, nearest, cli, tmp_path):
+    env = {"SRC_DATA_FOLDER": str(tmp_path), "DEST_SQL": f"sqlite:///{tmp_path / 'out.db'}", variable: "1"}
+    code, out, err = cli([], env)
+    assert (code, out, err) == (2, "", f"error: {variable} is not a setting; did you mean {nearest}?{NOTHING}\n")
+    assert not (tmp_path / "out.db").exists()
+
+
+def test_every_lookalike_is_named_in_one_line(cli, tmp_path):
+    code, _, err = cli([], {"SRC_DATA_FOLDR": "/srv/epc", "IF_EXIST": "replace", "DEST_SQl": "sqlite:///x.db"})
+    assert code == 2
+    assert err == (
+        "error: DEST_SQl is not a setting; did you mean DEST_SQL?; IF_EXIST is not a setting; did you "
+        "mean IF_EXISTS?; SRC_DATA_FOLDR is not a setting; did you mean SRC_DATA_FOLDER?" + NOTHING + "\n"
+    )
+    assert os.listdir(".") == []  # not even the default database
+
+
+#: Variables a container, a CI runner, a Dask cluster or a shell commonly has.
+TYPICAL = """PATH HOME HOSTNAME TERM LANG LANGUAGE LC_ALL PWD OLDPWD SHLVL USER LOGNAME SHELL MAIL TZ _
+PYTHONPATH PYTHONUNBUFFERED PYTHONDONTWRITEBYTECODE PYTHONHASHSEED PYTHONIOENCODING PYTHON_VERSION
+PYTHON_SHA256 PIP_NO_CACHE_DIR PIP_DISABLE_PIP_VERSION_CHECK VIRTUAL_ENV GPG_KEY LD_LIBRARY_PATH
+KUBERNETES_SERVICE_HOST KUBERNETES_SERVICE_PORT KUBERNETES_PORT KUBERNETES_PORT_443_TCP HTTP_PROXY
+HTTPS_PROXY NO_PROXY http_proxy https_proxy no_proxy DASK_SCHEDULER_ADDRESS DASK_DISTRIBUTED__WORKER__DAEMON
+DASK_TEMPORARY_DIRECTORY DASK_LOGGING__DISTRIBUTED LOG_DIR LOG_PATH LOG_FILE LOGS LOG_JSON LOG_OUTPUT DEBUG
+ENV ENVIRONMENT NODE_ENV AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION AWS_REGION AWS_PROFILE
+GOOGLE_APPLICATION_CREDENTIALS DATABASE_URL POSTGRES_PASSWORD POSTGRES_USER POSTGRES_DB PGHOST PGUSER
+PGPASSWORD PGDATABASE PGPORT MYSQL_PWD MYSQL_HOST SSL_CERT_FILE SSL_CERT_DIR REQUESTS_CA_BUNDLE
+CURL_CA_BUNDLE OMP_NUM_THREADS MKL_NUM_THREADS OPENBLAS_NUM_THREADS MALLOC_ARENA_MAX container HOST PORT
+WORKDIR TMPDIR TEMP TMP EDITOR PAGER DISPLAY SSH_AUTH_SOCK XDG_RUNTIME_DIR CI GITHUB_ACTIONS
+GITHUB_WORKSPACE RUNNER_OS WEB_CONCURRENCY WORKERS_PER_CORE MAX_WORKERS TIMEOUT VERBOSE QUIET COLUMNS
+LINES INVOCATION_ID JOURNAL_STREAM CREDENTIALS_DIRECTORY NOTIFY_SOCKET TEST_POSTGRES_URL TEST_MARIADB_URL
+PYTEST_CURRENT_TEST CONDA_PREFIX JAVA_HOME GOPATH NVIDIA_VISIBLE_DEVICES TINI_SUBREAPER HF_HOME
+MPLBACKEND PIP_INDEX_URL EXECUTOR_NUMBER BUILD_NUMBER NODE_NAME JOB_NAME WORKSPACE""".split()
+
+
+def test_other_softwares_variables_are_not_errors(tmp_path):
+    environ = user_env(**dict.fromkeys(TYPICAL, "1"), SRC_DATA_FOLDER=str(tmp_path), IF_EXISTS="append")
+    settings = load_settings([], environ)  # this machine's real environment, and the typical ones
+    assert (settings.src_data_folder, settings.if_exists) == (tmp_path, "append")
+
+
+def test_a_flag_is_never_abbreviated(cli, tmp_path):
+    code, out, err = cli(["--src-data", str(tmp_path)], {})
+    assert (code, out, err) == (2, "", f"error: unrecognized arguments: --src-data {tmp_path}\n")
+    assert os.listdir(".") == []
+
+
+# ---- the bundled sample is a demonstration ---------------------------------------------------
+
+SAMPLE_REFUSED = (
+    "error: SRC_DATA_FOLDER is not set: the bundled sample (data/) is a demonstration, loaded only "
+    "into the default database (sqlite:///import.db), never into DEST_SQL's; set SRC_DATA_FOLDER to "
+    "the folder (or archive) to import\n"
+)
+
+
+@pytest.mark.parametrize("how", ["env", "flag", "file", "dry run"])
+def test_the_bundled_sample_never_goes_into_a_named_database(how, cli, tmp_path):
+    shutil.copytree(ROOT / "data", "data")  # the default folder, as in the checkout
+    url = f"sqlite:///{tmp_path / 'named.db'}"
+    (tmp_path / "url").write_text(url + "\n")
+    argv, env = {
+        "env": ([], {"DEST_SQL": url}),
+        "flag": (["--dest-sql", url], {}),
+        "file": ([], {"DEST_SQL_FILE": str(tmp_path / "url")}),
+        "dry run": (["--dry-run"], {"DEST_SQL": url}),
+    }[how]
+    code, out, err = cli(argv, {**env, "IF_EXISTS": "replace"})
+    assert (code, out, err) == (2, "", SAMPLE_REFUSED)
+    assert not (tmp_path / "named.db").exists()
+    # Named, the same folder loads: the rule is about the default, not about the files.
+    code, out, _ = cli([*argv, "--src-data-folder", "data"], {**env, "IF_EXISTS": "replace"})
+    assert code == 0
+    if how != "dry run":
+        assert _count(tmp_path / "named.db", "certificates") == 450
+
+
+def test_readme_quick_start_and_its_replace_keep_working(tmp_path):
+    """README "Quick start": ``python index.py``, then ``IF_EXISTS=replace python index.py``, on the
+    default database, as a user runs them (the bundled sample in the working folder)."""
+    shutil.copytree(ROOT / "data", tmp_path / "data")
+    for env in (user_env(WORKERS="1"), user_env(WORKERS="1", IF_EXISTS="replace")):
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "index.py")], cwd=tmp_path, env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith("imported 450 rows from 3 files into table 'certificates' at sqlite:///")
+    assert _count(tmp_path / "import.db", "certificates") == 450
+
+
+def _count(path: Path, table: str) -> int:
+    with sqlite3.connect(path) as conn:
+        return conn.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0]
+
+
+# ---- a refresh cannot shrink a table by accident ---------------------------------------------
+
+
+def numbers(count: int) -> str:
+    return "n\n" + "".join(f"{i}\n" for i in range(count))
+
+
+def shrink_message(if_exists: str, table: str, old: str, new: str) -> str:
+    verb = f"replace table '{table}' of {old} rows by" if if_exists == "replace" else (
+        f"refill table '{table}' of {old} rows with"
+    )
+    return (
+        f"IF_EXISTS={if_exists} would {verb} {new} rows (less than MAX_SHRINK=0.5 of it); "
+        "nothing was published; set MAX_SHRINK=0 to allow"
+    )
+
+
+def stored(db, table: str) -> list[int]:
+    return sorted(int(row[0]) for row in db.rows(table))
+
+
+@pytest.mark.parametrize("if_exists", ["replace", "delete_rows"])
+def test_a_refresh_that_would_shrink_the_table_is_refused(db, table, tmp_path, if_exists):
+    for count in (1000, 499, 500, 1):
+        write(tmp_path / str(count), "t.csv", numbers(count))
+    assert load(tmp_path / "1000", db, table).error is None
+    report = load(tmp_path / "499", db, table, if_exists=if_exists)
+    assert (report.exit_code, report.published) == (11, False)
+    assert report.error.message == shrink_message(if_exists, table, "1,000", "499")
+    assert stored(db, table) == list(range(1000))  # the target as it was
+    assert [t for t in db.tables() if t.startswith("_import_stage_")] == []
+    # Exactly the fraction is allowed; MAX_SHRINK=0 allows anything.
+    assert load(tmp_path / "500", db, table, if_exists=if_exists).error is None
+    assert stored(db, table) == list(range(500))
+    assert load(tmp_path / "1", db, table, if_exists=if_exists, max_shrink=0).error is None
+    assert stored(db, table) == [0]
+
+
+def test_shrink_refusal_through_the_command_line(cli, tmp_path):
+    write(tmp_path / "full", "t.csv", numbers(40_000))
+    write(tmp_path / "cut", "t.csv", numbers(450))
+    database = tmp_path / "o.db"
+    env = {"DEST_SQL": f"sqlite:///{database}", "REPORT_PATH": str(tmp_path / "report.json")}
+    assert cli([], {**env, "SRC_DATA_FOLDER": str(tmp_path / "full")})[0] == 0
+    env |= {"SRC_DATA_FOLDER": str(tmp_path / "cut"), "IF_EXISTS": "replace"}
+    code, out, err = cli([], env)
+    assert (code, out, err) == (11, "", f"error: {shrink_message('replace', 't', '40,000', '450')}\n")
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert (report["status"], report["exit_code"], report["published"]) == ("failed", 11, False)
+    assert report["settings"]["MAX_SHRINK"] == 0.5
+    assert _count(database, "t") == 40_000
+    assert cli(["--max-shrink", "0.01"], env)[0] == 0  # 450 of 40,000 is more than 1 %
+    assert _count(database, "t") == 450
+
+
+@pytest.mark.parametrize("text", ["-0.1", "1.5", "half", "nan", "inf", "50%"])
+def test_max_shrink_is_a_fraction(text, cli, tmp_path):
+    code, _, err = cli([], {"SRC_DATA_FOLDER": str(tmp_path), "MAX_SHRINK": text})
+    assert (code, err) == (2, f"error: MAX_SHRINK must be a fraction from 0 to 1 (0 turns the check off), got {text!r}\n")
+
+
+def test_append_and_merge_are_never_refused_for_size(tmp_path, cli):
+    write(tmp_path / "full", "t.csv", numbers(100))
+    write(tmp_path / "append", "u.csv", "n\n100\n")
+    write(tmp_path / "merge", "v.csv", "n\n0\n101\n")
+    env = {"DEST_SQL": f"sqlite:///{tmp_path / 'o.db'}", "DEST_TABLE": "t", "PRIMARY_KEY": "n", "MAX_SHRINK": "1"}
+    assert cli([], {**env, "SRC_DATA_FOLDER": str(tmp_path / "full")})[0] == 0
+    for mode in ("append", "merge"):
+        code, _, err = cli(["--if-exists", mode], {**env, "SRC_DATA_FOLDER": str(tmp_path / mode)})
+        assert code == 0, err
+    assert _count(tmp_path / "o.db", "t") == 102
+
+
+# ---- DEST_SQL_FILE ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ending", ["", "\n", "\r\n"])
+def test_dest_sql_file_gives_the_url(ending, cli, tmp_path):
+    write(tmp_path / "src", "t.csv", numbers(3))
+    (tmp_path / "secret").write_bytes(f"sqlite:///{tmp_path / 'o.db'}{ending}".encode())
+    env = {"SRC_DATA_FOLDER": str(tmp_path / "src"), "REPORT_PATH": str(tmp_path / "r.json")}
+    code, out, err = cli(["--dest-sql-file", str(tmp_path / "secret")], env)
+    assert code == 0, err
+    assert out.startswith(f"imported 3 rows from 1 files into table 't' at sqlite:///{tmp_path / 'o.db'} in ")
+    assert _count(tmp_path / "o.db", "t") == 3
+    shown = json.loads((tmp_path / "r.json").read_text())["settings"]
+    assert (shown["DEST_SQL_FILE"], shown["DEST_SQL"]) == (str(tmp_path / "secret"), f"sqlite:///{tmp_path / 'o.db'}")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "DEST_SQL_FILE cannot be read: {path}: No such file or directory"),
+        ("", "DEST_SQL_FILE {path} is empty"),
+        ("\n", "DEST_SQL_FILE {path} is empty"),
+        ("sqlite:///o.db\n\n", "DEST_SQL_FILE {path} holds more than one line; it must hold the URL alone"),
+        ("sqlite:///o.db\nx", "DEST_SQL_FILE {path} holds more than one line; it must hold the URL alone"),
+        (
+            "postgresql://u:Fz8pw@h:port/db\n",
+            "DEST_SQL_FILE {path} is not a database URL: 'postgresql://u:***@h:port/db'",
+        ),
+        ("nosuch://h/db", "DEST_SQL_FILE {path} names an unknown database scheme: 'nosuch'"),
+    ],
+)
+def test_a_dest_sql_file_that_holds_no_url_is_exit_2(content, message, cli, tmp_path):
+    path = tmp_path / "secret"
+    if content is not None:
+        path.write_text(content)
+    code, out, err = cli([], {"SRC_DATA_FOLDER": str(tmp_path), "DEST_SQL_FILE": str(path)})
+    assert (code, out, err) == (2, "", f"error: {message.format(path=path)}\n")
+    assert os.listdir(".") == []
+
+
+def test_dest_sql_and_dest_sql_file_together_are_exit_2(cli, tmp_path):
+    (tmp_path / "secret").write_text(f"sqlite:///{tmp_path / 'a.db'}\n")
+    env = {"SRC_DATA_FOLDER": str(tmp_path), "DEST_SQL_FILE": str(tmp_path / "secret")}
+    for argv, more in (([], {"DEST_SQL": "sqlite:///b.db"}), (["--dest-sql", "sqlite:///b.db"], {})):
+        code, out, err = cli(argv, {**env, **more})
+        assert (code, out, err) == (2, "", "error: DEST_SQL and DEST_SQL_FILE are both set; set only one of them\n")
+    assert os.listdir(".") == [] and not (tmp_path / "a.db").exists()
