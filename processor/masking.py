@@ -68,8 +68,9 @@ def notify_secrets(text: str) -> tuple[str, ...]:
     values = [parts.password or "", unquote(parts.password or "")] if parts.netloc else [text.strip()]
     if parts.netloc:
         tail = text.strip().partition(parts.netloc)[2]
-        if tail not in ("", "/"):
-            values += [tail, unquote(tail)]
+        # The whole of it, and its path and its query each alone, as a message may show them.
+        for part in {tail, parts.path, parts.query, parts.fragment} - {"", "/"}:
+            values += [part, unquote(part)]
     return _forms(values)
 
 

@@ -3,6 +3,7 @@ the database URL can come from a file, and no output shows a secret of DEST_SQL 
 
 from __future__ import annotations
 
+import base64
 import http.server
 import json
 import os
@@ -16,9 +17,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, SERVERS, Database, load, need_server, user_env, write
 
-from conftest import ROOT, SERVERS, load, need_server, user_env, write
 from processor.settings import OPTIONS, load_settings, parse_url
+from processor.target import staging_name
 
 SETTINGS = [option.env for option in OPTIONS]
 NOTHING = " (nothing was read or written)"
@@ -59,7 +61,11 @@ def test_every_setting_misspelt_by_one_edit_is_exit_2_naming_it(name, cli, tmp_p
     assert len(variants) > 4 * len(name)
     for variant in sorted(variants):
         code, out, err = cli([], {**env, variant: "x"})
-        assert (code, out, err) == (2, "", f"error: {variant} is not a setting; did you mean {name}?{NOTHING}\n")
+        assert (code, out, err) == (
+            2,
+            "",
+            f"error: {variant} is not a setting; did you mean {name}?{NOTHING}\n",
+        )
     assert not database.exists()
     assert not marker.exists()
     # The same variables without the typo: the settings are read, the TRANSFORM imported.
@@ -86,12 +92,18 @@ def test_every_setting_misspelt_by_one_edit_is_exit_2_naming_it(name, cli, tmp_p
 def test_a_lookalike_variable_is_exit_2_naming_the_nearest_setting(variable, nearest, cli, tmp_path):
     env = {"SRC_DATA_FOLDER": str(tmp_path), "DEST_SQL": f"sqlite:///{tmp_path / 'out.db'}", variable: "1"}
     code, out, err = cli([], env)
-    assert (code, out, err) == (2, "", f"error: {variable} is not a setting; did you mean {nearest}?{NOTHING}\n")
+    assert (code, out, err) == (
+        2,
+        "",
+        f"error: {variable} is not a setting; did you mean {nearest}?{NOTHING}\n",
+    )
     assert not (tmp_path / "out.db").exists()
 
 
 def test_every_lookalike_is_named_in_one_line(cli, tmp_path):
-    code, _, err = cli([], {"SRC_DATA_FOLDR": "/srv/epc", "IF_EXIST": "replace", "DEST_SQl": "sqlite:///x.db"})
+    code, _, err = cli(
+        [], {"SRC_DATA_FOLDR": "/srv/epc", "IF_EXIST": "replace", "DEST_SQl": "sqlite:///x.db"}
+    )
     assert code == 2
     assert err == (
         "error: DEST_SQl is not a setting; did you mean DEST_SQL?; IF_EXIST is not a setting; did you "
@@ -115,7 +127,7 @@ WORKDIR TMPDIR TEMP TMP EDITOR PAGER DISPLAY SSH_AUTH_SOCK XDG_RUNTIME_DIR CI GI
 GITHUB_WORKSPACE RUNNER_OS WEB_CONCURRENCY WORKERS_PER_CORE MAX_WORKERS TIMEOUT VERBOSE QUIET COLUMNS
 LINES INVOCATION_ID JOURNAL_STREAM CREDENTIALS_DIRECTORY NOTIFY_SOCKET TEST_POSTGRES_URL TEST_MARIADB_URL
 PYTEST_CURRENT_TEST CONDA_PREFIX JAVA_HOME GOPATH NVIDIA_VISIBLE_DEVICES TINI_SUBREAPER HF_HOME
-MPLBACKEND PIP_INDEX_URL EXECUTOR_NUMBER BUILD_NUMBER NODE_NAME JOB_NAME WORKSPACE""".split()
+MPLBACKEND PIP_INDEX_URL EXECUTOR_NUMBER BUILD_NUMBER NODE_NAME JOB_NAME WORKSPACE""".split()  # noqa: SIM905
 
 
 def test_other_softwares_variables_are_not_errors(tmp_path):
@@ -169,7 +181,9 @@ def test_readme_quick_start_and_its_replace_keep_working(tmp_path):
             [sys.executable, str(ROOT / "index.py")], cwd=tmp_path, env=env, capture_output=True, text=True
         )
         assert done.returncode == 0, done.stderr
-        assert done.stdout.startswith("imported 450 rows from 3 files into table 'certificates' at sqlite:///")
+        assert done.stdout.startswith(
+            "imported 450 rows from 3 files into table 'certificates' at sqlite:///"
+        )
     assert _count(tmp_path / "import.db", "certificates") == 450
 
 
@@ -186,8 +200,10 @@ def numbers(count: int) -> str:
 
 
 def shrink_message(if_exists: str, table: str, old: str, new: str) -> str:
-    verb = f"replace table '{table}' of {old} rows by" if if_exists == "replace" else (
-        f"refill table '{table}' of {old} rows with"
+    verb = (
+        f"replace table '{table}' of {old} rows by"
+        if if_exists == "replace"
+        else (f"refill table '{table}' of {old} rows with")
     )
     return (
         f"IF_EXISTS={if_exists} would {verb} {new} rows (less than MAX_SHRINK=0.5 of it); "
@@ -208,7 +224,7 @@ def test_a_refresh_that_would_shrink_the_table_is_refused(db, table, tmp_path, i
     assert (report.exit_code, report.published) == (11, False)
     assert report.error.message == shrink_message(if_exists, table, "1,000", "499")
     assert stored(db, table) == list(range(1000))  # the target as it was
-    assert [t for t in db.tables() if t.startswith("_import_stage_")] == []
+    assert [t for t in db.tables() if t.startswith(staging_name(table, ""))] == []  # dropped
     # Exactly the fraction is allowed; MAX_SHRINK=0 allows anything.
     assert load(tmp_path / "500", db, table, if_exists=if_exists).error is None
     assert stored(db, table) == list(range(500))
@@ -236,14 +252,22 @@ def test_shrink_refusal_through_the_command_line(cli, tmp_path):
 @pytest.mark.parametrize("text", ["-0.1", "1.5", "half", "nan", "inf", "50%"])
 def test_max_shrink_is_a_fraction(text, cli, tmp_path):
     code, _, err = cli([], {"SRC_DATA_FOLDER": str(tmp_path), "MAX_SHRINK": text})
-    assert (code, err) == (2, f"error: MAX_SHRINK must be a fraction from 0 to 1 (0 turns the check off), got {text!r}\n")
+    assert (code, err) == (
+        2,
+        f"error: MAX_SHRINK must be a fraction from 0 to 1 (0 turns the check off), got {text!r}\n",
+    )
 
 
 def test_append_and_merge_are_never_refused_for_size(tmp_path, cli):
     write(tmp_path / "full", "t.csv", numbers(100))
     write(tmp_path / "append", "u.csv", "n\n100\n")
     write(tmp_path / "merge", "v.csv", "n\n0\n101\n")
-    env = {"DEST_SQL": f"sqlite:///{tmp_path / 'o.db'}", "DEST_TABLE": "t", "PRIMARY_KEY": "n", "MAX_SHRINK": "1"}
+    env = {
+        "DEST_SQL": f"sqlite:///{tmp_path / 'o.db'}",
+        "DEST_TABLE": "t",
+        "PRIMARY_KEY": "n",
+        "MAX_SHRINK": "1",
+    }
     assert cli([], {**env, "SRC_DATA_FOLDER": str(tmp_path / "full")})[0] == 0
     for mode in ("append", "merge"):
         code, _, err = cli(["--if-exists", mode], {**env, "SRC_DATA_FOLDER": str(tmp_path / mode)})
@@ -264,7 +288,10 @@ def test_dest_sql_file_gives_the_url(ending, cli, tmp_path):
     assert out.startswith(f"imported 3 rows from 1 files into table 't' at sqlite:///{tmp_path / 'o.db'} in ")
     assert _count(tmp_path / "o.db", "t") == 3
     shown = json.loads((tmp_path / "r.json").read_text())["settings"]
-    assert (shown["DEST_SQL_FILE"], shown["DEST_SQL"]) == (str(tmp_path / "secret"), f"sqlite:///{tmp_path / 'o.db'}")
+    assert (shown["DEST_SQL_FILE"], shown["DEST_SQL"]) == (
+        str(tmp_path / "secret"),
+        f"sqlite:///{tmp_path / 'o.db'}",
+    )
 
 
 @pytest.mark.parametrize(
@@ -296,5 +323,156 @@ def test_dest_sql_and_dest_sql_file_together_are_exit_2(cli, tmp_path):
     env = {"SRC_DATA_FOLDER": str(tmp_path), "DEST_SQL_FILE": str(tmp_path / "secret")}
     for argv, more in (([], {"DEST_SQL": "sqlite:///b.db"}), (["--dest-sql", "sqlite:///b.db"], {})):
         code, out, err = cli(argv, {**env, **more})
-        assert (code, out, err) == (2, "", "error: DEST_SQL and DEST_SQL_FILE are both set; set only one of them\n")
-    assert os.listdir(".") == [] and not (tmp_path / "a.db").exists()
+        assert (code, out, err) == (
+            2,
+            "",
+            "error: DEST_SQL and DEST_SQL_FILE are both set; set only one of them\n",
+        )
+    assert os.listdir(".") == []
+    assert not (tmp_path / "a.db").exists()
+
+
+# ---- secrets, wherever they sit --------------------------------------------------------------
+
+
+class Hook:
+    """A webhook on 127.0.0.1: records each request's path, credentials and body, answers ``status``."""
+
+    def __init__(self) -> None:
+        self.status = 204
+        self.requests: list[tuple[str, str | None, str]] = []
+        hook = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+                hook.requests.append((self.path, self.headers["Authorization"], body))
+                self.send_response(hook.status)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_port
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def hook() -> Iterator[Hook]:
+    server = Hook()
+    yield server
+    server.server.shutdown()
+    server.server.server_close()
+
+
+def postgres_url(password: str, query: str) -> str:
+    """The test server's URL (TEST_POSTGRES_URL) with ``password`` and ``query`` as written."""
+    need_server("postgresql")
+    url = parse_url(SERVERS["postgresql"])
+    return f"postgresql://{url.username}:{password}@{url.host}:{url.port or 5432}/{url.database}?{query}"
+
+
+#: DEST_SQL's password and query as users write them (PostgreSQL trusts any password here);
+#: ``{n}`` is a value no output may show, in any spelling.
+SPELLINGS = {
+    "@ and : encoded": ("Pw%40Zk{n}%3Aq", "sslpassword=Qs%21Tk{n}"),
+    ": as written": ("Pw:Zk{n}:q", "application_name=app&sslpassword=Qs{n}Tk"),
+    "letters encoded": ("%50w%5Ak{n}x", "sslpassword=T%6Fk{n}&sslmode=disable"),
+    "space and plus": ("Pw+Zk{n}%20q", "sslpassword=Qs+Tk{n}"),
+}
+
+
+@pytest.mark.parametrize("spelling", SPELLINGS)
+def test_no_output_shows_a_secret_of_dest_sql_or_notify_url(spelling, table, tmp_path, cli, hook):
+    """A real import, its failure (with a traceback), its dry run and an invalid setting: the
+    secrets are in no line of stdout or stderr, the report, the rejects file, the webhook's body."""
+    n = uuid.uuid4().hex[:8]
+    password, query = (part.format(n=n) for part in SPELLINGS[spelling])
+    url = postgres_url(password, query)
+    notify = f"http://hk:Hp{n}@127.0.0.1:{hook.port}/services/T0A{n}/B0B{n}/Xy{n}Zz?token=Tq{n}"
+    # A rejected row holding the secrets as the database and the webhook take them.
+    held = f"{parse_url(url).password} {parse_url(url).query['sslpassword']} /services/T0A{n}/B0B{n}/Xy{n}Zz"
+    write(tmp_path / "src", "a/t.csv", f"n,t\n1,x\n2,{held},extra\n")
+    write(tmp_path / "src", "b/t.csv", "n,t\n3,y\n")
+    report = tmp_path / "out" / "report.json"
+    env = {
+        "SRC_DATA_FOLDER": str(tmp_path / "src"),
+        "DEST_SQL": url,
+        "DEST_TABLE": table,
+        "NOTIFY_URL": notify,
+        "MAX_ERRORS": "1",
+        "WORKERS": "2",
+        "LOG_LEVEL": "DEBUG",
+        "REPORT_PATH": str(report),
+    }
+    texts, codes = [], []
+    hook.status = 404  # the first run's webhook fails: its warning names the URL
+    try:
+        for argv in ([], ["--verbose"], ["--dry-run", "--if-exists", "replace"], ["--max-shrink", "x"]):
+            code, out, err = cli(argv, env)
+            hook.status = 204
+            codes.append(code)
+            texts += [out, err, report.read_text(), *(p.read_text() for p in report.parent.glob("*.csv"))]
+            if not argv:
+                assert out.startswith(f"imported 2 rows from 2 files into table '{table}' at postgresql"), err
+                assert f"NOTIFY_URL http://hk:***@127.0.0.1:{hook.port}/***: the run report could not" in err
+            if argv == ["--verbose"]:
+                assert "Traceback (most recent call last)" in err
+        assert Database("postgresql", url).rows(table, order_by="n") == [(1, "x"), (3, "y")]
+    finally:
+        Database("postgresql", SERVERS["postgresql"]).drop(table)
+    assert codes == [0, 7, 0, 2]
+    rejects = (report.parent / "report.rejects.csv").read_text().splitlines()
+    assert rejects[1] == 'a/t.csv,3,"expected 2 fields, found 3","2,*** *** ***,extra"'
+    assert len(hook.requests) == 5  # every run notified, the first one retried
+    for path, authorization, body in hook.requests:
+        assert path == f"/services/T0A{n}/B0B{n}/Xy{n}Zz?token=Tq{n}"  # sent as given
+        assert authorization == "Basic " + base64.b64encode(f"hk:Hp{n}".encode()).decode()
+        texts.append(body)
+    assert json.loads(texts[-2])["settings"]["NOTIFY_URL"] == f"http://hk:***@127.0.0.1:{hook.port}/***"
+    for text in texts:
+        assert n not in text
+
+
+def test_an_unencoded_at_in_the_password_is_exit_2_and_masked(cli, tmp_path):
+    """``user:p@ss@host``: SQLAlchemy would take ``ss@host`` for the host and show ``ss``."""
+    url = postgres_url("Pw@Zk7", "sslmode=disable")
+    code, out, err = cli([], {"SRC_DATA_FOLDER": str(tmp_path), "DEST_SQL": url})
+    masked = url.replace("Pw@Zk7", "***")
+    assert (code, out, err) == (
+        2,
+        "",
+        f"error: DEST_SQL: an @ in the password must be written %40: {masked!r}\n",
+    )
+
+
+def test_dest_sql_file_through_a_real_process(tmp_path):
+    """As a container runs it: the URL (with its password) only in a mounted file."""
+    n = uuid.uuid4().hex[:8]
+    url = postgres_url(f"Fz{n}%2Fx", "sslmode=disable")
+    (tmp_path / "secret").write_text(url + "\n")
+    write(tmp_path / "src", "t.csv", numbers(7))
+    table = f"t_{uuid.uuid4().hex[:10]}"
+    env = user_env(
+        SRC_DATA_FOLDER=str(tmp_path / "src"),
+        DEST_SQL_FILE=str(tmp_path / "secret"),
+        DEST_TABLE=table,
+        WORKERS="1",
+        LOG_LEVEL="DEBUG",
+        REPORT_PATH=str(tmp_path / "report.json"),
+    )
+    database = Database("postgresql", SERVERS["postgresql"])
+    try:
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "index.py")], cwd=tmp_path, env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        assert stored(database, table) == list(range(7))
+    finally:
+        database.drop(table)
+    assert done.stdout.startswith(
+        f"imported 7 rows from 1 files into table '{table}' at postgresql+psycopg2://"
+    )
+    for text in (done.stdout, done.stderr, (tmp_path / "report.json").read_text()):
+        assert n not in text
