@@ -61,6 +61,11 @@ def _forms(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(forms, key=len, reverse=True))
 
 
+#: A webhook's path or query shorter than this is no token: masked where the URL is shown
+#: (``shown_notify_url``), not in every text (``/hook`` would be masked in ``http://hook...``).
+TOKEN_CHARACTERS = 8
+
+
 def notify_secrets(text: str) -> tuple[str, ...]:
     """NOTIFY_URL's password and everything after its host (path, query, fragment), as written
     and decoded: a webhook's address is often its token."""
@@ -69,8 +74,8 @@ def notify_secrets(text: str) -> tuple[str, ...]:
     if parts.netloc:
         tail = text.strip().partition(parts.netloc)[2]
         # The whole of it, and its path and its query each alone, as a message may show them.
-        for part in {tail, parts.path, parts.query, parts.fragment} - {"", "/"}:
-            values += [part, unquote(part)]
+        for part in {tail, parts.path, parts.query, parts.fragment}:
+            values += [part, unquote(part)] if len(part) >= TOKEN_CHARACTERS else []
     return _forms(values)
 
 
