@@ -249,6 +249,33 @@ def test_shrink_refusal_through_the_command_line(cli, tmp_path):
     assert _count(database, "t") == 450
 
 
+def test_the_fraction_is_exact(db, table, tmp_path):
+    """0.07 of 100 rows is 7 (the double product is 7.000000000000001): 7 rows publish, 6 do not."""
+    assert 0.07 * 100 > 7  # the trap
+    for count in (100, 7, 6):
+        write(tmp_path / str(count), "t.csv", numbers(count))
+    assert load(tmp_path / "100", db, table).error is None
+    report = load(tmp_path / "6", db, table, if_exists="replace", max_shrink=0.07)
+    assert (report.exit_code, stored(db, table)) == (11, list(range(100)))
+    assert "of 100 rows by 6 rows (less than MAX_SHRINK=0.07 of it)" in report.error.message
+    assert load(tmp_path / "7", db, table, if_exists="replace", max_shrink=0.07).error is None
+    assert stored(db, table) == list(range(7))
+
+
+@pytest.mark.parametrize("if_exists", ["replace", "delete_rows"])
+def test_the_dry_run_says_how_few_rows_max_shrink_takes(if_exists, cli, tmp_path):
+    write(tmp_path / "full", "t.csv", numbers(1001))
+    env = {"DEST_SQL": f"sqlite:///{tmp_path / 'o.db'}", "SRC_DATA_FOLDER": str(tmp_path / "full")}
+    assert cli([], env)[0] == 0
+    code, out, err = cli(["--dry-run", "--if-exists", if_exists], env)
+    assert code == 0, err
+    [line] = [line for line in out.splitlines() if line.startswith("IF_EXISTS=")]
+    assert line.endswith("; it holds 1,001 rows: MAX_SHRINK=0.5 refuses to publish fewer than 501")
+    code, out, _ = cli(["--dry-run", "--if-exists", if_exists, "--max-shrink", "0"], env)
+    assert code == 0
+    assert "MAX_SHRINK" not in out
+
+
 @pytest.mark.parametrize("text", ["-0.1", "1.5", "half", "nan", "inf", "50%"])
 def test_max_shrink_is_a_fraction(text, cli, tmp_path):
     code, _, err = cli([], {"SRC_DATA_FOLDER": str(tmp_path), "MAX_SHRINK": text})
