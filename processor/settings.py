@@ -568,7 +568,7 @@ def check_names(environ: Mapping[str, str]) -> None:
         if distance <= TYPO_EDITS or prefix:
             found.append(f"{variable} is not a setting; did you mean {nearest}?")
     if found:
-        raise ConfigError("; ".join(found) + " (nothing was read or written)")
+        raise ConfigError("; ".join(found) + " (nothing was imported)")
 
 
 def _edits(a: str, b: str) -> int:

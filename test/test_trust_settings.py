@@ -23,7 +23,7 @@ from processor.settings import OPTIONS, load_settings, parse_url
 from processor.target import staging_name
 
 SETTINGS = [option.env for option in OPTIONS]
-NOTHING = " (nothing was read or written)"
+NOTHING = " (nothing was imported)"
 
 
 # ---- a typo never reaches data ----------------------------------------------------------------
