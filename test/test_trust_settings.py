@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, SERVERS, Database, load, need_server, user_env, write
 
+from processor.errors import ConfigError
 from processor.settings import OPTIONS, load_settings, parse_url
 from processor.target import staging_name
 
@@ -503,3 +504,15 @@ def test_dest_sql_file_through_a_real_process(tmp_path):
     )
     for text in (done.stdout, done.stderr, (tmp_path / "report.json").read_text()):
         assert n not in text
+
+
+def test_the_kubernetes_recipe_makes_no_service_variables():
+    """Kubernetes gives a pod a <SERVICE>_SERVICE_HOST variable per service of its namespace: one
+    named dest-db would be DEST_DB_SERVICE_HOST, which starts with the importer's own prefix."""
+    import yaml
+
+    documents = yaml.safe_load_all((ROOT / "deploy" / "kubernetes" / "cronjob.yaml").read_text())
+    (cronjob,) = [d for d in documents if d and d["kind"] == "CronJob"]
+    assert cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["enableServiceLinks"] is False
+    with pytest.raises(ConfigError, match="DEST_DB_SERVICE_HOST is not a setting"):
+        load_settings([], {"DEST_DB_SERVICE_HOST": "10.0.0.7"})
