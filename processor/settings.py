@@ -559,21 +559,25 @@ def check_names(environ: Mapping[str, str]) -> None:
         if variable in names:
             continue
         upper = variable.upper()
+        near = [(d, name) for name in names if (d := _edits(upper, name, TYPO_EDITS)) <= TYPO_EDITS]
         prefix = next((p for p in OWN_PREFIXES if upper.startswith(p)), None)
-        alike = [name for name in names if prefix and name.startswith(prefix)] or names
-        distance, nearest = min((_edits(upper, name), name) for name in alike)
-        if distance > TYPO_EDITS and prefix:  # no misspelling: the name sharing most words
+        if near:
+            found.append(f"{variable} is not a setting; did you mean {min(near)[1]}?")
+        elif prefix:  # no misspelling: the setting of that prefix sharing most words
             words = set(upper.split("_"))
+            alike = [name for name in names if name.startswith(prefix)] or names
             nearest = min(alike, key=lambda name: (-len(words & set(name.split("_"))), _edits(upper, name)))
-        if distance <= TYPO_EDITS or prefix:
             found.append(f"{variable} is not a setting; did you mean {nearest}?")
     if found:
         raise ConfigError("; ".join(found) + " (nothing was imported)")
 
 
-def _edits(a: str, b: str) -> int:
+def _edits(a: str, b: str, bound: int | None = None) -> int:
     """Damerau-Levenshtein distance (optimal string alignment): the letters deleted, inserted,
-    replaced or swapped with a neighbour that turn ``a`` into ``b``."""
+    replaced or swapped with a neighbour that turn ``a`` into ``b``; past ``bound``, only that
+    it is more (every variable of the environment is compared with every setting at start)."""
+    if bound is not None and abs(len(a) - len(b)) > bound:
+        return bound + 1
     before, row = None, list(range(len(b) + 1))
     for i, char in enumerate(a, 1):
         current = [i]
@@ -582,6 +586,8 @@ def _edits(a: str, b: str) -> int:
             if before is not None and j > 1 and char == b[j - 2] and a[i - 2] == other:
                 cost = min(cost, before[j - 2] + 1)
             current.append(cost)
+        if bound is not None and min(current) > bound:
+            return bound + 1
         before, row = row, current
     return row[-1]
 

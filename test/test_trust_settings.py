@@ -25,6 +25,7 @@ from processor.target import staging_name
 
 SETTINGS = [option.env for option in OPTIONS]
 NOTHING = " (nothing was imported)"
+MISSPELT = "is not a setting; did you mean"
 
 
 # ---- a typo never reaches data ----------------------------------------------------------------
@@ -58,20 +59,30 @@ def test_every_setting_misspelt_by_one_edit_is_exit_2_naming_it(name, cli, tmp_p
         "DEST_SQL": f"sqlite:///{database}",
         "TRANSFORM": f"{tmp_path / 'mark.py'}:f",
     }
-    variants = one_edit(name)
+    variants = sorted(one_edit(name))
     assert len(variants) > 4 * len(name)
-    for variant in sorted(variants):
+    for variant in variants:  # the settings as the command line reads them (ConfigError: exit 2)
+        with pytest.raises(ConfigError) as refused:
+            load_settings([], {**env, variant: "x"})
+        assert (refused.value.exit_code, str(refused.value)) == (2, f"{variant} {MISSPELT} {name}?{NOTHING}")
+    for variant in variants[:: len(variants) // 3]:  # and a few through the whole command
         code, out, err = cli([], {**env, variant: "x"})
-        assert (code, out, err) == (
-            2,
-            "",
-            f"error: {variant} is not a setting; did you mean {name}?{NOTHING}\n",
-        )
+        assert (code, out, err) == (2, "", f"error: {variant} {MISSPELT} {name}?{NOTHING}\n")
     assert not database.exists()
     assert not marker.exists()
-    # The same variables without the typo: the settings are read, the TRANSFORM imported.
-    assert cli([], {**env, "IF_EXISTS": "fail"})[0] == 0
+
+
+def test_without_a_typo_the_same_settings_are_read(cli, tmp_path, marker):
+    """The oracle of the test above: its settings, as they are, import its TRANSFORM and load."""
+    write(tmp_path / "src", "t.csv", "a\n1\n")
+    env = {
+        "SRC_DATA_FOLDER": str(tmp_path / "src"),
+        "DEST_SQL": f"sqlite:///{tmp_path / 'out.db'}",
+        "TRANSFORM": f"{tmp_path / 'mark.py'}:f",
+    }
+    assert cli([], env)[0] == 0
     assert marker.exists()
+    assert _count(tmp_path / "out.db", "t") == 1
 
 
 @pytest.mark.parametrize(
