@@ -527,3 +527,34 @@ def test_the_kubernetes_recipe_makes_no_service_variables():
     assert cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["enableServiceLinks"] is False
     with pytest.raises(ConfigError, match="DEST_DB_SERVICE_HOST is not a setting"):
         load_settings([], {"DEST_DB_SERVICE_HOST": "10.0.0.7"})
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://hooks.slack.com/services/T000/B000/XXXXsecret", "https://hooks.slack.com/***"),
+        ("https://u:p%40ss@h.example:8443/x?token=abc", "https://u:***@h.example:8443/***"),
+        ("https://user@h.example/path", "https://user@h.example/***"),
+        ("https://h.example?key=abcdefgh", "https://h.example/***"),
+        ("https://h.example/#fragment", "https://h.example/***"),
+        ("https://h.example/", "https://h.example/"),
+        ("http://h.example", "http://h.example"),
+    ],
+)
+def test_notify_url_is_shown_without_what_follows_its_host(url, shown, tmp_path):
+    settings = load_settings([], {"SRC_DATA_FOLDER": str(tmp_path), "NOTIFY_URL": url})
+    assert settings.shown()["NOTIFY_URL"] == shown
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("ftp://hooks.example.org/services/T0/B0/XyzSecret123", "ftp://hooks.example.org/***"),
+        ("hooks.example.org/services/T0/B0/XyzSecret123", "***"),
+        ("https:/services/T0/B0/XyzSecret123", "***"),
+    ],
+)
+def test_an_invalid_notify_url_is_shown_without_its_token(url, shown, cli, tmp_path):
+    code, out, err = cli([], {"SRC_DATA_FOLDER": str(tmp_path), "NOTIFY_URL": url})
+    assert (code, out) == (2, "")
+    assert err == f"error: NOTIFY_URL must be an http:// or https:// URL, got {shown!r}\n"
