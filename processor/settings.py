@@ -61,7 +61,8 @@ class Settings:
     src_data_folder: Path = Path("data")
     src_file_name: str = "**/*.csv"
     dest_sql: str = "sqlite:///import.db"
-    #: The file DEST_SQL was read from (DEST_SQL_FILE), so that no process list shows the URL.
+    #: The file DEST_SQL was read from (DEST_SQL_FILE, read by load_settings), so that no process
+    #: list shows the URL.
     dest_sql_file: Path | None = None
     dest_table: str | None = None
     if_exists: str = "fail"
