@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import http.server
 import json
+import logging
 import os
 import shutil
 import sqlite3
@@ -20,6 +21,7 @@ import pytest
 from conftest import ROOT, SERVERS, Database, load, need_server, user_env, write
 
 from processor.errors import ConfigError
+from processor.executors import TaskContext, WorkerSetup, make_executor
 from processor.settings import OPTIONS, load_settings, parse_url
 from processor.target import staging_name
 
@@ -558,3 +560,25 @@ def test_an_invalid_notify_url_is_shown_without_its_token(url, shown, cli, tmp_p
     code, out, err = cli([], {"SRC_DATA_FOLDER": str(tmp_path), "NOTIFY_URL": url})
     assert (code, out) == (2, "")
     assert err == f"error: NOTIFY_URL must be an http:// or https:// URL, got {shown!r}\n"
+
+
+def say(text: str, context: TaskContext) -> int:
+    """A pool task: log ``text`` as the retry module does when a write is retried."""
+    logging.getLogger("processor.retry").warning("retrying: %s", text)
+    return os.getpid()
+
+
+def test_worker_processes_mask_the_notify_url_too(capfd, tmp_path):
+    """Workers set up their own logging: it masks every secret the run masks, NOTIFY_URL's too."""
+    notify = "https://hooks.example.org/services/T0/B0/Wk7token1"
+    settings = load_settings([], {"SRC_DATA_FOLDER": str(tmp_path), "NOTIFY_URL": notify})
+    setup = WorkerSetup(settings.url, "INFO", "text", single_writer=False, secrets=settings.secrets)
+    executor = make_executor("pool", 2, setup)
+    try:
+        pids = set(executor.map_unordered(say, ["/services/T0/B0/Wk7token1 failed"] * 4))
+    finally:
+        executor.close()
+    assert os.getpid() not in pids  # the lines came from worker processes
+    lines = [line for line in capfd.readouterr().err.splitlines() if "retrying:" in line]
+    assert len(lines) == 4
+    assert all(line.endswith(" WARNING retrying: *** failed") for line in lines), lines
