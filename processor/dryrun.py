@@ -19,7 +19,7 @@ from processor.discover import SourceFile
 from processor.ledger import Holdings
 from processor.schema import TablePlan
 from processor.settings import Settings
-from processor.target import find_leftovers, requested_indexes, staging_name
+from processor.target import count_rows, find_leftovers, least_rows, requested_indexes, staging_name
 from processor.worker import ProfileResult
 
 #: Files a plan's text lists one by one (the JSON lists them all).
@@ -194,7 +194,7 @@ def describe_plan(
         ddl=ddl,
         write_path=_write_path(settings, plan, isolated) if plan is not None else None,
         if_exists=settings.if_exists,
-        action=_action(settings, table, planned),
+        action=_action(settings, table, planned) + _shrink_note(settings, backend, table, planned),
         leftovers=tuple(find_leftovers(backend, table)),
     )
 
@@ -212,6 +212,19 @@ def _write_path(settings: Settings, plan: TablePlan, isolated: bool) -> str:
 def _rows(rows: int, exact: bool) -> str:
     """A count of rows, marked as an estimate unless the samples read every row."""
     return f"{rows:,}" if exact else f"about {rows:,}"
+
+
+def _shrink_note(settings: Settings, backend: Backend, table: str, planned: Planned) -> str:
+    """MAX_SHRINK: the fewest rows the publish takes, from the rows the table holds now."""
+    if not (planned.exists and planned.plan is not None and settings.max_shrink):
+        return ""
+    if settings.if_exists not in ("replace", "delete_rows"):
+        return ""
+    with backend.engine.connect() as conn:
+        held = count_rows(conn, backend, table)
+    least = least_rows(held, settings.max_shrink)
+    limit = f"MAX_SHRINK={settings.max_shrink:g}"
+    return f"; it holds {held:,} rows: {limit} refuses to publish fewer than {least:,}"
 
 
 def _action(settings: Settings, table: str, planned: Planned) -> str:

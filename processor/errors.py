@@ -74,6 +74,13 @@ class TransformError(ImporterError):
     exit_code = 10
 
 
+class ShrinkError(ImporterError):
+    """replace or delete_rows would leave the table with fewer rows than MAX_SHRINK allows (a
+    truncated download must not replace a full table)."""
+
+    exit_code = 11
+
+
 class Interrupted(ImporterError):
     """The run was interrupted (Ctrl-C or SIGTERM) and rolled back."""
 

@@ -18,7 +18,7 @@ import urllib.request
 from collections.abc import Sequence
 from typing import Any
 
-from processor.masking import mask, mask_url_text, mask_values
+from processor.masking import mask, mask_values, shown_notify_url
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ RETRY_PAUSE_SECONDS = 1.0
 def notify(url: str, report: dict[str, Any], secrets: Sequence[str]) -> bool:
     """POST ``report`` (``secrets`` masked) to ``url``; whether it was delivered (a 2xx answer).
 
-    A failure is logged as a warning naming the URL without its own secrets."""
+    A failure is logged as a warning naming the URL without its own secrets (all after its host)."""
     body = json.dumps(mask_values(report, secrets), ensure_ascii=False).encode("utf-8")
     address, credentials = _without_userinfo(url)
     headers = {"Content-Type": "application/json", "User-Agent": "csv-sql-importer"}
@@ -52,7 +52,7 @@ def notify(url: str, report: dict[str, Any], secrets: Sequence[str]) -> bool:
             problem = str(getattr(error, "reason", None) or error)
         if attempt < ATTEMPTS:
             time.sleep(RETRY_PAUSE_SECONDS)
-    shown = mask_url_text(url)
+    shown = shown_notify_url(url)
     log.warning(
         "NOTIFY_URL %s: the run report could not be delivered (%d attempts): %s; the run's outcome stands",
         shown,

@@ -372,8 +372,10 @@ def _parse(
                 yield batch
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
             # First: a record too large for the block is no header-only file, and _header_only's
-            # csv module would read that record whole as one line.
-            if isinstance(exc, pa.ArrowInvalid) and STRADDLING in str(exc):
+            # csv module would read that record whole as one line.  (A file smaller than the
+            # block that ends without a line break straddles too: it is looked at below.)
+            straddling = isinstance(exc, pa.ArrowInvalid) and STRADDLING in str(exc)
+            if straddling and stream.bytes_read >= block:
                 raise _RecordTooLarge(stream.bytes_read) from exc
             if isinstance(exc, pa.ArrowInvalid) and part.header and _header_only(source, fmt):
                 return  # Arrow cannot skip a header that no line break ends: there are no rows

@@ -72,6 +72,7 @@ from processor.target import (
     publish,
     refresh_statistics,
     requested_indexes,
+    shrink_check,
     staging_name,
 )
 from processor.worker import ChunkWritten, LoadTask, ProfileResult, ProfileTask, load_file, profile
@@ -388,6 +389,7 @@ def _executor(
         single_writer=backend.single_writer,
         max_connections=settings.max_connections,
         run_id=run_id,
+        secrets=settings.secrets,
     )
     workers = settings.workers if settings.executor == "dask" else min(settings.workers, tasks)
     return make_executor(settings.executor, workers, setup, settings.dask_scheduler)
@@ -640,9 +642,13 @@ def _publish(
     try:
         indexes = requested_indexes(backend, report.table, settings.indexes)
         keys = settings.key
+        rows = sum(entry.rows for entry in entries)  # the staging table's
+        check = shrink_check(backend, report.table, settings.if_exists, rows, settings.max_shrink)
         with report.phase("publish"):
-            how = settings.if_exists
-            publish(backend, staging, report.table, how, plan.names, keys, record, report.run_id, indexes)
+            publish(
+                backend, staging, report.table, settings.if_exists, plan.names, keys, record, report.run_id,
+                indexes, check,
+            )
     except BaseException:
         interrupts.resume()  # not published: a signal rolls back again
         raise

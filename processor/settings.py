@@ -21,7 +21,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from processor.cpus import available_cpus
 from processor.errors import ConfigError
-from processor.masking import mask_url_text, shown_url, url_secrets
+from processor.masking import mask_url_text, notify_secrets, shown_notify_url, shown_url, url_secrets
 from processor.schema_file import SchemaFile, read_schema_file
 from processor.transform import load_transform
 
@@ -61,6 +61,9 @@ class Settings:
     src_data_folder: Path = Path("data")
     src_file_name: str = "**/*.csv"
     dest_sql: str = "sqlite:///import.db"
+    #: The file DEST_SQL was read from (DEST_SQL_FILE, read by load_settings), so that no process
+    #: list shows the URL.
+    dest_sql_file: Path | None = None
     dest_table: str | None = None
     if_exists: str = "fail"
     workers: int = field(default_factory=lambda: available_cpus())
@@ -76,6 +79,8 @@ class Settings:
     src_encoding: str = "utf-8"
     na_values: tuple[str, ...] = ()
     max_errors: int = 0
+    #: replace and delete_rows refuse to leave fewer rows than this fraction of the table's (0: never).
+    max_shrink: float = 0.5
     rejects_path: Path | None = None
     report_path: Path | None = None
     log_format: str = "text"
@@ -123,11 +128,13 @@ class Settings:
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        """DEST_SQL's password and secret parameters, which no output may show."""
+        """DEST_SQL's password and secret parameters, and NOTIFY_URL's password and everything
+        after its host, which no output may show."""
         try:
-            return url_secrets(self.url)
+            found = url_secrets(self.url, self.dest_sql)
         except ConfigError:
-            return ()
+            found = ()
+        return found + (notify_secrets(self.notify_url) if self.notify_url else ())
 
     def shown(self) -> dict[str, Any]:
         """Every setting as the report shows it, by its variable's name; DEST_SQL and NOTIFY_URL
@@ -136,7 +143,7 @@ class Settings:
         values |= {"VERBOSE": self.verbose, "QUIET": self.quiet, "CLEANUP": self.cleanup}
         values["DEST_SQL"] = self.masked_url
         if self.notify_url is not None:
-            values["NOTIFY_URL"] = mask_url_text(self.notify_url)
+            values["NOTIFY_URL"] = shown_notify_url(self.notify_url)
         return {name: _plain(value) for name, value in values.items()}
 
     def resolved_rejects_path(self, table: str) -> Path:
@@ -157,12 +164,14 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def parse_url(text: str) -> URL:
+def parse_url(text: str, name: str = "DEST_SQL") -> URL:
     """Parse a SQLAlchemy URL, accepting ``postgres://`` and ``mysql://`` as users write them."""
     try:
         url = make_url(text)
     except (ArgumentError, ValueError):  # ValueError: a port that is not a number
-        raise ConfigError(f"DEST_SQL is not a database URL: {mask_url_text(text)!r}") from None
+        raise ConfigError(f"{name} is not a database URL: {mask_url_text(text)!r}") from None
+    if url.host and "@" in url.host:  # the password's own "@", unencoded: the rest would show as the host
+        raise ConfigError(f"{name}: an @ in the password must be written %40: {mask_url_text(text)!r}")
     return url.set(drivername=SCHEME_ALIASES.get(url.drivername, url.drivername))
 
 
@@ -238,7 +247,7 @@ def _encoding(name: str, text: str) -> str:
 
 def _url(name: str, text: str) -> str:
     """A URL whose scheme names a dialect and a driver that are installed (checked before any work)."""
-    url = parse_url(text)
+    url = parse_url(text, name)
     try:
         url.get_dialect().import_dbapi()
     except NoSuchModuleError:
@@ -255,8 +264,19 @@ def _http_url(name: str, text: str) -> str:
     """An http:// or https:// URL with a host (where the run report is POSTed)."""
     parts = urllib.parse.urlsplit(text.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"{name} must be an http:// or https:// URL, got {mask_url_text(text)!r}")
+        raise ConfigError(f"{name} must be an http:// or https:// URL, got {shown_notify_url(text)!r}")
     return text.strip()
+
+
+def _fraction(name: str, text: str) -> float:
+    """A fraction from 0 to 1 (MAX_SHRINK)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1:
+        raise ConfigError(f"{name} must be a fraction from 0 to 1 (0 turns the check off), got {text!r}")
+    return value
 
 
 def _na_values(name: str, text: str) -> tuple[str, ...]:
@@ -341,6 +361,12 @@ OPTIONS = (
         "glob below the folder; ** recurses; .gz .bz2 .xz .zst .zip are read compressed",
     ),
     Option("DEST_SQL", _url, "SQLAlchemy database URL (postgres:// and mysql:// accepted)"),
+    Option(
+        "DEST_SQL_FILE",
+        _path,
+        "a file holding DEST_SQL (a mounted secret; one trailing newline is ignored)",
+        "none",
+    ),
     Option("DEST_TABLE", _table, "target table", "the matched files' common name stem"),
     Option(
         "IF_EXISTS",
@@ -411,6 +437,11 @@ OPTIONS = (
     ),
     Option("MAX_ERRORS", _non_negative_int, "rejected rows tolerated before the run fails"),
     Option(
+        "MAX_SHRINK",
+        _fraction,
+        "replace and delete_rows refuse to publish fewer rows than this fraction of the table's (0: off)",
+    ),
+    Option(
         "REJECTS_PATH",
         _path,
         "CSV of rejected rows",
@@ -459,6 +490,9 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``python index.py`` flags, one per setting, with defaults shown in ``--help``."""
     parser = _Parser(
         prog="python index.py",
+        # No abbreviations: --src-data would otherwise be --src-data-folder, and a later flag
+        # sharing its start would silently take its place (or make it an error).
+        allow_abbrev=False,
         description="Import a folder of CSV files into one SQL table.",
         epilog="Every flag can also be given as the environment variable named in capitals.",
     )
@@ -494,14 +528,95 @@ def _shown(default: Any) -> str:
 
 
 def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
-    """Build Settings from flags (first) and environment variables; raise ConfigError if invalid."""
+    """Build Settings from flags (first) and environment variables; raise ConfigError if invalid.
+
+    Nothing is read before every variable is known to be a setting or no look-alike of one."""
     args = build_parser().parse_args(list(argv))
+    check_names(environ)
     values = {option.attr: option.parse(option.env, text) for option, text in _given(args, environ)}
+    values = _with_url_file(values)
+    if "dest_sql" in values and "src_data_folder" not in values and not args.cleanup:
+        raise ConfigError(
+            "SRC_DATA_FOLDER is not set: the bundled sample (data/) is a demonstration, loaded only "
+            "into the default database (sqlite:///import.db), never into DEST_SQL's; set "
+            "SRC_DATA_FOLDER to the folder (or archive) to import"
+        )
     return _settings(values, args)
 
 
+#: Variables starting so are the importer's (misspelt, or of another version) whatever follows.
+OWN_PREFIXES = ("SRC_", "DEST_", "IF_")
+#: A variable within this many edits of a setting's name (case aside) is taken for a misspelling.
+TYPO_EDITS = 2
+
+
+def check_names(environ: Mapping[str, str]) -> None:
+    """Refuse variables that look like settings but are none (``SRC_DATA_FOLDR``, ``DEST_SQl``,
+    ``IF_EXIST``): ignoring one would run with the default in its place.  Other software's
+    variables (``PATH``, ``DASK_*``, ``LOG_DIR``) are more than two edits from every setting's name."""
+    names = [option.env for option in OPTIONS]
+    found = []
+    for variable in sorted(environ):
+        if variable in names:
+            continue
+        upper = variable.upper()
+        near = [(d, name) for name in names if (d := _edits(upper, name, TYPO_EDITS)) <= TYPO_EDITS]
+        prefix = next((p for p in OWN_PREFIXES if upper.startswith(p)), None)
+        if near:
+            found.append(f"{variable} is not a setting; did you mean {min(near)[1]}?")
+        elif prefix:  # no misspelling: the setting of that prefix sharing most words
+            words = set(upper.split("_"))
+            alike = [name for name in names if name.startswith(prefix)] or names
+            nearest = min(alike, key=lambda name: (-len(words & set(name.split("_"))), _edits(upper, name)))
+            found.append(f"{variable} is not a setting; did you mean {nearest}?")
+    if found:
+        raise ConfigError("; ".join(found) + " (nothing was imported)")
+
+
+def _edits(a: str, b: str, bound: int | None = None) -> int:
+    """Damerau-Levenshtein distance (optimal string alignment): the letters deleted, inserted,
+    replaced or swapped with a neighbour that turn ``a`` into ``b``; past ``bound``, only that
+    it is more (every variable of the environment is compared with every setting at start)."""
+    if bound is not None and abs(len(a) - len(b)) > bound:
+        return bound + 1
+    before, row = None, list(range(len(b) + 1))
+    for i, char in enumerate(a, 1):
+        current = [i]
+        for j, other in enumerate(b, 1):
+            cost = min(row[j] + 1, current[j - 1] + 1, row[j - 1] + (char != other))
+            if before is not None and j > 1 and char == b[j - 2] and a[i - 2] == other:
+                cost = min(cost, before[j - 2] + 1)
+            current.append(cost)
+        if bound is not None and min(current) > bound:
+            return bound + 1
+        before, row = row, current
+    return row[-1]
+
+
+def _with_url_file(values: dict[str, Any]) -> dict[str, Any]:
+    """DEST_SQL read from DEST_SQL_FILE, as container secrets are mounted (one trailing newline,
+    which editors and ``echo`` add, is not part of it)."""
+    path = values.get("dest_sql_file")
+    if path is None:
+        return values
+    if "dest_sql" in values:
+        raise ConfigError("DEST_SQL and DEST_SQL_FILE are both set; set only one of them")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"DEST_SQL_FILE cannot be read: {path}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"DEST_SQL_FILE {path} is not UTF-8 text") from None
+    text = text.removesuffix("\n")  # read_text reads "\r\n" as "\n"
+    if not text:
+        raise ConfigError(f"DEST_SQL_FILE {path} is empty")
+    if "\n" in text:  # no URL holds one: a second line would become part of it
+        raise ConfigError(f"DEST_SQL_FILE {path} holds more than one line; it must hold the URL alone")
+    return values | {"dest_sql": _url(f"DEST_SQL_FILE {path}", text)}
+
+
 #: What a run with invalid settings still needs: where and how to report, what to mask.
-SALVAGED = ("report_path", "log_format", "log_level", "dest_sql", "dest_table", "notify_url")
+SALVAGED = ("report_path", "log_format", "log_level", "dest_sql", "dest_sql_file", "dest_table", "notify_url")
 
 
 def salvage_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
@@ -516,6 +631,8 @@ def salvage_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Setting
         if option.attr in SALVAGED:
             with contextlib.suppress(ConfigError):
                 values[option.attr] = option.parse(option.env, text)
+    with contextlib.suppress(ConfigError):
+        values = _with_url_file(values)  # its URL's secrets are masked like DEST_SQL's
     return _settings(values, args)
 
 

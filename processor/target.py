@@ -11,14 +11,23 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 from collections.abc import Sequence
+from decimal import Decimal
 
 import sqlalchemy as sa
 
-from processor.backends import Backend, Record
+from processor.backends import Backend, Check, Record
 from processor.backends.carry import Carried, Index
 from processor.backends.writers import receipts_name, receipts_table
-from processor.errors import DatabaseError, SchemaError, TargetExistsError, connection_lost, describe
+from processor.errors import (
+    DatabaseError,
+    SchemaError,
+    ShrinkError,
+    TargetExistsError,
+    connection_lost,
+    describe,
+)
 from processor.ledger import LEDGER_TABLE
 from processor.retry import with_retries
 from processor.schema import TablePlan
@@ -194,6 +203,38 @@ def check_dependents(backend: Backend, table: str, if_exists: str) -> None:
     )
 
 
+def shrink_check(backend: Backend, table: str, if_exists: str, rows: int, max_shrink: float) -> Check | None:
+    """MAX_SHRINK: a check, on the publishing transaction, that replace or delete_rows leaves
+    ``table`` at least ``max_shrink`` of the rows it has then (a truncated download must not
+    replace a full table); None where nothing is replaced, or the check is off (0)."""
+    if not max_shrink or if_exists not in ("replace", "delete_rows"):
+        return None
+    action = "replace" if if_exists == "replace" else "refill"
+    by = "by" if if_exists == "replace" else "with"
+
+    def check(conn: sa.Connection) -> None:
+        old = count_rows(conn, backend, table)
+        if rows < least_rows(old, max_shrink):
+            raise ShrinkError(
+                f"IF_EXISTS={if_exists} would {action} table {table!r} of {old:,} rows {by} {rows:,} "
+                f"rows (less than MAX_SHRINK={max_shrink:g} of it); nothing was published; "
+                "set MAX_SHRINK=0 to allow"
+            )
+
+    return check
+
+
+def count_rows(conn: sa.Connection, backend: Backend, table: str) -> int:
+    """The rows ``table`` holds (COUNT(*): MAX_SHRINK's check reads it once per publish)."""
+    return conn.exec_driver_sql(f"SELECT COUNT(*) FROM {backend.quote(table)}").scalar_one()
+
+
+def least_rows(held: int, max_shrink: float) -> int:
+    """The fewest rows MAX_SHRINK lets take the place of ``held`` rows, computed exactly (0.07
+    of 100 is 7, where the double product is 7.000000000000001)."""
+    return math.ceil(held * Decimal(repr(max_shrink)))
+
+
 def publish(
     backend: Backend,
     staging: str,
@@ -204,6 +245,7 @@ def publish(
     record: Record,
     run_id: str,
     indexes: Sequence[Index] = (),
+    check: Check | None = None,
 ) -> None:
     """Make the staging table's rows the target's in one step, then remove the staging table.
 
@@ -213,7 +255,9 @@ def publish(
     its indexes (and ``indexes``) on the staging table; with fail the rename itself fails if
     another process created the table.  A connection lost during it is a DatabaseError that
     says how to tell whether the publish committed (run ``run_id``'s ledger rows, or where they
-    commit apart from it, what ``Backend.committed_if`` names).
+    commit apart from it, what ``Backend.committed_if`` names).  ``check`` runs on the
+    publishing transaction before an existing target's rows go (replace, delete_rows): if it
+    raises, nothing is published.
     """
     carried = Carried(indexes=tuple(indexes))
     replacing = False
@@ -225,10 +269,11 @@ def publish(
         if exists and if_exists in ("append", "merge", "delete_rows"):
             step = "insert"
             key = primary_key if if_exists == "merge" else ()
-            backend.insert_from(staging, table, names, record, key=key, refill=if_exists == "delete_rows")
+            refill = if_exists == "delete_rows"
+            backend.insert_from(staging, table, names, record, key, refill, check if refill else None)
         elif exists and replacing:
             step = "replace"
-            backend.replace(staging, table, carried, record)
+            backend.replace(staging, table, carried, record, check)
         else:
             step = "swap"
             backend.swap(staging, table, record, carried)

@@ -36,7 +36,10 @@ def catalog_identity(db: Database, table: str) -> str | None:
     if db.name == "postgresql":
         return str(db._query(f"SELECT oid FROM pg_class WHERE relname = '{table}'").rows_list[0][0])
     if db.name == "mariadb":
-        sql = f"SELECT TABLE_ID FROM information_schema.INNODB_SYS_TABLES WHERE NAME = CONCAT(DATABASE(), '/{table}')"
+        sql = (
+            "SELECT TABLE_ID FROM information_schema.INNODB_SYS_TABLES "
+            f"WHERE NAME = CONCAT(DATABASE(), '/{table}')"
+        )
         return str(db._query(sql).rows_list[0][0])
     return None
 

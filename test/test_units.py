@@ -134,7 +134,7 @@ def test_every_option_has_a_flag_and_a_settings_field():
     ],
 )
 def test_url_aliases(written, driver):
-    settings = load_settings([], {"DEST_SQL": written})
+    settings = load_settings([], {"DEST_SQL": written, "SRC_DATA_FOLDER": "."})  # not the bundled sample
     assert settings.url.drivername == driver
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 
-from processor.backends.base import Backend, Record
+from processor.backends.base import Backend, Check, Record
 from processor.backends.chunk import ArrowChunk, WriteMethod, Writer, arrow_of, python_rows
 from processor.backends.duckdb import DuckDB
 from processor.backends.locks import LockCheck
@@ -40,6 +40,7 @@ __all__ = [
     "BACKENDS",
     "ArrowChunk",
     "Backend",
+    "Check",
     "LockCheck",
     "Record",
     "WriteMethod",

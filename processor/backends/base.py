@@ -47,6 +47,9 @@ log = logging.getLogger(__name__)
 #: ``fresh``: the target's old rows are gone; ``holder``: the name the published table has on
 #: ``conn`` at that moment (the staging table's, where the ledger commits before a rename).
 Record = Callable[[Connection, bool, str], None]
+#: Called on the publishing transaction just before the target's old rows go (replace,
+#: delete_rows): ``check(conn)`` may raise, and then nothing is published (MAX_SHRINK).
+Check = Callable[[Connection], None]
 
 
 @dataclass(frozen=True)
@@ -304,10 +307,14 @@ class Backend:
         record: Record,
         key: Sequence[str] = (),
         refill: bool = False,
+        check: Check | None = None,
     ) -> None:
         """Copy the staging table's rows into the existing target (upserting on ``key`` when
-        given; after deleting its rows when ``refill``), record them, drop the stage."""
+        given; after deleting its rows when ``refill``, once ``check`` passed), record them,
+        drop the stage."""
         with self.engine.begin() as conn:
+            if check is not None:
+                check(conn)
             self.fill(conn, stage, target, names, key, refill)
             record(conn, refill, target)
             if self.transactional_ddl:
@@ -422,10 +429,14 @@ class Backend:
         for index in carried.indexes:
             conn.exec_driver_sql(self.index_sql(index, target, index.name))
 
-    def replace(self, stage: str, target: str, carried: Carried, record: Record) -> None:
-        """Drop the old ``target``, rename the staging table into its place and build the old
-        indexes on it, in one transaction with the ledger."""
+    def replace(
+        self, stage: str, target: str, carried: Carried, record: Record, check: Check | None = None
+    ) -> None:
+        """Drop the old ``target`` (once ``check`` passed), rename the staging table into its
+        place and build the old indexes on it, in one transaction with the ledger."""
         with self.engine.begin() as conn:
+            if check is not None:
+                check(conn)
             conn.exec_driver_sql(f"DROP TABLE {self.quote(target)}")
             conn.exec_driver_sql(self.rename_sql(stage, target))
             self.finish_indexes(conn, stage, target, carried)

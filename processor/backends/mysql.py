@@ -27,7 +27,7 @@ from sqlalchemy import event
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import URL, Connection, Engine
 
-from processor.backends.base import Backend, Record
+from processor.backends.base import Backend, Check, Record
 from processor.backends.carry import NOTHING, Carried, Dependent, Index
 from processor.backends.chunk import WriteMethod, arrow_of, python_rows
 from processor.backends.inserts import insert_rows
@@ -348,11 +348,16 @@ class MySQL(Backend):
             with self.engine.begin() as conn:
                 conn.exec_driver_sql(f"ALTER TABLE {self.quote(stage)} {added}")
 
-    def replace(self, stage: str, target: str, carried: Carried, record: Record) -> None:
-        """One RENAME TABLE of two pairs swaps atomically; the ledger commits just before it."""
+    def replace(
+        self, stage: str, target: str, carried: Carried, record: Record, check: Check | None = None
+    ) -> None:
+        """One RENAME TABLE of two pairs swaps atomically; the ledger commits just before it,
+        after ``check`` on the same transaction."""
         q = self.quote
         retired = q(stage + "_old")
         with self.engine.begin() as conn:
+            if check is not None:
+                check(conn)
             record(conn, True, stage)
         with self.engine.begin() as conn:
             conn.exec_driver_sql(f"RENAME TABLE {q(target)} TO {retired}, {q(stage)} TO {q(target)}")

@@ -15,7 +15,7 @@ import pyarrow.csv as pacsv
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection
 
-from processor.backends.base import Backend, Record
+from processor.backends.base import Backend, Check, Record
 from processor.backends.carry import Carried, Dependent, Grant, Index
 from processor.backends.chunk import WriteMethod, arrow_of
 from processor.backends.locks import LockCheck, lock_key, release, session_check, wait_for
@@ -223,9 +223,13 @@ class PostgreSQL(Backend):
         if found is not None and found.free:
             conn.exec_driver_sql(f"ALTER TABLE {q(target)} RENAME CONSTRAINT {q(found.name)} TO {q(wanted)}")
 
-    def replace(self, stage: str, target: str, carried: Carried, record: Record) -> None:
+    def replace(
+        self, stage: str, target: str, carried: Carried, record: Record, check: Check | None = None
+    ) -> None:
         q = self.quote
         with self.engine.begin() as conn:
+            if check is not None:
+                check(conn)
             conn.exec_driver_sql(f"DROP TABLE {q(target)}")
             conn.exec_driver_sql(self.rename_sql(stage, target))
             self.finish_indexes(conn, stage, target, carried)

@@ -84,7 +84,7 @@ class ImporterPlugin(distributed.WorkerPlugin):
             progress=lambda event: worker.log_event(self.name, {"progress": pickle.dumps(event)}),
             where=f" on Dask worker {worker.address} (host {socket.gethostname()})",
         )
-        self._handler = _Forward(self.name, worker, url_secrets(setup.url))
+        self._handler = _Forward(self.name, worker, url_secrets(setup.url) + setup.secrets)
         self._handler.setLevel(setup.log_level)
         importer = logging.getLogger("processor")
         importer.addHandler(self._handler)

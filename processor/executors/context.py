@@ -64,6 +64,9 @@ class WorkerSetup:
     max_connections: int | None = None
     #: The run's id, which the worker's log lines carry.
     run_id: str | None = None
+    #: What the worker's log lines mask besides ``url``'s own secrets (Settings.secrets: NOTIFY_URL's,
+    #: DEST_SQL's as the user wrote them).
+    secrets: tuple[str, ...] = ()
 
     def backend(self) -> Backend:
         """This process's own backend and engine.  Under a connection budget the engine keeps no

@@ -46,7 +46,7 @@ def _start_worker(setup: WorkerSetup, stop: Any, lock: Any, budget: Any, events:
     assert parent is not None
     _exit_with_parent(parent)
     # A forked worker starts without the parent's logging, and masks the same secrets.
-    setup_logging(setup.log_level, setup.log_format, url_secrets(setup.url))
+    setup_logging(setup.log_level, setup.log_format, url_secrets(setup.url) + setup.secrets)
     set_run_id(setup.run_id)
     events.cancel_join_thread()  # progress events are a courtesy: never wait at exit to send them
     _context = TaskContext(
