@@ -105,7 +105,7 @@ def run_import(settings: Settings) -> RunReport:
         except exc.DBAPIError as error:
             detail = "".join(traceback.format_exception(error))
             report.error = DatabaseError(f"database error: {describe(error)}", detail)
-        except Exception as error:
+        except BaseException as error:  # SystemExit, GeneratorExit: the report still ends final
             report.error = unexpected(error)
         _after_publish(report, interrupts.received)
         report.seconds = time.perf_counter() - started
