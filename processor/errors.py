@@ -74,6 +74,13 @@ class TransformError(ImporterError):
     exit_code = 10
 
 
+class SideOutputError(ImporterError):
+    """A side output of the run (the rejects file, the report) or a database file could not be
+    written during the run: the disk is full, or the file failed; the message names the path."""
+
+    exit_code = 12
+
+
 class Interrupted(ImporterError):
     """The run was interrupted (Ctrl-C or SIGTERM) and rolled back."""
 

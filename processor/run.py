@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import itertools
 import logging
 import time
@@ -31,6 +32,7 @@ from processor.errors import (
     ImporterError,
     Interrupted,
     RejectLimitError,
+    SideOutputError,
     SourceError,
     TransformError,
     connection_lost,
@@ -46,7 +48,7 @@ from processor.logs import set_run_id
 from processor.notify import notify
 from processor.progress import load_progress, progress_mode
 from processor.read import TextFormat, hashed_while_read
-from processor.report import FileResult, RejectedRow, RunReport, write_rejects, write_report
+from processor.report import FileResult, RejectedRow, RunReport, check_writable, write_rejects, write_report
 from processor.runs import record_run
 from processor.schema import (
     TablePlan,
@@ -76,6 +78,9 @@ from processor.target import (
 from processor.worker import ChunkWritten, LoadTask, ProfileResult, ProfileTask, load_file, profile
 
 log = logging.getLogger(__name__)
+
+#: What a write fails with when the disk (or the device under the file) is full or failing.
+DISK_FAILED = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
 
 
 def run_import(settings: Settings) -> RunReport:
@@ -139,12 +144,15 @@ def _new_report(settings: Settings, if_exists: str | None) -> RunReport:
 def _start_report(settings: Settings, report: RunReport) -> None:
     """Replace an earlier run's report with this one's, status ``running``, before any work:
     a report that cannot be written fails the run here, rather than leave the old one to lie."""
-    if settings.report_path is None:
+    path = settings.report_path
+    if path is None:
         return
+    check_writable(path, "REPORT_PATH")
     try:
-        write_report(report, settings.report_path, settings.secrets)
+        write_report(report, path, settings.secrets)
     except OSError as error:
-        raise ConfigError(f"REPORT_PATH cannot be written: {error.filename}: {error.strerror}") from None
+        problem = f"REPORT_PATH cannot be written: {path}: {error.strerror}"
+        raise (SideOutputError if error.errno in DISK_FAILED else ConfigError)(problem) from None
 
 
 def _after_publish(report: RunReport, signal_name: str | None) -> None:
@@ -181,15 +189,51 @@ def _finish(settings: Settings, report: RunReport, rewrite_report: bool) -> None
             warning = f"RUNS_TABLE {settings.runs_table!r}: this run's row could not be written: {problem}"
             report.warnings.append(warning)
             log.warning("%s", warning)
-    try:
-        if report.rejects and report.table:
-            write_rejects(report.rejects, settings.resolved_rejects_path(report.table), secrets)
-        if settings.report_path is not None and rewrite_report:
+    if not report.rejects_saved:
+        try:
+            _save_rejects(settings, report)
+        except SideOutputError as error:
+            _output_failed(report, error)
+    if settings.report_path is not None and rewrite_report:
+        try:
             write_report(report, settings.report_path, secrets)
-    except OSError as error:
-        log.error("could not write the report or rejects file: %s: %s", error.filename, error.strerror)
+        except OSError as error:
+            # The report this run started with would say "running" for ever: better none.
+            with contextlib.suppress(OSError):
+                settings.report_path.unlink()
+            problem = f"REPORT_PATH cannot be written: {settings.report_path}: {error.strerror}"
+            _output_failed(report, SideOutputError(problem))
     if settings.notify_url is not None:
         notify(settings.notify_url, report.to_json(), secrets)
+
+
+def _save_rejects(settings: Settings, report: RunReport) -> None:
+    """Write the rejects file (if rows were rejected), complete on disk, once; SideOutputError
+    naming the path if it cannot be."""
+    report.rejects_saved = True
+    if not report.rejects or not report.table:
+        return
+    path = settings.resolved_rejects_path(report.table)
+    count = len(report.rejects)
+    try:
+        write_rejects(report.rejects, path, settings.secrets)
+    except OSError as error:
+        # Written before the publish: a run whose rejected rows are lost publishes nothing.
+        raise SideOutputError(
+            f"REJECTS_PATH cannot be written: {path}: {error.strerror} "
+            f"({count:,} row{'s' if count > 1 else ''} rejected); nothing was published"
+        ) from None
+
+
+def _output_failed(report: RunReport, error: SideOutputError) -> None:
+    """A side output that failed as the run ended: the run's error (exit 12), also after a
+    publish (the message says so), or added to the error the run already failed with."""
+    if report.error is not None:
+        report.error.message += f"; and {error}"
+        return
+    if report.published:
+        error.message += f"; table {report.table!r} was published (run_id '{report.run_id}')"
+    report.error = error
 
 
 def _cleanup(settings: Settings, table: str, report: RunReport) -> None:
@@ -218,6 +262,7 @@ def _import(settings: Settings, report: RunReport, interrupts: Interrupts) -> No
     if settings.cleanup:
         _cleanup(settings, table, report)
         return
+    check_writable(settings.resolved_rejects_path(table), "REJECTS_PATH")
     engine = create_engine(settings.url, read_only=settings.dry_run)
     try:
         check_connection(engine)
@@ -477,6 +522,8 @@ def _load(
             _ledger_entry(sources[r.name], profiles[r.name].fingerprint or r.fingerprint, r, report.run_id)
             for r in report.files
         ]
+        # No publish whose rejected rows are lost: they are on disk before it.
+        _save_rejects(settings, report)
         still_locked()
         _publish(settings, backend, staging, plan, entries, report, stale_ledger, interrupts)
     except BaseException:

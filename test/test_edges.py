@@ -233,7 +233,8 @@ def test_report_path_that_cannot_be_written_fails_before_any_work(cli, tmp_path)
         },
     )
     assert (code, out) == (2, "")
-    assert err == f"error: REPORT_PATH cannot be written: {blocker}: File exists\n"
+    path = blocker / "report.json"
+    assert err == f"error: REPORT_PATH cannot be written: {path}: {blocker} is not a directory\n"
     assert not db_path.exists()
 
 
