@@ -79,6 +79,12 @@ from processor.worker import ChunkWritten, LoadTask, ProfileResult, ProfileTask,
 
 log = logging.getLogger(__name__)
 
+#: Spellings of a missing value common in exported data, which NA_VALUES can read as NULL.  A
+#: reject's reason quotes its value as ``column 'v': 'N/A' is not ...`` (``ColumnType.reason``).
+MISSING_MARKERS = (
+    "NA", "N/A", "n/a", "#N/A", "NULL", "null", "None", "NaN", "nan", "\\N", "-", "--", "?", "."
+)
+
 #: What a write fails with when the disk (or the device under the file) is full or failing.
 DISK_FAILED = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
 
@@ -308,8 +314,9 @@ def _import(settings: Settings, report: RunReport, interrupts: Interrupts) -> No
                         interrupts,
                     )
                 except RejectLimitError as error:
-                    if not planned.onto_existing:  # the plan came from samples, not the table's types
-                        _suggest_sampling_all(error, report.rejects, settings.sample_rows)
+                    # Past SAMPLE_ROWS only where the plan came from samples, not the table's types.
+                    sampled = 0 if planned.onto_existing else settings.sample_rows
+                    _suggest_fix(error, report.rejects, sampled)
                     raise
     finally:
         engine.dispose()
@@ -684,9 +691,18 @@ def _ledger_entry(
     )
 
 
-def _suggest_sampling_all(error: RejectLimitError, rejects: list[RejectedRow], sample_rows: int) -> None:
-    """A value that does not fit a type planned from samples: say how to plan from every row."""
-    if sample_rows and rejects and rejects[0].misfit:
+def _suggest_fix(error: RejectLimitError, rejects: list[RejectedRow], sample_rows: int) -> None:
+    """A value that does not fit its column's type: a common spelling of a missing value wants
+    NA_VALUES; another one, in a type planned from the first ``sample_rows`` rows (0: not
+    planned from samples), wants a plan from every row."""
+    if not rejects or not rejects[0].misfit:
+        return
+    marker = next((m for m in MISSING_MARKERS if f": {m!r} is not " in rejects[0].reason), None)
+    if marker is not None:
+        error.message += (
+            f"; {marker!r} is a common spelling of a missing value: NA_VALUES={marker} loads it as NULL"
+        )
+    elif sample_rows:
         error.message += (
             f"; column types were planned from the first {sample_rows:,} rows of each file, "
             "SAMPLE_ROWS=0 plans them from every row"
