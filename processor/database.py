@@ -49,3 +49,8 @@ def check_connection(engine: Engine) -> None:
             pass
     except exc.DBAPIError as error:
         raise DatabaseError(f"cannot connect to {shown_url(engine.url)}: {describe(error)}") from error
+    except TypeError as error:  # MySQLdb's connect() is given a query option of DEST_SQL it does not take
+        raise DatabaseError(
+            f"cannot connect to {shown_url(engine.url)}: {error}: "
+            "DEST_SQL has an option the driver does not take"
+        ) from error

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import errno
 import itertools
 import logging
 import time
@@ -39,6 +38,7 @@ from processor.errors import (
     describe,
     masked,
     unexpected,
+    unwritable,
     with_traceback,
 )
 from processor.executors import Executor, WorkerSetup, make_executor
@@ -84,9 +84,6 @@ log = logging.getLogger(__name__)
 MISSING_MARKERS = (
     "NA", "N/A", "n/a", "#N/A", "NULL", "null", "None", "NaN", "nan", "\\N", "-", "--", "?", "."
 )
-
-#: What a write fails with when the disk (or the device under the file) is full or failing.
-DISK_FAILED = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
 
 
 def run_import(settings: Settings) -> RunReport:
@@ -157,8 +154,7 @@ def _start_report(settings: Settings, report: RunReport) -> None:
     try:
         write_report(report, path, settings.secrets)
     except OSError as error:
-        problem = f"REPORT_PATH cannot be written: {path}: {error.strerror}"
-        raise (SideOutputError if error.errno in DISK_FAILED else ConfigError)(problem) from None
+        raise unwritable(f"REPORT_PATH cannot be written: {path}", error) from None
 
 
 def _after_publish(report: RunReport, signal_name: str | None) -> None:
