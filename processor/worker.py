@@ -193,7 +193,9 @@ def load_file(task: LoadTask, context: TaskContext) -> FileResult:
 
 def _check_visible(source: SourceFile, context: TaskContext) -> None:
     """A worker that cannot see a source file (a cluster's worker without the shared volume)
-    says which worker and which file."""
+    says which worker and which file; on this machine, the file went away since discovery."""
+    if not os.path.exists(source.path) and not context.where:  # seen by the run on this machine
+        raise SourceError(f"{source.name}: no longer found at {source.path}: deleted or moved during the run")
     if not os.path.exists(source.path):
         raise SourceError(
             f"{source.name}: not found at {source.path}{context.where}; every worker must see the "

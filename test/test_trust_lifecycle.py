@@ -4,6 +4,7 @@ the run, no "unexpected error", hints that lead somewhere."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 from subprocess import PIPE
 
 import pytest
-from conftest import ROOT, Database, load, user_env, write
+from conftest import ROOT, SERVERS, Database, load, need_server, user_env, write
 
 # Each raises, in a chunk that holds the value "boom", what a user's function may raise.
 RAISING = """
@@ -316,3 +317,110 @@ def test_a_late_value_that_is_no_marker_suggests_planning_from_every_row(tmp_pat
         "SAMPLE_ROWS=0 plans them from every row"
     )
     assert load(tmp_path / "src", db, "t", sample_rows=0).error is None
+
+
+# ---- no "unexpected error" ----------------------------------------------------------------------
+
+
+def _source_with(tmp_path: Path, kind: str) -> str:
+    """A source folder holding a.csv and a b.csv that is no file to read; b.csv's message."""
+    write(tmp_path / "src", "a.csv", "n\n1\n")
+    b = tmp_path / "src" / "b.csv"
+    if kind == "broken symlink":
+        b.symlink_to(tmp_path / "gone.csv")
+        return f"b.csv: cannot be read: a symbolic link to {tmp_path / 'gone.csv'}, which leads to no file"
+    if kind == "symlink loop":
+        b.symlink_to("b.csv")
+        return "b.csv: cannot be read: a symbolic link to b.csv, which leads to no file"
+    os.mkfifo(b)
+    return "b.csv: cannot be read: not a regular file (a named pipe, socket or device)"
+
+
+@pytest.mark.parametrize("kind", ["broken symlink", "symlink loop", "fifo"])
+def test_a_matched_name_that_is_no_file_is_exit_3_not_skipped(tmp_path, cli, kind):
+    message = _source_with(tmp_path, kind)
+    database = Database("sqlite", f"sqlite:///{tmp_path / 'out.db'}")
+    code, out, err = cli([], _env(tmp_path, database))
+    assert (code, out, err) == (3, "", f"error: {message}\n")
+    assert not (tmp_path / "out.db").exists()
+
+
+def test_a_folder_that_loops_back_on_itself_is_exit_3(tmp_path, cli):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "self").symlink_to(tmp_path / "src")
+    code, _, err = cli([], {"SRC_DATA_FOLDER": str(tmp_path / "src"), "SRC_FILE_NAME": "**/*.csv"})
+    assert (code, err) == (3, f"error: no file matches SRC_FILE_NAME='**/*.csv' in {tmp_path / 'src'}\n")
+
+
+# Deletes b.csv at the n-th chunk it is given: 1 is a.csv's sample, 3 is a.csv's load (WORKERS=1).
+DELETE = """
+import pathlib
+
+calls = 0
+
+
+def delete_b(frame):
+    global calls
+    calls += 1
+    if calls == {at}:
+        pathlib.Path(__file__).with_name("src").joinpath("b.csv").unlink()
+    return frame
+"""
+
+
+@pytest.mark.parametrize("at", [1, 3])
+def test_a_source_file_deleted_during_the_run_is_exit_3(tmp_path, cli, at):
+    write(tmp_path / "src", "a.csv", "n\n1\n")
+    b = write(tmp_path / "src", "b.csv", "n\n2\n")
+    module = write(tmp_path, "delete.py", DELETE.replace("{at}", str(at)))
+    database = Database("sqlite", f"sqlite:///{tmp_path / 'out.db'}")
+    code, out, err = cli([], _env(tmp_path, database, TRANSFORM=f"{module}:delete_b"))
+    assert (code, out) == (3, "")
+    assert err == f"error: b.csv: no longer found at {b}: deleted or moved during the run\n"
+    assert "t" not in database.tables()
+
+
+def test_a_schema_file_that_is_not_json_is_exit_2(tmp_path, cli):
+    write(tmp_path / "src", "a.csv", "n\n1\n")
+    schema = write(tmp_path, "schema.json", "{not json")
+    code, _, err = cli([], {"SRC_DATA_FOLDER": str(tmp_path / "src"), "SCHEMA_FILE": str(schema)})
+    assert code == 2
+    assert err.startswith(f"error: SCHEMA_FILE is not JSON: {schema}: Expecting property name")
+
+
+@pytest.mark.parametrize("encoding", ["base64", "rot13", "hex", "zlib"])
+def test_a_bytes_codec_as_encoding_is_exit_2(tmp_path, cli, encoding):
+    code, _, err = cli([], {"SRC_ENCODING": encoding})
+    assert code == 2
+    assert err == f"error: SRC_ENCODING names no text encoding: {encoding!r} (a bytes-to-bytes codec)\n"
+
+
+@pytest.mark.parametrize(
+    ("server", "option", "status", "message"),
+    [
+        ("mariadb", "bogus=1", 6, "'bogus' is an invalid keyword argument for connect()"),
+        ("mariadb", "connect_timeout=abc", 2, "invalid literal for int() with base 10: 'abc'"),
+        ("postgresql", "bogus=1", 6, 'invalid dsn: invalid connection option "bogus"'),
+        ("sqlite", "timeout=abc", 2, "could not convert string to float: 'abc'"),
+        ("duckdb", "bogus=1", 6, 'Catalog Error: unrecognized configuration parameter "bogus"'),
+    ],
+)
+def test_a_bad_database_url_option_is_a_documented_status(tmp_path, cli, server, option, status, message):
+    urls = {"sqlite": f"sqlite:///{tmp_path / 'o.db'}", "duckdb": f"duckdb:///{tmp_path / 'o.duckdb'}"}
+    if server in SERVERS:
+        need_server(server)
+    url = f"{urls.get(server) or SERVERS[server]}?{option}"
+    write(tmp_path / "src", "a.csv", "n\n1\n")
+    code, out, err = cli([], {"SRC_DATA_FOLDER": str(tmp_path / "src"), "DEST_SQL": url})
+    assert (code, out) == (status, "")
+    assert message in err
+    assert "unexpected error" not in err
+
+
+def test_an_import_lock_that_cannot_be_created_is_exit_2(tmp_path, cli):
+    write(tmp_path / "src", "a.csv", "n\n1\n")
+    url = f"sqlite:///file:{tmp_path / 'o.db'}?mode=rwc&uri=true"  # SQLite's URI form
+    code, out, err = cli([], {"SRC_DATA_FOLDER": str(tmp_path / "src"), "DEST_SQL": url})
+    assert (code, out) == (2, "")
+    assert err.startswith("error: the import lock beside the database cannot be created: file:")
+    assert err.endswith(".import-lock: No such file or directory\n")
