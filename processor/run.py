@@ -43,6 +43,7 @@ from processor.errors import (
 )
 from processor.executors import Executor, WorkerSetup, make_executor
 from processor.interrupts import Interrupts
+from processor.keys import KeyFoundTwice
 from processor.ledger import LEDGER_TABLE, Holdings, LedgerEntry, ensure_ledger, read_ledger, record_files
 from processor.logs import set_run_id
 from processor.notify import notify
@@ -75,7 +76,7 @@ from processor.target import (
     requested_indexes,
     staging_name,
 )
-from processor.worker import ChunkWritten, LoadTask, ProfileResult, ProfileTask, load_file, profile
+from processor.worker import ChunkWritten, LoadTask, ProfileResult, ProfileTask, key_lines, load_file, profile
 
 log = logging.getLogger(__name__)
 
@@ -309,6 +310,10 @@ def _import(settings: Settings, report: RunReport, interrupts: Interrupts) -> No
                         planned.holdings.stale,
                         interrupts,
                     )
+                except KeyFoundTwice as error:
+                    if error.other is None:
+                        _find_other_row(error, settings, planned.todo, planned.plan, fmt, layout)
+                    raise
                 except RejectLimitError as error:
                     # Past SAMPLE_ROWS only where the plan came from samples, not the table's types.
                     sampled = 0 if planned.onto_existing else settings.sample_rows
@@ -575,6 +580,7 @@ def _load_tasks(
                 part=part,
                 task=next(numbers),
                 transform=settings.transform,
+                key=settings.key,
             )
 
 
@@ -685,6 +691,27 @@ def _ledger_entry(
         run_id=run_id,
         loaded_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
     )
+
+
+def _find_other_row(
+    error: KeyFoundTwice,
+    settings: Settings,
+    files: list[SourceFile],
+    plan: TablePlan,
+    fmt: TextFormat,
+    layout: ColumnMap,
+) -> None:
+    """The other row of a key the staging table refused: the files are read again (in the run's
+    own process; only on this failure) until a row with that key turns up elsewhere."""
+    for source in files:
+        task = LoadTask(
+            source, fmt, layout, plan, "", settings.chunk_size, settings.max_errors,
+            transform=settings.transform, key=settings.key,
+        )
+        for line in key_lines(task, error.key):
+            if (source.name, line) != error.where:
+                error.found_other((source.name, line))
+                return
 
 
 def _suggest_fix(error: RejectLimitError, rejects: list[RejectedRow], sample_rows: int) -> None:
