@@ -20,7 +20,7 @@ from dataclasses import replace
 from sqlalchemy import exc
 from sqlalchemy.engine import Connection
 
-from processor.backends import Backend, LockCheck, backend_for
+from processor.backends import Backend, LockCheck, backend_class, backend_for
 from processor.columns import ColumnMap, map_columns
 from processor.database import check_connection, create_engine
 from processor.discover import SourceFile, common_stem, discover_files
@@ -112,14 +112,23 @@ def run_import(settings: Settings) -> RunReport:
         except KeyboardInterrupt:
             report.error = Interrupted("interrupted; the target table was left as it was")
         except exc.DBAPIError as error:
-            detail = "".join(traceback.format_exception(error))
-            report.error = DatabaseError(f"database error: {describe(error)}", detail)
+            report.error = _database_error(settings, error)
         except BaseException as error:  # SystemExit, GeneratorExit: the report still ends final
             report.error = unexpected(error)
         _after_publish(report, interrupts.received)
         report.seconds = time.perf_counter() - started
         _finish(settings, report, rewrite_report=report_written)
     return report
+
+
+def _database_error(settings: Settings, error: exc.DBAPIError) -> ImporterError:
+    """A database error the run did not expect at that step: exit 6, or exit 12 where it says
+    that the disk under the database's file is full."""
+    detail = "".join(traceback.format_exception(error))
+    problem = backend_class(settings.url.get_backend_name()).disk_failure(error, settings.url)
+    if problem is not None:
+        return SideOutputError(problem, detail)
+    return DatabaseError(f"database error: {describe(error)}", detail)
 
 
 def report_invalid_settings(settings: Settings, error: ConfigError) -> RunReport:

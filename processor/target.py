@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from processor.backends import Backend, Record
 from processor.backends.carry import Carried, Index
 from processor.backends.writers import receipts_name, receipts_table
-from processor.errors import DatabaseError, SchemaError, TargetExistsError, describe
+from processor.errors import DatabaseError, SchemaError, SideOutputError, TargetExistsError, describe
 from processor.retry import with_retries
 from processor.schema import TablePlan
 
@@ -213,6 +213,9 @@ def publish(
             backend.prepare_replace(staging, carried)
         with_retries(attempt, (sa.exc.DBAPIError,), backend.is_transient, f"publishing {table!r}")
     except sa.exc.DBAPIError as error:
+        problem = backend.disk_failure(error, backend.engine.url)
+        if problem is not None:
+            raise SideOutputError(f"publishing table {table!r} failed: {problem}") from error
         raise DatabaseError(f"publishing table {table!r} failed: {describe(error)}") from error
 
 

@@ -27,6 +27,7 @@ from processor.errors import (
     DatabaseError,
     ImporterError,
     SchemaError,
+    SideOutputError,
     SourceError,
     TransformError,
     describe,
@@ -414,6 +415,9 @@ def _write(name: str, writer: ChunkWriter, typed: pa.Table, receipt: Receipt, co
     try:
         return with_retries(attempt, writer.errors, context.backend.is_transient, name)
     except writer.errors as error:
+        problem = context.backend.disk_failure(error, context.backend.engine.url)
+        if problem is not None:
+            raise SideOutputError(f"{name}: writing rows failed: {problem}") from None
         raise DatabaseError(f"{name}: writing rows failed: {describe(error)}") from None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -479,4 +480,70 @@ def test_a_composite_key_found_twice_names_its_columns_and_values(tmp_path, cli)
     code, _, err = cli([], env)
     assert code == 4
     assert _twice(err, "(id, part) = (1, 'y')") == ("b.csv: line 3", "a.csv: line 3")
+    assert "t" not in database.tables()
+
+
+# ---- a database file whose disk fails -----------------------------------------------------------
+
+
+def test_a_sqlite_file_whose_disk_fills_is_exit_12_naming_it(tmp_path):
+    """Files may not grow past 64 KiB (RLIMIT_FSIZE: the writes fail as on a full disk)."""
+    write(tmp_path / "src", "a.csv", "n,t\n" + "".join(f"{i},{'x' * 40}\n" for i in range(5000)))
+    database = tmp_path / "out.db"
+    env = user_env(
+        SRC_DATA_FOLDER=str(tmp_path / "src"),
+        DEST_SQL=f"sqlite:///{database}",
+        WORKERS="1",
+        LOG_LEVEL="WARNING",
+        REPORT_PATH=str(tmp_path / "report.json"),
+    )
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
+
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "index.py")], env=env, cwd=tmp_path, capture_output=True, text=True,
+        preexec_fn=limit,
+    )
+    assert (result.returncode, result.stdout) == (12, "")
+    failure = f"error: a.csv: writing rows failed: the disk under {database} is full or failing ("
+    assert result.stderr.startswith(failure)
+    report = _report(tmp_path / "report.json")
+    assert (report["status"], report["exit_code"]) == ("failed", 12)
+    assert "a" not in Database("sqlite", f"sqlite:///{database}").tables()
+
+
+# Fills the disk under DuckDB's write-ahead log once the load has begun (the 2nd chunk given to
+# the function: the 1st is a.csv's sample).
+FILL_WAL = """
+import pathlib
+
+calls = 0
+
+
+def fill(frame):
+    global calls
+    calls += 1
+    wal = pathlib.Path(__file__).with_name("out.duckdb.wal")
+    if calls == 2 and not wal.is_symlink():
+        wal.symlink_to("/dev/full")
+    return frame
+"""
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_duckdb_file_whose_disk_fills_is_exit_12_naming_it(tmp_path, cli, workers):
+    write(tmp_path / "src", "a.csv", "n\n1\n2\n")
+    module = write(tmp_path, "fill.py", FILL_WAL)
+    database = Database("duckdb", f"duckdb:///{tmp_path / 'out.duckdb'}")
+    env = _env(tmp_path, database, TRANSFORM=f"{module}:fill", WORKERS=workers, SAMPLE_ROWS="1")
+    if workers == "2":  # two tasks: one part of the file each
+        env["SPLIT_BYTES"] = "4"
+    code, out, err = cli([], env)
+    assert (code, out) == (12, "")
+    assert err.startswith(
+        f"error: a.csv: writing rows failed: the disk under {tmp_path / 'out.duckdb'} is full or failing ("
+    )
+    assert "No space left on device" in err
+    (tmp_path / "out.duckdb.wal").unlink()
     assert "t" not in database.tables()

@@ -12,12 +12,15 @@ from sqlalchemy.pool import NullPool
 
 from processor.backends.base import Backend
 from processor.backends.locks import LockCheck, file_lock, lock_key
+from processor.errors import describe
 
 
 class Embedded(Backend):
     """A database file that one process writes at a time."""
 
     single_writer: ClassVar[bool] = True
+    #: What the database's errors say when the disk under its file is full or failing.
+    disk_failures: ClassVar[tuple[str, ...]] = ("No space left on device", "File too large")
 
     @classmethod
     def engine_arguments(cls, url: URL) -> dict[str, Any]:
@@ -32,6 +35,13 @@ class Embedded(Backend):
         if database not in (None, "", ":memory:") and not Path(database).exists():
             return url.set(database=":memory:"), {}
         return url, {}
+
+    @classmethod
+    def disk_failure(cls, error: BaseException, url: URL) -> str | None:
+        text = describe(error)
+        if not any(failure in text for failure in cls.disk_failures):
+            return None
+        return f"the disk under {url.database} is full or failing ({text})"
 
     def fold_name(self, name: str) -> str:
         return name.lower()
