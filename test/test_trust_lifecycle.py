@@ -486,31 +486,47 @@ def test_a_composite_key_found_twice_names_its_columns_and_values(tmp_path, cli)
 # ---- a database file whose disk fails -----------------------------------------------------------
 
 
-def test_a_sqlite_file_whose_disk_fills_is_exit_12_naming_it(tmp_path):
-    """Files may not grow past 64 KiB (RLIMIT_FSIZE: the writes fail as on a full disk)."""
+def _run_on_a_small_disk(tmp_path: Path, url: str, table: str) -> subprocess.CompletedProcess[str]:
+    """``python index.py`` whose files may not grow past 64 KiB (RLIMIT_FSIZE: their writes fail
+    as on a full disk), loading a.csv of 225 KB into ``url``."""
     write(tmp_path / "src", "a.csv", "n,t\n" + "".join(f"{i},{'x' * 40}\n" for i in range(5000)))
-    database = tmp_path / "out.db"
     env = user_env(
         SRC_DATA_FOLDER=str(tmp_path / "src"),
-        DEST_SQL=f"sqlite:///{database}",
+        DEST_SQL=url,
+        DEST_TABLE=table,
         WORKERS="1",
         LOG_LEVEL="WARNING",
         REPORT_PATH=str(tmp_path / "report.json"),
+        TMPDIR=str(tmp_path),
     )
 
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
 
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "index.py")], env=env, cwd=tmp_path, capture_output=True, text=True,
-        preexec_fn=limit,
-    )
+    command = [sys.executable, str(ROOT / "index.py")]
+    return subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, preexec_fn=limit)
+
+
+def test_a_sqlite_file_whose_disk_fills_is_exit_12_naming_it(tmp_path):
+    database = tmp_path / "out.db"
+    result = _run_on_a_small_disk(tmp_path, f"sqlite:///{database}", "t")
     assert (result.returncode, result.stdout) == (12, "")
     failure = f"error: a.csv: writing rows failed: the disk under {database} is full or failing ("
     assert result.stderr.startswith(failure)
     report = _report(tmp_path / "report.json")
     assert (report["status"], report["exit_code"]) == ("failed", 12)
-    assert "a" not in Database("sqlite", f"sqlite:///{database}").tables()
+    assert "t" not in Database("sqlite", f"sqlite:///{database}").tables()
+
+
+def test_a_mariadb_chunk_file_whose_disk_fills_is_exit_12_naming_it(tmp_path, table):
+    need_server("mariadb")
+    result = _run_on_a_small_disk(tmp_path, SERVERS["mariadb"], table)
+    assert (result.returncode, result.stdout) == (12, "")
+    failure = f"error: the chunk's file for LOAD DATA cannot be written: {tmp_path}/import-"
+    assert result.stderr.startswith(failure)
+    assert result.stderr.endswith(".csv: File too large\n")
+    assert not list(tmp_path.glob("import-*.csv"))  # removed
+    assert table not in Database("mariadb", SERVERS["mariadb"]).tables()
 
 
 # Fills the disk under DuckDB's write-ahead log once the load has begun (the 2nd chunk given to
