@@ -563,3 +563,17 @@ def test_a_duckdb_file_whose_disk_fills_is_exit_12_naming_it(tmp_path, cli, work
     assert "No space left on device" in err
     (tmp_path / "out.duckdb.wal").unlink()
     assert "t" not in database.tables()
+
+
+def test_a_setting_refused_after_the_report_started_leaves_it_final(tmp_path, cli):
+    """REJECTS_PATH is checked once the table is known, after the report said "running"."""
+    write(tmp_path / "src", "a.csv", "n\n1\n")
+    blocker = write(tmp_path, "blocker", "a file")
+    database = Database("sqlite", f"sqlite:///{tmp_path / 'out.db'}")
+    report = tmp_path / "report.json"
+    env = _env(tmp_path, database, REPORT_PATH=str(report), REJECTS_PATH=str(blocker / "r.csv"))
+    code, _, err = cli([], env)
+    assert code == 2
+    path = blocker / "r.csv"
+    assert err == f"error: REJECTS_PATH cannot be written: {path}: {blocker} is not a directory\n"
+    assert (_report(report)["status"], _report(report)["exit_code"]) == ("failed", 2)
