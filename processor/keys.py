@@ -42,33 +42,30 @@ class KeyFoundTwice(SchemaError):
 
     @classmethod
     def at(cls, names: Sequence[str], key: Key, where: Place, other: Place | None) -> KeyFoundTwice:
-        error = cls("", "", names, key, where, other)
-        error.message = error.describe()
-        return error
+        return cls(_describe(names, key, where, other), "", names, key, where, other)
 
     def found_other(self, other: Place) -> None:
         self.other = other
-        self.message = self.describe()
-
-    def describe(self) -> str:
-        file, line = self.where
-        if len(self.names) == 1:
-            shown = f"{self.names[0]} = {self.key[0]!r}"
-        else:
-            shown = f"({', '.join(self.names)}) = ({', '.join(repr(v) for v in self.key)})"
-        other = self.other
-        before = f"{other[0]}: line {other[1]}" if other else "another row, which the database takes as equal"
-        return (
-            f"{file}: line {line}: PRIMARY_KEY {shown} was found before, in {before}; "
-            "each key may occur once (nothing was published)"
-        )
+        self.message = _describe(self.names, self.key, self.where, other)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.message, self.detail, self.names, self.key, self.where, self.other))
 
 
+def _describe(names: Sequence[str], key: Key, where: Place, other: Place | None) -> str:
+    if len(names) == 1:
+        shown = f"{names[0]} = {key[0]!r}"
+    else:
+        shown = f"({', '.join(names)}) = ({', '.join(repr(v) for v in key)})"
+    before = f"{other[0]}: line {other[1]}" if other else "another row, which the database takes as equal"
+    return (
+        f"{where[0]}: line {where[1]}: PRIMARY_KEY {shown} was found before, in {before}; "
+        "each key may occur once (nothing was published)"
+    )
+
+
 def key_values(typed: pa.Table, names: Sequence[str]) -> list[Key]:
-    """Each row's key, as the values the writers send (typed: ``1`` and ``01`` are one integer)."""
+    """Each row's key, as the typed values the writers send."""
     return list(zip(*(typed.column(name).to_pylist() for name in names), strict=True))
 
 
