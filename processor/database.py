@@ -12,7 +12,7 @@ from sqlalchemy.engine import URL, Engine
 from sqlalchemy.pool import NullPool
 
 from processor.backends import backend_class
-from processor.errors import ConfigError, DatabaseError, describe
+from processor.errors import ConfigError, DatabaseError, describe, first_line
 from processor.masking import shown_url
 
 
@@ -38,6 +38,9 @@ def create_engine(url: URL, pooled: bool = True, read_only: bool = False) -> Eng
         ) from None
     except exc.ArgumentError as error:
         raise ConfigError(f"DEST_SQL is not usable: {error}") from None
+    except ValueError as error:  # the dialect's reading of a query option (?connect_timeout=abc)
+        problem = first_line(error)
+        raise ConfigError(f"DEST_SQL has an option value the driver cannot use: {problem}") from None
     backend.prepare_engine(engine)
     return engine
 
@@ -49,3 +52,8 @@ def check_connection(engine: Engine) -> None:
             pass
     except exc.DBAPIError as error:
         raise DatabaseError(f"cannot connect to {shown_url(engine.url)}: {describe(error)}") from error
+    except (TypeError, ValueError) as error:  # MySQLdb's connect() given DEST_SQL's query options
+        raise DatabaseError(
+            f"cannot connect to {shown_url(engine.url)}: {first_line(error)}: "
+            "DEST_SQL has an option the driver does not take, or a value it cannot use"
+        ) from error

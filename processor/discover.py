@@ -79,9 +79,11 @@ def discover_files(folder: Path, pattern: str, delimiter: str | None) -> list[So
     except (NotImplementedError, ValueError) as error:
         raise ConfigError(f"SRC_FILE_NAME must be a glob relative to SRC_DATA_FOLDER: {error}") from None
     for path in matches:
-        if not path.is_file():
-            continue
+        if path.is_dir():
+            continue  # a folder whose name matches; the files in it match by their own names
         name = path.relative_to(folder).as_posix()
+        if not path.is_file():
+            raise SourceError(f"{name}: cannot be read: {_not_a_file(path)}")
         if not path.resolve().is_relative_to(root):
             raise SourceError(f"{name}: refusing a file outside SRC_DATA_FOLDER ({path.resolve()})")
         if not os.access(path, os.R_OK):
@@ -94,6 +96,13 @@ def discover_files(folder: Path, pattern: str, delimiter: str | None) -> list[So
         compression, field_delimiter, data_format = _format(name, delimiter)
         found.append(SourceFile(str(path), name, size, compression, field_delimiter, data_format))
     return _found(found, pattern, folder, empty)
+
+
+def _not_a_file(path: Path) -> str:
+    """Why a matched name holds no file to read: refused rather than skipped, as the glob meant it."""
+    if path.is_symlink() and not path.exists():
+        return f"a symbolic link to {os.readlink(path)}, which leads to no file"
+    return "not a regular file (a named pipe, socket or device)"
 
 
 def _format(name: str, delimiter: str | None) -> tuple[str | None, str, str]:

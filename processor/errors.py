@@ -7,6 +7,7 @@ and the parent re-raises them (only plain string arguments cross that boundary).
 
 from __future__ import annotations
 
+import errno
 import traceback
 from collections.abc import Iterable
 
@@ -79,6 +80,23 @@ class ShrinkError(ImporterError):
     truncated download must not replace a full table)."""
 
     exit_code = 11
+
+
+class SideOutputError(ImporterError):
+    """A side output of the run (the rejects file, the report) or a database file could not be
+    written during the run: the disk is full, or the file failed; the message names the path."""
+
+    exit_code = 12
+
+
+#: What a write fails with when the disk (or the device under the file) is full or failing.
+DISK_FAILED = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
+
+
+def unwritable(problem: str, error: OSError) -> ImporterError:
+    """A file the run must write that cannot be: a full or failing disk is exit 12, anything
+    else (a path below a file, a read-only place) a setting to change, exit 2."""
+    return (SideOutputError if error.errno in DISK_FAILED else ConfigError)(f"{problem}: {error.strerror}")
 
 
 class Interrupted(ImporterError):

@@ -16,8 +16,14 @@ from typing import Any
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
+class Signalled(KeyboardInterrupt):
+    """A real SIGINT or SIGTERM, as the run's handler raises it: told apart from a
+    KeyboardInterrupt that a user's function (TRANSFORM) raises itself, which fails the run as
+    that function's error (exit 10), not as an interruption."""
+
+
 class Interrupts:
-    """Turns SIGINT and SIGTERM into KeyboardInterrupt, or only notes them while deferred."""
+    """Turns SIGINT and SIGTERM into KeyboardInterrupt (``Signalled``), or only notes them while deferred."""
 
     def __init__(self) -> None:
         self.deferred = False
@@ -34,7 +40,7 @@ class Interrupts:
 
     def _handle(self, signum: int, frame: Any) -> None:
         if not self.deferred:
-            raise KeyboardInterrupt
+            raise Signalled
         self.received = signal.Signals(signum).name
 
     @contextlib.contextmanager

@@ -10,13 +10,15 @@ import contextlib
 import csv
 import datetime as dt
 import json
+import os
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from processor.errors import ImporterError
+from processor.errors import ConfigError, ImporterError
 from processor.masking import mask, mask_values
 
 if TYPE_CHECKING:
@@ -83,6 +85,8 @@ class RunReport:
     #: Seconds spent in each phase that ran: discover, sample, load, publish.
     phases: dict[str, float] = field(default_factory=dict)
     finished_at: str | None = None
+    #: The rejects file was written (before the publish), or writing it failed: not again at the end.
+    rejects_saved: bool = False
 
     @contextlib.contextmanager
     def phase(self, name: str) -> Iterator[None]:
@@ -177,18 +181,54 @@ class RunReport:
 
 
 def write_report(report: RunReport, path: Path, secrets: Sequence[str]) -> None:
-    """Write the JSON report, ``secrets`` masked, replacing the file only once it is complete."""
+    """Write the JSON report, ``secrets`` masked, replacing the file only once it is complete
+    (on disk: a crash or a full disk never leaves half of one); a failed write leaves no partial."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(mask_values(report.to_json(), secrets), indent=2) + "\n", encoding="utf-8")
-    partial.replace(path)
+    try:
+        with partial.open("w", encoding="utf-8") as out:
+            out.write(json.dumps(mask_values(report.to_json(), secrets), indent=2) + "\n")
+            _flush_to_disk(out)
+        partial.replace(path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+        raise
 
 
 def write_rejects(rejects: list[RejectedRow], path: Path, secrets: Sequence[str]) -> None:
     """Write rejected rows as CSV: file, line, reason, and the raw text of the row (``secrets``
-    masked even there: no output shows them)."""
+    masked even there: no output shows them); complete on disk when it returns."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
         writer.writerow(["file", "line", "reason", "text"])
         writer.writerows([mask(v, secrets) for v in (r.file, str(r.line), r.reason, r.text)] for r in rejects)
+        _flush_to_disk(out)
+
+
+def _flush_to_disk(out: IO[str]) -> None:
+    """Write ``out``'s buffer and have the disk hold it: a full disk fails here, not after."""
+    out.flush()
+    with contextlib.suppress(OSError):  # not every file can be synced (a pipe, /dev/full)
+        os.fsync(out.fileno())
+
+
+def check_writable(path: Path, name: str) -> None:
+    """ConfigError naming setting ``name`` unless ``path`` can be written, checked before any
+    work.  It creates nothing that stays: an existing file is opened for appending and left as
+    it is; else a file is created and removed in the nearest folder that exists (the missing
+    ones are created when the file is written)."""
+    if path.is_dir():
+        raise ConfigError(f"{name} cannot be written: {path} is a directory")
+    try:
+        if path.exists():
+            os.close(os.open(path, os.O_WRONLY | os.O_APPEND))
+            return
+        folder = next(parent for parent in path.absolute().parents if parent.exists())
+        if not folder.is_dir():
+            raise ConfigError(f"{name} cannot be written: {path}: {folder} is not a directory")
+        with tempfile.TemporaryFile(dir=folder, prefix=f".{path.name}."):
+            pass
+    except OSError as error:
+        raise ConfigError(f"{name} cannot be written: {path}: {error.strerror}") from None

@@ -32,21 +32,24 @@ from processor.errors import (
     ImporterError,
     Interrupted,
     RejectLimitError,
+    SideOutputError,
     SourceError,
     TransformError,
     describe,
     masked,
     unexpected,
+    unwritable,
     with_traceback,
 )
 from processor.executors import Executor, WorkerSetup, make_executor
 from processor.interrupts import Interrupts
+from processor.keys import KeyFoundTwice
 from processor.ledger import LEDGER_TABLE, Holdings, LedgerEntry, ensure_ledger, read_ledger, record_files
 from processor.logs import set_run_id
 from processor.notify import notify
 from processor.progress import load_progress, progress_mode
 from processor.read import TextFormat, hashed_while_read
-from processor.report import FileResult, RejectedRow, RunReport, write_rejects, write_report
+from processor.report import FileResult, RejectedRow, RunReport, check_writable, write_rejects, write_report
 from processor.runs import record_run
 from processor.schema import (
     TablePlan,
@@ -75,9 +78,15 @@ from processor.target import (
     shrink_check,
     staging_name,
 )
-from processor.worker import ChunkWritten, LoadTask, ProfileResult, ProfileTask, load_file, profile
+from processor.worker import ChunkWritten, LoadTask, ProfileResult, ProfileTask, key_lines, load_file, profile
 
 log = logging.getLogger(__name__)
+
+#: Spellings of a missing value common in exported data, which NA_VALUES can read as NULL.  A
+#: reject's reason quotes its value as ``column 'v': 'N/A' is not ...`` (``ColumnType.reason``).
+MISSING_MARKERS = (
+    "NA", "N/A", "n/a", "#N/A", "NULL", "null", "None", "NaN", "nan", "\\N", "-", "--", "?", "."
+)
 
 
 def run_import(settings: Settings) -> RunReport:
@@ -106,9 +115,8 @@ def run_import(settings: Settings) -> RunReport:
         except KeyboardInterrupt:
             report.error = Interrupted("interrupted; the target table was left as it was")
         except exc.DBAPIError as error:
-            detail = "".join(traceback.format_exception(error))
-            report.error = DatabaseError(f"database error: {describe(error)}", detail)
-        except Exception as error:
+            report.error = _database_error(settings, error)
+        except BaseException as error:  # SystemExit, GeneratorExit: the report still ends final
             report.error = unexpected(error)
         _after_publish(report, interrupts.received)
         report.seconds = time.perf_counter() - started
@@ -128,6 +136,16 @@ def _removing_created_file(settings: Settings, run_id: str) -> Iterator[None]:
     finally:
         if created is not None:
             backend.remove_created(created, functools.partial(of_run, run_id=run_id), LEDGER_TABLE)
+
+
+def _database_error(settings: Settings, error: exc.DBAPIError) -> ImporterError:
+    """A database error the run did not expect at that step: exit 6, or exit 12 where it says
+    that the disk under the database's file is full."""
+    detail = "".join(traceback.format_exception(error))
+    problem = backend_class(settings.url.get_backend_name()).disk_failure(error, settings.url)
+    if problem is not None:
+        return SideOutputError(problem, detail)
+    return DatabaseError(f"database error: {describe(error)}", detail)
 
 
 def report_invalid_settings(settings: Settings, error: ConfigError) -> RunReport:
@@ -156,12 +174,14 @@ def _new_report(settings: Settings, if_exists: str | None) -> RunReport:
 def _start_report(settings: Settings, report: RunReport) -> None:
     """Replace an earlier run's report with this one's, status ``running``, before any work:
     a report that cannot be written fails the run here, rather than leave the old one to lie."""
-    if settings.report_path is None:
+    path = settings.report_path
+    if path is None:
         return
+    check_writable(path, "REPORT_PATH")
     try:
-        write_report(report, settings.report_path, settings.secrets)
+        write_report(report, path, settings.secrets)
     except OSError as error:
-        raise ConfigError(f"REPORT_PATH cannot be written: {error.filename}: {error.strerror}") from None
+        raise unwritable(f"REPORT_PATH cannot be written: {path}", error) from None
 
 
 def _after_publish(report: RunReport, signal_name: str | None) -> None:
@@ -198,15 +218,51 @@ def _finish(settings: Settings, report: RunReport, rewrite_report: bool) -> None
             warning = f"RUNS_TABLE {settings.runs_table!r}: this run's row could not be written: {problem}"
             report.warnings.append(warning)
             log.warning("%s", warning)
-    try:
-        if report.rejects and report.table:
-            write_rejects(report.rejects, settings.resolved_rejects_path(report.table), secrets)
-        if settings.report_path is not None and rewrite_report:
+    if not report.rejects_saved:
+        try:
+            _save_rejects(settings, report)
+        except SideOutputError as error:
+            _output_failed(report, error)
+    if settings.report_path is not None and rewrite_report:
+        try:
             write_report(report, settings.report_path, secrets)
-    except OSError as error:
-        log.error("could not write the report or rejects file: %s: %s", error.filename, error.strerror)
+        except OSError as error:
+            # The report this run started with would say "running" for ever: better none.
+            with contextlib.suppress(OSError):
+                settings.report_path.unlink()
+            problem = f"REPORT_PATH cannot be written: {settings.report_path}: {error.strerror}"
+            _output_failed(report, SideOutputError(problem))
     if settings.notify_url is not None:
         notify(settings.notify_url, report.to_json(), secrets)
+
+
+def _save_rejects(settings: Settings, report: RunReport) -> None:
+    """Write the rejects file (if rows were rejected), complete on disk, once; SideOutputError
+    naming the path if it cannot be."""
+    report.rejects_saved = True
+    if not report.rejects or not report.table:
+        return
+    path = settings.resolved_rejects_path(report.table)
+    count = len(report.rejects)
+    try:
+        write_rejects(report.rejects, path, settings.secrets)
+    except OSError as error:
+        # Written before the publish: a run whose rejected rows are lost publishes nothing.
+        raise SideOutputError(
+            f"REJECTS_PATH cannot be written: {path}: {error.strerror} "
+            f"({count:,} row{'s' if count > 1 else ''} rejected); nothing was published"
+        ) from None
+
+
+def _output_failed(report: RunReport, error: SideOutputError) -> None:
+    """A side output that failed as the run ended: the run's error (exit 12), also after a
+    publish (the message says so), or added to the error the run already failed with."""
+    if report.error is not None:
+        report.error.message += f"; and {error}"
+        return
+    if report.published:
+        error.message += f"; table {report.table!r} was published (run_id '{report.run_id}')"
+    report.error = error
 
 
 def _cleanup(settings: Settings, table: str, report: RunReport) -> None:
@@ -235,6 +291,7 @@ def _import(settings: Settings, report: RunReport, interrupts: Interrupts) -> No
     if settings.cleanup:
         _cleanup(settings, table, report)
         return
+    check_writable(settings.resolved_rejects_path(table), "REJECTS_PATH")
     engine = create_engine(settings.url, read_only=settings.dry_run)
     try:
         check_connection(engine)
@@ -279,9 +336,14 @@ def _import(settings: Settings, report: RunReport, interrupts: Interrupts) -> No
                         planned.holdings.stale,
                         interrupts,
                     )
+                except KeyFoundTwice as error:
+                    if error.other is None:
+                        _find_other_row(error, settings, planned.todo, planned.plan, fmt, layout)
+                    raise
                 except RejectLimitError as error:
-                    if not planned.onto_existing:  # the plan came from samples, not the table's types
-                        _suggest_sampling_all(error, report.rejects, settings.sample_rows)
+                    # Past SAMPLE_ROWS only where the plan came from samples, not the table's types.
+                    sampled = 0 if planned.onto_existing else settings.sample_rows
+                    _suggest_fix(error, report.rejects, sampled)
                     raise
     finally:
         engine.dispose()
@@ -497,6 +559,8 @@ def _load(
             _ledger_entry(sources[r.name], profiles[r.name].fingerprint or r.fingerprint, r, report.run_id)
             for r in report.files
         ]
+        # No publish whose rejected rows are lost: they are on disk before it.
+        _save_rejects(settings, report)
         still_locked()
         _publish(settings, backend, staging, plan, entries, report, stale_ledger, interrupts)
     except BaseException:
@@ -558,6 +622,7 @@ def _load_tasks(
                 part=part,
                 task=next(numbers),
                 transform=settings.transform,
+                key=settings.key,
             )
 
 
@@ -669,9 +734,39 @@ def _ledger_entry(
     )
 
 
-def _suggest_sampling_all(error: RejectLimitError, rejects: list[RejectedRow], sample_rows: int) -> None:
-    """A value that does not fit a type planned from samples: say how to plan from every row."""
-    if sample_rows and rejects and rejects[0].misfit:
+def _find_other_row(
+    error: KeyFoundTwice,
+    settings: Settings,
+    files: list[SourceFile],
+    plan: TablePlan,
+    fmt: TextFormat,
+    layout: ColumnMap,
+) -> None:
+    """The other row of a key the staging table refused: the files are read again (in the run's
+    own process; only on this failure) until a row with that key turns up elsewhere."""
+    for source in files:
+        task = LoadTask(
+            source, fmt, layout, plan, "", settings.chunk_size, settings.max_errors,
+            transform=settings.transform, key=settings.key,
+        )
+        for line in key_lines(task, error.key):
+            if (source.name, line) != error.where:
+                error.found_other((source.name, line))
+                return
+
+
+def _suggest_fix(error: RejectLimitError, rejects: list[RejectedRow], sample_rows: int) -> None:
+    """A value that does not fit its column's type: a common spelling of a missing value wants
+    NA_VALUES; another one, in a type planned from the first ``sample_rows`` rows (0: not
+    planned from samples), wants a plan from every row."""
+    if not rejects or not rejects[0].misfit:
+        return
+    marker = next((m for m in MISSING_MARKERS if f": {m!r} is not " in rejects[0].reason), None)
+    if marker is not None:
+        error.message += (
+            f"; {marker!r} is a common spelling of a missing value: NA_VALUES={marker} loads it as NULL"
+        )
+    elif sample_rows:
         error.message += (
             f"; column types were planned from the first {sample_rows:,} rows of each file, "
             "SAMPLE_ROWS=0 plans them from every row"

@@ -240,9 +240,14 @@ def _delimiter(name: str, text: str) -> str:
 
 def _encoding(name: str, text: str) -> str:
     try:
-        return codecs.lookup(text).name
+        found = codecs.lookup(text).name
     except LookupError:
         raise ConfigError(f"{name} names an unknown encoding: {text!r}") from None
+    try:
+        "".encode(found)  # Python's codecs also hold bytes-to-bytes ones (base64, rot13)
+    except LookupError:
+        raise ConfigError(f"{name} names no text encoding: {text!r} (a bytes-to-bytes codec)") from None
+    return found
 
 
 def _url(name: str, text: str) -> str:

@@ -24,6 +24,7 @@ from processor.errors import (
     DatabaseError,
     SchemaError,
     ShrinkError,
+    SideOutputError,
     TargetExistsError,
     connection_lost,
     describe,
@@ -286,6 +287,9 @@ def publish(
             backend.prepare_replace(staging, carried)
         with_retries(attempt, (sa.exc.DBAPIError,), backend.is_transient, f"publishing {table!r}")
     except sa.exc.DBAPIError as error:
+        problem = backend.disk_failure(error, backend.engine.url)
+        if problem is not None:
+            raise SideOutputError(f"publishing table {table!r} failed: {problem}") from error
         failed = DatabaseError(f"publishing table {table!r} failed: {describe(error)}")
         if connection_lost(error):
             evidence = backend.committed_if(step, staging, table) or (

@@ -23,7 +23,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from processor.errors import ConfigError, first_line
+from processor.errors import ConfigError
+from processor.interrupts import Signalled
 
 if TYPE_CHECKING:  # pandas is imported by the runs that use TRANSFORM only (~0.3 s per process)
     import pandas as pd
@@ -49,11 +50,11 @@ def load_transform(spec: str) -> Function:
         raise ConfigError(f"TRANSFORM must be module:function or path/to/file.py:function, got {spec!r}")
     try:
         module = _load_file(target) if target.endswith(".py") else importlib.import_module(target)
-    except ConfigError:
+    except (ConfigError, Signalled):
         raise
-    except Exception as error:
+    except BaseException as error:  # sys.exit() or a KeyboardInterrupt in the module's own code too
         raise ConfigError(
-            f"TRANSFORM {spec!r}: {target} cannot be loaded: {type(error).__name__}: {first_line(error)}",
+            f"TRANSFORM {spec!r}: {target} cannot be loaded: {_raised(error)}",
             "".join(traceback.format_exception(error)),
         ) from None
     function = getattr(module, name, None)
@@ -81,10 +82,12 @@ def transform_chunk(spec: str, chunk: pa.Table) -> tuple[pa.Table, np.ndarray]:
     frame = chunk.to_pandas(types_mapper=pd.ArrowDtype)
     try:
         result = load_transform(spec)(frame)
-    except Exception as error:
-        raise TransformFailed(
-            f"{type(error).__name__}: {first_line(error)}", "".join(traceback.format_exception(error))
-        ) from None
+    except Signalled:  # a real Ctrl-C or SIGTERM that arrived while the function ran
+        raise
+    except BaseException as error:
+        # Whatever the user's code raises, sys.exit(0) and KeyboardInterrupt included, fails the
+        # run as its error: it must not end the run silently, nor pass for an interruption.
+        raise TransformFailed(_raised(error), "".join(traceback.format_exception(error))) from None
     if not isinstance(result, pd.DataFrame):
         raise TransformFailed(f"it returned {type(result).__name__}, not a pandas DataFrame")
     rows = _rows_kept(result.index, chunk.num_rows)
@@ -93,6 +96,12 @@ def transform_chunk(spec: str, chunk: pa.Table) -> tuple[pa.Table, np.ndarray]:
         raise TransformFailed(f"it returned repeated column names: {', '.join(names)}")
     table = pa.Table.from_pandas(result, preserve_index=False)
     return pa.table([_as_text(name, table.column(i)) for i, name in enumerate(names)], names=names), rows
+
+
+def _raised(error: BaseException) -> str:
+    """What the user's code raised: ``KeyError: 'x'``, ``SystemExit: 0``, ``KeyboardInterrupt``."""
+    text = str(error).strip()
+    return f"{type(error).__name__}: {text.splitlines()[0]}" if text else type(error).__name__
 
 
 def _rows_kept(index: pd.Index, count: int) -> np.ndarray:

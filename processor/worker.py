@@ -11,7 +11,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
@@ -27,6 +27,7 @@ from processor.errors import (
     DatabaseError,
     ImporterError,
     SchemaError,
+    SideOutputError,
     SourceError,
     TransformError,
     describe,
@@ -35,6 +36,7 @@ from processor.errors import (
 )
 from processor.executors import TaskContext
 from processor.fingerprint import StreamDigest, fingerprint
+from processor.keys import KeyFoundTwice, key_values, stored_row, twin_rows
 from processor.parts import WHOLE, Part
 from processor.read import (
     InvalidRow,
@@ -107,6 +109,8 @@ class LoadTask:
     #: The task's number in the run: its chunks' receipts are (task, chunk number).
     task: int = 0
     transform: str | None = None
+    #: PRIMARY_KEY: the staging table's key, which refuses a row whose key it holds.
+    key: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -193,7 +197,9 @@ def load_file(task: LoadTask, context: TaskContext) -> FileResult:
 
 def _check_visible(source: SourceFile, context: TaskContext) -> None:
     """A worker that cannot see a source file (a cluster's worker without the shared volume)
-    says which worker and which file."""
+    says which worker and which file; on this machine, the file went away since discovery."""
+    if not os.path.exists(source.path) and not context.where:  # seen by the run on this machine
+        raise SourceError(f"{source.name}: no longer found at {source.path}: deleted or moved during the run")
     if not os.path.exists(source.path):
         raise SourceError(
             f"{source.name}: not found at {source.path}{context.where}; every worker must see the "
@@ -208,21 +214,11 @@ def _load_file(task: LoadTask, context: TaskContext) -> FileResult:
     invalid: list[InvalidRow] = []
     misfits: list[tuple[int, str, bool]] = []  # (record number, reason, a misfit: yes)
     rows = seen = passed = 0
-    # The record number of the part's first data row.
-    first = 2 if task.part.header and task.source.has_header else 1
+    first = _first_record(task)
     if task.part.data is None:
         _check_visible(task.source, context)
     digest = StreamDigest()
-    batches = read_batches(
-        task.source,
-        task.fmt,
-        columns,
-        invalid.append,
-        task.part,
-        digest,
-        include=task.layout.read,
-        keys=task.layout.header,
-    )
+    batches = _batches(task, invalid, digest)
     backend = context.backend
     with (
         context.connection_slot(),
@@ -240,7 +236,13 @@ def _load_file(task: LoadTask, context: TaskContext) -> FileResult:
             seen += chunk.num_rows
             if len(invalid) + len(misfits) > task.max_errors:
                 break  # the parent fails the run; loading more of this file is wasted work
-            if not _write(name, writer, typed, Receipt(task.task, number), context):
+            try:
+                written = _write(name, writer, typed, Receipt(task.task, number), context)
+            except DatabaseError:
+                if task.key:  # refused for a key the chunk or the staging table holds twice?
+                    _check_keys(task, context, typed, _typed_records(shaped.num_rows, kept, rejected, record))
+                raise
+            if not written:
                 passed += 1
             rows += typed.num_rows
             context.progress(ChunkWritten(name, typed.num_rows, text_bytes(chunk)))
@@ -265,6 +267,73 @@ def _load_file(task: LoadTask, context: TaskContext) -> FileResult:
         bytes=task.source.size,
         write_path=writer.path,
     )
+
+
+def _first_record(task: LoadTask) -> int:
+    """The record number of the part's first data row (the header is record 1)."""
+    return 2 if task.part.header and task.source.has_header else 1
+
+
+def _batches(task: LoadTask, invalid: list[InvalidRow], digest: StreamDigest) -> Iterator[pa.RecordBatch]:
+    """The part's rows as read (ragged ones passed to ``invalid``), fingerprinted by ``digest``."""
+    return read_batches(
+        task.source,
+        task.fmt,
+        task.layout.fields,
+        invalid.append,
+        task.part,
+        digest,
+        include=task.layout.read,
+        keys=task.layout.header,
+    )
+
+
+def _typed_records(
+    count: int, kept: np.ndarray | None, rejected: list[tuple[int, str]], record: Callable[[int], int]
+) -> list[int]:
+    """The record number of each row of a typed chunk: the ``count`` shaped rows less the rejected."""
+    dropped = {row for row, _ in rejected}
+    return [record(row if kept is None else int(kept[row])) for row in range(count) if row not in dropped]
+
+
+def _check_keys(task: LoadTask, context: TaskContext, typed: pa.Table, records: list[int]) -> None:
+    """Raise KeyFoundTwice if a key of the refused chunk is twice in it, or in the staging table
+    already (the other row is then found by the run, ``key_lines``)."""
+    keys = key_values(typed, task.key)
+    pair = twin_rows(keys)
+    if pair is not None:
+        earlier, row = pair
+    else:
+        earlier, found = None, stored_row(context.backend, task.staging, task.key, keys)
+        if found is None:
+            return  # refused for another reason
+        row = found
+    wanted = {records[row]} if earlier is None else {records[row], records[earlier]}
+    lines = locate_records(task.source, task.fmt, wanted, task.part)
+
+    def place(row: int) -> tuple[str, int]:
+        return task.source.name, lines.get(records[row], (records[row], ""))[0]
+
+    raise KeyFoundTwice.at(task.key, keys[row], place(row), None if earlier is None else place(earlier))
+
+
+def key_lines(task: LoadTask, key: tuple[Any, ...]) -> Iterator[int]:
+    """The lines of the part's rows whose key is ``key``, read and typed as the load does (error
+    path: the run looks for the other row of a key found twice)."""
+    invalid: list[InvalidRow] = []
+    first, seen = _first_record(task), 0
+    for chunk in rechunk(_batches(task, invalid, StreamDigest()), task.chunk_size):
+
+        def record(row: int, before: int = seen) -> int:
+            return _record_number(before + row, invalid, first)
+
+        shaped, kept = _shaped(task, task.part, chunk, record, task.plan.names)
+        typed, rejected = apply_plan(shaped, task.plan)
+        records = _typed_records(shaped.num_rows, kept, rejected, record)
+        found = [records[row] for row, value in enumerate(key_values(typed, task.key)) if value == key]
+        lines = locate_records(task.source, task.fmt, set(found), task.part) if found else {}
+        yield from (lines.get(number, (number, ""))[0] for number in found)
+        seen += chunk.num_rows
 
 
 def text_bytes(chunk: pa.Table) -> int:
@@ -346,6 +415,9 @@ def _write(name: str, writer: ChunkWriter, typed: pa.Table, receipt: Receipt, co
     try:
         return with_retries(attempt, writer.errors, context.backend.is_transient, name)
     except writer.errors as error:
+        problem = context.backend.disk_failure(error, context.backend.engine.url)
+        if problem is not None:
+            raise SideOutputError(f"{name}: writing rows failed: {problem}") from None
         raise DatabaseError(f"{name}: writing rows failed: {describe(error)}") from None
 
 

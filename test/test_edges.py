@@ -233,7 +233,8 @@ def test_report_path_that_cannot_be_written_fails_before_any_work(cli, tmp_path)
         },
     )
     assert (code, out) == (2, "")
-    assert err == f"error: REPORT_PATH cannot be written: {blocker}: File exists\n"
+    path = blocker / "report.json"
+    assert err == f"error: REPORT_PATH cannot be written: {path}: {blocker} is not a directory\n"
     assert not db_path.exists()
 
 
@@ -499,8 +500,7 @@ def test_a_misfit_past_the_sample_says_how_to_plan_from_every_row(db, table, tmp
     assert str(report.error) == (
         "a.csv: line 32: column 'v': 'N/A' is not a 64-bit integer "
         "(1 row rejected so far, MAX_ERRORS=0; nothing was loaded); "
-        "column types were planned from the first 10 rows of each file, "
-        "SAMPLE_ROWS=0 plans them from every row"
+        "'N/A' is a common spelling of a missing value: NA_VALUES=N/A loads it as NULL"
     )
 
 
@@ -511,7 +511,8 @@ def test_a_misfit_against_an_existing_table_does_not_blame_the_sample(db, table,
     report = load(tmp_path / "new", db, table, if_exists="append")
     assert str(report.error) == (
         "b.csv: line 2: column 'v': 'N/A' is not a 64-bit integer "
-        "(1 row rejected so far, MAX_ERRORS=0; nothing was loaded)"
+        "(1 row rejected so far, MAX_ERRORS=0; nothing was loaded); "
+        "'N/A' is a common spelling of a missing value: NA_VALUES=N/A loads it as NULL"
     )
     assert db.rows(table) == [(1, 1)]
 

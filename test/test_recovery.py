@@ -95,7 +95,11 @@ def test_merge_with_a_repeated_key_in_one_run_fails_cleanly(db, table, tmp_path)
     write(tmp_path / "src", "a.csv", "id,v\n1,a\n1,b\n")
     report = load(tmp_path / "src", db, table, if_exists="merge", primary_key=("id",))
     assert report.error is not None
-    assert report.error.exit_code == 6
+    assert report.error.exit_code == 4
+    assert str(report.error) == (
+        "a.csv: line 3: PRIMARY_KEY id = 1 was found before, in a.csv: line 2; "
+        "each key may occur once (nothing was published)"
+    )
     assert not db.exists(table)
     assert staging_tables(db, table) == []
 

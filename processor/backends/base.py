@@ -461,6 +461,13 @@ class Backend:
         return False
 
     @classmethod
+    def disk_failure(cls, error: BaseException, url: URL) -> str | None:
+        """What went wrong, naming the database file, where ``error`` says that the disk under a
+        file on this machine is full or failing (exit 12); None for anything else: a server's
+        full disk is its own database error (exit 6), whose message says so."""
+        return None
+
+    @classmethod
     def row_too_wide(cls, error: BaseException) -> bool:
         """Whether the database refused to create a table because its rows could grow larger
         than it allows (the planned columns together, not any one of them)."""

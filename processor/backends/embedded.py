@@ -13,6 +13,7 @@ from sqlalchemy.pool import NullPool
 
 from processor.backends.base import Backend, CreatedFiles
 from processor.backends.locks import LockCheck, file_lock, lock_key
+from processor.errors import describe
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +22,8 @@ class Embedded(Backend):
     """A database file that one process writes at a time."""
 
     single_writer: ClassVar[bool] = True
+    #: What the database's errors say when the disk under its file is full or failing.
+    disk_failures: ClassVar[tuple[str, ...]] = ("No space left on device", "File too large")
 
     @classmethod
     def engine_arguments(cls, url: URL) -> dict[str, Any]:
@@ -70,6 +73,13 @@ class Embedded(Backend):
         """The names of the tables and views in ``database`` and the rows of its table ``empty``
         (0 if it has none), read without creating the file."""
         raise NotImplementedError
+
+    @classmethod
+    def disk_failure(cls, error: BaseException, url: URL) -> str | None:
+        text = describe(error)
+        if not any(failure in text for failure in cls.disk_failures):
+            return None
+        return f"the disk under {url.database} is full or failing ({text})"
 
     def fold_name(self, name: str) -> str:
         return name.lower()

@@ -20,7 +20,7 @@ from pathlib import Path
 from sqlalchemy import exc
 from sqlalchemy.engine import Connection
 
-from processor.errors import LockError, describe
+from processor.errors import LockError, describe, unwritable
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.2
@@ -87,7 +87,11 @@ def release(conn: Connection, sql: str, *params: object) -> None:
 def file_lock(database: Path, key: bytes, table: str, timeout: int) -> Iterator[LockCheck]:
     """An exclusive ``flock`` on a small file beside an embedded database's file."""
     path = database.with_name(f"{database.name}.{key.hex()[:12]}.import-lock")
-    with path.open("a") as handle:
+    try:
+        handle = path.open("a")
+    except OSError as error:
+        raise unwritable(f"the import lock beside the database cannot be created: {path}", error) from None
+    with handle:
 
         def take() -> bool:
             try:

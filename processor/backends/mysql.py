@@ -32,7 +32,7 @@ from processor.backends.carry import NOTHING, Carried, Dependent, Index
 from processor.backends.chunk import WriteMethod, arrow_of, python_rows
 from processor.backends.inserts import insert_rows
 from processor.backends.locks import LockCheck, busy, lock_key, release, session_check
-from processor.errors import DatabaseError, SchemaError, describe, driver_error
+from processor.errors import DatabaseError, SchemaError, SideOutputError, describe, driver_error
 from processor.kinds import FLOAT, ColumnType, Kind, bounded_decimal, integer_range
 
 log = logging.getLogger(__name__)
@@ -468,8 +468,13 @@ def load_data(pd_table: Any, conn: Any, keys: list[str], data_iter: Iterable[tup
     dbapi = conn.connection.dbapi_connection
     fd, path = tempfile.mkstemp(prefix="import-", suffix=".csv")
     try:
-        with os.fdopen(fd, "wb") as file:
-            pacsv.write_csv(arrow, file, CSV_OPTIONS)
+        try:
+            with os.fdopen(fd, "wb") as file:
+                pacsv.write_csv(arrow, file, CSV_OPTIONS)
+        except OSError as error:  # the temporary folder's disk is full
+            raise SideOutputError(
+                f"the chunk's file for LOAD DATA cannot be written: {path}: {error.strerror or error}"
+            ) from None
         into = _load_into(conn.dialect.identifier_preparer, pd_table.name, tuple(keys))
         with conn.connection.cursor() as cursor:
             cursor.execute(f"LOAD DATA LOCAL INFILE {dbapi.literal(path).decode()} {into}")

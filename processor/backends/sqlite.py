@@ -56,6 +56,8 @@ class SQLite(Embedded):
     """SQLite: names compare case-insensitively for ASCII letters only."""
 
     parameter_limit = 32766 if sqlite3.sqlite_version_info >= (3, 32) else 999
+    # SQLITE_FULL and SQLITE_IOERR, as sqlite3 and ADBC's driver spell them.
+    disk_failures = ("database or disk is full", "disk I/O error")
 
     companion_suffixes = ("-journal", "-wal", "-shm")
 

@@ -260,7 +260,9 @@ class DaskExecutor:
             self._client.cancel(list(pending))
 
     def writer_turn(self) -> AbstractContextManager[Any]:
-        return self._lock if self._lock is not None else no_turn()
+        # Once closed, the lock cannot be taken (its client's loop is gone; a failed run closes
+        # the executor before it drops its staging table), and no task of this run holds it.
+        return self._lock if self._lock is not None and self._client is not None else no_turn()
 
     def close(self) -> None:
         client = getattr(self, "_client", None)
