@@ -73,12 +73,20 @@ class ColumnType:
     high: int = INT64_MAX
     #: FLOAT: 64 (double precision) or 32 (real).
     bits: int = 64
-    #: DECIMAL: digits in all and after the point; None: as many as the value has.
+    #: DECIMAL: digits in all and after the point; None: as many as the value has.  FLOAT: the
+    #: most significant digits the database prints back (None: all a float has), or with a
+    #: scale, digits in all and the decimals the database rounds every value to (MySQL's
+    #: ``FLOAT(M,D)``).
     precision: int | None = None
     scale: int | None = None
+    #: DATE and TIMESTAMP: the earliest and latest value the column holds (ISO text, which
+    #: compares as the times do); None: the ISO range, years 1000 to 9999.
+    earliest: str | None = None
+    latest: str | None = None
     #: TEXT: the fewest and most characters, the most bytes (UTF-8) a value may have.
     min_chars: int = 0
     max_chars: int | None = None
+    min_bytes: int = 0
     max_bytes: int | None = None
     #: TEXT: a pattern (RE2) matching a value the column cannot hold, and what it says of it.
     forbidden: str | None = None
@@ -86,13 +94,19 @@ class ColumnType:
     #: first: most chunks hold none, and then no value needs a look of its own.
     forbidden_character: str = ""
     forbidden_what: str = ""
+    #: Any kind: a pattern (RE2) each value must match whole (an enum's members), and a function
+    #: each value must pass (module-level, so that plans pickle; run in Python, value by value);
+    #: ``shape`` says what they ask for, in words ("one of 'red', 'Green'").
+    pattern: str | None = None
+    check: Callable[[str], bool] | None = None
+    shape: str = ""
     #: Whether the column holds NULL (SCHEMA_FILE may say it does not).
     nullable: bool = True
 
     def fit_mask(self, values: pa.Array) -> pa.Array | None:
         """True where a value is null (if the column is nullable) or this column holds it
         exactly; None: every value fits."""
-        fits = _FITS[self.kind](self, values)
+        fits = _both(_FITS[self.kind](self, values), _fits_shape(self, values))
         if self.nullable or values.null_count == 0:
             return fits
         present = pc.is_valid(values)
@@ -117,21 +131,29 @@ class ColumnType:
 
     def describe(self) -> str:
         """What this column holds, in words."""
+        if self.kind is Kind.TEXT and self.shape:
+            return self.shape
+        kind = self._describe_kind()
+        return f"{kind}, {self.shape}" if self.shape else kind
+
+    def _describe_kind(self) -> str:
         if self.kind is Kind.INTEGER:
             if (self.low, self.high) == (INT64_MIN, INT64_MAX):
                 return "a 64-bit integer"
             return f"an integer from {self.low} to {self.high}"
         if self.kind is Kind.FLOAT:
-            return "a number that a float holds exactly" + (" (32-bit)" if self.bits == 32 else "")
+            return "a number that a float holds exactly" + (" (32-bit)" if self.bits == 32 else "") + (
+                _describe_float_bounds(self)
+            )
         if self.kind is Kind.DECIMAL:
             if self.precision is None:
                 return "a decimal number"
             scale = self.scale or 0
             return f"a decimal of at most {self.precision - scale} digits before the point and {scale} after"
         if self.kind is Kind.DATE:
-            return "a valid date written YYYY-MM-DD"
+            return "a valid date written YYYY-MM-DD" + _describe_range(self)
         if self.kind is Kind.TIMESTAMP:
-            return "a valid timestamp written YYYY-MM-DD HH:MM:SS"
+            return "a valid timestamp written YYYY-MM-DD HH:MM:SS" + _describe_range(self)
         if self.kind is Kind.BOOLEAN:
             return "a boolean (true/false, t/f, yes/no, y/n, 1/0)"
         return _describe_text(self)
@@ -146,13 +168,30 @@ BOOLEAN = ColumnType(Kind.BOOLEAN)
 TEXT = ColumnType(Kind.TEXT)
 
 
+def _describe_float_bounds(column: ColumnType) -> str:
+    if column.scale is not None and column.precision is not None:
+        whole = column.precision - column.scale
+        return f" with at most {whole} digits before the point and {column.scale} after"
+    if column.precision is not None:
+        return f" in {column.precision} significant digits"
+    return ""
+
+
+def _describe_range(column: ColumnType) -> str:
+    if column.earliest is None and column.latest is None:
+        return ""
+    return f" from {column.earliest or 'the year 1000'} to {column.latest or 'the year 9999'}"
+
+
 def _describe_text(column: ColumnType) -> str:
     sizes = []
     if column.min_chars and column.min_chars == column.max_chars:
         sizes.append(f"exactly {column.max_chars} characters")
     elif column.max_chars is not None:
         sizes.append(f"at most {column.max_chars} characters")
-    if column.max_bytes is not None:
+    if column.min_bytes and column.min_bytes == column.max_bytes:
+        sizes.append(f"exactly {column.max_bytes} bytes (UTF-8)")
+    elif column.max_bytes is not None:
         sizes.append(f"at most {column.max_bytes} bytes")
     text = "text" + (" of " + " and ".join(sizes) if sizes else "")
     forbids = column.forbidden or column.forbidden_character
@@ -164,6 +203,23 @@ def _describe_text(column: ColumnType) -> str:
 
 def _matches(values: pa.Array, pattern: str) -> pa.Array:
     return pc.match_substring_regex(values, pattern)
+
+
+def _both(first: pa.Array | None, second: pa.Array | None) -> pa.Array | None:
+    if first is None or second is None:
+        return second if first is None else first
+    return pc.and_(first, second)
+
+
+def _fits_shape(column: ColumnType, values: pa.Array) -> pa.Array | None:
+    """The column's own pattern and check, for any kind."""
+    ok = None
+    if column.pattern is not None:
+        ok = pc.fill_null(_matches(values, column.pattern), True)
+    if column.check is not None:
+        checked = pc.or_(pc.is_null(values), _python_mask(values, pc.is_valid(values), column.check))
+        ok = _both(ok, checked)
+    return ok
 
 
 def _fits_integer(column: ColumnType, values: pa.Array) -> pa.Array:
@@ -210,10 +266,35 @@ def _fits_float(column: ColumnType, values: pa.Array) -> pa.Array:
     fast = pc.and_(plain, pc.less_equal(pc.utf8_length(values), FLOAT_DIGITS[column.bits]))
     ok = pc.and_(fast, pc.invert(_negative_zero(values)))
     slow = pc.invert(pc.fill_null(fast, True))
+    if column.precision is not None:
+        # The database prints fewer digits than a float has: every value is looked at.
+        printed = _python_mask(values, pc.is_valid(values), functools.partial(_printed, column))
+        return pc.or_(pc.is_null(values), printed)
     if pc.any(slow).as_py():
         exact = _float32_exact if column.bits == 32 else _float64_exact
         ok = pc.or_(ok, _python_mask(values, slow, exact))
     return pc.fill_null(ok, True)
+
+
+def _printed(column: ColumnType, text: str) -> bool:
+    """Whether a float column that prints ``precision`` significant digits, or rounds to
+    ``scale`` decimals, gives ``text`` back as the same number."""
+    exact = _float32_exact if column.bits == 32 else _float64_exact
+    if not exact(text):
+        return False
+    number = Decimal(text)
+    digits = number.normalize().as_tuple()
+    if column.scale is None:
+        return len(digits.digits) <= (column.precision or 0) or number == 0
+    if number != 0 and -int(digits.exponent) > column.scale:
+        return False
+    whole = column.precision - column.scale if column.precision is not None else None
+    if whole is not None and abs(number) >= Decimal(10) ** whole:
+        return False
+    # The value the database keeps: the double of the text, rounded to the scale, as a float of
+    # the column's width, printed with ``scale`` decimals.
+    stored = float(np.float32(float(text))) if column.bits == 32 else float(text)
+    return Decimal(f"{stored:.{column.scale}f}") == number
 
 
 def _negative_zero(values: pa.Array) -> pa.Array:
@@ -254,11 +335,21 @@ def _fits_decimal(column: ColumnType, values: pa.Array) -> pa.Array:
 
 
 def _fits_date(column: ColumnType, values: pa.Array) -> pa.Array:
-    return _fits_time(values, DATE_SHAPE, DATE_FORMAT, pa.date32())
+    return _within_range(column, values, _fits_time(values, DATE_SHAPE, DATE_FORMAT, pa.date32()))
 
 
 def _fits_timestamp(column: ColumnType, values: pa.Array) -> pa.Array:
-    return _fits_time(values, TIMESTAMP_SHAPE, TIMESTAMP_FORMAT, pa.timestamp("s"))
+    fits = _fits_time(values, TIMESTAMP_SHAPE, TIMESTAMP_FORMAT, pa.timestamp("s"))
+    return _within_range(column, values, fits)
+
+
+def _within_range(column: ColumnType, values: pa.Array, fits: pa.Array) -> pa.Array:
+    """ISO values of one shape compare as text as they do as times."""
+    if column.earliest is not None:
+        fits = pc.and_(fits, pc.fill_null(pc.greater_equal(values, column.earliest), True))
+    if column.latest is not None:
+        fits = pc.and_(fits, pc.fill_null(pc.less_equal(values, column.latest), True))
+    return fits
 
 
 def _fits_time(values: pa.Array, shape: str, fmt: str, unit: pa.DataType) -> pa.Array:
@@ -289,8 +380,12 @@ def _fits_text(column: ColumnType, values: pa.Array) -> pa.Array | None:
             checks.append(pc.less_equal(length, column.max_chars))
         if column.min_chars:
             checks.append(pc.greater_equal(length, column.min_chars))
-    if column.max_bytes is not None:
-        checks.append(pc.less_equal(pc.binary_length(values), column.max_bytes))
+    if column.max_bytes is not None or column.min_bytes:
+        size = pc.binary_length(values)
+        if column.max_bytes is not None:
+            checks.append(pc.less_equal(size, column.max_bytes))
+        if column.min_bytes:
+            checks.append(pc.greater_equal(size, column.min_bytes))
     if column.forbidden is not None:
         checks.append(pc.invert(_matches(values, column.forbidden)))
     if column.forbidden_character and _has_byte(values, column.forbidden_character):

@@ -1,0 +1,259 @@
+"""What each MySQL/MariaDB column type holds exactly, from ``information_schema.COLUMNS``.
+
+A column of an existing table (append, merge, delete_rows) takes a value only where the value
+read back is the one in the file: the same text byte for byte, or for numbers and times the same
+value.  Each built-in type of MariaDB 10.11 (and MySQL 8) has its rule here; a type without one
+(spatial types, MySQL's JSON, which reorders keys, a character set whose characters the importer
+does not know) is refused before anything loads (``refused_type``), never given the text and left
+to the server's parser.  The values travel as the planned kinds do: numbers, dates and timestamps
+typed, the rest as text, which ``INSERT ... SELECT`` converts to the column's type.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from processor.errors import SchemaError
+from processor.kinds import (
+    DATE,
+    FLOAT,
+    INT64_MAX,
+    TEXT,
+    TIMESTAMP,
+    ColumnType,
+    bounded_decimal,
+    integer_range,
+)
+
+INTEGER_BITS = {"tinyint": 8, "smallint": 16, "mediumint": 24, "int": 32, "bigint": 64}
+TEXT_TYPES = {"tinytext", "text", "mediumtext", "longtext"}
+BINARY_TYPES = {"binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob"}
+# MariaDB prints a FLOAT (without M,D) in 6 significant digits: 1234567 comes back as 1234570.
+FLOAT_PRINTED_DIGITS = 6
+# TIMESTAMP counts seconds since 1970 in 32 bits; sessions run in UTC (mysql.SESSION).
+TIMESTAMP_RANGE = ("1970-01-01 00:00:01", "2038-01-19 03:14:07")
+# YEAR holds 1901 to 2155 (and 0000, which no integer spelling gives back).
+YEAR_RANGE = (1901, 2155)
+# Unicode character sets: the characters each cannot hold (RE2), and bytes per character where
+# their TEXT types' sizes count other bytes than UTF-8's (utf16: 4, a surrogate pair, to be safe).
+BEYOND_BMP = r"[\x{10000}-\x{10ffff}]"
+UNICODE_OUTSIDE = {"utf8mb4": None, "utf8mb3": BEYOND_BMP, "utf8": BEYOND_BMP, "ucs2": BEYOND_BMP}
+UNICODE_OUTSIDE |= {"utf16": None, "utf16le": None, "utf32": None}
+UNICODE_BYTES_PER_CHARACTER = {"ucs2": 2, "utf16": 4, "utf16le": 4, "utf32": 4}
+# TIME: -838:59:59 to 838:59:59, printed with at least two digits of hours.
+TIME_HOURS = r"([0-9]{2}|[1-7][0-9]{2}|8[0-2][0-9]|83[0-7])"
+IPV4_PART = r"(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+# MariaDB's JSON functions refuse documents nested deeper than this.
+JSON_DEPTH = 32
+# A quoted member of ENUM(...) or SET(...) in COLUMN_TYPE, and the escapes the catalog writes there.
+MEMBER_RE = re.compile(r"'((?:[^'\\]|''|\\.)*)'")
+MEMBER_ESCAPES = {"0": "\0", "b": "\b", "n": "\n", "r": "\r", "t": "\t", "Z": "\x1a"}
+
+
+@dataclass(frozen=True)
+class CatalogColumn:
+    """One row of ``information_schema.COLUMNS`` (``mysql.CATALOG_COLUMNS``)."""
+
+    name: str
+    data_type: str
+    column_type: str
+    charset: str | None
+    max_chars: int | None
+    max_bytes: int | None
+    precision: int | None
+    scale: int | None
+    fsp: int | None
+    nullable: str
+
+
+def existing_type(
+    column: CatalogColumn, json_checked: bool, single_byte: Callable[[str], str | None]
+) -> ColumnType | None:
+    """What ``column`` holds exactly, or None where no rule here can tell.
+
+    ``json_checked``: MariaDB's JSON (LONGTEXT with a ``json_valid`` CHECK); ``single_byte``:
+    the characters of a single-byte character set, as the server maps them (None: not one).
+    """
+    data_type = column.data_type.lower()
+    unsigned = " unsigned" in column.column_type.lower()
+    if data_type in INTEGER_BITS:
+        return integer_range(INTEGER_BITS[data_type], unsigned)
+    if data_type == "bit":  # BIT(n) takes the integers 0 to 2**n - 1 (here within 64 bits)
+        return replace(integer_range(64), low=0, high=min(2 ** (column.precision or 1) - 1, INT64_MAX))
+    if data_type == "year":
+        return replace(integer_range(16), low=YEAR_RANGE[0], high=YEAR_RANGE[1])
+    if data_type == "decimal":
+        return _not_negative(bounded_decimal(column.precision or 10, column.scale or 0), unsigned)
+    if data_type in ("float", "double"):
+        return _not_negative(_float(column), unsigned)
+    if data_type == "date":
+        return DATE
+    if data_type == "datetime":  # fractions of a second are not planned kinds: such values do not fit
+        return TIMESTAMP
+    if data_type == "timestamp":
+        return replace(TIMESTAMP, earliest=TIMESTAMP_RANGE[0], latest=TIMESTAMP_RANGE[1])
+    if data_type == "time":
+        return _time(column.fsp or 0)
+    if data_type in BINARY_TYPES:
+        # The text's UTF-8 bytes; BINARY(n) pads shorter values with zero bytes, so only n fit.
+        fixed = column.max_bytes if data_type == "binary" else 0
+        return replace(TEXT, max_bytes=column.max_bytes, min_bytes=fixed or 0)
+    if data_type in ("enum", "set"):
+        return _members(data_type, column.column_type)
+    if data_type == "uuid":
+        return replace(TEXT, pattern=UUID_PATTERN, shape="a UUID written in lowercase with hyphens")
+    if data_type == "inet4":
+        pattern = rf"^({IPV4_PART}\.){{3}}{IPV4_PART}$"
+        return replace(TEXT, pattern=pattern, shape="an IPv4 address written a.b.c.d without leading zeros")
+    if data_type == "inet6":
+        return replace(TEXT, check=canonical_ipv6, shape="an IPv6 address as MariaDB prints it (RFC 5952)")
+    if data_type in ("char", "varchar") or data_type in TEXT_TYPES:
+        text = _text(column, single_byte)
+        if text is not None and json_checked:
+            return replace(text, check=valid_json, shape=f"valid JSON ({JSON_DEPTH} levels at most)")
+        return text
+    return None  # spatial types, MySQL's JSON, types of later versions
+
+
+def refused_type(table: str, column: CatalogColumn) -> SchemaError:
+    """The error for a column whose type ``existing_type`` cannot check."""
+    charset = f" CHARACTER SET {column.charset}" if column.charset else ""
+    return SchemaError(
+        f"column {column.name!r} of table {table!r} is {column.column_type.upper()}{charset}, whose values "
+        "the importer cannot check before loading; nothing was loaded. Load into a table of other "
+        "column types (a new DEST_TABLE, with SCHEMA_FILE to choose them), or leave the column out "
+        "of both the table and SRC_COLUMNS"
+    )
+
+
+def _not_negative(column: ColumnType, unsigned: bool) -> ColumnType:
+    return replace(column, pattern="^[^-]", shape="not negative (UNSIGNED)") if unsigned else column
+
+
+def _float(column: CatalogColumn) -> ColumnType:
+    bits = 32 if column.data_type.lower() == "float" else 64
+    if column.scale is not None:  # FLOAT(M,D), DOUBLE(M,D): rounded to D decimals
+        return replace(FLOAT, bits=bits, precision=column.precision, scale=column.scale)
+    return replace(FLOAT, bits=bits, precision=FLOAT_PRINTED_DIGITS if bits == 32 else None)
+
+
+def _time(fsp: int) -> ColumnType:
+    """TIME(fsp) as MariaDB prints it: [-]HH:MM:SS[.fraction], at most 838 hours; no -00:00:00."""
+    fraction = rf"(\.[0-9]{{1,{fsp}}})?" if fsp else ""
+    value = rf"({TIME_HOURS}:[0-5][0-9]:[0-5][0-9]{fraction}|838:[0-5][0-9]:[0-5][0-9])"
+    pattern = rf"^-?{value}$"
+    return replace(
+        TEXT,
+        pattern=pattern,
+        forbidden=r"^-00:00:00(\.0*)?$",
+        forbidden_what="a signed zero",
+        shape=f"a time written HH:MM:SS (hours -837 to 837, or 838 with no fraction; {fsp} decimals at most)",
+    )
+
+
+def _members(data_type: str, column_type: str) -> ColumnType:
+    """ENUM: one member, byte for byte.  SET: members separated by commas, each once and in the
+    definition's order (the server stores a set of bits and prints it so)."""
+    members = [_unescaped(m) for m in MEMBER_RE.findall(column_type)]
+    literals = [_literal(m) for m in members]
+    shown = ", ".join(repr(m) for m in members)
+    if data_type == "enum":
+        return replace(TEXT, pattern=f"^({'|'.join(literals)})$", shape=f"one of {shown}")
+    orders = [m + "".join(f"(,{later})?" for later in literals[i + 1 :]) for i, m in enumerate(literals)]
+    return replace(
+        TEXT,
+        pattern=f"^({'|'.join(orders)})$",
+        shape=f"members of {shown} separated by commas, each once, in this order",
+    )
+
+
+def _unescaped(member: str) -> str:
+    out, characters = [], iter(member.replace("''", "'"))
+    for character in characters:
+        if character == "\\":
+            following = next(characters, "")
+            out.append(MEMBER_ESCAPES.get(following, following))
+        else:
+            out.append(character)
+    return "".join(out)
+
+
+def _literal(text: str) -> str:
+    """``text`` as an RE2 pattern that matches it alone."""
+    return "".join(c if c.isascii() and c.isalnum() else f"\\x{{{ord(c):x}}}" for c in text)
+
+
+def _outside(characters: str) -> str:
+    """An RE2 class matching any character not among ``characters``."""
+    return "[^" + "".join(f"\\x{{{ord(c):x}}}" for c in characters) + "]"
+
+
+def _text(column: CatalogColumn, single_byte: Callable[[str], str | None]) -> ColumnType | None:
+    """CHAR, VARCHAR and the TEXT types in the column's character set; None where the importer
+    does not know the set's characters (multi-byte sets other than Unicode: sjis, big5, ...)."""
+    charset = (column.charset or "").lower()
+    data_type = column.data_type.lower()
+    if charset in UNICODE_OUTSIDE:
+        outside = UNICODE_OUTSIDE[charset]
+        per_character = UNICODE_BYTES_PER_CHARACTER.get(charset)
+    else:
+        characters = single_byte(charset)
+        if characters is None:
+            return None
+        outside, per_character = _outside(characters), 1
+    if data_type not in TEXT_TYPES:
+        text = replace(TEXT, max_chars=column.max_chars)
+    elif per_character and column.max_bytes:  # sizes in bytes of the column's character set
+        text = replace(TEXT, max_chars=column.max_bytes // per_character)
+    else:  # UTF-8's bytes
+        text = replace(TEXT, max_bytes=column.max_bytes)
+    forbidden, what = [], []
+    if data_type == "char":
+        forbidden.append(" $")
+        what.append("trailing spaces (CHAR drops them)")
+    if outside is not None:
+        forbidden.append(outside)
+        what.append(f"characters outside {charset}")
+    if forbidden:
+        text = replace(text, forbidden="|".join(forbidden), forbidden_what=" or ".join(what))
+    return text
+
+
+def valid_json(text: str) -> bool:
+    """Whether MariaDB's ``json_valid`` takes ``text``: standard JSON (no NaN or Infinity), nested
+    at most ``JSON_DEPTH`` levels."""
+    try:
+        document = json.loads(text, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        return False
+    return _depth(document) <= JSON_DEPTH
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _depth(document: object) -> int:
+    if isinstance(document, dict):
+        return 1 + max(map(_depth, document.values()), default=0)
+    if isinstance(document, list):
+        return 1 + max(map(_depth, document), default=0)
+    return 0
+
+
+def canonical_ipv6(text: str) -> bool:
+    """Whether MariaDB's INET6 prints ``text`` back as it is: RFC 5952's form (lowercase, the
+    longest run of zero groups as ``::``), which Python's ``compressed`` writes too, except for
+    the addresses MariaDB prints with an IPv4 part (IPv4-mapped and -compatible ones)."""
+    try:
+        address = ipaddress.IPv6Address(text)
+    except ValueError:
+        return False
+    packed = address.packed
+    with_ipv4 = packed[:10] == bytes(10) and packed[10:12] in (b"\xff\xff", b"\0\0") and int(address) > 1
+    return not with_ipv4 and address.scope_id is None and address.compressed == text
