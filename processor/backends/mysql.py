@@ -114,7 +114,9 @@ class MySQL(Backend):
         """Every session has the importer's ``sql_mode`` and time zone (``SESSION``), whatever the
         server's defaults or the URL's ``init_command``."""
 
-        @event.listens_for(engine, "connect")
+        # First among the listeners: SQLAlchemy reads the first session's sql_mode to choose its
+        # identifier quotes (ANSI_QUOTES), which must be the session the importer uses.
+        @event.listens_for(engine, "connect", insert=True)
         def _connect(dbapi_connection: Any, _record: Any) -> None:
             with contextlib.closing(dbapi_connection.cursor()) as cursor:
                 cursor.execute(SESSION)

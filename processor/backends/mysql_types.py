@@ -48,8 +48,8 @@ UNICODE_BYTES_PER_CHARACTER = {"ucs2": 2, "utf16": 4, "utf16le": 4, "utf32": 4}
 TIME_HOURS = r"([0-9]{2}|[1-7][0-9]{2}|8[0-2][0-9]|83[0-7])"
 IPV4_PART = r"(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
 UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
-# MariaDB's JSON functions refuse documents nested deeper than this.
-JSON_DEPTH = 32
+# MariaDB's json_valid refuses documents nested deeper than this.
+JSON_DEPTH = 31
 # A quoted member of ENUM(...) or SET(...) in COLUMN_TYPE, and the escapes the catalog writes there.
 MEMBER_RE = re.compile(r"'((?:[^'\\]|''|\\.)*)'")
 MEMBER_ESCAPES = {"0": "\0", "b": "\b", "n": "\n", "r": "\r", "t": "\t", "Z": "\x1a"}
@@ -225,13 +225,13 @@ def _text(column: CatalogColumn, single_byte: Callable[[str], str | None]) -> Co
 
 
 def valid_json(text: str) -> bool:
-    """Whether MariaDB's ``json_valid`` takes ``text``: standard JSON (no NaN or Infinity), nested
-    at most ``JSON_DEPTH`` levels."""
+    """Whether MariaDB's ``json_valid`` takes ``text``: standard JSON (no NaN or Infinity, no
+    lone surrogate escape), nested at most ``JSON_DEPTH`` levels."""
     try:
         document = json.loads(text, parse_constant=_no_constant)
-    except (ValueError, RecursionError):
+        return _depth(document) <= JSON_DEPTH
+    except (ValueError, RecursionError):  # UnicodeEncodeError: a lone surrogate
         return False
-    return _depth(document) <= JSON_DEPTH
 
 
 def _no_constant(name: str) -> None:
@@ -239,10 +239,15 @@ def _no_constant(name: str) -> None:
 
 
 def _depth(document: object) -> int:
+    """How deep ``document`` nests; raises UnicodeEncodeError for a string no UTF-8 holds."""
     if isinstance(document, dict):
+        for key in document:
+            key.encode()
         return 1 + max(map(_depth, document.values()), default=0)
     if isinstance(document, list):
         return 1 + max(map(_depth, document), default=0)
+    if isinstance(document, str):
+        document.encode()
     return 0
 
 
