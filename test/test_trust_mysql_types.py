@@ -148,9 +148,12 @@ CATALOGUE = {
     "datetime(6)": Type(
         "DATETIME(6)",
         "string",
-        ("2021-01-05 10:11:12",),
-        BAD_TIMES,
-        {"2021-01-05 10:11:12": "2021-01-05 10:11:12.000000"},
+        ("2021-01-05 10:11:12", "2021-01-05 10:11:12.5", "9999-12-31 23:59:59.999999"),
+        ("2021-01-05 10:11:12.1234567", "2021-02-30 10:00:00.1", "2021-01-05 10:11:12.", "2021-01-05 24:00"),
+        {
+            "2021-01-05 10:11:12": "2021-01-05 10:11:12.000000",
+            "2021-01-05 10:11:12.5": "2021-01-05 10:11:12.500000",
+        },
     ),
     "timestamp": Type(
         "TIMESTAMP NULL",
@@ -158,7 +161,12 @@ CATALOGUE = {
         ("1970-01-01 00:00:01", "2038-01-19 03:14:07", "2021-03-28 01:30:00", "2021-10-31 01:30:00"),
         ("1970-01-01 00:00:00", "2038-01-19 03:14:08", "1969-12-31 23:59:59", "2021-02-30 10:00:00"),
     ),
-    "timestamp(3)": Type("TIMESTAMP(3) NULL", "epoch", ("2000-01-01 00:00:00",), ("2000-01-01 00:00:00.5",)),
+    "timestamp(3)": Type(
+        "TIMESTAMP(3) NULL",
+        "epoch",
+        ("2000-01-01 00:00:00.5", "2000-01-01 00:00:00", "1970-01-01 00:00:01.001"),
+        ("2000-01-01 00:00:00.1234", "1970-01-01 00:00:00.999", "2038-01-19 03:14:08.0", "2000-02-30 00:00"),
+    ),
     "time": Type(
         "TIME",
         "string",
@@ -262,7 +270,8 @@ def expected(kind: Type, value: str) -> object:
     if kind.compare == "decimal":
         return Decimal(value)
     if kind.compare == "epoch":
-        return Decimal(calendar.timegm(time.strptime(value, "%Y-%m-%d %H:%M:%S")))
+        seconds, _, fraction = value.partition(".")
+        return calendar.timegm(time.strptime(seconds, "%Y-%m-%d %H:%M:%S")) + Decimal(f"0.{fraction or 0}")
     return kind.printed.get(value, value)
 
 

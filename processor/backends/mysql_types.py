@@ -11,6 +11,8 @@ typed, the rest as text, which ``INSERT ... SELECT`` converts to the column's ty
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import ipaddress
 import json
 import re
@@ -24,6 +26,8 @@ from processor.kinds import (
     INT64_MAX,
     TEXT,
     TIMESTAMP,
+    TIMESTAMP_FORMAT,
+    TIMESTAMP_SHAPE,
     ColumnType,
     bounded_decimal,
     integer_range,
@@ -93,10 +97,10 @@ def existing_type(
         return _not_negative(_float(column), unsigned)
     if data_type == "date":
         return DATE
-    if data_type == "datetime":  # fractions of a second are not planned kinds: such values do not fit
-        return TIMESTAMP
+    if data_type == "datetime":
+        return _datetime(column.fsp or 0, None, None)
     if data_type == "timestamp":
-        return replace(TIMESTAMP, earliest=TIMESTAMP_RANGE[0], latest=TIMESTAMP_RANGE[1])
+        return _datetime(column.fsp or 0, *TIMESTAMP_RANGE)
     if data_type == "time":
         return _time(column.fsp or 0)
     if data_type in BINARY_TYPES:
@@ -140,6 +144,31 @@ def _float(column: CatalogColumn) -> ColumnType:
     if column.scale is not None:  # FLOAT(M,D), DOUBLE(M,D): rounded to D decimals
         return replace(FLOAT, bits=bits, precision=column.precision, scale=column.scale)
     return replace(FLOAT, bits=bits, precision=FLOAT_PRINTED_DIGITS if bits == 32 else None)
+
+
+def _datetime(fsp: int, earliest: str | None, latest: str | None) -> ColumnType:
+    """DATETIME(fsp) and TIMESTAMP(fsp): a timestamp, with a fraction of at most ``fsp`` digits
+    (passed on as text, which the server reads exactly; more digits it would round)."""
+    whole = replace(TIMESTAMP, earliest=earliest, latest=latest)
+    if not fsp:
+        return whole
+    within = f" from {earliest} to {latest}" if earliest and latest else ""
+    return replace(
+        TEXT,
+        pattern=rf"{TIMESTAMP_SHAPE[:-1]}(\.[0-9]{{1,{fsp}}})?$",
+        check=functools.partial(real_time, earliest, latest),
+        shape=f"a valid timestamp written YYYY-MM-DD HH:MM:SS[.{'f' * fsp}]{within}",
+    )
+
+
+def real_time(earliest: str | None, latest: str | None, text: str) -> bool:
+    """Whether ``text`` (shaped as a timestamp, maybe with a fraction) names a real moment in the
+    range (ISO text compares as the times do)."""
+    try:
+        dt.datetime.strptime(text, TIMESTAMP_FORMAT + (".%f" if "." in text else ""))
+    except ValueError:
+        return False
+    return (earliest is None or text >= earliest) and (latest is None or text <= latest)
 
 
 def _time(fsp: int) -> ColumnType:
