@@ -73,6 +73,12 @@ class CatalogColumn:
     scale: int | None
     fsp: int | None
     nullable: str
+    extra: str  # "VIRTUAL GENERATED", "auto_increment", ...
+
+    @property
+    def generated(self) -> bool:
+        """Whether the server computes the column's values (it takes none from an INSERT)."""
+        return "GENERATED" in self.extra.upper()
 
 
 def existing_type(
@@ -85,6 +91,8 @@ def existing_type(
     """
     data_type = column.data_type.lower()
     unsigned = " unsigned" in column.column_type.lower()
+    if column.generated:
+        return None
     if data_type in INTEGER_BITS:
         return integer_range(INTEGER_BITS[data_type], unsigned)
     if data_type == "bit":  # BIT(n) takes the integers 0 to 2**n - 1 (here within 64 bits)
@@ -127,11 +135,13 @@ def existing_type(
 def refused_type(table: str, column: CatalogColumn) -> SchemaError:
     """The error for a column whose type ``existing_type`` cannot check."""
     charset = f" CHARACTER SET {column.charset}" if column.charset else ""
+    what = f"{column.column_type.upper()}{charset}, whose values the importer cannot check before loading"
+    if column.generated:
+        what = f"{column.column_type.upper()} {column.extra.upper()}, whose values the server computes"
     return SchemaError(
-        f"column {column.name!r} of table {table!r} is {column.column_type.upper()}{charset}, whose values "
-        "the importer cannot check before loading; nothing was loaded. Load into a table of other "
-        "column types (a new DEST_TABLE, with SCHEMA_FILE to choose them), or leave the column out "
-        "of both the table and SRC_COLUMNS"
+        f"column {column.name!r} of table {table!r} is {what}; nothing was loaded. Load into a table "
+        "of other column types (a new DEST_TABLE, with SCHEMA_FILE to choose them), or leave the "
+        "column out of both the table and SRC_COLUMNS"
     )
 
 
