@@ -60,6 +60,26 @@ class Kind(enum.Enum):
 
 
 @dataclass(frozen=True)
+class Foreign:
+    """An existing column's type the importer does not plan itself (PostgreSQL's ``uuid``,
+    ``jsonb``, ``timestamptz``, an enum, ...).  The staging table's column has this type, values
+    are sent to it as text, and only text it holds exactly fits: one that matches ``shape``,
+    is one of ``members`` and passes ``check``, whichever are given.  The database's module
+    builds it, so its parser's rules stay there."""
+
+    #: The type as the database writes it (PostgreSQL's ``format_type``).
+    sql: str
+    #: What a value must be, in words (a reject's reason).
+    what: str
+    #: A pattern (RE2) every value matches.
+    shape: str | None = None
+    #: The only values there are (an enum's labels, byte for byte).
+    members: tuple[str, ...] | None = None
+    #: A test of each value matching ``shape``, in Python (a top-level function: it is pickled).
+    check: Callable[[str], bool] | None = None
+
+
+@dataclass(frozen=True)
 class ColumnType:
     """A column's kind and the bounds its database puts on it.
 
@@ -79,6 +99,8 @@ class ColumnType:
     #: ``FLOAT(M,D)``).
     precision: int | None = None
     scale: int | None = None
+    #: DECIMAL and FLOAT: no value below zero (MySQL's UNSIGNED).
+    nonnegative: bool = False
     #: DATE and TIMESTAMP: the earliest and latest value the column holds (ISO text, which
     #: compares as the times do); None: the ISO range, years 1000 to 9999.
     earliest: str | None = None
@@ -94,19 +116,15 @@ class ColumnType:
     #: first: most chunks hold none, and then no value needs a look of its own.
     forbidden_character: str = ""
     forbidden_what: str = ""
-    #: Any kind: a pattern (RE2) each value must match whole (an enum's members), and a function
-    #: each value must pass (module-level, so that plans pickle; run in Python, value by value);
-    #: ``shape`` says what they ask for, in words ("one of 'red', 'Green'").
-    pattern: str | None = None
-    check: Callable[[str], bool] | None = None
-    shape: str = ""
     #: Whether the column holds NULL (SCHEMA_FILE may say it does not).
     nullable: bool = True
+    #: TEXT: an existing column of a type the importer does not plan (``Foreign``).
+    foreign: Foreign | None = None
 
     def fit_mask(self, values: pa.Array) -> pa.Array | None:
         """True where a value is null (if the column is nullable) or this column holds it
         exactly; None: every value fits."""
-        fits = _both(_FITS[self.kind](self, values), _fits_shape(self, values))
+        fits = _FITS[self.kind](self, values)
         if self.nullable or values.null_count == 0:
             return fits
         present = pc.is_valid(values)
@@ -131,25 +149,19 @@ class ColumnType:
 
     def describe(self) -> str:
         """What this column holds, in words."""
-        if self.kind is Kind.TEXT and self.shape:
-            return self.shape
-        kind = self._describe_kind()
-        return f"{kind}, {self.shape}" if self.shape else kind
-
-    def _describe_kind(self) -> str:
         if self.kind is Kind.INTEGER:
             if (self.low, self.high) == (INT64_MIN, INT64_MAX):
                 return "a 64-bit integer"
             return f"an integer from {self.low} to {self.high}"
         if self.kind is Kind.FLOAT:
-            return "a number that a float holds exactly" + (" (32-bit)" if self.bits == 32 else "") + (
-                _describe_float_bounds(self)
-            )
+            width = " (32-bit)" if self.bits == 32 else ""
+            return f"a number that a float holds exactly{width}{_describe_float_bounds(self)}{_sign(self)}"
         if self.kind is Kind.DECIMAL:
             if self.precision is None:
-                return "a decimal number"
+                return "a decimal number" + _sign(self)
             scale = self.scale or 0
-            return f"a decimal of at most {self.precision - scale} digits before the point and {scale} after"
+            bounds = f"at most {self.precision - scale} digits before the point and {scale} after"
+            return f"a decimal of {bounds}{_sign(self)}"
         if self.kind is Kind.DATE:
             return "a valid date written YYYY-MM-DD" + _describe_range(self)
         if self.kind is Kind.TIMESTAMP:
@@ -177,6 +189,10 @@ def _describe_float_bounds(column: ColumnType) -> str:
     return ""
 
 
+def _sign(column: ColumnType) -> str:
+    return ", not negative" if column.nonnegative else ""
+
+
 def _describe_range(column: ColumnType) -> str:
     if column.earliest is None and column.latest is None:
         return ""
@@ -184,6 +200,8 @@ def _describe_range(column: ColumnType) -> str:
 
 
 def _describe_text(column: ColumnType) -> str:
+    if column.foreign is not None:
+        return column.foreign.what
     sizes = []
     if column.min_chars and column.min_chars == column.max_chars:
         sizes.append(f"exactly {column.max_chars} characters")
@@ -203,23 +221,6 @@ def _describe_text(column: ColumnType) -> str:
 
 def _matches(values: pa.Array, pattern: str) -> pa.Array:
     return pc.match_substring_regex(values, pattern)
-
-
-def _both(first: pa.Array | None, second: pa.Array | None) -> pa.Array | None:
-    if first is None or second is None:
-        return second if first is None else first
-    return pc.and_(first, second)
-
-
-def _fits_shape(column: ColumnType, values: pa.Array) -> pa.Array | None:
-    """The column's own pattern and check, for any kind."""
-    ok = None
-    if column.pattern is not None:
-        ok = pc.fill_null(_matches(values, column.pattern), True)
-    if column.check is not None:
-        checked = pc.or_(pc.is_null(values), _python_mask(values, pc.is_valid(values), column.check))
-        ok = _both(ok, checked)
-    return ok
 
 
 def _fits_integer(column: ColumnType, values: pa.Array) -> pa.Array:
@@ -262,18 +263,25 @@ def _fits_float(column: ColumnType, values: pa.Array) -> pa.Array:
     found with one pattern and a length; the rest (exponents, long digit strings, anything
     else) are decided one by one in Python.
     """
+    if column.precision is not None:
+        # The database prints fewer digits than a float has: every value is looked at.
+        printed = _python_mask(values, pc.is_valid(values), functools.partial(_printed, column))
+        return _not_negative(column, values, pc.or_(pc.is_null(values), printed))
     plain = _matches(values, DECIMAL_SHAPE)
     fast = pc.and_(plain, pc.less_equal(pc.utf8_length(values), FLOAT_DIGITS[column.bits]))
     ok = pc.and_(fast, pc.invert(_negative_zero(values)))
     slow = pc.invert(pc.fill_null(fast, True))
-    if column.precision is not None:
-        # The database prints fewer digits than a float has: every value is looked at.
-        printed = _python_mask(values, pc.is_valid(values), functools.partial(_printed, column))
-        return pc.or_(pc.is_null(values), printed)
     if pc.any(slow).as_py():
         exact = _float32_exact if column.bits == 32 else _float64_exact
         ok = pc.or_(ok, _python_mask(values, slow, exact))
-    return pc.fill_null(ok, True)
+    return _not_negative(column, values, pc.fill_null(ok, True))
+
+
+def _not_negative(column: ColumnType, values: pa.Array, fits: pa.Array) -> pa.Array:
+    """``fits`` without the values written with a minus sign, where the column takes none."""
+    if not column.nonnegative:
+        return fits
+    return pc.and_(fits, pc.invert(pc.fill_null(pc.starts_with(values, "-"), False)))
 
 
 def _printed(column: ColumnType, text: str) -> bool:
@@ -331,7 +339,7 @@ def _fits_decimal(column: ColumnType, values: pa.Array) -> pa.Array:
         # Zeros past the scale are allowed: 1.500 is 1.50 in a NUMERIC(10,2).
         fraction = rf"(\.[0-9]{{0,{scale}}}0*)?" if scale else r"(\.0+)?"
         ok = pc.and_(ok, _matches(values, f"^-?{whole}{fraction}$"))
-    return pc.fill_null(ok, True)
+    return _not_negative(column, values, pc.fill_null(ok, True))
 
 
 def _fits_date(column: ColumnType, values: pa.Array) -> pa.Array:
@@ -390,12 +398,25 @@ def _fits_text(column: ColumnType, values: pa.Array) -> pa.Array | None:
         checks.append(pc.invert(_matches(values, column.forbidden)))
     if column.forbidden_character and _has_byte(values, column.forbidden_character):
         checks.append(pc.invert(pc.match_substring(values, column.forbidden_character)))
+    if column.foreign is not None:
+        checks.append(_fits_foreign(column.foreign, values))
     if not checks:
         return None
     ok = checks[0]
     for check in checks[1:]:
         ok = pc.and_(ok, check)
     return pc.fill_null(ok, True)
+
+
+def _fits_foreign(foreign: Foreign, values: pa.Array) -> pa.Array:
+    ok = pc.is_valid(values)
+    if foreign.shape is not None:
+        ok = pc.and_(ok, _matches(values, foreign.shape))
+    if foreign.members is not None:
+        ok = pc.and_(ok, pc.is_in(values, pa.array(foreign.members, pa.string())))
+    if foreign.check is not None and pc.any(ok).as_py():
+        ok = _python_mask(values, ok, foreign.check)
+    return pc.or_(pc.is_null(values), ok)
 
 
 def _has_byte(values: pa.Array | pa.ChunkedArray, character: str) -> bool:

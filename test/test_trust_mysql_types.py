@@ -438,3 +438,21 @@ def test_the_session_is_the_importers_whatever_the_url_sets(db, table, tmp_path,
     assert stored == [
         (i, v.encode().hex().upper(), b"ab".hex().upper(), epoch, i - 1) for i, v in enumerate(values, 1)
     ]
+
+
+def test_the_checks_travel_to_worker_processes(db, table, tmp_path):
+    """The checks of an existing table's types (Python functions among them) reach a pool's workers."""
+    db.execute(
+        f"CREATE TABLE {table} (k INT, e ENUM('red'), j JSON, d DATETIME(6), i INET6, f FLOAT(7,3), t TIME)"
+    )
+    header = "k,e,j,d,i,f,t\n"
+    good = '1,red,"{""a"": 1}",2021-01-05 10:11:12.5,::1,1.5,10:00:00\n'
+    write(tmp_path / "src", "a.csv", header + good + "2,RED,,,,,\n")
+    write(tmp_path / "src", "b.csv", header + "3,,NaN,,,,\n4,,,2021-02-30 00:00:00.1,,,\n5,,,,::A,1.0005,\n")
+    report = load(tmp_path / "src", db, table, if_exists="append", max_errors=10, workers=2)
+    assert report.error is None, report.error
+    rejected = sorted((r.file, r.line) for r in report.rejects)
+    assert rejected == [("a.csv", 3), ("b.csv", 2), ("b.csv", 3), ("b.csv", 4)]
+    assert plain_rows(
+        db, f"SELECT k, e, j, CAST(d AS CHAR), CAST(i AS CHAR), CAST(f AS CHAR), CAST(t AS CHAR) FROM {table}"
+    ) == [(1, "red", '{"a": 1}', "2021-01-05 10:11:12.500000", "::1", "1.500", "10:00:00")]

@@ -29,6 +29,7 @@ from processor.kinds import (
     TIMESTAMP_FORMAT,
     TIMESTAMP_SHAPE,
     ColumnType,
+    Foreign,
     bounded_decimal,
     integer_range,
 )
@@ -100,34 +101,35 @@ def existing_type(
     if data_type == "year":
         return replace(integer_range(16), low=YEAR_RANGE[0], high=YEAR_RANGE[1])
     if data_type == "decimal":
-        return _not_negative(bounded_decimal(column.precision or 10, column.scale or 0), unsigned)
+        return replace(bounded_decimal(column.precision or 10, column.scale or 0), nonnegative=unsigned)
     if data_type in ("float", "double"):
-        return _not_negative(_float(column), unsigned)
+        return replace(_float(column), nonnegative=unsigned)
     if data_type == "date":
         return DATE
     if data_type == "datetime":
-        return _datetime(column.fsp or 0, None, None)
+        return _datetime(column, None, None)
     if data_type == "timestamp":
-        return _datetime(column.fsp or 0, *TIMESTAMP_RANGE)
+        return _datetime(column, *TIMESTAMP_RANGE)
     if data_type == "time":
-        return _time(column.fsp or 0)
+        return _time(column)
     if data_type in BINARY_TYPES:
         # The text's UTF-8 bytes; BINARY(n) pads shorter values with zero bytes, so only n fit.
         fixed = column.max_bytes if data_type == "binary" else 0
         return replace(TEXT, max_bytes=column.max_bytes, min_bytes=fixed or 0)
     if data_type in ("enum", "set"):
-        return _members(data_type, column.column_type)
+        return _members(column)
     if data_type == "uuid":
-        return replace(TEXT, pattern=UUID_PATTERN, shape="a UUID written in lowercase with hyphens")
+        return _foreign(column, "a UUID written in lowercase with hyphens", shape=UUID_PATTERN)
     if data_type == "inet4":
         pattern = rf"^({IPV4_PART}\.){{3}}{IPV4_PART}$"
-        return replace(TEXT, pattern=pattern, shape="an IPv4 address written a.b.c.d without leading zeros")
+        return _foreign(column, "an IPv4 address written a.b.c.d without leading zeros", shape=pattern)
     if data_type == "inet6":
-        return replace(TEXT, check=canonical_ipv6, shape="an IPv6 address as MariaDB prints it (RFC 5952)")
+        return _foreign(column, "an IPv6 address as MariaDB prints it (RFC 5952)", check=canonical_ipv6)
     if data_type in ("char", "varchar") or data_type in TEXT_TYPES:
         text = _text(column, single_byte)
         if text is not None and json_checked:
-            return replace(text, check=valid_json, shape=f"valid JSON ({JSON_DEPTH} levels at most)")
+            what = f"valid JSON ({JSON_DEPTH} levels at most)"
+            return replace(text, foreign=Foreign(column.column_type, what, check=valid_json))
         return text
     return None  # spatial types, MySQL's JSON, types of later versions
 
@@ -145,8 +147,16 @@ def refused_type(table: str, column: CatalogColumn) -> SchemaError:
     )
 
 
-def _not_negative(column: ColumnType, unsigned: bool) -> ColumnType:
-    return replace(column, pattern="^[^-]", shape="not negative (UNSIGNED)") if unsigned else column
+def _foreign(
+    column: CatalogColumn,
+    what: str,
+    shape: str | None = None,
+    members: tuple[str, ...] | None = None,
+    check: Callable[[str], bool] | None = None,
+) -> ColumnType:
+    """A type the importer does not plan: its values are sent as text (staged in LONGTEXT), which
+    ``INSERT ... SELECT`` converts; only the text it gives back as it was fits."""
+    return replace(TEXT, foreign=Foreign(column.column_type, what, shape, members, check))
 
 
 def _float(column: CatalogColumn) -> ColumnType:
@@ -156,18 +166,18 @@ def _float(column: CatalogColumn) -> ColumnType:
     return replace(FLOAT, bits=bits, precision=FLOAT_PRINTED_DIGITS if bits == 32 else None)
 
 
-def _datetime(fsp: int, earliest: str | None, latest: str | None) -> ColumnType:
+def _datetime(column: CatalogColumn, earliest: str | None, latest: str | None) -> ColumnType:
     """DATETIME(fsp) and TIMESTAMP(fsp): a timestamp, with a fraction of at most ``fsp`` digits
     (passed on as text, which the server reads exactly; more digits it would round)."""
-    whole = replace(TIMESTAMP, earliest=earliest, latest=latest)
+    fsp = column.fsp or 0
     if not fsp:
-        return whole
+        return replace(TIMESTAMP, earliest=earliest, latest=latest)
     within = f" from {earliest} to {latest}" if earliest and latest else ""
-    return replace(
-        TEXT,
-        pattern=rf"{TIMESTAMP_SHAPE[:-1]}(\.[0-9]{{1,{fsp}}})?$",
+    return _foreign(
+        column,
+        f"a valid timestamp written YYYY-MM-DD HH:MM:SS[.{'f' * fsp}]{within}",
+        shape=rf"{TIMESTAMP_SHAPE[:-1]}(\.[0-9]{{1,{fsp}}})?$",
         check=functools.partial(real_time, earliest, latest),
-        shape=f"a valid timestamp written YYYY-MM-DD HH:MM:SS[.{'f' * fsp}]{within}",
     )
 
 
@@ -181,34 +191,27 @@ def real_time(earliest: str | None, latest: str | None, text: str) -> bool:
     return (earliest is None or text >= earliest) and (latest is None or text <= latest)
 
 
-def _time(fsp: int) -> ColumnType:
+def _time(column: CatalogColumn) -> ColumnType:
     """TIME(fsp) as MariaDB prints it: [-]HH:MM:SS[.fraction], at most 838 hours; no -00:00:00."""
+    fsp = column.fsp or 0
     fraction = rf"(\.[0-9]{{1,{fsp}}})?" if fsp else ""
     value = rf"({TIME_HOURS}:[0-5][0-9]:[0-5][0-9]{fraction}|838:[0-5][0-9]:[0-5][0-9])"
-    pattern = rf"^-?{value}$"
-    return replace(
-        TEXT,
-        pattern=pattern,
-        forbidden=r"^-00:00:00(\.0*)?$",
-        forbidden_what="a signed zero",
-        shape=f"a time written HH:MM:SS (hours -837 to 837, or 838 with no fraction; {fsp} decimals at most)",
-    )
+    what = f"a time written HH:MM:SS (hours -837 to 837, or 838 with no fraction; {fsp} decimals at most)"
+    time = _foreign(column, what, shape=rf"^-?{value}$")
+    return replace(time, forbidden=r"^-00:00:00(\.0*)?$", forbidden_what="a signed zero")
 
 
-def _members(data_type: str, column_type: str) -> ColumnType:
+def _members(column: CatalogColumn) -> ColumnType:
     """ENUM: one member, byte for byte.  SET: members separated by commas, each once and in the
     definition's order (the server stores a set of bits and prints it so)."""
-    members = [_unescaped(m) for m in MEMBER_RE.findall(column_type)]
-    literals = [_literal(m) for m in members]
+    members = tuple(_unescaped(m) for m in MEMBER_RE.findall(column.column_type))
     shown = ", ".join(repr(m) for m in members)
-    if data_type == "enum":
-        return replace(TEXT, pattern=f"^({'|'.join(literals)})$", shape=f"one of {shown}")
+    if column.data_type.lower() == "enum":
+        return _foreign(column, f"one of {shown}", members=members)
+    literals = [_literal(m) for m in members]
     orders = [m + "".join(f"(,{later})?" for later in literals[i + 1 :]) for i, m in enumerate(literals)]
-    return replace(
-        TEXT,
-        pattern=f"^({'|'.join(orders)})$",
-        shape=f"members of {shown} separated by commas, each once, in this order",
-    )
+    what = f"members of {shown} separated by commas, each once, in this order"
+    return _foreign(column, what, shape=f"^({'|'.join(orders)})$")
 
 
 def _unescaped(member: str) -> str:
