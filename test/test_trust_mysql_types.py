@@ -36,6 +36,7 @@ through the importer.
 | JSON (MariaDB)                 | what json_valid takes, byte exact    | `{a:1}`, `NaN`, 32 levels     |
 | UUID, INET4, INET6             | the spelling the server prints       | uppercase, `010.0.0.1`, `::a` |
 | GEOMETRY, POINT, ... (spatial) | refused before loading: exit 4       |                               |
+| YEAR(2), generated columns     | refused before loading: exit 4       |                               |
 | text in sjis, big5, gbk, ...   | refused before loading: exit 4       |                               |
 """
 
@@ -243,6 +244,7 @@ REFUSED = [
     "GEOMETRYCOLLECTION",
     "VARCHAR(3) CHARACTER SET sjis",
     "TEXT CHARACTER SET big5",
+    "YEAR(2)",
     "INT AS (k * 2) VIRTUAL",
     "VARCHAR(5) AS (CONCAT('x', k)) PERSISTENT",
 ]

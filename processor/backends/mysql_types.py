@@ -41,8 +41,6 @@ BINARY_TYPES = {"binary", "varbinary", "tinyblob", "blob", "mediumblob", "longbl
 FLOAT_PRINTED_DIGITS = 6
 # TIMESTAMP counts seconds since 1970 in 32 bits; sessions run in UTC (mysql.SESSION).
 TIMESTAMP_RANGE = ("1970-01-01 00:00:01", "2038-01-19 03:14:07")
-# YEAR holds 1901 to 2155 (and 0000, which no integer spelling gives back).
-YEAR_RANGE = (1901, 2155)
 # Unicode character sets: the characters each cannot hold (RE2), and bytes per character where
 # their TEXT types' sizes count other bytes than UTF-8's (utf16: 4, a surrogate pair, to be safe).
 BEYOND_BMP = r"[\x{10000}-\x{10ffff}]"
@@ -98,8 +96,8 @@ def existing_type(
         return integer_range(INTEGER_BITS[data_type], unsigned)
     if data_type == "bit":  # BIT(n) takes the integers 0 to 2**n - 1 (here within 64 bits)
         return replace(integer_range(64), low=0, high=min(2 ** (column.precision or 1) - 1, INT64_MAX))
-    if data_type == "year":
-        return replace(integer_range(16), low=YEAR_RANGE[0], high=YEAR_RANGE[1])
+    if data_type == "year":  # YEAR(2), of old tables, prints two digits of four: refused
+        return None if "(2)" in column.column_type else replace(integer_range(16), low=1901, high=2155)
     if data_type == "decimal":
         return replace(bounded_decimal(column.precision or 10, column.scale or 0), nonnegative=unsigned)
     if data_type in ("float", "double"):
