@@ -263,16 +263,20 @@ def _fits_float(column: ColumnType, values: pa.Array) -> pa.Array:
     found with one pattern and a length; the rest (exponents, long digit strings, anything
     else) are decided one by one in Python.
     """
-    if column.precision is not None:
-        # The database prints fewer digits than a float has: every value is looked at.
-        printed = _python_mask(values, pc.is_valid(values), functools.partial(_printed, column))
-        return _not_negative(column, values, pc.or_(pc.is_null(values), printed))
     plain = _matches(values, DECIMAL_SHAPE)
     fast = pc.and_(plain, pc.less_equal(pc.utf8_length(values), FLOAT_DIGITS[column.bits]))
+    if column.precision is not None and column.scale is not None:
+        # Printed with ``scale`` decimals, a value has up to ``precision`` digits: only where
+        # the float holds that many does every value of the bounds read back unchanged.
+        shape = _bounded_decimal_shape(column.precision, column.scale)
+        short = column.precision <= FLOAT_DIGITS[column.bits]
+        fast = pc.and_(fast, _matches(values, shape)) if short else pc.and_(fast, False)
     ok = pc.and_(fast, pc.invert(_negative_zero(values)))
     slow = pc.invert(pc.fill_null(fast, True))
     if pc.any(slow).as_py():
         exact = _float32_exact if column.bits == 32 else _float64_exact
+        if column.precision is not None:  # the database prints fewer digits than a float has
+            exact = functools.partial(_printed, column)
         ok = pc.or_(ok, _python_mask(values, slow, exact))
     return _not_negative(column, values, pc.fill_null(ok, True))
 
@@ -285,23 +289,23 @@ def _not_negative(column: ColumnType, values: pa.Array, fits: pa.Array) -> pa.Ar
 
 
 def _printed(column: ColumnType, text: str) -> bool:
-    """Whether a float column that prints ``precision`` significant digits, or rounds to
-    ``scale`` decimals, gives ``text`` back as the same number."""
-    exact = _float32_exact if column.bits == 32 else _float64_exact
-    if not exact(text):
+    """Whether a float column that prints ``precision`` significant digits, or ``scale``
+    decimals (after rounding every value to them), gives ``text`` back as the same number."""
+    if not FLOAT_SHAPE_RE.fullmatch(text):
         return False
     number = Decimal(text)
-    digits = number.normalize().as_tuple()
+    if number == 0:
+        return bool(ZERO_RE.fullmatch(text))
+    # The value the database keeps: the double of the text (rounded to the scale, which leaves
+    # a value of at most that many decimals as it is), as a float of the column's width.
+    with np.errstate(over="ignore"):  # beyond the range: infinity, not a warning
+        stored = float(np.float32(float(text))) if column.bits == 32 else float(text)
+    if not np.isfinite(stored):
+        return False
     if column.scale is None:
-        return len(digits.digits) <= (column.precision or 0) or number == 0
-    if number != 0 and -int(digits.exponent) > column.scale:
-        return False
-    whole = column.precision - column.scale if column.precision is not None else None
-    if whole is not None and abs(number) >= Decimal(10) ** whole:
-        return False
-    # The value the database keeps: the double of the text, rounded to the scale, as a float of
-    # the column's width, printed with ``scale`` decimals.
-    stored = float(np.float32(float(text))) if column.bits == 32 else float(text)
+        return Decimal(f"{stored:.{column.precision}g}") == number
+    if abs(number) >= Decimal(10) ** ((column.precision or 0) - column.scale):
+        return False  # beyond FLOAT(M,D)'s M - D digits: out of range
     return Decimal(f"{stored:.{column.scale}f}") == number
 
 
@@ -333,13 +337,17 @@ def _float32_exact(text: str) -> bool:
 def _fits_decimal(column: ColumnType, values: pa.Array) -> pa.Array:
     ok = pc.and_(_matches(values, DECIMAL_SHAPE), pc.invert(_negative_zero(values)))
     if column.precision is not None:
-        scale = column.scale or 0
-        before = column.precision - scale
-        whole = "0" if before == 0 else f"(0|[1-9][0-9]{{0,{before - 1}}})"
-        # Zeros past the scale are allowed: 1.500 is 1.50 in a NUMERIC(10,2).
-        fraction = rf"(\.[0-9]{{0,{scale}}}0*)?" if scale else r"(\.0+)?"
-        ok = pc.and_(ok, _matches(values, f"^-?{whole}{fraction}$"))
+        ok = pc.and_(ok, _matches(values, _bounded_decimal_shape(column.precision, column.scale or 0)))
     return _not_negative(column, values, pc.fill_null(ok, True))
+
+
+def _bounded_decimal_shape(precision: int, scale: int) -> str:
+    """The decimals a DECIMAL(precision, scale) holds without rounding (zeros past the scale are
+    allowed: 1.500 is 1.50 in a NUMERIC(10,2))."""
+    before = precision - scale
+    whole = "0" if before == 0 else f"(0|[1-9][0-9]{{0,{before - 1}}})"
+    fraction = rf"(\.[0-9]{{0,{scale}}}0*)?" if scale else r"(\.0+)?"
+    return f"^-?{whole}{fraction}$"
 
 
 def _fits_date(column: ColumnType, values: pa.Array) -> pa.Array:

@@ -43,6 +43,7 @@ through the importer.
 from __future__ import annotations
 
 import calendar
+import contextlib
 import csv
 import io
 import time
@@ -458,3 +459,44 @@ def test_the_checks_travel_to_worker_processes(db, table, tmp_path):
     assert plain_rows(
         db, f"SELECT k, e, j, CAST(d AS CHAR), CAST(i AS CHAR), CAST(f AS CHAR), CAST(t AS CHAR) FROM {table}"
     ) == [(1, "red", '{"a": 1}', "2021-01-05 10:11:12.500000", "::1", "1.500", "10:00:00")]
+
+
+def sampled_numbers(seed: int) -> list[str]:
+    """Decimals of 1 to 9 significant digits and 0 to 5 decimals, some with exponents: around the
+    limits of FLOAT's 6 printed digits and of (M,D)'s rounding."""
+    import random
+
+    rng = random.Random(seed)
+    values = set()
+    while len(values) < 240:
+        digits, decimals = rng.randint(1, 9), rng.randint(0, 5)
+        number = Decimal(rng.randrange(10 ** (digits - 1), 10**digits)).scaleb(-decimals)
+        values.add(str(-number if rng.random() < 0.2 else number))
+    values |= {"1.5e3", "2.5e-2", "1e2", "0.5", "0"}
+    return sorted(values)
+
+
+@pytest.mark.parametrize("ddl", ["FLOAT", "FLOAT(7,3)", "DOUBLE(10,2)", "FLOAT(12,4)"])
+def test_floats_take_exactly_what_the_server_gives_back(db, table, tmp_path, ddl):
+    """Two-sided: every value taken reads back as the same number, and every value rejected,
+    written by plain SQL into the same type, would have read back otherwise (or been refused)."""
+    db.execute(f"CREATE TABLE {table} (k INT, v {ddl})")
+    values = sampled_numbers(len(ddl))
+    write(tmp_path / "src", "a.csv", csv_text(["k", "v"], [[str(i), v] for i, v in enumerate(values)]))
+    report = load(tmp_path / "src", db, table, if_exists="append", max_errors=len(values))
+    assert report.error is None, report.error
+    rejected = {int(r.text.split(",")[0]) for r in report.rejects}
+    stored = dict(plain_rows(db, f"SELECT k, CAST(v AS CHAR) FROM {table}"))
+    assert sorted(stored) == sorted(set(range(len(values))) - rejected)
+    assert {values[k]: s for k, s in stored.items() if Decimal(s) != Decimal(values[k])} == {}
+    scratch = f"{table}_direct"
+    db.execute(f"CREATE TABLE {scratch} (k INT, v {ddl})")
+    try:
+        for k in sorted(rejected):
+            with contextlib.suppress(sa.exc.DBAPIError):  # out of range: the server refuses it
+                db.execute(f"INSERT INTO {scratch} VALUES ({k}, '{values[k]}')")
+        direct = dict(plain_rows(db, f"SELECT k, CAST(v AS CHAR) FROM {scratch}"))
+    finally:
+        db.drop(scratch)
+    assert {values[k]: s for k, s in direct.items() if Decimal(s) == Decimal(values[k])} == {}
+    assert 10 < len(rejected) < len(values) - 10  # both sides are exercised
