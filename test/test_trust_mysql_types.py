@@ -563,3 +563,21 @@ def test_every_single_byte_character_set_takes_exactly_its_characters(db, table,
     }
     assert kept == set(), "rejected, although the character set holds it"
     assert len(rejected) > len(characters)  # both sides are exercised
+
+
+def test_types_are_read_from_the_named_table_alone(db, table, tmp_path):
+    """information_schema compares table names ignoring case; the server (lower_case_table_names=0)
+    keeps `t` and `T` apart, and so does the type check."""
+    twin = table.upper()
+    db.execute(f"CREATE TABLE {table} (k INT, v ENUM('a'))")
+    if plain_rows(db, "SELECT @@lower_case_table_names") == [(0,)]:  # else there is no twin to have
+        db.execute(f"CREATE TABLE {twin} (k INT, v VARCHAR(5), w INT)")
+    try:
+        write(tmp_path / "src", "a.csv", "k,v\n1,a\n2,b\n")
+        report = load(tmp_path / "src", db, table, if_exists="append", max_errors=5)
+        assert report.error is None, report.error
+        assert [(r.line, r.reason) for r in report.rejects] == [(3, "column 'v': 'b' is not one of 'a'")]
+        assert plain_rows(db, f"SELECT k, v FROM {table}") == [(1, "a")]
+    finally:
+        if twin in db.tables():
+            db.drop(twin)

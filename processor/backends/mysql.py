@@ -63,14 +63,14 @@ SESSION = (
 # DECIMAL holds 65 digits, 30 of them after the point.
 DECIMAL_DIGITS, DECIMAL_SCALE, DECIMAL_ROOM = 65, 30, 18
 CATALOG_COLUMNS = (
-    "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, CHARACTER_SET_NAME, CHARACTER_MAXIMUM_LENGTH, "
+    "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, CHARACTER_SET_NAME, CHARACTER_MAXIMUM_LENGTH, "
     "CHARACTER_OCTET_LENGTH, NUMERIC_PRECISION, NUMERIC_SCALE, DATETIME_PRECISION, IS_NULLABLE, EXTRA "
     "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s "
     "ORDER BY ORDINAL_POSITION"
 )
 CHARSET_MAXLEN = "SELECT MAXLEN FROM information_schema.CHARACTER_SETS WHERE CHARACTER_SET_NAME = %s"
 JSON_CHECKS = (
-    "SELECT CONSTRAINT_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS "
+    "SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS "
     "WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = %s AND LEVEL = 'Column'"
 )
 # InnoDB tables hold at most 1017 columns (MySQL's own limit, 4096, is higher).
@@ -139,11 +139,14 @@ class MySQL(Backend):
         """What each column of the existing ``table`` holds, from the catalog's own words for its
         type (``types.py``); a type no rule there checks is refused before anything loads."""
         with self.engine.connect() as conn:
-            columns = [CatalogColumn(*row) for row in conn.exec_driver_sql(CATALOG_COLUMNS, (table,))]
+            rows = conn.exec_driver_sql(CATALOG_COLUMNS, (table,))
+            columns = [CatalogColumn(*row[1:]) for row in rows if self._same_table(row[0], table)]
             json_columns = set()
             if self.dialect.is_mariadb:  # its JSON is LONGTEXT with a CHECK (json_valid(column))
                 checks = conn.exec_driver_sql(JSON_CHECKS, (table,))
-                json_columns = {n for n, clause in checks if clause == f"json_valid({_backquoted(n)})"}
+                json_columns = {
+                    n for t, n, clause in checks if self._same_table(t, table) and clause == _json_valid(n)
+                }
         types = {}
         for column in columns:
             found = existing_type(column, column.name in json_columns, self.single_byte_characters)
@@ -504,6 +507,11 @@ def _check_clean(dbapi: Any, table: str, loaded: int, expected: int) -> None:
 
 def _backquoted(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
+
+
+def _json_valid(column: str) -> str:
+    """The CHECK clause of MariaDB's JSON column ``column``, as information_schema shows it."""
+    return f"json_valid({_backquoted(column)})"
 
 
 def _merged_keys(
