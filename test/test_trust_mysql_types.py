@@ -566,8 +566,8 @@ def test_every_single_byte_character_set_takes_exactly_its_characters(db, table,
 
 
 def test_types_are_read_from_the_named_table_alone(db, table, tmp_path):
-    """information_schema compares table names ignoring case; the server (lower_case_table_names=0)
-    keeps `t` and `T` apart, and so does the type check."""
+    """With lower_case_table_names=0 the server keeps `t` and `T` apart (and information_schema
+    may compare their names ignoring case): the types are those of the table named."""
     twin = table.upper()
     db.execute(f"CREATE TABLE {table} (k INT, v ENUM('a'))")
     if plain_rows(db, "SELECT @@lower_case_table_names") == [(0,)]:  # else there is no twin to have
