@@ -7,7 +7,9 @@ type, MariaDB's an alias of LONGTEXT with a ``json_valid`` CHECK), with each cha
 legacy: sjis).  Each type gets values it must take and values it must reject; the table is
 appended in one run, and every value is read back with plain SQL through the driver (HEX of its
 bytes, CAST(... AS CHAR) compared as Decimal or as text, UNIX_TIMESTAMP for instants), never
-through the importer.
+through the importer.  Aliases (BOOL, INT1, MIDDLEINT, NUMERIC, FIXED, REAL, DOUBLE PRECISION,
+LONG VARCHAR, NATIONAL CHAR, NVARCHAR, CHARACTER VARYING, SERIAL) are stored as the types below,
+whose names information_schema reports; the aliases in the catalogue show it.
 
 | type (DDL)                     | goes in (byte or number exact)       | a rejected row                |
 |--------------------------------|--------------------------------------|-------------------------------|
@@ -227,6 +229,15 @@ CATALOGUE = {
         ("123E4567-E89B-12D3-A456-426655440000", "123e4567e89b12d3a456426655440000", "x"),
     ),
     "inet4": Type("INET4", "string", ("10.0.0.1", "255.255.255.255", "0.0.0.0"), ("010.0.0.1", "256.0.0.1")),
+    # Aliases MariaDB spells as the types above (information_schema names those).
+    "int1": integers("INT1", -128, 127),
+    "middleint": integers("MIDDLEINT", -(2**23), 2**23 - 1),
+    "numeric": Type("NUMERIC(4,1)", "decimal", ("999.9",), ("1000", "0.05")),
+    "fixed": Type("FIXED(3,0)", "decimal", ("-999",), ("1.5",)),
+    "double precision": Type("DOUBLE PRECISION", "decimal", ("0.3",), ("0.30000000000000004441",)),
+    "long varchar": Type("LONG VARCHAR", "bytes", ("😀",), ()),
+    "nvarchar": Type("NVARCHAR(2)", "bytes", ("日本",), ("😀", "abc")),
+    "character varying": Type("CHARACTER VARYING(2) CHARACTER SET latin1", "bytes", ("é ",), ("日",)),
     "inet6": Type(
         "INET6",
         "string",
