@@ -137,7 +137,7 @@ class MySQL(Backend):
 
     def existing_types(self, table: str) -> dict[str, ColumnType]:
         """What each column of the existing ``table`` holds, from the catalog's own words for its
-        type (``types.py``); a type no rule there checks is refused before anything loads."""
+        type (``mysql_types.py``); a type no rule there checks is refused before anything loads."""
         with self.engine.connect() as conn:
             rows = conn.exec_driver_sql(CATALOG_COLUMNS, (table,))
             columns = [CatalogColumn(*row[1:]) for row in rows if self._same_table(row[0], table)]
