@@ -132,8 +132,8 @@ class ColumnType:
 
     def to_wire(self, values: pa.Array) -> pa.Array:
         """Fitting values as the writers send them: numbers and booleans typed, the rest as text."""
-        if self.kind is Kind.INTEGER:
-            return pc.cast(values, pa.int64())
+        if self.kind is Kind.INTEGER:  # unsigned 64-bit integers beyond the signed ones: uint64
+            return pc.cast(values, pa.uint64() if self.high > INT64_MAX else pa.int64())
         if self.kind is Kind.FLOAT:
             return pc.cast(values, pa.float64())
         if self.kind is Kind.BOOLEAN:
@@ -235,25 +235,28 @@ def _fits_integer(column: ColumnType, values: pa.Array) -> pa.Array:
         return _spelled_integer(column, values)
     ok = pc.equal(pc.cast(numbers, pa.string()), values)
     if (column.low, column.high) != (INT64_MIN, INT64_MAX):
-        ok = pc.and_(ok, pc.and_(pc.greater_equal(numbers, column.low), pc.less_equal(numbers, column.high)))
+        high = min(column.high, INT64_MAX)  # the numbers are 64-bit signed here
+        ok = pc.and_(ok, pc.and_(pc.greater_equal(numbers, column.low), pc.less_equal(numbers, high)))
     return pc.fill_null(ok, True)
 
 
 def _spelled_integer(column: ColumnType, values: pa.Array) -> pa.Array:
     ok = _matches(values, INT_PATTERN)
-    long = pc.greater(pc.utf8_length(values), INT64_DIGITS)
+    long = pc.fill_null(pc.greater(pc.utf8_length(values), INT64_DIGITS), False)
     if pc.any(pc.and_(ok, long)).as_py():
-        within = _python_mask(values, pc.and_kleene(ok, long), _within_int64)
-        ok = pc.and_(ok, pc.or_(pc.invert(long), within))
+        # Decided in Python, exactly: they may be beyond 64 bits, or an unsigned column's.
+        within = functools.partial(_within, column.low, column.high)
+        ok = pc.and_(ok, pc.or_(pc.invert(long), _python_mask(values, pc.and_kleene(ok, long), within)))
     if (column.low, column.high) != (INT64_MIN, INT64_MAX):
-        numbers = pc.cast(pc.if_else(ok, values, "0"), pa.int64())
-        inside = pc.and_(pc.greater_equal(numbers, column.low), pc.less_equal(numbers, column.high))
-        ok = pc.and_(ok, inside)
+        numbers = pc.cast(pc.if_else(pc.and_(ok, pc.invert(long)), values, "0"), pa.int64())
+        high = min(column.high, INT64_MAX)  # these have at most 18 digits: 64-bit signed
+        inside = pc.and_(pc.greater_equal(numbers, column.low), pc.less_equal(numbers, high))
+        ok = pc.and_(ok, pc.or_(long, inside))
     return pc.fill_null(ok, True)
 
 
-def _within_int64(text: str) -> bool:
-    return INT64_MIN <= int(text) <= INT64_MAX
+def _within(low: int, high: int, text: str) -> bool:
+    return low <= int(text) <= high
 
 
 def _fits_float(column: ColumnType, values: pa.Array) -> pa.Array:

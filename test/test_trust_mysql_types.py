@@ -15,7 +15,6 @@ whose names information_schema reports; the aliases in the catalogue show it.
 |--------------------------------|--------------------------------------|-------------------------------|
 | TINYINT..BIGINT [UNSIGNED]     | integers in range, plainly written   | out of range, `+5`, `007`     |
 | BOOL (TINYINT(1)), ZEROFILL    | integers (ZEROFILL pads when shown)  | `true`                        |
-| BIGINT UNSIGNED                | 0 .. 2**63-1 (the importer's ints)   | negatives; beyond 2**63-1     |
 | DECIMAL(M,D) [UNSIGNED]        | <= M-D digits before the point, <= D | more digits, `-0`, negatives  |
 | FLOAT                          | float32 values of <= 6 digits        | `1234567` (shown `1234570`)   |
 | DOUBLE, REAL                   | what a double gives back             | `0.1000000000000000055511...` |
@@ -105,8 +104,7 @@ CATALOGUE = {
     "int": integers("INT", -(2**31), 2**31 - 1),
     "int unsigned": integers("INT UNSIGNED", 0, 2**32 - 1),
     "bigint": integers("BIGINT", -(2**63), 2**63 - 1),
-    # Beyond 2**63 - 1 the importer's 64-bit integers stop: a rejected row, not a changed value.
-    "bigint unsigned": Type("BIGINT UNSIGNED", "decimal", ("0", str(2**63 - 1)), ("-1", str(2**63))),
+    "bigint unsigned": integers("BIGINT UNSIGNED", 0, 2**64 - 1),
     "int zerofill": Type("INT(6) ZEROFILL", "decimal", ("42", "4294967295"), ("-1", "0042")),
     "bool": Type("BOOL", "decimal", ("1", "0", "-128", "127"), ("true", "128")),
     "decimal": Type(
@@ -140,7 +138,7 @@ CATALOGUE = {
     "double(10,2) unsigned": Type("DOUBLE(10,2) UNSIGNED", "decimal", ("1.5",), ("-1.5",)),
     "bit(1)": Type("BIT(1)", "decimal", ("0", "1"), ("2", "b'1'"), expression=BITS),
     "bit(5)": Type("BIT(5)", "decimal", ("31", "0"), ("32", "-1"), expression=BITS),
-    "bit(64)": Type("BIT(64)", "decimal", (str(2**63 - 1),), (str(2**64),), expression=BITS),
+    "bit(64)": Type("BIT(64)", "decimal", (str(2**63 - 1), str(2**64 - 1)), (str(2**64),), expression=BITS),
     "year": Type("YEAR", "decimal", ("1901", "2155", "2024"), ("1900", "2156", "0", "24", "0000")),
     "date": Type(
         "DATE",
@@ -438,19 +436,25 @@ def write_path(request, monkeypatch):
 def test_the_session_is_the_importers_whatever_the_url_sets(db, table, tmp_path, write_path, rows):
     url = f"{db.url}{'&' if '?' in db.url else '?'}init_command={quote(HOSTILE_SESSION)}"
     db.execute(
-        f"CREATE TABLE {table} (k INT, t TEXT, c CHAR(5), ts TIMESTAMP NULL, n INT AUTO_INCREMENT UNIQUE)"
+        f"CREATE TABLE {table} (k INT, t TEXT, c CHAR(5), ts TIMESTAMP NULL, n INT AUTO_INCREMENT UNIQUE, "
+        "u BIGINT UNSIGNED)"
     )
     values = ODD_TEXT[:rows]
-    rows_written = [[str(i), v, "ab", "2021-03-28 01:30:00", str(i - 1)] for i, v in enumerate(values, 1)]
-    write(tmp_path / "src", "a.csv", csv_text(["k", "t", "c", "ts", "n"], rows_written))
+    big = str(2**64 - 1)
+    rows_written = [
+        [str(i), v, "ab", "2021-03-28 01:30:00", str(i - 1), big] for i, v in enumerate(values, 1)
+    ]
+    write(tmp_path / "src", "a.csv", csv_text(["k", "t", "c", "ts", "n", "u"], rows_written))
     report = load(tmp_path / "src", db, table, if_exists="append", dest_sql=url)
     assert report.error is None, report.error
     stored = plain_rows(
-        db, f"SELECT k, HEX(CONVERT(t USING utf8mb4)), HEX(c), UNIX_TIMESTAMP(ts), n FROM {table} ORDER BY k"
+        db,
+        f"SELECT k, HEX(CONVERT(t USING utf8mb4)), HEX(c), UNIX_TIMESTAMP(ts), n, CAST(u AS CHAR) "
+        f"FROM {table} ORDER BY k",
     )
     epoch = calendar.timegm(time.strptime("2021-03-28 01:30:00", "%Y-%m-%d %H:%M:%S"))
     assert stored == [
-        (i, v.encode().hex().upper(), b"ab".hex().upper(), epoch, i - 1) for i, v in enumerate(values, 1)
+        (i, v.encode().hex().upper(), b"ab".hex().upper(), epoch, i - 1, big) for i, v in enumerate(values, 1)
     ]
 
 

@@ -34,7 +34,7 @@ from processor.backends.inserts import insert_rows
 from processor.backends.locks import LockCheck, busy, lock_key, release, session_check
 from processor.backends.mysql_types import CatalogColumn, existing_type, refused_type
 from processor.errors import DatabaseError, SchemaError, describe, driver_error
-from processor.kinds import ColumnType, Kind, bounded_decimal
+from processor.kinds import INT64_MAX, ColumnType, Kind, bounded_decimal
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +124,8 @@ class MySQL(Backend):
     def column_type(self, column: ColumnType, key: bool = False) -> sa.types.TypeEngine:
         if column.kind is Kind.TEXT and not key:
             return mysql.LONGTEXT()  # any field a CSV file can hold (TEXT holds only 64 KiB)
+        if column.kind is Kind.INTEGER and column.high > INT64_MAX:  # an existing BIGINT UNSIGNED's
+            return mysql.BIGINT(unsigned=True)
         return super().column_type(column, key)
 
     def table_options(self) -> dict[str, Any]:

@@ -23,7 +23,6 @@ from processor.errors import SchemaError
 from processor.kinds import (
     DATE,
     FLOAT,
-    INT64_MAX,
     TEXT,
     TIMESTAMP,
     TIMESTAMP_FORMAT,
@@ -93,9 +92,10 @@ def existing_type(
     if column.generated:
         return None
     if data_type in INTEGER_BITS:
-        return integer_range(INTEGER_BITS[data_type], unsigned)
-    if data_type == "bit":  # BIT(n) takes the integers 0 to 2**n - 1 (here within 64 bits)
-        return replace(integer_range(64), low=0, high=min(2 ** (column.precision or 1) - 1, INT64_MAX))
+        bits = INTEGER_BITS[data_type]
+        return replace(integer_range(bits), low=0, high=2**bits - 1) if unsigned else integer_range(bits)
+    if data_type == "bit":  # BIT(n) takes the integers 0 to 2**n - 1
+        return replace(integer_range(64), low=0, high=2 ** (column.precision or 1) - 1)
     if data_type == "year":  # YEAR(2), of old tables, prints two digits of four: refused
         return None if "(2)" in column.column_type else replace(integer_range(16), low=1901, high=2155)
     if data_type == "decimal":
