@@ -596,3 +596,16 @@ def test_types_are_read_from_the_named_table_alone(db, table, tmp_path):
     finally:
         if twin in db.tables():
             db.drop(twin)
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_a_refused_type_is_one_line_and_exit_4(db, table, tmp_path, cli, dry_run):
+    db.execute(f"CREATE TABLE {table} (k INT, g GEOMETRY)")
+    write(tmp_path / "src", "a.csv", "k,g\n1,x\n")
+    env = {"SRC_DATA_FOLDER": str(tmp_path / "src"), "DEST_SQL": db.url, "DEST_TABLE": table}
+    code, _out, err = cli(["--dry-run"] if dry_run else [], {**env, "IF_EXISTS": "append"})
+    assert code == 4
+    assert err.count("\n") == 1
+    assert err.startswith(f"error: column 'g' of table '{table}' is GEOMETRY, whose values the")
+    assert "Traceback" not in err
+    assert plain_rows(db, f"SELECT COUNT(*) FROM {table}") == [(0,)]
