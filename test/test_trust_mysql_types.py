@@ -3,17 +3,19 @@
 The catalogue below is MariaDB 10.11's list of data types (mariadb.com/kb "Data Types": numeric,
 string, date and time, spatial, and the 10.7+ UUID/INET4/INET6; MySQL's JSON is its own
 type, MariaDB's an alias of LONGTEXT with a ``json_valid`` CHECK), with each character set class
-(Unicode: utf8mb4, utf8mb3, ucs2, utf16, utf32; single-byte: latin1, ascii, cp1251; multi-byte
-legacy: sjis).  Each type gets values it must take and values it must reject; the table is
-appended in one run, and every value is read back with plain SQL through the driver (HEX of its
-bytes, CAST(... AS CHAR) compared as Decimal or as text, UNIX_TIMESTAMP for instants), never
-through the importer.  Aliases (BOOL, INT1, MIDDLEINT, NUMERIC, FIXED, REAL, DOUBLE PRECISION,
-LONG VARCHAR, NATIONAL CHAR, NVARCHAR, CHARACTER VARYING, SERIAL) are stored as the types below,
-whose names information_schema reports; the aliases in the catalogue show it.
+(Unicode: utf8mb4, utf8mb3, ucs2, utf16, utf32; single-byte: every one the server has, in a test
+of its own; multi-byte legacy: sjis, big5).  Each type gets values it must take and values it
+must reject; the table is appended in one run, and every value is read back with plain SQL
+through the driver (HEX of its bytes, CAST(... AS CHAR) compared as Decimal or as text,
+UNIX_TIMESTAMP for instants), never through the importer.  Aliases (BOOL, INT1, MIDDLEINT,
+NUMERIC, FIXED, REAL, DOUBLE PRECISION, LONG VARCHAR, NATIONAL CHAR, NVARCHAR, CHARACTER VARYING,
+SERIAL) are stored as the types below, whose names information_schema reports; the aliases in
+the catalogue show it.
 
 | type (DDL)                     | goes in (byte or number exact)       | a rejected row                |
 |--------------------------------|--------------------------------------|-------------------------------|
 | TINYINT..BIGINT [UNSIGNED]     | integers in range, plainly written   | out of range, `+5`, `007`     |
+|                                | (BIGINT UNSIGNED to 2**64-1)         |                               |
 | BOOL (TINYINT(1)), ZEROFILL    | integers (ZEROFILL pads when shown)  | `true`                        |
 | DECIMAL(M,D) [UNSIGNED]        | <= M-D digits before the point, <= D | more digits, `-0`, negatives  |
 | FLOAT                          | float32 values of <= 6 digits        | `1234567` (shown `1234570`)   |
@@ -22,9 +24,10 @@ whose names information_schema reports; the aliases in the catalogue show it.
 | BIT(n)                         | integers 0 .. 2**n-1                 | `2**n`, `-1`, `b'1'`          |
 | YEAR                           | 1901 .. 2155                         | `0`, `24`, `0000`, `1900`     |
 | DATE                           | real ISO dates, years 1000..9999     | `2021-02-30`, `0000-00-00`    |
-| DATETIME(fsp)                  | `YYYY-MM-DD HH:MM:SS`                | fractions (not planned)       |
-| TIMESTAMP(fsp)                 | 1970-01-01 00:00:01 .. 2038-01-19    | outside; read as UTC          |
-|                                | 03:14:07, taken as UTC               |                               |
+| DATETIME(fsp)                  | `YYYY-MM-DD HH:MM:SS[.f]`, <= fsp    | more decimals, `2021-02-30`   |
+|                                | decimals                             |                               |
+| TIMESTAMP(fsp)                 | the same, 1970-01-01 00:00:01 ..     | outside the range             |
+|                                | 2038-01-19 03:14:07, taken as UTC    |                               |
 | TIME(fsp)                      | `[-]HH:MM:SS[.f]` as the server      | `1:02:03`, `839:00:00`,       |
 |                                | prints it                            | `-00:00:00`                   |
 | CHAR(n), each charset          | the set's characters, no trailing    | `ab `, characters outside     |
