@@ -62,10 +62,10 @@ class Kind(enum.Enum):
 @dataclass(frozen=True)
 class Foreign:
     """An existing column's type the importer does not plan itself (PostgreSQL's ``uuid``,
-    ``jsonb``, ``timestamptz``, an enum, ...).  The staging table's column has this type, values
-    are sent to it as text, and only text it holds exactly fits: one that matches ``shape``,
-    is one of ``members`` and passes ``check``, whichever are given.  The database's module
-    builds it, so its parser's rules stay there."""
+    ``jsonb``, ``timestamptz``, an enum, ...).  Values are sent as text (PostgreSQL stages them
+    in this type, MySQL/MariaDB as text converted on publish), and only text it holds exactly
+    fits: one that matches ``shape``, is one of ``members`` and passes ``check``, whichever are
+    given.  The database's module builds it, so its parser's rules stay there."""
 
     #: The type as the database writes it (PostgreSQL's ``format_type``).
     sql: str
@@ -93,12 +93,22 @@ class ColumnType:
     high: int = INT64_MAX
     #: FLOAT: 64 (double precision) or 32 (real).
     bits: int = 64
-    #: DECIMAL: digits in all and after the point; None: as many as the value has.
+    #: DECIMAL: digits in all and after the point; None: as many as the value has.  FLOAT: the
+    #: most significant digits the database prints back (None: all a float has), or with a
+    #: scale, digits in all and the decimals the database rounds every value to (MySQL's
+    #: ``FLOAT(M,D)``).
     precision: int | None = None
     scale: int | None = None
+    #: DECIMAL and FLOAT: no value below zero (MySQL's UNSIGNED).
+    nonnegative: bool = False
+    #: DATE and TIMESTAMP: the earliest and latest value the column holds (ISO text, which
+    #: compares as the times do); None: the ISO range, years 1000 to 9999.
+    earliest: str | None = None
+    latest: str | None = None
     #: TEXT: the fewest and most characters, the most bytes (UTF-8) a value may have.
     min_chars: int = 0
     max_chars: int | None = None
+    min_bytes: int = 0
     max_bytes: int | None = None
     #: TEXT: a pattern (RE2) matching a value the column cannot hold, and what it says of it.
     forbidden: str | None = None
@@ -122,8 +132,8 @@ class ColumnType:
 
     def to_wire(self, values: pa.Array) -> pa.Array:
         """Fitting values as the writers send them: numbers and booleans typed, the rest as text."""
-        if self.kind is Kind.INTEGER:
-            return pc.cast(values, pa.int64())
+        if self.kind is Kind.INTEGER:  # unsigned 64-bit integers beyond the signed ones: uint64
+            return pc.cast(values, pa.uint64() if self.high > INT64_MAX else pa.int64())
         if self.kind is Kind.FLOAT:
             return pc.cast(values, pa.float64())
         if self.kind is Kind.BOOLEAN:
@@ -144,13 +154,14 @@ class ColumnType:
                 return "a 64-bit integer"
             return f"an integer from {self.low} to {self.high}"
         if self.kind is Kind.FLOAT:
-            return "a number that a float holds exactly" + (" (32-bit)" if self.bits == 32 else "")
+            width = " (32-bit)" if self.bits == 32 else ""
+            return f"a number that a float holds exactly{width}{_describe_float_bounds(self)}{_sign(self)}"
         if self.kind is Kind.DECIMAL:
             return _describe_decimal(self)
         if self.kind is Kind.DATE:
-            return "a valid date written YYYY-MM-DD"
+            return "a valid date written YYYY-MM-DD" + _describe_range(self)
         if self.kind is Kind.TIMESTAMP:
-            return "a valid timestamp written YYYY-MM-DD HH:MM:SS"
+            return "a valid timestamp written YYYY-MM-DD HH:MM:SS" + _describe_range(self)
         if self.kind is Kind.BOOLEAN:
             return "a boolean (true/false, t/f, yes/no, y/n, 1/0)"
         return _describe_text(self)
@@ -167,14 +178,34 @@ TEXT = ColumnType(Kind.TEXT)
 
 def _describe_decimal(column: ColumnType) -> str:
     if column.precision is None:
-        return "a decimal number"
+        return "a decimal number" + _sign(column)
     precision, scale = column.precision, column.scale or 0
     if scale < 0:  # PostgreSQL's NUMERIC(5,-2): multiples of 100 below 10**7
-        return f"a multiple of {10**-scale} of at most {precision - scale} digits"
+        return f"a multiple of {10**-scale} of at most {precision - scale} digits{_sign(column)}"
     if scale > precision:  # PostgreSQL's NUMERIC(2,5): below 10**-3
         below = Decimal(1).scaleb(precision - scale)
-        return f"a decimal below {below} with at most {scale} digits after the point"
-    return f"a decimal of at most {precision - scale} digits before the point and {scale} after"
+        return f"a decimal below {below} with at most {scale} digits after the point{_sign(column)}"
+    bounds = f"at most {precision - scale} digits before the point and {scale} after"
+    return f"a decimal of {bounds}{_sign(column)}"
+
+
+def _describe_float_bounds(column: ColumnType) -> str:
+    if column.scale is not None and column.precision is not None:
+        whole = column.precision - column.scale
+        return f" with at most {whole} digits before the point and {column.scale} after"
+    if column.precision is not None:
+        return f" in {column.precision} significant digits"
+    return ""
+
+
+def _sign(column: ColumnType) -> str:
+    return ", not negative" if column.nonnegative else ""
+
+
+def _describe_range(column: ColumnType) -> str:
+    if column.earliest is None and column.latest is None:
+        return ""
+    return f" from {column.earliest or 'the year 1000'} to {column.latest or 'the year 9999'}"
 
 
 def _describe_text(column: ColumnType) -> str:
@@ -185,7 +216,9 @@ def _describe_text(column: ColumnType) -> str:
         sizes.append(f"exactly {column.max_chars} characters")
     elif column.max_chars is not None:
         sizes.append(f"at most {column.max_chars} characters")
-    if column.max_bytes is not None:
+    if column.min_bytes and column.min_bytes == column.max_bytes:
+        sizes.append(f"exactly {column.max_bytes} bytes (UTF-8)")
+    elif column.max_bytes is not None:
         sizes.append(f"at most {column.max_bytes} bytes")
     text = "text" + (" of " + " and ".join(sizes) if sizes else "")
     forbids = column.forbidden or column.forbidden_character
@@ -211,25 +244,28 @@ def _fits_integer(column: ColumnType, values: pa.Array) -> pa.Array:
         return _spelled_integer(column, values)
     ok = pc.equal(pc.cast(numbers, pa.string()), values)
     if (column.low, column.high) != (INT64_MIN, INT64_MAX):
-        ok = pc.and_(ok, pc.and_(pc.greater_equal(numbers, column.low), pc.less_equal(numbers, column.high)))
+        high = min(column.high, INT64_MAX)  # the numbers are 64-bit signed here
+        ok = pc.and_(ok, pc.and_(pc.greater_equal(numbers, column.low), pc.less_equal(numbers, high)))
     return pc.fill_null(ok, True)
 
 
 def _spelled_integer(column: ColumnType, values: pa.Array) -> pa.Array:
     ok = _matches(values, INT_PATTERN)
-    long = pc.greater(pc.utf8_length(values), INT64_DIGITS)
+    long = pc.fill_null(pc.greater(pc.utf8_length(values), INT64_DIGITS), False)
     if pc.any(pc.and_(ok, long)).as_py():
-        within = _python_mask(values, pc.and_kleene(ok, long), _within_int64)
-        ok = pc.and_(ok, pc.or_(pc.invert(long), within))
+        # Decided in Python, exactly: they may be beyond 64 bits, or an unsigned column's.
+        within = functools.partial(_within, column.low, column.high)
+        ok = pc.and_(ok, pc.or_(pc.invert(long), _python_mask(values, pc.and_kleene(ok, long), within)))
     if (column.low, column.high) != (INT64_MIN, INT64_MAX):
-        numbers = pc.cast(pc.if_else(ok, values, "0"), pa.int64())
-        inside = pc.and_(pc.greater_equal(numbers, column.low), pc.less_equal(numbers, column.high))
-        ok = pc.and_(ok, inside)
+        numbers = pc.cast(pc.if_else(pc.and_(ok, pc.invert(long)), values, "0"), pa.int64())
+        high = min(column.high, INT64_MAX)  # these have at most 18 digits: 64-bit signed
+        inside = pc.and_(pc.greater_equal(numbers, column.low), pc.less_equal(numbers, high))
+        ok = pc.and_(ok, pc.or_(long, inside))
     return pc.fill_null(ok, True)
 
 
-def _within_int64(text: str) -> bool:
-    return INT64_MIN <= int(text) <= INT64_MAX
+def _within(low: int, high: int, text: str) -> bool:
+    return low <= int(text) <= high
 
 
 def _fits_float(column: ColumnType, values: pa.Array) -> pa.Array:
@@ -241,12 +277,48 @@ def _fits_float(column: ColumnType, values: pa.Array) -> pa.Array:
     """
     plain = _matches(values, DECIMAL_SHAPE)
     fast = pc.and_(plain, pc.less_equal(pc.utf8_length(values), FLOAT_DIGITS[column.bits]))
+    if column.precision is not None and column.scale is not None:
+        # Printed with ``scale`` decimals, a value has up to ``precision`` digits: only where
+        # the float holds that many does every value of the bounds read back unchanged.
+        shape = _bounded_decimal_shape(column.precision, column.scale)
+        short = column.precision <= FLOAT_DIGITS[column.bits]
+        fast = pc.and_(fast, _matches(values, shape)) if short else pc.and_(fast, False)
     ok = pc.and_(fast, pc.invert(_negative_zero(values)))
     slow = pc.invert(pc.fill_null(fast, True))
     if pc.any(slow).as_py():
         exact = _float32_exact if column.bits == 32 else _float64_exact
+        if column.precision is not None:  # the database prints fewer digits than a float has
+            exact = functools.partial(_printed, column)
         ok = pc.or_(ok, _python_mask(values, slow, exact))
-    return pc.fill_null(ok, True)
+    return _not_negative(column, values, pc.fill_null(ok, True))
+
+
+def _not_negative(column: ColumnType, values: pa.Array, fits: pa.Array) -> pa.Array:
+    """``fits`` without the values written with a minus sign, where the column takes none."""
+    if not column.nonnegative:
+        return fits
+    return pc.and_(fits, pc.invert(pc.fill_null(pc.starts_with(values, "-"), False)))
+
+
+def _printed(column: ColumnType, text: str) -> bool:
+    """Whether a float column that prints ``precision`` significant digits, or ``scale``
+    decimals (after rounding every value to them), gives ``text`` back as the same number."""
+    if not FLOAT_SHAPE_RE.fullmatch(text):
+        return False
+    number = Decimal(text)
+    if number == 0:
+        return bool(ZERO_RE.fullmatch(text))
+    # The value the database keeps: the double of the text (rounded to the scale, which leaves
+    # a value of at most that many decimals as it is), as a float of the column's width.
+    with np.errstate(over="ignore"):  # beyond the range: infinity, not a warning
+        stored = float(np.float32(float(text))) if column.bits == 32 else float(text)
+    if not np.isfinite(stored):
+        return False
+    if column.scale is None:
+        return Decimal(f"{stored:.{column.precision}g}") == number
+    if abs(number) >= Decimal(10) ** ((column.precision or 0) - column.scale):
+        return False  # beyond FLOAT(M,D)'s M - D digits: out of range
+    return Decimal(f"{stored:.{column.scale}f}") == number
 
 
 def _negative_zero(values: pa.Array) -> pa.Array:
@@ -278,7 +350,7 @@ def _fits_decimal(column: ColumnType, values: pa.Array) -> pa.Array:
     ok = pc.and_(_matches(values, DECIMAL_SHAPE), pc.invert(_negative_zero(values)))
     if column.precision is not None:
         ok = pc.and_(ok, _matches(values, _bounded_decimal_shape(column.precision, column.scale or 0)))
-    return pc.fill_null(ok, True)
+    return _not_negative(column, values, pc.fill_null(ok, True))
 
 
 def _bounded_decimal_shape(precision: int, scale: int) -> str:
@@ -297,11 +369,21 @@ def _bounded_decimal_shape(precision: int, scale: int) -> str:
 
 
 def _fits_date(column: ColumnType, values: pa.Array) -> pa.Array:
-    return _fits_time(values, DATE_SHAPE, DATE_FORMAT, pa.date32())
+    return _within_range(column, values, _fits_time(values, DATE_SHAPE, DATE_FORMAT, pa.date32()))
 
 
 def _fits_timestamp(column: ColumnType, values: pa.Array) -> pa.Array:
-    return _fits_time(values, TIMESTAMP_SHAPE, TIMESTAMP_FORMAT, pa.timestamp("s"))
+    fits = _fits_time(values, TIMESTAMP_SHAPE, TIMESTAMP_FORMAT, pa.timestamp("s"))
+    return _within_range(column, values, fits)
+
+
+def _within_range(column: ColumnType, values: pa.Array, fits: pa.Array) -> pa.Array:
+    """ISO values of one shape compare as text as they do as times."""
+    if column.earliest is not None:
+        fits = pc.and_(fits, pc.fill_null(pc.greater_equal(values, column.earliest), True))
+    if column.latest is not None:
+        fits = pc.and_(fits, pc.fill_null(pc.less_equal(values, column.latest), True))
+    return fits
 
 
 def _fits_time(values: pa.Array, shape: str, fmt: str, unit: pa.DataType) -> pa.Array:
@@ -332,8 +414,12 @@ def _fits_text(column: ColumnType, values: pa.Array) -> pa.Array | None:
             checks.append(pc.less_equal(length, column.max_chars))
         if column.min_chars:
             checks.append(pc.greater_equal(length, column.min_chars))
-    if column.max_bytes is not None:
-        checks.append(pc.less_equal(pc.binary_length(values), column.max_bytes))
+    if column.max_bytes is not None or column.min_bytes:
+        size = pc.binary_length(values)
+        if column.max_bytes is not None:
+            checks.append(pc.less_equal(size, column.max_bytes))
+        if column.min_bytes:
+            checks.append(pc.greater_equal(size, column.min_bytes))
     if column.forbidden is not None:
         checks.append(pc.invert(_matches(values, column.forbidden)))
     if column.forbidden_character and _has_byte(values, column.forbidden_character):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import warnings
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -90,7 +91,10 @@ def check_merge_key(backend: Backend, table: str, primary_key: Sequence[str]) ->
     must be exactly PRIMARY_KEY, or the upsert could not find the rows to update (and MySQL
     would silently append duplicates).  Skipped where the dialect cannot reflect constraints."""
     try:
-        with backend.engine.connect() as conn:
+        with backend.engine.connect() as conn, warnings.catch_warnings():
+            # Only constraints are read here: a column type SQLAlchemy does not know (MariaDB's
+            # UUID, spatial types) is for the backend's type check, not a warning here.
+            warnings.filterwarnings("ignore", "Did not recognize type", sa.exc.SAWarning)
             inspector = sa.inspect(conn)
             keys = [inspector.get_pk_constraint(table).get("constrained_columns") or []]
             keys += [u["column_names"] for u in inspector.get_unique_constraints(table)]

@@ -32,8 +32,9 @@ from processor.backends.carry import NOTHING, Carried, Dependent, Index
 from processor.backends.chunk import WriteMethod, arrow_of, python_rows
 from processor.backends.inserts import insert_rows
 from processor.backends.locks import LockCheck, busy, lock_key, release, session_check
+from processor.backends.mysql_types import CatalogColumn, existing_type, refused_type
 from processor.errors import DatabaseError, SchemaError, SideOutputError, describe, driver_error
-from processor.kinds import FLOAT, ColumnType, Kind, bounded_decimal, integer_range
+from processor.kinds import INT64_MAX, ColumnType, Kind, bounded_decimal
 
 log = logging.getLogger(__name__)
 
@@ -50,27 +51,28 @@ ROW_TOO_WIDE = 1118
 EXACT_COLLATIONS = ("utf8mb4_nopad_bin", "utf8mb4_0900_bin", "utf8mb4_bin")
 # Table and column names hold 64 characters (the dialect reports 255, an alias limit).
 NAME_CHARACTERS = 64
-STRICT = "SET SESSION sql_mode = CONCAT_WS(',', @@SESSION.sql_mode, 'STRICT_ALL_TABLES')"
+# The session's settings, whatever the server's or the URL's (an init_command): strict, so that
+# a value that does not fit is an error, never a truncated or zeroed one; 0 stored as 0 in an
+# AUTO_INCREMENT column; backslashes and double quotes as the importer's SQL means them (no
+# NO_BACKSLASH_ESCAPES, no ANSI_QUOTES); CHAR read back as stored (no PAD_CHAR_TO_FULL_LENGTH);
+# and TIMESTAMP columns given UTC, which has no hour skipped or repeated.
+SESSION = (
+    "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION', "
+    "time_zone = '+00:00'"
+)
 # DECIMAL holds 65 digits, 30 of them after the point.
 DECIMAL_DIGITS, DECIMAL_SCALE, DECIMAL_ROOM = 65, 30, 18
-INTEGER_BITS = {"TINYINT": 8, "SMALLINT": 16, "MEDIUMINT": 24, "INTEGER": 32, "BIGINT": 64}
-TEXT_BYTES = {"TINYTEXT": 255, "TEXT": 65535, "MEDIUMTEXT": 16777215, "LONGTEXT": 4294967295}
-
-
-def _outside(characters: Iterable[str]) -> str:
-    """An RE2 class matching any character not among ``characters``."""
-    return "[^" + "".join(f"\\x{{{ord(c):x}}}" for c in characters) + "]"
-
-
-# Characters a column of a narrower character set cannot hold (RE2 classes), by charset.  MySQL's
-# latin1 is Windows-1252, with its five unassigned bytes mapped to the C1 controls of the same
-# number.
-OUTSIDE_CHARSET = {
-    "ascii": _outside(map(chr, range(128))),
-    "latin1": _outside(bytes([b]).decode("cp1252", errors="ignore") or chr(b) for b in range(256)),
-    "utf8mb3": r"[\x{10000}-\x{10ffff}]",
-    "utf8": r"[\x{10000}-\x{10ffff}]",
-}
+CATALOG_COLUMNS = (
+    "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, CHARACTER_SET_NAME, CHARACTER_MAXIMUM_LENGTH, "
+    "CHARACTER_OCTET_LENGTH, NUMERIC_PRECISION, NUMERIC_SCALE, DATETIME_PRECISION, IS_NULLABLE, EXTRA "
+    "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s "
+    "ORDER BY ORDINAL_POSITION"
+)
+CHARSET_MAXLEN = "SELECT MAXLEN FROM information_schema.CHARACTER_SETS WHERE CHARACTER_SET_NAME = %s"
+JSON_CHECKS = (
+    "SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS "
+    "WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = %s AND LEVEL = 'Column'"
+)
 # InnoDB tables hold at most 1017 columns (MySQL's own limit, 4096, is higher).
 MAX_COLUMNS = 1017
 
@@ -109,17 +111,21 @@ class MySQL(Backend):
 
     @classmethod
     def prepare_engine(cls, engine: Engine) -> None:
-        """Every session is strict, whatever the server's default ``sql_mode``: a value that does
-        not fit is an error, never a truncated or zeroed one."""
+        """Every session has the importer's ``sql_mode`` and time zone (``SESSION``), whatever the
+        server's defaults or the URL's ``init_command``."""
 
-        @event.listens_for(engine, "connect")
+        # First among the listeners: SQLAlchemy reads the first session's sql_mode to choose its
+        # identifier quotes (ANSI_QUOTES), which must be the session the importer uses.
+        @event.listens_for(engine, "connect", insert=True)
         def _connect(dbapi_connection: Any, _record: Any) -> None:
             with contextlib.closing(dbapi_connection.cursor()) as cursor:
-                cursor.execute(STRICT)
+                cursor.execute(SESSION)
 
     def column_type(self, column: ColumnType, key: bool = False) -> sa.types.TypeEngine:
         if column.kind is Kind.TEXT and not key:
             return mysql.LONGTEXT()  # any field a CSV file can hold (TEXT holds only 64 KiB)
+        if column.kind is Kind.INTEGER and column.high > INT64_MAX:  # an existing BIGINT UNSIGNED's
+            return mysql.BIGINT(unsigned=True)
         return super().column_type(column, key)
 
     def table_options(self) -> dict[str, Any]:
@@ -131,28 +137,42 @@ class MySQL(Backend):
         # Room for wider numbers than the sample's, up to the 18 digits that 8 bytes store.
         return bounded_decimal(min(DECIMAL_DIGITS, max(DECIMAL_ROOM, whole_digits + scale)), scale)
 
-    def type_of(self, sql_type: sa.types.TypeEngine) -> ColumnType:
-        if isinstance(sql_type, sa.Integer) and type(sql_type).__name__ in INTEGER_BITS:
-            return integer_range(INTEGER_BITS[type(sql_type).__name__], getattr(sql_type, "unsigned", False))
-        if isinstance(sql_type, sa.Float):  # FLOAT is 32-bit; DOUBLE and REAL are 64-bit
-            return replace(FLOAT, bits=32 if type(sql_type).__name__ == "FLOAT" else 64)
-        column = super().type_of(sql_type)
-        if type(sql_type).__name__ in TEXT_BYTES:
-            return replace(column, max_chars=None, max_bytes=TEXT_BYTES[type(sql_type).__name__])
-        if isinstance(sql_type, sa.CHAR):
-            # CHAR drops trailing spaces when read back.
-            return replace(column, forbidden=" $", forbidden_what="trailing spaces (CHAR drops them)")
-        return column
-
     def existing_types(self, table: str) -> dict[str, ColumnType]:
-        types = super().existing_types(table)
-        query = sa.text(
-            "SELECT column_name, character_set_name FROM information_schema.columns "
-            "WHERE table_schema = DATABASE() AND table_name = :name AND character_set_name IS NOT NULL"
-        )
+        """What each column of the existing ``table`` holds, from the catalog's own words for its
+        type (``mysql_types.py``); a type no rule there checks is refused before anything loads."""
         with self.engine.connect() as conn:
-            charsets = {name: charset for name, charset in conn.execute(query, {"name": table})}
-        return {name: _within_charset(column, charsets.get(name)) for name, column in types.items()}
+            rows = conn.exec_driver_sql(CATALOG_COLUMNS, (table,))
+            columns = [CatalogColumn(*row[1:]) for row in rows if self._same_table(row[0], table)]
+            json_columns = set()
+            if self.dialect.is_mariadb:  # its JSON is LONGTEXT with a CHECK (json_valid(column))
+                checks = conn.exec_driver_sql(JSON_CHECKS, (table,))
+                json_columns = {
+                    n for t, n, clause in checks if self._same_table(t, table) and clause == _json_valid(n)
+                }
+        types = {}
+        for column in columns:
+            found = existing_type(column, column.name in json_columns, self.single_byte_characters)
+            if found is None:
+                raise refused_type(table, column)
+            types[column.name] = replace(found, nullable=column.nullable == "YES")
+        return types
+
+    @functools.cache  # noqa: B019 - one backend per engine, for the whole run
+    def single_byte_characters(self, charset: str) -> str | None:
+        """The characters a single-byte character set holds, as the server maps its bytes (each
+        one that converts to Unicode and back to itself); None for a multi-byte set."""
+        with self.engine.connect() as conn:
+            found = conn.exec_driver_sql(CHARSET_MAXLEN, (charset,)).scalar()
+            if found != 1 or not charset.isidentifier():
+                return None
+            byte = f"CHAR(n USING {charset})"
+            rows = conn.exec_driver_sql(
+                "WITH RECURSIVE b(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM b WHERE n < 255) "
+                f"SELECT CONVERT({byte} USING utf8mb4) FROM b "
+                f"WHERE CAST(CONVERT(CONVERT({byte} USING utf8mb4) USING {charset}) AS BINARY) "
+                f"= CAST({byte} AS BINARY)"
+            ).all()
+        return "".join(character for (character,) in rows)
 
     def writer(self) -> WriteMethod:
         if self.dialect.driver == "mysqldb":
@@ -440,14 +460,6 @@ def _error_code(error: BaseException) -> int | None:
     return args[0] if args and isinstance(args[0], int) else None
 
 
-def _within_charset(column: ColumnType, charset: str | None) -> ColumnType:
-    """A text column of a character set narrower than Unicode forbids the characters outside it."""
-    outside = OUTSIDE_CHARSET.get(charset or "")
-    if column.kind is not Kind.TEXT or outside is None:
-        return column
-    return replace(column, forbidden=outside, forbidden_what=f"characters outside {charset}")
-
-
 @dataclass(frozen=True)
 class ServerLimits:
     """What the server allows, read once per process: LOCAL INFILE, and the largest statement."""
@@ -520,6 +532,11 @@ def _check_clean(dbapi: Any, table: str, loaded: int, expected: int) -> None:
 
 def _backquoted(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
+
+
+def _json_valid(column: str) -> str:
+    """The CHECK clause of MariaDB's JSON column ``column``, as information_schema shows it."""
+    return f"json_valid({_backquoted(column)})"
 
 
 def _merged_keys(
