@@ -9,6 +9,7 @@ Line numbers cost a second pass, so they are looked up only for rows that were r
 from __future__ import annotations
 
 import bz2
+import codecs
 import contextlib
 import csv
 import io
@@ -31,7 +32,7 @@ from processor.fingerprint import StreamDigest
 from processor.inflate import open_zip_member
 from processor.ndjson import locate_json_records, read_json_batches, read_keys
 from processor.pacing import PacedStream
-from processor.parts import WHOLE, Part, slice_stream
+from processor.parts import WHOLE, Part, bounded, slice_stream
 
 # What a damaged or truncated compressed file raises while it is read (BadGzipFile is an
 # OSError; a truncated stream ends in EOFError; ISA-L's inflate raises its own error).
@@ -51,6 +52,26 @@ MIN_AHEAD_BLOCKS = 3
 STRADDLING = "straddling object straddles two block boundaries"
 # Arrow's message for input without a record (a part of a file holding only blank lines).
 EMPTY = "Empty CSV file"
+# The byte-order marks that an encoding's own decoder keeps as a character (U+FEFF), dropped
+# from a file's start (``utf-16``, ``utf-32`` and ``utf-8-sig`` read and drop theirs).
+BYTE_ORDER_MARKS = {
+    "utf-8": codecs.BOM_UTF8,
+    "utf-16-le": codecs.BOM_UTF16_LE,
+    "utf-16-be": codecs.BOM_UTF16_BE,
+    "utf-32-le": codecs.BOM_UTF32_LE,
+    "utf-32-be": codecs.BOM_UTF32_BE,
+}
+# A file's encoding as its first bytes' byte-order mark names it (longest first: UTF-32-LE's
+# begins with UTF-16-LE's).
+MARKED_ENCODINGS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# Bytes of a file's start looked at to guess its encoding (error path only).
+GUESS_BYTES = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -142,19 +163,63 @@ def _open_zip_member(source: SourceFile) -> IO[bytes]:
         return open_zip_member(source.path, archive, members[0])
 
 
-def open_part(source: SourceFile, part: Part = WHOLE, digest: StreamDigest | None = None) -> IO[bytes]:
-    """Open the bytes of one part of a source file (all of it by default), decompressed;
-    ``digest`` fingerprints a whole file on the way."""
+def open_part(
+    source: SourceFile, fmt: TextFormat, part: Part = WHOLE, digest: StreamDigest | None = None
+) -> IO[bytes]:
+    """Open the bytes of one part of a source file (all of it by default), decompressed, less
+    the file's byte-order mark; ``digest`` fingerprints a whole file on the way."""
     if part.data is not None:
-        return io.BytesIO(part.data)
-    opened = open_bytes(source, digest if part.whole else None)
-    return slice_stream(opened, part, seekable=seekable(source))
+        opened: IO[bytes] = io.BytesIO(part.data)
+    else:
+        opened = open_bytes(source, digest if part.whole else None)
+        opened = slice_stream(opened, part, seekable=seekable(source))
+    mark = BYTE_ORDER_MARKS.get(codecs.lookup(fmt.encoding).name)
+    return _without_mark(opened, mark) if mark and part.header else opened
+
+
+def _without_mark(raw: IO[bytes], mark: bytes) -> IO[bytes]:
+    """``raw`` less ``mark`` where it starts with it (read on to see; put back if it does not)."""
+    head = b""
+    while len(head) < len(mark):
+        more = raw.read(len(mark) - len(head))
+        if not more:
+            break
+        head += more
+    return raw if head == mark else bounded(_Prefixed(head, raw), None)
+
+
+class _Prefixed(io.RawIOBase):
+    """``head``, then the rest of ``raw``."""
+
+    def __init__(self, head: bytes, raw: IO[bytes]) -> None:
+        super().__init__()
+        self._head = head
+        self._raw = raw
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        if self._head:
+            size = min(len(buffer), len(self._head))
+            buffer[:size] = self._head[:size]
+            self._head = self._head[size:]
+            return size
+        data = self._raw.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        try:
+            self._raw.close()
+        finally:
+            super().close()
 
 
 def open_text(source: SourceFile, fmt: TextFormat, part: Part = WHOLE) -> IO[str]:
     """Open a source file (or a part of it) as text for Python's csv module (header and line
     look-ups)."""
-    return _text(open_part(source, part), fmt)
+    return _text(open_part(source, fmt, part), fmt)
 
 
 def _text(raw: IO[bytes], fmt: TextFormat) -> IO[str]:
@@ -188,13 +253,11 @@ def read_header(source: SourceFile, fmt: TextFormat, records: int = 0) -> list[s
             if source.data_format == "ndjson":
                 return read_keys(stream, records) or None
             return next(_csv_reader(stream, source, fmt), None)
-    except UnicodeDecodeError as exc:
-        # The text layer decodes ahead of the csv module, so the bad bytes may lie after line 1.
-        raise _undecodable(source, fmt) from exc
     except csv.Error as exc:
         raise SourceError(f"{source.name}: line 1: unreadable header: {exc}") from exc
-    except (*DAMAGED, pa.ArrowException) as exc:
-        raise _damaged(source, exc) from exc
+    except (UnicodeDecodeError, *DAMAGED, pa.ArrowException) as exc:
+        # The text layer decodes ahead of the csv module, so the bad bytes may lie after line 1.
+        raise reading_error(source, fmt, exc) from exc
 
 
 def read_batches(
@@ -261,12 +324,10 @@ def _json_batches(
         on_invalid(InvalidRow(record=record, fields=0, reason=reason))
 
     try:
-        with _text(open_part(source, part, digest), fmt) as stream:
+        with _text(open_part(source, fmt, part, digest), fmt) as stream:
             yield from read_json_batches(stream, keys, include, invalid)
-    except UnicodeDecodeError as exc:
-        raise _undecodable(source, fmt) from exc
-    except DAMAGED as exc:
-        raise _damaged(source, exc) from exc
+    except (UnicodeDecodeError, *DAMAGED) as exc:
+        raise reading_error(source, fmt, exc) from exc
 
 
 class _RecordTooLarge(Exception):
@@ -304,7 +365,7 @@ def _parse(
         column_names=names,
         # Not skip_rows: that skips physical lines, so a header with a quoted line break would
         # leave its tail behind as a data row.  skip_rows_after_names skips one parsed record.
-        skip_rows_after_names=1 if part.header else 0,
+        skip_rows_after_names=1 if _holds_header(source, part) else 0,
         encoding=fmt.encoding if fmt.encoding != "utf-8" else "utf8",
     )
     parse_options = pacsv.ParseOptions(
@@ -321,7 +382,7 @@ def _parse(
         strings_can_be_null=True,
         quoted_strings_can_be_null=True,
     )
-    with open_part(source, part, digest) as raw:
+    with open_part(source, fmt, part, digest) as raw:
         stream = PacedStream(raw, ahead=max(MIN_AHEAD_BLOCKS, read_ahead // block))
         try:
             with stream.asking():
@@ -334,9 +395,9 @@ def _parse(
                         return
                 yield batch
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-            if isinstance(exc, pa.ArrowInvalid) and part.header and _header_only(source, fmt):
+            if isinstance(exc, pa.ArrowInvalid) and _holds_header(source, part) and _header_only(source, fmt):
                 return  # Arrow cannot skip a header that no line break ends: there are no rows
-            if isinstance(exc, pa.ArrowInvalid) and not part.header and EMPTY in str(exc):
+            if isinstance(exc, pa.ArrowInvalid) and not _holds_header(source, part) and EMPTY in str(exc):
                 return  # a part of blank lines only
             if isinstance(exc, pa.ArrowInvalid) and STRADDLING in str(exc):
                 raise _RecordTooLarge from exc
@@ -345,6 +406,11 @@ def _parse(
             raise _damaged(source, exc) from exc
         finally:
             stream.close()  # before the reader is dropped, which waits for its reading thread
+
+
+def _holds_header(source: SourceFile, part: Part) -> bool:
+    """Whether ``part`` begins with a header line, which is no row."""
+    return part.header and source.has_header
 
 
 def _too_large(source: SourceFile, fmt: TextFormat, record: int, part: Part) -> SourceError:
@@ -379,10 +445,54 @@ def _read_error(source: SourceFile, fmt: TextFormat, exc: Exception) -> SourceEr
     return SourceError(f"{source.name}: unreadable CSV: {message}")
 
 
+def reading_error(source: SourceFile, fmt: TextFormat, exc: BaseException) -> SourceError:
+    """The SourceError of text that cannot be decoded, or of a file that cannot be read."""
+    return _undecodable(source, fmt) if isinstance(exc, UnicodeDecodeError) else _damaged(source, exc)
+
+
 def _undecodable(source: SourceFile, fmt: TextFormat) -> SourceError:
-    line = find_undecodable_line(source, fmt.encoding)
+    line, text = find_undecodable_line(source, fmt.encoding)
     where = f"line {line}: " if line else ""
-    return SourceError(f"{source.name}: {where}bytes not valid {fmt.encoding}")
+    with open_bytes(source) as stream:
+        head = stream.read(GUESS_BYTES)
+    likely = likely_encoding(head, text, fmt.encoding)
+    hint = f" (it looks like {likely}: SRC_ENCODING={likely})" if likely else ""
+    return SourceError(
+        f"{source.name}: {where}bytes not valid {fmt.encoding}; set SRC_ENCODING to the files' encoding{hint}"
+    )
+
+
+def likely_encoding(head: bytes, line: bytes, named: str) -> str | None:
+    """The encoding a file's first bytes (``head``) and a line that ``named`` could not decode
+    (``line``) suggest, if not ``named``: the one a byte-order mark names; UTF-16 where every
+    other byte is NUL (text mostly ASCII); else the first of UTF-8, cp1252 and latin-1 that
+    decodes the line (latin-1 decodes any bytes)."""
+    guess = next((name for mark, name in MARKED_ENCODINGS if head.startswith(mark)), None)
+    if guess is None:
+        guess = _nul_pattern(head)
+    if guess is None:
+        guess = next((name for name in ("utf-8", "cp1252", "latin-1") if _decodes(line, name)), None)
+    return None if guess is None or codecs.lookup(guess).name == codecs.lookup(named).name else guess
+
+
+def _nul_pattern(head: bytes) -> str | None:
+    """utf-16-le (-be) where most odd (even) bytes, and few others, are NUL."""
+    even, odd = head[0::2], head[1::2]
+    if len(odd) < 2:
+        return None
+    if odd.count(0) > len(odd) // 2 and even.count(0) < len(even) // 8:
+        return "utf-16-le"
+    if even.count(0) > len(even) // 2 and odd.count(0) < len(odd) // 8:
+        return "utf-16-be"
+    return None
+
+
+def _decodes(data: bytes, encoding: str) -> bool:
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _damaged(source: SourceFile, exc: BaseException) -> SourceError:
@@ -391,15 +501,14 @@ def _damaged(source: SourceFile, exc: BaseException) -> SourceError:
     return SourceError(f"{source.name}: cannot be read: {what}")
 
 
-def find_undecodable_line(source: SourceFile, encoding: str) -> int | None:
-    """The first physical line whose bytes do not decode in ``encoding`` (error path only)."""
+def find_undecodable_line(source: SourceFile, encoding: str) -> tuple[int | None, bytes]:
+    """The first physical line whose bytes do not decode in ``encoding``, and its bytes (error
+    path only); (None, b"") where none is found line by line (a multi-byte encoding)."""
     with open_bytes(source) as stream:
         for number, raw in enumerate(stream, start=1):
-            try:
-                raw.decode(encoding)
-            except UnicodeDecodeError:
-                return number
-    return None
+            if not _decodes(raw, encoding):
+                return number, raw
+    return None, b""
 
 
 def rechunk(batches: Iterable[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
