@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import itertools
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
@@ -56,8 +55,8 @@ def shown_delimiter(delimiter: str) -> str:
 def detect_delimiter(source: SourceFile, fmt: TextFormat) -> str:
     """The delimiter of one file (see the module's docstring); SourceError where ambiguous."""
     default = source.delimiter  # from its name: tab for .tsv, else ','
-    lines = _first_lines(source, fmt)
-    counts = {c: _field_counts(lines, c, fmt) for c in CANDIDATES}
+    lines, whole = _first_lines(source, fmt)
+    counts = {c: _field_counts(lines, c, fmt, whole) for c in CANDIDATES}
     # The lines each candidate that splits the first line fits, below the first.
     fits = {c: sum(n == found[0] for n in found[1:]) for c, found in counts.items() if found and found[0] > 1}
     if not fits:
@@ -82,33 +81,36 @@ def detect_delimiter(source: SourceFile, fmt: TextFormat) -> str:
     return chosen
 
 
-def _first_lines(source: SourceFile, fmt: TextFormat) -> list[str]:
-    """The file's first SNIFF_LINES physical lines (at most SNIFF_CHARS of text)."""
+def _first_lines(source: SourceFile, fmt: TextFormat) -> tuple[list[str], bool]:
+    """The file's first SNIFF_LINES physical lines (at most SNIFF_CHARS of text), and whether
+    they are all of it.  Bytes that do not decode are replaced here: the readers report them
+    with their line."""
     lines: list[str] = []
     read = 0
     try:
-        with open_text(source, fmt) as stream:
-            for line in itertools.islice(stream, SNIFF_LINES):
+        with open_text(source, fmt, errors="replace") as stream:
+            for line in stream:
+                if len(lines) == SNIFF_LINES or read >= SNIFF_CHARS:
+                    return lines, False
                 lines.append(line)
                 read += len(line)
-                if read >= SNIFF_CHARS:
-                    break
-    except (UnicodeDecodeError, *DAMAGED) as exc:
+    except DAMAGED as exc:
         raise reading_error(source, fmt, exc) from exc
-    return lines
+    return lines, True
 
 
-def _field_counts(lines: list[str], delimiter: str, fmt: TextFormat) -> list[int]:
+def _field_counts(lines: list[str], delimiter: str, fmt: TextFormat, whole: bool) -> list[int]:
     """How many fields ``delimiter`` splits each record of ``lines`` into (blank lines are no
-    records); a record the lines may end inside of (a quote not closed) is not counted."""
+    records); where the lines are not the ``whole`` file, the last record may be cut short and
+    is not counted (nor one with a field over the csv module's limit, and those after it)."""
     quoting = csv.QUOTE_NONE if fmt.quoting == "none" else csv.QUOTE_MINIMAL
     counts: list[int] = []
     reader = csv.reader(lines, delimiter=delimiter, quoting=quoting)
-    with contextlib.suppress(csv.Error):  # the text ends inside a quoted field: the records before count
+    with contextlib.suppress(csv.Error):
         for row in reader:
             if row:
                 counts.append(len(row))
-    return counts
+    return counts if whole or len(counts) < 2 else counts[:-1]
 
 
 def _log_detected(files: Sequence[SourceFile]) -> None:

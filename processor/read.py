@@ -216,15 +216,15 @@ class _Prefixed(io.RawIOBase):
             super().close()
 
 
-def open_text(source: SourceFile, fmt: TextFormat, part: Part = WHOLE) -> IO[str]:
+def open_text(source: SourceFile, fmt: TextFormat, part: Part = WHOLE, errors: str = "strict") -> IO[str]:
     """Open a source file (or a part of it) as text for Python's csv module (header and line
-    look-ups)."""
-    return _text(open_part(source, fmt, part), fmt)
+    look-ups); ``errors`` as ``open`` takes it."""
+    return _text(open_part(source, fmt, part), fmt, errors)
 
 
-def _text(raw: IO[bytes], fmt: TextFormat) -> IO[str]:
+def _text(raw: IO[bytes], fmt: TextFormat, errors: str = "strict") -> IO[str]:
     encoding = "utf-8-sig" if fmt.encoding == "utf-8" else fmt.encoding
-    return io.TextIOWrapper(raw, encoding=encoding, newline="")
+    return io.TextIOWrapper(raw, encoding=encoding, errors=errors, newline="")
 
 
 def _csv_reader(stream: Iterable[str], source: SourceFile, fmt: TextFormat) -> Iterator[list[str]]:
