@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 from isal import igzip, isal_zlib
@@ -33,6 +34,7 @@ from processor.inflate import open_zip_member
 from processor.ndjson import locate_json_records, read_json_batches, read_keys
 from processor.pacing import PacedStream
 from processor.parts import WHOLE, Part, bounded, slice_stream
+from processor.quotes import GLUED, QuoteCheck, glued, splittable_encoding
 
 # What a damaged or truncated compressed file raises while it is read (BadGzipFile is an
 # OSError; a truncated stream ends in EOFError; ISA-L's inflate raises its own error).
@@ -275,9 +277,10 @@ def read_batches(
     field of ``include`` (default: all ``columns`` fields), named by the field's index; an
     NDJSON file's fields are its ``keys``.
 
-    Rows with too few or too many fields are passed to ``on_invalid`` and left out; ``digest``
-    fingerprints a whole file on the way; ``read_ahead`` bytes at most are read beyond the
-    batches taken (a sample takes few).  Arrow
+    Rows with too few or too many fields, and rows with text after a closing quote, are passed
+    to ``on_invalid`` (in record order, each before the batch that would have held it) and left
+    out; ``digest`` fingerprints a whole file on the way; ``read_ahead`` bytes at most are read
+    beyond the batches taken (a sample takes few).  Arrow
     parses a record only if it fits in about one block; after a larger one the file is read
     again from its start with blocks four times as large, skipping what was passed on, so that
     every row and invalid row comes once, numbered as in the whole file (or ``part``, whose
@@ -286,27 +289,142 @@ def read_batches(
     if source.data_format == "ndjson":
         yield from _json_batches(source, fmt, keys, on_invalid, part, digest, include)
         return
-    delivered = invalid = last_invalid = 0
+    screen = _Screen(source, fmt, part, on_invalid)
+    consumed = 0  # Arrow's rows passed on or screened out
+    block = BLOCK_BYTES
+    try:
+        while True:
+            check = screen.quote_check()
+            try:
+                parsed = _parse(
+                    source, fmt, columns, block, screen.handle, part, digest, read_ahead, include, check
+                )
+                for batch in _after(consumed, parsed):
+                    first, consumed = consumed, consumed + batch.num_rows
+                    kept = screen.screened(batch, first, check)
+                    if kept.num_rows:
+                        yield kept
+                screen.pass_on()
+                return
+            except _RecordTooLarge:
+                if block >= MAX_BLOCK_BYTES:
+                    record = int(_holds_header(source, part)) + consumed + len(screen.skipped)
+                    raise _too_large(source, fmt, record, part) from None
+                block *= 4
+    finally:
+        screen.close()
 
-    def handle(row: pacsv.InvalidRow) -> str:
-        nonlocal invalid, last_invalid
-        if row.number > last_invalid:  # not one that an earlier reading passed on
-            invalid, last_invalid = invalid + 1, row.number
-            on_invalid(InvalidRow(record=row.number, fields=row.actual_columns))
+
+class _Screen:
+    """What ``read_batches`` leaves out of one file (or part) beside Arrow's ragged rows: rows
+    with text after a closing quote (``quotes.py``), which Arrow would read with the quotes
+    dropped.  A vectorised check of the bytes Arrow reads (``QuoteCheck``) finds whether any
+    quote breaks the rule; only from then on are records looked at one by one, and the rows of
+    those that do left out of the batches.  Invalid rows are held and passed on in record
+    order, so that a reader of ``on_invalid`` can number the rows it is given."""
+
+    def __init__(
+        self, source: SourceFile, fmt: TextFormat, part: Part, on_invalid: Callable[[InvalidRow], None]
+    ) -> None:
+        self._source, self._fmt, self._part = source, fmt, part
+        self._on_invalid = on_invalid
+        self._first = 2 if _holds_header(source, part) else 1  # the record of the first data row
+        #: Every record Arrow skipped so far (ragged), in order.
+        self.skipped: list[int] = []
+        self._held: list[InvalidRow] = []
+        self._watching = fmt.quoting == "csv"
+        # Bytes that may not be the characters they look like (UTF-16): every record is looked at.
+        self._looking = self._watching and not splittable_encoding(fmt.encoding)
+        self._glued: _GluedRecords | None = None
+
+    def quote_check(self) -> QuoteCheck | None:
+        """A check for one reading of the file, where quotes are to be watched at all."""
+        return QuoteCheck(self._source.delimiter) if self._watching and not self._looking else None
+
+    def handle(self, row: pacsv.InvalidRow) -> str:
+        """Arrow's invalid row handler: skip it, and pass it on in its turn."""
+        if not self.skipped or row.number > self.skipped[-1]:  # not one an earlier reading passed on
+            self.skipped.append(row.number)
+            self._held.append(InvalidRow(record=row.number, fields=row.actual_columns))
         return "skip"
 
-    block = BLOCK_BYTES
-    while True:
-        try:
-            parsed = _parse(source, fmt, columns, block, handle, part, digest, read_ahead, include)
-            for batch in _after(delivered, parsed):
-                delivered += batch.num_rows
-                yield batch
-            return
-        except _RecordTooLarge:
-            if block >= MAX_BLOCK_BYTES:
-                raise _too_large(source, fmt, int(part.header) + delivered + invalid, part) from None
-            block *= 4
+    def screened(self, batch: pa.RecordBatch, first: int, check: QuoteCheck | None) -> pa.RecordBatch:
+        """``batch`` (Arrow's rows ``first`` on) less its rows with text after a closing quote;
+        the invalid rows up to its last one are passed on."""
+        if not batch.num_rows:
+            return batch
+        self._looking = self._looking or (check is not None and check.suspect)
+        if not self._looking:
+            self._pass_on_to(int(self._records(np.array([first + batch.num_rows - 1]))[0]))
+            return batch
+        records = self._records(np.arange(first, first + batch.num_rows))
+        if self._glued is None:
+            self._glued = _GluedRecords(self._source, self._fmt, self._part)
+        glued = self._glued.upto(int(records[-1]))
+        out = np.isin(records, glued)
+        self._held += [InvalidRow(record=record, fields=0, reason=GLUED) for record in records[out].tolist()]
+        self._pass_on_to(int(records[-1]))
+        return batch.filter(pa.array(~out)) if out.any() else batch
+
+    def _records(self, rows: np.ndarray) -> np.ndarray:
+        """The record numbers of Arrow's rows ``rows`` (0-based, as Arrow gave them): each row's
+        number, pushed back by every skipped record at or before it."""
+        base = rows + self._first
+        skipped = np.asarray(self.skipped, dtype=np.int64)
+        records = base
+        while True:
+            pushed = base + np.searchsorted(skipped, records, side="right")
+            if np.array_equal(pushed, records):
+                return records
+            records = pushed
+
+    def _pass_on_to(self, last: int) -> None:
+        """Pass on the held invalid rows up to record ``last``, in record order."""
+        self._held.sort(key=lambda row: row.record)
+        ready = [row for row in self._held if row.record <= last]
+        self._held = self._held[len(ready) :]
+        for row in ready:
+            self._on_invalid(row)
+
+    def pass_on(self) -> None:
+        """The reading has ended: pass on every invalid row held."""
+        self._pass_on_to(sys.maxsize)
+
+    def close(self) -> None:
+        if self._glued is not None:
+            self._glued.close()
+
+
+class _GluedRecords:
+    """The records of a file (or part) with text after a closing quote, found in order as far as
+    asked, by Python's csv module (whose records are Arrow's) and ``quotes.glued``."""
+
+    def __init__(self, source: SourceFile, fmt: TextFormat, part: Part) -> None:
+        self._delimiter = source.delimiter
+        self._stream = open_text(source, fmt, part)
+        self._lines = _LineRecorder(self._stream, part.first_line)
+        self._rows = _csv_reader(self._lines, source, fmt)
+        self._record = 0
+        self._found: list[int] = []
+
+    def upto(self, last: int) -> list[int]:
+        """Every such record up to record ``last``."""
+        with _any_field_size():
+            while self._record < last:
+                row = next(self._rows, None)
+                if row is None:
+                    self._record = sys.maxsize
+                    break
+                if row:  # blank lines are no records (see read_batches)
+                    self._record += 1
+                    text = self._lines.text()
+                    if '"' in text and glued(text, self._delimiter):
+                        self._found.append(self._record)
+                self._lines.start_record()
+        return self._found
+
+    def close(self) -> None:
+        self._stream.close()
 
 
 def _json_batches(
@@ -328,6 +446,22 @@ def _json_batches(
             yield from read_json_batches(stream, keys, include, invalid)
     except (UnicodeDecodeError, *DAMAGED) as exc:
         raise reading_error(source, fmt, exc) from exc
+
+
+class _Watched:
+    """``raw``, whose bytes ``check`` sees before the reader does."""
+
+    def __init__(self, raw: IO[bytes], check: QuoteCheck) -> None:
+        self._raw = raw
+        self._check = check
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        if data:
+            self._check.feed(data)
+        else:
+            self._check.finish()
+        return data
 
 
 class _RecordTooLarge(Exception):
@@ -354,8 +488,10 @@ def _parse(
     digest: StreamDigest | None,
     read_ahead: int,
     include: Sequence[int] | None,
+    check: QuoteCheck | None,
 ) -> Iterator[pa.RecordBatch]:
-    """One reading of the file (or ``part``) with Arrow, in blocks of ``block`` bytes."""
+    """One reading of the file (or ``part``) with Arrow, in blocks of ``block`` bytes, its bytes
+    fed to ``check`` as Arrow reads them."""
     names = [str(i) for i in range(columns)]
     # Fields not included are split off but never converted (SRC_COLUMNS).
     wanted = names if include is None else [names[i] for i in include]
@@ -383,7 +519,8 @@ def _parse(
         quoted_strings_can_be_null=True,
     )
     with open_part(source, fmt, part, digest) as raw:
-        stream = PacedStream(raw, ahead=max(MIN_AHEAD_BLOCKS, read_ahead // block))
+        watched = raw if check is None else _Watched(raw, check)
+        stream = PacedStream(watched, ahead=max(MIN_AHEAD_BLOCKS, read_ahead // block))
         try:
             with stream.asking():
                 reader = pacsv.open_csv(stream, read_options, parse_options, convert_options)

@@ -36,6 +36,7 @@ from processor.errors import (
 from processor.executors import TaskContext
 from processor.fingerprint import StreamDigest, fingerprint
 from processor.parts import WHOLE, Part
+from processor.quotes import GLUED
 from processor.read import (
     InvalidRow,
     TextFormat,
@@ -153,6 +154,7 @@ def _profile(task: ProfileTask, context: TaskContext) -> ProfileResult:
         invalid.append,
         layout.header,
     )
+    _check_quotes(task.source, task.fmt, invalid)
     size = measure_sample(sample, task.rows, every_field=len(reading.layout.read) == layout.fields)
     first = 2 if task.source.has_header else 1
     shaped, _ = _shaped(reading, WHOLE, sample, lambda row: _record_number(row, invalid, first))
@@ -174,6 +176,18 @@ def _profile(task: ProfileTask, context: TaskContext) -> ProfileResult:
             f"{scanner.unsafe_at:,}",
         )
     return ProfileResult(task.source.name, names, sampled, size, digest, file_parts(scanner.boundaries))
+
+
+def _check_quotes(source: SourceFile, fmt: TextFormat, invalid: list[InvalidRow]) -> None:
+    """A sample with text after a closing quote fails the run: the file is likely not CSV
+    (quotes are ordinary characters in it, as in IMDb's files) rather than a few bad rows."""
+    glued = next((row for row in invalid if row.reason == GLUED), None)
+    if glued is not None:
+        line = _lines(source, fmt, WHOLE, glued.record, glued.record)
+        raise SourceError(
+            f"{source.name}: line {line}: text after a closing quote (as in \"abc\"def) is not CSV; "
+            "set SRC_QUOTING=none if quotes are ordinary characters in these files"
+        )
 
 
 def _as_sampled(task: ProfileTask) -> ProfileTask:

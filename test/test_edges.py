@@ -460,7 +460,8 @@ def test_a_header_wider_than_the_database_allows(db, table, tmp_path):
     dialect = "mysql" if db.name == "mariadb" else db.name
     assert report.exit_code == 4
     assert str(report.error) == (
-        f"a.csv: table {table!r} cannot hold the header's {columns:,} columns: {dialect} allows at most {limit:,}"
+        f"a.csv: table {table!r} cannot hold the header's {columns:,} columns: "
+        f"{dialect} allows at most {limit:,}"
     )
     assert not db.exists(table)
     assert stages(db, table) == []

@@ -270,7 +270,8 @@ def name_error(db: Database, table: str, folder: Path, header: str) -> str:
 
 
 def test_duplicate_and_empty_names(db, table, tmp_path):
-    assert name_error(db, table, tmp_path / "a", "id,x,id") == "a.csv: column 3 ('id') repeats the name of column 1"
+    repeated = "a.csv: column 3 ('id') repeats the name of column 1"
+    assert name_error(db, table, tmp_path / "a", "id,x,id") == repeated
     assert name_error(db, table, tmp_path / "b", "id,,x") == "a.csv: column 2 has an empty name in the header"
 
 
@@ -283,7 +284,9 @@ def test_names_differing_only_in_case(db, table, tmp_path):
         return
     assert report.exit_code == 4
     dialect = "mysql" if db.name == "mariadb" else db.name
-    assert str(report.error) == f"a.csv: column 2 ('name') repeats the name of column 1 ({dialect} ignores case)"
+    assert str(report.error) == (
+        f"a.csv: column 2 ('name') repeats the name of column 1 ({dialect} ignores case)"
+    )
     assert_nothing_written(db, table)
 
 

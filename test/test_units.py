@@ -308,7 +308,7 @@ def test_sqlite_folds_only_ascii_case_in_column_names():
 
     sqlite = backend_for(sa.create_engine("sqlite://"))
     check_identifiers("t", ["É", "é"], (), sqlite, "a.csv")  # distinct columns to SQLite
-    with pytest.raises(SchemaError, match="^a.csv: column 2 .* repeats the name of column 1"):
+    with pytest.raises(SchemaError, match=r"^a\.csv: column 2 .* repeats the name of column 1"):
         check_identifiers("t", ["Name", "name"], (), sqlite, "a.csv")
 
 
