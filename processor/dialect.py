@@ -61,7 +61,7 @@ def detect_delimiter(source: SourceFile, fmt: TextFormat) -> str:
     fits = {c: sum(n == found[0] for n in found[1:]) for c, found in counts.items() if found and found[0] > 1}
     if not fits:
         return default  # one column
-    if default in fits and fits[default] == len(counts[default]) - 1:
+    if default == "\t" and default in fits and fits[default] == len(counts[default]) - 1:
         return default  # a .tsv file that tab splits consistently
     best = max(fits.values())
     tied = [c for c in CANDIDATES if fits.get(c) == best]

@@ -154,9 +154,9 @@ def _profile(task: ProfileTask, context: TaskContext) -> ProfileResult:
         invalid.append,
         layout.header,
     )
-    _check_quotes(task.source, task.fmt, invalid)
     size = measure_sample(sample, task.rows, every_field=len(reading.layout.read) == layout.fields)
     first = 2 if task.source.has_header else 1
+    _check_quotes(task.source, task.fmt, invalid, _record_number(sample.num_rows, invalid, first))
     shaped, _ = _shaped(reading, WHOLE, sample, lambda row: _record_number(row, invalid, first))
     if reading is task:
         sampled, names = profile_table(shaped, task.settled), tuple(shaped.column_names)
@@ -178,10 +178,11 @@ def _profile(task: ProfileTask, context: TaskContext) -> ProfileResult:
     return ProfileResult(task.source.name, names, sampled, size, digest, file_parts(scanner.boundaries))
 
 
-def _check_quotes(source: SourceFile, fmt: TextFormat, invalid: list[InvalidRow]) -> None:
-    """A sample with text after a closing quote fails the run: the file is likely not CSV
-    (quotes are ordinary characters in it, as in IMDb's files) rather than a few bad rows."""
-    glued = next((row for row in invalid if row.reason == GLUED), None)
+def _check_quotes(source: SourceFile, fmt: TextFormat, invalid: list[InvalidRow], after: int) -> None:
+    """A sample (the records before record ``after``) with text after a closing quote fails the
+    run: the file is likely not CSV (quotes are ordinary characters in it, as in IMDb's files)
+    rather than a few bad rows."""
+    glued = next((row for row in invalid if row.reason == GLUED and row.record < after), None)
     if glued is not None:
         line = _lines(source, fmt, WHOLE, glued.record, glued.record)
         raise SourceError(
