@@ -43,30 +43,33 @@ def splittable_encoding(encoding: str) -> bool:
 
 
 def beside_quote(delimiter: str) -> np.ndarray:
-    """Whether a byte (or EDGE) may stand beside a quote, looked up at the byte's value + 1."""
-    table = np.zeros(257, dtype=bool)
-    table[[ord(delimiter) + 1, LF + 1, CR + 1, QUOTE + 1, EDGE + 1]] = True
+    """Whether a byte may stand beside a quote, by its value (EDGE stands as a line feed)."""
+    table = np.zeros(256, dtype=bool)
+    table[[ord(delimiter), LF, CR, QUOTE]] = True
     return table
 
 
 def first_unsafe_quote(
-    block: np.ndarray, quotes: np.ndarray, ahead: np.ndarray, parity: int, previous: int, table: np.ndarray
+    block: np.ndarray, quotes: np.ndarray, parity: int, previous: int, after_last: int, table: np.ndarray
 ) -> int:
-    """The index in ``block`` of the first of its ``quotes`` (indexes) that neither opens nor
-    closes a field, else len(block); ``ahead``: the byte after each quote, ``parity``: the
-    count of quotes before the block modulo 2, ``previous``: the byte before it."""
-    behind = np.where(quotes > 0, block[np.maximum(quotes - 1, 0)].astype(np.int16), previous)
-    opening = ((parity + np.arange(quotes.size)) & 1) == 0
-    fits = table[np.where(opening, behind, ahead) + 1]
-    bad = np.flatnonzero(~fits)
-    return int(quotes[bad[0]]) if bad.size else len(block)
+    """The index in ``block`` (bytes) of the first of its ``quotes`` (indexes, ascending) that
+    neither opens nor closes a field, else len(block); ``parity``: the count of quotes before the
+    block modulo 2, ``previous`` and ``after_last``: the bytes before and after it (or EDGE).
 
-
-def following(block: np.ndarray, indexes: np.ndarray, after_last: int) -> np.ndarray:
-    """The byte after each of ``indexes`` in ``block`` (``after_last`` after its last byte)."""
+    The quotes alternate between opening (the byte before must fit) and closing (the byte
+    after must fit), so each half is checked with one gather and one lookup."""
     size = len(block)
-    within = np.minimum(indexes + 1, size - 1)
-    return np.where(indexes + 1 < size, block[within].astype(np.int16), after_last)
+    opening, closing = quotes[parity::2], quotes[1 - parity :: 2]
+    behind = block[np.maximum(opening - 1, 0)]
+    if opening.size and opening[0] == 0:
+        behind[0] = LF if previous == EDGE else previous
+    ahead = block[np.minimum(closing + 1, size - 1)]
+    if closing.size and closing[-1] == size - 1:
+        ahead[-1] = LF if after_last == EDGE else after_last
+    bad_opening = opening[~table[behind]]
+    bad_closing = closing[~table[ahead]]
+    firsts = [int(bad[0]) for bad in (bad_opening, bad_closing) if bad.size]
+    return min(firsts) if firsts else size
 
 
 class QuoteCheck:
@@ -99,8 +102,7 @@ class QuoteCheck:
             return
         quotes = np.flatnonzero(block == QUOTE)
         if quotes.size:
-            ahead = following(block, quotes, after_last)
-            unsafe = first_unsafe_quote(block, quotes, ahead, self._parity, self._previous, self._table)
+            unsafe = first_unsafe_quote(block, quotes, self._parity, self._previous, after_last, self._table)
             self.suspect = unsafe < len(block)
             self._parity = (self._parity + quotes.size) & 1
         self._previous = int(block[-1])

@@ -338,8 +338,11 @@ class _Screen:
         self._glued: _GluedRecords | None = None
 
     def quote_check(self) -> QuoteCheck | None:
-        """A check for one reading of the file, where quotes are to be watched at all."""
-        return QuoteCheck(self._source.delimiter) if self._watching and not self._looking else None
+        """A check for one reading of the file, where quotes are to be watched at all (not in
+        a part whose quotes the scan that cut it checked)."""
+        if not self._watching or self._looking or self._part.quotes_checked:
+            return None
+        return QuoteCheck(self._source.delimiter)
 
     def handle(self, row: pacsv.InvalidRow) -> str:
         """Arrow's invalid row handler: skip it, and pass it on in its turn."""

@@ -26,7 +26,7 @@ import numpy as np
 
 from processor.discover import SourceFile
 from processor.parts import WHOLE, Part
-from processor.quotes import CR, EDGE, LF, QUOTE, beside_quote, first_unsafe_quote, following
+from processor.quotes import CR, EDGE, LF, QUOTE, beside_quote, first_unsafe_quote
 from processor.quotes import splittable_encoding as splittable_encoding
 from processor.read import TextFormat, open_bytes, seekable
 
@@ -83,13 +83,15 @@ class BoundaryScanner:
             return
 
         def after(indexes: np.ndarray) -> np.ndarray:
-            return following(block, indexes, next_byte)
+            """The byte after each of ``indexes`` (``next_byte`` after the last one)."""
+            within = np.minimum(indexes + 1, size - 1)
+            return np.where(indexes + 1 < size, block[within].astype(np.int16), next_byte)
 
         limit = size if self.unsafe_at is None else 0
         quotes = np.flatnonzero(block == QUOTE) if self.quoting == "csv" else np.empty(0, dtype=np.intp)
         if quotes.size and limit:
             unsafe = first_unsafe_quote(
-                block, quotes, after(quotes), self._parity, self._previous, self._beside_quote
+                block, quotes, self._parity, self._previous, next_byte, self._beside_quote
             )
             limit = min(limit, unsafe)
             if limit < size:
@@ -123,8 +125,11 @@ class BoundaryScanner:
             candidates = candidates[1:]
 
 
-def file_parts(boundaries: list[tuple[int, int]]) -> tuple[Part, ...]:
-    """The parts between ``boundaries`` of a file (one part, the whole file, when there are none)."""
+def file_parts(boundaries: list[tuple[int, int]], checked_to_end: bool = False) -> tuple[Part, ...]:
+    """The parts between ``boundaries`` of a file (one part, the whole file, when there are none).
+
+    No boundary follows a quote that breaks the rule, so the parts before the last one have
+    their quotes checked; the last one where the scan found none (``checked_to_end``)."""
     if not boundaries:
         return (WHOLE,)
     starts = [(0, 1), *boundaries]
@@ -135,6 +140,7 @@ def file_parts(boundaries: list[tuple[int, int]]) -> tuple[Part, ...]:
             end=starts[index + 1][0] if index + 1 < len(starts) else None,
             first_line=line,
             last=index + 1 == len(starts),
+            quotes_checked=index + 1 < len(starts) or checked_to_end,
         )
         for index, (start, line) in enumerate(starts)
     )
@@ -189,7 +195,7 @@ def stream_blocks(
             for offset, next_line in scanner.boundaries:
                 cut = offset - start
                 block = bytes(pending[:cut])
-                yield Part(index=index, start=start, end=offset, first_line=line, data=block, last=False)
+                yield Part(index, start, offset, line, block, last=False, quotes_checked=True)
                 del pending[:cut]
                 start, line, index = offset, next_line, index + 1
             scanner.boundaries.clear()
@@ -197,7 +203,7 @@ def stream_blocks(
                 yield Part(index=index, start=start, first_line=line, last=True)
                 return
             if not data:
-                yield Part(index=index, start=start, first_line=line, data=bytes(pending), last=True)
+                yield Part(index, start, None, line, bytes(pending), last=True, quotes_checked=True)
                 return
 
 

@@ -175,7 +175,8 @@ def _profile(task: ProfileTask, context: TaskContext) -> ProfileResult:
             task.source.name,
             f"{scanner.unsafe_at:,}",
         )
-    return ProfileResult(task.source.name, names, sampled, size, digest, file_parts(scanner.boundaries))
+    parts = file_parts(scanner.boundaries, checked_to_end=scanner.unsafe_at is None)
+    return ProfileResult(task.source.name, names, sampled, size, digest, parts)
 
 
 def _check_quotes(source: SourceFile, fmt: TextFormat, invalid: list[InvalidRow], after: int) -> None:

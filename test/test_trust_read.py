@@ -166,19 +166,20 @@ def test_imdb_with_src_quoting_none_keeps_the_quotes(db, table, tmp_path):
 
 
 def glued_file(rows: int) -> tuple[str, list[tuple[str, str]], dict[int, str]]:
-    """A CSV file whose glued rows lie past a 2-row sample: its text, the rows that load (id,
-    text as the file means it) and the glued rows' lines with their text."""
+    """A CSV file whose glued rows lie past a 2-row sample, late enough that a split file has
+    parts before them: its text, the rows that load (id, text as the file means it) and the
+    glued rows' lines with their text."""
     lines = ["id,note"]
     loaded: list[tuple[str, str]] = []
     glued: dict[int, str] = {}
     for i in range(rows):
-        if i in (5, rows - 2):
+        if i in (rows * 2 // 3, rows - 2):
             line = f'{i},"abc"def'
             glued[len(lines) + 1] = line
         elif i % 3 == 0:
             line = f'{i},"quoted, ""inner"" and\nline break"'
             loaded.append((str(i), 'quoted, "inner" and\nline break'))
-        elif i % 3 == 1:
+        elif i % 3 == 1 and i > rows // 2:
             line = f'{i},12" pipe'  # a quote inside an unquoted field is a character
             loaded.append((str(i), '12" pipe'))
         else:
@@ -457,3 +458,26 @@ def test_ndjson_nul_in_a_string_is_held_exactly_or_rejected(db, table, tmp_path)
         assert (rejected, rows) == (["1"], [(2, "ok")])
     else:
         assert rows == [(1, "a\x00b"), (2, "ok")]
+
+
+def test_glued_and_the_byte_check_agree_with_python_csv_in_strict_mode():
+    """Every record of up to 7 characters of ``a , " space``: ``glued`` says what Python's csv
+    module in strict mode refuses ("',' expected after '\"'"), and the vectorised check of the
+    bytes never misses one (it may flag more: a quote inside an unquoted field)."""
+    import itertools
+
+    from processor.quotes import QuoteCheck, glued
+
+    for size in range(1, 8):
+        for chars in itertools.product('a," ', repeat=size):
+            text = "".join(chars) + "\n"
+            try:
+                list(csv.reader([text], strict=True))
+                refused = False
+            except csv.Error as error:
+                refused = "expected after" in str(error)
+            assert glued(text, ",") == refused, text
+            check = QuoteCheck(",")
+            check.feed(text.encode())
+            check.finish()
+            assert check.suspect or not refused, text
