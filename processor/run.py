@@ -224,9 +224,10 @@ def _import(settings: Settings, report: RunReport, interrupts: Interrupts) -> No
         check_connection(engine)
         backend = backend_for(engine)
         files = settle_dialects(files, fmt, settings.src_delimiter is None, settings.src_header)
+        headerless = files[0].data_format == "csv" and not files[0].has_header
         layout = map_columns(
-            read_headers(files, fmt, settings.sample_rows, _given_names(settings)),
-            settings.src_columns if settings.src_header else (),
+            read_headers(files, fmt, settings.sample_rows, _given_names(settings) if headerless else None),
+            () if headerless else settings.src_columns,
             settings.src_path_column,
             files[0].name,
         )
@@ -272,11 +273,9 @@ def _import(settings: Settings, report: RunReport, interrupts: Interrupts) -> No
         engine.dispose()
 
 
-def _given_names(settings: Settings) -> tuple[str, ...] | None:
+def _given_names(settings: Settings) -> tuple[str, ...]:
     """Every field's name, in file order, of files without a header line (SRC_HEADER=false):
-    SRC_COLUMNS's entries as written, else SCHEMA_FILE's columns; None for files with one."""
-    if settings.src_header:
-        return None
+    SRC_COLUMNS's entries as written, else SCHEMA_FILE's columns."""
     if settings.src_columns:
         return settings.src_columns
     assert settings.schema_file is not None  # Settings requires one of them

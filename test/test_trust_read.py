@@ -481,3 +481,25 @@ def test_glued_and_the_byte_check_agree_with_python_csv_in_strict_mode():
             check.feed(text.encode())
             check.finish()
             assert check.suspect or not refused, text
+
+
+def test_a_value_in_the_unnamed_last_field_of_a_headerless_file_names_its_line(tmp_path):
+    db = Database("sqlite", f"sqlite:///{tmp_path / 'test.db'}")
+    write(tmp_path / "src", "region.tbl", "0|AFRICA|a|\n1|AMERICA|b|\n2|ASIA|c|oops\n")
+    columns = ("r_regionkey", "r_name", "r_comment")
+    report = load(tmp_path / "src", db, "t", src_file_name="*.tbl", src_header=False, src_columns=columns)
+    assert report.exit_code == 4
+    assert str(report.error) == (
+        "region.tbl: line 3: a value in the last column, which has no name (line 1 ends (SRC_HEADER=false) "
+        "with the delimiter); it is dropped only where it is empty in every row"
+    )
+    assert nothing_written(db, "t")
+
+
+def test_src_columns_still_picks_ndjson_keys_with_src_header_false(tmp_path):
+    db = Database("sqlite", f"sqlite:///{tmp_path / 'test.db'}")
+    write(tmp_path / "src", "a.jsonl", '{"id":1,"x":"a","y":"b"}\n')
+    report = load(tmp_path / "src", db, "t", src_file_name="*.jsonl", src_header=False, src_columns=("y",))
+    assert report.error is None, report.error
+    assert db.columns("t") == ["y"]
+    assert db.rows("t") == [("b",)]
