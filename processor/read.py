@@ -403,6 +403,7 @@ class _GluedRecords:
     asked, by Python's csv module (whose records are Arrow's) and ``quotes.glued``."""
 
     def __init__(self, source: SourceFile, fmt: TextFormat, part: Part) -> None:
+        self._source, self._fmt = source, fmt
         self._delimiter = source.delimiter
         self._stream = open_text(source, fmt, part)
         self._lines = _LineRecorder(self._stream, part.first_line)
@@ -412,6 +413,13 @@ class _GluedRecords:
 
     def upto(self, last: int) -> list[int]:
         """Every such record up to record ``last``."""
+        try:
+            self._read_to(last)
+        except (UnicodeDecodeError, *DAMAGED) as exc:  # it may read ahead of Arrow, which reports these
+            raise reading_error(self._source, self._fmt, exc) from exc
+        return self._found
+
+    def _read_to(self, last: int) -> None:
         with _any_field_size():
             while self._record < last:
                 row = next(self._rows, None)
@@ -424,7 +432,6 @@ class _GluedRecords:
                     if '"' in text and glued(text, self._delimiter):
                         self._found.append(self._record)
                 self._lines.start_record()
-        return self._found
 
     def close(self) -> None:
         self._stream.close()

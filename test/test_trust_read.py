@@ -503,3 +503,15 @@ def test_src_columns_still_picks_ndjson_keys_with_src_header_false(tmp_path):
     assert report.error is None, report.error
     assert db.columns("t") == ["y"]
     assert db.rows("t") == [("b",)]
+
+
+def test_undecodable_bytes_after_text_after_a_closing_quote_are_exit_3(tmp_path):
+    db = Database("sqlite", f"sqlite:///{tmp_path / 'test.db'}")
+    write(tmp_path / "src", "a.csv", b'n,t\n1,x\n2,"a"b\n3,y\n4,caf\xe9\n')
+    report = load(tmp_path / "src", db, "t", sample_rows=1, max_errors=5)
+    assert report.exit_code == 3
+    assert str(report.error) == (
+        "a.csv: line 5: bytes not valid utf-8; set SRC_ENCODING to the files' encoding "
+        "(it looks like cp1252: SRC_ENCODING=cp1252)"
+    )
+    assert nothing_written(db, "t")
