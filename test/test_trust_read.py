@@ -76,10 +76,28 @@ def test_the_detected_delimiter_is_logged_and_in_the_dry_run(cli, tmp_path):
         "LOG_LEVEL": "INFO",
         "DRY_RUN": "true",
     }
-    code, out, err = cli([], env)
+    code, out, err = cli([], {**env, "REPORT_PATH": str(tmp_path / "plan.json")})
     assert code == 0, err
     assert "delimiter ';' detected in a.csv" in err
     assert "  a.csv  14 bytes  1 rows  delimiter ';'" in out
+    planned = json.loads((tmp_path / "plan.json").read_text(encoding="utf-8"))["dry_run"]["files"]
+    assert [(f["name"], f["delimiter"]) for f in planned] == [("a.csv", ";")]
+
+
+def test_the_delimiter_is_detected_in_compressed_files_and_archive_members(tmp_path):
+    import zipfile
+
+    db = Database("sqlite", f"sqlite:///{tmp_path / 'test.db'}")
+    write(tmp_path / "gz", "a.csv.gz", gzip.compress(b"id|v\n1|x\n"))
+    report = load(tmp_path / "gz", db, "g", src_file_name="*.csv.gz")
+    assert report.error is None, report.error
+    assert db.rows("g") == [(1, "x")]
+    with zipfile.ZipFile(tmp_path / "epc.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("d1/certificates.csv", "id\tv\n2\ty\n")
+        archive.writestr("d2/certificates.csv", "id;v\n3;z\n")
+    report = load(tmp_path / "epc.zip", db, "z", src_file_name="**/certificates.csv")
+    assert report.error is None, report.error
+    assert db.rows("z", order_by="id") == [(2, "y"), (3, "z")]
 
 
 @pytest.mark.parametrize(
