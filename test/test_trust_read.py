@@ -161,12 +161,14 @@ IMDB = (
 )
 
 
-def test_text_after_a_closing_quote_in_the_sample_is_exit_3(db, table, tmp_path):
-    write(tmp_path / "src", "title.basics.tsv", IMDB)
-    report = load(tmp_path / "src", db, table, src_file_name="*.tsv")
+@pytest.mark.parametrize("name", ["title.basics.tsv", "title.basics.tsv.gz"])
+def test_text_after_a_closing_quote_in_the_sample_is_exit_3(db, table, tmp_path, name):
+    content = IMDB.encode()
+    write(tmp_path / "src", name, gzip.compress(content) if name.endswith(".gz") else content)
+    report = load(tmp_path / "src", db, table, src_file_name=name)
     assert report.exit_code == 3
     assert str(report.error) == (
-        'title.basics.tsv: line 3: text after a closing quote (as in "abc"def) is not CSV; '
+        f'{name}: line 3: text after a closing quote (as in "abc"def) is not CSV; '
         "set SRC_QUOTING=none if quotes are ordinary characters in these files"
     )
     assert nothing_written(db, table)
