@@ -68,8 +68,8 @@ def detect_delimiter(source: SourceFile, fmt: TextFormat) -> str:
     if len(tied) > 1:
         both = " and ".join(shown_delimiter(c) for c in tied)
         raise SourceError(
-            f"{source.name}: the delimiter is ambiguous: {both} each split line 1 and as many of the "
-            f"{len(counts[tied[0]]) - 1} lines after it into as many fields; set SRC_DELIMITER"
+            f"{source.name}: the delimiter is ambiguous: {both} each split line 1 and {best} of the "
+            f"{len(counts[tied[0]]) - 1} records after it into the same number of fields; set SRC_DELIMITER"
         )
     chosen = tied[0]
     if best == 0 and len(counts[chosen]) > 1:

@@ -105,13 +105,13 @@ def test_the_delimiter_is_detected_in_compressed_files_and_archive_members(tmp_p
     [
         (
             "a,b;c\n1,2;3\n4,5;6\n",
-            "a.csv: the delimiter is ambiguous: ',' and ';' each split line 1 and as many of the 2 lines "
-            "after it into as many fields; set SRC_DELIMITER",
+            "a.csv: the delimiter is ambiguous: ',' and ';' each split line 1 and 2 of the 2 records "
+            "after it into the same number of fields; set SRC_DELIMITER",
         ),
         (
             "a|b\tc\n1|2\t3\n",
-            "a.csv: the delimiter is ambiguous: tab and '|' each split line 1 and as many of the 1 lines "
-            "after it into as many fields; set SRC_DELIMITER",
+            "a.csv: the delimiter is ambiguous: tab and '|' each split line 1 and 1 of the 1 records "
+            "after it into the same number of fields; set SRC_DELIMITER",
         ),
         (
             "a;b\n1\n2\n",
