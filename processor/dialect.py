@@ -5,10 +5,12 @@ one-column table without an error.  So each CSV file's delimiter is chosen among
 by splitting its first line and the lines after it with Python's csv module once per
 candidate (a delimiter inside a quoted field does not count): a candidate fits a line that it
 splits into as many fields as the first line, and the one that fits the most lines is the
-file's.  Two that fit as many lines, or a first line that only one candidate splits while the
-lines below do not split on it, make the file ambiguous: SourceError, asking for SRC_DELIMITER.
-A first line that no candidate splits is a one-column file.  Each file has its own delimiter
-(files exported by different tools still load into one table); their headers must still agree.
+file's (lines it does not fit are rejected rows, as they would be with SRC_DELIMITER).  Two
+that fit as many lines, or a first line that a candidate splits while it splits none of the
+lines below (a one-column file whose name holds it?), make the file ambiguous: SourceError,
+asking for SRC_DELIMITER.  A first line that no candidate splits is a one-column file.  Each
+file has its own delimiter (files exported by different tools still load into one table); their
+headers must still agree.
 """
 
 from __future__ import annotations
@@ -72,7 +74,7 @@ def detect_delimiter(source: SourceFile, fmt: TextFormat) -> str:
             f"{len(counts[tied[0]]) - 1} records after it into the same number of fields; set SRC_DELIMITER"
         )
     chosen = tied[0]
-    if best == 0 and len(counts[chosen]) > 1:
+    if best == 0 and len(counts[chosen]) > 1 and all(n == 1 for n in counts[chosen][1:]):
         raise SourceError(
             f"{source.name}: line 1 holds {shown_delimiter(chosen)}, but the lines after it do not split "
             "on it into as many fields: set SRC_DELIMITER (for a one-column file, to a character it "

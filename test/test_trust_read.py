@@ -535,3 +535,12 @@ def test_undecodable_bytes_after_text_after_a_closing_quote_are_exit_3(tmp_path)
         "(it looks like cp1252: SRC_ENCODING=cp1252)"
     )
     assert nothing_written(db, "t")
+
+
+def test_a_ragged_line_under_the_detected_delimiter_is_a_rejected_row(db, table, tmp_path):
+    write(tmp_path / "src", "a.csv", "id;name;note\n1;Ann;x\n2;Bob\n3;Cy;z\n")
+    report = load(tmp_path / "src", db, table, max_errors=1)
+    assert report.error is None, report.error
+    rows = [tuple(map(as_text, r)) for r in db.rows(table, order_by="id")]
+    assert rows == [("1", "Ann", "x"), ("3", "Cy", "z")]
+    assert rejects_of(tmp_path, table) == [["a.csv", "3", "expected 3 fields, found 2", "2;Bob"]]
