@@ -180,42 +180,11 @@ def open_part(
 
 
 def _without_mark(raw: IO[bytes], mark: bytes) -> IO[bytes]:
-    """``raw`` less ``mark`` where it starts with it (read on to see; put back if it does not)."""
-    head = b""
-    while len(head) < len(mark):
-        more = raw.read(len(mark) - len(head))
-        if not more:
-            break
-        head += more
-    return raw if head == mark else bounded(_Prefixed(head, raw), None)
-
-
-class _Prefixed(io.RawIOBase):
-    """``head``, then the rest of ``raw``."""
-
-    def __init__(self, head: bytes, raw: IO[bytes]) -> None:
-        super().__init__()
-        self._head = head
-        self._raw = raw
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        if self._head:
-            size = min(len(buffer), len(self._head))
-            buffer[:size] = self._head[:size]
-            self._head = self._head[size:]
-            return size
-        data = self._raw.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        try:
-            self._raw.close()
-        finally:
-            super().close()
+    """``raw`` less ``mark`` where it starts with it (seen through a buffer, without reading on)."""
+    buffered = raw if isinstance(raw, io.BufferedReader) else bounded(raw, None)
+    if buffered.peek(len(mark))[: len(mark)] == mark:
+        buffered.read(len(mark))
+    return buffered
 
 
 def open_text(source: SourceFile, fmt: TextFormat, part: Part = WHOLE, errors: str = "strict") -> IO[str]:
