@@ -1,8 +1,9 @@
 """Find the source files: a glob below SRC_DATA_FOLDER (a folder or an archive), in a stable
 order, with their format.
 
-Discovery decides everything that is known from a file's name (compression, delimiter) so that
-readers get a plain, picklable ``SourceFile`` and never guess again.
+Discovery decides everything that is known from a file's name (compression, the delimiter a
+``.tsv`` suggests) so that readers get a plain, picklable ``SourceFile``; ``dialect.py`` then
+settles each file's delimiter from its text, once, before any reader needs it.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ class SourceFile:
     member: str | None = None
     offset: int = 0
     checksum: str | None = None
+    #: Whether a CSV file's first line names the columns (SRC_HEADER=false: it is data).
+    header: bool = True
 
     @property
     def relative_path(self) -> str:
@@ -46,8 +49,9 @@ class SourceFile:
 
     @property
     def has_header(self) -> bool:
-        """Whether the first record names the columns (CSV), rather than being data (NDJSON)."""
-        return self.data_format == "csv"
+        """Whether the first record names the columns (CSV with a header line), rather than being
+        data (NDJSON, SRC_HEADER=false)."""
+        return self.data_format == "csv" and self.header
 
     @property
     def stem(self) -> str:

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from processor.backends import Backend, backend_for
 from processor.database import create_engine
+from processor.dialect import shown_delimiter
 from processor.discover import SourceFile
 from processor.ledger import Holdings
 from processor.schema import TablePlan
@@ -49,6 +50,8 @@ class PlannedFile:
     rows: int | None
     exact: bool
     skipped: bool
+    #: The delimiter its fields are split on (detected, or SRC_DELIMITER); None: NDJSON.
+    delimiter: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,7 +98,8 @@ class DryRun:
         for f in self.files[:LISTED_FILES]:
             shown = _rows(f.rows, f.exact) + " rows" if f.rows is not None else "rows not estimated"
             skipped = "  (skipped: loaded already)" if f.skipped else ""
-            lines.append(f"  {f.name}  {f.bytes:,} bytes  {shown}{skipped}")
+            split = f"  delimiter {shown_delimiter(f.delimiter)}" if f.delimiter else ""
+            lines.append(f"  {f.name}  {f.bytes:,} bytes  {shown}{split}{skipped}")
         if len(self.files) > LISTED_FILES:
             lines.append(f"  ... and {len(self.files) - LISTED_FILES} more (the JSON report lists them all)")
         if self.columns:
@@ -131,6 +135,7 @@ class DryRun:
                     "estimated_rows": f.rows,
                     "rows_exact": f.exact,
                     "skipped": f.skipped,
+                    "delimiter": f.delimiter,
                 }
                 for f in self.files
             ],
@@ -186,6 +191,7 @@ def describe_plan(
                 planned.profiles[f.name].sample.estimated_rows(f),
                 exact=planned.profiles[f.name].sample.whole,
                 skipped=f.name not in todo,
+                delimiter=f.delimiter if f.data_format == "csv" else None,
             )
             for f in files
         ),

@@ -6,15 +6,17 @@ have in the file: a number is its literal text (``1.10`` stays ``1.10``, a 30-di
 stays whole: Python's json module is asked not to turn them into floats), ``true``/``false``
 their words, a nested object or array its JSON text (compact, keys in their order), ``null``
 and a missing key NULL.  The columns are the keys of the files' first records, in the order
-first met; a later record with another key, or a line that is not a JSON object, is a rejected
-row.  A blank line is no record; every other line is one (JSON strings hold no line breaks), so
-record numbers count non-blank lines and a file splits at any line break.
+first met; a later record with another key, a line that is not a JSON object, an object that
+gives a key twice and a string no encoding holds (a lone surrogate escape) are rejected rows.  A
+blank line is no record; every other line is one (JSON strings hold no line breaks), so record
+numbers count non-blank lines and a file splits at any line break.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, Any
 
@@ -22,6 +24,8 @@ import pyarrow as pa
 
 #: Records parsed into one batch.
 BATCH_ROWS = 4096
+#: A surrogate's escape: only such a string can hold a lone one (a pair is one character).
+SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 #: Why a key can be no column, for the rejects file.
 UNKNOWN_KEY = "the columns are the keys of each file's first SAMPLE_ROWS objects; SAMPLE_ROWS=0 reads all"
 
@@ -35,18 +39,59 @@ class NotARecord(ValueError):
 
 
 def parse_record(line: str) -> dict[str, Any]:
-    """The object on one line, numbers kept as ``RawNumber``."""
+    """The object on one line, numbers kept as ``RawNumber``.
+
+    What a column could not hold as written is no record: a key given twice in an object (one
+    value would be lost), and a string with a lone surrogate escape (``"\\ud800"``, no
+    character of any encoding)."""
     try:
-        value = json.loads(line, parse_float=RawNumber, parse_int=RawNumber, parse_constant=_no_constant)
+        value = json.loads(
+            line,
+            parse_float=RawNumber,
+            parse_int=RawNumber,
+            parse_constant=_no_constant,
+            object_pairs_hook=_unique_keys,
+        )
+    except NotARecord:
+        raise
     except ValueError as error:
         raise NotARecord(f"not valid JSON: {error}") from None
     if not isinstance(value, dict):
         raise NotARecord(f"a JSON {type(value).__name__}, not an object")
+    if SURROGATE_ESCAPE.search(line):
+        _check_encodable(value)
     return value
 
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    value = dict(pairs)
+    if len(value) < len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise NotARecord(f"key {key!r} appears more than once in an object (one value would be lost)")
+            seen.add(key)
+    return value
+
+
+def _check_encodable(value: Any) -> None:
+    """Raise NotARecord where a string (key or value, at any depth) holds a lone surrogate."""
+    if isinstance(value, str) and not isinstance(value, RawNumber):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise NotARecord(f"the string {value!r} holds a lone surrogate escape: no character") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_encodable(key)
+            _check_encodable(item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_encodable(item)
 
 
 def as_text(value: Any) -> str | None:

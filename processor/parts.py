@@ -27,6 +27,9 @@ class Part:
     data: bytes | None = None
     #: The file's last part: the parent knows how many parts the file has once this one is made.
     last: bool = True
+    #: The scan that cut the part found every quote in it opening or closing a field
+    #: (``quotes.py``), so its reader need not check them again.
+    quotes_checked: bool = False
 
     @property
     def header(self) -> bool:

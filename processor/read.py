@@ -9,6 +9,7 @@ Line numbers cost a second pass, so they are looked up only for rows that were r
 from __future__ import annotations
 
 import bz2
+import codecs
 import contextlib
 import csv
 import io
@@ -20,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 from isal import igzip, isal_zlib
@@ -31,7 +33,8 @@ from processor.fingerprint import StreamDigest
 from processor.inflate import open_zip_member
 from processor.ndjson import locate_json_records, read_json_batches, read_keys
 from processor.pacing import PacedStream
-from processor.parts import WHOLE, Part, slice_stream
+from processor.parts import WHOLE, Part, bounded, slice_stream
+from processor.quotes import GLUED, QuoteCheck, glued, splittable_encoding
 
 # What a damaged or truncated compressed file raises while it is read (BadGzipFile is an
 # OSError; a truncated stream ends in EOFError; ISA-L's inflate raises its own error).
@@ -53,6 +56,26 @@ MIN_AHEAD_BLOCKS = 3
 STRADDLING = "straddling object straddles two block boundaries"
 # Arrow's message for input without a record (a part of a file holding only blank lines).
 EMPTY = "Empty CSV file"
+# The byte-order marks that an encoding's own decoder keeps as a character (U+FEFF), dropped
+# from a file's start (``utf-16``, ``utf-32`` and ``utf-8-sig`` read and drop theirs).
+BYTE_ORDER_MARKS = {
+    "utf-8": codecs.BOM_UTF8,
+    "utf-16-le": codecs.BOM_UTF16_LE,
+    "utf-16-be": codecs.BOM_UTF16_BE,
+    "utf-32-le": codecs.BOM_UTF32_LE,
+    "utf-32-be": codecs.BOM_UTF32_BE,
+}
+# A file's encoding as its first bytes' byte-order mark names it (longest first: UTF-32-LE's
+# begins with UTF-16-LE's).
+MARKED_ENCODINGS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# Bytes of a file's start looked at to guess its encoding (error path only).
+GUESS_BYTES = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -144,24 +167,37 @@ def _open_zip_member(source: SourceFile) -> IO[bytes]:
         return open_zip_member(source.path, archive, members[0])
 
 
-def open_part(source: SourceFile, part: Part = WHOLE, digest: StreamDigest | None = None) -> IO[bytes]:
-    """Open the bytes of one part of a source file (all of it by default), decompressed;
-    ``digest`` fingerprints a whole file on the way."""
+def open_part(
+    source: SourceFile, fmt: TextFormat, part: Part = WHOLE, digest: StreamDigest | None = None
+) -> IO[bytes]:
+    """Open the bytes of one part of a source file (all of it by default), decompressed, less
+    the file's byte-order mark; ``digest`` fingerprints a whole file on the way."""
     if part.data is not None:
-        return io.BytesIO(part.data)
-    opened = open_bytes(source, digest if part.whole else None)
-    return slice_stream(opened, part, seekable=seekable(source))
+        opened: IO[bytes] = io.BytesIO(part.data)
+    else:
+        opened = open_bytes(source, digest if part.whole else None)
+        opened = slice_stream(opened, part, seekable=seekable(source))
+    mark = BYTE_ORDER_MARKS.get(codecs.lookup(fmt.encoding).name)
+    return _without_mark(opened, mark) if mark and part.header else opened
 
 
-def open_text(source: SourceFile, fmt: TextFormat, part: Part = WHOLE) -> IO[str]:
+def _without_mark(raw: IO[bytes], mark: bytes) -> IO[bytes]:
+    """``raw`` less ``mark`` where it starts with it (seen through a buffer, without reading on)."""
+    buffered = raw if isinstance(raw, io.BufferedReader) else bounded(raw, None)
+    if buffered.peek(len(mark))[: len(mark)] == mark:
+        buffered.read(len(mark))
+    return buffered
+
+
+def open_text(source: SourceFile, fmt: TextFormat, part: Part = WHOLE, errors: str = "strict") -> IO[str]:
     """Open a source file (or a part of it) as text for Python's csv module (header and line
-    look-ups)."""
-    return _text(open_part(source, part), fmt)
+    look-ups); ``errors`` as ``open`` takes it."""
+    return _text(open_part(source, fmt, part), fmt, errors)
 
 
-def _text(raw: IO[bytes], fmt: TextFormat) -> IO[str]:
+def _text(raw: IO[bytes], fmt: TextFormat, errors: str = "strict") -> IO[str]:
     encoding = "utf-8-sig" if fmt.encoding == "utf-8" else fmt.encoding
-    return io.TextIOWrapper(raw, encoding=encoding, newline="")
+    return io.TextIOWrapper(raw, encoding=encoding, errors=errors, newline="")
 
 
 def bounded_lines(stream: IO[str], source: SourceFile, first_line: int = 1) -> Iterator[str]:
@@ -208,13 +244,11 @@ def read_header(source: SourceFile, fmt: TextFormat, records: int = 0) -> list[s
             if source.data_format == "ndjson":
                 return read_keys(lines, records) or None
             return next(_csv_reader(lines, source, fmt), None)
-    except UnicodeDecodeError as exc:
-        # The text layer decodes ahead of the csv module, so the bad bytes may lie after line 1.
-        raise _undecodable(source, fmt) from exc
     except csv.Error as exc:
         raise SourceError(f"{source.name}: line 1: unreadable header: {exc}") from exc
-    except (*DAMAGED, pa.ArrowException) as exc:
-        raise _damaged(source, exc) from exc
+    except (UnicodeDecodeError, *DAMAGED, pa.ArrowException) as exc:
+        # The text layer decodes ahead of the csv module, so the bad bytes may lie after line 1.
+        raise reading_error(source, fmt, exc) from exc
 
 
 def read_batches(
@@ -232,9 +266,10 @@ def read_batches(
     field of ``include`` (default: all ``columns`` fields), named by the field's index; an
     NDJSON file's fields are its ``keys``.
 
-    Rows with too few or too many fields are passed to ``on_invalid`` and left out; ``digest``
-    fingerprints a whole file on the way; ``read_ahead`` bytes at most are read beyond the
-    batches taken (a sample takes few).  Arrow
+    Rows with too few or too many fields, and rows with text after a closing quote, are passed
+    to ``on_invalid`` (in record order, each before the batch that would have held it) and left
+    out; ``digest`` fingerprints a whole file on the way; ``read_ahead`` bytes at most are read
+    beyond the batches taken (a sample takes few).  Arrow
     parses a record only if it fits in about one block; after a larger one the file is read
     again from its start with blocks four times as large, skipping what was passed on, so that
     every row and invalid row comes once, numbered as in the whole file (or ``part``, whose
@@ -243,27 +278,152 @@ def read_batches(
     if source.data_format == "ndjson":
         yield from _json_batches(source, fmt, keys, on_invalid, part, digest, include)
         return
-    delivered = invalid = last_invalid = 0
+    screen = _Screen(source, fmt, part, on_invalid)
+    consumed = 0  # Arrow's rows passed on or screened out
+    block = BLOCK_BYTES
+    try:
+        while True:
+            check = screen.quote_check()
+            try:
+                parsed = _parse(
+                    source, fmt, columns, block, screen.handle, part, digest, read_ahead, include, check
+                )
+                for batch in _after(consumed, parsed):
+                    first, consumed = consumed, consumed + batch.num_rows
+                    kept = screen.screened(batch, first, check)
+                    if kept.num_rows:
+                        yield kept
+                screen.pass_on()
+                return
+            except _RecordTooLarge as error:
+                if block >= MAX_BLOCK_BYTES or _record_over_limit(source, fmt, part, error.reached):
+                    record = int(_holds_header(source, part)) + consumed + len(screen.skipped)
+                    raise _too_large(source, fmt, record, part) from None
+                block *= 4
+    finally:
+        screen.close()
 
-    def handle(row: pacsv.InvalidRow) -> str:
-        nonlocal invalid, last_invalid
-        if row.number > last_invalid:  # not one that an earlier reading passed on
-            invalid, last_invalid = invalid + 1, row.number
-            on_invalid(InvalidRow(record=row.number, fields=row.actual_columns))
+
+class _Screen:
+    """What ``read_batches`` leaves out of one file (or part) beside Arrow's ragged rows: rows
+    with text after a closing quote (``quotes.py``), which Arrow would read with the quotes
+    dropped.  A vectorised check of the bytes Arrow reads (``QuoteCheck``) finds whether any
+    quote breaks the rule; only from then on are records looked at one by one, and the rows of
+    those that do left out of the batches.  Invalid rows are held and passed on in record
+    order, so that a reader of ``on_invalid`` can number the rows it is given."""
+
+    def __init__(
+        self, source: SourceFile, fmt: TextFormat, part: Part, on_invalid: Callable[[InvalidRow], None]
+    ) -> None:
+        self._source, self._fmt, self._part = source, fmt, part
+        self._on_invalid = on_invalid
+        self._first = 2 if _holds_header(source, part) else 1  # the record of the first data row
+        #: Every record Arrow skipped so far (ragged), in order.
+        self.skipped: list[int] = []
+        self._held: list[InvalidRow] = []
+        self._watching = fmt.quoting == "csv"
+        # Bytes that may not be the characters they look like (UTF-16): every record is looked at.
+        self._looking = self._watching and not splittable_encoding(fmt.encoding)
+        self._glued: _GluedRecords | None = None
+
+    def quote_check(self) -> QuoteCheck | None:
+        """A check for one reading of the file, where quotes are to be watched at all (not in
+        a part whose quotes the scan that cut it checked)."""
+        if not self._watching or self._looking or self._part.quotes_checked:
+            return None
+        return QuoteCheck(self._source.delimiter)
+
+    def handle(self, row: pacsv.InvalidRow) -> str:
+        """Arrow's invalid row handler: skip it, and pass it on in its turn."""
+        if not self.skipped or row.number > self.skipped[-1]:  # not one an earlier reading passed on
+            self.skipped.append(row.number)
+            self._held.append(InvalidRow(record=row.number, fields=row.actual_columns))
         return "skip"
 
-    block = BLOCK_BYTES
-    while True:
+    def screened(self, batch: pa.RecordBatch, first: int, check: QuoteCheck | None) -> pa.RecordBatch:
+        """``batch`` (Arrow's rows ``first`` on) less its rows with text after a closing quote;
+        the invalid rows up to its last one are passed on."""
+        if not batch.num_rows:
+            return batch
+        self._looking = self._looking or (check is not None and check.suspect)
+        if not self._looking:
+            self._pass_on_to(int(self._records(np.array([first + batch.num_rows - 1]))[0]))
+            return batch
+        records = self._records(np.arange(first, first + batch.num_rows))
+        if self._glued is None:
+            self._glued = _GluedRecords(self._source, self._fmt, self._part)
+        glued = self._glued.upto(int(records[-1]))
+        out = np.isin(records, glued)
+        self._held += [InvalidRow(record=record, fields=0, reason=GLUED) for record in records[out].tolist()]
+        self._pass_on_to(int(records[-1]))
+        return batch.filter(pa.array(~out)) if out.any() else batch
+
+    def _records(self, rows: np.ndarray) -> np.ndarray:
+        """The record numbers of Arrow's rows ``rows`` (0-based, as Arrow gave them): each row's
+        number, pushed back by every skipped record at or before it."""
+        base = rows + self._first
+        skipped = np.asarray(self.skipped, dtype=np.int64)
+        records = base
+        while True:
+            pushed = base + np.searchsorted(skipped, records, side="right")
+            if np.array_equal(pushed, records):
+                return records
+            records = pushed
+
+    def _pass_on_to(self, last: int) -> None:
+        """Pass on the held invalid rows up to record ``last``, in record order."""
+        self._held.sort(key=lambda row: row.record)
+        ready = [row for row in self._held if row.record <= last]
+        self._held = self._held[len(ready) :]
+        for row in ready:
+            self._on_invalid(row)
+
+    def pass_on(self) -> None:
+        """The reading has ended: pass on every invalid row held."""
+        self._pass_on_to(sys.maxsize)
+
+    def close(self) -> None:
+        if self._glued is not None:
+            self._glued.close()
+
+
+class _GluedRecords:
+    """The records of a file (or part) with text after a closing quote, found in order as far as
+    asked, by Python's csv module (whose records are Arrow's) and ``quotes.glued``."""
+
+    def __init__(self, source: SourceFile, fmt: TextFormat, part: Part) -> None:
+        self._source, self._fmt = source, fmt
+        self._delimiter = source.delimiter
+        self._stream = open_text(source, fmt, part)
+        self._lines = _LineRecorder(self._stream, part.first_line)
+        self._rows = _csv_reader(self._lines, source, fmt)
+        self._record = 0
+        self._found: list[int] = []
+
+    def upto(self, last: int) -> list[int]:
+        """Every such record up to record ``last``."""
         try:
-            parsed = _parse(source, fmt, columns, block, handle, part, digest, read_ahead, include)
-            for batch in _after(delivered, parsed):
-                delivered += batch.num_rows
-                yield batch
-            return
-        except _RecordTooLarge as error:
-            if block >= MAX_BLOCK_BYTES or _record_over_limit(source, fmt, part, error.reached):
-                raise _too_large(source, fmt, int(part.header) + delivered + invalid, part) from None
-            block *= 4
+            self._read_to(last)
+        except (UnicodeDecodeError, *DAMAGED) as exc:  # it may read ahead of Arrow, which reports these
+            raise reading_error(self._source, self._fmt, exc) from exc
+        return self._found
+
+    def _read_to(self, last: int) -> None:
+        with _any_field_size():
+            while self._record < last:
+                row = next(self._rows, None)
+                if row is None:
+                    self._record = sys.maxsize
+                    break
+                if row:  # blank lines are no records (see read_batches)
+                    self._record += 1
+                    text = self._lines.text()
+                    if '"' in text and glued(text, self._delimiter):
+                        self._found.append(self._record)
+                self._lines.start_record()
+
+    def close(self) -> None:
+        self._stream.close()
 
 
 def _json_batches(
@@ -281,13 +441,27 @@ def _json_batches(
         on_invalid(InvalidRow(record=record, fields=0, reason=reason))
 
     try:
-        with _text(open_part(source, part, digest), fmt) as stream:
+        with _text(open_part(source, fmt, part, digest), fmt) as stream:
             lines = bounded_lines(stream, source, part.first_line)
             yield from read_json_batches(lines, keys, include, invalid)
-    except UnicodeDecodeError as exc:
-        raise _undecodable(source, fmt) from exc
-    except DAMAGED as exc:
-        raise _damaged(source, exc) from exc
+    except (UnicodeDecodeError, *DAMAGED) as exc:
+        raise reading_error(source, fmt, exc) from exc
+
+
+class _Watched:
+    """``raw``, whose bytes ``check`` sees before the reader does."""
+
+    def __init__(self, raw: IO[bytes], check: QuoteCheck) -> None:
+        self._raw = raw
+        self._check = check
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        if data:
+            self._check.feed(data)
+        else:
+            self._check.finish()
+        return data
 
 
 class _RecordTooLarge(Exception):
@@ -330,8 +504,10 @@ def _parse(
     digest: StreamDigest | None,
     read_ahead: int,
     include: Sequence[int] | None,
+    check: QuoteCheck | None,
 ) -> Iterator[pa.RecordBatch]:
-    """One reading of the file (or ``part``) with Arrow, in blocks of ``block`` bytes."""
+    """One reading of the file (or ``part``) with Arrow, in blocks of ``block`` bytes, its bytes
+    fed to ``check`` as Arrow reads them."""
     names = [str(i) for i in range(columns)]
     # Fields not included are split off but never converted (SRC_COLUMNS).
     wanted = names if include is None else [names[i] for i in include]
@@ -341,7 +517,7 @@ def _parse(
         column_names=names,
         # Not skip_rows: that skips physical lines, so a header with a quoted line break would
         # leave its tail behind as a data row.  skip_rows_after_names skips one parsed record.
-        skip_rows_after_names=1 if part.header else 0,
+        skip_rows_after_names=1 if _holds_header(source, part) else 0,
         encoding=fmt.encoding if fmt.encoding != "utf-8" else "utf8",
     )
     parse_options = pacsv.ParseOptions(
@@ -358,8 +534,9 @@ def _parse(
         strings_can_be_null=True,
         quoted_strings_can_be_null=True,
     )
-    with open_part(source, part, digest) as raw:
-        stream = PacedStream(raw, ahead=max(MIN_AHEAD_BLOCKS, read_ahead // block))
+    with open_part(source, fmt, part, digest) as raw:
+        watched = raw if check is None else _Watched(raw, check)
+        stream = PacedStream(watched, ahead=max(MIN_AHEAD_BLOCKS, read_ahead // block))
         try:
             with stream.asking():
                 reader = pacsv.open_csv(stream, read_options, parse_options, convert_options)
@@ -377,15 +554,20 @@ def _parse(
             straddling = isinstance(exc, pa.ArrowInvalid) and STRADDLING in str(exc)
             if straddling and stream.bytes_read >= block:
                 raise _RecordTooLarge(stream.bytes_read) from exc
-            if isinstance(exc, pa.ArrowInvalid) and part.header and _header_only(source, fmt):
+            if isinstance(exc, pa.ArrowInvalid) and _holds_header(source, part) and _header_only(source, fmt):
                 return  # Arrow cannot skip a header that no line break ends: there are no rows
-            if isinstance(exc, pa.ArrowInvalid) and not part.header and EMPTY in str(exc):
+            if isinstance(exc, pa.ArrowInvalid) and not _holds_header(source, part) and EMPTY in str(exc):
                 return  # a part of blank lines only
             raise _read_error(source, fmt, exc) from exc
         except DAMAGED as exc:
             raise _damaged(source, exc) from exc
         finally:
             stream.close()  # before the reader is dropped, which waits for its reading thread
+
+
+def _holds_header(source: SourceFile, part: Part) -> bool:
+    """Whether ``part`` begins with a header line, which is no row."""
+    return part.header and source.has_header
 
 
 def _too_large(source: SourceFile, fmt: TextFormat, record: int, part: Part) -> SourceError:
@@ -420,10 +602,54 @@ def _read_error(source: SourceFile, fmt: TextFormat, exc: Exception) -> SourceEr
     return SourceError(f"{source.name}: unreadable CSV: {message}")
 
 
+def reading_error(source: SourceFile, fmt: TextFormat, exc: BaseException) -> SourceError:
+    """The SourceError of text that cannot be decoded, or of a file that cannot be read."""
+    return _undecodable(source, fmt) if isinstance(exc, UnicodeDecodeError) else _damaged(source, exc)
+
+
 def _undecodable(source: SourceFile, fmt: TextFormat) -> SourceError:
-    line = find_undecodable_line(source, fmt.encoding)
+    line, text = find_undecodable_line(source, fmt.encoding)
     where = f"line {line}: " if line else ""
-    return SourceError(f"{source.name}: {where}bytes not valid {fmt.encoding}")
+    with open_bytes(source) as stream:
+        head = stream.read(GUESS_BYTES)
+    likely = likely_encoding(head, text, fmt.encoding)
+    hint = f" (it looks like {likely}: SRC_ENCODING={likely})" if likely else ""
+    return SourceError(
+        f"{source.name}: {where}bytes not valid {fmt.encoding}; set SRC_ENCODING to the files' encoding{hint}"
+    )
+
+
+def likely_encoding(head: bytes, line: bytes, named: str) -> str | None:
+    """The encoding a file's first bytes (``head``) and a line that ``named`` could not decode
+    (``line``) suggest, if not ``named``: the one a byte-order mark names; UTF-16 where every
+    other byte is NUL (text mostly ASCII); else the first of UTF-8, cp1252 and latin-1 that
+    decodes the line (latin-1 decodes any bytes)."""
+    guess = next((name for mark, name in MARKED_ENCODINGS if head.startswith(mark)), None)
+    if guess is None:
+        guess = _nul_pattern(head)
+    if guess is None:
+        guess = next((name for name in ("utf-8", "cp1252", "latin-1") if _decodes(line, name)), None)
+    return None if guess is None or codecs.lookup(guess).name == codecs.lookup(named).name else guess
+
+
+def _nul_pattern(head: bytes) -> str | None:
+    """utf-16-le (-be) where most odd (even) bytes, and few others, are NUL."""
+    even, odd = head[0::2], head[1::2]
+    if len(odd) < 2:
+        return None
+    if odd.count(0) > len(odd) // 2 and even.count(0) < len(even) // 8:
+        return "utf-16-le"
+    if even.count(0) > len(even) // 2 and odd.count(0) < len(odd) // 8:
+        return "utf-16-be"
+    return None
+
+
+def _decodes(data: bytes, encoding: str) -> bool:
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _damaged(source: SourceFile, exc: BaseException) -> SourceError:
@@ -432,15 +658,14 @@ def _damaged(source: SourceFile, exc: BaseException) -> SourceError:
     return SourceError(f"{source.name}: cannot be read: {what}")
 
 
-def find_undecodable_line(source: SourceFile, encoding: str) -> int | None:
-    """The first physical line whose bytes do not decode in ``encoding`` (error path only)."""
+def find_undecodable_line(source: SourceFile, encoding: str) -> tuple[int | None, bytes]:
+    """The first physical line whose bytes do not decode in ``encoding``, and its bytes (error
+    path only); (None, b"") where none is found line by line (a multi-byte encoding)."""
     with open_bytes(source) as stream:
         for number, raw in enumerate(stream, start=1):
-            try:
-                raw.decode(encoding)
-            except UnicodeDecodeError:
-                return number
-    return None
+            if not _decodes(raw, encoding):
+                return number, raw
+    return None, b""
 
 
 def rechunk(batches: Iterable[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:

@@ -54,6 +54,8 @@ class FileResult:
     bytes: int = 0
     #: How its chunks were written (``ChunkWriter.path``).
     write_path: str | None = None
+    #: The delimiter its fields were split on (detected, or SRC_DELIMITER); None: NDJSON.
+    delimiter: str | None = None
 
 
 @dataclass
@@ -168,6 +170,7 @@ class RunReport:
                     "rows_read": f.read,
                     "rows": f.rows,
                     "rejected": len(f.rejects),
+                    "delimiter": f.delimiter,
                     "write_path": f.write_path,
                     "seconds": round(f.seconds, 3),
                 }

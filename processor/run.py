@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection
 from processor.backends import Backend, LockCheck, backend_class, backend_for
 from processor.columns import ColumnMap, map_columns
 from processor.database import check_connection, create_engine
+from processor.dialect import settle_dialects
 from processor.discover import SourceFile, common_stem, discover_files
 from processor.dryrun import Planned, describe_plan
 from processor.errors import (
@@ -296,14 +297,16 @@ def _import(settings: Settings, report: RunReport, interrupts: Interrupts) -> No
     try:
         check_connection(engine)
         backend = backend_for(engine)
+        files = settle_dialects(files, fmt, settings.src_delimiter is None, settings.src_header)
+        headerless = files[0].data_format == "csv" and not files[0].has_header
         layout = map_columns(
-            read_headers(files, fmt, settings.sample_rows),
-            settings.src_columns,
+            read_headers(files, fmt, settings.sample_rows, _given_names(settings) if headerless else None),
+            () if headerless else settings.src_columns,
             settings.src_path_column,
             files[0].name,
         )
         if settings.transform is None:  # else the names are known once samples are transformed
-            check_identifiers(table, layout.columns, settings.key, backend)
+            check_identifiers(table, layout.columns, settings.key, backend, files[0].name)
             check_indexes(layout.columns, settings.indexes, backend)
         # Before anything is written: a cluster that cannot be reached fails the run here.
         executor = _executor(settings, backend, files, fmt, report.run_id)
@@ -347,6 +350,15 @@ def _import(settings: Settings, report: RunReport, interrupts: Interrupts) -> No
                     raise
     finally:
         engine.dispose()
+
+
+def _given_names(settings: Settings) -> tuple[str, ...]:
+    """Every field's name, in file order, of files without a header line (SRC_HEADER=false):
+    SRC_COLUMNS's entries as written, else SCHEMA_FILE's columns."""
+    if settings.src_columns:
+        return settings.src_columns
+    assert settings.schema_file is not None  # Settings requires one of them
+    return tuple(name for name, _ in settings.schema_file.types)
 
 
 def _plan(
@@ -394,7 +406,7 @@ def _plan(
         profiles = _sample(executor, tasks)
     names = _profiled_names(files, profiles)
     if settings.transform is not None:
-        check_identifiers(table, names, settings.key, backend)
+        check_identifiers(table, names, settings.key, backend, f"{files[0].name} after TRANSFORM")
         check_indexes(names, settings.indexes, backend)
     todo = _files_to_load(files, profiles, holdings.entries, settings, report)
     plan = None
@@ -664,6 +676,7 @@ def _merged(parts: list[FileResult]) -> FileResult:
         read=sum(p.read for p in parts),
         bytes=parts[0].bytes,
         write_path=parts[0].write_path,
+        delimiter=parts[0].delimiter,
     )
 
 

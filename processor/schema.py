@@ -58,11 +58,18 @@ class SampleSize:
         return round(source.size * self.rows / self.text_bytes)
 
 
-def read_headers(files: Sequence[SourceFile], fmt: TextFormat, sample_rows: int = 0) -> tuple[str, ...]:
+def read_headers(
+    files: Sequence[SourceFile],
+    fmt: TextFormat,
+    sample_rows: int = 0,
+    names: Sequence[str] | None = None,
+) -> tuple[str, ...]:
     """The common header of every file; a file whose header differs fails the run.
 
     NDJSON files have keys, not a header: the columns are the keys of each file's first
-    ``sample_rows`` objects (0: all), in the order first met.
+    ``sample_rows`` objects (0: all), in the order first met.  Files without a header line
+    (SRC_HEADER=false) take ``names``, every field's name in file order; their first record
+    shows how many fields they have.
     """
     formats = {source.data_format for source in files}
     if len(formats) > 1:
@@ -79,6 +86,8 @@ def read_headers(files: Sequence[SourceFile], fmt: TextFormat, sample_rows: int 
         header = read_header(source, fmt)
         if not header:
             raise SourceError(f"{source.name}: line 1: no header")
+        if names is not None:
+            header = _named(source, header, names)
         if first is None:
             first = tuple(header)
         elif tuple(header) != first:
@@ -87,6 +96,19 @@ def read_headers(files: Sequence[SourceFile], fmt: TextFormat, sample_rows: int 
             )
     assert first is not None
     return first
+
+
+def _named(source: SourceFile, record: Sequence[str], names: Sequence[str]) -> list[str]:
+    """The header of a file without one: ``names``, one per field of its first ``record``, and an
+    empty name for a last field that is empty (a trailing delimiter, as a header would have it)."""
+    if len(record) == len(names):
+        return list(names)
+    if len(record) == len(names) + 1 and record[-1] == "":
+        return [*names, ""]
+    raise SchemaError(
+        f"{source.name}: line 1 has {len(record)} fields, but {len(names)} columns are named "
+        "(SRC_HEADER=false: SRC_COLUMNS, or SCHEMA_FILE, names every field in file order)"
+    )
 
 
 def _difference(expected: Sequence[str], found: Sequence[str]) -> str:
@@ -100,14 +122,17 @@ def _difference(expected: Sequence[str], found: Sequence[str]) -> str:
     return "; ".join(parts) or "same columns in another order"
 
 
-def check_identifiers(table: str, names: Sequence[str], primary_key: Sequence[str], backend: Backend) -> None:
+def check_identifiers(
+    table: str, names: Sequence[str], primary_key: Sequence[str], backend: Backend, source: str
+) -> None:
     """Raise SchemaError where the database could not hold a name exactly as written, or as
-    many columns as the header has."""
+    many columns as the header has; ``source`` (the file the names come from) starts the
+    message of a column's fault."""
     backend.check_name(table, "table name")
     limit = backend.max_columns
     if limit is not None and len(names) > limit:
         raise SchemaError(
-            f"table {table!r} cannot hold the header's {len(names):,} columns: "
+            f"{source}: table {table!r} cannot hold the header's {len(names):,} columns: "
             f"{backend.name} allows at most {limit:,}"
         )
     unknown = [key for key in primary_key if key not in names]
@@ -117,9 +142,9 @@ def check_identifiers(table: str, names: Sequence[str], primary_key: Sequence[st
         )
     seen: dict[str, int] = {}
     for position, name in enumerate(names, start=1):
-        label = f"column {position} ({name!r})"
+        label = f"{source}: column {position} ({name!r})"
         if name == "":
-            raise SchemaError(f"column {position} has an empty name in the header")
+            raise SchemaError(f"{source}: column {position} has an empty name in the header")
         backend.check_name(name, label)
         key = backend.fold_name(name)
         if key in seen:

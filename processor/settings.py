@@ -70,6 +70,8 @@ class Settings:
     chunk_size: int = DEFAULT_CHUNK_SIZE
     sample_rows: int = DEFAULT_SAMPLE_ROWS
     src_delimiter: str | None = None
+    #: Whether each file's first line names the columns (SRC_HEADER=false: SRC_COLUMNS or SCHEMA_FILE does).
+    src_header: bool = True
     src_columns: tuple[str, ...] = ()
     src_path_column: str | None = None
     transform: str | None = None
@@ -108,6 +110,11 @@ class Settings:
             raise ConfigError("IF_EXISTS=merge needs PRIMARY_KEY (the key column or columns)")
         if self.dry_run and self.cleanup:
             raise ConfigError("--cleanup drops tables, which DRY_RUN never does; a dry run alone names them")
+        if not self.src_header and not self.src_columns and self.schema_file is None:
+            raise ConfigError(
+                "SRC_HEADER=false needs the columns' names: SRC_COLUMNS (every column, in file order) "
+                "or SCHEMA_FILE"
+            )
         if self.dask_scheduler and self.executor != "dask":
             raise ConfigError("DASK_SCHEDULER is set, but EXECUTOR is not dask; set EXECUTOR=dask")
 
@@ -404,7 +411,17 @@ OPTIONS = (
     ),
     Option("CHUNK_SIZE", _positive_int, "rows read, converted and written at a time"),
     Option("SAMPLE_ROWS", _non_negative_int, "rows per file sampled to plan column types (0: every row)"),
-    Option("SRC_DELIMITER", _delimiter, "field separator", "',', or tab for .tsv files"),
+    Option(
+        "SRC_DELIMITER",
+        _delimiter,
+        "field separator",
+        "detected per file among , ; tab | (tab first for .tsv files)",
+    ),
+    Option(
+        "SRC_HEADER",
+        _boolean,
+        "false: the files have no header line; SRC_COLUMNS (or SCHEMA_FILE) names every column in file order",
+    ),
     Option(
         "SRC_COLUMNS",
         _selection,
@@ -433,7 +450,7 @@ OPTIONS = (
         "WRITE_SCHEMA", _path, "write the run's planned column types to this JSON file (SCHEMA_FILE format)"
     ),
     Option("SRC_QUOTING", _choice(QUOTING_CHOICES), 'csv, or none when " is an ordinary character'),
-    Option("SRC_ENCODING", _encoding, "encoding of the files (a UTF-8 BOM is tolerated)"),
+    Option("SRC_ENCODING", _encoding, "encoding of the files (a byte-order mark is dropped)"),
     Option(
         "NA_VALUES",
         _na_values,

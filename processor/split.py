@@ -1,13 +1,12 @@
 """Split one large file into parts that start and end on record boundaries (SPLIT_BYTES).
 
 A line break ends a record unless it lies inside a quoted field.  With ``SRC_QUOTING=csv`` the
-scanner counts quotes from the start of the file: in a well-formed file a quote opens a field
-(after a delimiter, a line break, the file's start or, in ``""``, another quote) or closes one
-(before a delimiter, a line break, the end or another quote), so an even count of quotes before
-a line break means it lies outside every quoted field, which is exactly how Arrow's parser reads
-it.  Every quote is checked against that rule; past the first quote that breaks it (``12" pipe``
-in an unquoted field, which the parser takes literally) the count proves nothing, so no boundary
-is placed after it: the rest of the file stays one part.  With ``SRC_QUOTING=none`` every line
+scanner counts quotes from the start of the file: in a well-formed file a quote opens or closes
+a field (``quotes.py``), so an even count of quotes before a line break means it lies outside
+every quoted field, which is exactly how Arrow's parser reads it.  Every quote is checked
+against that rule; past the first quote that breaks it (``12" pipe`` in an unquoted field, which
+the parser takes literally) the count proves nothing, so no boundary is placed after it: the
+rest of the file stays one part.  With ``SRC_QUOTING=none`` every line
 break ends a record.  The scan is a few vectorised byte comparisons per block (numpy), done in
 the same reading that fingerprints the file.
 
@@ -19,8 +18,6 @@ always those characters are split: UTF-8 and single-byte encodings.
 
 from __future__ import annotations
 
-import codecs
-import importlib
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -29,11 +26,10 @@ import numpy as np
 
 from processor.discover import SourceFile
 from processor.parts import WHOLE, Part
+from processor.quotes import CR, EDGE, LF, QUOTE, beside_quote, first_unsafe_quote
+from processor.quotes import splittable_encoding as splittable_encoding
 from processor.read import TextFormat, open_bytes, open_part, seekable
 
-QUOTE, LF, CR = ord('"'), ord("\n"), ord("\r")
-#: Before the first byte and after the last one.
-EDGE = -1
 #: Bytes read from a compressed stream at a time while its blocks are cut.
 STREAM_READ = 1 << 20
 #: A compressed file is fed to the workers in decompressed blocks once its compressed size
@@ -48,19 +44,6 @@ SIZE_STEP = 1 << 20
 #: and is held whole by the worker that loads it, so its size bounds the memory of every
 #: process; SPLIT_BYTES only decides whether a compressed file is handed out in blocks at all.
 BLOCK_BYTES = 8 << 20
-
-
-def splittable_encoding(encoding: str) -> bool:
-    """Whether every ``\\n``, ``\\r``, ``"`` and delimiter byte of text in ``encoding`` is that
-    character: UTF-8 (multi-byte sequences use bytes >= 0x80 only) and single-byte encodings."""
-    name = codecs.lookup(encoding).name
-    if name in ("utf-8", "ascii", "latin-1", "iso8859-1"):
-        return True
-    try:
-        module = importlib.import_module(f"encodings.{name.replace('-', '_')}")
-    except ImportError:
-        return False
-    return hasattr(module, "decoding_table")  # a charmap codec: one byte, one character
 
 
 @dataclass
@@ -83,9 +66,7 @@ class BoundaryScanner:
 
     def __post_init__(self) -> None:
         self._target = self.step
-        # Whether a byte (or EDGE) may stand beside a quote, looked up at the byte's value + 1.
-        self._beside_quote = np.zeros(257, dtype=bool)
-        self._beside_quote[[ord(self.delimiter) + 1, LF + 1, CR + 1, QUOTE + 1, EDGE + 1]] = True
+        self._beside_quote = beside_quote(self.delimiter)
 
     def feed(self, data: bytes) -> None:
         """Scan the next bytes of the text (the last one waits for its successor)."""
@@ -101,20 +82,23 @@ class BoundaryScanner:
             self._scan(np.frombuffer(self._carry, dtype=np.uint8), EDGE)
             self._carry = b""
 
-    def _scan(self, block: np.ndarray, following: int) -> None:
+    def _scan(self, block: np.ndarray, next_byte: int) -> None:
         size = len(block)
         if size == 0:
             return
 
         def after(indexes: np.ndarray) -> np.ndarray:
-            """The byte after each of ``indexes`` (``following`` after the last one)."""
+            """The byte after each of ``indexes`` (``next_byte`` after the last one)."""
             within = np.minimum(indexes + 1, size - 1)
-            return np.where(indexes + 1 < size, block[within].astype(np.int16), following)
+            return np.where(indexes + 1 < size, block[within].astype(np.int16), next_byte)
 
         limit = size if self.unsafe_at is None else 0
         quotes = np.flatnonzero(block == QUOTE) if self.quoting == "csv" else np.empty(0, dtype=np.intp)
         if quotes.size and limit:
-            limit = min(limit, self._first_unsafe_quote(block, quotes, after(quotes)))
+            unsafe = first_unsafe_quote(
+                block, quotes, self._parity, self._previous, next_byte, self._beside_quote
+            )
+            limit = min(limit, unsafe)
             if limit < size:
                 self.unsafe_at = self._offset + limit
         feeds = np.flatnonzero(block == LF)
@@ -126,14 +110,6 @@ class BoundaryScanner:
         self._lines += feeds.size + lone_returns.size
         self._offset += size
         self._previous = int(block[-1])
-
-    def _first_unsafe_quote(self, block: np.ndarray, quotes: np.ndarray, ahead: np.ndarray) -> int:
-        """The index of the first quote that neither opens nor closes a field, else len(block)."""
-        behind = np.where(quotes > 0, block[np.maximum(quotes - 1, 0)].astype(np.int16), self._previous)
-        opening = ((self._parity + np.arange(quotes.size)) & 1) == 0
-        fits = self._beside_quote[np.where(opening, behind, ahead) + 1]
-        bad = np.flatnonzero(~fits)
-        return int(quotes[bad[0]]) if bad.size else len(block)
 
     def _place(
         self, candidates: np.ndarray, quotes: np.ndarray, lone_returns: np.ndarray, feeds: np.ndarray
@@ -154,8 +130,11 @@ class BoundaryScanner:
             candidates = candidates[1:]
 
 
-def file_parts(boundaries: list[tuple[int, int]]) -> tuple[Part, ...]:
-    """The parts between ``boundaries`` of a file (one part, the whole file, when there are none)."""
+def file_parts(boundaries: list[tuple[int, int]], checked_to_end: bool = False) -> tuple[Part, ...]:
+    """The parts between ``boundaries`` of a file (one part, the whole file, when there are none).
+
+    No boundary follows a quote that breaks the rule, so the parts before the last one have
+    their quotes checked; the last one where the scan found none (``checked_to_end``)."""
     if not boundaries:
         return (WHOLE,)
     starts = [(0, 1), *boundaries]
@@ -166,6 +145,7 @@ def file_parts(boundaries: list[tuple[int, int]]) -> tuple[Part, ...]:
             end=starts[index + 1][0] if index + 1 < len(starts) else None,
             first_line=line,
             last=index + 1 == len(starts),
+            quotes_checked=index + 1 < len(starts) or checked_to_end,
         )
         for index, (start, line) in enumerate(starts)
     )
@@ -223,7 +203,7 @@ def stream_blocks(
             for offset, next_line in scanner.boundaries:
                 cut = offset - start
                 block = bytes(pending[:cut])
-                yield Part(index=index, start=start, end=offset, first_line=line, data=block, last=False)
+                yield Part(index, start, offset, line, block, last=False, quotes_checked=True)
                 del pending[:cut]
                 start, line, index = offset, next_line, index + 1
             scanner.boundaries.clear()
@@ -231,7 +211,7 @@ def stream_blocks(
                 yield Part(index=index, start=start, first_line=line, last=True)
                 return
             if not data:
-                yield Part(index=index, start=start, first_line=line, data=bytes(pending), last=True)
+                yield Part(index, start, None, line, bytes(pending), last=True, quotes_checked=True)
                 return
 
 
@@ -245,7 +225,7 @@ def holds_record_over(source: SourceFile, fmt: TextFormat, part: Part, limit: in
         return False
     scanner = BoundaryScanner(SIZE_STEP, _quoting(source, fmt), source.delimiter)
     offset = last = 0
-    with open_part(source, part) as stream:
+    with open_part(source, fmt, part) as stream:
         while data := stream.read(STREAM_READ):
             scanner.feed(data)
             offset += len(data)

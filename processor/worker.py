@@ -38,6 +38,7 @@ from processor.executors import TaskContext
 from processor.fingerprint import StreamDigest, fingerprint
 from processor.keys import KeyFoundTwice, key_values, stored_row, twin_rows
 from processor.parts import WHOLE, Part
+from processor.quotes import GLUED
 from processor.read import (
     InvalidRow,
     TextFormat,
@@ -159,6 +160,7 @@ def _profile(task: ProfileTask, context: TaskContext) -> ProfileResult:
     )
     size = measure_sample(sample, task.rows, every_field=len(reading.layout.read) == layout.fields)
     first = 2 if task.source.has_header else 1
+    _check_quotes(task.source, task.fmt, invalid, _record_number(sample.num_rows, invalid, first))
     shaped, _ = _shaped(reading, WHOLE, sample, lambda row: _record_number(row, invalid, first))
     if reading is task:
         sampled, names = profile_table(shaped, task.settled), tuple(shaped.column_names)
@@ -177,7 +179,21 @@ def _profile(task: ProfileTask, context: TaskContext) -> ProfileResult:
             task.source.name,
             f"{scanner.unsafe_at:,}",
         )
-    return ProfileResult(task.source.name, names, sampled, size, digest, file_parts(scanner.boundaries))
+    parts = file_parts(scanner.boundaries, checked_to_end=scanner.unsafe_at is None)
+    return ProfileResult(task.source.name, names, sampled, size, digest, parts)
+
+
+def _check_quotes(source: SourceFile, fmt: TextFormat, invalid: list[InvalidRow], after: int) -> None:
+    """A sample (the records before record ``after``) with text after a closing quote fails the
+    run: the file is likely not CSV (quotes are ordinary characters in it, as in IMDb's files)
+    rather than a few bad rows."""
+    glued = next((row for row in invalid if row.reason == GLUED and row.record < after), None)
+    if glued is not None:
+        line = _lines(source, fmt, WHOLE, glued.record, glued.record)
+        raise SourceError(
+            f"{source.name}: line {line}: text after a closing quote (as in \"abc\"def) is not CSV; "
+            "set SRC_QUOTING=none if quotes are ordinary characters in these files"
+        )
 
 
 def _as_sampled(task: ProfileTask) -> ProfileTask:
@@ -266,6 +282,7 @@ def _load_file(task: LoadTask, context: TaskContext) -> FileResult:
         read=seen + len(invalid),
         bytes=task.source.size,
         write_path=writer.path,
+        delimiter=task.source.delimiter if task.source.data_format == "csv" else None,
     )
 
 
@@ -359,9 +376,10 @@ def _shaped(
         shaped, kept = shape_chunk(chunk, task.layout, task.transform, source.relative_path)
     except UnnamedValue as error:
         line = _lines(source, fmt, part, record(error.row), record(error.row))
+        why = "the header ends" if source.has_header else "line 1 ends (SRC_HEADER=false)"
         raise SchemaError(
-            f"{source.name}: line {line}: a value in the last column, which has no name in the header "
-            "(the header ends with the delimiter); it is dropped only where it is empty in every row"
+            f"{source.name}: line {line}: a value in the last column, which has no name ({why} with "
+            "the delimiter); it is dropped only where it is empty in every row"
         ) from None
     except TransformFailed as error:
         lines = _lines(source, fmt, part, record(0), record(chunk.num_rows - 1))

@@ -461,12 +461,16 @@ def test_a_header_wider_than_the_database_allows(db, table, tmp_path):
     write(tmp_path / "src", "a.csv", header.encode() + b"\n" + rows.encode() + bad)
     report = load(tmp_path / "src", db, table)
     if limit is None:  # DuckDB has no column limit: the run gets as far as the bad bytes
-        assert str(report.error) == "a.csv: line 22: bytes not valid utf-8"
+        assert str(report.error) == (
+            "a.csv: line 22: bytes not valid utf-8; set SRC_ENCODING to the files' encoding "
+            "(it looks like cp1252: SRC_ENCODING=cp1252)"
+        )
         return
     dialect = "mysql" if db.name == "mariadb" else db.name
     assert report.exit_code == 4
     assert str(report.error) == (
-        f"table {table!r} cannot hold the header's {columns:,} columns: {dialect} allows at most {limit:,}"
+        f"a.csv: table {table!r} cannot hold the header's {columns:,} columns: "
+        f"{dialect} allows at most {limit:,}"
     )
     assert not db.exists(table)
     assert stages(db, table) == []

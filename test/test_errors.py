@@ -270,8 +270,9 @@ def name_error(db: Database, table: str, folder: Path, header: str) -> str:
 
 
 def test_duplicate_and_empty_names(db, table, tmp_path):
-    assert name_error(db, table, tmp_path / "a", "id,x,id") == "column 3 ('id') repeats the name of column 1"
-    assert name_error(db, table, tmp_path / "b", "id,,x") == "column 2 has an empty name in the header"
+    repeated = "a.csv: column 3 ('id') repeats the name of column 1"
+    assert name_error(db, table, tmp_path / "a", "id,x,id") == repeated
+    assert name_error(db, table, tmp_path / "b", "id,,x") == "a.csv: column 2 has an empty name in the header"
 
 
 def test_names_differing_only_in_case(db, table, tmp_path):
@@ -283,7 +284,9 @@ def test_names_differing_only_in_case(db, table, tmp_path):
         return
     assert report.exit_code == 4
     dialect = "mysql" if db.name == "mariadb" else db.name
-    assert str(report.error) == f"column 2 ('name') repeats the name of column 1 ({dialect} ignores case)"
+    assert str(report.error) == (
+        f"a.csv: column 2 ('name') repeats the name of column 1 ({dialect} ignores case)"
+    )
     assert_nothing_written(db, table)
 
 
@@ -303,7 +306,7 @@ def test_column_name_too_long(db, table, tmp_path):
     length = 64 if db.name == "postgresql" else 65
     dialect = "mysql" if db.name == "mariadb" else db.name
     message = name_error(db, table + "_2", tmp_path / "bad", f"id,{too_long}")
-    assert message == f"column 2 ({too_long!r}) is {length} long; {dialect} allows at most {limit}"
+    assert message == f"a.csv: column 2 ({too_long!r}) is {length} long; {dialect} allows at most {limit}"
 
 
 def test_table_name_too_long(db, table, tmp_path):
@@ -329,7 +332,10 @@ def test_undecodable_bytes(db, table, tmp_path):
     write(tmp_path / "src", "a.csv", b'n,t\n1,ok\n2,"multi\nline"\n3,caf\xe9\n4,x\n')
     report = load(tmp_path / "src", db, table)
     assert report.exit_code == 3
-    assert str(report.error) == "a.csv: line 5: bytes not valid utf-8"
+    assert str(report.error) == (
+        "a.csv: line 5: bytes not valid utf-8; set SRC_ENCODING to the files' encoding "
+        "(it looks like cp1252: SRC_ENCODING=cp1252)"
+    )
     assert_nothing_written(db, table)
 
 
@@ -342,7 +348,8 @@ def test_undecodable_bytes_late_in_a_big_file_leave_the_target(cli, tmp_path):
     env = {"DEST_SQL": f"sqlite:///{db_path}", "DEST_TABLE": "t", "CHUNK_SIZE": "50000"}
     assert cli([], {**env, "SRC_DATA_FOLDER": str(tmp_path / "old")})[0] == 0
     code, out, err = cli([], {**env, "SRC_DATA_FOLDER": str(tmp_path / "src"), "IF_EXISTS": "replace"})
-    assert (code, out, err) == (3, "", "error: a.csv: line 120002: bytes not valid utf-8\n")
+    hint = "set SRC_ENCODING to the files' encoding (it looks like cp1252: SRC_ENCODING=cp1252)"
+    assert (code, out, err) == (3, "", f"error: a.csv: line 120002: bytes not valid utf-8; {hint}\n")
     with sqlite3.connect(db_path) as conn:
         assert conn.execute("SELECT * FROM t").fetchall() == [(-1, "old")]
     assert sqlite_tables(db_path) == {"t"}

@@ -97,7 +97,7 @@ def test_without_a_typo_the_same_settings_are_read(cli, tmp_path, marker):
         ("src_data_folder", "SRC_DATA_FOLDER"),
         ("WROKRES", "WORKERS"),  # two edits
         ("LOGLEVEL", "LOG_LEVEL"),
-        ("SRC_DIR", "SRC_DELIMITER"),  # the importer's own prefixes, however far from a name
+        ("SRC_DATA_DIR", "SRC_DATA_FOLDER"),  # the importer's own prefixes, however far from a name
         ("DEST_DATABASE", "DEST_TABLE"),
         ("IF_MISSING", "IF_EXISTS"),
         ("if_exists_mode", "IF_EXISTS"),

@@ -194,7 +194,10 @@ def test_header_with_undecodable_bytes_later_names_their_line(tmp_path):
     path = write(tmp_path, "bad.csv", b"a,b\n1,2\n3,\xff\n")
     with pytest.raises(SourceError) as caught:
         read_header(source_for(path), TextFormat())
-    assert str(caught.value) == "bad.csv: line 3: bytes not valid utf-8"
+    assert str(caught.value) == (
+        "bad.csv: line 3: bytes not valid utf-8; set SRC_ENCODING to the files' encoding "
+        "(it looks like cp1252: SRC_ENCODING=cp1252)"
+    )
 
 
 def test_header_of_damaged_gzip(tmp_path):
@@ -304,9 +307,9 @@ def test_sqlite_folds_only_ascii_case_in_column_names():
     from processor.schema import check_identifiers
 
     sqlite = backend_for(sa.create_engine("sqlite://"))
-    check_identifiers("t", ["É", "é"], (), sqlite)  # distinct columns to SQLite
-    with pytest.raises(SchemaError, match="repeats the name of column 1"):
-        check_identifiers("t", ["Name", "name"], (), sqlite)
+    check_identifiers("t", ["É", "é"], (), sqlite, "a.csv")  # distinct columns to SQLite
+    with pytest.raises(SchemaError, match=r"^a\.csv: column 2 .* repeats the name of column 1"):
+        check_identifiers("t", ["Name", "name"], (), sqlite, "a.csv")
 
 
 def test_mysql_error_pairs_are_described_as_text():

@@ -1,0 +1,134 @@
+"""Quotes as CSV allows them, checked on the raw bytes: the record boundaries of a split file,
+and text after a closing quote (``"abc"def``), which is no CSV.
+
+In a well-formed file a quote opens a field (after a delimiter, a line break, the file's start
+or, in ``""``, another quote) or closes one (before a delimiter, a line break, the end or
+another quote); whether it opens or closes follows from the count of quotes before it.  A
+quote that does neither is either text after a closing quote, which Arrow's reader (like
+Python's csv module) silently glues to the field while the quotes vanish
+(``"Weird Al" Yankovic`` becomes ``Weird Al Yankovic``), or a quote inside an unquoted field
+(``12" pipe``), which both read as written.  Telling the two apart takes the record's text:
+the vectorised check only finds that a file needs that look (``QuoteCheck``), and ``glued``
+looks at one record.
+"""
+
+from __future__ import annotations
+
+import codecs
+import importlib
+
+import numpy as np
+
+QUOTE, LF, CR = ord('"'), ord("\n"), ord("\r")
+#: Before the first byte and after the last one.
+EDGE = -1
+#: Why a record whose text goes on after a closing quote is rejected.
+GLUED = (
+    "text after a closing quote (as in \"abc\"def) is not CSV; the reader would drop the quotes "
+    "and glue the text on (SRC_QUOTING=none reads quotes as ordinary characters)"
+)
+
+
+def splittable_encoding(encoding: str) -> bool:
+    """Whether every ``\\n``, ``\\r``, ``"`` and delimiter byte of text in ``encoding`` is that
+    character: UTF-8 (multi-byte sequences use bytes >= 0x80 only) and single-byte encodings."""
+    name = codecs.lookup(encoding).name
+    if name in ("utf-8", "ascii", "latin-1", "iso8859-1"):
+        return True
+    try:
+        module = importlib.import_module(f"encodings.{name.replace('-', '_')}")
+    except ImportError:
+        return False
+    return hasattr(module, "decoding_table")  # a charmap codec: one byte, one character
+
+
+def beside_quote(delimiter: str) -> np.ndarray:
+    """Whether a byte may stand beside a quote, by its value (EDGE stands as a line feed)."""
+    table = np.zeros(256, dtype=bool)
+    table[[ord(delimiter), LF, CR, QUOTE]] = True
+    return table
+
+
+def first_unsafe_quote(
+    block: np.ndarray, quotes: np.ndarray, parity: int, previous: int, after_last: int, table: np.ndarray
+) -> int:
+    """The index in ``block`` (bytes) of the first of its ``quotes`` (indexes, ascending) that
+    neither opens nor closes a field, else len(block); ``parity``: the count of quotes before the
+    block modulo 2, ``previous`` and ``after_last``: the bytes before and after it (or EDGE).
+
+    The quotes alternate between opening (the byte before must fit) and closing (the byte
+    after must fit), so each half is checked with one gather and one lookup."""
+    size = len(block)
+    opening, closing = quotes[parity::2], quotes[1 - parity :: 2]
+    behind = block[np.maximum(opening - 1, 0)]
+    if opening.size and opening[0] == 0:
+        behind[0] = LF if previous == EDGE else previous
+    ahead = block[np.minimum(closing + 1, size - 1)]
+    if closing.size and closing[-1] == size - 1:
+        ahead[-1] = LF if after_last == EDGE else after_last
+    bad_opening = opening[~table[behind]]
+    bad_closing = closing[~table[ahead]]
+    firsts = [int(bad[0]) for bad in (bad_opening, bad_closing) if bad.size]
+    return min(firsts) if firsts else size
+
+
+class QuoteCheck:
+    """Fed a text's bytes in order, finds whether any quote neither opens nor closes a field
+    (``suspect``); it stops looking at the first one.  One comparison per byte where a block
+    holds no quote."""
+
+    def __init__(self, delimiter: str) -> None:
+        self.suspect = False
+        self._table = beside_quote(delimiter)
+        self._parity = 0
+        self._previous = EDGE
+        self._carry = b""  # the last byte fed, checked once the byte after it is known
+
+    def feed(self, data: bytes) -> None:
+        if self.suspect or not data:
+            return
+        data = self._carry + data
+        self._carry = data[-1:]
+        self._check(np.frombuffer(data, dtype=np.uint8)[:-1], data[-1])
+
+    def finish(self) -> None:
+        """The text has ended: check its last byte."""
+        if self._carry and not self.suspect:
+            self._check(np.frombuffer(self._carry, dtype=np.uint8), EDGE)
+        self._carry = b""
+
+    def _check(self, block: np.ndarray, after_last: int) -> None:
+        if not len(block):
+            return
+        quotes = np.flatnonzero(block == QUOTE)
+        if quotes.size:
+            unsafe = first_unsafe_quote(block, quotes, self._parity, self._previous, after_last, self._table)
+            self.suspect = unsafe < len(block)
+            self._parity = (self._parity + quotes.size) & 1
+        self._previous = int(block[-1])
+
+
+def glued(text: str, delimiter: str) -> bool:
+    """Whether a record's raw text (its line breaks included) has text after a closing quote."""
+    at, size = 0, len(text)
+    while at < size:
+        if text[at] == '"':  # a quoted field: find its closing quote
+            at += 1
+            while True:
+                close = text.find('"', at)
+                if close < 0:
+                    return False  # never closed: the reader's own error, not this one
+                if text.startswith('"', close + 1):
+                    at = close + 2  # "" is a quote inside the field
+                    continue
+                at = close + 1
+                break
+            if at < size and text[at] not in (delimiter, "\r", "\n"):
+                return True
+            at += 1  # past the delimiter (or the line end)
+        else:
+            end = text.find(delimiter, at)
+            if end < 0:
+                return False
+            at = end + 1
+    return False
