@@ -24,6 +24,7 @@ from processor.backends.carry import NOTHING, Carried, Dependent, Index
 from processor.backends.chunk import WriteMethod
 from processor.backends.inserts import insert_batches_writer
 from processor.backends.locks import LockCheck, always_held
+from processor.backends.names import bound_quoted
 from processor.backends.writers import ChunkWriter, SessionWriter, close_idle_connections
 from processor.errors import SchemaError, describe
 from processor.kinds import (
@@ -67,9 +68,6 @@ class Backend:
         self.engine = engine
         self.dialect = engine.dialect
         self.name = engine.dialect.name
-        # Always quoted: a header's names are kept exactly, and a word one database reserves
-        # (DuckDB's "at") may be unknown to the dialect's list.
-        self.quote = engine.dialect.identifier_preparer.quote_identifier
         #: The engine keeps connections between uses (not under a connection budget), and so may
         #: the chunk writers.
         self.keeps_connections = not isinstance(engine.pool, NullPool)
@@ -105,6 +103,12 @@ class Backend:
         return url
 
     # -- names -----------------------------------------------------------------------------------
+
+    def quote(self, name: str) -> str:
+        """``name`` quoted for SQL run by ``exec_driver_sql`` (``names.py``: a ``%`` doubled where
+        the driver formats the statement).  Always quoted: a header's names are kept exactly, and a
+        word one database reserves (DuckDB's "at") may be unknown to the dialect's list."""
+        return bound_quoted(self.dialect, name)
 
     def fold_name(self, name: str) -> str:
         """A column name as the database compares it: two names that fold alike clash."""

@@ -10,11 +10,12 @@ from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import URL, Connection
+from sqlalchemy.engine import URL, Connection, Dialect
 
 from processor.backends.carry import Carried, Dependent, Index
 from processor.backends.chunk import WriteMethod, arrow_of
 from processor.backends.embedded import Embedded
+from processor.backends.names import quoted
 from processor.kinds import (
     BOOLEAN,
     DATE,
@@ -182,15 +183,16 @@ def insert_arrow(pd_table: Any, conn: Any, keys: list[str], data_iter: Iterable[
     _import_chunk = arrow_of(pd_table)  # read by name in the SQL below
     duck = conn.connection.dbapi_connection
     (count,) = duck.execute(
-        _insert_sql(conn.dialect.identifier_preparer, pd_table.name, tuple(keys))
+        _insert_sql(conn.dialect, pd_table.name, tuple(keys))
     ).fetchone()
     return count
 
 
 @functools.lru_cache(maxsize=16)
-def _insert_sql(preparer: Any, table: str, keys: tuple[str, ...]) -> str:
-    columns = ", ".join(preparer.quote_identifier(k) for k in keys)
-    return f'INSERT INTO {preparer.quote_identifier(table)} ({columns}) SELECT * FROM "_import_chunk"'
+def _insert_sql(dialect: Dialect, table: str, keys: tuple[str, ...]) -> str:
+    # Run without parameters: names quoted as the server reads them.
+    columns = ", ".join(quoted(dialect, k) for k in keys)
+    return f'INSERT INTO {quoted(dialect, table)} ({columns}) SELECT * FROM "_import_chunk"'
 
 
 DUCKDB_CONSTRAINTS = """

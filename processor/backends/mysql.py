@@ -25,13 +25,14 @@ import pyarrow.csv as pacsv
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import mysql
-from sqlalchemy.engine import URL, Connection, Engine
+from sqlalchemy.engine import URL, Connection, Dialect, Engine
 
 from processor.backends.base import Backend, Record
 from processor.backends.carry import NOTHING, Carried, Dependent, Index
 from processor.backends.chunk import WriteMethod, arrow_of, python_rows
 from processor.backends.inserts import insert_rows
 from processor.backends.locks import LockCheck, busy, lock_key, release, session_check
+from processor.backends.names import quoted
 from processor.errors import DatabaseError, SchemaError, describe, driver_error
 from processor.kinds import FLOAT, ColumnType, Kind, bounded_decimal, integer_range
 
@@ -452,7 +453,7 @@ def load_data(pd_table: Any, conn: Any, keys: list[str], data_iter: Iterable[tup
     try:
         with os.fdopen(fd, "wb") as file:
             pacsv.write_csv(arrow, file, CSV_OPTIONS)
-        into = _load_into(conn.dialect.identifier_preparer, pd_table.name, tuple(keys))
+        into = _load_into(conn.dialect, pd_table.name, tuple(keys))
         with conn.connection.cursor() as cursor:
             cursor.execute(f"LOAD DATA LOCAL INFILE {dbapi.literal(path).decode()} {into}")
             loaded = cursor.rowcount
@@ -476,11 +477,12 @@ def _server_limits(conn: Any) -> ServerLimits:
 
 
 @functools.lru_cache(maxsize=16)
-def _load_into(preparer: Any, table: str, keys: tuple[str, ...]) -> str:
+def _load_into(dialect: Dialect, table: str, keys: tuple[str, ...]) -> str:
     """The part of the LOAD DATA statement after the file name."""
-    columns = ", ".join(preparer.quote_identifier(k) for k in keys)
+    # Run by cursor.execute without parameters, which sends it unformatted.
+    columns = ", ".join(quoted(dialect, k) for k in keys)
     return (
-        f"INTO TABLE {preparer.quote_identifier(table)} CHARACTER SET utf8mb4 "
+        f"INTO TABLE {quoted(dialect, table)} CHARACTER SET utf8mb4 "
         "FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' ESCAPED BY '' "
         f"LINES TERMINATED BY '\\n' ({columns})"
     )

@@ -13,12 +13,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import sqlalchemy as sa
-from sqlalchemy.engine import URL, Connection
+from sqlalchemy.engine import URL, Connection, Dialect
 
 from processor.backends.base import Backend, Record
 from processor.backends.carry import Carried, Dependent, Grant, Index
 from processor.backends.chunk import WriteMethod, arrow_of
 from processor.backends.locks import LockCheck, lock_key, release, session_check, wait_for
+from processor.backends.names import formatted, quoted
 from processor.backends.writers import ChunkWriter, SessionWriter
 from processor.errors import driver_error
 from processor.kinds import DECIMAL, ColumnType, Kind
@@ -162,12 +163,17 @@ class PostgreSQL(Backend):
         indexes = []
         for name, unique, definition, prefix, columns in found:
             if definition.startswith(prefix):
-                indexes.append(Index(name, unique, tuple(columns), definition[len(prefix) :].strip()))
+                # Names as the catalog writes them, for exec_driver_sql.
+                tail = formatted(self.dialect, definition[len(prefix) :].strip())
+                indexes.append(Index(name, unique, tuple(columns), tail))
             else:
                 lost.append(f"index {name} ({definition})")
         return Carried(
             indexes=tuple(indexes),
-            grants=tuple(Grant(privilege, grantee, grantable) for privilege, grantee, grantable in grants),
+            grants=tuple(
+                Grant(privilege, formatted(self.dialect, grantee), grantable)
+                for privilege, grantee, grantable in grants
+            ),
             lost=tuple(lost),
         )
 
@@ -321,7 +327,7 @@ def copy_csv(pd_table: Any, conn: Any, keys: list[str], data_iter: Iterable[tupl
     arrow = arrow_of(pd_table)
     sink = pa.BufferOutputStream()
     pacsv.write_csv(arrow, sink, CSV_OPTIONS)
-    sql = _copy_sql(conn.dialect.identifier_preparer, pd_table.name, tuple(keys))
+    sql = _copy_sql(conn.dialect, pd_table.name, tuple(keys))
     with conn.connection.cursor() as cursor:
         cursor.copy_expert(sql, pa.BufferReader(sink.getvalue()), size=COPY_PIECE_BYTES)
     return arrow.num_rows
@@ -345,7 +351,7 @@ def copy_binary(pd_table: Any, conn: Any, keys: list[str], data_iter: Iterable[t
                 yield piece
         yield encoder.finish()
 
-    sql = _copy_sql(conn.dialect.identifier_preparer, pd_table.name, tuple(keys), "binary")
+    sql = _copy_sql(conn.dialect, pd_table.name, tuple(keys), "binary")
     with conn.connection.cursor() as cursor:
         cursor.copy_expert(sql, _Pieces(pieces()))
     return arrow.num_rows
@@ -363,8 +369,9 @@ class _Pieces:
 
 
 @functools.lru_cache(maxsize=16)
-def _copy_sql(preparer: Any, table: str, keys: tuple[str, ...], form: str = "csv") -> str:
-    columns = ", ".join(preparer.quote_identifier(k) for k in keys)
-    into = f"{preparer.quote_identifier(table)} ({columns})"
+def _copy_sql(dialect: Dialect, table: str, keys: tuple[str, ...], form: str = "csv") -> str:
+    # copy_expert sends the statement unformatted: names quoted as the server reads them.
+    columns = ", ".join(quoted(dialect, k) for k in keys)
+    into = f"{quoted(dialect, table)} ({columns})"
     encoding = ", ENCODING 'UTF8'" if form == "csv" else ""
     return f"COPY {into} FROM STDIN WITH (FORMAT {form}{encoding})"

@@ -19,11 +19,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Dialect, Engine
 
 from processor.backends.carry import Carried, Dependent, Index
 from processor.backends.chunk import WriteMethod
 from processor.backends.embedded import Embedded
+from processor.backends.names import formatted, quoted
 from processor.backends.writers import AdbcWriter, ChunkWriter
 from processor.errors import describe, driver_error
 from processor.kinds import BOOLEAN, DATE, FLOAT, INTEGER, TEXT, TIMESTAMP, ColumnType
@@ -221,7 +222,7 @@ def insert_many(pd_table: Any, conn: Any, keys: list[str], data_iter: Iterable[t
     cursor = conn.connection.cursor()
     try:
         cursor.executemany(
-            _insert_sql(conn.dialect.identifier_preparer, pd_table.name, tuple(keys)), data_iter
+            _insert_sql(conn.dialect, pd_table.name, tuple(keys)), data_iter
         )
         return cursor.rowcount
     finally:
@@ -229,7 +230,8 @@ def insert_many(pd_table: Any, conn: Any, keys: list[str], data_iter: Iterable[t
 
 
 @functools.lru_cache(maxsize=16)
-def _insert_sql(preparer: Any, table: str, keys: tuple[str, ...]) -> str:
-    columns = ", ".join(preparer.quote_identifier(k) for k in keys)
+def _insert_sql(dialect: Dialect, table: str, keys: tuple[str, ...]) -> str:
+    columns = ", ".join(quoted(dialect, k) for k in keys)
     placeholders = ", ".join("?" for _ in keys)
-    return f"INSERT INTO {preparer.quote_identifier(table)} ({columns}) VALUES ({placeholders})"
+    head = formatted(dialect, f"INSERT INTO {quoted(dialect, table)} ({columns})")
+    return f"{head} VALUES ({placeholders})"
