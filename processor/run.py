@@ -320,7 +320,7 @@ def _plan(
     todo = _files_to_load(files, profiles, holdings.entries, settings, report)
     plan = None
     if todo and onto_existing:
-        plan = plan_from_table(names, backend.existing_types(table), table, files[0].name)
+        plan = plan_from_table(names, backend.existing_types(table), table, files[0].name, backend)
         if settings.schema_file is not None:
             log.info("SCHEMA_FILE is not applied: table %r exists, and its column types hold", table)
     elif todo:

@@ -79,7 +79,8 @@ def check_merge_key(backend: Backend, table: str, primary_key: Sequence[str]) ->
     except (sa.exc.DBAPIError, NotImplementedError):
         log.debug("constraints of %r cannot be reflected; the publish will check the key", table)
         return
-    if not any(sorted(key) == sorted(primary_key) for key in keys):
+    wanted = sorted(map(backend.fold_name, primary_key))
+    if not any(sorted(map(backend.fold_name, key)) == wanted for key in keys):
         raise SchemaError(
             f"IF_EXISTS=merge: table {table!r} has no primary key or unique constraint on "
             f"({', '.join(primary_key)}), so rows cannot be matched"

@@ -14,7 +14,7 @@ from sqlalchemy.engine import URL, Connection, Dialect
 
 from processor.backends.carry import Carried, Dependent, Index
 from processor.backends.chunk import WriteMethod, arrow_of
-from processor.backends.embedded import Embedded
+from processor.backends.embedded import ASCII_UPPER, Embedded
 from processor.backends.names import quoted
 from processor.kinds import (
     BOOLEAN,
@@ -41,6 +41,15 @@ INTEGER_BITS = {
     "UINTEGER": (32, True),
     "UBIGINT": (64, True),
 }
+
+
+def _folded(column: str) -> str:
+    """A catalog's name column folded in SQL as ``fold_name`` folds a name (ASCII letters only:
+    DuckDB's ``lower`` would fold "É" too, a table of its own)."""
+    return f"translate({column}, '{ASCII_UPPER}', '{ASCII_UPPER.lower()}')"
+
+
+FOLDED_TABLE = _folded("table_name")
 
 
 class DuckDB(Embedded):
@@ -71,11 +80,11 @@ class DuckDB(Embedded):
         query = sa.text(
             "SELECT column_name, data_type, numeric_precision, numeric_scale, is_nullable = 'YES' "
             "FROM information_schema.columns "
-            "WHERE lower(table_name) = lower(:name) AND table_schema = current_schema() "
+            f"WHERE {FOLDED_TABLE} = :name AND table_schema = current_schema() "
             "ORDER BY ordinal_position"
         )
         with self.engine.connect() as conn:
-            rows = conn.execute(query, {"name": table}).all()
+            rows = conn.execute(query, {"name": self.fold_table(table)}).all()
         return {
             column: replace(_type_of_name(name, precision, scale), nullable=nullable)
             for column, name, precision, scale, nullable in rows
@@ -88,7 +97,7 @@ class DuckDB(Embedded):
         # duckdb_engine's has_table compares names case-sensitively; DuckDB does not.
         query = (
             "SELECT count(*) FROM duckdb_tables() "
-            "WHERE schema_name = current_schema() AND lower(table_name) = ?"
+            f"WHERE schema_name = current_schema() AND {FOLDED_TABLE} = ?"
         )
         return bool(conn.exec_driver_sql(query, (self.fold_table(table),)).scalar())
 
@@ -99,8 +108,8 @@ class DuckDB(Embedded):
         with self.engine.connect() as conn:
             keys = conn.exec_driver_sql(
                 "SELECT constraint_name, table_name FROM duckdb_constraints() "
-                "WHERE constraint_type = 'FOREIGN KEY' AND lower(referenced_table) = ? "
-                "AND lower(table_name) <> ?",
+                f"WHERE constraint_type = 'FOREIGN KEY' AND {_folded('referenced_table')} = ? "
+                f"AND {FOLDED_TABLE} <> ?",
                 (folded, folded),
             ).all()
             views = conn.exec_driver_sql(
@@ -126,7 +135,7 @@ class DuckDB(Embedded):
         with self.engine.connect() as conn:
             for name, unique, sql in conn.exec_driver_sql(
                 "SELECT index_name, is_unique, sql FROM duckdb_indexes() "
-                "WHERE lower(table_name) = ? ORDER BY 1",
+                f"WHERE {FOLDED_TABLE} = ? ORDER BY 1",
                 (folded,),
             ).all():
                 index = self._index(conn, name, unique, sql or "")
@@ -195,15 +204,15 @@ def _insert_sql(dialect: Dialect, table: str, keys: tuple[str, ...]) -> str:
     return f'INSERT INTO {quoted(dialect, table)} ({columns}) SELECT * FROM "_import_chunk"'
 
 
-DUCKDB_CONSTRAINTS = """
+DUCKDB_CONSTRAINTS = f"""
 SELECT constraint_type, constraint_column_names FROM duckdb_constraints()
-WHERE lower(table_name) = ?
+WHERE {FOLDED_TABLE} = ?
   AND constraint_type IN ('PRIMARY KEY', 'UNIQUE', 'CHECK', 'FOREIGN KEY', 'NOT NULL')
 """
-DUCKDB_LOST = """
-SELECT 'comment on the table' FROM duckdb_tables() WHERE lower(table_name) = ? AND comment IS NOT NULL
+DUCKDB_LOST = f"""
+SELECT 'comment on the table' FROM duckdb_tables() WHERE {FOLDED_TABLE} = ? AND comment IS NOT NULL
 UNION ALL SELECT 'comment on column ' || column_name FROM duckdb_columns()
-  WHERE lower(table_name) = ? AND comment IS NOT NULL
+  WHERE {FOLDED_TABLE} = ? AND comment IS NOT NULL
 UNION ALL SELECT 'default of column ' || column_name FROM duckdb_columns()
-  WHERE lower(table_name) = ? AND column_default IS NOT NULL
+  WHERE {FOLDED_TABLE} = ? AND column_default IS NOT NULL
 """

@@ -13,6 +13,9 @@ from sqlalchemy.pool import NullPool
 from processor.backends.base import Backend
 from processor.backends.locks import LockCheck, file_lock, lock_key
 
+ASCII_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+ASCII_LOWER = str.maketrans(ASCII_UPPER, ASCII_UPPER.lower())
+
 
 class Embedded(Backend):
     """A database file that one process writes at a time."""
@@ -34,7 +37,8 @@ class Embedded(Backend):
         return url, {}
 
     def fold_name(self, name: str) -> str:
-        return name.lower()
+        # SQLite and DuckDB ignore the case of ASCII letters only: "É" and "é" are two columns.
+        return name.translate(ASCII_LOWER)
 
     @contextlib.contextmanager
     def import_lock(self, table: str, timeout: int) -> Iterator[LockCheck]:

@@ -107,6 +107,9 @@ class MySQL(Backend):
         super().check_name(name, label)
         if name != name.rstrip(" "):
             raise SchemaError(f"{label} ends with a space, which {self.name} does not allow")
+        if any(ord(c) > 0xFFFF for c in name):
+            # Names are stored as utf8mb3 (the MySQL manual, "Schema Object Names").
+            raise SchemaError(f"{label} has a character beyond U+FFFF, which {self.name} does not allow")
 
     @classmethod
     def prepare_engine(cls, engine: Engine) -> None:
@@ -149,11 +152,16 @@ class MySQL(Backend):
         types = super().existing_types(table)
         query = sa.text(
             "SELECT column_name, character_set_name FROM information_schema.columns "
-            "WHERE table_schema = DATABASE() AND table_name = :name AND character_set_name IS NOT NULL"
+            "WHERE table_schema = DATABASE() AND table_name = :name ORDER BY ordinal_position"
         )
         with self.engine.connect() as conn:
-            charsets = {name: charset for name, charset in conn.execute(query, {"name": table})}
-        return {name: _within_charset(column, charsets.get(name)) for name, column in types.items()}
+            found = conn.execute(query, {"name": self.fold_table(table)}).all()
+        # The names are the catalog's: SQLAlchemy's reflection parses SHOW CREATE TABLE and keeps
+        # a backquote in a name doubled (`a``b`).  Its columns come in the same order.
+        return {
+            name: _within_charset(column, charset)
+            for (name, charset), column in zip(found, types.values(), strict=True)
+        }
 
     def writer(self) -> WriteMethod:
         if self.dialect.driver == "mysqldb":

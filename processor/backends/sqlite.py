@@ -31,7 +31,6 @@ from processor.kinds import BOOLEAN, DATE, FLOAT, INTEGER, TEXT, TIMESTAMP, Colu
 from processor.schema import TablePlan
 
 BUSY_TIMEOUT_MS = 600_000
-ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 # Messages of the errors after which SQLite has rolled the statement back.
 TRANSIENT = ("database is locked", "database table is locked", "database is busy")
 # The name a table is renamed to (and back, by a rollback) to see what refers to it.
@@ -74,9 +73,6 @@ class SQLite(Embedded):
         @event.listens_for(engine, "begin")
         def _begin(connection: sa.Connection) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-    def fold_name(self, name: str) -> str:
-        return name.translate(ASCII_LOWER)
 
     def existing_types(self, table: str) -> dict[str, ColumnType]:
         """What each column keeps exactly, by the affinity SQLite gives its declared type.
