@@ -63,6 +63,7 @@ from processor.split import expected_parts, feeds_blocks, splits, stream_blocks
 from processor.target import (
     check_dependents,
     check_merge_key,
+    check_own_tables,
     check_target,
     create_staging,
     drop_leftovers,
@@ -222,6 +223,7 @@ def _import(settings: Settings, report: RunReport, interrupts: Interrupts) -> No
     try:
         check_connection(engine)
         backend = backend_for(engine)
+        check_own_tables(backend, table, settings.runs_table)
         layout = map_columns(
             read_headers(files, fmt, settings.sample_rows),
             settings.src_columns,

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from processor.backends import backend_for
 from processor.database import create_engine
 from processor.report import RunReport
+from processor.target import own_tables_problem
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,9 @@ def record_run(url: sa.URL, name: str, report: RunReport) -> str | None:
     engine = create_engine(url)
     try:
         backend = backend_for(engine)
+        problem = own_tables_problem(backend, report.table, name)
+        if problem is not None:  # the run has failed on it already: no row goes to such a table
+            return problem
         table = runs_table(name, backend.text_type)
         try:
             with engine.begin() as conn:

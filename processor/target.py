@@ -18,13 +18,16 @@ import sqlalchemy as sa
 from processor.backends import Backend, Record
 from processor.backends.carry import Carried, Index
 from processor.backends.writers import receipts_name, receipts_table
-from processor.errors import DatabaseError, SchemaError, TargetExistsError, describe
+from processor.errors import ConfigError, DatabaseError, SchemaError, TargetExistsError, describe
 from processor.retry import with_retries
 from processor.schema import TablePlan
 
 log = logging.getLogger(__name__)
 
-STAGING_PREFIX = "_import_stage_"
+#: Every table the importer makes for itself is named so: the ledger (``_import_ledger``), the
+#: staging tables and their receipts (``_import_stage_*``), SQLite's probe, DuckDB's chunk scan.
+OWN_PREFIX = "_import_"
+STAGING_PREFIX = f"{OWN_PREFIX}stage_"
 
 
 def staging_name(table: str, run_id: str) -> str:
@@ -34,6 +37,29 @@ def staging_name(table: str, run_id: str) -> str:
     """
     digest = hashlib.sha1(table.encode()).hexdigest()[:8]
     return f"{STAGING_PREFIX}{digest}_{run_id}"
+
+
+def check_own_tables(backend: Backend, table: str, runs_table: str | None) -> None:
+    """Before anything is read: raise ConfigError where ``own_tables_problem`` finds one."""
+    problem = own_tables_problem(backend, table, runs_table)
+    if problem is not None:
+        raise ConfigError(problem)
+
+
+def own_tables_problem(backend: Backend, table: str | None, runs_table: str | None) -> str | None:
+    """Why DEST_TABLE ``table`` or RUNS_TABLE cannot be written, else None: neither may be one of
+    the importer's own tables, nor RUNS_TABLE the loaded table, compared as the database compares
+    table names (``_IMPORT_LEDGER`` is the ledger where the database ignores case)."""
+    fold = backend.fold_table
+    for setting, name in (("DEST_TABLE", table), ("RUNS_TABLE", runs_table)):
+        if name is not None and fold(name).startswith(fold(OWN_PREFIX)):
+            return (
+                f"{setting} {name!r}: names beginning with {OWN_PREFIX!r} are the importer's own tables "
+                "(its ledger, staging tables); choose another name"
+            )
+    if runs_table is not None and table is not None and fold(runs_table) == fold(table):
+        return f"RUNS_TABLE {runs_table!r} is the table the run loads ({table!r}); choose another name"
+    return None
 
 
 def requested_indexes(backend: Backend, table: str, indexes: Sequence[Sequence[str]]) -> tuple[Index, ...]:
@@ -72,10 +98,7 @@ def check_merge_key(backend: Backend, table: str, primary_key: Sequence[str]) ->
     must be exactly PRIMARY_KEY, or the upsert could not find the rows to update (and MySQL
     would silently append duplicates).  Skipped where the dialect cannot reflect constraints."""
     try:
-        with backend.engine.connect() as conn:
-            inspector = sa.inspect(conn)
-            keys = [inspector.get_pk_constraint(table).get("constrained_columns") or []]
-            keys += [u["column_names"] for u in inspector.get_unique_constraints(table)]
+        keys = backend.unique_keys(table)
     except (sa.exc.DBAPIError, NotImplementedError):
         log.debug("constraints of %r cannot be reflected; the publish will check the key", table)
         return

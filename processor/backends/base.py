@@ -228,6 +228,14 @@ class Backend:
             c["name"]: replace(self.holds(self.type_of(c["type"])), nullable=c["nullable"]) for c in columns
         }
 
+    def unique_keys(self, table: str) -> list[list[str]]:
+        """The columns of the existing ``table``'s primary key and of each unique constraint."""
+        with self.engine.connect() as conn:
+            inspector = sa.inspect(conn)
+            keys = [inspector.get_pk_constraint(table).get("constrained_columns") or []]
+            keys += [u["column_names"] for u in inspector.get_unique_constraints(table)]
+        return keys
+
     # -- the import lock -------------------------------------------------------------------------
 
     @contextlib.contextmanager

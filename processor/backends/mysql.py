@@ -25,6 +25,7 @@ import pyarrow.csv as pacsv
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import mysql
+from sqlalchemy.dialects.mysql.reflection import MySQLTableDefinitionParser
 from sqlalchemy.engine import URL, Connection, Dialect, Engine
 
 from processor.backends.base import Backend, Record
@@ -149,19 +150,35 @@ class MySQL(Backend):
         return column
 
     def existing_types(self, table: str) -> dict[str, ColumnType]:
-        types = super().existing_types(table)
         query = sa.text(
-            "SELECT column_name, character_set_name FROM information_schema.columns "
+            "SELECT column_name, column_type, is_nullable = 'YES', character_set_name "
+            "FROM information_schema.columns "
             "WHERE table_schema = DATABASE() AND table_name = :name ORDER BY ordinal_position"
         )
         with self.engine.connect() as conn:
             found = conn.execute(query, {"name": self.fold_table(table)}).all()
-        # The names are the catalog's: SQLAlchemy's reflection parses SHOW CREATE TABLE and keeps
-        # a backquote in a name doubled (`a``b`).  Its columns come in the same order.
-        return {
-            name: _within_charset(column, charset)
-            for (name, charset), column in zip(found, types.values(), strict=True)
-        }
+        # SQLAlchemy reflects MySQL by parsing SHOW CREATE TABLE line by line, which a name holding
+        # a line break derails (and where it keeps a backquote doubled): its parser reads each
+        # type from the catalog under a placeholder name, the names are the catalog's.
+        lines = ",\n".join(f"  `c{i}` {column_type}" for i, (_, column_type, *_) in enumerate(found))
+        parser = MySQLTableDefinitionParser(self.dialect, self.dialect.identifier_preparer)
+        parsed = parser.parse(f"CREATE TABLE `t` (\n{lines}\n)", "utf8mb4").columns
+        types = {}
+        for (name, _, nullable, charset), column in zip(found, parsed, strict=True):
+            held = replace(self.holds(self.type_of(column["type"])), nullable=bool(nullable))
+            types[name] = _within_charset(held, charset)
+        return types
+
+    def unique_keys(self, table: str) -> list[list[str]]:
+        # From the catalog: SQLAlchemy's reflection parses SHOW CREATE TABLE (see existing_types).
+        with self.engine.connect() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS "
+                "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s AND NON_UNIQUE = 0 "
+                "ORDER BY INDEX_NAME, SEQ_IN_INDEX",
+                (self.fold_table(table),),
+            ).all()
+        return [[column for _, column in columns] for _, columns in itertools.groupby(rows, lambda r: r[0])]
 
     def writer(self) -> WriteMethod:
         if self.dialect.driver == "mysqldb":
