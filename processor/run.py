@@ -223,6 +223,8 @@ def _import(settings: Settings, report: RunReport, interrupts: Interrupts) -> No
     try:
         check_connection(engine)
         backend = backend_for(engine)
+        if settings.dest_schema is not None:
+            backend.check_schema(settings.dest_schema)
         check_own_tables(backend, table, settings.runs_table)
         layout = map_columns(
             read_headers(files, fmt, settings.sample_rows),

@@ -62,6 +62,8 @@ class Settings:
     src_file_name: str = "**/*.csv"
     dest_sql: str = "sqlite:///import.db"
     dest_table: str | None = None
+    #: The schema (MySQL/MariaDB: database) of the table, its staging tables and the ledger.
+    dest_schema: str | None = None
     if_exists: str = "fail"
     workers: int = field(default_factory=lambda: available_cpus())
     chunk_size: int = DEFAULT_CHUNK_SIZE
@@ -113,13 +115,15 @@ class Settings:
 
     @property
     def url(self) -> URL:
-        """DEST_SQL parsed, with the user's scheme aliases resolved."""
-        return parse_url(self.dest_sql)
+        """DEST_SQL parsed, with the user's scheme aliases resolved, and DEST_SCHEMA for every
+        engine made from it, in any process (``database.create_engine``)."""
+        url = parse_url(self.dest_sql)
+        return url if self.dest_schema is None else url.update_query_dict({SCHEMA_QUERY: self.dest_schema})
 
     @property
     def masked_url(self) -> str:
         """DEST_SQL as it may be shown: its secrets replaced by ``***``, wherever they occur."""
-        return shown_url(self.url)
+        return shown_url(parse_url(self.dest_sql))
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -155,6 +159,10 @@ def _plain(value: Any) -> Any:
     if isinstance(value, tuple):
         return list(value)
     return value
+
+
+#: The URL query parameter that carries DEST_SCHEMA to every engine (never to the driver).
+SCHEMA_QUERY = "csv_sql_importer_schema"
 
 
 def parse_url(text: str) -> URL:
@@ -342,6 +350,12 @@ OPTIONS = (
     ),
     Option("DEST_SQL", _url, "SQLAlchemy database URL (postgres:// and mysql:// accepted)"),
     Option("DEST_TABLE", _table, "target table", "the matched files' common name stem"),
+    Option(
+        "DEST_SCHEMA",
+        _table,
+        "schema of the table, its staging tables and the ledger (MySQL/MariaDB: database)",
+        "the connection's default",
+    ),
     Option(
         "IF_EXISTS",
         _choice(IF_EXISTS_CHOICES),

@@ -12,6 +12,8 @@ import ast
 import csv
 import io
 import json
+import sqlite3
+import uuid
 from typing import Any
 
 import pytest
@@ -366,3 +368,76 @@ def test_source_files_are_not_read_for_an_own_table(db, table, tmp_path):
     write(tmp_path / "src", "a.csv", "a,a\n1,2\n")
     report = load(tmp_path / "src", db, LEDGER_TABLE)
     assert exit_code(report) == 2
+
+
+# -- DEST_SCHEMA ------------------------------------------------------------------------------------
+
+TABLES_IN = {
+    "postgresql": "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
+    "mariadb": "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
+    "duckdb": "SELECT table_name FROM information_schema.tables WHERE table_schema = ?",
+}
+
+
+@pytest.fixture
+def schema(db):
+    """A new schema (MariaDB: database) with a name to quote, dropped with its tables afterwards."""
+    if db.name == "sqlite":
+        pytest.fail("SQLite has no schema to create")
+    name = f"s_{uuid.uuid4().hex[:8]}" + ("" if db.name == "mariadb" else " %x")
+    kind = "DATABASE" if db.name == "mariadb" else "SCHEMA"
+    db.execute(f"CREATE {kind} {db.quote(name)}")
+    yield name
+    db.execute(f"DROP {kind} {db.quote(name)}" + ("" if db.name == "mariadb" else " CASCADE"))
+
+
+def default_schema(db: Database) -> str:
+    current = "DATABASE()" if db.name == "mariadb" else "current_schema()"
+    return catalog(db, f"SELECT {current}")[0][0]
+
+
+def tables_in(db: Database, schema: str) -> set[str]:
+    return {name for (name,) in catalog(db, TABLES_IN[db.name], schema)}
+
+
+@pytest.mark.parametrize("db", ["postgresql", "mariadb", "duckdb"], indirect=True)
+@pytest.mark.parametrize("workers", [1, 2])
+def test_dest_schema_holds_the_table_its_staging_and_the_ledger(db, table, tmp_path, schema, workers):
+    write(tmp_path / "src", "a.csv", "n\n1\n")
+    report = load(tmp_path / "src", db, table, dest_schema=schema, workers=workers)
+    assert report.error is None, report.error
+    assert tables_in(db, schema) == {table, LEDGER_TABLE}  # the staging tables are gone
+    assert table not in tables_in(db, default_schema(db))
+    where = f"{db.quote(schema)}.{db.quote(table)}"
+    assert db._query(f"SELECT n FROM {where}").rows_list == [(1,)]
+    # The schema's ledger knows the file: an append loads only the new one.
+    write(tmp_path / "src", "b.csv", "n\n2\n")
+    again = load(tmp_path / "src", db, table, dest_schema=schema, workers=workers, if_exists="append")
+    assert again.error is None, again.error
+    assert sorted(db._query(f"SELECT n FROM {where}").rows_list) == [(1,), (2,)]
+    ledger = f"{db.quote(schema)}.{db.quote(LEDGER_TABLE)}"
+    assert sorted(db._query(f"SELECT source FROM {ledger}").rows_list) == [("a.csv",), ("b.csv",)]
+
+
+@pytest.mark.parametrize("db", ["postgresql", "mariadb", "duckdb"], indirect=True)
+def test_a_dest_schema_that_does_not_exist_is_refused(db, table, tmp_path):
+    write(tmp_path / "src", "a.csv", "n\n1\n")
+    missing = f"missing_{uuid.uuid4().hex[:8]}"
+    report = load(tmp_path / "src", db, table, dest_schema=missing)
+    assert exit_code(report) in (2, 6)
+    assert missing in str(report.error)
+    assert table not in tables_in(db, default_schema(db))
+    assert tables_in(db, missing) == set()
+
+
+def test_sqlite_has_only_the_schema_main(tmp_path, cli):
+    write(tmp_path / "src", "a.csv", "n\n1\n")
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    env = user_env(SRC_DATA_FOLDER=str(tmp_path / "src"), DEST_SQL=url, DEST_TABLE="t")
+    code, _out, err = cli([], {**env, "DEST_SCHEMA": "other"})
+    assert code == 2
+    assert "DEST_SCHEMA 'other': a SQLite database has only the schema 'main'" in err
+    code, _out, err = cli([], {**env, "DEST_SCHEMA": "main"})
+    assert code == 0, err
+    with sqlite3.connect(tmp_path / "x.db") as conn:
+        assert conn.execute("SELECT n FROM t").fetchall() == [(1,)]

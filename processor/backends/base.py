@@ -26,7 +26,7 @@ from processor.backends.inserts import insert_batches_writer
 from processor.backends.locks import LockCheck, always_held
 from processor.backends.names import bound_quoted
 from processor.backends.writers import ChunkWriter, SessionWriter, close_idle_connections
-from processor.errors import SchemaError, describe
+from processor.errors import ConfigError, SchemaError, describe
 from processor.kinds import (
     BOOLEAN,
     DATE,
@@ -95,6 +95,23 @@ class Backend:
     @classmethod
     def prepare_engine(cls, engine: Engine) -> None:
         """Set up a new engine (event listeners for session settings)."""
+
+    @classmethod
+    def schema_url(cls, url: URL, schema: str) -> URL:
+        """The URL of sessions whose default schema is ``schema`` (DEST_SCHEMA), with
+        ``use_schema``; ConfigError where this database has no such thing."""
+        raise ConfigError(f"DEST_SCHEMA is not supported on {url.get_backend_name()}")
+
+    @classmethod
+    def use_schema(cls, engine: Engine, schema: str) -> None:
+        """Make ``schema`` the default of every session of ``engine`` (after ``schema_url``)."""
+
+    def check_schema(self, schema: str) -> None:
+        """Raise ConfigError unless the sessions' default schema is ``schema`` (it exists)."""
+        with self.engine.connect() as conn:
+            found = sa.inspect(conn).default_schema_name
+        if found != schema:
+            raise ConfigError(f"DEST_SCHEMA {schema!r} does not exist in the database")
 
     @classmethod
     def worker_url(cls, url: URL) -> URL:

@@ -10,7 +10,8 @@ from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import URL, Connection, Dialect
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, Dialect, Engine
 
 from processor.backends.carry import Carried, Dependent, Index
 from processor.backends.chunk import WriteMethod, arrow_of
@@ -65,6 +66,19 @@ class DuckDB(Embedded):
         if url.database not in (None, "", ":memory:"):
             arguments["connect_args"] = {"read_only": True}
         return url, arguments
+
+    @classmethod
+    def schema_url(cls, url: URL, schema: str) -> URL:
+        return url
+
+    @classmethod
+    def use_schema(cls, engine: Engine, schema: str) -> None:
+        """DuckDB's ``schema`` setting: the default for every name (an unknown schema fails here)."""
+        literal = schema.replace("'", "''")
+
+        @event.listens_for(engine, "connect", insert=True)
+        def _connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.execute(f"SET schema = '{literal}'")
 
     def writer(self) -> WriteMethod:
         return WriteMethod(insert_arrow, takes_rows=False, label="INSERT ... SELECT from the Arrow chunk")

@@ -92,6 +92,11 @@ class MySQL(Backend):
             connect_args["charset"] = "utf8mb4"  # every Unicode character, not MySQL's 3-byte "utf8"
         return {"connect_args": connect_args}
 
+    @classmethod
+    def schema_url(cls, url: URL, schema: str) -> URL:
+        # A schema is a database here: the URL's, so that the lock names it too.
+        return url.set(database=schema)
+
     def fold_name(self, name: str) -> str:
         return name.lower()
 

@@ -13,7 +13,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import sqlalchemy as sa
-from sqlalchemy.engine import URL, Connection, Dialect
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, Dialect, Engine
 
 from processor.backends.base import Backend, Record
 from processor.backends.carry import Carried, Dependent, Grant, Index
@@ -67,6 +68,23 @@ class PostgreSQL(Backend):
         if "application_name" not in url.query:
             connect_args["application_name"] = APPLICATION
         return {"connect_args": connect_args}
+
+    @classmethod
+    def schema_url(cls, url: URL, schema: str) -> URL:
+        return url
+
+    @classmethod
+    def use_schema(cls, engine: Engine, schema: str) -> None:
+        """``search_path`` is the schema alone: every name the importer uses resolves there."""
+        statement = f"SET search_path TO {quoted(engine.dialect, schema)}"  # sent unformatted
+
+        # First among the listeners, so that SQLAlchemy's own first look (the default schema)
+        # sees it; committed, so that no rollback undoes it.
+        @event.listens_for(engine, "connect", insert=True)
+        def _connect(dbapi_connection: Any, _record: Any) -> None:
+            with contextlib.closing(dbapi_connection.cursor()) as cursor:
+                cursor.execute(statement)
+            dbapi_connection.commit()
 
     @classmethod
     def worker_url(cls, url: URL) -> URL:

@@ -19,14 +19,14 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.engine import URL, Dialect, Engine
 
 from processor.backends.carry import Carried, Dependent, Index
 from processor.backends.chunk import WriteMethod
 from processor.backends.embedded import Embedded
 from processor.backends.names import formatted, quoted
 from processor.backends.writers import AdbcWriter, ChunkWriter
-from processor.errors import describe, driver_error
+from processor.errors import ConfigError, describe, driver_error
 from processor.kinds import BOOLEAN, DATE, FLOAT, INTEGER, TEXT, TIMESTAMP, ColumnType
 from processor.schema import TablePlan
 
@@ -55,6 +55,17 @@ class SQLite(Embedded):
     """SQLite: names compare case-insensitively for ASCII letters only."""
 
     parameter_limit = 32766 if sqlite3.sqlite_version_info >= (3, 32) else 999
+
+    @classmethod
+    def schema_url(cls, url: URL, schema: str) -> URL:
+        """Only ``main``: another schema is a database attached by a session, which no URL
+        reaches (and the pool's writers open the file itself)."""
+        if schema != "main":
+            raise ConfigError(
+                f"DEST_SCHEMA {schema!r}: a SQLite database has only the schema 'main' here; "
+                "name another database file in DEST_SQL instead"
+            )
+        return url
 
     @classmethod
     def prepare_engine(cls, engine: Engine) -> None:
