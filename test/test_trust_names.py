@@ -412,8 +412,12 @@ def test_dest_schema_holds_the_table_its_staging_and_the_ledger(db, table, tmp_p
     assert db._query(f"SELECT n FROM {where}").rows_list == [(1,)]
     # The schema's ledger knows the file: an append loads only the new one.
     write(tmp_path / "src", "b.csv", "n\n2\n")
-    again = load(tmp_path / "src", db, table, dest_schema=schema, workers=workers, if_exists="append")
+    runs = f"{table}_runs"
+    again = load(
+        tmp_path / "src", db, table, dest_schema=schema, workers=workers, if_exists="append", runs_table=runs
+    )
     assert again.error is None, again.error
+    assert tables_in(db, schema) == {table, LEDGER_TABLE, runs}
     assert sorted(db._query(f"SELECT n FROM {where}").rows_list) == [(1,), (2,)]
     ledger = f"{db.quote(schema)}.{db.quote(LEDGER_TABLE)}"
     assert sorted(db._query(f"SELECT source FROM {ledger}").rows_list) == [("a.csv",), ("b.csv",)]
