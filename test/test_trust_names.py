@@ -445,3 +445,24 @@ def test_sqlite_has_only_the_schema_main(tmp_path, cli):
     assert code == 0, err
     with sqlite3.connect(tmp_path / "x.db") as conn:
         assert conn.execute("SELECT n FROM t").fetchall() == [(1,)]
+
+
+def test_a_table_name_of_every_kind_of_character(db, table, tmp_path):
+    """DEST_TABLE goes through the same statements: COPY, LOAD DATA, the publish, INDEXES (whose
+    names include the table's), a replace that builds them again, merge and delete_rows."""
+    name = table + " %s:x?'\"`\\"
+    write(tmp_path / "a", "a.csv", "k,growth %\n1,2\n")
+    write(tmp_path / "b", "b.csv", "k,growth %\n3,4\n")
+    try:
+        runs = [
+            load(tmp_path / "a", db, name, indexes=(("growth %",),), primary_key=("k",)),
+            load(tmp_path / "b", db, name, if_exists="replace", primary_key=("k",)),
+            load(tmp_path / "a", db, name, if_exists="merge", primary_key=("k",)),
+        ]
+        assert [r.error for r in runs] == [None, None, None]
+        assert sorted(db.rows(name)) == [(1, 2), (3, 4)]
+        assert indexed_columns(db, name) == {"growth %"}
+        assert load(tmp_path / "b", db, name, if_exists="delete_rows").error is None
+        assert db.rows(name) == [(3, 4)]
+    finally:
+        db.drop(name)

@@ -154,16 +154,21 @@ class PostgreSQL(Backend):
 
     # -- replace, delete_rows and table identity -------------------------------------------------
 
+    def _regclass(self, table: str) -> str:
+        """``table`` as ``to_regclass`` reads it: quoted, and a parameter's value, not SQL text
+        (no ``%`` doubled)."""
+        return quoted(self.dialect, table)
+
     def table_identity(self, conn: Connection, table: str) -> str | None:
         """The table's oid: kept by ALTER TABLE RENAME (and TRUNCATE), new after DROP/CREATE."""
-        found = conn.exec_driver_sql("SELECT to_regclass(%s)::oid", (self.quote(table),)).scalar()
+        found = conn.exec_driver_sql("SELECT to_regclass(%s)::oid", (self._regclass(table),)).scalar()
         return None if found is None else str(found)
 
     def dependents(self, table: str) -> list[Dependent]:
         """What pg_depend says needs the table: views (through their rewrite rule), other tables'
         foreign keys, inheriting tables, functions with SQL-standard bodies."""
         with self.engine.connect() as conn:
-            rows = conn.exec_driver_sql(DEPENDENTS, {"table": self.quote(table)}).all()
+            rows = conn.exec_driver_sql(DEPENDENTS, {"table": self._regclass(table)}).all()
         return [Dependent(kind, name) for kind, name in rows]
 
     def carried_over(self, table: str, primary_key: Sequence[str] = ()) -> Carried:
@@ -171,11 +176,11 @@ class PostgreSQL(Backend):
         classes included), grants from ``aclexplode(relacl)``; constraints, triggers, rules,
         policies, comments, defaults, column grants and a different owner are named as lost."""
         with self.engine.connect() as conn:
-            found = conn.exec_driver_sql(INDEXES, {"table": self.quote(table)}).all()
-            grants = conn.exec_driver_sql(GRANTS, {"table": self.quote(table)}).all()
+            found = conn.exec_driver_sql(INDEXES, {"table": self._regclass(table)}).all()
+            grants = conn.exec_driver_sql(GRANTS, {"table": self._regclass(table)}).all()
             lost = [
                 str(what)
-                for what, columns in conn.exec_driver_sql(LOST, {"table": self.quote(table)})
+                for what, columns in conn.exec_driver_sql(LOST, {"table": self._regclass(table)})
                 if columns is None or sorted(columns) != sorted(primary_key)
             ]
         indexes = []
@@ -210,7 +215,7 @@ class PostgreSQL(Backend):
         for number, index in enumerate(carried.indexes):
             conn.exec_driver_sql(f"ALTER INDEX {q(_temporary(stage, number))} RENAME TO {q(index.name)}")
         wanted = _object_name(target, "pkey")
-        found = conn.exec_driver_sql(PRIMARY_KEY, {"table": q(target), "wanted": wanted}).first()
+        found = conn.exec_driver_sql(PRIMARY_KEY, {"table": self._regclass(target), "wanted": wanted}).first()
         if found is not None and found.free:
             conn.exec_driver_sql(f"ALTER TABLE {q(target)} RENAME CONSTRAINT {q(found.name)} TO {q(wanted)}")
 
