@@ -292,7 +292,8 @@ def _indexes(name: str, text: str) -> tuple[tuple[str, ...], ...]:
 def _selection(name: str, text: str) -> tuple[str, ...]:
     """SRC_COLUMNS: ``a,b:new_b`` -- header names, each optionally renamed ``old:new``."""
     columns = tuple(part.strip() for part in text.split(","))
-    if not all(columns) or any(c.startswith(":") or c.endswith(":") for c in columns):
+    # A name may hold ":" (``:name``): each entry is matched to the header first (columns.py).
+    if not all(columns):
         raise ConfigError(f"{name} must be column names (or old:new) separated by commas, got {text!r}")
     return columns
 

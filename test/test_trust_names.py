@@ -466,3 +466,20 @@ def test_a_table_name_of_every_kind_of_character(db, table, tmp_path):
         assert db.rows(name) == [(3, 4)]
     finally:
         db.drop(name)
+
+
+def test_src_columns_picks_and_renames_names_with_colons(db, table, tmp_path, cli):
+    write(tmp_path / "src", "a.csv", csv_text([":name", "a:", "b", "x%"], [["1", "2", "3", "4"]]))
+    env = user_env(
+        SRC_DATA_FOLDER=str(tmp_path / "src"),
+        DEST_SQL=db.url,
+        DEST_TABLE=table,
+        SRC_COLUMNS=":name, a:, b:%(b)s, x%:it's y",
+    )
+    code, _out, err = cli([], env)
+    assert code == 0, err
+    assert column_names(db, table) == [":name", "a:", "%(b)s", "it's y"]
+    assert [tuple(map(str, r)) for r in db.rows(table)] == [("1", "2", "3", "4")]
+    code, _out, err = cli([], {**env, "SRC_COLUMNS": "b, :c", "IF_EXISTS": "replace"})
+    assert code == 4
+    assert "SRC_COLUMNS names ':c', which is not in the header of a.csv" in err
