@@ -106,16 +106,20 @@ def indexed_columns(db: Database, table: str) -> set[str]:
     return {name for (name,) in found}
 
 
-def one_column(db: Database, table: str, first: str, second: str) -> bool:
-    """Whether the database takes ``first`` and ``second`` for one column: it refuses a table
-    with both (asked of the database on a scratch table)."""
-    scratch = f"{table}_scratch"
+def reaches_column(db: Database, table: str, name: str) -> bool:
+    """Whether a statement naming ``name`` reaches a column of ``table``, asked of
+    the database with an INSERT that is rolled back.  (Not CREATE TABLE's clash: MariaDB refuses
+    a table with both ``i`` and ``İ`` but finds neither by the other's name.)"""
+    engine = db.engine
     try:
-        db.execute(f"CREATE TABLE {db.quote(scratch)} ({db.quote(first)} INT, {db.quote(second)} INT)")
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f"INSERT INTO {db.quote(table)} ({db.quote(name)}) VALUES (NULL)")
+            conn.rollback()
     except sa.exc.DBAPIError:
-        return True
-    db.drop(scratch)
-    return False
+        return False
+    finally:
+        engine.dispose()
+    return True
 
 
 def finds_table(db: Database, name: str) -> bool:
@@ -249,20 +253,31 @@ def test_names_mariadb_cannot_hold_are_refused_before_loading(db, table, tmp_pat
 
 # -- a header meets an existing table as the database compares names ------------------------------
 
-FOLDINGS = [("k", "K"), ("Growth %", "GROWTH %"), ("é", "É"), ("ǅ", "ǆ"), ("ı", "i"), ("ß", "SS")]
+# Where the databases' foldings differ from one another and from Python's str.lower.
+FOLDINGS = [
+    ("k", "K"),
+    ("Growth %", "GROWTH %"),
+    ("é", "É"),
+    ("ǅ", "ǆ"),
+    ("ı", "i"),
+    ("i", "İ"),
+    ("ß", "ẞ"),
+    ("ა", "Ა"),
+    ("ß", "SS"),
+]
 
 
-@pytest.mark.parametrize(("created", "header"), FOLDINGS)
-@pytest.mark.parametrize("if_exists", ["append", "delete_rows"])
+@pytest.mark.parametrize(
+    ("created", "header", "if_exists"),
+    [(c, h, "append") for c, h in FOLDINGS] + [("k", "K", "delete_rows"), ("é", "É", "delete_rows")],
+)
 def test_a_header_matches_the_table_as_the_database_compares_names(
     db, table, tmp_path, created, header, if_exists
 ):
-    if db.name == "mariadb" and created.endswith(" "):
-        pytest.fail("no such name on MariaDB")
     write(tmp_path / "one", "a.csv", csv_text(["id", created], [["1", "x"]]))
     write(tmp_path / "two", "b.csv", csv_text(["id", header], [["2", "y"]]))
     assert load(tmp_path / "one", db, table).error is None
-    same = one_column(db, table, created, header)
+    same = reaches_column(db, table, header)
     report = load(tmp_path / "two", db, table, if_exists=if_exists)
     if same:
         assert report.error is None, report.error

@@ -98,11 +98,30 @@ class MySQL(Backend):
         return url.set(database=schema)
 
     def fold_name(self, name: str) -> str:
-        return name.lower()
+        """As the server finds a column by its name in a statement: one column where both its
+        lowercase and its uppercase agree, by utf8mb3_general_ci's tables rather than Python's
+        (``İ`` is not ``i`` there, nor ``ς`` ``Σ``, nor ``ẞ`` ``ß``); a name that is not ASCII is
+        folded by the server itself."""
+        lower, upper = (name.lower(), name.upper()) if name.isascii() else self._server_case(name)
+        return f"{lower}\x00{upper}"
 
     def fold_table(self, name: str) -> str:
-        # Table names are file names: case-sensitive unless lower_case_table_names says otherwise.
-        return name.lower() if self._lower_case_table_names() else name
+        # Table names are file names: case-sensitive unless lower_case_table_names has the server
+        # store them in its lowercase.
+        if not self._lower_case_table_names():
+            return name
+        return name.lower() if name.isascii() else self._server_case(name)[0]
+
+    @functools.cache  # noqa: B019 - one backend per engine, for the whole run
+    def _server_case(self, name: str) -> tuple[str, str]:
+        """``name`` in the server's lowercase and uppercase for names."""
+        with self.engine.connect() as conn:
+            lower, upper = conn.exec_driver_sql(
+                "SELECT LOWER(x), UPPER(x) "
+                "FROM (SELECT CONVERT(%s USING utf8mb3) COLLATE utf8mb3_general_ci AS x) n",
+                (name,),
+            ).one()
+        return str(lower), str(upper)
 
     @functools.cache  # noqa: B019 - one backend per engine, for the whole run
     def _lower_case_table_names(self) -> int:
