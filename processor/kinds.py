@@ -60,6 +60,26 @@ class Kind(enum.Enum):
 
 
 @dataclass(frozen=True)
+class Foreign:
+    """An existing column's type the importer does not plan itself (PostgreSQL's ``uuid``,
+    ``jsonb``, ``timestamptz``, an enum, ...).  The staging table's column has this type, values
+    are sent to it as text, and only text it holds exactly fits: one that matches ``shape``,
+    is one of ``members`` and passes ``check``, whichever are given.  The database's module
+    builds it, so its parser's rules stay there."""
+
+    #: The type as the database writes it (PostgreSQL's ``format_type``).
+    sql: str
+    #: What a value must be, in words (a reject's reason).
+    what: str
+    #: A pattern (RE2) every value matches.
+    shape: str | None = None
+    #: The only values there are (an enum's labels, byte for byte).
+    members: tuple[str, ...] | None = None
+    #: A test of each value matching ``shape``, in Python (a top-level function: it is pickled).
+    check: Callable[[str], bool] | None = None
+
+
+@dataclass(frozen=True)
 class ColumnType:
     """A column's kind and the bounds its database puts on it.
 
@@ -88,6 +108,8 @@ class ColumnType:
     forbidden_what: str = ""
     #: Whether the column holds NULL (SCHEMA_FILE may say it does not).
     nullable: bool = True
+    #: TEXT: an existing column of a type the importer does not plan (``Foreign``).
+    foreign: Foreign | None = None
 
     def fit_mask(self, values: pa.Array) -> pa.Array | None:
         """True where a value is null (if the column is nullable) or this column holds it
@@ -124,10 +146,7 @@ class ColumnType:
         if self.kind is Kind.FLOAT:
             return "a number that a float holds exactly" + (" (32-bit)" if self.bits == 32 else "")
         if self.kind is Kind.DECIMAL:
-            if self.precision is None:
-                return "a decimal number"
-            scale = self.scale or 0
-            return f"a decimal of at most {self.precision - scale} digits before the point and {scale} after"
+            return _describe_decimal(self)
         if self.kind is Kind.DATE:
             return "a valid date written YYYY-MM-DD"
         if self.kind is Kind.TIMESTAMP:
@@ -146,7 +165,21 @@ BOOLEAN = ColumnType(Kind.BOOLEAN)
 TEXT = ColumnType(Kind.TEXT)
 
 
+def _describe_decimal(column: ColumnType) -> str:
+    if column.precision is None:
+        return "a decimal number"
+    precision, scale = column.precision, column.scale or 0
+    if scale < 0:  # PostgreSQL's NUMERIC(5,-2): multiples of 100 below 10**7
+        return f"a multiple of {10**-scale} of at most {precision - scale} digits"
+    if scale > precision:  # PostgreSQL's NUMERIC(2,5): below 10**-3
+        below = Decimal(1).scaleb(precision - scale)
+        return f"a decimal below {below} with at most {scale} digits after the point"
+    return f"a decimal of at most {precision - scale} digits before the point and {scale} after"
+
+
 def _describe_text(column: ColumnType) -> str:
+    if column.foreign is not None:
+        return column.foreign.what
     sizes = []
     if column.min_chars and column.min_chars == column.max_chars:
         sizes.append(f"exactly {column.max_chars} characters")
@@ -244,13 +277,23 @@ def _float32_exact(text: str) -> bool:
 def _fits_decimal(column: ColumnType, values: pa.Array) -> pa.Array:
     ok = pc.and_(_matches(values, DECIMAL_SHAPE), pc.invert(_negative_zero(values)))
     if column.precision is not None:
-        scale = column.scale or 0
-        before = column.precision - scale
-        whole = "0" if before == 0 else f"(0|[1-9][0-9]{{0,{before - 1}}})"
-        # Zeros past the scale are allowed: 1.500 is 1.50 in a NUMERIC(10,2).
-        fraction = rf"(\.[0-9]{{0,{scale}}}0*)?" if scale else r"(\.0+)?"
-        ok = pc.and_(ok, _matches(values, f"^-?{whole}{fraction}$"))
+        ok = pc.and_(ok, _matches(values, _bounded_decimal_shape(column.precision, column.scale or 0)))
     return pc.fill_null(ok, True)
+
+
+def _bounded_decimal_shape(precision: int, scale: int) -> str:
+    """The decimals a NUMERIC(precision, scale) holds without rounding.  Zeros past the scale
+    are allowed (1.500 is 1.50 in a NUMERIC(10,2)); a negative scale (PostgreSQL) rounds to
+    tens, hundreds, ..., so the last digits before the point must be zeros; a scale beyond the
+    precision (PostgreSQL) leaves only fractions below 10**(precision - scale)."""
+    if scale < 0:
+        return rf"^-?(0|[1-9][0-9]{{0,{precision - 1}}}0{{{-scale}}})(\.0+)?$"
+    if scale > precision:
+        return rf"^-?0(\.0{{{scale - precision}}}[0-9]{{0,{precision}}}0*|\.0+)?$"
+    before = precision - scale
+    whole = "0" if before == 0 else f"(0|[1-9][0-9]{{0,{before - 1}}})"
+    fraction = rf"(\.[0-9]{{0,{scale}}}0*)?" if scale else r"(\.0+)?"
+    return f"^-?{whole}{fraction}$"
 
 
 def _fits_date(column: ColumnType, values: pa.Array) -> pa.Array:
@@ -295,12 +338,25 @@ def _fits_text(column: ColumnType, values: pa.Array) -> pa.Array | None:
         checks.append(pc.invert(_matches(values, column.forbidden)))
     if column.forbidden_character and _has_byte(values, column.forbidden_character):
         checks.append(pc.invert(pc.match_substring(values, column.forbidden_character)))
+    if column.foreign is not None:
+        checks.append(_fits_foreign(column.foreign, values))
     if not checks:
         return None
     ok = checks[0]
     for check in checks[1:]:
         ok = pc.and_(ok, check)
     return pc.fill_null(ok, True)
+
+
+def _fits_foreign(foreign: Foreign, values: pa.Array) -> pa.Array:
+    ok = pc.is_valid(values)
+    if foreign.shape is not None:
+        ok = pc.and_(ok, _matches(values, foreign.shape))
+    if foreign.members is not None:
+        ok = pc.and_(ok, pc.is_in(values, pa.array(foreign.members, pa.string())))
+    if foreign.check is not None and pc.any(ok).as_py():
+        ok = _python_mask(values, ok, foreign.check)
+    return pc.or_(pc.is_null(values), ok)
 
 
 def _has_byte(values: pa.Array | pa.ChunkedArray, character: str) -> bool:

@@ -118,9 +118,9 @@ def test_secrets_of_dest_sql_are_in_no_output(db, table, tmp_path, cli, secret_u
             assert secret not in text
     assert out.startswith(f"imported 2 rows from 2 files into table '{table}_***' at ")
     assert json.loads(report)["destination"] == (
-        "postgresql+psycopg2://postgres:***@127.0.0.1:5432/test?sslpassword=***"
+        f"postgresql+psycopg2://{url.username}:***@{url.host}:{url.port}/{url.database}?sslpassword=***"
         if db.name == "postgresql"
-        else f"mysql+mysqldb://{url.username}@127.0.0.1:3306/test?password=***"
+        else f"mysql+mysqldb://{url.username}@{url.host}:{url.port}/{url.database}?password=***"
     )
     masked_row = " ".join("***" for _ in secrets)
     assert rejects.splitlines()[1] == f'a/a.csv,3,"expected 2 fields, found 3","2,{masked_row},extra"'

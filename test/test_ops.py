@@ -287,7 +287,7 @@ def test_webhook_report_hides_the_password(folder, tmp_path, hook, cli):
     assert "Hk5" not in json.dumps(body) + err
     assert body["settings"]["NOTIFY_URL"] == hook.url.replace("http://", "http://hook%40user:***@")
     assert "Hookpw5x" not in json.dumps(body)
-    assert body["destination"] == "postgresql+psycopg2://postgres:***@127.0.0.1:1/test"
+    assert body["destination"] == f"postgresql+psycopg2://{url.username}:***@127.0.0.1:1/{url.database}"
     assert body["settings"]["DEST_SQL"] == body["destination"]
 
 

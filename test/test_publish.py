@@ -36,7 +36,7 @@ def catalog_identity(db: Database, table: str) -> str | None:
     if db.name == "postgresql":
         return str(db._query(f"SELECT oid FROM pg_class WHERE relname = '{table}'").rows_list[0][0])
     if db.name == "mariadb":
-        sql = f"SELECT TABLE_ID FROM information_schema.INNODB_SYS_TABLES WHERE NAME = 'test/{table}'"
+        sql = f"SELECT TABLE_ID FROM information_schema.INNODB_SYS_TABLES WHERE NAME = CONCAT(DATABASE(), '/{table}')"
         return str(db._query(sql).rows_list[0][0])
     return None
 
@@ -55,7 +55,7 @@ def index_catalog(db: Database, table: str) -> dict[str, tuple[bool, tuple[str, 
     if db.name == "mariadb":
         sql = (
             "SELECT INDEX_NAME, NON_UNIQUE, GROUP_CONCAT(COLUMN_NAME ORDER BY SEQ_IN_INDEX) "
-            f"FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = 'test' AND TABLE_NAME = '{table}' "
+            f"FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '{table}' "
             "AND INDEX_NAME <> 'PRIMARY' GROUP BY 1, 2"
         )
         return {
@@ -405,7 +405,7 @@ def test_mariadb_keys_the_importer_creates_are_binary(db, table, tmp_path):
     assert load(tmp_path / "src", db, table, if_exists="merge", primary_key=("id",)).error is None
     sql = (
         "SELECT TABLE_NAME, COLUMN_NAME, COLLATION_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "
-        f"'test' AND ((TABLE_NAME = '{table}' AND COLUMN_NAME = 'id') OR TABLE_NAME = '{LEDGER_TABLE}' "
+        f"DATABASE() AND ((TABLE_NAME = '{table}' AND COLUMN_NAME = 'id') OR TABLE_NAME = '{LEDGER_TABLE}' "
         "AND COLUMN_NAME IN ('target', 'source'))"
     )
     assert sorted(db._query(sql).rows_list) == [

@@ -21,8 +21,10 @@ from processor.backends.carry import Carried, Dependent, Grant, Index
 from processor.backends.chunk import WriteMethod, arrow_of
 from processor.backends.locks import LockCheck, lock_key, release, session_check, wait_for
 from processor.backends.names import formatted, quoted
+from processor.backends.postgresql_types import NamedType, money_type, read_columns
+from processor.backends.postgresql_types import column_type as pg_column_type
 from processor.backends.writers import ChunkWriter, SessionWriter
-from processor.errors import driver_error
+from processor.errors import SchemaError, driver_error
 from processor.kinds import DECIMAL, ColumnType, Kind
 from processor.schema import TablePlan
 
@@ -108,18 +110,49 @@ class PostgreSQL(Backend):
             )
         return column
 
-    def type_of(self, sql_type: sa.types.TypeEngine) -> ColumnType:
-        column = super().type_of(sql_type)
-        if isinstance(sql_type, sa.CHAR) and column.max_chars:
-            # character(n) pads shorter values with spaces: only full-length values come back.
-            return replace(column, min_chars=column.max_chars)
-        return column
+    def column_type(self, column: ColumnType, key: bool = False) -> sa.types.TypeEngine:
+        if column.foreign is not None:  # an existing column's type: the staging column has it too
+            return NamedType(column.foreign.sql)
+        return super().column_type(column, key)
+
+    def existing_types(self, table: str) -> dict[str, ColumnType]:
+        """Each column's type as the catalogue has it (``postgresql_types``): what it holds
+        exactly; a column of a type whose values cannot be checked is a SchemaError before
+        anything is loaded."""
+        with self.engine.connect() as conn:
+            columns = read_columns(conn, table)
+            money = self._money(conn) if any(c.type_name == "money" for c in columns) else None
+        found = {}
+        for column in columns:
+            held = pg_column_type(column, money)
+            if isinstance(held, str):
+                raise SchemaError(
+                    f"table {table!r}: column {column.name!r} has type {column.sql}, which the importer "
+                    f"cannot check before loading: {held}. Nothing was loaded; load the file into a new "
+                    "DEST_TABLE (SCHEMA_FILE chooses its types, SRC_COLUMNS picks and renames the file's "
+                    "columns) and move the rows with SQL, or change the column's type"
+                )
+            found[column.name] = replace(self.holds(held), nullable=not column.not_null)
+        return found
+
+    @staticmethod
+    def _money(conn: Connection) -> ColumnType | None:
+        """What a money column holds under the server's lc_monetary: plain decimals, where it reads
+        ``1.5`` as one and a half (not 15, as where the point groups thousands); else None."""
+        reads, digits = conn.exec_driver_sql(
+            "SELECT '1.5'::money::numeric = 1.5, scale('0'::money::numeric)"
+        ).one()
+        return money_type(digits) if reads else None
 
     def chunk_writer(self, staging: str, plan: TablePlan, isolated: bool = False) -> ChunkWriter:
         """Binary COPY of the Arrow chunk (encoded by pgpq, in Rust: a third of the client's CPU
-        that ADBC's driver spent on the same bytes), except where a column is an exact decimal:
-        its text goes through CSV COPY, so that each value keeps the scale it was written with."""
-        if self.dialect.driver != "psycopg2" or any(t.kind is Kind.DECIMAL for t in plan.types):
+        that ADBC's driver spent on the same bytes), except where a column is an exact decimal
+        or of an existing column's type the importer does not plan (``Foreign``): its text goes
+        through CSV COPY, so that each value keeps the scale it was written with, and the
+        column's own type reads it."""
+        if self.dialect.driver != "psycopg2" or any(
+            t.kind is Kind.DECIMAL or t.foreign is not None for t in plan.types
+        ):
             return super().chunk_writer(staging, plan, isolated)
         method = WriteMethod(copy_binary, takes_rows=False, label="binary COPY from Arrow (pgpq, psycopg2)")
         cast = functools.partial(_binary_copy_types, plan.types)
