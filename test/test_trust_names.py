@@ -498,3 +498,20 @@ def test_src_columns_picks_and_renames_names_with_colons(db, table, tmp_path, cl
     code, _out, err = cli([], {**env, "SRC_COLUMNS": "b, :c", "IF_EXISTS": "replace"})
     assert code == 4
     assert "SRC_COLUMNS names ':c', which is not in the header of a.csv" in err
+
+
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("if_exists", ["append", "delete_rows"])
+def test_a_column_of_a_type_named_with_percent(db, table, tmp_path, if_exists):
+    """The staging column has the existing column's type, named as the catalogue writes it."""
+    kind = f"mood %s {uuid.uuid4().hex[:6]}"
+    db.execute(f"CREATE TYPE {db.quote(kind)} AS ENUM ('ok', 'bad')")
+    try:
+        db.execute(f"CREATE TABLE {db.quote(table)} (id int, {db.quote('m %')} {db.quote(kind)})")
+        write(tmp_path / "src", "a.csv", "id,m %\n1,ok\n")
+        report = load(tmp_path / "src", db, table, if_exists=if_exists)
+        assert report.error is None, report.error
+        assert db.rows(table) == [(1, "ok")]
+    finally:
+        db.drop(table)
+        db.execute(f"DROP TYPE {db.quote(kind)}")

@@ -112,7 +112,8 @@ class PostgreSQL(Backend):
 
     def column_type(self, column: ColumnType, key: bool = False) -> sa.types.TypeEngine:
         if column.foreign is not None:  # an existing column's type: the staging column has it too
-            return NamedType(column.foreign.sql)
+            # Text from the catalogue, in DDL that psycopg2 formats (a type may be named "a %").
+            return NamedType(formatted(self.dialect, column.foreign.sql))
         return super().column_type(column, key)
 
     def existing_types(self, table: str) -> dict[str, ColumnType]:
