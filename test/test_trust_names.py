@@ -9,8 +9,6 @@ parameter, and ask the database itself whether two spellings are one column or o
 from __future__ import annotations
 
 import ast
-import csv
-import io
 import json
 import sqlite3
 import uuid
@@ -18,7 +16,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from conftest import Database, load, user_env, write
+from conftest import Database, csv_text, load, user_env, write
 
 import processor.backends.mysql
 from processor.backends.mysql import ServerLimits
@@ -54,14 +52,6 @@ KEY = "id %(k)s"
 
 def names_for(db: Database) -> list[str]:
     return NAMES if db.name == "mariadb" else NAMES + NOT_ON_MARIADB
-
-
-def csv_text(header: list[str], rows: list[list[str]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return out.getvalue()
 
 
 def catalog(db: Database, sql: str, *params: Any) -> list[tuple[Any, ...]]:
