@@ -14,6 +14,7 @@ from sqlalchemy.pool import NullPool
 from processor.backends import backend_class
 from processor.errors import ConfigError, DatabaseError, describe, first_line
 from processor.masking import shown_url
+from processor.settings import SCHEMA_QUERY
 
 
 def create_engine(url: URL, pooled: bool = True, read_only: bool = False) -> Engine:
@@ -21,6 +22,9 @@ def create_engine(url: URL, pooled: bool = True, read_only: bool = False) -> Eng
     keeps no connection open between uses (a worker under a connection budget); ``read_only``:
     for a dry run, which must change nothing (``Backend.read_only``)."""
     backend = backend_class(url.get_backend_name())
+    schema = url.query.get(SCHEMA_QUERY)
+    if isinstance(schema, str):  # DEST_SCHEMA
+        url = backend.schema_url(url.difference_update_query([SCHEMA_QUERY]), schema)
     arguments = backend.engine_arguments(url)
     if read_only:
         url, extra = backend.read_only(url)
@@ -42,6 +46,8 @@ def create_engine(url: URL, pooled: bool = True, read_only: bool = False) -> Eng
         problem = first_line(error)
         raise ConfigError(f"DEST_SQL has an option value the driver cannot use: {problem}") from None
     backend.prepare_engine(engine)
+    if isinstance(schema, str):
+        backend.use_schema(engine, schema)
     return engine
 
 

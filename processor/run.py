@@ -67,6 +67,7 @@ from processor.split import expected_parts, feeds_blocks, splits, stream_blocks
 from processor.target import (
     check_dependents,
     check_merge_key,
+    check_own_tables,
     check_target,
     create_staging,
     drop_leftovers,
@@ -297,6 +298,9 @@ def _import(settings: Settings, report: RunReport, interrupts: Interrupts) -> No
     try:
         check_connection(engine)
         backend = backend_for(engine)
+        if settings.dest_schema is not None:
+            backend.check_schema(settings.dest_schema)
+        check_own_tables(backend, table, settings.runs_table)
         files = settle_dialects(files, fmt, settings.src_delimiter is None, settings.src_header)
         headerless = files[0].data_format == "csv" and not files[0].has_header
         layout = map_columns(
@@ -411,7 +415,7 @@ def _plan(
     todo = _files_to_load(files, profiles, holdings.entries, settings, report)
     plan = None
     if todo and onto_existing:
-        plan = plan_from_table(names, backend.existing_types(table), table, files[0].name)
+        plan = plan_from_table(names, backend.existing_types(table), table, files[0].name, backend)
         if settings.schema_file is not None:
             log.info("SCHEMA_FILE is not applied: table %r exists, and its column types hold", table)
     elif todo:

@@ -15,7 +15,9 @@ import sqlalchemy as sa
 
 from processor.backends import backend_for
 from processor.database import create_engine
+from processor.errors import ConfigError
 from processor.report import RunReport
+from processor.target import own_tables_problem
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +44,15 @@ def runs_table(name: str, text: Callable[[int], sa.types.TypeEngine]) -> sa.Tabl
 def record_run(url: sa.URL, name: str, report: RunReport) -> str | None:
     """Add ``report``'s summary row to table ``name`` (created if missing); None when it was
     written, else why not (for the run's warning)."""
-    engine = create_engine(url)
+    try:
+        engine = create_engine(url)
+    except ConfigError as error:  # DEST_SCHEMA where the database has none: the run said so
+        return str(error)
     try:
         backend = backend_for(engine)
+        problem = own_tables_problem(backend, report.table, name)
+        if problem is not None:  # the run has failed on it already: no row goes to such a table
+            return problem
         table = runs_table(name, backend.text_type)
         try:
             with engine.begin() as conn:

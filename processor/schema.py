@@ -111,9 +111,11 @@ def _named(source: SourceFile, record: Sequence[str], names: Sequence[str]) -> l
     )
 
 
-def _difference(expected: Sequence[str], found: Sequence[str]) -> str:
-    missing = [n for n in expected if n not in found]
-    extra = [n for n in found if n not in expected]
+def _difference(expected: Sequence[str], found: Sequence[str], fold: Callable[[str], str] = str) -> str:
+    """The names one list has and the other lacks, compared as ``fold`` gives them."""
+    expected_folded, found_folded = set(map(fold, expected)), set(map(fold, found))
+    missing = [n for n in expected if fold(n) not in found_folded]
+    extra = [n for n in found if fold(n) not in expected_folded]
     parts = []
     if missing:
         parts.append("missing " + ", ".join(map(repr, missing)))
@@ -225,16 +227,21 @@ def plan_types(names: Sequence[str], profiles: Iterable[FileProfile], backend: B
 
 
 def plan_from_table(
-    names: Sequence[str], existing: dict[str, ColumnType], table: str, source_name: str
+    names: Sequence[str], existing: dict[str, ColumnType], table: str, source_name: str, backend: Backend
 ) -> TablePlan:
-    """For IF_EXISTS=append and merge: the existing table's types, if its columns match the header."""
-    if sorted(existing) != sorted(names):
+    """For IF_EXISTS=append, merge and delete_rows: the existing table's types, if its columns
+    match the header as the database compares names (``Backend.fold_name``: ``k`` is column ``K``
+    where the database says so).  The plan keeps the header's spelling: the database finds the
+    table's column by it, as it would in any statement."""
+    fold = backend.fold_name
+    columns = {fold(n): t for n, t in existing.items()}
+    if sorted(columns) != sorted(map(fold, names)):
         raise SchemaError(
             f"{source_name}: header does not match the columns of table {table!r}: "
-            f"{_difference(list(existing), names)}"
+            f"{_difference(list(existing), names, fold)}"
         )
     return TablePlan(
         names=tuple(names),
-        types=tuple(existing[n] for n in names),
+        types=tuple(columns[fold(n)] for n in names),
         reasons=("the existing table's column",) * len(names),
     )

@@ -65,6 +65,8 @@ class Settings:
     #: list shows the URL.
     dest_sql_file: Path | None = None
     dest_table: str | None = None
+    #: The schema (MySQL/MariaDB: database) of the table, its staging tables and the ledger.
+    dest_schema: str | None = None
     if_exists: str = "fail"
     workers: int = field(default_factory=lambda: available_cpus())
     chunk_size: int = DEFAULT_CHUNK_SIZE
@@ -125,13 +127,15 @@ class Settings:
 
     @property
     def url(self) -> URL:
-        """DEST_SQL parsed, with the user's scheme aliases resolved."""
-        return parse_url(self.dest_sql)
+        """DEST_SQL parsed, with the user's scheme aliases resolved, and DEST_SCHEMA for every
+        engine made from it, in any process (``database.create_engine``)."""
+        url = parse_url(self.dest_sql)
+        return url if self.dest_schema is None else url.update_query_dict({SCHEMA_QUERY: self.dest_schema})
 
     @property
     def masked_url(self) -> str:
         """DEST_SQL as it may be shown: its secrets replaced by ``***``, wherever they occur."""
-        return shown_url(self.url)
+        return shown_url(parse_url(self.dest_sql))
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -169,6 +173,10 @@ def _plain(value: Any) -> Any:
     if isinstance(value, tuple):
         return list(value)
     return value
+
+
+#: The URL query parameter that carries DEST_SCHEMA to every engine (never to the driver).
+SCHEMA_QUERY = "csv_sql_importer_schema"
 
 
 def parse_url(text: str, name: str = "DEST_SQL") -> URL:
@@ -316,7 +324,8 @@ def _indexes(name: str, text: str) -> tuple[tuple[str, ...], ...]:
 def _selection(name: str, text: str) -> tuple[str, ...]:
     """SRC_COLUMNS: ``a,b:new_b`` -- header names, each optionally renamed ``old:new``."""
     columns = tuple(part.strip() for part in text.split(","))
-    if not all(columns) or any(c.startswith(":") or c.endswith(":") for c in columns):
+    # A name may hold ":" (``:name``): each entry is matched to the header first (columns.py).
+    if not all(columns):
         raise ConfigError(f"{name} must be column names (or old:new) separated by commas, got {text!r}")
     return columns
 
@@ -380,6 +389,12 @@ OPTIONS = (
         "none",
     ),
     Option("DEST_TABLE", _table, "target table", "the matched files' common name stem"),
+    Option(
+        "DEST_SCHEMA",
+        _table,
+        "schema of the table, its staging tables and the ledger (MySQL/MariaDB: database)",
+        "the connection's default",
+    ),
     Option(
         "IF_EXISTS",
         _choice(IF_EXISTS_CHOICES),

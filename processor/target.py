@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-import warnings
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -22,6 +21,7 @@ from processor.backends import Backend, Check, Record
 from processor.backends.carry import Carried, Index
 from processor.backends.writers import receipts_name, receipts_table
 from processor.errors import (
+    ConfigError,
     DatabaseError,
     SchemaError,
     ShrinkError,
@@ -36,7 +36,10 @@ from processor.schema import TablePlan
 
 log = logging.getLogger(__name__)
 
-STAGING_PREFIX = "_import_stage_"
+#: Every table the importer makes for itself is named so: the ledger (``_import_ledger``), the
+#: staging tables and their receipts (``_import_stage_*``), SQLite's probe, DuckDB's chunk scan.
+OWN_PREFIX = "_import_"
+STAGING_PREFIX = f"{OWN_PREFIX}stage_"
 
 
 def staging_name(table: str, run_id: str) -> str:
@@ -53,6 +56,29 @@ def of_run(name: str, run_id: str) -> bool:
     or (MySQL's replace) the table it retired."""
     head = len(staging_name("", ""))  # the prefix and a target's digest
     return name.startswith(STAGING_PREFIX) and name[head:].startswith(run_id)
+
+
+def check_own_tables(backend: Backend, table: str, runs_table: str | None) -> None:
+    """Before anything is read: raise ConfigError where ``own_tables_problem`` finds one."""
+    problem = own_tables_problem(backend, table, runs_table)
+    if problem is not None:
+        raise ConfigError(problem)
+
+
+def own_tables_problem(backend: Backend, table: str | None, runs_table: str | None) -> str | None:
+    """Why DEST_TABLE ``table`` or RUNS_TABLE cannot be written, else None: neither may be one of
+    the importer's own tables, nor RUNS_TABLE the loaded table, compared as the database compares
+    table names (``_IMPORT_LEDGER`` is the ledger where the database ignores case)."""
+    fold = backend.fold_table
+    for setting, name in (("DEST_TABLE", table), ("RUNS_TABLE", runs_table)):
+        if name is not None and fold(name).startswith(fold(OWN_PREFIX)):
+            return (
+                f"{setting} {name!r}: names beginning with {OWN_PREFIX!r} are the importer's own tables "
+                "(its ledger, staging tables); choose another name"
+            )
+    if runs_table is not None and table is not None and fold(runs_table) == fold(table):
+        return f"RUNS_TABLE {runs_table!r} is the table the run loads ({table!r}); choose another name"
+    return None
 
 
 def requested_indexes(backend: Backend, table: str, indexes: Sequence[Sequence[str]]) -> tuple[Index, ...]:
@@ -91,17 +117,12 @@ def check_merge_key(backend: Backend, table: str, primary_key: Sequence[str]) ->
     must be exactly PRIMARY_KEY, or the upsert could not find the rows to update (and MySQL
     would silently append duplicates).  Skipped where the dialect cannot reflect constraints."""
     try:
-        with backend.engine.connect() as conn, warnings.catch_warnings():
-            # Only constraints are read here: a column type SQLAlchemy does not know (MariaDB's
-            # UUID, spatial types) is for the backend's type check, not a warning here.
-            warnings.filterwarnings("ignore", "Did not recognize type", sa.exc.SAWarning)
-            inspector = sa.inspect(conn)
-            keys = [inspector.get_pk_constraint(table).get("constrained_columns") or []]
-            keys += [u["column_names"] for u in inspector.get_unique_constraints(table)]
+        keys = backend.unique_keys(table)
     except (sa.exc.DBAPIError, NotImplementedError):
         log.debug("constraints of %r cannot be reflected; the publish will check the key", table)
         return
-    if not any(sorted(key) == sorted(primary_key) for key in keys):
+    wanted = sorted(map(backend.fold_name, primary_key))
+    if not any(sorted(map(backend.fold_name, key)) == wanted for key in keys):
         raise SchemaError(
             f"IF_EXISTS=merge: table {table!r} has no primary key or unique constraint on "
             f"({', '.join(primary_key)}), so rows cannot be matched"

@@ -10,6 +10,8 @@ CI=true, where it fails them: CI must never pass by testing less.
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import logging
 import os
 import sys
@@ -228,3 +230,12 @@ def settings(folder: Path, db: Database, table: str, **overrides: Any) -> Settin
 def load(folder: Path, db: Database, table: str, **overrides: Any) -> RunReport:
     """Run the importer in-process and return its report (errors are in ``report.error``)."""
     return run_import(settings(folder, db, table, **overrides))
+
+
+def csv_text(header: list[str], rows: list[list[str]]) -> str:
+    """A CSV file's text as Python's csv module writes it (fields quoted where they need it)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue()

@@ -21,8 +21,6 @@ holds plain decimals of at most lc_monetary's digits after the point, where the 
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
@@ -30,6 +28,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 from conftest import SERVERS, Database, load, need_server, write
+from conftest import csv_text as _csv
 
 from processor.backends.postgresql_types import CatalogColumn, column_type
 from processor.errors import SchemaError
@@ -116,14 +115,6 @@ def _read(pg: Database, sql: str) -> list[tuple[object, ...]]:
             return [tuple(row) for row in conn.exec_driver_sql(sql)]
     finally:
         engine.dispose()
-
-
-def _csv(header: list[str], rows: list[list[str]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return out.getvalue()
 
 
 def test_the_catalogue_is_every_built_in_type(pg):

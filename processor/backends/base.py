@@ -25,8 +25,9 @@ from processor.backends.carry import NOTHING, Carried, Dependent, Index
 from processor.backends.chunk import WriteMethod
 from processor.backends.inserts import insert_batches_writer
 from processor.backends.locks import LockCheck, always_held
+from processor.backends.names import bound_quoted
 from processor.backends.writers import ChunkWriter, SessionWriter, close_idle_connections
-from processor.errors import SchemaError, describe
+from processor.errors import ConfigError, SchemaError, describe
 from processor.kinds import (
     BOOLEAN,
     DATE,
@@ -81,9 +82,6 @@ class Backend:
         self.engine = engine
         self.dialect = engine.dialect
         self.name = engine.dialect.name
-        # Always quoted: a header's names are kept exactly, and a word one database reserves
-        # (DuckDB's "at") may be unknown to the dialect's list.
-        self.quote = engine.dialect.identifier_preparer.quote_identifier
         #: The engine keeps connections between uses (not under a connection budget), and so may
         #: the chunk writers.
         self.keeps_connections = not isinstance(engine.pool, NullPool)
@@ -125,12 +123,35 @@ class Backend:
         """Set up a new engine (event listeners for session settings)."""
 
     @classmethod
+    def schema_url(cls, url: URL, schema: str) -> URL:
+        """The URL of sessions whose default schema is ``schema`` (DEST_SCHEMA), with
+        ``use_schema``; ConfigError where this database has no such thing."""
+        raise ConfigError(f"DEST_SCHEMA is not supported on {url.get_backend_name()}")
+
+    @classmethod
+    def use_schema(cls, engine: Engine, schema: str) -> None:
+        """Make ``schema`` the default of every session of ``engine`` (after ``schema_url``)."""
+
+    def check_schema(self, schema: str) -> None:
+        """Raise ConfigError unless the sessions' default schema is ``schema`` (it exists)."""
+        with self.engine.connect() as conn:
+            found = sa.inspect(conn).default_schema_name
+        if found != schema:
+            raise ConfigError(f"DEST_SCHEMA {schema!r} does not exist in the database")
+
+    @classmethod
     def worker_url(cls, url: URL) -> URL:
         """The URL a worker process connects with (where the database can tell its sessions
         from the run's own, it names them)."""
         return url
 
     # -- names -----------------------------------------------------------------------------------
+
+    def quote(self, name: str) -> str:
+        """``name`` quoted for SQL run by ``exec_driver_sql`` (``names.py``: a ``%`` doubled where
+        the driver formats the statement).  Always quoted: a header's names are kept exactly, and a
+        word one database reserves (DuckDB's "at") may be unknown to the dialect's list."""
+        return bound_quoted(self.dialect, name)
 
     def fold_name(self, name: str) -> str:
         """A column name as the database compares it: two names that fold alike clash."""
@@ -249,6 +270,14 @@ class Backend:
         return {
             c["name"]: replace(self.holds(self.type_of(c["type"])), nullable=c["nullable"]) for c in columns
         }
+
+    def unique_keys(self, table: str) -> list[list[str]]:
+        """The columns of the existing ``table``'s primary key and of each unique constraint."""
+        with self.engine.connect() as conn:
+            inspector = sa.inspect(conn)
+            keys = [inspector.get_pk_constraint(table).get("constrained_columns") or []]
+            keys += [u["column_names"] for u in inspector.get_unique_constraints(table)]
+        return keys
 
     # -- the import lock -------------------------------------------------------------------------
 

@@ -30,7 +30,7 @@ class Index:
 
     ``definition`` is the SQL after ``ON <table>`` (the column list, or on PostgreSQL the whole
     ``USING ... (...) WHERE ...`` tail); ``columns`` are the columns it reads, which the new
-    table must have.
+    table must have.  It is SQL as ``exec_driver_sql`` takes it (``names.formatted``).
     """
 
     name: str
@@ -41,7 +41,8 @@ class Index:
 
 @dataclass(frozen=True)
 class Grant:
-    """One privilege on the old table, granted again on the new one (PostgreSQL)."""
+    """One privilege on the old table, granted again on the new one (PostgreSQL); ``grantee`` is
+    SQL as ``exec_driver_sql`` takes it."""
 
     privilege: str
     grantee: str

@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import URL, Connection
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, Dialect, Engine
 
 from processor.backends.carry import Carried, Dependent, Index
 from processor.backends.chunk import WriteMethod, arrow_of
-from processor.backends.embedded import Embedded
+from processor.backends.embedded import ASCII_UPPER, Embedded
+from processor.backends.names import quoted
 from processor.kinds import (
     BOOLEAN,
     DATE,
@@ -42,6 +44,15 @@ INTEGER_BITS = {
     "UINTEGER": (32, True),
     "UBIGINT": (64, True),
 }
+
+
+def _folded(column: str) -> str:
+    """A catalog's name column folded in SQL as ``fold_name`` folds a name (ASCII letters only:
+    DuckDB's ``lower`` would fold "É" too, a table of its own)."""
+    return f"translate({column}, '{ASCII_UPPER}', '{ASCII_UPPER.lower()}')"
+
+
+FOLDED_TABLE = _folded("table_name")
 
 
 class DuckDB(Embedded):
@@ -72,6 +83,19 @@ class DuckDB(Embedded):
             arguments["connect_args"] = {"read_only": True}
         return url, arguments
 
+    @classmethod
+    def schema_url(cls, url: URL, schema: str) -> URL:
+        return url
+
+    @classmethod
+    def use_schema(cls, engine: Engine, schema: str) -> None:
+        """DuckDB's ``schema`` setting: the default for every name (an unknown schema fails here)."""
+        literal = schema.replace("'", "''")
+
+        @event.listens_for(engine, "connect", insert=True)
+        def _connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.execute(f"SET schema = '{literal}'")
+
     def writer(self) -> WriteMethod:
         return WriteMethod(insert_arrow, takes_rows=False, label="INSERT ... SELECT from the Arrow chunk")
 
@@ -86,11 +110,11 @@ class DuckDB(Embedded):
         query = sa.text(
             "SELECT column_name, data_type, numeric_precision, numeric_scale, is_nullable = 'YES' "
             "FROM information_schema.columns "
-            "WHERE lower(table_name) = lower(:name) AND table_schema = current_schema() "
+            f"WHERE {FOLDED_TABLE} = :name AND table_schema = current_schema() "
             "ORDER BY ordinal_position"
         )
         with self.engine.connect() as conn:
-            rows = conn.execute(query, {"name": table}).all()
+            rows = conn.execute(query, {"name": self.fold_table(table)}).all()
         return {
             column: replace(_type_of_name(name, precision, scale), nullable=nullable)
             for column, name, precision, scale, nullable in rows
@@ -103,7 +127,7 @@ class DuckDB(Embedded):
         # duckdb_engine's has_table compares names case-sensitively; DuckDB does not.
         query = (
             "SELECT count(*) FROM duckdb_tables() "
-            "WHERE schema_name = current_schema() AND lower(table_name) = ?"
+            f"WHERE schema_name = current_schema() AND {FOLDED_TABLE} = ?"
         )
         return bool(conn.exec_driver_sql(query, (self.fold_table(table),)).scalar())
 
@@ -114,8 +138,8 @@ class DuckDB(Embedded):
         with self.engine.connect() as conn:
             keys = conn.exec_driver_sql(
                 "SELECT constraint_name, table_name FROM duckdb_constraints() "
-                "WHERE constraint_type = 'FOREIGN KEY' AND lower(referenced_table) = ? "
-                "AND lower(table_name) <> ?",
+                f"WHERE constraint_type = 'FOREIGN KEY' AND {_folded('referenced_table')} = ? "
+                f"AND {FOLDED_TABLE} <> ?",
                 (folded, folded),
             ).all()
             views = conn.exec_driver_sql(
@@ -141,7 +165,7 @@ class DuckDB(Embedded):
         with self.engine.connect() as conn:
             for name, unique, sql in conn.exec_driver_sql(
                 "SELECT index_name, is_unique, sql FROM duckdb_indexes() "
-                "WHERE lower(table_name) = ? ORDER BY 1",
+                f"WHERE {FOLDED_TABLE} = ? ORDER BY 1",
                 (folded,),
             ).all():
                 index = self._index(conn, name, unique, sql or "")
@@ -198,26 +222,27 @@ def insert_arrow(pd_table: Any, conn: Any, keys: list[str], data_iter: Iterable[
     _import_chunk = arrow_of(pd_table)  # read by name in the SQL below
     duck = conn.connection.dbapi_connection
     (count,) = duck.execute(
-        _insert_sql(conn.dialect.identifier_preparer, pd_table.name, tuple(keys))
+        _insert_sql(conn.dialect, pd_table.name, tuple(keys))
     ).fetchone()
     return count
 
 
 @functools.lru_cache(maxsize=16)
-def _insert_sql(preparer: Any, table: str, keys: tuple[str, ...]) -> str:
-    columns = ", ".join(preparer.quote_identifier(k) for k in keys)
-    return f'INSERT INTO {preparer.quote_identifier(table)} ({columns}) SELECT * FROM "_import_chunk"'
+def _insert_sql(dialect: Dialect, table: str, keys: tuple[str, ...]) -> str:
+    # Run without parameters: names quoted as the server reads them.
+    columns = ", ".join(quoted(dialect, k) for k in keys)
+    return f'INSERT INTO {quoted(dialect, table)} ({columns}) SELECT * FROM "_import_chunk"'
 
 
-DUCKDB_CONSTRAINTS = """
+DUCKDB_CONSTRAINTS = f"""
 SELECT constraint_type, constraint_column_names FROM duckdb_constraints()
-WHERE lower(table_name) = ?
+WHERE {FOLDED_TABLE} = ?
   AND constraint_type IN ('PRIMARY KEY', 'UNIQUE', 'CHECK', 'FOREIGN KEY', 'NOT NULL')
 """
-DUCKDB_LOST = """
-SELECT 'comment on the table' FROM duckdb_tables() WHERE lower(table_name) = ? AND comment IS NOT NULL
+DUCKDB_LOST = f"""
+SELECT 'comment on the table' FROM duckdb_tables() WHERE {FOLDED_TABLE} = ? AND comment IS NOT NULL
 UNION ALL SELECT 'comment on column ' || column_name FROM duckdb_columns()
-  WHERE lower(table_name) = ? AND comment IS NOT NULL
+  WHERE {FOLDED_TABLE} = ? AND comment IS NOT NULL
 UNION ALL SELECT 'default of column ' || column_name FROM duckdb_columns()
-  WHERE lower(table_name) = ? AND column_default IS NOT NULL
+  WHERE {FOLDED_TABLE} = ? AND column_default IS NOT NULL
 """

@@ -17,6 +17,9 @@ from processor.errors import describe
 
 log = logging.getLogger(__name__)
 
+ASCII_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+ASCII_LOWER = str.maketrans(ASCII_UPPER, ASCII_UPPER.lower())
+
 
 class Embedded(Backend):
     """A database file that one process writes at a time."""
@@ -82,7 +85,8 @@ class Embedded(Backend):
         return f"the disk under {url.database} is full or failing ({text})"
 
     def fold_name(self, name: str) -> str:
-        return name.lower()
+        # SQLite and DuckDB ignore the case of ASCII letters only: "É" and "é" are two columns.
+        return name.translate(ASCII_LOWER)
 
     @contextlib.contextmanager
     def import_lock(self, table: str, timeout: int) -> Iterator[LockCheck]:

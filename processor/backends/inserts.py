@@ -12,6 +12,10 @@ import itertools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from sqlalchemy.engine import Dialect
+
+from processor.backends.names import formatted, quoted
+
 MAX_ROWS_PER_STATEMENT = 1000  # past this, longer SQL text buys no fewer round trips worth having
 
 
@@ -38,7 +42,7 @@ def insert_rows(
     try:
         iterator = iter(rows)
         while batch := list(itertools.islice(iterator, per_statement)):
-            sql = _insert_sql(dialect.identifier_preparer, dialect.paramstyle, table, tuple(keys), len(batch))
+            sql = _insert_sql(dialect, table, tuple(keys), len(batch))
             values = list(itertools.chain.from_iterable(batch))
             cursor.execute(sql, {f"p{i}": v for i, v in enumerate(values)} if named else values)
             count += len(batch)
@@ -48,16 +52,16 @@ def insert_rows(
 
 
 @functools.lru_cache(maxsize=32)
-def _insert_sql(preparer: Any, paramstyle: str, table: str, keys: tuple[str, ...], rows: int) -> str:
+def _insert_sql(dialect: Dialect, table: str, keys: tuple[str, ...], rows: int) -> str:
+    paramstyle = dialect.paramstyle
     width = len(keys)
     groups = (
         "(" + ", ".join(_placeholder(paramstyle, row * width + i) for i in range(width)) + ")"
         for row in range(rows)
     )
-    columns = ", ".join(preparer.quote_identifier(k) for k in keys)
-    head = f"INSERT INTO {preparer.quote_identifier(table)} ({columns})"
-    if paramstyle in ("format", "pyformat"):
-        head = head.replace("%", "%%")  # a % in a name is not a placeholder
+    columns = ", ".join(quoted(dialect, k) for k in keys)
+    # Run with parameters: a % in a name is not a placeholder.
+    head = formatted(dialect, f"INSERT INTO {quoted(dialect, table)} ({columns})")
     return f"{head} VALUES {', '.join(groups)}"
 
 

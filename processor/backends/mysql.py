@@ -25,7 +25,7 @@ import pyarrow.csv as pacsv
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import mysql
-from sqlalchemy.engine import URL, Connection, Engine
+from sqlalchemy.engine import URL, Connection, Dialect, Engine
 
 from processor.backends.base import Backend, Check, Record
 from processor.backends.carry import NOTHING, Carried, Dependent, Index
@@ -33,6 +33,7 @@ from processor.backends.chunk import WriteMethod, arrow_of, python_rows
 from processor.backends.inserts import insert_rows
 from processor.backends.locks import LockCheck, busy, lock_key, release, session_check
 from processor.backends.mysql_types import CatalogColumn, existing_type, refused_type
+from processor.backends.names import quoted
 from processor.errors import DatabaseError, SchemaError, SideOutputError, describe, driver_error
 from processor.kinds import INT64_MAX, ColumnType, Kind, bounded_decimal
 
@@ -92,12 +93,36 @@ class MySQL(Backend):
             connect_args["charset"] = "utf8mb4"  # every Unicode character, not MySQL's 3-byte "utf8"
         return {"connect_args": connect_args}
 
+    @classmethod
+    def schema_url(cls, url: URL, schema: str) -> URL:
+        # A schema is a database here: the URL's, so that the lock names it too.
+        return url.set(database=schema)
+
     def fold_name(self, name: str) -> str:
-        return name.lower()
+        """As the server finds a column by its name in a statement: one column where both its
+        lowercase and its uppercase agree, by utf8mb3_general_ci's tables rather than Python's
+        (``İ`` is not ``i`` there, nor ``ς`` ``Σ``, nor ``ẞ`` ``ß``); a name that is not ASCII is
+        folded by the server itself."""
+        lower, upper = (name.lower(), name.upper()) if name.isascii() else self._server_case(name)
+        return f"{lower}\x00{upper}"
 
     def fold_table(self, name: str) -> str:
-        # Table names are file names: case-sensitive unless lower_case_table_names says otherwise.
-        return name.lower() if self._lower_case_table_names() else name
+        # Table names are file names: case-sensitive unless lower_case_table_names has the server
+        # store them in its lowercase.
+        if not self._lower_case_table_names():
+            return name
+        return name.lower() if name.isascii() else self._server_case(name)[0]
+
+    @functools.cache  # noqa: B019 - one backend per engine, for the whole run
+    def _server_case(self, name: str) -> tuple[str, str]:
+        """``name`` in the server's lowercase and uppercase for names."""
+        with self.engine.connect() as conn:
+            lower, upper = conn.exec_driver_sql(
+                "SELECT LOWER(x), UPPER(x) "
+                "FROM (SELECT CONVERT(%s USING utf8mb3) COLLATE utf8mb3_general_ci AS x) n",
+                (name,),
+            ).one()
+        return str(lower), str(upper)
 
     @functools.cache  # noqa: B019 - one backend per engine, for the whole run
     def _lower_case_table_names(self) -> int:
@@ -108,6 +133,9 @@ class MySQL(Backend):
         super().check_name(name, label)
         if name != name.rstrip(" "):
             raise SchemaError(f"{label} ends with a space, which {self.name} does not allow")
+        if any(ord(c) > 0xFFFF for c in name):
+            # Names are stored as utf8mb3 (the MySQL manual, "Schema Object Names").
+            raise SchemaError(f"{label} has a character beyond U+FFFF, which {self.name} does not allow")
 
     @classmethod
     def prepare_engine(cls, engine: Engine) -> None:
@@ -173,6 +201,17 @@ class MySQL(Backend):
                 f"= CAST({byte} AS BINARY)"
             ).all()
         return "".join(character for (character,) in rows)
+
+    def unique_keys(self, table: str) -> list[list[str]]:
+        # From the catalog: SQLAlchemy's reflection parses SHOW CREATE TABLE (see existing_types).
+        with self.engine.connect() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS "
+                "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s AND NON_UNIQUE = 0 "
+                "ORDER BY INDEX_NAME, SEQ_IN_INDEX",
+                (self.fold_table(table),),
+            ).all()
+        return [[column for _, column in columns] for _, columns in itertools.groupby(rows, lambda r: r[0])]
 
     def writer(self) -> WriteMethod:
         if self.dialect.driver == "mysqldb":
@@ -487,7 +526,7 @@ def load_data(pd_table: Any, conn: Any, keys: list[str], data_iter: Iterable[tup
             raise SideOutputError(
                 f"the chunk's file for LOAD DATA cannot be written: {path}: {error.strerror or error}"
             ) from None
-        into = _load_into(conn.dialect.identifier_preparer, pd_table.name, tuple(keys))
+        into = _load_into(conn.dialect, pd_table.name, tuple(keys))
         with conn.connection.cursor() as cursor:
             cursor.execute(f"LOAD DATA LOCAL INFILE {dbapi.literal(path).decode()} {into}")
             loaded = cursor.rowcount
@@ -511,11 +550,12 @@ def _server_limits(conn: Any) -> ServerLimits:
 
 
 @functools.lru_cache(maxsize=16)
-def _load_into(preparer: Any, table: str, keys: tuple[str, ...]) -> str:
+def _load_into(dialect: Dialect, table: str, keys: tuple[str, ...]) -> str:
     """The part of the LOAD DATA statement after the file name."""
-    columns = ", ".join(preparer.quote_identifier(k) for k in keys)
+    # Run by cursor.execute without parameters, which sends it unformatted.
+    columns = ", ".join(quoted(dialect, k) for k in keys)
     return (
-        f"INTO TABLE {preparer.quote_identifier(table)} CHARACTER SET utf8mb4 "
+        f"INTO TABLE {quoted(dialect, table)} CHARACTER SET utf8mb4 "
         "FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' ESCAPED BY '' "
         f"LINES TERMINATED BY '\\n' ({columns})"
     )

@@ -13,12 +13,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import sqlalchemy as sa
-from sqlalchemy.engine import URL, Connection
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, Dialect, Engine
 
 from processor.backends.base import Backend, Check, Record
 from processor.backends.carry import Carried, Dependent, Grant, Index
 from processor.backends.chunk import WriteMethod, arrow_of
 from processor.backends.locks import LockCheck, lock_key, release, session_check, wait_for
+from processor.backends.names import formatted, quoted
 from processor.backends.postgresql_types import NamedType, money_type, read_columns
 from processor.backends.postgresql_types import column_type as pg_column_type
 from processor.backends.writers import ChunkWriter, SessionWriter
@@ -70,6 +72,23 @@ class PostgreSQL(Backend):
         return {"connect_args": connect_args}
 
     @classmethod
+    def schema_url(cls, url: URL, schema: str) -> URL:
+        return url
+
+    @classmethod
+    def use_schema(cls, engine: Engine, schema: str) -> None:
+        """``search_path`` is the schema alone: every name the importer uses resolves there."""
+        statement = f"SET search_path TO {quoted(engine.dialect, schema)}"  # sent unformatted
+
+        # First among the listeners, so that SQLAlchemy's own first look (the default schema)
+        # sees it; committed, so that no rollback undoes it.
+        @event.listens_for(engine, "connect", insert=True)
+        def _connect(dbapi_connection: Any, _record: Any) -> None:
+            with contextlib.closing(dbapi_connection.cursor()) as cursor:
+                cursor.execute(statement)
+            dbapi_connection.commit()
+
+    @classmethod
     def worker_url(cls, url: URL) -> URL:
         if "application_name" in url.query:
             return url
@@ -93,7 +112,8 @@ class PostgreSQL(Backend):
 
     def column_type(self, column: ColumnType, key: bool = False) -> sa.types.TypeEngine:
         if column.foreign is not None:  # an existing column's type: the staging column has it too
-            return NamedType(column.foreign.sql)
+            # Text from the catalogue, in DDL that psycopg2 formats (a type may be named "a %").
+            return NamedType(formatted(self.dialect, column.foreign.sql))
         return super().column_type(column, key)
 
     def existing_types(self, table: str) -> dict[str, ColumnType]:
@@ -168,16 +188,21 @@ class PostgreSQL(Backend):
 
     # -- replace, delete_rows and table identity -------------------------------------------------
 
+    def _regclass(self, table: str) -> str:
+        """``table`` as ``to_regclass`` reads it: quoted, and a parameter's value, not SQL text
+        (no ``%`` doubled)."""
+        return quoted(self.dialect, table)
+
     def table_identity(self, conn: Connection, table: str) -> str | None:
         """The table's oid: kept by ALTER TABLE RENAME (and TRUNCATE), new after DROP/CREATE."""
-        found = conn.exec_driver_sql("SELECT to_regclass(%s)::oid", (self.quote(table),)).scalar()
+        found = conn.exec_driver_sql("SELECT to_regclass(%s)::oid", (self._regclass(table),)).scalar()
         return None if found is None else str(found)
 
     def dependents(self, table: str) -> list[Dependent]:
         """What pg_depend says needs the table: views (through their rewrite rule), other tables'
         foreign keys, inheriting tables, functions with SQL-standard bodies."""
         with self.engine.connect() as conn:
-            rows = conn.exec_driver_sql(DEPENDENTS, {"table": self.quote(table)}).all()
+            rows = conn.exec_driver_sql(DEPENDENTS, {"table": self._regclass(table)}).all()
         return [Dependent(kind, name) for kind, name in rows]
 
     def carried_over(self, table: str, primary_key: Sequence[str] = ()) -> Carried:
@@ -185,22 +210,27 @@ class PostgreSQL(Backend):
         classes included), grants from ``aclexplode(relacl)``; constraints, triggers, rules,
         policies, comments, defaults, column grants and a different owner are named as lost."""
         with self.engine.connect() as conn:
-            found = conn.exec_driver_sql(INDEXES, {"table": self.quote(table)}).all()
-            grants = conn.exec_driver_sql(GRANTS, {"table": self.quote(table)}).all()
+            found = conn.exec_driver_sql(INDEXES, {"table": self._regclass(table)}).all()
+            grants = conn.exec_driver_sql(GRANTS, {"table": self._regclass(table)}).all()
             lost = [
                 str(what)
-                for what, columns in conn.exec_driver_sql(LOST, {"table": self.quote(table)})
+                for what, columns in conn.exec_driver_sql(LOST, {"table": self._regclass(table)})
                 if columns is None or sorted(columns) != sorted(primary_key)
             ]
         indexes = []
         for name, unique, definition, prefix, columns in found:
             if definition.startswith(prefix):
-                indexes.append(Index(name, unique, tuple(columns), definition[len(prefix) :].strip()))
+                # Names as the catalog writes them, for exec_driver_sql.
+                tail = formatted(self.dialect, definition[len(prefix) :].strip())
+                indexes.append(Index(name, unique, tuple(columns), tail))
             else:
                 lost.append(f"index {name} ({definition})")
         return Carried(
             indexes=tuple(indexes),
-            grants=tuple(Grant(privilege, grantee, grantable) for privilege, grantee, grantable in grants),
+            grants=tuple(
+                Grant(privilege, formatted(self.dialect, grantee), grantable)
+                for privilege, grantee, grantable in grants
+            ),
             lost=tuple(lost),
         )
 
@@ -219,7 +249,7 @@ class PostgreSQL(Backend):
         for number, index in enumerate(carried.indexes):
             conn.exec_driver_sql(f"ALTER INDEX {q(_temporary(stage, number))} RENAME TO {q(index.name)}")
         wanted = _object_name(target, "pkey")
-        found = conn.exec_driver_sql(PRIMARY_KEY, {"table": q(target), "wanted": wanted}).first()
+        found = conn.exec_driver_sql(PRIMARY_KEY, {"table": self._regclass(target), "wanted": wanted}).first()
         if found is not None and found.free:
             conn.exec_driver_sql(f"ALTER TABLE {q(target)} RENAME CONSTRAINT {q(found.name)} TO {q(wanted)}")
 
@@ -358,7 +388,7 @@ def copy_csv(pd_table: Any, conn: Any, keys: list[str], data_iter: Iterable[tupl
     arrow = arrow_of(pd_table)
     sink = pa.BufferOutputStream()
     pacsv.write_csv(arrow, sink, CSV_OPTIONS)
-    sql = _copy_sql(conn.dialect.identifier_preparer, pd_table.name, tuple(keys))
+    sql = _copy_sql(conn.dialect, pd_table.name, tuple(keys))
     with conn.connection.cursor() as cursor:
         cursor.copy_expert(sql, pa.BufferReader(sink.getvalue()), size=COPY_PIECE_BYTES)
     return arrow.num_rows
@@ -382,7 +412,7 @@ def copy_binary(pd_table: Any, conn: Any, keys: list[str], data_iter: Iterable[t
                 yield piece
         yield encoder.finish()
 
-    sql = _copy_sql(conn.dialect.identifier_preparer, pd_table.name, tuple(keys), "binary")
+    sql = _copy_sql(conn.dialect, pd_table.name, tuple(keys), "binary")
     with conn.connection.cursor() as cursor:
         cursor.copy_expert(sql, _Pieces(pieces()))
     return arrow.num_rows
@@ -400,8 +430,9 @@ class _Pieces:
 
 
 @functools.lru_cache(maxsize=16)
-def _copy_sql(preparer: Any, table: str, keys: tuple[str, ...], form: str = "csv") -> str:
-    columns = ", ".join(preparer.quote_identifier(k) for k in keys)
-    into = f"{preparer.quote_identifier(table)} ({columns})"
+def _copy_sql(dialect: Dialect, table: str, keys: tuple[str, ...], form: str = "csv") -> str:
+    # copy_expert sends the statement unformatted: names quoted as the server reads them.
+    columns = ", ".join(quoted(dialect, k) for k in keys)
+    into = f"{quoted(dialect, table)} ({columns})"
     encoding = ", ENCODING 'UTF8'" if form == "csv" else ""
     return f"COPY {into} FROM STDIN WITH (FORMAT {form}{encoding})"

@@ -20,18 +20,18 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import URL, Dialect, Engine
 
 from processor.backends.carry import Carried, Dependent, Index
 from processor.backends.chunk import WriteMethod
 from processor.backends.embedded import Embedded
+from processor.backends.names import formatted, quoted
 from processor.backends.writers import AdbcWriter, ChunkWriter
-from processor.errors import describe, driver_error
+from processor.errors import ConfigError, describe, driver_error
 from processor.kinds import BOOLEAN, DATE, FLOAT, INTEGER, TEXT, TIMESTAMP, ColumnType
 from processor.schema import TablePlan
 
 BUSY_TIMEOUT_MS = 600_000
-ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 # Messages of the errors after which SQLite has rolled the statement back.
 TRANSIENT = ("database is locked", "database table is locked", "database is busy")
 # The name a table is renamed to (and back, by a rollback) to see what refers to it.
@@ -82,6 +82,17 @@ class SQLite(Embedded):
         return names, rows
 
     @classmethod
+    def schema_url(cls, url: URL, schema: str) -> URL:
+        """Only ``main``: another schema is a database attached by a session, which no URL
+        reaches (and the pool's writers open the file itself)."""
+        if schema != "main":
+            raise ConfigError(
+                f"DEST_SCHEMA {schema!r}: a SQLite database has only the schema 'main' here; "
+                "name another database file in DEST_SQL instead"
+            )
+        return url
+
+    @classmethod
     def prepare_engine(cls, engine: Engine) -> None:
         """Let SQLAlchemy, not the sqlite3 module, begin transactions, so DDL is inside them too.
 
@@ -98,9 +109,6 @@ class SQLite(Embedded):
         @event.listens_for(engine, "begin")
         def _begin(connection: sa.Connection) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-    def fold_name(self, name: str) -> str:
-        return name.translate(ASCII_LOWER)
 
     def existing_types(self, table: str) -> dict[str, ColumnType]:
         """What each column keeps exactly, by the affinity SQLite gives its declared type.
@@ -246,7 +254,7 @@ def insert_many(pd_table: Any, conn: Any, keys: list[str], data_iter: Iterable[t
     cursor = conn.connection.cursor()
     try:
         cursor.executemany(
-            _insert_sql(conn.dialect.identifier_preparer, pd_table.name, tuple(keys)), data_iter
+            _insert_sql(conn.dialect, pd_table.name, tuple(keys)), data_iter
         )
         return cursor.rowcount
     finally:
@@ -254,7 +262,8 @@ def insert_many(pd_table: Any, conn: Any, keys: list[str], data_iter: Iterable[t
 
 
 @functools.lru_cache(maxsize=16)
-def _insert_sql(preparer: Any, table: str, keys: tuple[str, ...]) -> str:
-    columns = ", ".join(preparer.quote_identifier(k) for k in keys)
+def _insert_sql(dialect: Dialect, table: str, keys: tuple[str, ...]) -> str:
+    columns = ", ".join(quoted(dialect, k) for k in keys)
     placeholders = ", ".join("?" for _ in keys)
-    return f"INSERT INTO {preparer.quote_identifier(table)} ({columns}) VALUES ({placeholders})"
+    head = formatted(dialect, f"INSERT INTO {quoted(dialect, table)} ({columns})")
+    return f"{head} VALUES ({placeholders})"
