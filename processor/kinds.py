@@ -406,20 +406,21 @@ def _fits_boolean(column: ColumnType, values: pa.Array) -> pa.Array:
     return pc.or_(pc.is_null(values), spelled)
 
 
+def _sized(measure: Callable[[pa.Array], pa.Array], values: pa.Array, low: int, high: int | None) -> list:
+    """Checks that ``measure`` of each value (its characters, its bytes) is within the bounds."""
+    if high is None and not low:
+        return []
+    size = measure(values)
+    return [
+        *([pc.less_equal(size, high)] if high is not None else []),
+        *([pc.greater_equal(size, low)] if low else []),
+    ]
+
+
 def _fits_text(column: ColumnType, values: pa.Array) -> pa.Array | None:
     checks = []
-    if column.max_chars is not None or column.min_chars:
-        length = pc.utf8_length(values)
-        if column.max_chars is not None:
-            checks.append(pc.less_equal(length, column.max_chars))
-        if column.min_chars:
-            checks.append(pc.greater_equal(length, column.min_chars))
-    if column.max_bytes is not None or column.min_bytes:
-        size = pc.binary_length(values)
-        if column.max_bytes is not None:
-            checks.append(pc.less_equal(size, column.max_bytes))
-        if column.min_bytes:
-            checks.append(pc.greater_equal(size, column.min_bytes))
+    checks += _sized(pc.utf8_length, values, column.min_chars, column.max_chars)
+    checks += _sized(pc.binary_length, values, column.min_bytes, column.max_bytes)
     if column.forbidden is not None:
         checks.append(pc.invert(_matches(values, column.forbidden)))
     if column.forbidden_character and _has_byte(values, column.forbidden_character):

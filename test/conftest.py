@@ -10,8 +10,6 @@ CI=true, where it fails them: CI must never pass by testing less.
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import logging
 import os
 import sys
@@ -232,10 +230,18 @@ def load(folder: Path, db: Database, table: str, **overrides: Any) -> RunReport:
     return run_import(settings(folder, db, table, **overrides))
 
 
-def csv_text(header: list[str], rows: list[list[str]]) -> str:
-    """A CSV file's text as Python's csv module writes it (fields quoted where they need it)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return out.getvalue()
+def csv_text(header: list[str], rows: list[list[str]], terminator: str = "\n") -> str:
+    """A CSV file's text as a careful writer makes it: a field is quoted when it holds a comma, a
+    quote or any line-break character.  (Python's csv.writer quotes only the characters of its own
+    line terminator, so with "\n" it leaves a lone "\r" bare, which every CSV reader takes for a
+    line break.)  A row of one empty field is written ``""``, or it would be a blank line."""
+
+    def field(value: str) -> str:
+        if any(c in value for c in ',"\r\n'):
+            return '"' + value.replace('"', '""') + '"'
+        return value
+
+    return "".join(
+        ('""' if row == [""] else ",".join(field(value) for value in row)) + terminator
+        for row in [header, *rows]
+    )

@@ -28,7 +28,7 @@ from processor.columns import map_columns
 from processor.database import create_engine
 from processor.discover import discover_files
 from processor.errors import Interrupted
-from processor.executors import TaskContext, WorkerSetup, make_executor
+from processor.executors import TaskContext, WorkerSetup
 from processor.ledger import LEDGER_TABLE
 from processor.read import TextFormat
 from processor.settings import parse_url
@@ -146,26 +146,6 @@ def test_unparseable_url_masks_secret_parameters(cli, tmp_path):
         2,
         "error: DEST_SQL is not a database URL: 'postgresql://u:***@h:port/db?password=***&sslmode=disable'\n",
     )
-
-
-def say_secret(text: str, context: TaskContext) -> int:
-    """A pool task: log ``text`` as the retry module does when a write is retried."""
-    logging.getLogger("processor.retry").warning("retrying: %s", text)
-    return os.getpid()
-
-
-def test_worker_processes_mask_secrets_in_their_logs(capfd):
-    """Workers are processes of their own that set up their logging; it masks the same secrets."""
-    url = parse_url(f"postgresql://loader:{USER_PASSWORD}@127.0.0.1/test?sslpassword={QUERY_SECRET}")
-    executor = make_executor("pool", 2, WorkerSetup(url, "INFO", "text", single_writer=False))
-    try:
-        pids = set(executor.map_unordered(say_secret, [f"{USER_PASSWORD} and {QUERY_SECRET}"] * 4))
-    finally:
-        executor.close()
-    assert os.getpid() not in pids  # the lines came from worker processes
-    lines = [line for line in capfd.readouterr().err.splitlines() if "retrying:" in line]
-    assert len(lines) == 4
-    assert all(line.endswith(" WARNING retrying: *** and ***") for line in lines), lines
 
 
 # ---- the report tells the truth ---------------------------------------------------------------

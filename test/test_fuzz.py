@@ -25,7 +25,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from conftest import load, write
+from conftest import csv_text, load, write
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -80,7 +80,7 @@ def documents(draw: st.DrawFn) -> Document:
     )
     if draw(st.booleans()):
         # What a well-behaved writer produces: minimal quoting, one line ending throughout.
-        text = csv_text([header, *rows], draw(st.sampled_from(["\n", "\r\n"])))
+        text = csv_text(header, rows, draw(st.sampled_from(["\n", "\r\n"])))
         valid = _plain_header(header) and all(len(row) == columns for row in rows)
     else:
         # Fields joined as they are: stray quotes, delimiters and line breaks in unquoted fields.
@@ -100,22 +100,6 @@ def documents(draw: st.DrawFn) -> Document:
         data = draw(st.binary(max_size=60))
         valid = False
     return Document(data, valid)
-
-
-def csv_text(rows: list[list[str]], terminator: str) -> str:
-    """CSV as a careful writer makes it: a field is quoted when it holds a comma, a quote or any
-    line-break character.  (Python's csv.writer quotes only the characters of its own line
-    terminator, so with "\n" it leaves a lone "\r" bare, which every CSV reader takes for a line
-    break.)  A row of one empty field is written ``""``, or it would be a blank line."""
-
-    def field(value: str) -> str:
-        if any(c in value for c in ',"\r\n'):
-            return '"' + value.replace('"', '""') + '"'
-        return value
-
-    return "".join(
-        ('""' if row == [""] else ",".join(field(value) for value in row)) + terminator for row in rows
-    )
 
 
 def _plain_header(names: list[str]) -> bool:
@@ -343,11 +327,11 @@ def test_several_files_through_two_workers_load_exactly(db, table, tmp_path_fact
     src = tmp_path_factory.mktemp("files")
     expected: dict[int, list[str]] = {}
     for number, rows in enumerate(files):
-        lines = [["id", *(f"c{i}" for i in range(columns))]]
+        lines = []
         for row in rows:
             expected[len(expected)] = row
             lines.append([str(len(expected) - 1), *row])
-        write(src, f"part{number}.csv", csv_text(lines, "\n"))
+        write(src, f"part{number}.csv", csv_text(["id", *(f"c{i}" for i in range(columns))], lines))
     # each example replaces the last one's table, whatever their sizes (MAX_SHRINK off)
     report = load(src, db, table, workers=2, chunk_size=2, if_exists="replace", max_shrink=0)
     assert report.error is None, report.error

@@ -48,8 +48,6 @@ from __future__ import annotations
 
 import calendar
 import contextlib
-import csv
-import io
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -57,7 +55,7 @@ from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
-from conftest import load, write
+from conftest import csv_text, load, write
 
 from processor.backends import mysql as mysql_backend
 
@@ -271,14 +269,6 @@ def plain_rows(db, sql: str) -> list[tuple]:
             return [tuple(r) for r in conn.exec_driver_sql(sql)]
     finally:
         engine.dispose()
-
-
-def csv_text(header: list[str], rows: list[list[str]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return out.getvalue()
 
 
 def expected(kind: Type, value: str) -> object:

@@ -568,17 +568,21 @@ def say(text: str, context: TaskContext) -> int:
     return os.getpid()
 
 
-def test_worker_processes_mask_the_notify_url_too(capfd, tmp_path):
-    """Workers set up their own logging: it masks every secret the run masks, NOTIFY_URL's too."""
+def test_worker_processes_mask_every_secret_the_run_masks(capfd, tmp_path):
+    """Workers are processes of their own that set up their logging: it masks every secret the
+    run masks, DEST_SQL's password and secret parameters and NOTIFY_URL's path."""
     notify = "https://hooks.example.org/services/T0/B0/Wk7token1"
-    settings = load_settings([], {"SRC_DATA_FOLDER": str(tmp_path), "NOTIFY_URL": notify})
+    dest = "postgresql://loader:Userpw7k2@127.0.0.1/db?sslpassword=Querypw3q9"
+    environ = {"SRC_DATA_FOLDER": str(tmp_path), "NOTIFY_URL": notify, "DEST_SQL": dest}
+    settings = load_settings([], environ)
     setup = WorkerSetup(settings.url, "INFO", "text", single_writer=False, secrets=settings.secrets)
     executor = make_executor("pool", 2, setup)
     try:
-        pids = set(executor.map_unordered(say, ["/services/T0/B0/Wk7token1 failed"] * 4))
+        said = "Userpw7k2 and Querypw3q9 and /services/T0/B0/Wk7token1 failed"
+        pids = set(executor.map_unordered(say, [said] * 4))
     finally:
         executor.close()
     assert os.getpid() not in pids  # the lines came from worker processes
     lines = [line for line in capfd.readouterr().err.splitlines() if "retrying:" in line]
     assert len(lines) == 4
-    assert all(line.endswith(" WARNING retrying: *** failed") for line in lines), lines
+    assert all(line.endswith(" WARNING retrying: *** and *** and *** failed") for line in lines), lines
