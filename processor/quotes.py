@@ -23,6 +23,10 @@ QUOTE, LF, CR = ord('"'), ord("\n"), ord("\r")
 #: Before the first byte and after the last one.
 EDGE = -1
 #: Why a record whose text goes on after a closing quote is rejected.
+UNCLOSED = (
+    "a quote opened here is never closed: the reader would make the rest of the file one field "
+    "(SRC_QUOTING=none reads quotes as ordinary characters)"
+)
 GLUED = (
     "text after a closing quote (as in \"abc\"def) is not CSV; the reader would drop the quotes "
     "and glue the text on (SRC_QUOTING=none reads quotes as ordinary characters)"
@@ -92,10 +96,13 @@ class QuoteCheck:
         self._check(np.frombuffer(data, dtype=np.uint8)[:-1], data[-1])
 
     def finish(self) -> None:
-        """The text has ended: check its last byte."""
+        """The text has ended: check its last byte.  A quote left open at the end (an odd number
+        of quotes, each opening or closing a field) is suspect too: the reader would make the
+        rest of the text one field."""
         if self._carry and not self.suspect:
             self._check(np.frombuffer(self._carry, dtype=np.uint8), EDGE)
         self._carry = b""
+        self.suspect = self.suspect or self._parity == 1
 
     def _check(self, block: np.ndarray, after_last: int) -> None:
         if not len(block):
@@ -108,8 +115,10 @@ class QuoteCheck:
         self._previous = int(block[-1])
 
 
-def glued(text: str, delimiter: str) -> bool:
-    """Whether a record's raw text (its line breaks included) has text after a closing quote."""
+def quote_fault(text: str, delimiter: str) -> str | None:
+    """What is wrong with the quotes of a record's raw text (its line breaks included): GLUED
+    where text follows a closing quote, UNCLOSED where a quote is never closed (the record runs
+    to the end of the text), else None."""
     at, size = 0, len(text)
     while at < size:
         if text[at] == '"':  # a quoted field: find its closing quote
@@ -117,18 +126,18 @@ def glued(text: str, delimiter: str) -> bool:
             while True:
                 close = text.find('"', at)
                 if close < 0:
-                    return False  # never closed: the reader's own error, not this one
+                    return UNCLOSED
                 if text.startswith('"', close + 1):
                     at = close + 2  # "" is a quote inside the field
                     continue
                 at = close + 1
                 break
             if at < size and text[at] not in (delimiter, "\r", "\n"):
-                return True
+                return GLUED
             at += 1  # past the delimiter (or the line end)
         else:
             end = text.find(delimiter, at)
             if end < 0:
-                return False
+                return None
             at = end + 1
-    return False
+    return None

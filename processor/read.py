@@ -34,7 +34,7 @@ from processor.inflate import open_zip_member
 from processor.ndjson import locate_json_records, read_json_batches, read_keys
 from processor.pacing import PacedStream
 from processor.parts import WHOLE, Part, bounded, slice_stream
-from processor.quotes import GLUED, QuoteCheck, glued, splittable_encoding
+from processor.quotes import GLUED, UNCLOSED, QuoteCheck, quote_fault, splittable_encoding
 
 # What a damaged or truncated compressed file raises while it is read (BadGzipFile is an
 # OSError; a truncated stream ends in EOFError; ISA-L's inflate raises its own error).
@@ -389,7 +389,8 @@ class _Screen:
 
 class _GluedRecords:
     """The records of a file (or part) with text after a closing quote, found in order as far as
-    asked, by Python's csv module (whose records are Arrow's) and ``quotes.glued``."""
+    asked, by Python's csv module (whose records are Arrow's) and ``quotes.quote_fault``; a quote
+    never closed is a SourceError naming its line."""
 
     def __init__(self, source: SourceFile, fmt: TextFormat, part: Part) -> None:
         self._source, self._fmt = source, fmt
@@ -418,8 +419,11 @@ class _GluedRecords:
                 if row:  # blank lines are no records (see read_batches)
                     self._record += 1
                     text = self._lines.text()
-                    if '"' in text and glued(text, self._delimiter):
+                    fault = quote_fault(text, self._delimiter) if '"' in text else None
+                    if fault is GLUED:
                         self._found.append(self._record)
+                    elif fault is UNCLOSED:  # the last record: it runs to the end of the text
+                        raise SourceError(f"{self._source.name}: line {self._lines.first_line}: {UNCLOSED}")
                 self._lines.start_record()
 
     def close(self) -> None:

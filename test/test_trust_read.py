@@ -480,27 +480,48 @@ def test_ndjson_nul_in_a_string_is_held_exactly_or_rejected(db, table, tmp_path)
         assert rows == [(1, "a\x00b"), (2, "ok")]
 
 
-def test_glued_and_the_byte_check_agree_with_python_csv_in_strict_mode():
-    """Every record of up to 7 characters of ``a , " space``: ``glued`` says what Python's csv
-    module in strict mode refuses ("',' expected after '\"'"), and the vectorised check of the
-    bytes never misses one (it may flag more: a quote inside an unquoted field)."""
+def test_quote_faults_and_the_byte_check_agree_with_python_csv_in_strict_mode():
+    """Every record of up to 7 characters of ``a , " space``: ``quote_fault`` says what Python's
+    csv module in strict mode refuses (text after a closing quote: "',' expected after '\"'"; a
+    quote never closed: "unexpected end of data"), and the vectorised check of the bytes never
+    misses one (it may flag more: a quote inside an unquoted field)."""
     import itertools
 
-    from processor.quotes import QuoteCheck, glued
+    from processor.quotes import GLUED, UNCLOSED, QuoteCheck, quote_fault
 
     for size in range(1, 8):
         for chars in itertools.product('a," ', repeat=size):
             text = "".join(chars) + "\n"
             try:
                 list(csv.reader([text], strict=True))
-                refused = False
+                problem = ""
             except csv.Error as error:
-                refused = "expected after" in str(error)
-            assert glued(text, ",") == refused, text
+                problem = str(error)
+            refused = GLUED if "expected after" in problem else UNCLOSED if problem else None
+            assert refused is not UNCLOSED or "unexpected end of data" in problem, (text, problem)
+            assert quote_fault(text, ",") is refused, text
             check = QuoteCheck(",")
             check.feed(text.encode())
             check.finish()
-            assert check.suspect or not refused, text
+            assert check.suspect or refused is None, text
+
+
+def test_a_quote_never_closed_is_exit_3_naming_its_line(tmp_path):
+    """Arrow's reader would make the rest of the file one field: two rows became one, exit 0."""
+    db = Database("sqlite", f"sqlite:///{tmp_path / 'test.db'}")
+    for name, text, line in [
+        ("a.csv", 'a,b\n1,x\n2,"abc\n3,y\n4,z\n', 3),  # the file's only quote
+        ("b.csv", 'a,b\n1,"x"\n2,12" pipe\n3,"abc\n4,z\n', 4),  # after a quote inside a field
+    ]:
+        folder = tmp_path / name
+        write(folder, name, text)
+        report = load(folder, db, "t")
+        assert report.exit_code == 3, report.error
+        assert str(report.error) == (
+            f"{name}: line {line}: a quote opened here is never closed: the reader would make the rest "
+            "of the file one field (SRC_QUOTING=none reads quotes as ordinary characters)"
+        )
+        assert nothing_written(db, "t")
 
 
 def test_a_value_in_the_unnamed_last_field_of_a_headerless_file_names_its_line(tmp_path):
@@ -544,3 +565,15 @@ def test_a_ragged_line_under_the_detected_delimiter_is_a_rejected_row(db, table,
     rows = [tuple(map(as_text, r)) for r in db.rows(table, order_by="id")]
     assert rows == [("1", "Ann", "x"), ("3", "Cy", "z")]
     assert rejects_of(tmp_path, table) == [["a.csv", "3", "expected 3 fields, found 2", "2;Bob"]]
+
+
+@pytest.mark.parametrize("name", ["big.csv", "big.csv.gz"])
+def test_a_quote_never_closed_in_the_last_part_of_a_split_file_is_exit_3(tmp_path, name):
+    db = Database("sqlite", f"sqlite:///{tmp_path / 'test.db'}")
+    rows = ["a,b", *(f"{i},x{i}" for i in range(20_000)), '20000,"abc', "20001,y"]
+    data = ("\n".join(rows) + "\n").encode()
+    write(tmp_path / "src", name, gzip.compress(data) if name.endswith(".gz") else data)
+    report = load(tmp_path / "src", db, "t", src_file_name=name, split_bytes=64 << 10)
+    assert report.exit_code == 3, report.error
+    assert str(report.error).startswith(f"{name}: line 20002: a quote opened here is never closed")
+    assert nothing_written(db, "t")
