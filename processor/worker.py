@@ -376,10 +376,11 @@ def _shaped(
         shaped, kept = shape_chunk(chunk, task.layout, task.transform, source.relative_path)
     except UnnamedValue as error:
         line = _lines(source, fmt, part, record(error.row), record(error.row))
-        why = "the header ends" if source.has_header else "line 1 ends (SRC_HEADER=false)"
+        ends = "the header" if source.has_header else "SRC_HEADER=false, and line 1"
+        why = f"{ends} ends with the delimiter"
         raise SchemaError(
-            f"{source.name}: line {line}: a value in the last column, which has no name ({why} with "
-            "the delimiter); it is dropped only where it is empty in every row"
+            f"{source.name}: line {line}: a value in the last column, which has no name ({why}); it is "
+            "dropped only where it is empty in every row"
         ) from None
     except TransformFailed as error:
         lines = _lines(source, fmt, part, record(0), record(chunk.num_rows - 1))

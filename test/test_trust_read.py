@@ -531,8 +531,8 @@ def test_a_value_in_the_unnamed_last_field_of_a_headerless_file_names_its_line(t
     report = load(tmp_path / "src", db, "t", src_file_name="*.tbl", src_header=False, src_columns=columns)
     assert report.exit_code == 4
     assert str(report.error) == (
-        "region.tbl: line 3: a value in the last column, which has no name (line 1 ends (SRC_HEADER=false) "
-        "with the delimiter); it is dropped only where it is empty in every row"
+        "region.tbl: line 3: a value in the last column, which has no name (SRC_HEADER=false, and line 1 "
+        "ends with the delimiter); it is dropped only where it is empty in every row"
     )
     assert nothing_written(db, "t")
 
