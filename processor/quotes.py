@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import codecs
 import importlib
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -141,3 +142,87 @@ def quote_fault(text: str, delimiter: str) -> str | None:
                 return None
             at = end + 1
     return None
+
+
+@dataclass
+class BoundaryScanner:
+    """Fed a file's text in order, finds the first record boundary at or after every ``step``
+    bytes (past the previous boundary), and the physical line each one starts."""
+
+    step: int
+    quoting: str
+    delimiter: str
+    #: (offset, line) of every boundary found so far.
+    boundaries: list[tuple[int, int]] = field(default_factory=list)
+    #: Offset of the first quote that breaks the rule (no boundary after it), if one was met.
+    unsafe_at: int | None = None
+    _offset: int = 0  # offset of the first byte not yet scanned
+    _lines: int = 0  # line breaks before it
+    _parity: int = 0  # quotes before it, modulo 2
+    _previous: int = EDGE
+    _carry: bytes = b""  # the last byte fed, scanned once the byte after it is known
+
+    def __post_init__(self) -> None:
+        self._target = self.step
+        self._beside_quote = beside_quote(self.delimiter)
+
+    def feed(self, data: bytes) -> None:
+        """Scan the next bytes of the text (the last one waits for its successor)."""
+        if not data:
+            return
+        data = self._carry + data
+        self._carry = data[-1:]
+        self._scan(np.frombuffer(data, dtype=np.uint8)[:-1], data[-1])
+
+    def finish(self) -> None:
+        """The text has ended: scan the last byte."""
+        if self._carry:
+            self._scan(np.frombuffer(self._carry, dtype=np.uint8), EDGE)
+            self._carry = b""
+
+    def _scan(self, block: np.ndarray, next_byte: int) -> None:
+        size = len(block)
+        if size == 0:
+            return
+
+        def after(indexes: np.ndarray) -> np.ndarray:
+            """The byte after each of ``indexes`` (``next_byte`` after the last one)."""
+            within = np.minimum(indexes + 1, size - 1)
+            return np.where(indexes + 1 < size, block[within].astype(np.int16), next_byte)
+
+        limit = size if self.unsafe_at is None else 0
+        quotes = np.flatnonzero(block == QUOTE) if self.quoting == "csv" else np.empty(0, dtype=np.intp)
+        if quotes.size and limit:
+            unsafe = first_unsafe_quote(
+                block, quotes, self._parity, self._previous, next_byte, self._beside_quote
+            )
+            limit = min(limit, unsafe)
+            if limit < size:
+                self.unsafe_at = self._offset + limit
+        feeds = np.flatnonzero(block == LF)
+        returns = np.flatnonzero(block == CR)
+        lone_returns = returns[after(returns) != LF]
+        if limit:
+            self._place(feeds[feeds < limit], quotes, lone_returns, feeds)
+        self._parity = (self._parity + quotes.size) & 1
+        self._lines += feeds.size + lone_returns.size
+        self._offset += size
+        self._previous = int(block[-1])
+
+    def _place(
+        self, candidates: np.ndarray, quotes: np.ndarray, lone_returns: np.ndarray, feeds: np.ndarray
+    ) -> None:
+        """Take the boundaries (the byte after a line feed outside quotes) that reach a target."""
+        while True:
+            first = self._target - self._offset - 1  # the line feed may be the target's last byte
+            candidates = candidates[candidates >= max(first, 0)]
+            if self.quoting == "csv" and candidates.size:
+                inside = (self._parity + np.searchsorted(quotes, candidates)) & 1
+                candidates = candidates[inside == 0]
+            if not candidates.size:
+                return
+            at = int(candidates[0]) + 1
+            line = 1 + self._lines + int(np.searchsorted(feeds, at) + np.searchsorted(lone_returns, at))
+            self.boundaries.append((self._offset + at, line))
+            self._target = self._offset + at + self.step
+            candidates = candidates[1:]

@@ -34,7 +34,7 @@ from processor.inflate import open_zip_member
 from processor.ndjson import locate_json_records, read_json_batches, read_keys
 from processor.pacing import PacedStream
 from processor.parts import WHOLE, Part, bounded, slice_stream
-from processor.quotes import GLUED, UNCLOSED, QuoteCheck, quote_fault, splittable_encoding
+from processor.quotes import GLUED, UNCLOSED, BoundaryScanner, QuoteCheck, quote_fault, splittable_encoding
 
 # What a damaged or truncated compressed file raises while it is read (BadGzipFile is an
 # OSError; a truncated stream ends in EOFError; ISA-L's inflate raises its own error).
@@ -76,6 +76,8 @@ MARKED_ENCODINGS = (
 )
 # Bytes of a file's start looked at to guess its encoding (error path only).
 GUESS_BYTES = 1 << 16
+# The resolution of holds_record_over: a record boundary is looked for every this many bytes.
+SIZE_STEP = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -480,8 +482,6 @@ def _record_over_limit(source: SourceFile, fmt: TextFormat, part: Part, reached:
     """Before a reading with larger blocks: whether the record that did not fit (it starts within
     the first ``reached`` bytes) is larger than the limit.  Larger blocks would hold it in
     memory several times over only to fail; a scan in small pieces finds it first."""
-    from processor.split import holds_record_over  # split.py reads files through this module
-
     try:
         return holds_record_over(source, fmt, part, MAX_BLOCK_BYTES, reached)
     except DAMAGED as exc:
@@ -774,3 +774,32 @@ class _LineRecorder:
     def start_record(self) -> None:
         self._lines = []
         self.first_line = self._number + 1
+
+
+def boundary_quoting(source: SourceFile, fmt: TextFormat) -> str:
+    """How quotes bear on record boundaries: not at all in NDJSON, whose every line is one."""
+    return "none" if source.data_format == "ndjson" else fmt.quoting
+
+
+def holds_record_over(source: SourceFile, fmt: TextFormat, part: Part, limit: int, within: int) -> bool:
+    """Whether a record that starts within the first ``within`` bytes of ``source`` (or ``part``)
+    is larger than ``limit`` bytes, found without holding it: a scanner places a boundary at the
+    first record end after every ``SIZE_STEP`` bytes, so a stretch of more than ``limit`` +
+    ``SIZE_STEP`` bytes without one holds a larger record.  False where the scan cannot tell (an
+    encoding whose bytes cannot be scanned, a quote that proves nothing): Arrow's reading decides."""
+    if not splittable_encoding(fmt.encoding):
+        return False
+    scanner = BoundaryScanner(SIZE_STEP, boundary_quoting(source, fmt), source.delimiter)
+    offset = last = 0
+    with open_part(source, fmt, part) as stream:
+        while data := stream.read(SIZE_STEP):
+            scanner.feed(data)
+            offset += len(data)
+            if scanner.boundaries:
+                last = scanner.boundaries[-1][0]
+                scanner.boundaries.clear()
+            if scanner.unsafe_at is not None or last >= within:
+                return False
+            if offset - last > limit + SIZE_STEP:
+                return True
+    return False

@@ -18,8 +18,9 @@ from conftest import load, write
 
 from processor.discover import discover_files
 from processor.parts import WHOLE
+from processor.quotes import BoundaryScanner
 from processor.read import TextFormat, locate_records, read_batches
-from processor.split import BoundaryScanner, file_parts, stream_blocks
+from processor.split import file_parts, stream_blocks
 
 # Every trap at once: a BOM, CRLF and LF, a lone CR inside quotes, quoted line breaks, doubled
 # quotes (some right where a split may fall), multi-byte characters, blank lines, ragged rows,
