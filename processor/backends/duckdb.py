@@ -17,33 +17,14 @@ from sqlalchemy.engine import URL, Connection, Dialect, Engine
 
 from processor.backends.carry import Carried, Dependent, Index
 from processor.backends.chunk import WriteMethod, arrow_of
+from processor.backends.duckdb_types import column_type as duckdb_column_type
+from processor.backends.duckdb_types import refused
 from processor.backends.embedded import ASCII_UPPER, Embedded
-from processor.backends.names import quoted
-from processor.kinds import (
-    BOOLEAN,
-    DATE,
-    FLOAT,
-    TEXT,
-    TIMESTAMP,
-    ColumnType,
-    bounded_decimal,
-    integer_range,
-)
+from processor.backends.names import NamedType, quoted
+from processor.kinds import ColumnType, bounded_decimal
 
 # DECIMAL holds 38 digits; 18 fit in 8 bytes.
 DECIMAL_DIGITS, DECIMAL_ROOM = 38, 18
-# Integer types and (bits, unsigned); HUGEINT's 128 bits load as far as 64 bits reach.
-INTEGER_BITS = {
-    "TINYINT": (8, False),
-    "SMALLINT": (16, False),
-    "INTEGER": (32, False),
-    "BIGINT": (64, False),
-    "HUGEINT": (64, False),
-    "UTINYINT": (8, True),
-    "USMALLINT": (16, True),
-    "UINTEGER": (32, True),
-    "UBIGINT": (64, True),
-}
 
 
 def _folded(column: str) -> str:
@@ -105,20 +86,29 @@ class DuckDB(Embedded):
         # Room for wider numbers than the sample's, up to the 18 digits stored in 8 bytes.
         return bounded_decimal(min(DECIMAL_DIGITS, max(DECIMAL_ROOM, whole_digits + scale)), scale)
 
+    def column_type(self, column: ColumnType, key: bool = False) -> sa.types.TypeEngine:
+        if column.foreign is not None:  # an existing column's type: the staging column has it too
+            return NamedType(column.foreign.sql)
+        return super().column_type(column, key)
+
     def existing_types(self, table: str) -> dict[str, ColumnType]:
-        # duckdb_engine's reflection runs PostgreSQL's catalog queries, which DuckDB lacks.
-        query = sa.text(
-            "SELECT column_name, data_type, numeric_precision, numeric_scale, is_nullable = 'YES' "
-            "FROM information_schema.columns "
-            f"WHERE {FOLDED_TABLE} = :name AND table_schema = current_schema() "
-            "ORDER BY ordinal_position"
+        """Each column's type as ``duckdb_columns()`` writes it (``duckdb_types``): what it holds
+        exactly; a type whose values cannot be checked is a SchemaError before anything loads.
+        (duckdb_engine's reflection runs PostgreSQL's catalog queries, which DuckDB lacks.)"""
+        query = (
+            "SELECT column_name, data_type, NOT is_nullable FROM duckdb_columns() "
+            f"WHERE {FOLDED_TABLE} = ? AND schema_name = current_schema() "
+            "AND database_name = current_database() ORDER BY column_index"
         )
+        found = {}
         with self.engine.connect() as conn:
-            rows = conn.execute(query, {"name": self.fold_table(table)}).all()
-        return {
-            column: replace(_type_of_name(name, precision, scale), nullable=nullable)
-            for column, name, precision, scale, nullable in rows
-        }
+            for column, data_type, not_null in conn.exec_driver_sql(query, (self.fold_table(table),)).all():
+                members = functools.partial(_enum_members, conn, data_type)
+                held = duckdb_column_type(data_type, members)
+                if isinstance(held, str):
+                    raise refused(table, column, data_type, held)
+                found[column] = replace(held, nullable=not not_null)
+        return found
 
     # -- replace, delete_rows and table identity -------------------------------------------------
     # DuckDB has no table identity to offer: its oids are given anew each time a file is opened.
@@ -200,20 +190,6 @@ class DuckDB(Embedded):
         return Index(name, unique, tuple(item["column_names"][0] for item in selected), f"({keys})")
 
 
-def _type_of_name(type_name: str, precision: int | None, scale: int | None) -> ColumnType:
-    """What a column holds, from its type as information_schema names it (``DECIMAL(18,3)``)."""
-    name = type_name.upper().split("(")[0]
-    if name in INTEGER_BITS:
-        return integer_range(*INTEGER_BITS[name])
-    if name in ("FLOAT", "REAL", "FLOAT4"):
-        return replace(FLOAT, bits=32)
-    if name in ("DOUBLE", "FLOAT8"):
-        return FLOAT
-    if name in ("DECIMAL", "NUMERIC") and precision is not None:
-        return bounded_decimal(precision, scale or 0)
-    return {"DATE": DATE, "TIMESTAMP": TIMESTAMP, "BOOLEAN": BOOLEAN}.get(name, TEXT)
-
-
 def insert_arrow(pd_table: Any, conn: Any, keys: list[str], data_iter: Iterable[tuple[Any, ...]]) -> int:
     """Insert the chunk with one statement that reads the Arrow table directly."""
     # DuckDB resolves an unknown table name to the Python variable of that name in the calling
@@ -246,3 +222,8 @@ UNION ALL SELECT 'comment on column ' || column_name FROM duckdb_columns()
 UNION ALL SELECT 'default of column ' || column_name FROM duckdb_columns()
   WHERE {FOLDED_TABLE} = ? AND column_default IS NOT NULL
 """
+
+
+def _enum_members(conn: Connection, data_type: str) -> tuple[str, ...]:
+    """The members of an ENUM, as DuckDB lists them for its own spelling of the type."""
+    return tuple(conn.exec_driver_sql(f"SELECT enum_range(NULL::{data_type})").scalar())

@@ -12,6 +12,7 @@ doubles ``%`` for these dialects, which is right only for the first kind.
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
 #: Paramstyles whose drivers format the statement with ``%``.
@@ -35,3 +36,16 @@ def formatted(dialect: Dialect, sql: str) -> str:
 def bound_quoted(dialect: Dialect, name: str) -> str:
     """``name`` quoted for SQL run with parameters (``exec_driver_sql``)."""
     return formatted(dialect, quoted(dialect, name))
+
+
+class NamedType(sa.types.UserDefinedType):  # type: ignore[type-arg]
+    """A column type as the database's catalogue writes it: a staging column of an existing
+    column's type that the importer does not plan (PostgreSQL's ``uuid``, DuckDB's ``UUID``)."""
+
+    cache_ok = True
+
+    def __init__(self, sql: str) -> None:
+        self.sql = sql
+
+    def get_col_spec(self, **kw: object) -> str:
+        return self.sql

@@ -20,9 +20,9 @@ from processor.backends.base import Backend, Check, Record
 from processor.backends.carry import Carried, Dependent, Grant, Index
 from processor.backends.chunk import WriteMethod, arrow_of
 from processor.backends.locks import LockCheck, lock_key, release, session_check, wait_for
-from processor.backends.names import formatted, quoted
-from processor.backends.postgresql_types import NamedType, money_type, read_columns
+from processor.backends.names import NamedType, formatted, quoted
 from processor.backends.postgresql_types import column_type as pg_column_type
+from processor.backends.postgresql_types import money_type, read_columns
 from processor.backends.writers import ChunkWriter, SessionWriter
 from processor.errors import SchemaError, driver_error
 from processor.kinds import DECIMAL, ColumnType, Kind

@@ -133,18 +133,6 @@ ORDER BY a.attnum
 """
 
 
-class NamedType(sa.types.UserDefinedType):  # type: ignore[type-arg]
-    """A column type as PostgreSQL writes it (``format_type``): a staging column of a foreign type."""
-
-    cache_ok = True
-
-    def __init__(self, sql: str) -> None:
-        self.sql = sql
-
-    def get_col_spec(self, **kw: object) -> str:
-        return self.sql
-
-
 def read_columns(conn: sa.Connection, table: str) -> list[CatalogColumn]:
     """The columns of ``table`` (in the connection's current schema) from the catalogue."""
     rows = conn.exec_driver_sql(COLUMNS, {"table": table}).all()

@@ -1,0 +1,149 @@
+"""DuckDB's built-in column types: what text each holds exactly, or why it is refused.
+
+An append, merge or delete_rows onto an existing table checks each value against the type of
+its column as ``duckdb_columns()`` names it, before any row is written.  Types the importer
+plans itself (integers, floats, decimals, dates, timestamps, booleans, text) keep their rules
+with DuckDB's bounds; a few others are held where the text DuckDB prints back is the text sent
+(``UUID`` in lower case, ``TIME``, ``BIT``, an ``ENUM``'s members, ``JSON``, ``BLOB`` of plain
+ASCII, ``TIMESTAMPTZ`` with an explicit offset, so no session time zone reads it); every other
+type is refused before loading, so no value reaches DuckDB's own casts at the publish.
+``test/test_trust_embedded_types.py`` has the whole catalogue.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+from collections.abc import Callable
+from dataclasses import replace
+
+from processor.errors import SchemaError
+from processor.kinds import (
+    BOOLEAN,
+    DATE,
+    FLOAT,
+    TEXT,
+    TIMESTAMP,
+    ColumnType,
+    Foreign,
+    bounded_decimal,
+    integer_range,
+)
+
+# Integer types and (bits, unsigned): HUGEINT's 128 bits, UHUGEINT's and BIGNUM's any, load
+# as far as 64 bits reach (the rules of kinds.py hold 64-bit integers).
+INTEGER_BITS = {
+    "TINYINT": (8, False),
+    "SMALLINT": (16, False),
+    "INTEGER": (32, False),
+    "BIGINT": (64, False),
+    "HUGEINT": (64, False),
+    "BIGNUM": (64, False),
+    "UTINYINT": (8, True),
+    "USMALLINT": (16, True),
+    "UINTEGER": (32, True),
+    "UBIGINT": (64, True),
+    "UHUGEINT": (64, True),
+}
+# TIMESTAMP_NS counts nanoseconds in 64 bits: 1677-09-21 00:12:43 to 2262-04-11 23:47:16.
+NANOSECOND_RANGE = {"earliest": "1677-09-22 00:00:00", "latest": "2262-04-11 00:00:00"}
+PLANNED: dict[str, ColumnType] = {
+    "FLOAT": replace(FLOAT, bits=32),
+    "DOUBLE": FLOAT,
+    "DATE": DATE,
+    "TIMESTAMP": TIMESTAMP,
+    "TIMESTAMP_S": TIMESTAMP,  # seconds: what the importer's timestamps have
+    "TIMESTAMP_MS": TIMESTAMP,
+    "TIMESTAMP_NS": replace(TIMESTAMP, **NANOSECOND_RANGE),
+    "BOOLEAN": BOOLEAN,
+    "VARCHAR": TEXT,  # DuckDB keeps no length: VARCHAR(3) and CHAR(4) are VARCHAR
+}
+DECIMAL_RE = re.compile(r"DECIMAL\(([0-9]+),([0-9]+)\)")
+HEX = "[0-9a-f]"
+# What DuckDB prints, so what it reads back the same: lower-case hex, dashes in place.
+UUID_SHAPE = f"^{HEX}{{8}}-{HEX}{{4}}-{HEX}{{4}}-{HEX}{{4}}-{HEX}{{12}}$"
+# A fraction without trailing zeros (DuckDB prints 12:00:00.5 for 12:00:00.50).
+TIME_SHAPE = r"^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{0,5}[1-9])?$"
+# An explicit offset: the instant does not depend on the session's TimeZone.
+MOMENT_SHAPE = r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}[+-][01][0-9](:[0-5][0-9])?$"
+# Text that casts to the same bytes: ASCII without a backslash (``\x41`` is an escape there,
+# and DuckDB refuses other characters).
+BLOB_SHAPE = r"^[\x{01}-\x{5b}\x{5d}-\x{7f}]*$"
+COMPOSITE = "a nested value (list, array, struct, map or union) whose text DuckDB parses by its own rules"
+REFUSED = {
+    "INTERVAL": "DuckDB reads many spellings of an interval and prints its own, not checked here",
+    "TIME WITH TIME ZONE": "its offset is kept as written, which the importer does not check",
+    "TIMESTAMPTZ_NS": "its nanoseconds and time zones are not checked here",
+    "TIME_NS": "its nanoseconds are not checked here",
+    "VARIANT": "a value of any type, whose text DuckDB reads by its own rules",
+    "GEOMETRY": "a geometry from its text, parsed by DuckDB's spatial rules",
+}
+
+
+def column_type(data_type: str, enum_members: Callable[[], tuple[str, ...]]) -> ColumnType | str:
+    """What a column of ``data_type`` (as ``duckdb_columns()`` writes it) holds exactly, or why
+    it cannot be checked (refused before loading).  ``enum_members`` reads an ENUM's labels."""
+    if data_type in INTEGER_BITS:
+        return integer_range(*INTEGER_BITS[data_type])
+    if data_type in PLANNED:
+        return PLANNED[data_type]
+    decimal = DECIMAL_RE.fullmatch(data_type)
+    if decimal:
+        return bounded_decimal(int(decimal.group(1)), int(decimal.group(2)))
+    if data_type.startswith("ENUM("):
+        members = enum_members()
+        shown = ", ".join(map(repr, members[:8])) + (", ..." if len(members) > 8 else "")
+        return _foreign(data_type, f"one of the members of {shown}, byte for byte", members=members)
+    if data_type in FOREIGN:
+        what, checks = FOREIGN[data_type]
+        return _foreign(data_type, what, **checks)
+    if data_type in REFUSED:
+        return REFUSED[data_type]
+    if data_type.endswith("]") or data_type.startswith(("STRUCT(", "MAP(", "UNION(")):
+        return COMPOSITE
+    return "a type from an extension or a user-defined type, which the importer cannot check"
+
+
+def _foreign(sql: str, what: str, **checks: object) -> ColumnType:
+    return replace(TEXT, foreign=Foreign(sql=sql, what=what, **checks))  # type: ignore[arg-type]
+
+
+def json_fits(text: str) -> bool:
+    """Whether ``text`` is one JSON value by the standard (no NaN or Infinity), which DuckDB's
+    JSON keeps as it is written."""
+
+    def constant(spelled: str) -> None:
+        raise ValueError(spelled)
+
+    json.loads(text, parse_constant=constant)
+    return True
+
+
+def moment_fits(text: str) -> bool:
+    """Whether ``text`` (``MOMENT_SHAPE``) is a real date and time with an offset below a day."""
+    datetime.datetime.fromisoformat(text)
+    return True
+
+
+FOREIGN: dict[str, tuple[str, dict[str, object]]] = {
+    "UUID": ("a UUID in lower-case hex (8-4-4-4-12)", {"shape": UUID_SHAPE}),
+    "TIME": ("a time HH:MM:SS[.ffffff] (no trailing zeros)", {"shape": TIME_SHAPE}),
+    "BIT": ("a bit string of 0s and 1s", {"shape": "^[01]+$"}),
+    "JSON": ("a JSON value", {"check": json_fits}),
+    "BLOB": ("ASCII text without a backslash (stored as its bytes)", {"shape": BLOB_SHAPE}),
+    "TIMESTAMP WITH TIME ZONE": (
+        "a valid timestamp written YYYY-MM-DD HH:MM:SS+HH[:MM] (with its offset)",
+        {"shape": MOMENT_SHAPE, "check": moment_fits},
+    ),
+}
+
+
+def refused(table: str, column: str, data_type: str, why: str) -> SchemaError:
+    """The error for a column whose type ``column_type`` cannot check."""
+    return SchemaError(
+        f"table {table!r}: column {column!r} has type {data_type}, which the importer cannot check "
+        f"before loading: {why}. Nothing was loaded; load the file into a new DEST_TABLE (SCHEMA_FILE "
+        "chooses its types, SRC_COLUMNS picks and renames the file's columns) and move the rows with "
+        "SQL, or change the column's type"
+    )

@@ -1,0 +1,307 @@
+"""Issue 19, DuckDB and SQLite: every column type an existing table can have is held exactly or
+refused before loading (append, merge, delete_rows).
+
+DuckDB: the catalogue below is the class, every logical type of ``duckdb_types()`` (its built-in
+types; ``test_the_duckdb_catalogue_is_every_built_in_type`` asks DuckDB for the list, so a type a
+later DuckDB adds fails until it has its row).  "held": a value it holds exactly loads, any other
+is a rejected row (file, line, reason, raw text); "refused": exit 4 before anything loads, naming
+the column, its type and the way out.  Values are read back as ``CAST(v AS VARCHAR)`` through the
+``duckdb`` module, byte for byte (numbers as Decimal).
+
+SQLite: a declared type is not a type but an affinity (sqlite.org/datatype3.html, 3.1), chosen by
+the rules in their order; the class is every spelling those rules tell apart.  Each is held: the
+importer sends what the affinity keeps as it is (an integer to INTEGER, a double to REAL, text
+to TEXT and BLOB), and on NUMERIC affinity, which turns text that looks like a number into one
+(``007`` into 7, ``1.50`` into 1.5), only doubles, booleans (as 0/1) or ISO dates, which it
+leaves alone.  Read back with ``typeof()`` and the stored value through ``sqlite3``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from conftest import Database, load, write
+from conftest import csv_text as _csv
+
+from processor.errors import SchemaError
+
+DUCKDB_CATALOGUE = """
+| logical type | column spelled | rule | what is held / why refused |
+|---|---|---|---|
+| BOOLEAN | BOOLEAN | held | true/false, t/f, yes/no, y/n, 1/0 in any case |
+| TINYINT | TINYINT | held | integers without leading zeros, +, -0, within the type's range |
+| SMALLINT | SMALLINT | held | as TINYINT |
+| INTEGER | INTEGER | held | as TINYINT |
+| BIGINT | BIGINT | held | as TINYINT |
+| HUGEINT | HUGEINT | held | as TINYINT, as far as 64 bits reach |
+| BIGNUM | BIGNUM | held | as HUGEINT |
+| UTINYINT | UTINYINT | held | as TINYINT, not negative |
+| USMALLINT | USMALLINT | held | as UTINYINT |
+| UINTEGER | UINTEGER | held | as UTINYINT |
+| UBIGINT | UBIGINT | held | as UTINYINT, as far as signed 64 bits reach |
+| UHUGEINT | UHUGEINT | held | as UBIGINT |
+| FLOAT | FLOAT | held | decimals whose shortest 32-bit float text is the same number |
+| DOUBLE | DOUBLE | held | decimals whose shortest double text is the same number |
+| DECIMAL | DECIMAL(10,2) | held | at most p-s digits before the point and s after |
+| DATE | DATE | held | ISO YYYY-MM-DD, a real day, years 1000 to 9999 |
+| TIMESTAMP | TIMESTAMP | held | ISO YYYY-MM-DD HH:MM:SS, years 1000 to 9999 |
+| TIMESTAMP_S | TIMESTAMP_S | held | as TIMESTAMP |
+| TIMESTAMP_MS | TIMESTAMP_MS | held | as TIMESTAMP |
+| TIMESTAMP_NS | TIMESTAMP_NS | held | as TIMESTAMP, from 1677-09-22 to 2262-04-11 |
+| TIMESTAMP WITH TIME ZONE | TIMESTAMPTZ | held | ISO with an explicit offset +HH or +HH:MM (no session time zone decides) |
+| TIME | TIME | held | HH:MM:SS[.ffffff], no trailing zeros in the fraction |
+| VARCHAR | VARCHAR(3) | held | any text (DuckDB keeps no length) |
+| VARCHAR | JSON | held | valid JSON (no NaN), kept as written |
+| UUID | UUID | held | 8-4-4-4-12 lower-case hex (DuckDB prints lower case) |
+| BLOB | BLOB | held | ASCII text without a backslash (stored as its bytes) |
+| BIT | BIT | held | 0s and 1s |
+| ENUM | ENUM('red', 'Green', 'it''s') | held | one of the members, byte for byte |
+| INTERVAL | INTERVAL | refused | many spellings read, its own printed |
+| TIME WITH TIME ZONE | TIMETZ | refused | its offset is kept as written, not checked |
+| TIME_NS | TIME_NS | refused | nanoseconds not checked |
+| TIMESTAMPTZ_NS | TIMESTAMPTZ_NS | refused | nanoseconds and zones not checked |
+| LIST | VARCHAR[] | refused | nested values parsed by DuckDB's rules |
+| ARRAY | INTEGER[3] | refused | as LIST |
+| STRUCT | STRUCT(x INTEGER) | refused | as LIST |
+| MAP | MAP(VARCHAR, INTEGER) | refused | as LIST |
+| UNION | UNION(x INTEGER, y VARCHAR) | refused | as LIST |
+| VARIANT | VARIANT | refused | a value of any type, read by DuckDB's rules |
+| GEOMETRY | GEOMETRY | refused | parsed by the spatial rules |
+| NULL, TUPLE, TYPE | - | no column | not a type a table's column has |
+"""  # noqa: E501
+
+
+def _duckdb_catalogue() -> list[tuple[str, str, str]]:
+    """(logical type, column spelled, rule) of each row."""
+    rows = []
+    for line in DUCKDB_CATALOGUE.strip().splitlines()[2:]:
+        logical, spelled, rule, _ = (cell.strip() for cell in line.strip("|").split("|"))
+        rows.append((logical, spelled, rule))
+    return rows
+
+
+DUCKDB_RULES = _duckdb_catalogue()
+
+
+@pytest.fixture
+def duck(tmp_path: Path) -> Database:
+    return Database("duckdb", f"duckdb:///{tmp_path / 'test.duckdb'}")
+
+
+def _duck_read(database: Database, sql: str) -> list[tuple[Any, ...]]:
+    """Rows through the duckdb module itself (not the importer), in UTC."""
+    path = database.url.removeprefix("duckdb:///")
+    with contextlib.closing(duckdb.connect(path)) as conn:
+        conn.execute("SET TimeZone = 'UTC'")
+        return [tuple(row) for row in conn.execute(sql).fetchall()]
+
+
+def test_the_duckdb_catalogue_is_every_built_in_type():
+    with contextlib.closing(duckdb.connect()) as conn:
+        found = {
+            name
+            for (name,) in conn.execute(
+                "SELECT DISTINCT logical_type FROM duckdb_types() WHERE internal AND schema_name = 'main'"
+            ).fetchall()
+        }
+    listed = set()
+    for logical, _, _ in DUCKDB_RULES:
+        listed |= set(logical.split(", "))
+    assert found == listed
+
+
+def test_each_duckdb_type_is_held_or_refused_as_the_catalogue_says(duck):
+    backend = duck.backend
+    try:
+        for _logical, spelled, rule in DUCKDB_RULES:
+            if rule == "no column":
+                continue
+            duck.execute('DROP TABLE IF EXISTS "t"')
+            duck.execute(f'CREATE TABLE "t" (k INTEGER, v {spelled})')
+            if rule == "held":
+                assert set(backend.existing_types("t")) == {"k", "v"}, spelled
+            else:
+                with pytest.raises(SchemaError) as refused:
+                    backend.existing_types("t")
+                message = str(refused.value)
+                assert "column 'v' has type " in message, spelled
+                assert "SCHEMA_FILE" in message, spelled
+                assert "SRC_COLUMNS" in message, spelled
+    finally:
+        backend.dispose()
+
+
+# (column type, [(value, its text read back as CAST(v AS VARCHAR), or None: a rejected row)])
+DUCKDB_CASES: list[tuple[str, list[tuple[str, str | None]]]] = [
+    ("BOOLEAN", [("yes", "true"), ("F", "false"), ("maybe", None)]),
+    ("TINYINT", [("127", "127"), ("-128", "-128"), ("128", None), ("007", None), ("+1", None)]),
+    ("UTINYINT", [("255", "255"), ("256", None), ("-1", None)]),
+    ("USMALLINT", [("65535", "65535"), ("65536", None)]),
+    ("UINTEGER", [("4294967295", "4294967295"), ("4294967296", None)]),
+    ("UBIGINT", [("9223372036854775807", "9223372036854775807"), ("-0", None)]),
+    ("HUGEINT", [("-9223372036854775808", "-9223372036854775808"), ("1e3", None)]),
+    ("UHUGEINT", [("12", "12"), ("-12", None)]),
+    ("BIGNUM", [("123", "123"), ("1.5", None)]),
+    ("FLOAT", [("0.1", "0.1"), ("1.5", "1.5"), ("0.1234567891", None), ("16777217", None)]),
+    ("DOUBLE", [("0.1", "0.1"), ("1e300", "1e+300"), ("1234567890123456.7", None), ("NaN", None)]),
+    (
+        "DECIMAL(10,2)",
+        [("12345678.91", "12345678.91"), ("1.5", "1.50"), ("1.005", None), ("123456789", None)],
+    ),
+    (
+        "DECIMAL(38,5)",
+        [("123456789012345678901234567890123.12345", "123456789012345678901234567890123.12345")],
+    ),
+    ("DATE", [("2021-02-28", "2021-02-28"), ("2021-02-29", None), ("0999-01-01", None)]),
+    ("TIMESTAMP", [("2021-01-01 12:00:00", "2021-01-01 12:00:00"), ("2021-01-01 12:00:00.5", None)]),
+    ("TIMESTAMP_S", [("2021-01-01 12:00:01", "2021-01-01 12:00:01"), ("2021-01-01T12:00:01", None)]),
+    ("TIMESTAMP_MS", [("2021-01-01 12:00:02", "2021-01-01 12:00:02")]),
+    ("TIMESTAMP_NS", [("2262-04-10 00:00:00", "2262-04-10 00:00:00"), ("2263-01-01 00:00:00", None)]),
+    (
+        "TIMESTAMPTZ",
+        [
+            ("2021-01-01 12:00:00+02", "2021-01-01 10:00:00+00"),
+            ("2021-01-01 12:00:00-05:30", "2021-01-01 17:30:00+00"),
+            ("2021-01-01 12:00:00", None),
+            ("2021-02-30 12:00:00+00", None),
+            ("now", None),
+        ],
+    ),
+    (
+        "TIME",
+        [
+            ("12:30:00", "12:30:00"),
+            ("23:59:59.123456", "23:59:59.123456"),
+            ("12:00:00.50", None),
+            ("24:00:00", None),
+        ],
+    ),
+    ("VARCHAR(3)", [("abcdef", "abcdef"), (" é\t", " é\t")]),
+    ("JSON", [('{"b": 1,  "a": [2.50]}', '{"b": 1,  "a": [2.50]}'), ("NaN", None), ("{a:1}", None)]),
+    (
+        "UUID",
+        [
+            ("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"),
+            ("A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11", None),
+            ("{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}", None),
+        ],
+    ),
+    ("BLOB", [("abc", "abc"), ("\\x41", None), ("é", None)]),
+    ("BIT", [("0101", "0101"), ("012", None)]),
+    (
+        "ENUM('red', 'Green', 'it''s')",
+        [("Green", "Green"), ("it's", "it's"), ("green", None), ("red ", None)],
+    ),
+]
+DUCKDB_NUMBERS = {"FLOAT", "DOUBLE", "DECIMAL(10,2)", "DECIMAL(38,5)"}
+
+
+def _columns(cases: list[tuple[str, list[tuple[str, str | None]]]]) -> list[str]:
+    """A column per case, named c0, c1, ... (the types have quotes and commas)."""
+    return [f"c{i}" for i in range(len(cases))]
+
+
+def _rows(
+    cases: list[tuple[str, list[tuple[str, str | None]]]],
+) -> tuple[list[list[str]], dict[int, tuple[int, str, str | None]]]:
+    """One row per value (the other columns empty); each key's (case, value, expected)."""
+    rows: list[list[str]] = []
+    expected: dict[int, tuple[int, str, str | None]] = {}
+    k = 1
+    for position, (_, values) in enumerate(cases):
+        for value, text in values:
+            row = [""] * len(cases)
+            row[position] = value
+            rows.append([str(k), *row])
+            expected[k] = (position, value, text)
+            k += 1
+    return rows, expected
+
+
+def _check_rejects(report: Any, text: str, expected: dict[int, tuple[int, str, str | None]]) -> None:
+    """Exactly the values expected to be rejected are, each with its file, line, reason and text."""
+    lines = text.splitlines()
+    rejected = {k for k, v in expected.items() if v[2] is None}
+    assert sorted(r.line - 1 for r in report.rejects) == sorted(rejected)
+    for reject in report.rejects:
+        position, value, _ = expected[reject.line - 1]
+        assert reject.file == "a.csv"
+        assert reject.text == lines[reject.line - 1]
+        assert reject.reason.startswith(f"column 'c{position}': {value[:20]!r}"[:-1]), reject.reason
+        assert " is not " in reject.reason
+
+
+def test_append_onto_every_held_duckdb_type_loads_exact_values_and_rejects_the_rest(duck, tmp_path):
+    columns = _columns(DUCKDB_CASES)
+    definitions = ", ".join(f"{c} {sql}" for c, (sql, _) in zip(columns, DUCKDB_CASES, strict=True))
+    duck.execute(f'CREATE TABLE "t" (k INTEGER, {definitions})')
+    duck.execute('INSERT INTO "t" (k) VALUES (0)')
+    rows, expected = _rows(DUCKDB_CASES)
+    text = _csv(["k", *columns], rows)
+    write(tmp_path / "src", "a.csv", text)
+    report = load(tmp_path / "src", duck, "t", if_exists="append", max_errors=1000)
+    assert report.error is None, report.error
+    _check_rejects(report, text, expected)
+    for position, column in enumerate(columns):
+        found = dict(
+            _duck_read(duck, f'SELECT k, CAST({column} AS VARCHAR) FROM "t" WHERE {column} IS NOT NULL')
+        )
+        wanted = {k: v[2] for k, v in expected.items() if v[0] == position and v[2] is not None}
+        if DUCKDB_CASES[position][0] in DUCKDB_NUMBERS:
+            found = {k: Decimal(v) for k, v in found.items()}
+            wanted = {k: Decimal(v) for k, v in wanted.items()}
+        assert found == wanted, DUCKDB_CASES[position][0]
+    kept = len(expected) - sum(1 for v in expected.values() if v[2] is None)
+    assert _duck_read(duck, 'SELECT count(*) FROM "t"') == [(1 + kept,)]
+
+
+@pytest.mark.parametrize("spelled", [s for _, s, rule in DUCKDB_RULES if rule == "refused"])
+def test_a_refused_duckdb_type_is_exit_4_with_the_table_as_it_was(duck, tmp_path, cli, spelled):
+    duck.execute(f'CREATE TABLE "t" (k INTEGER, v {spelled})')
+    duck.execute('INSERT INTO "t" (k) VALUES (1)')
+    write(tmp_path / "src", "a.csv", "k,v\n2,\n")
+    env = {"SRC_DATA_FOLDER": str(tmp_path / "src"), "DEST_SQL": duck.url, "DEST_TABLE": "t"}
+    code, _out, err = cli([], {**env, "IF_EXISTS": "append"})
+    assert code == 4, err
+    assert "column 'v' has type " in err
+    assert "nothing was loaded" in err.lower()
+    assert _duck_read(duck, 'SELECT k FROM "t"') == [(1,)]
+
+
+DUCKDB_MERGED = ["UUID", "TIMESTAMPTZ", "ENUM('red', 'Green')", "JSON", "DECIMAL(10,2)"]
+
+
+@pytest.mark.parametrize("if_exists", ["merge", "delete_rows"])
+@pytest.mark.parametrize("key", ["k", "u"])
+def test_merge_and_delete_rows_onto_duckdb_types(duck, tmp_path, if_exists, key):
+    definitions = ", ".join(f"c{i} {sql}" for i, sql in enumerate(DUCKDB_MERGED))
+    duck.execute(f'CREATE TABLE "t" (k INTEGER, u UUID, {definitions}, PRIMARY KEY ({key}))')
+    duck.execute(
+        "INSERT INTO \"t\" VALUES (1, '00000000-0000-0000-0000-000000000001', "
+        "'00000000-0000-0000-0000-000000000000', '2020-01-01 00:00:00+00', 'red', '{}', 1), "
+        "(9, '00000000-0000-0000-0000-000000000009', NULL, NULL, NULL, NULL, NULL)"
+    )
+    header = ["k", "u", *(f"c{i}" for i in range(len(DUCKDB_MERGED)))]
+    rows = [
+        ["1", "00000000-0000-0000-0000-000000000001", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+         "2021-01-01 12:00:00+02", "Green", '{"a": 1}', "1.25"],
+        ["2", "00000000-0000-0000-0000-000000000002", "", "2021-01-01 12:00:00", "", "", ""],  # no offset
+        ["3", "00000000-0000-0000-0000-000000000003", "", "", "GREEN", "", "1.255"],
+    ]  # fmt: skip
+    write(tmp_path / "src", "a.csv", _csv(header, rows))
+    report = load(tmp_path / "src", duck, "t", if_exists=if_exists, primary_key=(key,), max_errors=10)
+    assert report.error is None, report.error
+    assert [(r.line, r.reason.split(":")[0]) for r in report.rejects] == [
+        (3, "column 'c1'"),
+        (4, "column 'c2'"),
+    ]
+    select = ", ".join(f"CAST(c{i} AS VARCHAR)" for i in range(len(DUCKDB_MERGED)))
+    found = _duck_read(duck, f'SELECT k, {select} FROM "t" ORDER BY k')
+    new = [(1, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "2021-01-01 10:00:00+00", "Green", '{"a": 1}', "1.25")]
+    kept = [(9, None, None, None, None, None)] if if_exists == "merge" else []
+    assert found == new + kept
