@@ -19,6 +19,7 @@ leaves alone.  Read back with ``typeof()`` and the stored value through ``sqlite
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -305,3 +306,126 @@ def test_merge_and_delete_rows_onto_duckdb_types(duck, tmp_path, if_exists, key)
     new = [(1, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "2021-01-01 10:00:00+00", "Green", '{"a": 1}', "1.25")]
     kept = [(9, None, None, None, None, None)] if if_exists == "merge" else []
     assert found == new + kept
+
+
+# Every spelling SQLite's affinity rules tell apart (datatype3.html, 3.1 and 3.1.1's examples,
+# and the words that reach a rule of their own): (declared type, affinity, [(value, typeof, the
+# stored value as Python reads it, or None: a rejected row)]).
+SQLITE_CASES: list[tuple[str, str, list[tuple[str, str | None, object]]]] = [
+    ("INT", "integer", [("7", "integer", 7), ("007", None, None), ("1.5", None, None)]),
+    (
+        "INTEGER",
+        "integer",
+        [("-9223372036854775808", "integer", -(2**63)), ("9223372036854775808", None, None)],
+    ),
+    ("TINYINT", "integer", [("300", "integer", 300), ("+1", None, None)]),
+    ("UNSIGNED BIG INT", "integer", [("9223372036854775807", "integer", 2**63 - 1), ("1e3", None, None)]),
+    ("INT8", "integer", [("-5", "integer", -5), ("-0", None, None)]),
+    ("FLOATING POINT", "integer", [("12", "integer", 12), ("1.5", None, None)]),  # "INT" comes first
+    (
+        "CHARACTER(20)",
+        "text",
+        [("007", "text", "007"), ("1.50", "text", "1.50"), ("x" * 30, "text", "x" * 30)],
+    ),
+    ("VARCHAR(3)", "text", [("1e3", "text", "1e3"), ("  é ", "text", "  é ")]),
+    ("NATIVE CHARACTER(70)", "text", [("+5", "text", "+5")]),
+    ("CLOB", "text", [("-0", "text", "-0")]),
+    ("TEXT", "text", [("0x10", "text", "0x10")]),
+    ("BLOB", "blob", [("007", "text", "007"), ("1.50", "text", "1.50")]),
+    ("", "blob", [("00123", "text", "00123")]),
+    ("REAL", "real", [("1.5", "real", 1.5), ("1", "real", 1.0), ("0.1", "real", 0.1), ("007", None, None)]),
+    ("DOUBLE PRECISION", "real", [("1e300", "real", 1e300), ("1234567890123456.7", None, None)]),
+    ("FLOAT", "real", [("-2.25", "real", -2.25), ("NaN", None, None), ("-0", None, None)]),
+    (
+        "NUMERIC",
+        "numeric",
+        [("1.50", "real", 1.5), ("7", "integer", 7), ("1e3", "integer", 1000), ("007", None, None)],
+    ),
+    (
+        "DECIMAL(10,2)",
+        "numeric",
+        [("1.25", "real", 1.25), ("0.1", "real", 0.1), ("12345678901234567890", None, None)],
+    ),
+    ("BOOLEAN", "numeric", [("yes", "integer", 1), ("F", "integer", 0), ("maybe", None, None)]),
+    (
+        "DATE",
+        "numeric",
+        [("2021-02-28", "text", "2021-02-28"), ("2021-02-29", None, None), ("20210228", None, None)],
+    ),
+    (
+        "DATETIME",
+        "numeric",
+        [("2021-02-28 12:00:00", "text", "2021-02-28 12:00:00"), ("2021-02-28", None, None)],
+    ),
+    ("TIMESTAMP", "numeric", [("2021-02-28 23:59:59", "text", "2021-02-28 23:59:59"), ("12", None, None)]),
+    ("STRING", "numeric", [("12", "integer", 12), ("abc", None, None), ("0012", None, None)]),
+    ("JSON", "numeric", [("1.5", "real", 1.5), ('{"a": 1}', None, None)]),
+]
+
+
+@pytest.fixture
+def lite(tmp_path: Path) -> Database:
+    return Database("sqlite", f"sqlite:///{tmp_path / 'test.db'}")
+
+
+def _lite_read(database: Database, sql: str) -> list[tuple[Any, ...]]:
+    """Rows through the sqlite3 module itself (not the importer)."""
+    path = database.url.removeprefix("sqlite:///")
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        return [tuple(row) for row in conn.execute(sql).fetchall()]
+
+
+def test_the_sqlite_cases_have_the_affinity_sqlite_gives_them(lite):
+    """SQLite is the oracle of the affinities: what each column stores for the text '1.50' and
+    the integer 3 (INTEGER and NUMERIC affinity store alike; they differ only in CAST)."""
+    definitions = ", ".join(f'"c{i}" {sql}' for i, (sql, _, _) in enumerate(SQLITE_CASES))
+    lite.execute(f'CREATE TABLE "t" ({definitions})')
+    columns = ", ".join(f'"c{i}"' for i in range(len(SQLITE_CASES)))
+    for value in ("'1.50'", "3"):
+        lite.execute(f'INSERT INTO "t" ({columns}) VALUES ({", ".join([value] * len(SQLITE_CASES))})')
+    types = ", ".join(f"typeof(c{i})" for i in range(len(SQLITE_CASES)))
+    text, integer = _lite_read(lite, f'SELECT {types} FROM "t" ORDER BY rowid')
+    behaviour = {
+        ("text", "text"): "text",
+        ("text", "integer"): "blob",
+        ("real", "real"): "real",
+        ("real", "integer"): "integer or numeric",
+    }
+    found = [behaviour[pair] for pair in zip(text, integer, strict=True)]
+    wanted = [a if a in ("text", "blob", "real") else "integer or numeric" for _, a, _ in SQLITE_CASES]
+    assert found == wanted
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_append_onto_every_sqlite_affinity_stores_exact_values_and_rejects_the_rest(lite, tmp_path, workers):
+    """Through both write paths (the run's own sqlite3, ADBC in worker processes)."""
+    definitions = ", ".join(f'"c{i}" {sql}' for i, (sql, _, _) in enumerate(SQLITE_CASES))
+    lite.execute(f'CREATE TABLE "t" (k INTEGER, {definitions})')
+    lite.execute('INSERT INTO "t" (k) VALUES (0)')
+    cases = [(sql, [(value, typeof) for value, typeof, _ in values]) for sql, _, values in SQLITE_CASES]
+    rows, expected = _rows(cases)
+    columns = _columns(cases)
+    text = _csv(["k", *columns], rows)
+    write(tmp_path / "src", "a.csv", text)
+    report = load(tmp_path / "src", lite, "t", if_exists="append", max_errors=1000, workers=workers)
+    assert report.error is None, report.error
+    _check_rejects(report, text, expected)
+    for position, column in enumerate(columns):
+        stored = _lite_read(
+            lite, f'SELECT k, typeof("{column}"), "{column}" FROM "t" WHERE "{column}" IS NOT NULL'
+        )
+        values = {v: (typeof, held) for v, typeof, held in SQLITE_CASES[position][2] if typeof is not None}
+        wanted = {k: values[v[1]] for k, v in expected.items() if v[0] == position and v[2] is not None}
+        found = {k: (typeof, value) for k, typeof, value in stored}
+        assert {k: t for k, (t, _) in found.items()} == {k: t for k, (t, _) in wanted.items()}, column
+        for k, (typeof, value) in found.items():
+            held = wanted[k][1]
+            if typeof == "text":  # byte for byte
+                assert value.encode() == held.encode(), column
+            elif SQLITE_CASES[position][0] == "BOOLEAN":  # SQLite's booleans are 1 and 0
+                assert value == held, column
+            else:  # the number the CSV wrote, compared as decimals
+                assert Decimal(repr(value)) == Decimal(expected[k][1]), column
+                assert value == held, column
+    kept = len(expected) - sum(1 for v in expected.values() if v[2] is None)
+    assert _lite_read(lite, 'SELECT count(*) FROM "t"') == [(1 + kept,)]
