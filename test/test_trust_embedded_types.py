@@ -429,3 +429,54 @@ def test_append_onto_every_sqlite_affinity_stores_exact_values_and_rejects_the_r
                 assert value == held, column
     kept = len(expected) - sum(1 for v in expected.values() if v[2] is None)
     assert _lite_read(lite, 'SELECT count(*) FROM "t"') == [(1 + kept,)]
+
+
+def test_a_strict_sqlite_table_keeps_text_in_any_and_its_values_exactly(lite, tmp_path):
+    lite.execute('CREATE TABLE "t" (k INTEGER, i INT, r REAL, s TEXT, a ANY) STRICT')
+    rows = [["1", "7", "1.5", "007", "007"], ["2", "1.5", "", "", "1.50"], ["3", "", "x", "", " 1e3"]]
+    text = _csv(["k", "i", "r", "s", "a"], rows)
+    write(tmp_path / "src", "a.csv", text)
+    report = load(tmp_path / "src", lite, "t", if_exists="append", max_errors=10)
+    assert report.error is None, report.error
+    assert [(r.line, r.text, r.reason.split(":")[0]) for r in report.rejects] == [
+        (3, "2,1.5,,,1.50", "column 'i'"),
+        (4, "3,,x,, 1e3", "column 'r'"),
+    ]
+    stored = _lite_read(lite, 'SELECT k, typeof(i), i, typeof(r), r, typeof(s), s, typeof(a), a FROM "t"')
+    assert stored == [(1, "integer", 7, "real", 1.5, "text", "007", "text", "007")]
+
+
+@pytest.mark.parametrize("if_exists", ["append", "merge", "delete_rows"])
+def test_a_strict_sqlite_blob_column_is_exit_4_with_the_table_as_it_was(lite, tmp_path, cli, if_exists):
+    lite.execute('CREATE TABLE "t" (k INTEGER PRIMARY KEY, v BLOB) STRICT')
+    lite.execute("INSERT INTO \"t\" VALUES (1, x'00')")
+    write(tmp_path / "src", "a.csv", "k,v\n1,abc\n2,\n")
+    env = {"SRC_DATA_FOLDER": str(tmp_path / "src"), "DEST_SQL": lite.url, "DEST_TABLE": "t"}
+    code, _out, err = cli([], {**env, "IF_EXISTS": if_exists, "PRIMARY_KEY": "k"})
+    assert code == 4, err
+    assert "column 'v' has type BLOB in a STRICT table" in err
+    assert "SCHEMA_FILE" in err
+    assert _lite_read(lite, 'SELECT k, v FROM "t"') == [(1, b"\x00")]
+
+
+SQLITE_MERGED = ["NUMERIC", "DATE", "BOOLEAN", "VARCHAR(2)", ""]
+
+
+@pytest.mark.parametrize("if_exists", ["merge", "delete_rows"])
+def test_merge_and_delete_rows_onto_sqlite_affinities(lite, tmp_path, if_exists):
+    definitions = ", ".join(f'"c{i}" {sql}' for i, sql in enumerate(SQLITE_MERGED))
+    lite.execute(f'CREATE TABLE "t" (k INTEGER PRIMARY KEY, {definitions})')
+    lite.execute(
+        "INSERT INTO \"t\" VALUES (1, 9, '2000-01-01', 0, 'old', 'old'), (9, NULL, NULL, NULL, NULL, NULL)"
+    )
+    header = ["k", *(f"c{i}" for i in range(len(SQLITE_MERGED)))]
+    rows = [["1", "1.50", "2021-01-01", "true", "007", "1.50"], ["2", "007", "", "", "", ""]]
+    write(tmp_path / "src", "a.csv", _csv(header, rows))
+    report = load(tmp_path / "src", lite, "t", if_exists=if_exists, primary_key=("k",), max_errors=10)
+    assert report.error is None, report.error
+    assert [(r.line, r.reason.split(":")[0]) for r in report.rejects] == [(3, "column 'c0'")]
+    select = ", ".join(f"typeof(c{i}), c{i}" for i in range(len(SQLITE_MERGED)))
+    found = _lite_read(lite, f'SELECT k, {select} FROM "t" ORDER BY k')
+    new = [(1, "real", 1.5, "text", "2021-01-01", "integer", 1, "text", "007", "text", "1.50")]
+    kept = [(9, *["null", None] * len(SQLITE_MERGED))] if if_exists == "merge" else []
+    assert found == new + kept

@@ -27,7 +27,7 @@ from processor.backends.chunk import WriteMethod
 from processor.backends.embedded import Embedded
 from processor.backends.names import formatted, quoted
 from processor.backends.writers import AdbcWriter, ChunkWriter
-from processor.errors import ConfigError, describe, driver_error
+from processor.errors import ConfigError, SchemaError, describe, driver_error
 from processor.kinds import BOOLEAN, DATE, FLOAT, INTEGER, TEXT, TIMESTAMP, ColumnType
 from processor.schema import TablePlan
 
@@ -116,11 +116,25 @@ class SQLite(Embedded):
         A column of NUMERIC affinity (``DECIMAL(10,2)``, ``NUMERIC``) turns any text that looks
         like a number into one (``00123`` becomes 123, ``1.50`` becomes 1.5), so it loads
         floats; TEXT affinity (``VARCHAR(3)`` too: SQLite ignores the length) takes any text.
+        A STRICT table's ANY column keeps text as it is; its BLOB column takes no text at all,
+        so it is refused before anything loads.
         """
         with self.engine.connect() as conn:
             rows = conn.exec_driver_sql(f"PRAGMA table_info({self.quote(table)})").all()
+            strict = _is_strict(conn, table)
+        found = {}
         # (cid, name, type, notnull, default, pk)
-        return {row[1]: replace(_type_of_declared(row[2] or ""), nullable=not row[3]) for row in rows}
+        for _cid, name, declared, not_null, _default, _pk in rows:
+            held = _type_of_strict(declared) if strict else _type_of_declared(declared or "")
+            if held is None:
+                raise SchemaError(
+                    f"table {table!r}: column {name!r} has type {declared} in a STRICT table, which "
+                    "takes no text from a file. Nothing was loaded; load the file into a new DEST_TABLE "
+                    "(SCHEMA_FILE chooses its types, SRC_COLUMNS picks and renames the file's columns) "
+                    "and move the rows with SQL, or change the column's type"
+                )
+            found[name] = replace(held, nullable=not not_null)
+        return found
 
     def chunk_writer(self, staging: str, plan: TablePlan, isolated: bool = False) -> ChunkWriter:
         """SQLite's ADBC driver binds the Arrow chunk in C: no Python value per field.
@@ -228,6 +242,25 @@ def _connect_adbc(database: str) -> Any:
     with contextlib.closing(connection.cursor()) as cursor:
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     return connection
+
+
+def _is_strict(conn: sa.Connection, table: str) -> bool:
+    """Whether ``table`` is STRICT (``pragma_table_list``: SQLite 3.37, as STRICT tables are)."""
+    try:
+        found = conn.exec_driver_sql("SELECT strict FROM pragma_table_list(?)", (table,)).scalar()
+    except sa.exc.OperationalError:  # an older SQLite, which has no STRICT tables
+        return False
+    return bool(found)
+
+
+def _type_of_strict(declared: str) -> ColumnType | None:
+    """A STRICT table's column (INT, INTEGER, REAL, TEXT, BLOB or ANY), which stores a value of
+    another type only as its affinity converts it, and otherwise fails the INSERT: ANY keeps
+    text as it is, BLOB takes none (None)."""
+    name = declared.upper()
+    if name == "BLOB":
+        return None
+    return TEXT if name == "ANY" else _type_of_declared(name)
 
 
 def _type_of_declared(declared: str) -> ColumnType:
