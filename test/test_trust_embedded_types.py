@@ -274,6 +274,18 @@ def test_a_refused_duckdb_type_is_exit_4_with_the_table_as_it_was(duck, tmp_path
     assert _duck_read(duck, 'SELECT k FROM "t"') == [(1,)]
 
 
+def test_a_generated_duckdb_column_is_exit_4(duck, tmp_path, cli):
+    duck.execute('CREATE TABLE "t" (k INTEGER, v INTEGER GENERATED ALWAYS AS (k + 1))')
+    duck.execute('INSERT INTO "t" (k) VALUES (1)')
+    write(tmp_path / "src", "a.csv", "k,v\n2,3\n")
+    env = {"SRC_DATA_FOLDER": str(tmp_path / "src"), "DEST_SQL": duck.url, "DEST_TABLE": "t"}
+    code, _out, err = cli([], {**env, "IF_EXISTS": "append"})
+    assert code == 4, err
+    assert "column 'v' has type INTEGER" in err
+    assert "GENERATED ALWAYS" in err
+    assert _duck_read(duck, 'SELECT k, v FROM "t"') == [(1, 2)]
+
+
 DUCKDB_MERGED = ["UUID", "TIMESTAMPTZ", "ENUM('red', 'Green')", "JSON", "DECIMAL(10,2)"]
 
 

@@ -17,8 +17,8 @@ from sqlalchemy.engine import URL, Connection, Dialect, Engine
 
 from processor.backends.carry import Carried, Dependent, Index
 from processor.backends.chunk import WriteMethod, arrow_of
+from processor.backends.duckdb_types import GENERATED, refused
 from processor.backends.duckdb_types import column_type as duckdb_column_type
-from processor.backends.duckdb_types import refused
 from processor.backends.embedded import ASCII_UPPER, Embedded
 from processor.backends.names import NamedType, quoted
 from processor.kinds import ColumnType, bounded_decimal
@@ -96,15 +96,16 @@ class DuckDB(Embedded):
         exactly; a type whose values cannot be checked is a SchemaError before anything loads.
         (duckdb_engine's reflection runs PostgreSQL's catalog queries, which DuckDB lacks.)"""
         query = (
-            "SELECT column_name, data_type, NOT is_nullable FROM duckdb_columns() "
+            "SELECT column_name, data_type, NOT is_nullable, is_generated FROM duckdb_columns() "
             f"WHERE {FOLDED_TABLE} = ? AND schema_name = current_schema() "
             "AND database_name = current_database() ORDER BY column_index"
         )
         found = {}
         with self.engine.connect() as conn:
-            for column, data_type, not_null in conn.exec_driver_sql(query, (self.fold_table(table),)).all():
+            rows = conn.exec_driver_sql(query, (self.fold_table(table),)).all()
+            for column, data_type, not_null, generated in rows:
                 members = functools.partial(_enum_members, conn, data_type)
-                held = duckdb_column_type(data_type, members)
+                held = GENERATED if generated else duckdb_column_type(data_type, members)
                 if isinstance(held, str):
                     raise refused(table, column, data_type, held)
                 found[column] = replace(held, nullable=not not_null)

@@ -70,6 +70,7 @@ MOMENT_SHAPE = r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}[+-]
 # Text that casts to the same bytes: ASCII without a backslash (``\x41`` is an escape there,
 # and DuckDB refuses other characters).
 BLOB_SHAPE = r"^[\x{01}-\x{5b}\x{5d}-\x{7f}]*$"
+GENERATED = "a column GENERATED ALWAYS, whose values DuckDB computes: it takes none from a file"
 COMPOSITE = "a nested value (list, array, struct, map or union) whose text DuckDB parses by its own rules"
 REFUSED = {
     "INTERVAL": "DuckDB reads many spellings of an interval and prints its own, not checked here",
