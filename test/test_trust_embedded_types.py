@@ -29,6 +29,7 @@ import pytest
 from conftest import Database, load, write
 from conftest import csv_text as _csv
 
+from processor.backends.duckdb_types import column_type as duckdb_column_type
 from processor.errors import SchemaError
 
 DUCKDB_CATALOGUE = """
@@ -182,7 +183,7 @@ DUCKDB_CASES: list[tuple[str, list[tuple[str, str | None]]]] = [
             ("24:00:00", None),
         ],
     ),
-    ("VARCHAR(3)", [("abcdef", "abcdef"), (" é\t", " é\t")]),
+    ("VARCHAR(3)", [("abcdef", "abcdef"), (" é\t", " é\t"), ("a\x00b", "a\x00b")]),
     ("JSON", [('{"b": 1,  "a": [2.50]}', '{"b": 1,  "a": [2.50]}'), ("NaN", None), ("{a:1}", None)]),
     (
         "UUID",
@@ -274,6 +275,12 @@ def test_a_refused_duckdb_type_is_exit_4_with_the_table_as_it_was(duck, tmp_path
     assert _duck_read(duck, 'SELECT k FROM "t"') == [(1,)]
 
 
+def test_a_type_from_an_extension_is_refused():
+    """Types the catalogue does not list (an extension's) are refused, never taken for text."""
+    held = duckdb_column_type("INET", lambda: ())
+    assert held == "a type from an extension or a user-defined type, which the importer cannot check"
+
+
 def test_a_generated_duckdb_column_is_exit_4(duck, tmp_path, cli):
     duck.execute('CREATE TABLE "t" (k INTEGER, v INTEGER GENERATED ALWAYS AS (k + 1))')
     duck.execute('INSERT INTO "t" (k) VALUES (1)')
@@ -342,7 +349,7 @@ SQLITE_CASES: list[tuple[str, str, list[tuple[str, str | None, object]]]] = [
     ("VARCHAR(3)", "text", [("1e3", "text", "1e3"), ("  é ", "text", "  é ")]),
     ("NATIVE CHARACTER(70)", "text", [("+5", "text", "+5")]),
     ("CLOB", "text", [("-0", "text", "-0")]),
-    ("TEXT", "text", [("0x10", "text", "0x10")]),
+    ("TEXT", "text", [("0x10", "text", "0x10"), ("a\x00b", "text", "a\x00b")]),
     ("BLOB", "blob", [("007", "text", "007"), ("1.50", "text", "1.50")]),
     ("", "blob", [("00123", "text", "00123")]),
     ("REAL", "real", [("1.5", "real", 1.5), ("1", "real", 1.0), ("0.1", "real", 0.1), ("007", None, None)]),
