@@ -377,8 +377,10 @@ SQLITE_CASES: list[tuple[str, str, list[tuple[str, str | None, object]]]] = [
         [("2021-02-28 12:00:00", "text", "2021-02-28 12:00:00"), ("2021-02-28", None, None)],
     ),
     ("TIMESTAMP", "numeric", [("2021-02-28 23:59:59", "text", "2021-02-28 23:59:59"), ("12", None, None)]),
-    ("STRING", "numeric", [("12", "integer", 12), ("abc", None, None), ("0012", None, None)]),
-    ("JSON", "numeric", [("1.5", "real", 1.5), ('{"a": 1}', None, None)]),
+    ("STRING", "numeric", [("abc", "text", "abc"), ("12abc", "text", "12abc"), ("12", None, None)]),
+    ("JSON", "numeric", [('{"a": 1}', "text", '{"a": 1}'), ("1.5", None, None), (" 0x10", "text", " 0x10")]),
+    ("TIME", "numeric", [("12:30:00", "text", "12:30:00"), ("1230", None, None)]),
+    ("ANY", "numeric", [("inf", "text", "inf"), ("1e5", None, None)]),
 ]
 
 
@@ -476,6 +478,41 @@ def test_a_strict_sqlite_blob_column_is_exit_4_with_the_table_as_it_was(lite, tm
     assert "column 'v' has type BLOB in a STRICT table" in err
     assert "SCHEMA_FILE" in err
     assert _lite_read(lite, 'SELECT k, v FROM "t"') == [(1, b"\x00")]
+
+
+# Text SQLite's NUMERIC affinity might take for a number; each must stay as it is, or be rejected.
+NUMBER_LIKE = [
+    " 12 ",
+    "1e5",
+    ".5",
+    "5.",
+    "+5",
+    "-0",
+    "inf",
+    "Infinity",
+    "NaN",
+    "0x10",
+    "1_000",
+    "\u0661\u0662",
+]
+NUMBER_LIKE += ["12abc", "\t12", "1e", "e5", "-.5e-3", "--5", "1.5.", "\x0c12", "\x0b12", "\u00a012", "1e999"]
+NUMBER_LIKE += ["-", ".", "0012", "1.0", "12\x00", "1e+", "1E-2", " .5 ", "12\r", "١"]
+
+
+def test_numeric_affinity_text_is_stored_as_written_or_rejected(lite, tmp_path):
+    """SQLite itself is the oracle: what a STRING column stores is the text byte for byte."""
+    lite.execute('CREATE TABLE "t" (k INTEGER, v STRING)')
+    rows = [[str(k), value] for k, value in enumerate(NUMBER_LIKE, start=1)]
+    write(tmp_path / "src", "a.csv", _csv(["k", "v"], rows))
+    report = load(tmp_path / "src", lite, "t", if_exists="append", max_errors=1000, src_delimiter=",")
+    assert report.error is None, report.error
+    stored = _lite_read(lite, 'SELECT k, typeof(v), v FROM "t"')
+    assert {k: (t, v.encode()) for k, t, v in stored} == {
+        k: ("text", NUMBER_LIKE[k - 1].encode()) for k, _, _ in stored
+    }
+    assert {"12abc", "inf", "0x10", "1e", "12\x00"} <= {v for _, _, v in stored}
+    rejected = {NUMBER_LIKE[r.line - 2] for r in report.rejects}
+    assert {" 12 ", "1e5", ".5", "5.", "+5", "1.0", "0012", "\t12", "1e999"} <= rejected
 
 
 SQLITE_MERGED = ["NUMERIC", "DATE", "BOOLEAN", "VARCHAR(2)", ""]

@@ -39,6 +39,14 @@ PROBE_NAME = "_import_probe_dependents"
 # Rows per index an ANALYZE reads: enough for the planner's estimates (sqlite.org suggests
 # 100 to 1000), a fixed cost however large the table.
 ANALYSIS_LIMIT = 1000
+# Text that NUMERIC affinity turns into a number: an integer or real literal, with the spaces
+# SQLite skips around it (sqlite.org, "Datatypes In SQLite" 3.0; sqlite3AtoF).  Other text
+# ("12abc", "0x10", "inf") stays text as it is.
+SPACES = r"[\t\n\x0b\x0c\r ]*"
+NUMBER_TEXT = rf"^{SPACES}[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?{SPACES}$"
+NUMERIC_TEXT = replace(
+    TEXT, forbidden=NUMBER_TEXT, forbidden_what="the spelling of a number (NUMERIC affinity stores a number)"
+)
 DEPENDENT_KINDS = {"view": "view", "table": "foreign key", "trigger": "trigger", "index": "index"}
 TABLE_KEY = "SELECT pk, name FROM pragma_table_info(?) WHERE pk > 0"
 # What a replace cannot keep: triggers, foreign keys, defaults, CHECK constraints (only found in
@@ -115,7 +123,8 @@ class SQLite(Embedded):
 
         A column of NUMERIC affinity (``DECIMAL(10,2)``, ``NUMERIC``) turns any text that looks
         like a number into one (``00123`` becomes 123, ``1.50`` becomes 1.5), so it loads
-        floats; TEXT affinity (``VARCHAR(3)`` too: SQLite ignores the length) takes any text.
+        floats, or where its type names no number (``STRING``, ``JSON``) only text that does not
+        look like one; TEXT affinity (``VARCHAR(3)`` too: SQLite ignores the length) takes any text.
         A STRICT table's ANY column keeps text as it is; its BLOB column takes no text at all,
         so it is refused before anything loads.
         """
@@ -279,7 +288,9 @@ def _type_of_declared(declared: str) -> ColumnType:
         return TIMESTAMP
     if "DATE" in name:
         return DATE
-    return FLOAT
+    if "NUM" in name or "DEC" in name:  # NUMERIC, DECIMAL(10,2), NUMBER: numbers, as doubles
+        return FLOAT
+    return NUMERIC_TEXT  # STRING, JSON, UUID, TIME, ANY, ...: text that stays text
 
 
 def insert_many(pd_table: Any, conn: Any, keys: list[str], data_iter: Iterable[tuple[Any, ...]]) -> int:
