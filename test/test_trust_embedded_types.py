@@ -196,8 +196,15 @@ DUCKDB_CASES: list[tuple[str, list[tuple[str, str | None]]]] = [
     ("BLOB", [("abc", "abc"), ("\\x41", None), ("é", None)]),
     ("BIT", [("0101", "0101"), ("012", None)]),
     (
-        "ENUM('red', 'Green', 'it''s')",
-        [("Green", "Green"), ("it's", "it's"), ("green", None), ("red ", None)],
+        "ENUM('red', 'Green', 'it''s', '50%', 'a?b $1')",
+        [
+            ("Green", "Green"),
+            ("it's", "it's"),
+            ("50%", "50%"),
+            ("a?b $1", "a?b $1"),
+            ("green", None),
+            ("red ", None),
+        ],
     ),
 ]
 DUCKDB_NUMBERS = {"FLOAT", "DOUBLE", "DECIMAL(10,2)", "DECIMAL(38,5)"}
