@@ -184,7 +184,17 @@ DUCKDB_CASES: list[tuple[str, list[tuple[str, str | None]]]] = [
         ],
     ),
     ("VARCHAR(3)", [("abcdef", "abcdef"), (" é\t", " é\t"), ("a\x00b", "a\x00b")]),
-    ("JSON", [('{"b": 1,  "a": [2.50]}', '{"b": 1,  "a": [2.50]}'), ("NaN", None), ("{a:1}", None)]),
+    (
+        "JSON",
+        [
+            ('{"b": 1,  "a": [2.50]}', '{"b": 1,  "a": [2.50]}'),
+            ('"\\u00e9\\ud83d\\ude00"', '"\\u00e9\\ud83d\\ude00"'),
+            ("NaN", None),
+            ("{a:1}", None),
+            ('"\\ud800"', None),
+            ("[" * 5000 + "]" * 5000, None),
+        ],
+    ),
     (
         "UUID",
         [

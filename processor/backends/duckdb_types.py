@@ -111,13 +111,25 @@ def _foreign(sql: str, what: str, **checks: object) -> ColumnType:
 
 
 def json_fits(text: str) -> bool:
-    """Whether ``text`` is one JSON value by the standard (no NaN or Infinity), which DuckDB's
-    JSON keeps as it is written."""
+    """Whether ``text`` is one JSON value by the standard (no NaN or Infinity, no lone surrogate
+    such as ``\\ud800``, which DuckDB refuses), which DuckDB's JSON keeps as it is written."""
 
     def constant(spelled: str) -> None:
         raise ValueError(spelled)
 
-    json.loads(text, parse_constant=constant)
+    try:
+        found = [json.loads(text, parse_constant=constant)]
+    except RecursionError:  # nested deeper than Python's parser goes: not checked, so rejected
+        return False
+    while found:  # every string and key: a lone surrogate cannot be encoded (a ValueError)
+        item = found.pop()
+        if isinstance(item, str):
+            item.encode()
+        elif isinstance(item, list):
+            found.extend(item)
+        elif isinstance(item, dict):
+            found.extend(item)
+            found.extend(item.values())
     return True
 
 
