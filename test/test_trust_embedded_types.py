@@ -292,6 +292,18 @@ def test_a_refused_duckdb_type_is_exit_4_with_the_table_as_it_was(duck, tmp_path
     assert _duck_read(duck, 'SELECT k FROM "t"') == [(1,)]
 
 
+@pytest.mark.parametrize("if_exists", ["merge", "delete_rows"])
+def test_merge_and_delete_rows_onto_a_refused_duckdb_type_are_exit_4(duck, tmp_path, cli, if_exists):
+    duck.execute('CREATE TABLE "t" (k INTEGER PRIMARY KEY, v VARCHAR[])')
+    duck.execute("INSERT INTO \"t\" VALUES (1, ['a'])")
+    write(tmp_path / "src", "a.csv", "k,v\n1,\n2,\n")
+    env = {"SRC_DATA_FOLDER": str(tmp_path / "src"), "DEST_SQL": duck.url, "DEST_TABLE": "t"}
+    code, _out, err = cli([], {**env, "IF_EXISTS": if_exists, "PRIMARY_KEY": "k"})
+    assert code == 4, err
+    assert "column 'v' has type VARCHAR[]" in err
+    assert _duck_read(duck, 'SELECT k, v FROM "t"') == [(1, ["a"])]
+
+
 def test_a_type_from_an_extension_is_refused():
     """Types the catalogue does not list (an extension's) are refused, never taken for text."""
     held = duckdb_column_type("INET", lambda: ())
