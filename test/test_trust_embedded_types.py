@@ -45,8 +45,8 @@ DUCKDB_CATALOGUE = """
 | UTINYINT | UTINYINT | held | as TINYINT, not negative |
 | USMALLINT | USMALLINT | held | as UTINYINT |
 | UINTEGER | UINTEGER | held | as UTINYINT |
-| UBIGINT | UBIGINT | held | as UTINYINT, as far as signed 64 bits reach |
-| UHUGEINT | UHUGEINT | held | as UBIGINT |
+| UBIGINT | UBIGINT | held | as UTINYINT |
+| UHUGEINT | UHUGEINT | held | as UBIGINT, as far as 64 bits reach |
 | FLOAT | FLOAT | held | decimals whose shortest 32-bit float text is the same number |
 | DOUBLE | DOUBLE | held | decimals whose shortest double text is the same number |
 | DECIMAL | DECIMAL(10,2) | held | at most p-s digits before the point and s after |
@@ -145,9 +145,12 @@ DUCKDB_CASES: list[tuple[str, list[tuple[str, str | None]]]] = [
     ("UTINYINT", [("255", "255"), ("256", None), ("-1", None)]),
     ("USMALLINT", [("65535", "65535"), ("65536", None)]),
     ("UINTEGER", [("4294967295", "4294967295"), ("4294967296", None)]),
-    ("UBIGINT", [("9223372036854775807", "9223372036854775807"), ("-0", None)]),
+    (
+        "UBIGINT",
+        [("18446744073709551615", "18446744073709551615"), ("18446744073709551616", None), ("-0", None)],
+    ),
     ("HUGEINT", [("-9223372036854775808", "-9223372036854775808"), ("1e3", None)]),
-    ("UHUGEINT", [("12", "12"), ("-12", None)]),
+    ("UHUGEINT", [("12", "12"), ("18446744073709551615", "18446744073709551615"), ("-12", None)]),
     ("BIGNUM", [("123", "123"), ("1.5", None)]),
     ("FLOAT", [("0.1", "0.1"), ("1.5", "1.5"), ("0.1234567891", None), ("16777217", None)]),
     ("DOUBLE", [("0.1", "0.1"), ("1e300", "1e+300"), ("1234567890123456.7", None), ("NaN", None)]),

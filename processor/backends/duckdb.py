@@ -21,7 +21,7 @@ from processor.backends.duckdb_types import GENERATED, refused
 from processor.backends.duckdb_types import column_type as duckdb_column_type
 from processor.backends.embedded import ASCII_UPPER, Embedded
 from processor.backends.names import NamedType, quoted
-from processor.kinds import ColumnType, bounded_decimal
+from processor.kinds import INT64_MAX, ColumnType, Kind, bounded_decimal
 
 # DECIMAL holds 38 digits; 18 fit in 8 bytes.
 DECIMAL_DIGITS, DECIMAL_ROOM = 38, 18
@@ -89,6 +89,8 @@ class DuckDB(Embedded):
     def column_type(self, column: ColumnType, key: bool = False) -> sa.types.TypeEngine:
         if column.foreign is not None:  # an existing column's type: the staging column has it too
             return NamedType(column.foreign.sql)
+        if column.kind is Kind.INTEGER and column.high > INT64_MAX:  # an existing UBIGINT's, UHUGEINT's
+            return NamedType("UBIGINT")
         return super().column_type(column, key)
 
     def existing_types(self, table: str) -> dict[str, ColumnType]:

@@ -23,6 +23,7 @@ from processor.kinds import (
     BOOLEAN,
     DATE,
     FLOAT,
+    INTEGER,
     TEXT,
     TIMESTAMP,
     ColumnType,
@@ -31,8 +32,8 @@ from processor.kinds import (
     integer_range,
 )
 
-# Integer types and (bits, unsigned): HUGEINT's 128 bits, UHUGEINT's and BIGNUM's any, load
-# as far as 64 bits reach (the rules of kinds.py hold 64-bit integers).
+# Integer types and (bits, unsigned): HUGEINT's 128 bits and BIGNUM's any load as far as 64
+# bits reach, UHUGEINT's as far as UBIGINT's (Arrow's integers, which carry them, have 64 bits).
 INTEGER_BITS = {
     "TINYINT": (8, False),
     "SMALLINT": (16, False),
@@ -86,7 +87,8 @@ def column_type(data_type: str, enum_members: Callable[[], tuple[str, ...]]) -> 
     """What a column of ``data_type`` (as ``duckdb_columns()`` writes it) holds exactly, or why
     it cannot be checked (refused before loading).  ``enum_members`` reads an ENUM's labels."""
     if data_type in INTEGER_BITS:
-        return integer_range(*INTEGER_BITS[data_type])
+        bits, unsigned = INTEGER_BITS[data_type]
+        return replace(INTEGER, low=0, high=2**bits - 1) if unsigned else integer_range(bits)
     if data_type in PLANNED:
         return PLANNED[data_type]
     decimal = DECIMAL_RE.fullmatch(data_type)
