@@ -57,6 +57,7 @@ DUCKDB_CATALOGUE = """
 | TIMESTAMP_NS | TIMESTAMP_NS | held | as TIMESTAMP, from 1677-09-22 to 2262-04-11 |
 | TIMESTAMP WITH TIME ZONE | TIMESTAMPTZ | held | ISO with an explicit offset +HH or +HH:MM (no session time zone decides) |
 | TIME | TIME | held | HH:MM:SS[.ffffff], no trailing zeros in the fraction |
+| TIME_NS | TIME_NS | held | as TIME, 9 digits of a second |
 | VARCHAR | VARCHAR(3) | held | any text (DuckDB keeps no length) |
 | VARCHAR | JSON | held | valid JSON (no NaN), kept as written |
 | UUID | UUID | held | 8-4-4-4-12 lower-case hex (DuckDB prints lower case) |
@@ -65,7 +66,6 @@ DUCKDB_CATALOGUE = """
 | ENUM | ENUM('red', 'Green', 'it''s') | held | one of the members, byte for byte |
 | INTERVAL | INTERVAL | refused | many spellings read, its own printed |
 | TIME WITH TIME ZONE | TIMETZ | refused | its offset is kept as written, not checked |
-| TIME_NS | TIME_NS | refused | nanoseconds not checked |
 | TIMESTAMPTZ_NS | TIMESTAMPTZ_NS | refused | nanoseconds and zones not checked |
 | LIST | VARCHAR[] | refused | nested values parsed by DuckDB's rules |
 | ARRAY | INTEGER[3] | refused | as LIST |
@@ -183,9 +183,11 @@ DUCKDB_CASES: list[tuple[str, list[tuple[str, str | None]]]] = [
             ("12:30:00", "12:30:00"),
             ("23:59:59.123456", "23:59:59.123456"),
             ("12:00:00.50", None),
+            ("12:00:00.1234567", None),
             ("24:00:00", None),
         ],
     ),
+    ("TIME_NS", [("12:00:00.123456789", "12:00:00.123456789"), ("12:00:00.1234567891", None)]),
     ("VARCHAR(3)", [("abcdef", "abcdef"), (" é\t", " é\t"), ("a\x00b", "a\x00b")]),
     (
         "JSON",

@@ -64,8 +64,12 @@ DECIMAL_RE = re.compile(r"DECIMAL\(([0-9]+),([0-9]+)\)")
 HEX = "[0-9a-f]"
 # What DuckDB prints, so what it reads back the same: lower-case hex, dashes in place.
 UUID_SHAPE = f"^{HEX}{{8}}-{HEX}{{4}}-{HEX}{{4}}-{HEX}{{4}}-{HEX}{{12}}$"
-# A fraction without trailing zeros (DuckDB prints 12:00:00.5 for 12:00:00.50).
-TIME_SHAPE = r"^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{0,5}[1-9])?$"
+# A fraction of at most 6 (TIME_NS: 9) digits without trailing zeros (DuckDB prints 12:00:00.5
+# for 12:00:00.50, and TIME drops a seventh digit).
+TIME_SHAPES = {
+    digits: rf"^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{{0,{digits - 1}}}[1-9])?$"
+    for digits in (6, 9)
+}
 # An explicit offset: the instant does not depend on the session's TimeZone.
 MOMENT_SHAPE = r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}[+-][01][0-9](:[0-5][0-9])?$"
 # Text that casts to the same bytes: ASCII without a backslash (``\x41`` is an escape there,
@@ -77,7 +81,6 @@ REFUSED = {
     "INTERVAL": "DuckDB reads many spellings of an interval and prints its own, not checked here",
     "TIME WITH TIME ZONE": "its offset is kept as written, which the importer does not check",
     "TIMESTAMPTZ_NS": "its nanoseconds and time zones are not checked here",
-    "TIME_NS": "its nanoseconds are not checked here",
     "VARIANT": "a value of any type, whose text DuckDB reads by its own rules",
     "GEOMETRY": "a geometry from its text, parsed by DuckDB's spatial rules",
 }
@@ -143,7 +146,8 @@ def moment_fits(text: str) -> bool:
 
 FOREIGN: dict[str, tuple[str, dict[str, object]]] = {
     "UUID": ("a UUID in lower-case hex (8-4-4-4-12)", {"shape": UUID_SHAPE}),
-    "TIME": ("a time HH:MM:SS[.ffffff] (no trailing zeros)", {"shape": TIME_SHAPE}),
+    "TIME": ("a time HH:MM:SS[.ffffff] (no trailing zeros)", {"shape": TIME_SHAPES[6]}),
+    "TIME_NS": ("a time HH:MM:SS[.fffffffff] (no trailing zeros)", {"shape": TIME_SHAPES[9]}),
     "BIT": ("a bit string of 0s and 1s", {"shape": "^[01]+$"}),
     "JSON": ("a JSON value", {"check": json_fits}),
     "BLOB": ("ASCII text without a backslash (stored as its bytes)", {"shape": BLOB_SHAPE}),
