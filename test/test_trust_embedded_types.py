@@ -570,3 +570,26 @@ def test_merge_and_delete_rows_onto_sqlite_affinities(lite, tmp_path, if_exists)
     new = [(1, "real", 1.5, "text", "2021-01-01", "integer", 1, "text", "007", "text", "1.50")]
     kept = [(9, *["null", None] * len(SQLITE_MERGED))] if if_exists == "merge" else []
     assert found == new + kept
+
+
+@pytest.mark.parametrize("if_exists", ["append", "merge", "delete_rows"])
+def test_a_named_duckdb_enum_type_takes_its_members(duck, tmp_path, if_exists):
+    """A type made with CREATE TYPE is the catalogue's ENUM(...) in duckdb_columns()."""
+    duck.execute("CREATE TYPE mood AS ENUM ('ok', 'sad', 'meh')")
+    duck.execute('CREATE TABLE "t" (k mood PRIMARY KEY, v INTEGER)')
+    duck.execute("INSERT INTO \"t\" VALUES ('meh', 1), ('sad', 0)")
+    write(
+        tmp_path / "src",
+        "a.csv",
+        "k,v\nok,2\nsad,3\nOK,4\n" if if_exists != "append" else "k,v\nok,2\nOK,4\n",
+    )
+    report = load(tmp_path / "src", duck, "t", if_exists=if_exists, primary_key=("k",), max_errors=5)
+    assert report.error is None, report.error
+    assert [r.text for r in report.rejects] == ["OK,4"]
+    found = _duck_read(duck, 'SELECT CAST(k AS VARCHAR), v FROM "t" ORDER BY v')
+    wanted = {
+        "append": [("sad", 0), ("meh", 1), ("ok", 2)],
+        "merge": [("meh", 1), ("ok", 2), ("sad", 3)],
+        "delete_rows": [("ok", 2), ("sad", 3)],
+    }
+    assert found == wanted[if_exists]
