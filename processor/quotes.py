@@ -154,7 +154,8 @@ class BoundaryScanner:
     delimiter: str
     #: (offset, line) of every boundary found so far.
     boundaries: list[tuple[int, int]] = field(default_factory=list)
-    #: Offset of the first quote that breaks the rule (no boundary after it), if one was met.
+    #: Offset of the first quote that breaks the rule (no boundary after it), if one was met; the
+    #: end's, where the text ends inside a quoted field.
     unsafe_at: int | None = None
     _offset: int = 0  # offset of the first byte not yet scanned
     _lines: int = 0  # line breaks before it
@@ -175,10 +176,14 @@ class BoundaryScanner:
         self._scan(np.frombuffer(data, dtype=np.uint8)[:-1], data[-1])
 
     def finish(self) -> None:
-        """The text has ended: scan the last byte."""
+        """The text has ended: scan the last byte.  A quote left open at the end proves the count
+        wrong too: the part after the last boundary is then not taken as checked (``unsafe_at``
+        is the end), so that its reading finds the quote."""
         if self._carry:
             self._scan(np.frombuffer(self._carry, dtype=np.uint8), EDGE)
             self._carry = b""
+        if self.quoting == "csv" and self._parity and self.unsafe_at is None:
+            self.unsafe_at = self._offset
 
     def _scan(self, block: np.ndarray, next_byte: int) -> None:
         size = len(block)

@@ -263,24 +263,26 @@ def read_batches(
     read_ahead: int = READ_AHEAD_BYTES,
     include: Sequence[int] | None = None,
     keys: Sequence[str] = (),
+    quotes: bool = True,
 ) -> Iterator[pa.RecordBatch]:
     """Stream the data rows (after the header) as batches of nullable string arrays, one per
     field of ``include`` (default: all ``columns`` fields), named by the field's index; an
     NDJSON file's fields are its ``keys``.
 
-    Rows with too few or too many fields, and rows with text after a closing quote, are passed
-    to ``on_invalid`` (in record order, each before the batch that would have held it) and left
-    out; ``digest`` fingerprints a whole file on the way; ``read_ahead`` bytes at most are read
-    beyond the batches taken (a sample takes few).  Arrow
-    parses a record only if it fits in about one block; after a larger one the file is read
-    again from its start with blocks four times as large, skipping what was passed on, so that
-    every row and invalid row comes once, numbered as in the whole file (or ``part``, whose
-    records are numbered from 1, the header's number where it has the header).
+    Rows with too few or too many fields, and rows with text after a closing quote (unless not
+    ``quotes``: a sample, which the load reads again), are passed to ``on_invalid`` (in record
+    order, each before the batch that would have held it) and left out; ``digest`` fingerprints
+    a whole file on the way; ``read_ahead`` bytes at most are read beyond the batches taken (a
+    sample takes few).  Arrow parses a record only if it fits in about one block; after a
+    larger one the file is read again from its start with blocks four times as large, skipping
+    what was passed on, so that every row and invalid row comes once, numbered as in the whole
+    file (or ``part``, whose records are numbered from 1, the header's number where it has the
+    header).
     """
     if source.data_format == "ndjson":
         yield from _json_batches(source, fmt, keys, on_invalid, part, digest, include)
         return
-    screen = _Screen(source, fmt, part, on_invalid)
+    screen = _Screen(source, fmt, part, on_invalid, quotes)
     consumed = 0  # Arrow's rows passed on or screened out
     block = BLOCK_BYTES
     try:
@@ -315,7 +317,12 @@ class _Screen:
     order, so that a reader of ``on_invalid`` can number the rows it is given."""
 
     def __init__(
-        self, source: SourceFile, fmt: TextFormat, part: Part, on_invalid: Callable[[InvalidRow], None]
+        self,
+        source: SourceFile,
+        fmt: TextFormat,
+        part: Part,
+        on_invalid: Callable[[InvalidRow], None],
+        quotes: bool = True,
     ) -> None:
         self._source, self._fmt, self._part = source, fmt, part
         self._on_invalid = on_invalid
@@ -323,7 +330,7 @@ class _Screen:
         #: Every record Arrow skipped so far (ragged), in order.
         self.skipped: list[int] = []
         self._held: list[InvalidRow] = []
-        self._watching = fmt.quoting == "csv"
+        self._watching = quotes and fmt.quoting == "csv"
         # Bytes that may not be the characters they look like (UTF-16): every record is looked at.
         self._looking = self._watching and not splittable_encoding(fmt.encoding)
         self._glued: _GluedRecords | None = None
@@ -698,15 +705,20 @@ def sample_rows(
     include: Sequence[int] | None = None,
     on_invalid: Callable[[InvalidRow], None] = lambda row: None,
     keys: Sequence[str] = (),
+    quotes: bool = True,
 ) -> pa.Table:
     """The first ``rows`` data rows (every row when ``rows`` is 0), of the fields ``include``
-    (default: all); ``check()`` runs before each block and may raise to stop early.
+    (default: all); ``check()`` runs before each block and may raise to stop early; ``quotes``
+    as ``read_batches`` takes it.
 
     Ragged rows are only passed to ``on_invalid`` here; the load rejects them with their lines.
     """
     batches: list[pa.RecordBatch] = []
     taken = 0
-    for batch in read_batches(source, fmt, columns, on_invalid, read_ahead=0, include=include, keys=keys):
+    read = read_batches(
+        source, fmt, columns, on_invalid, read_ahead=0, include=include, keys=keys, quotes=quotes
+    )
+    for batch in read:
         check()
         if rows and taken + batch.num_rows >= rows:
             batches.append(batch.slice(0, rows - taken))

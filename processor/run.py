@@ -403,6 +403,7 @@ def _plan(
             split_bytes=settings.split_bytes if loads else None,
             transform=settings.transform,
             measured=not loads,  # the dry run estimates each file's rows
+            quotes=not loads,  # a run's load looks at the sampled rows' quotes as it reads them
         )
         for f in files
     ]
@@ -639,6 +640,7 @@ def _load_tasks(
                 task=next(numbers),
                 transform=settings.transform,
                 key=settings.key,
+                sampled=settings.sample_rows,
             )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -80,6 +81,9 @@ class ProfileTask:
     #: Whether the sample's bytes are measured (the dry run's estimate of the file's rows), which
     #: needs every field read.
     measured: bool = False
+    #: Whether the sample is searched for text after a closing quote (the dry run, which loads
+    #: nothing); a run's load finds it there, reading those rows again anyway.
+    quotes: bool = False
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,9 @@ class LoadTask:
     transform: str | None = None
     #: PRIMARY_KEY: the staging table's key, which refuses a row whose key it holds.
     key: tuple[str, ...] = ()
+    #: The data records the file's sample took (SAMPLE_ROWS; 0: all): text after a closing quote
+    #: among them fails the run (``_check_quotes``), as it would have failed the sampling.
+    sampled: int = 0
 
 
 @dataclass(frozen=True)
@@ -157,6 +164,7 @@ def _profile(task: ProfileTask, context: TaskContext) -> ProfileResult:
         reading.layout.read,
         invalid.append,
         layout.header,
+        quotes=task.quotes,
     )
     size = measure_sample(sample, task.rows, every_field=len(reading.layout.read) == layout.fields)
     first = 2 if task.source.has_header else 1
@@ -250,6 +258,9 @@ def _load_file(task: LoadTask, context: TaskContext) -> FileResult:
             typed, rejected = apply_plan(shaped, task.plan)
             misfits.extend((record(i if kept is None else int(kept[i])), why, True) for i, why in rejected)
             seen += chunk.num_rows
+            if invalid and task.part.header:  # the part that holds the sampled records
+                sampled = sys.maxsize if task.sampled == 0 else first + task.sampled
+                _check_quotes(task.source, task.fmt, invalid, sampled)
             if len(invalid) + len(misfits) > task.max_errors:
                 break  # the parent fails the run; loading more of this file is wasted work
             try:

@@ -174,6 +174,33 @@ def test_text_after_a_closing_quote_in_the_sample_is_exit_3(db, table, tmp_path,
     assert nothing_written(db, table)
 
 
+@pytest.mark.parametrize(
+    ("settings", "line"),
+    [
+        ({"dry_run": True}, 3),  # the dry run reads only the sample: it looks at its quotes
+        ({"sample_rows": 1}, None),  # line 3 is past a sample of one row: a rejected row
+        ({"sample_rows": 0}, 3),  # the sample is every row
+        ({"sample_rows": 1, "split_bytes": 64}, None),  # in a later part: a rejected row
+    ],
+    ids=["dry run", "past the sample", "every row sampled", "split"],
+)
+def test_the_sample_is_the_records_sampling_reads_whatever_the_load_checks(tmp_path, settings, line):
+    """The load looks at the sampled records' quotes (sampling leaves them to it): text after a
+    closing quote among them fails the run as a sample would, one past them is a rejected row."""
+    db = Database("sqlite", f"sqlite:///{tmp_path / 'test.db'}")
+    write(tmp_path / "src", "title.basics.tsv", IMDB)
+    report = load(tmp_path / "src", db, "t", src_file_name="*.tsv", max_errors=5, **settings)
+    if line is None:
+        assert report.error is None, report.error
+        assert [(r.line, r.reason.startswith("text after a closing quote")) for r in report.rejects] == [
+            (3, True)
+        ]
+        return
+    assert report.exit_code == 3
+    assert str(report.error).startswith(f"title.basics.tsv: line {line}: text after a closing quote")
+    assert nothing_written(db, "t")
+
+
 def test_imdb_with_src_quoting_none_keeps_the_quotes(db, table, tmp_path):
     write(tmp_path / "src", "title.basics.tsv", IMDB)
     report = load(tmp_path / "src", db, table, src_file_name="*.tsv", src_quoting="none")
