@@ -84,6 +84,8 @@ from processor.worker import ChunkWritten, LoadTask, ProfileResult, ProfileTask,
 
 log = logging.getLogger(__name__)
 
+#: How the warning about staging tables a failed run could not drop begins.
+STAGING_LEFT = "could not drop this run's staging tables"
 #: Spellings of a missing value common in exported data, which NA_VALUES can read as NULL.  A
 #: reject's reason quotes its value as ``column 'v': 'N/A' is not ...`` (``ColumnType.reason``).
 MISSING_MARKERS = (
@@ -108,7 +110,7 @@ def run_import(settings: Settings) -> RunReport:
             try:
                 _start_report(settings, report)
                 report_written = True
-                with _removing_created_file(settings, report.run_id):
+                with _removing_created_file(settings, report):
                     _import(settings, report, interrupts)
             finally:
                 interrupts.defer()  # the outcome is decided: a signal no longer stops the report
@@ -127,17 +129,20 @@ def run_import(settings: Settings) -> RunReport:
 
 
 @contextlib.contextmanager
-def _removing_created_file(settings: Settings, run_id: str) -> Iterator[None]:
+def _removing_created_file(settings: Settings, report: RunReport) -> Iterator[None]:
     """A database file (SQLite, DuckDB) that the run's first connection creates is removed again
     (with its journal or WAL) if the run leaves it holding nothing: no table but this run's
-    staging tables and an empty ledger.  A file that existed before is never removed."""
+    staging tables and an empty ledger.  A file that existed before is never removed.  Staging
+    tables a failed drop left (``_drop_staging``) went with the file: the report's warning that
+    the next run removes them goes too."""
     backend = backend_class(settings.url.get_backend_name())
     created = None if settings.dry_run else backend.created_files(settings.url)  # before connecting
     try:
         yield
     finally:
-        if created is not None:
-            backend.remove_created(created, functools.partial(of_run, run_id=run_id), LEDGER_TABLE)
+        ours = functools.partial(of_run, run_id=report.run_id)
+        if created is not None and backend.remove_created(created, ours, LEDGER_TABLE):
+            report.warnings[:] = [w for w in report.warnings if not w.startswith(STAGING_LEFT)]
 
 
 def _database_error(settings: Settings, error: exc.DBAPIError) -> ImporterError:
@@ -599,7 +604,7 @@ def _drop_failed_staging(backend: Backend, staging: str, report: RunReport) -> N
     left, problem = drop_staging(backend, staging)
     if left:
         warning = (
-            f"could not drop this run's staging tables {', '.join(map(repr, left))} ({problem}); "
+            f"{STAGING_LEFT} {', '.join(map(repr, left))} ({problem}); "
             f"the next run into {report.table!r}, or --cleanup, removes them"
         )
         report.warnings.append(warning)

@@ -552,7 +552,9 @@ def test_a_duckdb_file_whose_disk_fills_is_exit_12_naming_it(tmp_path, cli, work
     write(tmp_path / "src", "a.csv", "n\n1\n2\n")
     module = write(tmp_path, "fill.py", FILL_WAL)
     database = Database("duckdb", f"duckdb:///{tmp_path / 'out.duckdb'}")
-    env = _env(tmp_path, database, TRANSFORM=f"{module}:fill", WORKERS=workers, SAMPLE_ROWS="1")
+    report = tmp_path / "report.json"
+    settings = {"TRANSFORM": f"{module}:fill", "WORKERS": workers, "SAMPLE_ROWS": "1"}
+    env = _env(tmp_path, database, **settings, REPORT_PATH=str(report))
     if workers == "2":  # two tasks: one part of the file each
         env["SPLIT_BYTES"] = "4"
     code, out, err = cli([], env)
@@ -567,6 +569,8 @@ def test_a_duckdb_file_whose_disk_fills_is_exit_12_naming_it(tmp_path, cli, work
     # The run created the database file: it removed it, with its write-ahead log.
     assert not (tmp_path / "out.duckdb").exists()
     assert not (tmp_path / "out.duckdb.wal").is_symlink()
+    # ... and the staging tables in it: the report does not send the user to --cleanup.
+    assert _report(report)["warnings"] == []
 
 
 def test_a_setting_refused_after_the_report_started_leaves_it_final(tmp_path, cli):

@@ -68,7 +68,10 @@ class Embedded(Backend):
             return False
         for path in (created.database, *created.companions):
             path.unlink(missing_ok=True)
-        log.info("removed %s: this run created it, and left it holding nothing", created.database)
+        log.info(
+            "removed %s: this run created it, and left nothing in it but its own staging tables",
+            created.database,
+        )
         return True
 
     @classmethod
