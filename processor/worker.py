@@ -239,6 +239,8 @@ def _load_file(task: LoadTask, context: TaskContext) -> FileResult:
     misfits: list[tuple[int, str, bool]] = []  # (record number, reason, a misfit: yes)
     rows = seen = passed = 0
     first = _first_record(task)
+    sample_end = sys.maxsize if task.sampled == 0 else first + task.sampled  # past the sample
+    quotes_checked = 0  # the invalid rows _check_quotes has seen
     if task.part.data is None:
         _check_visible(task.source, context)
     digest = StreamDigest()
@@ -258,9 +260,9 @@ def _load_file(task: LoadTask, context: TaskContext) -> FileResult:
             typed, rejected = apply_plan(shaped, task.plan)
             misfits.extend((record(i if kept is None else int(kept[i])), why, True) for i, why in rejected)
             seen += chunk.num_rows
-            if invalid and task.part.header:  # the part that holds the sampled records
-                sampled = sys.maxsize if task.sampled == 0 else first + task.sampled
-                _check_quotes(task.source, task.fmt, invalid, sampled)
+            if task.part.header and len(invalid) > quotes_checked:  # the part with the sample
+                _check_quotes(task.source, task.fmt, invalid[quotes_checked:], sample_end)
+                quotes_checked = len(invalid)
             if len(invalid) + len(misfits) > task.max_errors:
                 break  # the parent fails the run; loading more of this file is wasted work
             try:
