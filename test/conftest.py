@@ -245,3 +245,19 @@ def csv_text(header: list[str], rows: list[list[str]], terminator: str = "\n") -
         ('""' if row == [""] else ",".join(field(value) for value in row)) + terminator
         for row in [header, *rows]
     )
+
+
+def one_value_per_row(
+    cases: list[list[tuple[str, str | None]]],
+) -> tuple[list[list[str]], dict[int, tuple[int, str, str | None]]]:
+    """Rows ``k, v0, v1, ...`` that each hold one case's value (the other columns empty), from
+    each column's (value, expected) pairs; each key's (column position, value, expected)."""
+    rows: list[list[str]] = []
+    expected: dict[int, tuple[int, str, str | None]] = {}
+    for position, values in enumerate(cases):
+        for value, text in values:
+            row = [""] * len(cases)
+            row[position] = value
+            expected[len(rows) + 1] = (position, value, text)
+            rows.append([str(len(rows) + 1), *row])
+    return rows, expected

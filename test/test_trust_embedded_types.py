@@ -26,7 +26,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from conftest import Database, load, write
+from conftest import Database, load, one_value_per_row, write
 from conftest import csv_text as _csv
 
 from processor.backends.duckdb_types import column_type as duckdb_column_type
@@ -234,17 +234,7 @@ def _rows(
     cases: list[tuple[str, list[tuple[str, str | None]]]],
 ) -> tuple[list[list[str]], dict[int, tuple[int, str, str | None]]]:
     """One row per value (the other columns empty); each key's (case, value, expected)."""
-    rows: list[list[str]] = []
-    expected: dict[int, tuple[int, str, str | None]] = {}
-    k = 1
-    for position, (_, values) in enumerate(cases):
-        for value, text in values:
-            row = [""] * len(cases)
-            row[position] = value
-            rows.append([str(k), *row])
-            expected[k] = (position, value, text)
-            k += 1
-    return rows, expected
+    return one_value_per_row([values for _, values in cases])
 
 
 def _check_rejects(report: Any, text: str, expected: dict[int, tuple[int, str, str | None]]) -> None:

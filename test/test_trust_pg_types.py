@@ -27,7 +27,7 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-from conftest import SERVERS, Database, load, need_server, write
+from conftest import SERVERS, Database, load, need_server, one_value_per_row, write
 from conftest import csv_text as _csv
 
 from processor.backends.postgresql_types import CatalogColumn, column_type
@@ -339,17 +339,8 @@ def _create(pg: Database, names: dict[str, str]) -> list[str]:
 
 def _rows(columns: list[str]) -> tuple[list[list[str]], dict[int, tuple[str, str, str | None]]]:
     """One row per value (the others empty); each key's (column, value, expected text)."""
-    rows: list[list[str]] = []
-    expected: dict[int, tuple[str, str, str | None]] = {}
-    k = 1
-    for position, column in enumerate(columns):
-        for value, text in CASES[position][1]:
-            row = [""] * len(columns)
-            row[position] = value
-            rows.append([str(k), *row])
-            expected[k] = (column, value, text)
-            k += 1
-    return rows, expected
+    rows, expected = one_value_per_row([values for _, values in CASES[: len(columns)]])
+    return rows, {k: (columns[position], value, text) for k, (position, value, text) in expected.items()}
 
 
 def _readback(column: str) -> str:
