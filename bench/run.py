@@ -33,11 +33,11 @@ from bench.loaders import run_loader
 from bench.naive import load_naive
 from bench.rss import RunResult, run_measured
 from processor.backends import backend_for
-from processor.database import create_engine
-from processor.discover import discover_files
-from processor.read import TextFormat
-from processor.schema import TablePlan, plan_types, profile_file, read_headers
+from processor.backends.database import create_engine
+from processor.plan.schema import TablePlan, plan_types, profile_file, read_headers
 from processor.settings import parse_url
+from processor.sources.discover import discover_files
+from processor.sources.read import TextFormat
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVERS = {

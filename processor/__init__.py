@@ -1,7 +1,7 @@
 """Bulk CSV -> SQL importer: plan one table from a folder of CSV files and load it in parallel.
 
 The names below are imported on first use, so that a worker process, which imports
-``processor.worker`` only, does not pay for the run's own modules.
+``processor.load.worker`` only, does not pay for the run's own modules.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 _EXPORTS = {
     "ConfigError": "processor.errors",
     "ImporterError": "processor.errors",
-    "RunReport": "processor.report",
+    "RunReport": "processor.ops.report",
     "report_invalid_settings": "processor.run",
     "run_import": "processor.run",
     "Settings": "processor.settings",

@@ -21,7 +21,7 @@ from processor.cpus import available_cpus
 #: pandas, which pyarrow imports the first time it converts a Python value (to know whether it
 #: is a pandas object): 0.6 s of CPU that every worker's first task would pay otherwise.  Last,
 #: what makes the server's own exit prompt.
-WORKER_MODULES = ["processor.worker", "processor.executors.pool", "pandas", "processor.prompt_exit"]
+WORKER_MODULES = ["processor.load.worker", "processor.executors.pool", "pandas", "processor.prompt_exit"]
 
 
 def worker_context() -> multiprocessing.context.BaseContext:

@@ -22,11 +22,7 @@ from sqlalchemy import exc
 from sqlalchemy.engine import Connection
 
 from processor.backends import Backend, LockCheck, backend_class, backend_for
-from processor.columns import ColumnMap, map_columns
-from processor.database import check_connection, create_engine
-from processor.dialect import settle_dialects
-from processor.discover import SourceFile, common_stem, discover_files
-from processor.dryrun import Planned, describe_plan
+from processor.backends.database import check_connection, create_engine
 from processor.errors import (
     ConfigError,
     DatabaseError,
@@ -44,15 +40,31 @@ from processor.errors import (
 )
 from processor.executors import Executor, WorkerSetup, make_executor
 from processor.interrupts import Interrupts
-from processor.keys import KeyFoundTwice
-from processor.ledger import LEDGER_TABLE, Holdings, LedgerEntry, ensure_ledger, read_ledger, record_files
+from processor.load.keys import KeyFoundTwice
+from processor.load.worker import (
+    ChunkWritten,
+    LoadTask,
+    ProfileResult,
+    ProfileTask,
+    key_lines,
+    load_file,
+    profile,
+)
 from processor.logs import set_run_id
-from processor.notify import notify
-from processor.progress import load_progress, progress_mode
-from processor.read import TextFormat, hashed_while_read
-from processor.report import FileResult, RejectedRow, RunReport, check_writable, write_rejects, write_report
-from processor.runs import record_run
-from processor.schema import (
+from processor.ops.dryrun import Planned, describe_plan
+from processor.ops.notify import notify
+from processor.ops.progress import load_progress, progress_mode
+from processor.ops.report import (
+    FileResult,
+    RejectedRow,
+    RunReport,
+    check_writable,
+    write_rejects,
+    write_report,
+)
+from processor.ops.runs import record_run
+from processor.plan.columns import ColumnMap, map_columns
+from processor.plan.schema import (
     TablePlan,
     check_identifiers,
     check_indexes,
@@ -61,10 +73,16 @@ from processor.schema import (
     plan_types,
     read_headers,
 )
-from processor.schema_file import apply_schema_file, write_schema_file
-from processor.settings import Settings
-from processor.split import expected_parts, feeds_blocks, splits, stream_blocks
-from processor.target import (
+from processor.plan.schema_file import apply_schema_file, write_schema_file
+from processor.publish.ledger import (
+    LEDGER_TABLE,
+    Holdings,
+    LedgerEntry,
+    ensure_ledger,
+    read_ledger,
+    record_files,
+)
+from processor.publish.target import (
     check_dependents,
     check_merge_key,
     check_own_tables,
@@ -80,7 +98,11 @@ from processor.target import (
     shrink_check,
     staging_name,
 )
-from processor.worker import ChunkWritten, LoadTask, ProfileResult, ProfileTask, key_lines, load_file, profile
+from processor.settings import Settings
+from processor.sources.dialect import settle_dialects
+from processor.sources.discover import SourceFile, common_stem, discover_files
+from processor.sources.read import TextFormat, hashed_while_read
+from processor.sources.split import expected_parts, feeds_blocks, splits, stream_blocks
 
 log = logging.getLogger(__name__)
 

@@ -21,9 +21,9 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from processor.cpus import available_cpus
 from processor.errors import ConfigError
+from processor.load.transform import load_transform
 from processor.masking import mask_url_text, notify_secrets, shown_notify_url, shown_url, url_secrets
-from processor.schema_file import SchemaFile, read_schema_file
-from processor.transform import load_transform
+from processor.plan.schema_file import SchemaFile, read_schema_file
 
 IF_EXISTS_CHOICES = ("fail", "replace", "append", "merge", "delete_rows")
 QUOTING_CHOICES = ("csv", "none")

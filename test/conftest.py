@@ -28,9 +28,9 @@ sys.path.insert(0, str(ROOT))
 import index  # noqa: E402
 from processor import RunReport, Settings, run_import  # noqa: E402
 from processor.backends import Backend, backend_for  # noqa: E402
-from processor.database import create_engine  # noqa: E402
+from processor.backends.database import create_engine  # noqa: E402
+from processor.publish.target import staging_name  # noqa: E402
 from processor.settings import OPTIONS, parse_url  # noqa: E402
-from processor.target import staging_name  # noqa: E402
 
 SERVERS = {
     "postgresql": os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"),

@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from conftest import load, write
 
-from processor.target import staging_name
+from processor.publish.target import staging_name
 
 
 def test_column_names_kept_exactly(db, table, tmp_path):

@@ -23,17 +23,17 @@ import pytest
 import sqlalchemy as sa
 from conftest import ROOT, load, write
 
-from processor.columns import map_columns
-from processor.discover import discover_files
 from processor.errors import DatabaseError
 from processor.executors import TaskContext, WorkerSetup
 from processor.kinds import FLOAT, INTEGER, TEXT
-from processor.ledger import LEDGER_TABLE
-from processor.read import TextFormat
-from processor.schema import TablePlan
+from processor.load.worker import LoadTask, load_file
+from processor.plan.columns import map_columns
+from processor.plan.schema import TablePlan
+from processor.publish.ledger import LEDGER_TABLE
+from processor.publish.target import staging_name
 from processor.settings import parse_url
-from processor.target import staging_name
-from processor.worker import LoadTask, load_file
+from processor.sources.discover import discover_files
+from processor.sources.read import TextFormat
 
 FILES = 6
 # Per file: two workers load for a second or two.  Small chunks stretch the load, so that a kill

@@ -22,8 +22,8 @@ import sqlalchemy as sa
 from conftest import ROOT, Database, load, need_server, write
 
 from processor.backends.postgresql import WRITER_APPLICATION
+from processor.publish.target import staging_name
 from processor.settings import parse_url
-from processor.target import staging_name
 
 WORKERS = 2
 

@@ -18,8 +18,8 @@ from test_publish import index_catalog
 
 from processor.errors import SchemaError
 from processor.kinds import choose_type, classify, explain
-from processor.ledger import LEDGER_TABLE
-from processor.target import staging_name
+from processor.publish.ledger import LEDGER_TABLE
+from processor.publish.target import staging_name
 
 HEADER = "id,zip,amount,day,name\n"
 A_CSV = HEADER + "1,00123,1.5,2021-01-01,a\n2,00456,2.25,2021-02-03,b\n"

@@ -24,16 +24,16 @@ from conftest import Database, load, write
 
 import processor.run
 from processor.backends import backend_for
-from processor.columns import map_columns
-from processor.database import create_engine
-from processor.discover import discover_files
+from processor.backends.database import create_engine
 from processor.errors import Interrupted
 from processor.executors import TaskContext, WorkerSetup
-from processor.ledger import LEDGER_TABLE
-from processor.read import TextFormat
+from processor.load.worker import ProfileTask, profile
+from processor.plan.columns import map_columns
+from processor.publish.ledger import LEDGER_TABLE
+from processor.publish.target import staging_name
 from processor.settings import parse_url
-from processor.target import staging_name
-from processor.worker import ProfileTask, profile
+from processor.sources.discover import discover_files
+from processor.sources.read import TextFormat
 
 SERVER_DATABASES = ["postgresql", "mariadb"]
 

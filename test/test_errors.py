@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, SERVERS, Database, load, need_server, user_env, write
 
-from processor.ledger import LEDGER_TABLE
-from processor.target import staging_name
+from processor.publish.ledger import LEDGER_TABLE
+from processor.publish.target import staging_name
 
 
 def sqlite_tables(path: Path) -> set[str]:

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from conftest import load, write
 
-from processor.database import create_engine
+from processor.backends.database import create_engine
 from processor.settings import parse_url
 
 

@@ -22,9 +22,9 @@ from pathlib import Path
 import pytest
 from conftest import Database, load, write
 
-from processor.discover import discover_files
-from processor.inflate import open_zip_member
-from processor.schema_file import read_schema_file
+from processor.plan.schema_file import read_schema_file
+from processor.sources.discover import discover_files
+from processor.sources.inflate import open_zip_member
 
 # Two local authorities' folders, as the energy-certificate download holds them.
 FOLDERS = {
@@ -93,7 +93,7 @@ def test_a_zip_of_folders_loads_the_rows_of_the_unpacked_folders_and_is_skipped_
 
 
 def test_zip_members_read_back_as_written_whatever_their_compression(tmp_path):
-    """Deflated members are inflated by ISA-L (processor/inflate.py), the others by zipfile."""
+    """Deflated members are inflated by ISA-L (processor/sources/inflate.py), the others by zipfile."""
     text = b"".join(b"%d,%x,row %d\r\n" % (n, n * 7919, n) for n in range(200_000))  # several MiB
     members = {"big.csv": (text, zipfile.ZIP_DEFLATED), "empty.csv": (b"", zipfile.ZIP_DEFLATED)}
     members |= {"stored.csv": (text[:5000], zipfile.ZIP_STORED), "bz.csv": (text[:5000], zipfile.ZIP_BZIP2)}

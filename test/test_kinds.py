@@ -33,7 +33,7 @@ from processor.kinds import (
     classify,
     integer_range,
 )
-from processor.schema import merge_profiles, plan_types, profile_table
+from processor.plan.schema import merge_profiles, plan_types, profile_table
 
 NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 

@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from conftest import SERVERS, Database, load, write
 
 from processor.errors import SchemaError, TargetExistsError
-from processor.ledger import LEDGER_TABLE
+from processor.publish.ledger import LEDGER_TABLE
+from processor.publish.target import staging_name
 from processor.settings import parse_url
-from processor.target import staging_name
 
 
 def staging_tables(db: Database, table: str) -> list[str]:

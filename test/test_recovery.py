@@ -11,8 +11,8 @@ from conftest import load, write
 
 from processor.errors import LockError, SourceError
 from processor.kinds import INTEGER
-from processor.schema import TablePlan
-from processor.target import create_staging, staging_name
+from processor.plan.schema import TablePlan
+from processor.publish.target import create_staging, staging_name
 
 
 def staging_tables(db, table):

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
+from processor.backends.retry import with_retries
 from processor.backends.sqlite import SQLite
-from processor.retry import with_retries
 
 ERRORS = (sqlite3.Error,)
 

@@ -16,11 +16,11 @@ import re
 import pytest
 from conftest import load, write
 
-from processor.discover import discover_files
-from processor.parts import WHOLE
-from processor.quotes import BoundaryScanner
-from processor.read import TextFormat, locate_records, read_batches
-from processor.split import file_parts, stream_blocks
+from processor.sources.discover import discover_files
+from processor.sources.parts import WHOLE
+from processor.sources.quotes import BoundaryScanner
+from processor.sources.read import TextFormat, locate_records, read_batches
+from processor.sources.split import file_parts, stream_blocks
 
 # Every trap at once: a BOM, CRLF and LF, a lone CR inside quotes, quoted line breaks, doubled
 # quotes (some right where a split may fall), multi-byte characters, blank lines, ragged rows,

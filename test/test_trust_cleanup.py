@@ -25,9 +25,9 @@ import sqlalchemy as sa
 from conftest import ROOT, Database, load, user_env, write
 from test_crash import client_ports, kill_connections
 
-from processor.ledger import LEDGER_TABLE
+from processor.publish.ledger import LEDGER_TABLE
+from processor.publish.target import staging_name
 from processor.settings import parse_url
-from processor.target import staging_name
 
 #: Called by the TRANSFORM file below with each chunk's number (from 1), in the run's process.
 ON_CHUNK: list[Callable[[int], None]] = []

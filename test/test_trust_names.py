@@ -20,8 +20,8 @@ from conftest import Database, csv_text, load, user_env, write
 
 import processor.backends.mysql
 from processor.backends.mysql import ServerLimits
-from processor.ledger import LEDGER_TABLE
-from processor.schema_file import read_schema_file
+from processor.plan.schema_file import read_schema_file
+from processor.publish.ledger import LEDGER_TABLE
 
 # Every kind of character a driver or a statement builder could read as syntax: pyformat's %,
 # named and numbered placeholders, quotes of every database, backslash, whitespace, unicode.

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from conftest import Database, load, write
 
-from processor.schema_file import read_schema_file
+from processor.plan.schema_file import read_schema_file
 
 # ---- helpers --------------------------------------------------------------------------------
 
@@ -514,7 +514,7 @@ def test_quote_faults_and_the_byte_check_agree_with_python_csv_in_strict_mode():
     misses one (it may flag more: a quote inside an unquoted field)."""
     import itertools
 
-    from processor.quotes import GLUED, UNCLOSED, QuoteCheck, quote_fault
+    from processor.sources.quotes import GLUED, UNCLOSED, QuoteCheck, quote_fault
 
     for size in range(1, 8):
         for chars in itertools.product('a," ', repeat=size):

@@ -22,8 +22,8 @@ from conftest import ROOT, SERVERS, Database, load, need_server, user_env, write
 
 from processor.errors import ConfigError
 from processor.executors import TaskContext, WorkerSetup, make_executor
+from processor.publish.target import staging_name
 from processor.settings import OPTIONS, load_settings, parse_url
-from processor.target import staging_name
 
 SETTINGS = [option.env for option in OPTIONS]
 NOTHING = " (nothing was imported)"
@@ -564,7 +564,7 @@ def test_an_invalid_notify_url_is_shown_without_its_token(url, shown, cli, tmp_p
 
 def say(text: str, context: TaskContext) -> int:
     """A pool task: log ``text`` as the retry module does when a write is retried."""
-    logging.getLogger("processor.retry").warning("retrying: %s", text)
+    logging.getLogger("processor.backends.retry").warning("retrying: %s", text)
     return os.getpid()
 
 

@@ -15,10 +15,11 @@ import pytest
 from conftest import write
 
 from processor.cpus import available_cpus, cpu_quota
-from processor.discover import SourceFile, common_stem, discover_files
 from processor.errors import ConfigError, SourceError
 from processor.masking import mask, shown_url, url_secrets
-from processor.read import (
+from processor.settings import OPTIONS, Settings, load_settings, parse_url, salvage_settings
+from processor.sources.discover import SourceFile, common_stem, discover_files
+from processor.sources.read import (
     InvalidRow,
     TextFormat,
     locate_records,
@@ -27,7 +28,6 @@ from processor.read import (
     rechunk,
     sample_rows,
 )
-from processor.settings import OPTIONS, Settings, load_settings, parse_url, salvage_settings
 
 # ---- settings -----------------------------------------------------------------------------
 
@@ -304,7 +304,7 @@ def test_sqlite_folds_only_ascii_case_in_column_names():
 
     from processor.backends import backend_for
     from processor.errors import SchemaError
-    from processor.schema import check_identifiers
+    from processor.plan.schema import check_identifiers
 
     sqlite = backend_for(sa.create_engine("sqlite://"))
     check_identifiers("t", ["É", "é"], (), sqlite, "a.csv")  # distinct columns to SQLite
@@ -438,13 +438,13 @@ def test_a_record_over_a_block_keeps_every_row_and_number(tmp_path):
 
 
 def test_a_quote_never_closed_fails_with_its_line(tmp_path, monkeypatch):
-    import processor.read
+    import processor.sources.read
 
-    monkeypatch.setattr(processor.read, "MAX_BLOCK_BYTES", 4 << 20)
+    monkeypatch.setattr(processor.sources.read, "MAX_BLOCK_BYTES", 4 << 20)
     text = 'a,b\n1,x\n2,"open\n' + "".join(f"{i},x\n" for i in range(1_000_000))
     source = source_for(write(tmp_path, "m.csv", text))
     with pytest.raises(SourceError) as caught:
-        list(processor.read.read_batches(source, TextFormat(), 2, lambda row: None))
+        list(processor.sources.read.read_batches(source, TextFormat(), 2, lambda row: None))
     assert (
         str(caught.value)
         == "m.csv: a record after line 2 is larger than 4 MiB, or a quote there is never closed"

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy.engine import URL
 
 from processor.backends import Backend, backend_class, backend_for
-from processor.database import create_engine
+from processor.backends.database import create_engine
 from processor.errors import Interrupted
 
 #: A context manager factory: a turn or a slot taken around a piece of work.

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from processor.discover import SourceFile
 from processor.errors import SchemaError, SourceError
 from processor.kinds import ColumnProfile, ColumnType, choose_type, classify, explain
-from processor.read import TextFormat, read_header, sample_rows
+from processor.sources.discover import SourceFile
+from processor.sources.read import TextFormat, read_header, sample_rows
 
 if TYPE_CHECKING:
     from processor.backends import Backend

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from processor.backends import Backend, Check, Record
 from processor.backends.carry import Carried, Index
+from processor.backends.retry import with_retries
 from processor.backends.writers import receipts_name, receipts_table
 from processor.errors import (
     ConfigError,
@@ -30,9 +31,8 @@ from processor.errors import (
     connection_lost,
     describe,
 )
-from processor.ledger import LEDGER_TABLE
-from processor.retry import with_retries
-from processor.schema import TablePlan
+from processor.plan.schema import TablePlan
+from processor.publish.ledger import LEDGER_TABLE
 
 log = logging.getLogger(__name__)
 

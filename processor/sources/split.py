@@ -21,11 +21,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 
-from processor.discover import SourceFile
-from processor.parts import WHOLE, Part
-from processor.quotes import BoundaryScanner
-from processor.quotes import splittable_encoding as splittable_encoding
-from processor.read import TextFormat, boundary_quoting, open_bytes, seekable
+from processor.sources.discover import SourceFile
+from processor.sources.parts import WHOLE, Part
+from processor.sources.quotes import BoundaryScanner
+from processor.sources.quotes import splittable_encoding as splittable_encoding
+from processor.sources.read import TextFormat, boundary_quoting, open_bytes, seekable
 
 #: Bytes read from a compressed stream at a time while its blocks are cut.
 STREAM_READ = 1 << 20

@@ -13,8 +13,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from processor.archive import archive_kind, list_members, member_name
 from processor.errors import ConfigError, SourceError
+from processor.sources.archive import archive_kind, list_members, member_name
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ class SourceFile:
     delimiter: str
     #: A member of the archive at ``path``: its kind (``zip``, ``tar``, ``tar.gz``, ...), its
     #: path inside, where its bytes start in a tar's stream, and a zip's fingerprint from the
-    #: archive's directory (``processor/archive.py``).
+    #: archive's directory (``processor/sources/archive.py``).
     #: ``csv`` (delimited text with a header) or ``ndjson`` (one JSON object per line).
     data_format: str = "csv"
     archive: str | None = None

@@ -14,10 +14,10 @@ from collections.abc import Callable
 import sqlalchemy as sa
 
 from processor.backends import backend_for
-from processor.database import create_engine
+from processor.backends.database import create_engine
 from processor.errors import ConfigError
-from processor.report import RunReport
-from processor.target import own_tables_problem
+from processor.ops.report import RunReport
+from processor.publish.target import own_tables_problem
 
 log = logging.getLogger(__name__)
 

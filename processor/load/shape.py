@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from processor.columns import ColumnMap
-from processor.transform import transform_chunk
+from processor.load.transform import transform_chunk
+from processor.plan.columns import ColumnMap
 
 
 def shape_chunk(

@@ -26,15 +26,22 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from isal import igzip, isal_zlib
 
-from processor.archive import open_member
-from processor.discover import SourceFile
 from processor.errors import SourceError, first_line
-from processor.fingerprint import StreamDigest
-from processor.inflate import open_zip_member
-from processor.ndjson import locate_json_records, read_json_batches, read_keys
-from processor.pacing import PacedStream
-from processor.parts import WHOLE, Part, bounded, slice_stream
-from processor.quotes import GLUED, UNCLOSED, BoundaryScanner, QuoteCheck, quote_fault, splittable_encoding
+from processor.sources.archive import open_member
+from processor.sources.discover import SourceFile
+from processor.sources.fingerprint import StreamDigest
+from processor.sources.inflate import open_zip_member
+from processor.sources.ndjson import locate_json_records, read_json_batches, read_keys
+from processor.sources.pacing import PacedStream
+from processor.sources.parts import WHOLE, Part, bounded, slice_stream
+from processor.sources.quotes import (
+    GLUED,
+    UNCLOSED,
+    BoundaryScanner,
+    QuoteCheck,
+    quote_fault,
+    splittable_encoding,
+)
 
 # What a damaged or truncated compressed file raises while it is read (BadGzipFile is an
 # OSError; a truncated stream ends in EOFError; ISA-L's inflate raises its own error).
@@ -448,7 +455,7 @@ def _json_batches(
     digest: StreamDigest | None,
     include: Sequence[int] | None,
 ) -> Iterator[pa.RecordBatch]:
-    """``read_batches`` of an NDJSON file (``processor/ndjson.py``)."""
+    """``read_batches`` of an NDJSON file (``processor/sources/ndjson.py``)."""
 
     def invalid(record: int, reason: str) -> None:
         on_invalid(InvalidRow(record=record, fields=0, reason=reason))

@@ -14,14 +14,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from processor.backends import Backend, backend_for
-from processor.database import create_engine
-from processor.dialect import shown_delimiter
-from processor.discover import SourceFile
-from processor.ledger import Holdings
-from processor.schema import TablePlan
+from processor.backends.database import create_engine
+from processor.load.worker import ProfileResult
+from processor.plan.schema import TablePlan
+from processor.publish.ledger import Holdings
+from processor.publish.target import count_rows, find_leftovers, least_rows, requested_indexes, staging_name
 from processor.settings import Settings
-from processor.target import count_rows, find_leftovers, least_rows, requested_indexes, staging_name
-from processor.worker import ProfileResult
+from processor.sources.dialect import shown_delimiter
+from processor.sources.discover import SourceFile
 
 #: Files a plan's text lists one by one (the JSON lists them all).
 LISTED_FILES = 20

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from processor.discover import SourceFile
+from processor.sources.discover import SourceFile
 
 log = logging.getLogger(__name__)
 

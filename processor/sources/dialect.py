@@ -21,9 +21,9 @@ import logging
 from collections.abc import Sequence
 from dataclasses import replace
 
-from processor.discover import SourceFile
 from processor.errors import SourceError
-from processor.read import DAMAGED, TextFormat, open_text, reading_error
+from processor.sources.discover import SourceFile
+from processor.sources.read import DAMAGED, TextFormat, open_text, reading_error
 
 log = logging.getLogger(__name__)
 

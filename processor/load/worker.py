@@ -20,10 +20,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from processor.backends.retry import with_retries
 from processor.backends.writers import ChunkWriter, Receipt
-from processor.columns import ColumnMap, UnnamedValue
-from processor.convert import apply_plan
-from processor.discover import SourceFile
 from processor.errors import (
     DatabaseError,
     ImporterError,
@@ -36,11 +34,18 @@ from processor.errors import (
     with_traceback,
 )
 from processor.executors import TaskContext
-from processor.fingerprint import StreamDigest, fingerprint
-from processor.keys import KeyFoundTwice, key_values, stored_row, twin_rows
-from processor.parts import WHOLE, Part
-from processor.quotes import GLUED
-from processor.read import (
+from processor.load.convert import apply_plan
+from processor.load.keys import KeyFoundTwice, key_values, stored_row, twin_rows
+from processor.load.shape import shape_chunk
+from processor.load.transform import TransformFailed
+from processor.ops.report import FileResult, RejectedRow
+from processor.plan.columns import ColumnMap, UnnamedValue
+from processor.plan.schema import FileProfile, SampleSize, TablePlan, measure_sample, profile_table
+from processor.sources.discover import SourceFile
+from processor.sources.fingerprint import StreamDigest, fingerprint
+from processor.sources.parts import WHOLE, Part
+from processor.sources.quotes import GLUED
+from processor.sources.read import (
     InvalidRow,
     TextFormat,
     locate_records,
@@ -49,12 +54,7 @@ from processor.read import (
     rechunk,
     sample_rows,
 )
-from processor.report import FileResult, RejectedRow
-from processor.retry import with_retries
-from processor.schema import FileProfile, SampleSize, TablePlan, measure_sample, profile_table
-from processor.shape import shape_chunk
-from processor.split import file_parts, scanner_for
-from processor.transform import TransformFailed
+from processor.sources.split import file_parts, scanner_for
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -63,7 +63,7 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class ProfileTask:
     """Sample one file to plan column types; ``fingerprint`` it where that is needed before
-    loading (``processor/fingerprint.py``), and find where to split it if it is large."""
+    loading (``processor/sources/fingerprint.py``), and find where to split it if it is large."""
 
     source: SourceFile
     fmt: TextFormat

@@ -22,7 +22,7 @@ from processor.errors import ConfigError, ImporterError
 from processor.masking import mask, mask_values
 
 if TYPE_CHECKING:
-    from processor.dryrun import DryRun
+    from processor.ops.dryrun import DryRun
 
 
 @dataclass(frozen=True)

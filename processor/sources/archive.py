@@ -23,8 +23,8 @@ from isal import igzip
 from wcmatch import glob
 
 from processor.errors import SourceError
-from processor.inflate import open_zip_member
-from processor.parts import bounded
+from processor.sources.inflate import open_zip_member
+from processor.sources.parts import bounded
 
 #: Archive kinds by the end of their file's name, longest first.
 ARCHIVE_SUFFIXES = (

@@ -1,0 +1,1 @@
+"""Plan: profile the files, choose each column's type, read schema files, map columns to the table."""

@@ -1,0 +1,1 @@
+"""Publish: the staging table, the one-step publish into the target, and the ledger of files loaded."""
