@@ -34,7 +34,8 @@ from bench.naive import load_naive
 from bench.rss import RunResult, run_measured
 from processor.backends import backend_for
 from processor.backends.database import create_engine
-from processor.plan.schema import TablePlan, plan_types, profile_file, read_headers
+from processor.plan.schema import plan_types, profile_file, read_headers
+from processor.records import TablePlan
 from processor.settings import parse_url
 from processor.sources.discover import discover_files
 from processor.sources.read import TextFormat

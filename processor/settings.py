@@ -24,6 +24,7 @@ from processor.errors import ConfigError
 from processor.load.transform import load_transform
 from processor.masking import mask_url_text, notify_secrets, shown_notify_url, shown_url, url_secrets
 from processor.plan.schema_file import SchemaFile, read_schema_file
+from processor.records import SCHEMA_QUERY
 
 IF_EXISTS_CHOICES = ("fail", "replace", "append", "merge", "delete_rows")
 QUOTING_CHOICES = ("csv", "none")
@@ -173,10 +174,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, tuple):
         return list(value)
     return value
-
-
-#: The URL query parameter that carries DEST_SCHEMA to every engine (never to the driver).
-SCHEMA_QUERY = "csv_sql_importer_schema"
 
 
 def parse_url(text: str, name: str = "DEST_SQL") -> URL:

@@ -28,9 +28,9 @@ from processor.executors import TaskContext, WorkerSetup
 from processor.kinds import FLOAT, INTEGER, TEXT
 from processor.load.worker import LoadTask, load_file
 from processor.plan.columns import map_columns
-from processor.plan.schema import TablePlan
 from processor.publish.ledger import LEDGER_TABLE
 from processor.publish.target import staging_name
+from processor.records import TablePlan
 from processor.settings import parse_url
 from processor.sources.discover import discover_files
 from processor.sources.read import TextFormat

@@ -11,8 +11,8 @@ from conftest import load, write
 
 from processor.errors import LockError, SourceError
 from processor.kinds import INTEGER
-from processor.plan.schema import TablePlan
 from processor.publish.target import create_staging, staging_name
+from processor.records import TablePlan
 
 
 def staging_tables(db, table):

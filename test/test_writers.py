@@ -14,7 +14,7 @@ from processor.backends import ArrowChunk, Backend, WriteMethod, python_rows
 from processor.backends import mysql as mysql_backend
 from processor.backends.writers import Receipt, receipts_table
 from processor.kinds import DATE, FLOAT, INTEGER, TEXT, TIMESTAMP
-from processor.plan.schema import TablePlan
+from processor.records import TablePlan
 
 TEXTS = [
     "NULL", "\\N", "N", "", " ", '"', '""', 'say "hi"', "a,b", ",", "tab\there", "back\\slash", "\\",

@@ -40,7 +40,7 @@ from processor.kinds import (
     bounded_decimal,
     integer_range,
 )
-from processor.plan.schema import TablePlan
+from processor.records import TablePlan
 
 log = logging.getLogger(__name__)
 

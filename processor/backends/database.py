@@ -14,7 +14,7 @@ from sqlalchemy.pool import NullPool
 from processor.backends import backend_class
 from processor.errors import ConfigError, DatabaseError, describe, first_line
 from processor.masking import shown_url
-from processor.settings import SCHEMA_QUERY
+from processor.records import SCHEMA_QUERY
 
 
 def create_engine(url: URL, pooled: bool = True, read_only: bool = False) -> Engine:

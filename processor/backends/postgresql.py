@@ -26,7 +26,7 @@ from processor.backends.postgresql_types import money_type, read_columns
 from processor.backends.writers import ChunkWriter, SessionWriter
 from processor.errors import SchemaError, driver_error
 from processor.kinds import DECIMAL, ColumnType, Kind
-from processor.plan.schema import TablePlan
+from processor.records import TablePlan
 
 # "needed" quotes every string and no number; nulls are unquoted empty fields.  A string is
 # therefore never a lone unquoted `\.` line, which would end COPY's data early.  Numbers

@@ -29,7 +29,7 @@ from processor.backends.names import formatted, quoted
 from processor.backends.writers import AdbcWriter, ChunkWriter
 from processor.errors import ConfigError, SchemaError, describe, driver_error
 from processor.kinds import BOOLEAN, DATE, FLOAT, INTEGER, TEXT, TIMESTAMP, ColumnType
-from processor.plan.schema import TablePlan
+from processor.records import TablePlan
 
 BUSY_TIMEOUT_MS = 600_000
 # Messages of the errors after which SQLite has rolled the statement back.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from processor.plan.schema import TablePlan
+from processor.records import TablePlan
 
 
 def apply_plan(chunk: pa.Table, plan: TablePlan) -> tuple[pa.Table, list[tuple[int, str]]]:

@@ -38,9 +38,9 @@ from processor.load.convert import apply_plan
 from processor.load.keys import KeyFoundTwice, key_values, stored_row, twin_rows
 from processor.load.shape import shape_chunk
 from processor.load.transform import TransformFailed
-from processor.ops.report import FileResult, RejectedRow
 from processor.plan.columns import ColumnMap, UnnamedValue
-from processor.plan.schema import FileProfile, SampleSize, TablePlan, measure_sample, profile_table
+from processor.plan.schema import FileProfile, SampleSize, measure_sample, profile_table
+from processor.records import FileResult, RejectedRow, TablePlan
 from processor.sources.discover import SourceFile
 from processor.sources.fingerprint import StreamDigest, fingerprint
 from processor.sources.parts import WHOLE, Part

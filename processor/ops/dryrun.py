@@ -16,9 +16,9 @@ import sqlalchemy as sa
 from processor.backends import Backend, backend_for
 from processor.backends.database import create_engine
 from processor.load.worker import ProfileResult
-from processor.plan.schema import TablePlan
 from processor.publish.ledger import Holdings
 from processor.publish.target import count_rows, find_leftovers, least_rows, requested_indexes, staging_name
+from processor.records import TablePlan
 from processor.settings import Settings
 from processor.sources.dialect import shown_delimiter
 from processor.sources.discover import SourceFile

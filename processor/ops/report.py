@@ -20,42 +20,10 @@ from typing import IO, TYPE_CHECKING, Any
 
 from processor.errors import ConfigError, ImporterError
 from processor.masking import mask, mask_values
+from processor.records import FileResult, RejectedRow
 
 if TYPE_CHECKING:
     from processor.ops.dryrun import DryRun
-
-
-@dataclass(frozen=True)
-class RejectedRow:
-    """A source row that was not loaded, and why."""
-
-    file: str
-    line: int
-    reason: str
-    text: str
-    #: A value that does not fit its column's planned type (not a ragged row): the reason a
-    #: plan from samples can be wrong.  Not a column of the rejects file.
-    misfit: bool = False
-
-
-@dataclass(frozen=True)
-class FileResult:
-    """One file's outcome, returned by the worker that loaded it."""
-
-    name: str
-    rows: int
-    rejects: tuple[RejectedRow, ...]
-    seconds: float
-    #: The file's fingerprint for the ledger, taken while it was read (None: not read to its end).
-    fingerprint: str | None = None
-    #: Data rows read (written, rejected, or left unread after MAX_ERRORS was passed: not counted).
-    read: int = 0
-    #: The file's size as stored (compressed, if it is).
-    bytes: int = 0
-    #: How its chunks were written (``ChunkWriter.path``).
-    write_path: str | None = None
-    #: The delimiter its fields were split on (detected, or SRC_DELIMITER); None: NDJSON.
-    delimiter: str | None = None
 
 
 @dataclass

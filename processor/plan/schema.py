@@ -17,21 +17,12 @@ import pyarrow.compute as pc
 
 from processor.errors import SchemaError, SourceError
 from processor.kinds import ColumnProfile, ColumnType, choose_type, classify, explain
+from processor.records import TablePlan
 from processor.sources.discover import SourceFile
 from processor.sources.read import TextFormat, read_header, sample_rows
 
 if TYPE_CHECKING:
     from processor.backends import Backend
-
-
-@dataclass(frozen=True)
-class TablePlan:
-    """The target table's columns, in header order, with the type each is loaded as."""
-
-    names: tuple[str, ...]
-    types: tuple[ColumnType, ...]
-    #: Why each column has its type, in words (``kinds.explain``; the dry run shows them).
-    reasons: tuple[str, ...] = ()
 
 
 #: What the sample of one file says of each of its columns.

@@ -34,7 +34,7 @@ from processor.kinds import (
     bounded_decimal,
     integer_range,
 )
-from processor.plan.schema import TablePlan
+from processor.records import TablePlan
 
 if TYPE_CHECKING:
     from processor.backends import Backend

@@ -31,8 +31,8 @@ from processor.errors import (
     connection_lost,
     describe,
 )
-from processor.plan.schema import TablePlan
 from processor.publish.ledger import LEDGER_TABLE
+from processor.records import TablePlan
 
 log = logging.getLogger(__name__)
 
