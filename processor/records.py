@@ -7,12 +7,51 @@ here, apart from the code that makes or reads them, keeps the imports pointing o
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
 from processor.kinds import ColumnType
 
 #: The URL query parameter that carries DEST_SCHEMA to every engine (never to the driver).
 SCHEMA_QUERY = "csv_sql_importer_schema"
+
+
+class IfExists(enum.StrEnum):
+    """IF_EXISTS: what a run does with a target table that exists already.  What each value
+    means for the plan, the ledger and the publish step is answered here, once; the value
+    prints as the setting is spelled (``f"IF_EXISTS={value}"``)."""
+
+    #: The run fails before it loads anything.
+    FAIL = "fail"
+    #: A new table is built and swapped in for the old one, in one step.
+    REPLACE = "replace"
+    #: The rows are inserted into the table; files the ledger says it holds are skipped.
+    APPEND = "append"
+    #: The rows are upserted on the primary key; files the ledger holds are skipped, changed ones
+    #: loaded again.
+    MERGE = "merge"
+    #: The table's rows are deleted and the new ones inserted, in one transaction.
+    DELETE_ROWS = "delete_rows"
+
+    @property
+    def into_existing(self) -> bool:
+        """The rows go into the existing table (its types, its indexes), not into a new one."""
+        return self in (IfExists.APPEND, IfExists.MERGE, IfExists.DELETE_ROWS)
+
+    @property
+    def skips_held(self) -> bool:
+        """Files the ledger says the table holds already are not loaded again."""
+        return self in (IfExists.APPEND, IfExists.MERGE)
+
+    @property
+    def removes_rows(self) -> bool:
+        """The existing table's rows go: dependents are checked first, MAX_SHRINK guards them."""
+        return self in (IfExists.REPLACE, IfExists.DELETE_ROWS)
+
+    @property
+    def upserts(self) -> bool:
+        """Rows are matched on the primary key, which the table must have."""
+        return self is IfExists.MERGE
 
 
 @dataclass(frozen=True)

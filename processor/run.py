@@ -98,6 +98,7 @@ from processor.publish.target import (
     shrink_check,
     staging_name,
 )
+from processor.records import IfExists
 from processor.settings import Settings
 from processor.sources.dialect import settle_dialects
 from processor.sources.discover import SourceFile, common_stem, discover_files
@@ -188,7 +189,7 @@ def report_invalid_settings(settings: Settings, error: ConfigError) -> RunReport
     return report
 
 
-def _new_report(settings: Settings, if_exists: str | None) -> RunReport:
+def _new_report(settings: Settings, if_exists: IfExists | None) -> RunReport:
     """A new run's report; its id is on every log line from now on."""
     report = RunReport(
         table=settings.dest_table,
@@ -410,10 +411,10 @@ def _plan(
         check_dependents(backend, table, settings.if_exists)
     if not settings.dry_run:
         ensure_ledger(backend)
-    onto_existing = exists and settings.if_exists in ("append", "merge", "delete_rows")
-    skips = exists and settings.if_exists in ("append", "merge")
+    onto_existing = exists and settings.if_exists.into_existing
+    skips = exists and settings.if_exists.skips_held
     holdings = read_ledger(backend, table) if skips else Holdings({})
-    if onto_existing and settings.if_exists == "merge":
+    if onto_existing and settings.if_exists.upserts:
         check_merge_key(backend, table, settings.key)
     if onto_existing and settings.indexes:
         log.warning("INDEXES is for a table the run creates; table %r exists and keeps its indexes", table)
@@ -545,7 +546,7 @@ def _files_to_load(
             todo.append(source)
         elif entry.size == source.size and entry.fingerprint == profiles[source.name].fingerprint:
             report.skipped.append(source.name)
-        elif settings.if_exists == "merge" or settings.reload_changed:
+        elif settings.if_exists.upserts or settings.reload_changed:
             log.warning(
                 "%s: changed since it was loaded (run %s); loading it again", source.name, entry.run_id
             )

@@ -24,9 +24,9 @@ from processor.errors import ConfigError
 from processor.load.transform import load_transform
 from processor.masking import mask_url_text, notify_secrets, shown_notify_url, shown_url, url_secrets
 from processor.plan.schema_file import SchemaFile, read_schema_file
-from processor.records import SCHEMA_QUERY
+from processor.records import SCHEMA_QUERY, IfExists
 
-IF_EXISTS_CHOICES = ("fail", "replace", "append", "merge", "delete_rows")
+IF_EXISTS_CHOICES = tuple(IfExists)
 QUOTING_CHOICES = ("csv", "none")
 LOG_FORMAT_CHOICES = ("text", "json")
 LOG_LEVEL_CHOICES = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -68,7 +68,7 @@ class Settings:
     dest_table: str | None = None
     #: The schema (MySQL/MariaDB: database) of the table, its staging tables and the ledger.
     dest_schema: str | None = None
-    if_exists: str = "fail"
+    if_exists: IfExists = IfExists.FAIL
     workers: int = field(default_factory=lambda: available_cpus())
     chunk_size: int = DEFAULT_CHUNK_SIZE
     sample_rows: int = DEFAULT_SAMPLE_ROWS
@@ -109,7 +109,10 @@ class Settings:
     cleanup: bool = False
 
     def __post_init__(self) -> None:
-        if self.if_exists == "merge" and not self.key:
+        if not isinstance(self.if_exists, IfExists):  # text, as IF_EXISTS or a Python caller gives it
+            parsed = IfExists(_choice(IF_EXISTS_CHOICES)("IF_EXISTS", self.if_exists))
+            object.__setattr__(self, "if_exists", parsed)
+        if self.if_exists.upserts and not self.key:
             raise ConfigError("IF_EXISTS=merge needs PRIMARY_KEY (the key column or columns)")
         if self.dry_run and self.cleanup:
             raise ConfigError("--cleanup drops tables, which DRY_RUN never does; a dry run alone names them")
@@ -173,6 +176,8 @@ def _plain(value: Any) -> Any:
         return str(value)
     if isinstance(value, tuple):
         return list(value)
+    if isinstance(value, IfExists):
+        return value.value
     return value
 
 

@@ -18,7 +18,7 @@ from processor.backends.database import create_engine
 from processor.load.worker import ProfileResult
 from processor.publish.ledger import Holdings
 from processor.publish.target import count_rows, find_leftovers, least_rows, requested_indexes, staging_name
-from processor.records import TablePlan
+from processor.records import IfExists, TablePlan
 from processor.settings import Settings
 from processor.sources.dialect import shown_delimiter
 from processor.sources.discover import SourceFile
@@ -224,7 +224,7 @@ def _shrink_note(settings: Settings, backend: Backend, table: str, planned: Plan
     """MAX_SHRINK: the fewest rows the publish takes, from the rows the table holds now."""
     if not (planned.exists and planned.plan is not None and settings.max_shrink):
         return ""
-    if settings.if_exists not in ("replace", "delete_rows"):
+    if not settings.if_exists.removes_rows:
         return ""
     with backend.engine.connect() as conn:
         held = count_rows(conn, backend, table)
@@ -241,14 +241,14 @@ def _action(settings: Settings, table: str, planned: Planned) -> str:
     skips = f"; the ledger says it holds {loaded} of the files, which are skipped" if loaded else ""
     if planned.plan is None:
         return f"table {table!r} exists and holds every file already; the import would do nothing"
-    if settings.if_exists == "replace":
+    if settings.if_exists is IfExists.REPLACE:
         return (
             f"table {table!r} exists; the import builds a new one and swaps it in, in one step, "
             "with the old table's indexes built again on it"
         )
-    if settings.if_exists == "append":
+    if settings.if_exists is IfExists.APPEND:
         return f"table {table!r} exists; the import appends {len(planned.todo)} files' rows{skips}"
-    if settings.if_exists == "merge":
+    if settings.if_exists is IfExists.MERGE:
         key = ", ".join(settings.key)
         return f"table {table!r} exists; the import upserts {len(planned.todo)} files' rows on ({key}){skips}"
     return (

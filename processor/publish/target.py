@@ -32,7 +32,7 @@ from processor.errors import (
     describe,
 )
 from processor.publish.ledger import LEDGER_TABLE
-from processor.records import TablePlan
+from processor.records import IfExists, TablePlan
 
 log = logging.getLogger(__name__)
 
@@ -104,10 +104,10 @@ def table_exists(backend: Backend, name: str) -> bool:
         return backend.has_table(conn, name)
 
 
-def check_target(backend: Backend, table: str, if_exists: str) -> bool:
+def check_target(backend: Backend, table: str, if_exists: IfExists) -> bool:
     """Fail early when IF_EXISTS=fail meets an existing table; return whether it exists."""
     exists = table_exists(backend, table)
-    if exists and if_exists == "fail":
+    if exists and if_exists is IfExists.FAIL:
         raise TargetExistsError(f"table {table!r} already exists; set IF_EXISTS=replace or IF_EXISTS=append")
     return exists
 
@@ -206,19 +206,19 @@ def refresh_statistics(backend: Backend, table: str) -> None:
         log.warning("could not refresh the statistics of table %r: %s", table, describe(error))
 
 
-def check_dependents(backend: Backend, table: str, if_exists: str) -> None:
+def check_dependents(backend: Backend, table: str, if_exists: IfExists) -> None:
     """Before loading anything: replace drops the table, so no view or other table's foreign key
     may depend on it; delete_rows deletes its rows, which referencing foreign keys would refuse
     (or cascade to other tables)."""
-    if if_exists not in ("replace", "delete_rows"):
+    if not if_exists.removes_rows:
         return
     found = backend.dependents(table)
-    if if_exists == "delete_rows":
+    if if_exists is IfExists.DELETE_ROWS:
         found = [d for d in found if d.kind == "foreign key"]
     if not found:
         return
     names = ", ".join(map(str, found))
-    if if_exists == "replace":
+    if if_exists is IfExists.REPLACE:
         raise TargetExistsError(
             f"IF_EXISTS=replace would drop table {table!r}, and {names} depend on it; "
             "set IF_EXISTS=delete_rows to refill the table in place (nothing was loaded)"
@@ -229,14 +229,16 @@ def check_dependents(backend: Backend, table: str, if_exists: str) -> None:
     )
 
 
-def shrink_check(backend: Backend, table: str, if_exists: str, rows: int, max_shrink: float) -> Check | None:
+def shrink_check(
+    backend: Backend, table: str, if_exists: IfExists, rows: int, max_shrink: float
+) -> Check | None:
     """MAX_SHRINK: a check, on the publishing transaction, that replace or delete_rows leaves
     ``table`` at least ``max_shrink`` of the rows it has then (a truncated download must not
     replace a full table); None where nothing is replaced, or the check is off (0)."""
-    if not max_shrink or if_exists not in ("replace", "delete_rows"):
+    if not max_shrink or not if_exists.removes_rows:
         return None
-    action = "replace" if if_exists == "replace" else "refill"
-    by = "by" if if_exists == "replace" else "with"
+    action = "replace" if if_exists is IfExists.REPLACE else "refill"
+    by = "by" if if_exists is IfExists.REPLACE else "with"
 
     def check(conn: sa.Connection) -> None:
         old = count_rows(conn, backend, table)
@@ -265,7 +267,7 @@ def publish(
     backend: Backend,
     staging: str,
     table: str,
-    if_exists: str,
+    if_exists: IfExists,
     names: Sequence[str],
     primary_key: Sequence[str],
     record: Record,
@@ -292,10 +294,10 @@ def publish(
     def attempt() -> None:
         nonlocal step
         exists = table_exists(backend, table)
-        if exists and if_exists in ("append", "merge", "delete_rows"):
+        if exists and if_exists.into_existing:
             step = "insert"
-            key = primary_key if if_exists == "merge" else ()
-            refill = if_exists == "delete_rows"
+            key = primary_key if if_exists.upserts else ()
+            refill = if_exists is IfExists.DELETE_ROWS
             backend.insert_from(staging, table, names, record, key, refill, check if refill else None)
         elif exists and replacing:
             step = "replace"
@@ -305,10 +307,10 @@ def publish(
             backend.swap(staging, table, record, carried)
 
     try:
-        if if_exists == "replace" and table_exists(backend, table):
+        if if_exists is IfExists.REPLACE and table_exists(backend, table):
             check_dependents(backend, table, if_exists)  # one may have been made while this run loaded
             carried, replacing = _carried(backend, table, names, primary_key, carried.indexes), True
-        if if_exists not in ("append", "merge", "delete_rows") or not table_exists(backend, table):
+        if not if_exists.into_existing or not table_exists(backend, table):
             backend.prepare_replace(staging, carried)
         with_retries(attempt, (sa.exc.DBAPIError,), backend.is_transient, f"publishing {table!r}")
     except sa.exc.DBAPIError as error:
