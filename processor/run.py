@@ -493,7 +493,7 @@ def _executor(
         url=settings.url,
         log_level=settings.log_level,
         log_format=settings.log_format,
-        single_writer=backend.single_writer,
+        single_writer=backend.features.single_writer,
         max_connections=settings.max_connections,
         run_id=run_id,
         secrets=settings.secrets,

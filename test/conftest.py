@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 import index  # noqa: E402
 from processor import RunReport, Settings, run_import  # noqa: E402
-from processor.backends import Backend, backend_for  # noqa: E402
+from processor.backends import Backend, Features, backend_class, backend_for  # noqa: E402
 from processor.backends.database import create_engine  # noqa: E402
 from processor.publish.target import staging_name  # noqa: E402
 from processor.settings import OPTIONS, parse_url  # noqa: E402
@@ -69,6 +69,11 @@ class Database:
     def backend(self) -> Backend:
         """The importer's backend for this database, on an engine of its own (dispose it)."""
         return backend_for(self.engine)
+
+    @property
+    def features(self) -> Features:
+        """What the database can do (its backend's flags): a test of a capability asks this, not the name."""
+        return backend_class(parse_url(self.url).get_backend_name()).features
 
     def _query(self, sql: str) -> sa.CursorResult[Any]:
         engine = self.engine

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from processor.backends.base import Backend, Check, Record
 from processor.backends.chunk import ArrowChunk, WriteMethod, Writer, arrow_of, python_rows
 from processor.backends.duckdb import DuckDB
+from processor.backends.features import Features
 from processor.backends.locks import LockCheck
 from processor.backends.mysql import MySQL
 from processor.backends.postgresql import PostgreSQL
@@ -41,6 +42,7 @@ __all__ = [
     "ArrowChunk",
     "Backend",
     "Check",
+    "Features",
     "LockCheck",
     "Record",
     "WriteMethod",

@@ -23,6 +23,7 @@ from sqlalchemy.pool import NullPool
 
 from processor.backends.carry import NOTHING, Carried, Dependent, Index
 from processor.backends.chunk import WriteMethod
+from processor.backends.features import Features
 from processor.backends.inserts import insert_batches_writer
 from processor.backends.locks import LockCheck, always_held
 from processor.backends.names import bound_quoted
@@ -72,11 +73,8 @@ KEY_CHARACTERS = 255
 class Backend:
     """The generic database: standard SQL through SQLAlchemy, no bulk path, no import lock."""
 
-    #: An embedded database that one process writes at a time: the pool's workers parse in
-    #: parallel and write in turn.
-    single_writer: ClassVar[bool] = False
-    #: DDL joins the transaction (else it commits it): a publish can drop its staging table in it.
-    transactional_ddl: ClassVar[bool] = True
+    #: What the database can do (the code branches on these, never on its name).
+    features: ClassVar[Features] = Features()
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -346,9 +344,9 @@ class Backend:
                 check(conn)
             self.fill(conn, stage, target, names, key, refill)
             record(conn, refill, target)
-            if self.transactional_ddl:
+            if self.features.transactional_ddl:
                 conn.exec_driver_sql(f"DROP TABLE {self.quote(stage)}")
-        if not self.transactional_ddl:
+        if not self.features.transactional_ddl:
             # A DROP would commit the rows by itself: they are published, so it comes after, and
             # must not fail (or retry) the publish.
             self.drop_after_publish(self.quote(stage))

@@ -12,6 +12,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.pool import NullPool
 
 from processor.backends.base import Backend, CreatedFiles
+from processor.backends.features import Features
 from processor.backends.locks import LockCheck, file_lock, lock_key
 from processor.errors import describe
 
@@ -24,7 +25,7 @@ ASCII_LOWER = str.maketrans(ASCII_UPPER, ASCII_UPPER.lower())
 class Embedded(Backend):
     """A database file that one process writes at a time."""
 
-    single_writer: ClassVar[bool] = True
+    features = Features(single_writer=True)
     #: What the database's errors say when the disk under its file is full or failing.
     disk_failures: ClassVar[tuple[str, ...]] = ("No space left on device", "File too large")
 

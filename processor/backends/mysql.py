@@ -30,6 +30,7 @@ from sqlalchemy.engine import URL, Connection, Dialect, Engine
 from processor.backends.base import Backend, Check, Record
 from processor.backends.carry import NOTHING, Carried, Dependent, Index
 from processor.backends.chunk import WriteMethod, arrow_of, python_rows
+from processor.backends.features import Features
 from processor.backends.inserts import insert_rows
 from processor.backends.locks import LockCheck, busy, lock_key, release, session_check
 from processor.backends.mysql_types import CatalogColumn, existing_type, refused_type
@@ -82,7 +83,7 @@ class MySQL(Backend):
     """MySQL and MariaDB: column names ignore case; DDL commits on its own."""
 
     name_limit = NAME_CHARACTERS
-    transactional_ddl = False
+    features = Features(transactional_ddl=False)
     parameter_limit = PARAMETER_LIMIT
     max_columns = MAX_COLUMNS
 
