@@ -55,8 +55,6 @@ from processor.ops.dryrun import Planned, describe_plan
 from processor.ops.notify import notify
 from processor.ops.progress import load_progress, progress_mode
 from processor.ops.report import (
-    FileResult,
-    RejectedRow,
     RunReport,
     check_writable,
     write_rejects,
@@ -65,7 +63,6 @@ from processor.ops.report import (
 from processor.ops.runs import record_run
 from processor.plan.columns import ColumnMap, map_columns
 from processor.plan.schema import (
-    TablePlan,
     check_identifiers,
     check_indexes,
     merge_profiles,
@@ -98,7 +95,7 @@ from processor.publish.target import (
     shrink_check,
     staging_name,
 )
-from processor.records import IfExists
+from processor.records import FileResult, IfExists, RejectedRow, TablePlan
 from processor.settings import Settings
 from processor.sources.dialect import settle_dialects
 from processor.sources.discover import SourceFile, common_stem, discover_files
