@@ -453,3 +453,10 @@ def test_verbose_traceback_only_with_verbose(cli, tmp_path):
     assert "Traceback (most recent call last):" in err
     assert "processor.errors.RejectLimitError: a.csv: line 3" in err
     assert err.splitlines()[-1].startswith("error: a.csv: line 3: expected 2 fields, found 1")
+
+
+def test_mysql_error_pairs_are_described_as_text():
+    from processor.errors import describe
+
+    error = Exception(2013, "Lost connection to server during query")
+    assert describe(error) == "Lost connection to server during query (error 2013)"
