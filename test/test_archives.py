@@ -1,5 +1,5 @@
-"""The data as it is published (issue 11): archives as the source, chosen and renamed columns,
-the path column, trailing delimiters, pandas transforms, schema files and line-delimited JSON.
+"""Archives as the source (issue 11): .zip and .tar members loaded as the unpacked folders would be,
+checked against their CRC, named inside the archive (rejects, the path column), hashed for the ledger.
 
 Oracles are the source text itself (read with Python's csv and json modules) or the same rows
 loaded from plain files; values are compared as text or decimals, never through the importer.
@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import gzip
 import hashlib
 import io
-import json
 import sqlite3
 import tarfile
 import zipfile
@@ -24,7 +22,6 @@ from conftest import Database, load, write
 
 from processor.discover import discover_files
 from processor.inflate import open_zip_member
-from processor.schema_file import read_schema_file
 
 # Two local authorities' folders, as the energy-certificate download holds them.
 FOLDERS = {
@@ -169,225 +166,6 @@ def test_the_path_column_holds_each_rows_path_inside_the_archive(db, table, tmp_
         ("k2", "domestic-E01-Leeds/certificates.csv"),
         ("k3", "domestic-E02-York/certificates.csv"),
     ]
-
-
-def test_chosen_columns_load_in_the_given_order_and_names_and_a_dropped_bad_column_rejects_nothing(
-    db, table, tmp_path
-):
-    # "count" is an integer in the sample of one row, then "many": it would be a rejected row.
-    write(tmp_path / "src", "a.csv", "id,count,city,note\n1,5,Leeds,x\n2,many,York,y\n")
-    report = load(tmp_path / "src", db, table, src_columns=("city:town", "id"), sample_rows=1)
-    assert report.error is None, report.error
-    assert report.rejects == []
-    assert db.columns(table) == ["town", "id"]
-    assert sorted((str(town), int(key)) for town, key in db.rows(table)) == [("Leeds", 1), ("York", 2)]
-
-
-def test_later_samples_leave_the_settled_columns_unread_and_still_widen_the_others(db, table, tmp_path):
-    # a.csv (sampled first, in full) settles "code" (leading zeros) and the path column as text;
-    # the samples of b.csv and c.csv read only "amount" and "id", and c.csv's 2.5 widens amount.
-    for name, row in (("a.csv", "1,007,5,x"), ("b.csv", "2,12,6,y"), ("c.csv", "3,13,2.5,z")):
-        write(tmp_path / "src", name, f"id,code,amount,note\n{row}\n")
-    chosen = ("amount", "code:zip", "id")
-    report = load(tmp_path / "src", db, table, src_columns=chosen, src_path_column="source")
-    assert report.error is None, report.error
-    assert db.columns(table) == ["amount", "zip", "id", "source"]
-    assert sorted(db.rows(table), key=lambda row: row[2]) == [
-        (5.0, "007", 1, "a.csv"),
-        (6.0, "12", 2, "b.csv"),
-        (2.5, "13", 3, "c.csv"),
-    ]
-
-
-def test_an_unknown_chosen_column_is_exit_4_listing_the_header(tmp_path, cli):
-    write(tmp_path / "src", "a.csv", "id,city\n1,Leeds\n")
-    code, _, err = cli([], {"SRC_DATA_FOLDER": str(tmp_path / "src"), "SRC_COLUMNS": "id,town"})
-    assert code == 4
-    assert err == "error: SRC_COLUMNS names 'town', which is not in the header of a.csv: 'id', 'city'\n"
-
-
-TBL = "id|name|price|\n1|bolt|0.25|\n2|nut|0.10|\n"
-
-
-def test_a_file_ending_every_line_with_the_delimiter_loads_without_its_empty_last_column(db, table, tmp_path):
-    write(tmp_path / "src", "part.tbl", TBL)
-    report = load(tmp_path / "src", db, table, src_file_name="*.tbl", src_delimiter="|")
-    assert report.error is None, report.error
-    assert db.columns(table) == ["id", "name", "price"]
-    rows = sorted((int(i), str(n), Decimal(str(p))) for i, n, p in db.rows(table))
-    assert rows == [(1, "bolt", Decimal("0.25")), (2, "nut", Decimal("0.10"))]
-
-
-def test_a_value_in_the_unnamed_last_column_is_exit_4_with_its_line(tmp_path, cli):
-    write(tmp_path / "src", "part.tbl", TBL + "3|washer|0.05|oops\n")
-    env = {"SRC_DATA_FOLDER": str(tmp_path / "src"), "SRC_FILE_NAME": "*.tbl", "SRC_DELIMITER": "|"}
-    code, _, err = cli([], {**env, "SAMPLE_ROWS": "1"})
-    assert code == 4
-    assert err.startswith("error: part.tbl: line 4: a value in the last column, which has no name")
-    assert "part" not in Database("sqlite", "sqlite:///import.db").tables()
-
-
-TRANSFORMS = """
-def add_postcode_area(frame):
-    frame["postcode_area"] = frame["POSTCODE"].str.extract(r"^([A-Z]{1,2})", expand=False)
-    return frame
-
-
-def skip_york(frame):
-    return frame[frame["POSTCODE"].str.startswith("YO") == False]  # noqa: E712
-
-
-def explode(frame):
-    raise KeyError("POSTCODE_TYPO")
-"""
-
-
-def test_a_transform_adds_a_column_typed_like_any_other(db, table, tmp_path):
-    for name, text in FOLDERS.items():
-        write(tmp_path / "src", name, text)
-    module = write(tmp_path, "cleanup.py", TRANSFORMS)
-    report = load(tmp_path / "src", db, table, transform=f"{module}:add_postcode_area")
-    assert report.error is None, report.error
-    assert db.columns(table)[-1] == "postcode_area"
-    assert sorted((str(r[0]), str(r[-1])) for r in db.rows(table)) == [
-        ("k1", "LS"),
-        ("k2", "LS"),
-        ("k3", "YO"),
-    ]
-
-
-def test_rows_a_transform_filters_out_keep_rejected_rows_on_their_lines(tmp_path, table):
-    db = Database("sqlite", f"sqlite:///{tmp_path / 'o.db'}")  # bookkeeping, not the database's
-    text = "LMK_KEY,POSTCODE,EFF\nk1,YO1 1AA,5\nk2,LS1 1AA,7\nk3,YO2 2BB,x\nk4,LS2 2BB,bad\n"
-    write(tmp_path / "src", "a.csv", text)
-    module = write(tmp_path, "cleanup.py", TRANSFORMS)
-    report = load(tmp_path / "src", db, table, transform=f"{module}:skip_york", sample_rows=2, max_errors=1)
-    assert report.error is None, report.error
-    assert [(r.line, r.text) for r in report.rejects] == [(5, "k4,LS2 2BB,bad")]
-    assert db.rows(table) == [("k2", "LS1 1AA", 7)]
-
-
-def test_a_transform_that_raises_is_exit_10_naming_the_file_and_lines(tmp_path, cli):
-    write(tmp_path / "src", "a.csv", 'LMK_KEY,POSTCODE\nk1,"LS1\n1AA"\nk2,YO1 1AA\n')
-    module = write(tmp_path, "cleanup.py", TRANSFORMS)
-    env = {"SRC_DATA_FOLDER": str(tmp_path / "src"), "TRANSFORM": f"{module}:explode"}
-    code, _, err = cli([], env)
-    assert code == 10
-    assert err == f"error: a.csv: lines 2-4: TRANSFORM {module}:explode: KeyError: 'POSTCODE_TYPO'\n"
-    code, _, err = cli(["--verbose"], env)
-    assert code == 10
-    assert 'raise KeyError("POSTCODE_TYPO")' in err
-    assert "a" not in Database("sqlite", "sqlite:///import.db").tables()
-
-
-def test_a_transform_that_cannot_be_loaded_is_exit_2(tmp_path, cli):
-    module = write(tmp_path, "cleanup.py", TRANSFORMS)
-    code, _, err = cli([], {"TRANSFORM": f"{module}:missing"})
-    assert (code, err) == (2, f"error: TRANSFORM '{module}:missing': {module} has no function 'missing'\n")
-
-
-CSVW = {
-    "@context": "http://www.w3.org/ns/csvw",
-    "url": "certificates.csv",
-    "tableSchema": {
-        "columns": [
-            {"name": "lmk_key", "titles": "LMK_KEY", "datatype": "string", "required": True},
-            {"name": "uprn", "titles": ["UPRN"], "datatype": "string"},
-            {"name": "efficiency", "titles": "CURRENT_ENERGY_EFFICIENCY", "datatype": "integer"},
-        ],
-        "primaryKey": "lmk_key",
-    },
-}
-
-
-def test_a_csvw_schema_keeps_a_numeric_looking_column_as_text_and_a_required_one_filled(db, table, tmp_path):
-    # UPRN holds only digits, which the sample would plan as an integer; the schema says text.
-    text = "LMK_KEY,UPRN,CURRENT_ENERGY_EFFICIENCY\nk1,123,72\nk2,456,65\n,789,50\n"
-    write(tmp_path / "src", "certificates.csv", text)
-    schema = read_schema_file(write(tmp_path, "schema.json", json.dumps(CSVW)))
-    report = load(tmp_path / "src", db, table, schema_file=schema, max_errors=1)
-    assert report.error is None, report.error
-    assert [(r.line, r.reason) for r in report.rejects] == [
-        (4, "column 'LMK_KEY': an empty value, but the column is NOT NULL")
-    ]
-    assert sorted(db.rows(table)) == [("k1", "123", 72), ("k2", "456", 65)]
-
-
-def test_a_written_schema_is_reused_when_the_data_would_plan_otherwise(db, table, tmp_path):
-    frozen = tmp_path / "frozen.json"
-    write(tmp_path / "q1", "a.csv", "code,price\n12,1.5\n13,2.25\n")
-    first = load(tmp_path / "q1", db, table, write_schema=frozen)
-    assert first.error is None, first.error
-    written = json.loads(frozen.read_text())
-    assert written["columns"]["code"] == "integer"
-    # Next quarter, "code" gains a letter: planned afresh it would be text; frozen, it is rejected.
-    write(tmp_path / "q2", "a.csv", "code,price\n14,3.5\n15A,4.75\n")
-    again = load(
-        tmp_path / "q2", db, table, if_exists="replace", schema_file=read_schema_file(frozen), max_errors=1
-    )
-    assert again.error is None, again.error
-    assert [(r.line, r.text) for r in again.rejects] == [(3, "15A,4.75")]
-    assert [int(code) for code, _ in db.rows(table)] == [14]
-
-
-def test_a_schema_file_that_is_not_understood_is_exit_2(tmp_path, cli):
-    bad = write(tmp_path, "s.json", '{"columns": {"code": "int8"}}')
-    code, _, err = cli([], {"SCHEMA_FILE": str(bad)})
-    assert code == 2
-    assert err.startswith(f"error: SCHEMA_FILE {bad}: column 'code' has type 'int8'; known types: integer,")
-
-
-NDJSON = (
-    '{"id": 1, "price": 1.10, "tags": ["a", {"b": 2.50}], "name": "Zo\\u00eb"}\n'
-    "\n"
-    '{"id": 2, "price": 3.25, "name": null, "extra": {"k": [1, true, null]}}\n'
-    '{"id": 3}\n'
-)
-
-
-def test_ndjson_keeps_nested_values_as_json_text_and_missing_keys_null(db, table, tmp_path):
-    (tmp_path / "src").mkdir()
-    with gzip.open(tmp_path / "src" / "items.jsonl.gz", "wt", encoding="utf-8") as out:
-        out.write(NDJSON)
-    report = load(tmp_path / "src", db, table, src_file_name="*.jsonl.gz")
-    assert report.error is None, report.error
-    assert db.columns(table) == ["id", "price", "tags", "name", "extra"]
-    rows = {int(row[0]): row[1:] for row in db.rows(table)}
-    # The oracle: each line's JSON as Python's json module reads it (numbers as decimals).
-    records = [json.loads(line, parse_float=Decimal) for line in NDJSON.splitlines() if line]
-    for record in records:
-        price, tags, name, extra = rows[record["id"]]
-        assert (None if price is None else Decimal(str(price))) == record.get("price")
-        assert (None if tags is None else json.loads(tags, parse_float=Decimal)) == record.get("tags")
-        assert name == record.get("name")
-        assert (None if extra is None else json.loads(extra)) == record.get("extra")
-    assert rows[1][1] == '["a",{"b":2.50}]'  # the nested value's text, its numbers as written
-
-
-@pytest.mark.parametrize("split_bytes", [1 << 20, 16], ids=["whole", "in-parts"])
-def test_ndjson_lines_that_are_no_object_or_bring_a_new_key_are_rejected_with_their_line(
-    tmp_path, table, split_bytes
-):
-    db = Database("sqlite", f"sqlite:///{tmp_path / 'o.db'}")  # reading, not the database's
-    text = '{"id": 1}\n\nnot json\n[1, 2]\n{"id": 2, "late": "x"}\n{"id": 3}\n'
-    write(tmp_path / "src", "a.ndjson", text)
-    report = load(
-        tmp_path / "src",
-        db,
-        table,
-        src_file_name="*.ndjson",
-        max_errors=3,
-        sample_rows=1,
-        split_bytes=split_bytes,
-    )
-    assert report.error is None, report.error
-    assert [(r.line, r.text) for r in report.rejects] == [
-        (3, "not json"),
-        (4, "[1, 2]"),
-        (5, '{"id": 2, "late": "x"}'),
-    ]
-    assert report.rejects[2].reason.startswith("key 'late' is not a column")
-    assert sorted(db.rows(table)) == [(1,), (3,)]
 
 
 def test_a_tar_member_is_hashed_while_read_skipped_unchanged_and_refused_changed(tmp_path, table):
