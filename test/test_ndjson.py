@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import pytest
 from conftest import Database, load, write
+from test_quotes import rejects_of
 
 NDJSON = (
     '{"id": 1, "price": 1.10, "tags": ["a", {"b": 2.50}], "name": "Zo\\u00eb"}\n'
@@ -65,3 +66,48 @@ def test_ndjson_lines_that_are_no_object_or_bring_a_new_key_are_rejected_with_th
     ]
     assert report.rejects[2].reason.startswith("key 'late' is not a column")
     assert sorted(db.rows(table)) == [(1,), (3,)]
+
+
+def test_ndjson_values_no_column_holds_are_rejected_rows(db, table, tmp_path):
+    lines = [
+        '{"id":1,"dup":"one","n":123456789012345678901234567890}',
+        '{"id":2,"dup":"first","dup":"second"}',  # line 2
+        '{"id":3,"dup":{"x":1,"x":2}}',  # line 3: nested
+        '{"id":4,"dup":"\\ud800"}',  # line 4: a lone surrogate
+        '{"id":5,"dup":["a",{"b":2.50}],"n":-0.000}',
+    ]
+    write(tmp_path / "src", "a.jsonl", "\n".join(lines) + "\n")
+    report = load(tmp_path / "src", db, table, src_file_name="*.jsonl", max_errors=3)
+    assert report.error is None, report.error
+    rows = db.rows(table, order_by="id")
+    assert [(r[0], r[1]) for r in rows] == [(1, "one"), (5, '["a",{"b":2.50}]')]
+    # the 30-digit number and -0.000 as written (an exact decimal or text, never a float)
+    numbers = [Decimal("123456789012345678901234567890"), Decimal("-0.000")]
+    assert [Decimal(str(r[2])) for r in rows] == numbers
+    rejects = rejects_of(tmp_path, table)
+    assert [(r[1], r[3]) for r in rejects] == [("2", lines[1]), ("3", lines[2]), ("4", lines[3])]
+    assert rejects[0][2] == "key 'dup' appears more than once in an object (one value would be lost)"
+    assert rejects[1][2] == "key 'x' appears more than once in an object (one value would be lost)"
+    assert rejects[2][2] == "the string '\\ud800' holds a lone surrogate escape: no character"
+
+
+def test_ndjson_nul_in_a_string_is_held_exactly_or_rejected(db, table, tmp_path):
+    write(tmp_path / "src", "a.jsonl", '{"id":1,"s":"a\\u0000b"}\n{"id":2,"s":"ok"}\n')
+    report = load(tmp_path / "src", db, table, src_file_name="*.jsonl", max_errors=1)
+    assert report.error is None, report.error
+    rows = db.rows(table, order_by="id")
+    held = not (tmp_path / f"{table}.rejects.csv").exists()
+    rejected = [] if held else [r[1] for r in rejects_of(tmp_path, table)]
+    if rejected:
+        assert (rejected, rows) == (["1"], [(2, "ok")])
+    else:
+        assert rows == [(1, "a\x00b"), (2, "ok")]
+
+
+def test_src_columns_still_picks_ndjson_keys_with_src_header_false(tmp_path):
+    db = Database("sqlite", f"sqlite:///{tmp_path / 'test.db'}")
+    write(tmp_path / "src", "a.jsonl", '{"id":1,"x":"a","y":"b"}\n')
+    report = load(tmp_path / "src", db, "t", src_file_name="*.jsonl", src_header=False, src_columns=("y",))
+    assert report.error is None, report.error
+    assert db.columns("t") == ["y"]
+    assert db.rows("t") == [("b",)]
