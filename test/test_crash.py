@@ -484,7 +484,7 @@ def test_readers_see_old_or_new_rows_during_replaces(db, table, tmp_path):
     try:
         for n in range(8):
             source = tmp_path / ("large" if n % 2 == 0 else "small")
-            # 300 rows for 1,000: MAX_SHRINK (test_trust_settings.py) would refuse it
+            # 300 rows for 1,000: MAX_SHRINK (test_max_shrink.py) would refuse it
             report = load(source, db, table, if_exists="replace", chunk_size=100, max_shrink=0)
             assert report.error is None, report.error
     finally:
