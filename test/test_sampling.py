@@ -64,3 +64,35 @@ def test_profiling_stops_when_the_run_fails(tmp_path):
     stop.set()
     with pytest.raises(Interrupted, match=r"^a\.csv: stopped because the run is failing or was interrupted$"):
         profile(task, context)
+
+
+MARKERS = ["NA", "N/A", "n/a", "NULL", "null", "None", "-", "--", "?", "NaN", "#N/A", "\\N", "nan", "."]
+
+
+@pytest.mark.parametrize("marker", MARKERS)
+def test_a_late_missing_value_marker_suggests_na_values(tmp_path, marker):
+    db = Database("sqlite", f"sqlite:///{tmp_path / 'o.db'}")
+    write(tmp_path / "src", "a.csv", "n,v\n" + "".join(f"{i},{i}\n" for i in range(5)) + f"5,{marker}\n")
+    report = load(tmp_path / "src", db, "t", sample_rows=3)
+    assert report.exit_code == 5
+    assert str(report.error).endswith(
+        f"(1 row rejected so far, MAX_ERRORS=0; nothing was loaded); {marker!r} is a common spelling "
+        f"of a missing value: NA_VALUES={marker} loads it as NULL"
+    )
+    # The hint leads somewhere: with it, the run loads the marker as NULL.
+    assert load(tmp_path / "src", db, "t", sample_rows=3, na_values=(marker,)).error is None
+    assert db.rows("t", "n")[-1] == (5, None)
+
+
+@pytest.mark.parametrize("value", ["2.5", "12a", "NAN!", "na"])
+def test_a_late_value_that_is_no_marker_suggests_planning_from_every_row(tmp_path, value):
+    db = Database("sqlite", f"sqlite:///{tmp_path / 'o.db'}")
+    write(tmp_path / "src", "a.csv", "n,v\n" + "".join(f"{i},{i}\n" for i in range(5)) + f"5,{value}\n")
+    report = load(tmp_path / "src", db, "t", sample_rows=3)
+    assert str(report.error) == (
+        f"a.csv: line 7: column 'v': {value!r} is not a 64-bit integer "
+        "(1 row rejected so far, MAX_ERRORS=0; nothing was loaded); "
+        "column types were planned from the first 3 rows of each file, "
+        "SAMPLE_ROWS=0 plans them from every row"
+    )
+    assert load(tmp_path / "src", db, "t", sample_rows=0).error is None

@@ -59,3 +59,11 @@ def test_a_schema_file_that_is_not_understood_is_exit_2(tmp_path, cli):
     code, _, err = cli([], {"SCHEMA_FILE": str(bad)})
     assert code == 2
     assert err.startswith(f"error: SCHEMA_FILE {bad}: column 'code' has type 'int8'; known types: integer,")
+
+
+def test_a_schema_file_that_is_not_json_is_exit_2(tmp_path, cli):
+    write(tmp_path / "src", "a.csv", "n\n1\n")
+    schema = write(tmp_path, "schema.json", "{not json")
+    code, _, err = cli([], {"SRC_DATA_FOLDER": str(tmp_path / "src"), "SCHEMA_FILE": str(schema)})
+    assert code == 2
+    assert err.startswith(f"error: SCHEMA_FILE is not JSON: {schema}: Expecting property name")
