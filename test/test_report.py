@@ -8,9 +8,11 @@ from __future__ import annotations
 import json
 import threading
 import time
+from decimal import Decimal
 from pathlib import Path
 
 from conftest import Database, load, write
+from test_progress import HEADER, _rows
 
 from processor.backends import backend_for
 from processor.database import create_engine
@@ -109,3 +111,56 @@ def test_report_says_running_until_the_run_ends(tmp_path):
     final = json.loads(report_path.read_text())
     assert (final["status"], final["exit_code"], final["published"], final["rows"]) == ("ok", 0, True, 1)
     assert final["run_id"] == running["run_id"]
+
+
+def test_report_numbers_match_the_table(db, table, tmp_path):
+    src = tmp_path / "src"
+    write(src, "a/t.csv", HEADER + _rows(0, 40) + "40,ragged\n" + _rows(41, 9))
+    write(src, "b/t.csv", HEADER + _rows(100, 25))
+    report_path = tmp_path / "out" / "report.json"
+    report = load(src, db, table, max_errors=1, report_path=report_path)
+    assert report.error is None, report.error
+    data = json.loads(report_path.read_text())
+    stored = db.rows(table)
+    files = {f["name"]: f for f in data["files"]}
+    assert set(files) == {"a/t.csv", "b/t.csv"}
+    for name, expected_written in (("a/t.csv", 49), ("b/t.csv", 25)):
+        written = sum(1 for row in stored if (int(row[0]) < 100) == (name == "a/t.csv"))
+        assert files[name]["rows"] == written == expected_written
+        assert files[name]["bytes"] == (src / name).stat().st_size
+        assert files[name]["rows_read"] == written + files[name]["rejected"]
+        assert files[name]["write_path"] in data["write_path"]
+    assert files["a/t.csv"]["rejected"] == data["rejected"] == 1
+    assert data["rows"] == len(stored) == 74
+    assert data["rows_read"] == 75
+    assert sum(Decimal(str(row[2])) for row in stored) == sum(
+        Decimal(i) + Decimal("0.25") for i in [*range(40), *range(41, 50), *range(100, 125)]
+    )
+    assert [c["name"] for c in data["plan"]] == ["id", "name", "amount"]
+    assert data["plan"][0]["type"] in ("BIGINT", "INTEGER")
+    assert set(data["phases"]) == {"discover", "sample", "load", "publish", "statistics"}
+    assert all(seconds >= 0 for seconds in data["phases"].values())
+    (path,) = data["write_path"]
+    assert path.startswith(
+        {
+            "sqlite": "executemany INSERT",
+            "duckdb": "INSERT ... SELECT from the Arrow chunk",
+            "postgresql": "binary COPY from Arrow",
+            "mariadb": "LOAD DATA LOCAL INFILE",
+        }[db.name]
+    ), path
+    assert (data["settings"]["DEST_TABLE"], data["settings"]["MAX_ERRORS"]) == (table, 1)
+    assert data["finished_at"] >= data["started_at"]
+
+
+def test_report_settings_hide_the_password(tmp_path):
+    from processor import Settings
+
+    shown = Settings(
+        dest_sql="postgresql://u:Pw9secret@h/db?sslpassword=Q7secret",
+        notify_url="https://hook:Hk4secret@example.org/x",
+    ).shown()
+    text = json.dumps(shown)
+    assert "secret" not in text
+    assert shown["DEST_SQL"] == "postgresql+psycopg2://u:***@h/db?sslpassword=***"
+    assert shown["NOTIFY_URL"] == "https://hook:***@example.org/***"
