@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import pytest
 from conftest import load, write
 
 
@@ -42,6 +43,7 @@ def quoted(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
+@pytest.mark.slow
 def test_a_10_mb_field_loads_and_is_rejected_with_its_text(db, table, tmp_path):
     huge, other = big_text("a", BIG), big_text("b", BIG)
     lines = [
@@ -68,6 +70,7 @@ def test_a_10_mb_field_loads_and_is_rejected_with_its_text(db, table, tmp_path):
     ]  # fmt: skip
 
 
+@pytest.mark.slow
 def test_a_10_mb_record_loads_and_is_rejected_with_its_text(db, table, tmp_path):
     columns = 100
     fields = [big_text(str(i), BIG // columns) for i in range(columns)]
