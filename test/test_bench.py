@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import shutil
 
+import pytest
 from conftest import unavailable
 
 from bench import run
+
+pytestmark = pytest.mark.slow
 
 
 def test_bench_runs_on_tiny_data(tmp_path, capsys):

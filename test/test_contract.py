@@ -225,7 +225,7 @@ def test_replace_swaps_and_append_adds(db, table, tmp_path):
     assert load(tmp_path / "one", db, table).error is None
     assert load(tmp_path / "two", db, table, if_exists="append").error is None
     assert sorted(db.rows(table)) == [(1,), (2,), (3,)]
-    # 1 row for 3: MAX_SHRINK (test_trust_settings.py) would refuse it
+    # 1 row for 3: MAX_SHRINK (test_max_shrink.py) would refuse it
     assert load(tmp_path / "two", db, table, if_exists="replace", max_shrink=0).error is None
     assert db.rows(table) == [(3,)]
     assert not [t for t in db.tables() if t.startswith(staging_name(table, ""))]

@@ -261,6 +261,7 @@ def ledger(db, table: str) -> list[tuple[str, int]]:
         engine.dispose()
 
 
+@pytest.mark.slow
 def test_kill_parent_at_a_random_moment_then_rerun(db, table, previous, importers):
     """kill -9 of the main process leaves old-or-new; its workers exit; a rerun gives exactly new."""
     rng = random.Random(f"{SEED}-{db.name}")
@@ -302,6 +303,7 @@ def test_cleanup_action_removes_what_a_killed_run_left(db, table, previous, impo
     assert content(db, table) == "old"
 
 
+@pytest.mark.slow
 def test_kill_a_loading_worker(db, table, previous, importers):
     """kill -9 of one pool worker: exit status 8, one error line, the target as it was, no staging."""
     rng = random.Random(f"{SEED}-{db.name}-worker")
@@ -375,6 +377,7 @@ def kill_connections(db, ports: set[int]) -> int:
         engine.dispose()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("db", ["postgresql", "mariadb"], indirect=True)
 def test_lost_connection_of_a_writer(db, table, previous, importers):
     """The server drops a worker's session mid-load: a clean failure (or a complete run), never a part."""
@@ -401,6 +404,7 @@ def test_lost_connection_of_a_writer(db, table, previous, importers):
     assert staging_tables(db, table) == set(), why
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("db", ["postgresql", "mariadb"], indirect=True)
 def test_lost_connections_of_the_main_process(db, table, previous, importers):
     """The server drops the parent's sessions, its import lock's among them: it must not publish."""
@@ -452,6 +456,7 @@ def reader_engine(db) -> sa.Engine:
     return db.engine
 
 
+@pytest.mark.slow
 def test_readers_see_old_or_new_rows_during_replaces(db, table, tmp_path):
     """A reader counting rows in a loop, on its own connection, during replaces between two contents.
 
@@ -484,7 +489,7 @@ def test_readers_see_old_or_new_rows_during_replaces(db, table, tmp_path):
     try:
         for n in range(8):
             source = tmp_path / ("large" if n % 2 == 0 else "small")
-            # 300 rows for 1,000: MAX_SHRINK (test_trust_settings.py) would refuse it
+            # 300 rows for 1,000: MAX_SHRINK (test_max_shrink.py) would refuse it
             report = load(source, db, table, if_exists="replace", chunk_size=100, max_shrink=0)
             assert report.error is None, report.error
     finally:

@@ -139,6 +139,7 @@ def receipts(db: Database, table: str) -> dict[int, int]:
     return dict(rows)
 
 
+@pytest.mark.slow
 def test_a_killed_worker_s_task_runs_again_without_counting_twice(table, tmp_path, scheduler, caplog):
     """kill -9 of a Dask worker process mid-task: the scheduler gives its task to another worker,
     which passes over the chunks already committed; the table holds every row exactly once."""
@@ -180,6 +181,7 @@ def test_a_killed_worker_s_task_runs_again_without_counting_twice(table, tmp_pat
     assert "chunks were committed by an earlier attempt of this task" in caplog.text
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("executor", ["pool", "dask"])
 def test_max_connections_caps_the_writers_sessions(private_postgres, table, tmp_path, executor):
     """MAX_CONNECTIONS=2 with four workers: the server never sees more than two of the importer's
@@ -224,6 +226,7 @@ def test_max_connections_caps_the_writers_sessions(private_postgres, table, tmp_
     assert max(seen) == 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("executor", ["inline", "dask"])
 def test_no_writer_session_outlives_its_run(private_postgres, table, tmp_path, scheduler, executor):
     """After a run, neither the run's own process (WORKERS=1) nor the long-lived workers of a
@@ -265,6 +268,7 @@ def test_an_unreachable_scheduler_is_one_error_and_nothing_is_written(cli, tmp_p
     assert Database("sqlite", f"sqlite:///{database}").tables() == set()
 
 
+@pytest.mark.slow
 def test_a_worker_that_cannot_see_a_file_names_itself_and_the_file(tmp_path, scheduler, monkeypatch):
     """The source is given relative to this process's folder, which the workers do not share:
     like a worker without the shared volume, they cannot see it."""

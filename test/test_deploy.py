@@ -156,6 +156,7 @@ def test_dockerfile_passes_hadolint():
     assert linted.returncode == 0, linted.stdout + linted.stderr
 
 
+@pytest.mark.slow
 def test_the_runtime_image_steps_work_outside_docker():
     """The runtime stage, step by step, without Docker: its files (the COPY lines) in an app
     folder owned by its user, run as that uid (setpriv, when the test runs as root; else as the

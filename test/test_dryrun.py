@@ -1,9 +1,8 @@
-"""The dry run writes nothing and tells the truth about the plan; INDEXES are on the published
-table; statistics are refreshed after a load (issue 10).
+"""The dry run writes nothing and tells the truth about the plan (issue 10); the plan says why a
+column has its type (INDEXES and statistics are in test_indexes_and_statistics.py).
 
 Oracles read each database through its driver and catalog: the snapshot of what a dry run must
-not change, the indexes of the published table, and the table the printed DDL builds, which
-must be the table the import builds."""
+not change, and the table the printed DDL builds, which must be the table the import builds."""
 
 from __future__ import annotations
 
@@ -13,10 +12,9 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from conftest import SERVERS, Database, load, need_server, user_env, write
+from conftest import SERVERS, Database, load, user_env, write
 from test_publish import index_catalog
 
-from processor.errors import SchemaError
 from processor.kinds import choose_type, classify, explain
 from processor.publish.ledger import LEDGER_TABLE
 from processor.publish.target import staging_name
@@ -182,56 +180,6 @@ def test_a_dry_run_does_not_clean_up(cli, tmp_path):
         "error: --cleanup drops tables, which DRY_RUN never does; a dry run alone names them\n",
     )
     assert not database.exists()
-
-
-def test_indexes_are_on_the_published_table_and_survive_a_replace(db, table, tmp_path):
-    folder = tmp_path / "data"
-    write(folder, "a.csv", A_CSV)
-    write(folder, "b.csv", B_CSV)
-    expected = {
-        f"ix_{table}_zip": (False, ("zip",)),
-        f"ix_{table}_day_id": (False, ("day", "id")),
-    }
-    for if_exists in ("fail", "replace"):
-        report = load(folder, db, table, if_exists=if_exists, indexes=(("zip",), ("day", "id")))
-        assert report.error is None, report.error
-        assert columns_and_indexes(db, table)[1] == expected
-        assert sorted(r[0] for r in db.rows(table)) == [1, 2, 3, 4, 5]
-
-
-def test_an_index_on_a_column_the_header_lacks_fails_before_loading(tmp_path):
-    folder = tmp_path / "data"
-    write(folder, "a.csv", A_CSV)
-    db = Database("sqlite", f"sqlite:///{tmp_path / 'test.db'}")
-
-    report = load(folder, db, "t", indexes=(("zip",), ("postcode",)))
-
-    assert isinstance(report.error, SchemaError)
-    assert report.exit_code == 4
-    assert str(report.error) == "INDEXES names columns the header does not have: 'postcode'"
-    assert not db.exists("t")
-
-
-@pytest.mark.parametrize("name", ["sqlite", "postgresql"])
-def test_statistics_are_refreshed_after_the_load(name, table, tmp_path):
-    """The statistics tables hold rows for the table only once something analysed it (too
-    soon after the load for PostgreSQL's autovacuum)."""
-    folder = tmp_path / "data"
-    write(folder, "a.csv", A_CSV)
-    if name == "sqlite":
-        db = Database(name, f"sqlite:///{tmp_path / 'test.db'}")
-        query = f"SELECT count(*) FROM sqlite_stat1 WHERE tbl = '{table}'"
-    else:
-        need_server(name)
-        db = Database(name, SERVERS[name])
-        query = f"SELECT count(*) FROM pg_stats WHERE tablename = '{table}'"
-    try:
-        # SQLite keeps statistics of indexed tables only.
-        assert load(folder, db, table, indexes=(("zip",),)).error is None
-        assert db._query(query).rows_list[0][0] > 0
-    finally:
-        if name in SERVERS:
-            db.drop(table)
 
 
 @pytest.mark.parametrize(

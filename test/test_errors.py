@@ -453,3 +453,48 @@ def test_verbose_traceback_only_with_verbose(cli, tmp_path):
     assert "Traceback (most recent call last):" in err
     assert "processor.errors.RejectLimitError: a.csv: line 3" in err
     assert err.splitlines()[-1].startswith("error: a.csv: line 3: expected 2 fields, found 1")
+
+
+def test_mysql_error_pairs_are_described_as_text():
+    from processor.errors import describe
+
+    error = Exception(2013, "Lost connection to server during query")
+    assert describe(error) == "Lost connection to server during query (error 2013)"
+
+
+@pytest.mark.parametrize("encoding", ["base64", "rot13", "hex", "zlib"])
+def test_a_bytes_codec_as_encoding_is_exit_2(tmp_path, cli, encoding):
+    code, _, err = cli([], {"SRC_ENCODING": encoding})
+    assert code == 2
+    assert err == f"error: SRC_ENCODING names no text encoding: {encoding!r} (a bytes-to-bytes codec)\n"
+
+
+@pytest.mark.parametrize(
+    ("server", "option", "status", "message"),
+    [
+        ("mariadb", "bogus=1", 6, "'bogus' is an invalid keyword argument for connect()"),
+        ("mariadb", "connect_timeout=abc", 2, "invalid literal for int() with base 10: 'abc'"),
+        ("postgresql", "bogus=1", 6, 'invalid dsn: invalid connection option "bogus"'),
+        ("sqlite", "timeout=abc", 2, "could not convert string to float: 'abc'"),
+        ("duckdb", "bogus=1", 6, 'Catalog Error: unrecognized configuration parameter "bogus"'),
+    ],
+)
+def test_a_bad_database_url_option_is_a_documented_status(tmp_path, cli, server, option, status, message):
+    urls = {"sqlite": f"sqlite:///{tmp_path / 'o.db'}", "duckdb": f"duckdb:///{tmp_path / 'o.duckdb'}"}
+    if server in SERVERS:
+        need_server(server)
+    url = f"{urls.get(server) or SERVERS[server]}?{option}"
+    write(tmp_path / "src", "a.csv", "n\n1\n")
+    code, out, err = cli([], {"SRC_DATA_FOLDER": str(tmp_path / "src"), "DEST_SQL": url})
+    assert (code, out) == (status, "")
+    assert message in err
+    assert "unexpected error" not in err
+
+
+def test_an_import_lock_that_cannot_be_created_is_exit_2(tmp_path, cli):
+    write(tmp_path / "src", "a.csv", "n\n1\n")
+    url = f"sqlite:///file:{tmp_path / 'o.db'}?mode=rwc&uri=true"  # SQLite's URI form
+    code, out, err = cli([], {"SRC_DATA_FOLDER": str(tmp_path / "src"), "DEST_SQL": url})
+    assert (code, out) == (2, "")
+    assert err.startswith("error: the import lock beside the database cannot be created: file:")
+    assert err.endswith(".import-lock: No such file or directory\n")

@@ -25,6 +25,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import csv_text, load, write
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -173,6 +174,7 @@ def table_content(database: Path) -> tuple[list[str], list[str], list[tuple[Any,
     return [c[1] for c in info], [c[2] for c in info], rows
 
 
+@pytest.mark.slow
 @settings(
     max_examples=int(os.environ.get("FUZZ_EXAMPLES", "100")),
     deadline=None,
@@ -314,6 +316,7 @@ def given_back(stored: Any, text: str) -> bool:
     return isinstance(stored, str) and stored.encode() == text.encode()
 
 
+@pytest.mark.slow
 @settings(
     max_examples=int(os.environ.get("FUZZ_FILE_SETS", "3")),
     deadline=None,

@@ -204,6 +204,7 @@ VALUE = st.sampled_from(VALUES)
 FILES = st.lists(st.lists(st.tuples(VALUE, VALUE, VALUE), min_size=1, max_size=4), min_size=1, max_size=4)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("url", ["sqlite://", "mysql://root@localhost/none"])
 @settings(max_examples=300, deadline=None)
 @given(files=FILES, first=st.integers(min_value=1, max_value=3))

@@ -7,7 +7,7 @@ with DuckDB's bounds; a few others are held where the text DuckDB prints back is
 (``UUID`` in lower case, ``TIME``, ``BIT``, an ``ENUM``'s members, ``JSON``, ``BLOB`` of plain
 ASCII, ``TIMESTAMPTZ`` with an explicit offset, so no session time zone reads it); every other
 type is refused before loading, so no value reaches DuckDB's own casts at the publish.
-``test/test_trust_embedded_types.py`` has the whole catalogue.
+``test/test_existing_types_duckdb_sqlite.py`` has the whole catalogue.
 """
 
 from __future__ import annotations

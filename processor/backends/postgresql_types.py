@@ -7,7 +7,7 @@ zone or locale, resolved against the catalogue) or cannot parse is a rejected ro
 whose values cannot be checked here is refused before loading.  The checks accept the
 spellings whose meaning no session setting changes (ISO dates with an explicit offset, not
 ``DateStyle``'s ``01/02/2021``; no ``now``, ``today`` or ``epoch``); a value spelled otherwise
-is rejected, never guessed.  ``test/test_trust_pg_types.py`` has the whole catalogue.
+is rejected, never guessed.  ``test/test_existing_types_postgresql.py`` has the whole catalogue.
 """
 
 from __future__ import annotations

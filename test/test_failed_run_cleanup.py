@@ -32,7 +32,7 @@ from processor.settings import parse_url
 #: Called by the TRANSFORM file below with each chunk's number (from 1), in the run's process.
 ON_CHUNK: list[Callable[[int], None]] = []
 HOOK = """
-import test_trust_cleanup
+import test_failed_run_cleanup
 
 calls = 0
 
@@ -40,7 +40,7 @@ calls = 0
 def hook(frame):
     global calls
     calls += 1
-    for on_chunk in test_trust_cleanup.ON_CHUNK:
+    for on_chunk in test_failed_run_cleanup.ON_CHUNK:
         on_chunk(calls)
     return frame
 """

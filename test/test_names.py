@@ -510,3 +510,16 @@ def test_a_column_of_a_type_named_with_percent(db, table, tmp_path, if_exists):
     finally:
         db.drop(table)
         db.execute(f"DROP TYPE {db.quote(kind)}")
+
+
+def test_sqlite_folds_only_ascii_case_in_column_names():
+    import sqlalchemy as sa
+
+    from processor.backends import backend_for
+    from processor.errors import SchemaError
+    from processor.plan.schema import check_identifiers
+
+    sqlite = backend_for(sa.create_engine("sqlite://"))
+    check_identifiers("t", ["É", "é"], (), sqlite, "a.csv")  # distinct columns to SQLite
+    with pytest.raises(SchemaError, match=r"^a\.csv: column 2 .* repeats the name of column 1"):
+        check_identifiers("t", ["Name", "name"], (), sqlite, "a.csv")
