@@ -141,7 +141,7 @@ def connection_lost(error: BaseException) -> bool:
 def describe(error: BaseException) -> str:
     """The first line of a driver's error message, without SQLAlchemy's SQL and links."""
     original = driver_error(error)
-    args = getattr(original, "args", ())
+    args = original.args
     if len(args) == 2 and isinstance(args[0], int) and isinstance(args[1], str):
         return first_line(Exception(f"{args[1]} (error {args[0]})"))  # MySQLdb's (code, message)
     return first_line(original)

@@ -85,6 +85,7 @@ class MySQL(Backend):
     transactional_ddl = False
     parameter_limit = PARAMETER_LIMIT
     max_columns = MAX_COLUMNS
+    dialect: mysql.base.MySQLDialect  # this backend serves the mysql dialect's engines only
 
     @classmethod
     def engine_arguments(cls, url: URL) -> dict[str, Any]:
