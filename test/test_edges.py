@@ -303,11 +303,11 @@ def end_session(db: Database, conn: sa.Connection) -> None:
     try:
         with engine.connect() as other:
             if db.name == "postgresql":
-                session = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+                session = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
                 other.exec_driver_sql(f"SELECT pg_terminate_backend({int(session)})")
                 alive = f"SELECT count(*) FROM pg_stat_activity WHERE pid = {int(session)}"
             else:
-                session = conn.exec_driver_sql("SELECT CONNECTION_ID()").scalar()
+                session = conn.exec_driver_sql("SELECT CONNECTION_ID()").scalar_one()
                 other.exec_driver_sql(f"KILL CONNECTION {int(session)}")
                 alive = f"SELECT count(*) FROM information_schema.processlist WHERE id = {int(session)}"
             deadline = time.monotonic() + 30
@@ -434,7 +434,7 @@ def test_a_header_wider_than_the_database_allows(db, table, tmp_path):
     """A schema error before any row is read: a row with bytes that are not UTF-8, far past the
     header, would otherwise fail the sampling (exit 3)."""
     limit = LIMITS.get(db.name)
-    columns = 9074 if db.name in ("sqlite", "duckdb") else limit + 1
+    columns = 9074 if db.name in ("sqlite", "duckdb") or limit is None else limit + 1
     header = ",".join(f"column_{i}" for i in range(columns))
     rows = "".join(",".join(str(i) for _ in range(columns)) + "\n" for i in range(20))
     bad = b"\xff" + b",1" * (columns - 1) + b"\n"
