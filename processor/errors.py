@@ -131,10 +131,11 @@ def driver_error(error: BaseException) -> BaseException:
 
 def connection_lost(error: BaseException) -> bool:
     """Whether ``error`` (or its cause) is SQLAlchemy's report of a lost database connection."""
-    while error is not None:
-        if getattr(error, "connection_invalidated", False):
+    cause: BaseException | None = error
+    while cause is not None:
+        if getattr(cause, "connection_invalidated", False):
             return True
-        error = error.__cause__  # type: ignore[assignment]
+        cause = cause.__cause__
     return False
 
 
