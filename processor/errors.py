@@ -131,17 +131,18 @@ def driver_error(error: BaseException) -> BaseException:
 
 def connection_lost(error: BaseException) -> bool:
     """Whether ``error`` (or its cause) is SQLAlchemy's report of a lost database connection."""
-    while error is not None:
-        if getattr(error, "connection_invalidated", False):
+    cause: BaseException | None = error
+    while cause is not None:
+        if getattr(cause, "connection_invalidated", False):
             return True
-        error = error.__cause__  # type: ignore[assignment]
+        cause = cause.__cause__
     return False
 
 
 def describe(error: BaseException) -> str:
     """The first line of a driver's error message, without SQLAlchemy's SQL and links."""
     original = driver_error(error)
-    args = getattr(original, "args", ())
+    args = original.args
     if len(args) == 2 and isinstance(args[0], int) and isinstance(args[1], str):
         return first_line(Exception(f"{args[1]} (error {args[0]})"))  # MySQLdb's (code, message)
     return first_line(original)

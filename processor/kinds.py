@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
+from typing import TypedDict
 
 import numpy as np
 import pyarrow as pa
@@ -77,6 +78,14 @@ class Foreign:
     members: tuple[str, ...] | None = None
     #: A test of each value matching ``shape``, in Python (a top-level function: it is pickled).
     check: Callable[[str], bool] | None = None
+
+
+class ForeignChecks(TypedDict, total=False):
+    """``Foreign``'s tests as keywords: the databases' modules keep tables of them by type."""
+
+    shape: str | None
+    members: tuple[str, ...] | None
+    check: Callable[[str], bool] | None
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,14 @@ def _server_problem(name: str) -> str | None:
     return _reachable[name]
 
 
+@dataclass(frozen=True)
+class Fetched:
+    """A query's column names and rows, read before its connection was given back."""
+
+    keys_list: list[str]
+    rows_list: list[tuple[Any, ...]]
+
+
 @dataclass
 class Database:
     """One test database: its URL, and helpers to read back what the importer wrote."""
@@ -75,14 +83,12 @@ class Database:
         """What the database can do (its backend's flags): a test of a capability asks this, not the name."""
         return backend_class(parse_url(self.url).get_backend_name()).features
 
-    def _query(self, sql: str) -> sa.CursorResult[Any]:
+    def _query(self, sql: str) -> Fetched:
         engine = self.engine
         try:
             with engine.connect() as conn:
                 result = conn.exec_driver_sql(sql)
-                result.keys_list = list(result.keys())  # type: ignore[attr-defined]
-                result.rows_list = [tuple(r) for r in result]  # type: ignore[attr-defined]
-                return result
+                return Fetched(list(result.keys()), [tuple(r) for r in result])
         finally:
             engine.dispose()
 

@@ -264,7 +264,9 @@ def test_two_workers_into_sqlite_never_locked(tmp_path):
     )
     assert "database is locked" not in result.stderr
     assert result.returncode == 0, result.stderr
-    assert SUMMARY.match(result.stdout.strip())["rows"] == "4,800"
+    match = SUMMARY.match(result.stdout.strip())
+    assert match, result.stdout
+    assert match["rows"] == "4,800"
     assert rows(db_path, "SELECT count(*), count(DISTINCT n) FROM data") == [(4800, 4800)]
 
 
@@ -306,7 +308,9 @@ def test_started_with_stdout_or_stderr_closed(folder, tmp_path, closed):
     if closed == 1:
         assert "2024/q2/sales.csv: 1 rows" in result.stderr
     else:
-        assert SUMMARY.match(result.stdout.strip())["rows"] == "3"
+        match = SUMMARY.match(result.stdout.strip())
+        assert match, result.stdout
+        assert match["rows"] == "3"
     assert rows(db_path, "SELECT id, name FROM sales ORDER BY id") == [
         (1, "Smith, Jo"),
         (2, "Zoë"),

@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import dask
 import distributed
@@ -33,7 +34,8 @@ def start_cluster(folder: Path) -> tuple[list[subprocess.Popen[bytes]], str]:
     127.0.0.1, in a folder of their own (not the tests' working directory)."""
     scheduler_file = folder / "scheduler.json"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    common = {"cwd": folder, "env": env, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    common: dict[str, Any] = {"cwd": folder, "env": env}
+    common |= {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     dask_cli = [sys.executable, "-m", "dask"]
     where = ["--host", "127.0.0.1", "--no-dashboard", "--scheduler-file", str(scheduler_file)]
     scheduler = subprocess.Popen([*dask_cli, "scheduler", "--port", "0", *where], **common)

@@ -265,6 +265,7 @@ def test_append_onto_every_held_duckdb_type_loads_exact_values_and_rejects_the_r
         found = dict(
             _duck_read(duck, f'SELECT k, CAST({column} AS VARCHAR) FROM "t" WHERE {column} IS NOT NULL')
         )
+        wanted: dict[int, Any]  # text, or the numbers it stands for
         wanted = {k: v[2] for k, v in expected.items() if v[0] == position and v[2] is not None}
         if DUCKDB_CASES[position][0] in DUCKDB_NUMBERS:
             found = {k: Decimal(v) for k, v in found.items()}
@@ -466,6 +467,7 @@ def test_append_onto_every_sqlite_affinity_stores_exact_values_and_rejects_the_r
         for k, (typeof, value) in found.items():
             held = wanted[k][1]
             if typeof == "text":  # byte for byte
+                assert isinstance(held, str), column
                 assert value.encode() == held.encode(), column
             elif SQLITE_CASES[position][0] == "BOOLEAN":  # SQLite's booleans are 1 and 0
                 assert value == held, column

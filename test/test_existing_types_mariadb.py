@@ -292,7 +292,9 @@ def test_every_type_takes_what_it_holds_and_rejects_the_rest(db, table, tmp_path
     names = [f"c{i}" for i in range(len(CATALOGUE))]
     columns = ", ".join(f"{n} {kind.ddl}" for n, kind in zip(names, CATALOGUE.values(), strict=True))
     db.execute(f"CREATE TABLE {table} (k INT NOT NULL, {columns})")
-    rows, good, bad = [], {}, {}
+    rows: list[list[str]] = []
+    good: dict[int, tuple[int, str]] = {}
+    bad: dict[int, tuple[int, str]] = {}
     for i, kind in enumerate(CATALOGUE.values()):
         for value, wanted in ((v, good) for v in kind.good):
             line = len(rows) + 2
@@ -475,7 +477,7 @@ def sampled_numbers(seed: int) -> list[str]:
     import random
 
     rng = random.Random(seed)
-    values = set()
+    values: set[str] = set()
     while len(values) < 240:
         digits, decimals = rng.randint(1, 9), rng.randint(0, 5)
         number = Decimal(rng.randrange(10 ** (digits - 1), 10**digits)).scaleb(-decimals)

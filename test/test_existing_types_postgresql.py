@@ -24,6 +24,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -103,7 +104,7 @@ def names(pg: Database) -> Iterator[dict[str, str]]:
     pg.execute(f'DROP TYPE IF EXISTS "{made["enum"]}", "{made["domain"]}", "{made["table"]}_pair"')
 
 
-def _read(pg: Database, sql: str) -> list[tuple[object, ...]]:
+def _read(pg: Database, sql: str) -> list[tuple[Any, ...]]:
     """Rows through the driver in a session whose TimeZone is UTC (plain SQL, not the importer)."""
     url = sa.make_url(pg.url)
     if url.drivername == "postgresql":  # SQLAlchemy's default driver for it is not installed

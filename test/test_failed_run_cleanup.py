@@ -59,7 +59,7 @@ def hook_file(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def on_chunk() -> Callable[[Callable[[int], None]], None]:
+def on_chunk() -> Iterator[Callable[[Callable[[int], None]], None]]:
     def set_hook(function: Callable[[int], None]) -> None:
         ON_CHUNK.append(function)
 

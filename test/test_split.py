@@ -19,7 +19,7 @@ from conftest import load, write
 from processor.sources.discover import discover_files
 from processor.sources.parts import WHOLE
 from processor.sources.quotes import BoundaryScanner
-from processor.sources.read import TextFormat, locate_records, read_batches
+from processor.sources.read import InvalidRow, TextFormat, locate_records, read_batches
 from processor.sources.split import file_parts, stream_blocks
 
 # Every trap at once: a BOM, CRLF and LF, a lone CR inside quotes, quoted line breaks, doubled
@@ -76,7 +76,7 @@ def test_every_split_point_gives_the_whole_files_records_and_lines(tmp_path, quo
         rows: list[list[str | None]] = []
         lines: list[tuple[int, str]] = []
         for part in parts:
-            invalid = []
+            invalid: list[InvalidRow] = []
             for batch in read_batches(source, fmt, 3, invalid.append, part):
                 rows += [list(r.values()) for r in batch.to_pylist()]
             found = locate_records(source, fmt, [row.record for row in invalid], part)

@@ -139,6 +139,7 @@ class DuckDB(Embedded):
                 "SELECT schema_name, view_name FROM duckdb_views() WHERE NOT internal ORDER BY 1, 2"
             ).all()
             duck = conn.connection.dbapi_connection
+            assert duck is not None  # a checked-out connection holds its DBAPI connection
             found = [Dependent("foreign key", f"{name} of table {child}") for name, child in keys]
             for schema, view in views:
                 try:
@@ -183,7 +184,7 @@ class DuckDB(Embedded):
             return None
         keys = match.group(1)
         parsed = json.loads(
-            conn.exec_driver_sql("SELECT json_serialize_sql(?)::VARCHAR", (f"SELECT {keys}",)).scalar()
+            conn.exec_driver_sql("SELECT json_serialize_sql(?)::VARCHAR", (f"SELECT {keys}",)).scalar_one()
         )
         if parsed.get("error"):
             return None
@@ -229,4 +230,4 @@ UNION ALL SELECT 'default of column ' || column_name FROM duckdb_columns()
 
 def _enum_members(conn: Connection, data_type: str) -> tuple[str, ...]:
     """The members of an ENUM, as DuckDB lists them for its own spelling of the type."""
-    return tuple(conn.exec_driver_sql(f"SELECT enum_range(NULL::{data_type})").scalar())
+    return tuple(conn.exec_driver_sql(f"SELECT enum_range(NULL::{data_type})").scalar_one())

@@ -17,6 +17,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Unpack
 
 from processor.errors import SchemaError
 from processor.kinds import (
@@ -28,6 +29,7 @@ from processor.kinds import (
     TIMESTAMP,
     ColumnType,
     Foreign,
+    ForeignChecks,
     bounded_decimal,
     integer_range,
 )
@@ -48,7 +50,6 @@ INTEGER_BITS = {
     "UHUGEINT": (64, True),
 }
 # TIMESTAMP_NS counts nanoseconds in 64 bits: 1677-09-21 00:12:43 to 2262-04-11 23:47:16.
-NANOSECOND_RANGE = {"earliest": "1677-09-22 00:00:00", "latest": "2262-04-11 00:00:00"}
 PLANNED: dict[str, ColumnType] = {
     "FLOAT": replace(FLOAT, bits=32),
     "DOUBLE": FLOAT,
@@ -56,7 +57,7 @@ PLANNED: dict[str, ColumnType] = {
     "TIMESTAMP": TIMESTAMP,
     "TIMESTAMP_S": TIMESTAMP,  # seconds: what the importer's timestamps have
     "TIMESTAMP_MS": TIMESTAMP,
-    "TIMESTAMP_NS": replace(TIMESTAMP, **NANOSECOND_RANGE),
+    "TIMESTAMP_NS": replace(TIMESTAMP, earliest="1677-09-22 00:00:00", latest="2262-04-11 00:00:00"),
     "BOOLEAN": BOOLEAN,
     "VARCHAR": TEXT,  # DuckDB keeps no length: VARCHAR(3) and CHAR(4) are VARCHAR
 }
@@ -111,8 +112,8 @@ def column_type(data_type: str, enum_members: Callable[[], tuple[str, ...]]) -> 
     return "a type from an extension or a user-defined type, which the importer cannot check"
 
 
-def _foreign(sql: str, what: str, **checks: object) -> ColumnType:
-    return replace(TEXT, foreign=Foreign(sql=sql, what=what, **checks))  # type: ignore[arg-type]
+def _foreign(sql: str, what: str, **checks: Unpack[ForeignChecks]) -> ColumnType:
+    return replace(TEXT, foreign=Foreign(sql=sql, what=what, **checks))
 
 
 def json_fits(text: str) -> bool:
@@ -144,7 +145,7 @@ def moment_fits(text: str) -> bool:
     return True
 
 
-FOREIGN: dict[str, tuple[str, dict[str, object]]] = {
+FOREIGN: dict[str, tuple[str, ForeignChecks]] = {
     "UUID": ("a UUID in lower-case hex (8-4-4-4-12)", {"shape": UUID_SHAPE}),
     "TIME": ("a time HH:MM:SS[.ffffff] (no trailing zeros)", {"shape": TIME_SHAPES[6]}),
     "TIME_NS": ("a time HH:MM:SS[.fffffffff] (no trailing zeros)", {"shape": TIME_SHAPES[9]}),

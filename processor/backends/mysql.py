@@ -86,6 +86,7 @@ class MySQL(Backend):
     features = Features(transactional_ddl=False)
     parameter_limit = PARAMETER_LIMIT
     max_columns = MAX_COLUMNS
+    dialect: mysql.base.MySQLDialect  # this backend serves the mysql dialect's engines only
 
     @classmethod
     def engine_arguments(cls, url: URL) -> dict[str, Any]:

@@ -38,7 +38,7 @@ def bound_quoted(dialect: Dialect, name: str) -> str:
     return formatted(dialect, quoted(dialect, name))
 
 
-class NamedType(sa.types.UserDefinedType):  # type: ignore[type-arg]
+class NamedType(sa.types.UserDefinedType[str]):
     """A column type as the database's catalogue writes it: a staging column of an existing
     column's type that the importer does not plan (PostgreSQL's ``uuid``, DuckDB's ``UUID``)."""
 

@@ -19,6 +19,7 @@ import json
 import re
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import Unpack
 
 import sqlalchemy as sa
 
@@ -30,6 +31,7 @@ from processor.kinds import (
     TEXT,
     ColumnType,
     Foreign,
+    ForeignChecks,
     bounded_decimal,
     integer_range,
 )
@@ -162,7 +164,8 @@ def column_type(column: CatalogColumn, money: ColumnType | None) -> ColumnType |
     base = _base_type(column.type_name, column.type_kind, column.builtin, column.typmod, column.labels, money)
     if isinstance(base, str) or (base.foreign is None and not column.array):
         return base
-    if not column.array:  # the type as the catalogue writes it: schema-qualified where it must be
+    if not column.array and base.foreign is not None:
+        # The type as the catalogue writes it: schema-qualified where it must be.
         return replace(base, foreign=replace(base.foreign, sql=column.sql))
     what = f"an array literal ({{...}}, one dimension) of values that are each {base.describe()}"
     check = functools.partial(array_fits, base)
@@ -187,8 +190,9 @@ def _base_type(
     return SYSTEM if found is None else found
 
 
-def _builtin(name: str, typmod: int) -> ColumnType | None:
-    """The built-in types checked here, with the column's typmod; None: a system type."""
+def _builtin(name: str, typmod: int) -> ColumnType | str | None:
+    """The built-in types checked here, with the column's typmod; None: a system type; text:
+    why this one is refused."""
     if name in ("int2", "int4", "int8"):
         return integer_range({"int2": 16, "int4": 32, "int8": 64}[name])
     if name in ("float4", "float8"):
@@ -215,7 +219,7 @@ def _builtin(name: str, typmod: int) -> ColumnType | None:
     return _foreign_builtin(name, typmod)
 
 
-def _foreign_builtin(name: str, typmod: int) -> ColumnType | None:
+def _foreign_builtin(name: str, typmod: int) -> ColumnType | str | None:
     digits = SECOND_DIGITS if typmod < 0 else typmod
     moments = {  # dated, zoned, spelling
         "timestamp": (True, False, "YYYY-MM-DD HH:MM:SS[.f], no offset"),
@@ -274,8 +278,8 @@ def _bits(name: str, typmod: int) -> ColumnType:
     return replace(column, min_chars=typmod if fixed else 0, max_chars=typmod)
 
 
-def _foreign(sql: str, what: str, **checks: object) -> ColumnType:
-    return replace(TEXT, foreign=Foreign(sql=sql, what=what, **checks))  # type: ignore[arg-type]
+def _foreign(sql: str, what: str, **checks: Unpack[ForeignChecks]) -> ColumnType:
+    return replace(TEXT, foreign=Foreign(sql=sql, what=what, **checks))
 
 
 def numeric_bounds(typmod: int) -> tuple[int, int]:

@@ -166,7 +166,9 @@ class SQLite(Embedded):
         if self.dialect.driver != "pysqlite":
             return super().max_columns
         with self.engine.connect() as conn:
-            return int(conn.connection.dbapi_connection.getlimit(sqlite3.SQLITE_LIMIT_COLUMN))
+            sqlite = conn.connection.dbapi_connection
+            assert sqlite is not None  # a checked-out connection holds its DBAPI connection
+            return int(sqlite.getlimit(sqlite3.SQLITE_LIMIT_COLUMN))
 
     def writer(self) -> WriteMethod:
         if self.dialect.driver == "pysqlite":

@@ -110,7 +110,7 @@ class SessionWriter:
             f"SELECT 1 FROM {engine.dialect.identifier_preparer.quote_identifier(staging)} WHERE 1 = 0"
         )
         self._receipt = receipts_table(staging).insert()
-        self.errors = (exc.DBAPIError, engine.dialect.loaded_dbapi.Error)
+        self.errors: tuple[type[BaseException], ...] = (exc.DBAPIError, engine.dialect.loaded_dbapi.Error)
         self.path = method.label
 
     def prepare(self, chunk: pa.Table) -> tuple[pa.Table, Sequence[tuple[Any, ...]]]:
@@ -182,7 +182,7 @@ class AdbcWriter:
         adbc = adbc_dbapi()
         self._duplicate = adbc.IntegrityError
         self._cast = cast
-        self.errors = (adbc.Error,)
+        self.errors: tuple[type[BaseException], ...] = (adbc.Error,)
         self.path = path
 
     def prepare(self, chunk: pa.Table) -> pa.Table:

@@ -165,7 +165,7 @@ class DaskExecutor:
         logging.getLogger("distributed").setLevel(max(logging.WARNING, logging.getLogger().level))
         try:
             if scheduler:
-                self._client = distributed.Client(scheduler, set_as_default=False)
+                self._client: distributed.Client | None = distributed.Client(scheduler, set_as_default=False)
             else:
                 # Worker processes (not threads: each must be isolated, see TaskContext), on this
                 # machine's loopback only, and a status page on a free port.
@@ -216,18 +216,19 @@ class DaskExecutor:
         on_progress: Callable[[Any], None] | None = None,
     ) -> Iterator[R]:
         names: dict[Future, T] = {}
+        client = self._open_client()
 
         def submit(task: T) -> Future:
             self._count += 1
             key = f"{fn.__name__}-{self._count}-{self.name}"
             with dask.config.set({"distributed.admin.large-graph-warning-threshold": GRAPH_WARNING}):
-                future = self._client.submit(_on_worker, fn, task, self.name, key=key, pure=False)
+                future = client.submit(_on_worker, fn, task, self.name, key=key, pure=False)
             names[future] = task
             return future
 
         def wait_some(pending: set[Future]) -> tuple[set[Future], set[Future]]:
             try:
-                with self._client.as_current():
+                with client.as_current():
                     done, rest = distributed.wait(pending, POLL_SECONDS, return_when="FIRST_COMPLETED")
             except TimeoutError:
                 return set(), pending
@@ -257,7 +258,13 @@ class DaskExecutor:
         """Tasks not started are cancelled; running ones see the stop event at their next chunk."""
         with contextlib.suppress(Exception):  # a lost scheduler: the tasks are gone with it
             self._stop.set()
-            self._client.cancel(list(pending))
+            self._open_client().cancel(list(pending))
+
+    def _open_client(self) -> distributed.Client:
+        """The run's client, until ``close``."""
+        if self._client is None:
+            raise RuntimeError(f"{self.name}: the Dask executor is closed")
+        return self._client
 
     def writer_turn(self) -> AbstractContextManager[Any]:
         # Once closed, the lock cannot be taken (its client's loop is gone; a failed run closes

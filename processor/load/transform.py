@@ -57,10 +57,10 @@ def load_transform(spec: str) -> Function:
             f"TRANSFORM {spec!r}: {target} cannot be loaded: {_raised(error)}",
             "".join(traceback.format_exception(error)),
         ) from None
-    function = getattr(module, name, None)
+    function: Function | None = getattr(module, name, None)
     if not callable(function):
         raise ConfigError(f"TRANSFORM {spec!r}: {target} has no function {name!r}")
-    return function  # type: ignore[no-any-return]
+    return function
 
 
 def _load_file(path: str) -> object:

@@ -106,9 +106,9 @@ def _field_counts(lines: list[str], delimiter: str, fmt: TextFormat, whole: bool
     """How many fields ``delimiter`` splits each record of ``lines`` into (blank lines are no
     records); where the lines are not the ``whole`` file, the last record may be cut short and
     is not counted (nor one with a field over the csv module's limit, and those after it)."""
-    quoting = csv.QUOTE_NONE if fmt.quoting == "none" else csv.QUOTE_MINIMAL
+    unquoted = fmt.quoting == "none"
     counts: list[int] = []
-    reader = csv.reader(lines, delimiter=delimiter, quoting=quoting)
+    reader = csv.reader(lines, delimiter=delimiter, quoting=csv.QUOTE_NONE if unquoted else csv.QUOTE_MINIMAL)
     with contextlib.suppress(csv.Error):
         for row in reader:
             if row:

@@ -17,7 +17,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Iterator
-from typing import IO
+from typing import Protocol
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +26,16 @@ log = logging.getLogger(__name__)
 STALL_SECONDS = 1.0
 
 
+class Readable(Protocol):
+    """What PacedStream reads from: a binary file, or a wrapper that has only ``read``."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
 class PacedStream:
     """A binary stream for ``pyarrow.csv.open_csv`` whose reads keep pace with ``asking()``."""
 
-    def __init__(self, raw: IO[bytes], ahead: int) -> None:
+    def __init__(self, raw: Readable, ahead: int) -> None:
         self._raw = raw
         self._allowed = ahead
         self._reads = 0

@@ -99,6 +99,6 @@ def slice_stream(raw: IO[bytes], part: Part, seekable: bool) -> IO[bytes]:
     return bounded(raw, None if part.end is None else part.end - part.start)
 
 
-def bounded(raw: IO[bytes], length: int | None) -> IO[bytes]:
+def bounded(raw: IO[bytes], length: int | None) -> io.BufferedReader:
     """At most ``length`` bytes of ``raw`` from where it stands, buffered; closing it closes ``raw``."""
     return io.BufferedReader(_Slice(raw, length), buffer_size=1 << 20)

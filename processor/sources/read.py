@@ -19,7 +19,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, cast
 
 import numpy as np
 import pyarrow as pa
@@ -43,9 +43,11 @@ from processor.sources.quotes import (
     splittable_encoding,
 )
 
+# isal's stub declares ``error: Exception`` (an instance); it is the class of ISA-L's errors.
+ISAL_ERROR: type[Exception] = isal_zlib.error  # type: ignore[assignment]
 # What a damaged or truncated compressed file raises while it is read (BadGzipFile is an
 # OSError; a truncated stream ends in EOFError; ISA-L's inflate raises its own error).
-DAMAGED = (OSError, EOFError, zlib.error, isal_zlib.error, lzma.LZMAError, zipfile.BadZipFile)
+DAMAGED = (OSError, EOFError, zlib.error, ISAL_ERROR, lzma.LZMAError, zipfile.BadZipFile)
 # Arrow parses a block of this many bytes at a time; rechunk() joins blocks into CHUNK_SIZE rows.
 # Its streaming reader queues up to 32 blocks ahead on an I/O thread (not configurable), so the
 # block size sets that read-ahead's memory: 32 MB here.  4 MB blocks parsed ~10% faster but held
@@ -117,7 +119,8 @@ def open_bytes(source: SourceFile, digest: StreamDigest | None = None) -> IO[byt
         if digest is not None:
             raw = digest.wrap(raw)
         if source.compression == "gzip":  # ISA-L's inflate: a third of zlib's CPU, the same text
-            return _closing_both(igzip.IGzipFile(fileobj=raw, mode="rb"), raw)
+            # typeshed does not declare GzipFile (IGzipFile's base) an IO[bytes]; it is one.
+            return _closing_both(cast(IO[bytes], igzip.IGzipFile(fileobj=raw, mode="rb")), raw)
         if source.compression == "bz2":
             return _closing_both(bz2.BZ2File(raw), raw)
         if source.compression == "xz":
