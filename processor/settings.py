@@ -14,16 +14,18 @@ import urllib.parse
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
-
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from processor.cpus import available_cpus
 from processor.errors import ConfigError
 from processor.masking import mask_url_text, notify_secrets, shown_notify_url, shown_url, url_secrets
-from processor.schema_file import SchemaFile, read_schema_file
-from processor.transform import load_transform
+
+# SQLAlchemy, the schema file's types and TRANSFORM's pandas are imported where a value is
+# parsed, not here: ``--help`` builds the parser from this module and must import none of them.
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
+
+    from processor.schema_file import SchemaFile
 
 IF_EXISTS_CHOICES = ("fail", "replace", "append", "merge", "delete_rows")
 QUOTING_CHOICES = ("csv", "none")
@@ -181,6 +183,9 @@ SCHEMA_QUERY = "csv_sql_importer_schema"
 
 def parse_url(text: str, name: str = "DEST_SQL") -> URL:
     """Parse a SQLAlchemy URL, accepting ``postgres://`` and ``mysql://`` as users write them."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         url = make_url(text)
     except (ArgumentError, ValueError):  # ValueError: a port that is not a number
@@ -267,6 +272,8 @@ def _encoding(name: str, text: str) -> str:
 
 def _url(name: str, text: str) -> str:
     """A URL whose scheme names a dialect and a driver that are installed (checked before any work)."""
+    from sqlalchemy.exc import NoSuchModuleError
+
     url = parse_url(text, name)
     try:
         url.get_dialect().import_dbapi()
@@ -332,6 +339,8 @@ def _selection(name: str, text: str) -> tuple[str, ...]:
 
 def _transform(name: str, text: str) -> str:
     """TRANSFORM: ``module:function`` or ``file.py:function``, loaded now to fail before any work."""
+    from processor.transform import load_transform
+
     load_transform(text.strip())
     return text.strip()
 
@@ -351,6 +360,12 @@ def _text(name: str, text: str) -> str:
 
 def _path(name: str, text: str) -> Path:
     return Path(text)
+
+
+def _schema_file(name: str, text: str) -> SchemaFile:
+    from processor.schema_file import read_schema_file
+
+    return read_schema_file(Path(text))
 
 
 @dataclass(frozen=True)
@@ -457,7 +472,7 @@ OPTIONS = (
     ),
     Option(
         "SCHEMA_FILE",
-        lambda name, text: read_schema_file(Path(text)),
+        _schema_file,
         "JSON file fixing column types (and NOT NULL, primary key): the importer's own format or CSVW",
         "none: types planned from samples",
     ),
@@ -554,6 +569,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="only remove staging tables that crashed runs left for DEST_TABLE, then exit",
     )
     return parser
+
+
+def answer_help(argv: Sequence[str]) -> None:
+    """Print ``--help`` and exit 0 when the flags ask for it, and return otherwise: called before
+    the command starts its worker server or imports the pipeline, which help needs neither of.
+    Flags that cannot be read are left for ``load_settings`` to report."""
+    with contextlib.suppress(ConfigError):
+        build_parser().parse_args(list(argv))
 
 
 def _shown(default: Any) -> str:
