@@ -12,11 +12,12 @@ import codecs
 import contextlib
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from processor.cpus import available_cpus
+from processor.env_file import EnvFile, read_env_file
 from processor.errors import ConfigError
 from processor.masking import mask_url_text, notify_secrets, shown_notify_url, shown_url, url_secrets
 
@@ -108,6 +109,8 @@ class Settings:
     verbose: bool = False
     quiet: bool = False
     cleanup: bool = False
+    #: The --env-file the settings were read from too, and its lines.
+    env_file: EnvFile | None = None
 
     def __post_init__(self) -> None:
         if self.if_exists == "merge" and not self.key:
@@ -154,6 +157,8 @@ class Settings:
         without their secrets."""
         values = {option.env: getattr(self, option.attr) for option in OPTIONS}
         values |= {"VERBOSE": self.verbose, "QUIET": self.quiet, "CLEANUP": self.cleanup}
+        if self.env_file is not None:
+            values["ENV_FILE"] = self.env_file.path
         values["DEST_SQL"] = self.masked_url
         if self.notify_url is not None:
             values["NOTIFY_URL"] = shown_notify_url(self.notify_url)
@@ -561,6 +566,13 @@ def build_parser() -> argparse.ArgumentParser:
             default=None,
             help=f"{option.help} (default: {shown})",
         )
+    parser.add_argument(
+        "--env-file",
+        metavar="PATH",
+        action="append",
+        help="read settings from this file of NAME=value lines too, as Docker's --env-file reads them; "
+        "the environment and flags win over it (README: Settings from a file)",
+    )
     parser.add_argument("--verbose", action="store_true", help="show full tracebacks and debug logs")
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no progress log lines")
     parser.add_argument(
@@ -590,10 +602,16 @@ def _shown(default: Any) -> str:
 def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
     """Build Settings from flags (first) and environment variables; raise ConfigError if invalid.
 
-    Nothing is read before every variable is known to be a setting or no look-alike of one."""
+    Nothing is read before every variable is known to be a setting or no look-alike of one.  An
+    ``--env-file`` gives the settings that neither a flag nor the environment gives."""
     args = build_parser().parse_args(list(argv))
     check_names(environ)
-    values = {option.attr: option.parse(option.env, text) for option, text in _given(args, environ)}
+    env_file = _read_env_file(args)
+    values, used = {}, set()
+    for option, text, line in _given(args, environ, env_file):
+        where = f"--env-file {args.env_file[0]}: line {line}: " if line else ""
+        values[option.attr] = _parsed(option, text, where)
+        used |= {option.env} if line else set()
     values = _with_url_file(values)
     if "dest_sql" in values and "src_data_folder" not in values and not args.cleanup:
         raise ConfigError(
@@ -601,9 +619,39 @@ def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
             "into the default database (sqlite:///import.db), never into DEST_SQL's; set "
             "SRC_DATA_FOLDER to the folder (or archive) to import"
         )
-    return _settings(values, args)
+    return _settings(values, args, replace(env_file, used=frozenset(used)) if env_file else None)
 
 
+def _read_env_file(args: argparse.Namespace) -> EnvFile | None:
+    """The --env-file's lines, each name a setting (a misspelt one is the error it is in the
+    environment, with the file's line); None without --env-file."""
+    if not args.env_file:
+        return None
+    if len(args.env_file) > 1:
+        raise ConfigError("--env-file is given more than once; give one file")
+    path = Path(args.env_file[0])
+    lines = read_env_file(path)
+    for entry in lines:
+        if entry.name not in SETTING_NAMES:
+            problem = misnamed(entry.name) or (
+                f"{entry.name} is not a setting; an env file holds the importer's settings only "
+                "(other variables belong in the environment)"
+            )
+            raise ConfigError(f"--env-file {path}: line {entry.line}: {problem} (nothing was imported)")
+    return EnvFile(path, lines)
+
+
+def _parsed(option: Option, text: str, where: str) -> Any:
+    """A setting's value parsed; ``where`` (the env file and line it came from) leads its error."""
+    try:
+        return option.parse(option.env, text)
+    except ConfigError as error:
+        error.message = where + error.message
+        raise
+
+
+#: The settings' variables, as the environment and an --env-file name them.
+SETTING_NAMES = tuple(option.env for option in OPTIONS)
 #: Variables starting so are the importer's (misspelt, or of another version) whatever follows.
 OWN_PREFIXES = ("SRC_", "DEST_", "IF_")
 #: A variable within this many edits of a setting's name (case aside) is taken for a misspelling.
@@ -614,23 +662,28 @@ def check_names(environ: Mapping[str, str]) -> None:
     """Refuse variables that look like settings but are none (``SRC_DATA_FOLDR``, ``DEST_SQl``,
     ``IF_EXIST``): ignoring one would run with the default in its place.  Other software's
     variables (``PATH``, ``DASK_*``, ``LOG_DIR``) are more than two edits from every setting's name."""
-    names = [option.env for option in OPTIONS]
-    found = []
-    for variable in sorted(environ):
-        if variable in names:
-            continue
-        upper = variable.upper()
-        near = [(d, name) for name in names if (d := _edits(upper, name, TYPO_EDITS)) <= TYPO_EDITS]
-        prefix = next((p for p in OWN_PREFIXES if upper.startswith(p)), None)
-        if near:
-            found.append(f"{variable} is not a setting; did you mean {min(near)[1]}?")
-        elif prefix:  # no misspelling: the setting of that prefix sharing most words
-            words = set(upper.split("_"))
-            alike = [name for name in names if name.startswith(prefix)] or names
-            nearest = min(alike, key=lambda name: (-len(words & set(name.split("_"))), _edits(upper, name)))
-            found.append(f"{variable} is not a setting; did you mean {nearest}?")
+    found = [problem for variable in sorted(environ) if (problem := misnamed(variable))]
     if found:
         raise ConfigError("; ".join(found) + " (nothing was imported)")
+
+
+def misnamed(variable: str) -> str | None:
+    """``X is not a setting; did you mean Y?`` for a variable that is no setting but looks like
+    one (check_names); None for a setting, and for a variable like none."""
+    names = SETTING_NAMES
+    if variable in names:
+        return None
+    upper = variable.upper()
+    near = [(d, name) for name in names if (d := _edits(upper, name, TYPO_EDITS)) <= TYPO_EDITS]
+    prefix = next((p for p in OWN_PREFIXES if upper.startswith(p)), None)
+    if near:
+        return f"{variable} is not a setting; did you mean {min(near)[1]}?"
+    if prefix:  # no misspelling: the setting of that prefix sharing most words
+        words = set(upper.split("_"))
+        alike = [name for name in names if name.startswith(prefix)] or names
+        nearest = min(alike, key=lambda name: (-len(words & set(name.split("_"))), _edits(upper, name)))
+        return f"{variable} is not a setting; did you mean {nearest}?"
+    return None
 
 
 def _edits(a: str, b: str, bound: int | None = None) -> int:
@@ -685,28 +738,43 @@ def salvage_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Setting
     try:
         args, _unknown = build_parser().parse_known_args(list(argv))
     except ConfigError:  # the flags cannot be read at all: the environment alone
-        args = argparse.Namespace(verbose=False, quiet=False, cleanup=False)
+        args = argparse.Namespace(verbose=False, quiet=False, cleanup=False, env_file=None)
+    # The env file's readable lines, whatever their names (its DEST_SQL's secrets are masked too).
+    lines = read_env_file(Path(args.env_file[-1]), lenient=True) if args.env_file else ()
+    env_file = EnvFile(Path(args.env_file[-1]), lines) if args.env_file else None
     values = {}
-    for option, text in _given(args, environ):
+    for option, text, _line in _given(args, environ, env_file):
         if option.attr in SALVAGED:
             with contextlib.suppress(ConfigError):
                 values[option.attr] = option.parse(option.env, text)
     with contextlib.suppress(ConfigError):
         values = _with_url_file(values)  # its URL's secrets are masked like DEST_SQL's
-    return _settings(values, args)
+    return _settings(values, args, env_file)
 
 
-def _given(args: argparse.Namespace, environ: Mapping[str, str]) -> Iterator[tuple[Option, str]]:
-    """Each setting that is given, as text: its flag, else its environment variable."""
+def _given(
+    args: argparse.Namespace, environ: Mapping[str, str], env_file: EnvFile | None = None
+) -> Iterator[tuple[Option, str, int | None]]:
+    """Each setting that is given, as text, with the env file's line it came from (else None):
+    its flag, else its environment variable, else the env file's line.  An empty value is not
+    given (but NA_VALUES', which says: no marker)."""
+    in_file = {entry.name: entry for entry in env_file.lines} if env_file else {}
     for option in OPTIONS:
         flag_value = getattr(args, option.attr, None)
         text = flag_value if flag_value is not None else environ.get(option.env)
-        if text is None or (text == "" and option.env != "NA_VALUES"):
-            continue
-        yield option, text
+        line = None
+        if _unset(option, text) and (entry := in_file.get(option.env)) is not None:
+            text, line = entry.value, entry.line
+        if text is not None and not _unset(option, text):
+            yield option, text, line
 
 
-def _settings(values: dict[str, Any], args: argparse.Namespace) -> Settings:
+def _unset(option: Option, text: str | None) -> bool:
+    return text is None or (text == "" and option.env != "NA_VALUES")
+
+
+def _settings(values: dict[str, Any], args: argparse.Namespace, env_file: EnvFile | None) -> Settings:
+    values["env_file"] = env_file
     values["verbose"] = args.verbose
     values["quiet"] = args.quiet
     values["cleanup"] = args.cleanup
