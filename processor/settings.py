@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from processor.cpus import available_cpus
 from processor.env_file import EnvFile, read_env_file
-from processor.errors import ConfigError
+from processor.errors import EXIT_STATUSES, ConfigError
 from processor.masking import mask_url_text, notify_secrets, shown_notify_url, shown_url, url_secrets
 
 # SQLAlchemy, the schema file's types and TRANSFORM's pandas are imported where a value is
@@ -551,7 +551,8 @@ def build_parser() -> argparse.ArgumentParser:
         # sharing its start would silently take its place (or make it an error).
         allow_abbrev=False,
         description="Import a folder of CSV files into one SQL table.",
-        epilog="Every flag can also be given as the environment variable named in capitals.",
+        epilog=help_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # the epilog's table and commands as written
     )
     defaults = Settings()
     for option in OPTIONS:
@@ -581,6 +582,41 @@ def build_parser() -> argparse.ArgumentParser:
         help="only remove staging tables that crashed runs left for DEST_TABLE, then exit",
     )
     return parser
+
+
+#: The commands --help ends with (``%(prog)s`` is the command's name), each after what it does.
+HELP_EXAMPLES = (
+    ("the bundled sample (data/) into import.db (SQLite)", "%(prog)s"),
+    (
+        "a folder into PostgreSQL, replacing the table in one step",
+        "%(prog)s --src-data-folder /srv/epc --dest-sql postgresql://loader@db.example.org/epc "
+        "--if-exists replace",
+    ),
+    (
+        "a job's settings in a file of NAME=value lines, a flag winning over one; plan only",
+        "%(prog)s --env-file /etc/csv-sql-importer/epc.env --workers 4 --dry-run",
+    ),
+)
+
+
+def help_epilog() -> str:
+    """The end of --help: where settings come from, the exit statuses (errors.EXIT_STATUSES, as
+    the README's table) and the examples."""
+    statuses = [f"  {status:>3}  {meaning}" for status, meaning in EXIT_STATUSES.items()]
+    examples = [f"  # {what}\n  {command}" for what, command in HELP_EXAMPLES]
+    return "\n".join(
+        [
+            "Every flag can also be given as the environment variable named in capitals, or as a",
+            "NAME=value line of an --env-file; a flag wins over the environment, the environment",
+            "over the file.",
+            "",
+            "exit statuses:",
+            *statuses,
+            "",
+            "examples:",
+            *examples,
+        ]
+    )
 
 
 def answer_help(argv: Sequence[str]) -> None:
