@@ -647,7 +647,8 @@ def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
     for option, text, line in _given(args, environ, env_file):
         where = f"--env-file {args.env_file[0]}: line {line}: " if line else ""
         values[option.attr] = _parsed(option, text, where)
-        used |= {option.env} if line else set()
+        if line:
+            used.add(option.env)
     values = _with_url_file(values)
     if "dest_sql" in values and "src_data_folder" not in values and not args.cleanup:
         raise ConfigError(
