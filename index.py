@@ -9,9 +9,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from processor.prestart import fill_closed_streams, start_worker_server
+from processor.settings import answer_help
 
 if __name__ == "__main__":
     fill_closed_streams()
+    answer_help(sys.argv[1:])  # --help exits here: no worker server, none of the pipeline imported
     start_worker_server()  # its imports overlap the ones below
 
 from processor import (

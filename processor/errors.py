@@ -117,6 +117,30 @@ class LockError(ImporterError):
     exit_code = 9
 
 
+#: Every exit status and what it means: the end of ``--help`` and, word for word, the start of
+#: each row's meaning in the README's "Exit statuses" table (a test holds them together).
+EXIT_STATUSES: dict[int, str] = {
+    0: "the import worked (or the dry run planned it)",
+    ImporterError.exit_code: "unexpected internal error (a bug: rerun with --verbose and report it)",
+    ConfigError.exit_code: "invalid setting",
+    SourceError.exit_code: "source problem",
+    SchemaError.exit_code: "schema problem",
+    RejectLimitError.exit_code: "more rows rejected than MAX_ERRORS",
+    DatabaseError.exit_code: "database problem",
+    TargetExistsError.exit_code: (
+        "the table exists and IF_EXISTS=fail, or is one that replace / delete_rows must not touch"
+    ),
+    WorkerCrashed.exit_code: "a worker process of the pool died (killed, out of memory)",
+    LockError.exit_code: "another import into the same table holds the lock",
+    TransformError.exit_code: "TRANSFORM failed",
+    ShrinkError.exit_code: (
+        "replace or delete_rows would leave the table with fewer rows than MAX_SHRINK of its own"
+    ),
+    SideOutputError.exit_code: "a side output or the disk failed during the run",
+    Interrupted.exit_code: "interrupted (Ctrl-C, SIGTERM) before the publish committed",
+}
+
+
 def first_line(error: BaseException) -> str:
     """The first line of an exception's message, or its type's name when it has none."""
     text = str(error).strip()

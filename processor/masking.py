@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, quote_plus, unquote, urlsplit
 
-from sqlalchemy.engine import URL
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL  # only named here: --help imports this module, not SQLAlchemy
 
 MASK = "***"
 _SECRET_WORDS = "pass|pwd|secret|token|key|credential"

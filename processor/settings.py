@@ -12,19 +12,22 @@ import codecs
 import contextlib
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, NoReturn
-
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from processor.cpus import available_cpus
-from processor.errors import ConfigError
-from processor.load.transform import load_transform
+from processor.env_file import EnvFile, read_env_file
+from processor.errors import EXIT_STATUSES, ConfigError
 from processor.masking import mask_url_text, notify_secrets, shown_notify_url, shown_url, url_secrets
-from processor.plan.schema_file import SchemaFile, read_schema_file
 from processor.records import SCHEMA_QUERY, IfExists
+
+# SQLAlchemy, the schema file's types and TRANSFORM's pandas are imported where a value is
+# parsed, not here: ``--help`` builds the parser from this module and must import none of them.
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
+
+    from processor.plan.schema_file import SchemaFile
 
 IF_EXISTS_CHOICES = tuple(IfExists)
 QUOTING_CHOICES = ("csv", "none")
@@ -107,6 +110,8 @@ class Settings:
     verbose: bool = False
     quiet: bool = False
     cleanup: bool = False
+    #: The --env-file the settings were read from too, and its lines.
+    env_file: EnvFile | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.if_exists, IfExists):  # text, as IF_EXISTS or a Python caller gives it
@@ -156,6 +161,8 @@ class Settings:
         without their secrets."""
         values = {option.env: getattr(self, option.attr) for option in OPTIONS}
         values |= {"VERBOSE": self.verbose, "QUIET": self.quiet, "CLEANUP": self.cleanup}
+        if self.env_file is not None:
+            values["ENV_FILE"] = self.env_file.path
         values["DEST_SQL"] = self.masked_url
         if self.notify_url is not None:
             values["NOTIFY_URL"] = shown_notify_url(self.notify_url)
@@ -183,6 +190,9 @@ def _plain(value: Any) -> Any:
 
 def parse_url(text: str, name: str = "DEST_SQL") -> URL:
     """Parse a SQLAlchemy URL, accepting ``postgres://`` and ``mysql://`` as users write them."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         url = make_url(text)
     except (ArgumentError, ValueError):  # ValueError: a port that is not a number
@@ -269,6 +279,8 @@ def _encoding(name: str, text: str) -> str:
 
 def _url(name: str, text: str) -> str:
     """A URL whose scheme names a dialect and a driver that are installed (checked before any work)."""
+    from sqlalchemy.exc import NoSuchModuleError
+
     url = parse_url(text, name)
     try:
         url.get_dialect().import_dbapi()
@@ -334,6 +346,8 @@ def _selection(name: str, text: str) -> tuple[str, ...]:
 
 def _transform(name: str, text: str) -> str:
     """TRANSFORM: ``module:function`` or ``file.py:function``, loaded now to fail before any work."""
+    from processor.load.transform import load_transform
+
     load_transform(text.strip())
     return text.strip()
 
@@ -353,6 +367,12 @@ def _text(name: str, text: str) -> str:
 
 def _path(name: str, text: str) -> Path:
     return Path(text)
+
+
+def _schema_file(name: str, text: str) -> SchemaFile:
+    from processor.plan.schema_file import read_schema_file
+
+    return read_schema_file(Path(text))
 
 
 @dataclass(frozen=True)
@@ -459,7 +479,7 @@ OPTIONS = (
     ),
     Option(
         "SCHEMA_FILE",
-        lambda name, text: read_schema_file(Path(text)),
+        _schema_file,
         "JSON file fixing column types (and NOT NULL, primary key): the importer's own format or CSVW",
         "none: types planned from samples",
     ),
@@ -533,7 +553,8 @@ def build_parser() -> argparse.ArgumentParser:
         # sharing its start would silently take its place (or make it an error).
         allow_abbrev=False,
         description="Import a folder of CSV files into one SQL table.",
-        epilog="Every flag can also be given as the environment variable named in capitals.",
+        epilog=help_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # the epilog's table and commands as written
     )
     defaults = Settings()
     for option in OPTIONS:
@@ -548,6 +569,13 @@ def build_parser() -> argparse.ArgumentParser:
             default=None,
             help=f"{option.help} (default: {shown})",
         )
+    parser.add_argument(
+        "--env-file",
+        metavar="PATH",
+        action="append",
+        help="read settings from this file of NAME=value lines too, as Docker's --env-file reads them; "
+        "the environment and flags win over it (README: Settings from a file)",
+    )
     parser.add_argument("--verbose", action="store_true", help="show full tracebacks and debug logs")
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no progress log lines")
     parser.add_argument(
@@ -556,6 +584,49 @@ def build_parser() -> argparse.ArgumentParser:
         help="only remove staging tables that crashed runs left for DEST_TABLE, then exit",
     )
     return parser
+
+
+#: The commands --help ends with (``%(prog)s`` is the command's name), each after what it does.
+HELP_EXAMPLES = (
+    ("the bundled sample (data/) into import.db (SQLite)", "%(prog)s"),
+    (
+        "a folder into PostgreSQL, replacing the table in one step",
+        "%(prog)s --src-data-folder /srv/epc --dest-sql postgresql://loader@db.example.org/epc "
+        "--if-exists replace",
+    ),
+    (
+        "a job's settings in a file of NAME=value lines, a flag winning over one; plan only",
+        "%(prog)s --env-file /etc/csv-sql-importer/epc.env --workers 4 --dry-run",
+    ),
+)
+
+
+def help_epilog() -> str:
+    """The end of --help: where settings come from, the exit statuses (errors.EXIT_STATUSES, as
+    the README's table) and the examples."""
+    statuses = [f"  {status:>3}  {meaning}" for status, meaning in EXIT_STATUSES.items()]
+    examples = [f"  # {what}\n  {command}" for what, command in HELP_EXAMPLES]
+    return "\n".join(
+        [
+            "Every flag can also be given as the environment variable named in capitals, or as a",
+            "NAME=value line of an --env-file; a flag wins over the environment, the environment",
+            "over the file.",
+            "",
+            "exit statuses:",
+            *statuses,
+            "",
+            "examples:",
+            *examples,
+        ]
+    )
+
+
+def answer_help(argv: Sequence[str]) -> None:
+    """Print ``--help`` and exit 0 when the flags ask for it, and return otherwise: called before
+    the command starts its worker server or imports the pipeline, which help needs neither of.
+    Flags that cannot be read are left for ``load_settings`` to report."""
+    with contextlib.suppress(ConfigError):
+        build_parser().parse_args(list(argv))
 
 
 def _shown(default: Any) -> str:
@@ -569,10 +640,17 @@ def _shown(default: Any) -> str:
 def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
     """Build Settings from flags (first) and environment variables; raise ConfigError if invalid.
 
-    Nothing is read before every variable is known to be a setting or no look-alike of one."""
+    Nothing is read before every variable is known to be a setting or no look-alike of one.  An
+    ``--env-file`` gives the settings that neither a flag nor the environment gives."""
     args = build_parser().parse_args(list(argv))
     check_names(environ)
-    values = {option.attr: option.parse(option.env, text) for option, text in _given(args, environ)}
+    env_file = _read_env_file(args)
+    values, used = {}, set()
+    for option, text, line in _given(args, environ, env_file):
+        where = f"--env-file {args.env_file[0]}: line {line}: " if line else ""
+        values[option.attr] = _parsed(option, text, where)
+        if line:
+            used.add(option.env)
     values = _with_url_file(values)
     if "dest_sql" in values and "src_data_folder" not in values and not args.cleanup:
         raise ConfigError(
@@ -580,9 +658,39 @@ def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
             "into the default database (sqlite:///import.db), never into DEST_SQL's; set "
             "SRC_DATA_FOLDER to the folder (or archive) to import"
         )
-    return _settings(values, args)
+    return _settings(values, args, replace(env_file, used=frozenset(used)) if env_file else None)
 
 
+def _read_env_file(args: argparse.Namespace) -> EnvFile | None:
+    """The --env-file's lines, each name a setting (a misspelt one is the error it is in the
+    environment, with the file's line); None without --env-file."""
+    if not args.env_file:
+        return None
+    if len(args.env_file) > 1:
+        raise ConfigError("--env-file is given more than once; give one file")
+    path = Path(args.env_file[0])
+    lines = read_env_file(path)
+    for entry in lines:
+        if entry.name not in SETTING_NAMES:
+            problem = misnamed(entry.name) or (
+                f"{entry.name} is not a setting; an env file holds the importer's settings only "
+                "(other variables belong in the environment)"
+            )
+            raise ConfigError(f"--env-file {path}: line {entry.line}: {problem} (nothing was imported)")
+    return EnvFile(path, lines)
+
+
+def _parsed(option: Option, text: str, where: str) -> Any:
+    """A setting's value parsed; ``where`` (the env file and line it came from) leads its error."""
+    try:
+        return option.parse(option.env, text)
+    except ConfigError as error:
+        error.message = where + error.message
+        raise
+
+
+#: The settings' variables, as the environment and an --env-file name them.
+SETTING_NAMES = tuple(option.env for option in OPTIONS)
 #: Variables starting so are the importer's (misspelt, or of another version) whatever follows.
 OWN_PREFIXES = ("SRC_", "DEST_", "IF_")
 #: A variable within this many edits of a setting's name (case aside) is taken for a misspelling.
@@ -593,23 +701,28 @@ def check_names(environ: Mapping[str, str]) -> None:
     """Refuse variables that look like settings but are none (``SRC_DATA_FOLDR``, ``DEST_SQl``,
     ``IF_EXIST``): ignoring one would run with the default in its place.  Other software's
     variables (``PATH``, ``DASK_*``, ``LOG_DIR``) are more than two edits from every setting's name."""
-    names = [option.env for option in OPTIONS]
-    found = []
-    for variable in sorted(environ):
-        if variable in names:
-            continue
-        upper = variable.upper()
-        near = [(d, name) for name in names if (d := _edits(upper, name, TYPO_EDITS)) <= TYPO_EDITS]
-        prefix = next((p for p in OWN_PREFIXES if upper.startswith(p)), None)
-        if near:
-            found.append(f"{variable} is not a setting; did you mean {min(near)[1]}?")
-        elif prefix:  # no misspelling: the setting of that prefix sharing most words
-            words = set(upper.split("_"))
-            alike = [name for name in names if name.startswith(prefix)] or names
-            nearest = min(alike, key=lambda name: (-len(words & set(name.split("_"))), _edits(upper, name)))
-            found.append(f"{variable} is not a setting; did you mean {nearest}?")
+    found = [problem for variable in sorted(environ) if (problem := misnamed(variable))]
     if found:
         raise ConfigError("; ".join(found) + " (nothing was imported)")
+
+
+def misnamed(variable: str) -> str | None:
+    """``X is not a setting; did you mean Y?`` for a variable that is no setting but looks like
+    one (check_names); None for a setting, and for a variable like none."""
+    names = SETTING_NAMES
+    if variable in names:
+        return None
+    upper = variable.upper()
+    near = [(d, name) for name in names if (d := _edits(upper, name, TYPO_EDITS)) <= TYPO_EDITS]
+    prefix = next((p for p in OWN_PREFIXES if upper.startswith(p)), None)
+    if near:
+        return f"{variable} is not a setting; did you mean {min(near)[1]}?"
+    if prefix:  # no misspelling: the setting of that prefix sharing most words
+        words = set(upper.split("_"))
+        alike = [name for name in names if name.startswith(prefix)] or names
+        nearest = min(alike, key=lambda name: (-len(words & set(name.split("_"))), _edits(upper, name)))
+        return f"{variable} is not a setting; did you mean {nearest}?"
+    return None
 
 
 def _edits(a: str, b: str, bound: int | None = None) -> int:
@@ -664,28 +777,43 @@ def salvage_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Setting
     try:
         args, _unknown = build_parser().parse_known_args(list(argv))
     except ConfigError:  # the flags cannot be read at all: the environment alone
-        args = argparse.Namespace(verbose=False, quiet=False, cleanup=False)
+        args = argparse.Namespace(verbose=False, quiet=False, cleanup=False, env_file=None)
+    # The env file's readable lines, whatever their names (its DEST_SQL's secrets are masked too).
+    lines = read_env_file(Path(args.env_file[-1]), lenient=True) if args.env_file else ()
+    env_file = EnvFile(Path(args.env_file[-1]), lines) if args.env_file else None
     values = {}
-    for option, text in _given(args, environ):
+    for option, text, _line in _given(args, environ, env_file):
         if option.attr in SALVAGED:
             with contextlib.suppress(ConfigError):
                 values[option.attr] = option.parse(option.env, text)
     with contextlib.suppress(ConfigError):
         values = _with_url_file(values)  # its URL's secrets are masked like DEST_SQL's
-    return _settings(values, args)
+    return _settings(values, args, env_file)
 
 
-def _given(args: argparse.Namespace, environ: Mapping[str, str]) -> Iterator[tuple[Option, str]]:
-    """Each setting that is given, as text: its flag, else its environment variable."""
+def _given(
+    args: argparse.Namespace, environ: Mapping[str, str], env_file: EnvFile | None = None
+) -> Iterator[tuple[Option, str, int | None]]:
+    """Each setting that is given, as text, with the env file's line it came from (else None):
+    its flag, else its environment variable, else the env file's line.  An empty value is not
+    given (but NA_VALUES', which says: no marker)."""
+    in_file = {entry.name: entry for entry in env_file.lines} if env_file else {}
     for option in OPTIONS:
         flag_value = getattr(args, option.attr, None)
         text = flag_value if flag_value is not None else environ.get(option.env)
-        if text is None or (text == "" and option.env != "NA_VALUES"):
-            continue
-        yield option, text
+        line = None
+        if _unset(option, text) and (entry := in_file.get(option.env)) is not None:
+            text, line = entry.value, entry.line
+        if text is not None and not _unset(option, text):
+            yield option, text, line
 
 
-def _settings(values: dict[str, Any], args: argparse.Namespace) -> Settings:
+def _unset(option: Option, text: str | None) -> bool:
+    return text is None or (text == "" and option.env != "NA_VALUES")
+
+
+def _settings(values: dict[str, Any], args: argparse.Namespace, env_file: EnvFile | None) -> Settings:
+    values["env_file"] = env_file
     values["verbose"] = args.verbose
     values["quiet"] = args.quiet
     values["cleanup"] = args.cleanup

@@ -11,8 +11,8 @@ import os
 import pytest
 from conftest import write
 
-from processor.sources.discover import common_stem, discover_files
 from processor.errors import ConfigError, SourceError
+from processor.sources.discover import common_stem, discover_files
 
 
 def test_discover_order_recursion_and_formats(tmp_path):

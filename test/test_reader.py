@@ -12,8 +12,8 @@ import pyarrow as pa
 import pytest
 from conftest import write
 
-from processor.sources.discover import SourceFile
 from processor.errors import SourceError
+from processor.sources.discover import SourceFile
 from processor.sources.read import (
     InvalidRow,
     TextFormat,

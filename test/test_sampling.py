@@ -10,13 +10,13 @@ import threading
 import pytest
 from conftest import Database, load, write
 
-from processor.plan.columns import map_columns
-from processor.sources.discover import discover_files
 from processor.errors import Interrupted
 from processor.executors import TaskContext, WorkerSetup
-from processor.sources.read import TextFormat
-from processor.settings import parse_url
 from processor.load.worker import ProfileTask, profile
+from processor.plan.columns import map_columns
+from processor.settings import parse_url
+from processor.sources.discover import discover_files
+from processor.sources.read import TextFormat
 
 
 def test_a_misfit_past_the_sample_says_how_to_plan_from_every_row(db, table, tmp_path):

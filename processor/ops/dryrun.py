@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from processor.backends import Backend, backend_for
 from processor.backends.database import create_engine
 from processor.load.worker import ProfileResult
+from processor.masking import mask, shown_notify_url
 from processor.publish.ledger import Holdings
 from processor.publish.target import count_rows, find_leftovers, least_rows, requested_indexes, staging_name
 from processor.records import IfExists, TablePlan
@@ -78,6 +79,9 @@ class DryRun:
     if_exists: str
     action: str
     leftovers: tuple[str, ...]
+    #: The --env-file, and each of its lines: (line, name, used, as shown: masked).
+    env_file: str | None = None
+    env_file_lines: tuple[tuple[int, str, bool, str], ...] = ()
 
     @property
     def estimated_rows(self) -> int | None:
@@ -92,6 +96,7 @@ class DryRun:
         exact = all(f.exact for f in self.files if not f.skipped)
         lines = [
             f"dry run: nothing was written to {self.destination}",
+            *self._env_file_text(),
             f"files: {len(self.files)} ({total:,} bytes); rows to load: "
             + (_rows(rows, exact) if rows is not None else "not estimated (compressed files)"),
         ]
@@ -125,9 +130,23 @@ class DryRun:
             )
         return "\n".join(lines)
 
+    def _env_file_text(self) -> list[str]:
+        if self.env_file is None:
+            return []
+        head = f"settings from --env-file {self.env_file} (flags and the environment win over it):"
+        return [head] + [f"  line {line}: {shown}" for line, _name, _used, shown in self.env_file_lines]
+
     def to_json(self) -> dict[str, Any]:
         """The plan in the JSON report (``--dry-run --report-path x.json``)."""
         return {
+            "env_file": None
+            if self.env_file is None
+            else {
+                "path": self.env_file,
+                "lines": [
+                    {"line": line, "name": name, "used": used} for line, name, used, _ in self.env_file_lines
+                ],
+            },
             "files": [
                 {
                     "name": f.name,
@@ -202,7 +221,33 @@ def describe_plan(
         if_exists=settings.if_exists,
         action=_action(settings, table, planned) + _shrink_note(settings, backend, table, planned),
         leftovers=tuple(find_leftovers(backend, table)),
+        env_file=str(settings.env_file.path) if settings.env_file else None,
+        env_file_lines=_env_file_lines(settings),
     )
+
+
+def _env_file_lines(settings: Settings) -> tuple[tuple[int, str, bool, str], ...]:
+    """Each line of the --env-file as the dry run shows it: the value it gave, its secrets masked
+    (DEST_SQL and NOTIFY_URL as every output shows them), or why it gave none."""
+    if settings.env_file is None:
+        return ()
+    lines = []
+    for entry in settings.env_file.lines:
+        used = entry.name in settings.env_file.used
+        if used and entry.name == "DEST_SQL":
+            shown = f"DEST_SQL={settings.masked_url}"
+        elif used and entry.name == "NOTIFY_URL":
+            shown = f"NOTIFY_URL={shown_notify_url(entry.value or '')}"
+        elif used:
+            shown = mask(f"{entry.name}={entry.value}", settings.secrets)
+        elif entry.value is None:
+            shown = f"{entry.name}: a name alone, which sets nothing (the environment is read anyway)"
+        elif entry.value == "" and entry.name != "NA_VALUES":
+            shown = f"{entry.name}: empty, which sets nothing"
+        else:
+            shown = f"{entry.name}: not used, a flag or the environment gives it"
+        lines.append((entry.line, entry.name, used, shown))
+    return tuple(lines)
 
 
 def _write_path(settings: Settings, plan: TablePlan, isolated: bool) -> str:
