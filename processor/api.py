@@ -83,7 +83,7 @@ def _settings(settings: dict[str, Any], function: str, cleanup: bool = False, **
     """Settings from the keywords and the function's arguments (each the setting named in
     ARGUMENTS); invalid ones are a ConfigError whose report is written as the command writes
     that of invalid variables (REPORT_PATH, NOTIFY_URL, as far as those can be read)."""
-    values = dict(settings)
+    values = {"progress_bar": False, **settings}  # a library draws no bar on its caller's terminal
     try:
         for name in arguments:
             if name in settings:

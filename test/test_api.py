@@ -8,6 +8,7 @@ as the README's table states them (written out below, not taken from ``processor
 from __future__ import annotations
 
 import csv
+import io
 import os
 import re
 import shutil
@@ -381,3 +382,21 @@ def test_readme_example_runs_as_written(tmp_path: Path, monkeypatch: pytest.Monk
     ]
     with sqlite3.connect(tmp_path / "sample.db") as conn:
         assert conn.execute('SELECT COUNT(*) FROM "certificates"').fetchone() == (rows,)
+
+
+class _Terminal(io.StringIO):
+    """A stderr that says it is a terminal, where the command would draw its progress bar."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_no_progress_bar_unless_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path / "in", "a.csv", SEED)
+    url = f"sqlite:///{tmp_path / 'bar.db'}"
+    terminal = _Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    import_folder(tmp_path / "in", url, "t", workers=1)
+    assert terminal.getvalue() == ""
+    import_folder(tmp_path / "in", url, "t", workers=1, if_exists="replace", progress_bar=True)
+    assert "1/1 files" in terminal.getvalue()  # the bar, asked for (so the check above could fail)
