@@ -4,7 +4,7 @@
 keywords (the variable's name in lower case), parsed by the same code as the variables; it
 returns the ``RunReport`` of a run that worked, or raises the run's ``ImporterError``, which
 carries its ``exit_code`` and the ``report``.  It prints nothing, exits nothing, reads no
-environment variable and, unless asked (``handle_signals=True``), leaves the process's signal
+setting from the environment and, unless asked (``handle_signals=True``), leaves the process's signal
 handlers alone, so it runs in any thread.
 """
 
@@ -89,6 +89,8 @@ def _settings(settings: dict[str, Any], function: str, cleanup: bool = False, **
             if name in settings:
                 raise ConfigError(f"{name} is {function}'s {ARGUMENTS[name]!r} argument: give it there")
         dest = arguments["dest_sql"]
+        if dest is None and settings.get("dest_sql_file") is None:  # never the default database
+            raise ConfigError(f"{function}'s 'dest' is None: give the database URL, or dest_sql_file")
         if dest is not None and not isinstance(dest, str):  # a SQLAlchemy URL: its password as written
             arguments["dest_sql"] = dest.render_as_string(hide_password=False)
         values |= arguments

@@ -270,22 +270,26 @@ def test_works_off_the_main_thread(workers: int, tmp_path: Path) -> None:
             "max_errors must be text, a number, true or false, a path or a list; got dict",
         ),
         ({"dest_sql": "sqlite://"}, "dest_sql is import_folder's 'dest' argument: give it there"),
+        ({"dest": None}, "import_folder's 'dest' is None: give the database URL, or dest_sql_file"),
         ({"if_exists": "merge"}, "IF_EXISTS=merge needs PRIMARY_KEY (the key column or columns)"),
     ],
 )
-def test_invalid_keywords_are_config_errors(keywords: dict[str, Any], message: str, tmp_path: Path) -> None:
+def test_invalid_keywords_are_config_errors(
+    keywords: dict[str, Any], message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     write(tmp_path / "in", "a.csv", SEED)
+    monkeypatch.chdir(tmp_path)  # where the default database, import.db, would be
     report_path = tmp_path / "report.json"
+    keywords = {"dest": f"sqlite:///{tmp_path / 'k.db'}", **keywords}
     with pytest.raises(ConfigError) as raised:
-        import_folder(
-            tmp_path / "in", f"sqlite:///{tmp_path / 'k.db'}", "t", report_path=report_path, **keywords
-        )
+        import_folder(tmp_path / "in", table="t", report_path=report_path, **keywords)
     assert str(raised.value) == message
     assert raised.value.exit_code == 2
     assert raised.value.report is not None
     assert raised.value.report.status == "failed"
     assert '"exit_code": 2' in report_path.read_text()  # reported as the command reports it
     assert not (tmp_path / "k.db").exists()
+    assert not (tmp_path / "import.db").exists()
 
 
 def test_keywords_mean_what_their_variables_mean(tmp_path: Path) -> None:
