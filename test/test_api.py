@@ -404,3 +404,20 @@ def test_no_progress_bar_unless_asked(tmp_path: Path, monkeypatch: pytest.Monkey
     assert terminal.getvalue() == ""
     import_folder(tmp_path / "in", url, "t", workers=1, if_exists="replace", progress_bar=True)
     assert "1/1 files" in terminal.getvalue()  # the bar, asked for (so the check above could fail)
+
+
+def test_ctrl_c_without_handlers_is_the_functions_error(tmp_path: Path) -> None:
+    """Without the run's handlers, Ctrl-C in a TRANSFORM function is Python's KeyboardInterrupt
+    there, which the run cannot tell from the function's own: exit 10, as the README says."""
+    write(tmp_path / "in", "a.csv", SEED)
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    ON_CHUNK.append(lambda: os.kill(os.getpid(), signal.SIGINT))
+    try:
+        with pytest.raises(processor.TransformError) as raised:
+            import_folder(tmp_path / "in", url, "t", workers=1, transform=hook_file(tmp_path))
+    finally:
+        ON_CHUNK.clear()
+    assert raised.value.exit_code == 10
+    assert "KeyboardInterrupt" in str(raised.value)
+    assert not (tmp_path / "c.db").exists()  # the file the run created went with it
