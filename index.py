@@ -18,11 +18,12 @@ if __name__ == "__main__":
 
 from processor import (
     ConfigError,
+    ImporterError,
     RunReport,
     Settings,
+    import_with,
     load_settings,
     report_invalid_settings,
-    run_import,
     salvage_settings,
 )
 from processor.logs import json_line, setup_logging
@@ -39,7 +40,13 @@ def main(argv: Sequence[str], environ: Mapping[str, str]) -> int:
         setup_logging(settings.log_level, settings.log_format, settings.secrets)
         return _show(settings, report_invalid_settings(settings, error))
     setup_logging(settings.log_level, settings.log_format, settings.secrets)
-    return _show(settings, run_import(settings))
+    try:  # the Python API's own path; the command handles Ctrl-C and SIGTERM
+        report = import_with(settings, handle_signals=True)
+    except ImporterError as error:
+        if error.report is None:  # import_with raises the run's error with its report: never
+            raise
+        report = error.report
+    return _show(settings, report)
 
 
 def _show(settings: Settings, report: RunReport) -> int:

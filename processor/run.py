@@ -113,19 +113,21 @@ MISSING_MARKERS = (
 )
 
 
-def run_import(settings: Settings) -> RunReport:
+def run_import(settings: Settings, handle_signals: bool = True) -> RunReport:
     """Import every matched file into the target table; the report says how it went.
 
     Errors are caught here, recorded in the report (written to REPORT_PATH when set, first as
     ``running`` when the run starts) and left for the caller to turn into an exit status; the
-    target is only changed by a run that worked.
+    target is only changed by a run that worked.  ``handle_signals``: SIGINT and SIGTERM roll
+    the run back, or wait for its publish (``interrupts``); else the process's own handlers
+    stay (a library's caller owns them, and only the main thread can set them).
     """
     report = _new_report(settings, settings.if_exists)
     report.settings = settings.shown()
     started = time.perf_counter()
     interrupts = Interrupts()
     report_written = False
-    with interrupts.handled():
+    with interrupts.handled() if handle_signals else contextlib.nullcontext(interrupts):
         try:
             try:
                 _start_report(settings, report)
@@ -578,7 +580,7 @@ def _load(
     staging = staging_name(backend.fold_table(report.table), report.run_id)
     tally = _Tally()
     tasks = _load_tasks(settings, files, profiles, plan, fmt, layout, staging, tally)
-    mode = progress_mode(settings.quiet, settings.log_format)
+    mode = progress_mode(settings.quiet, settings.log_format, settings.progress_bar)
     try:
         # Inside: where DDL commits by itself (MySQL), the staging table may exist without its
         # receipts table when creating that one fails.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import codecs
 import contextlib
+import os
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -112,6 +113,9 @@ class Settings:
     cleanup: bool = False
     #: The --env-file the settings were read from too, and its lines.
     env_file: EnvFile | None = None
+    #: Draw the live progress bar when stderr is a terminal: the command does; the Python API
+    #: only when asked (a library does not draw on its caller's terminal).
+    progress_bar: bool = True
 
     def __post_init__(self) -> None:
         if not isinstance(self.if_exists, IfExists):  # text, as IF_EXISTS or a Python caller gives it
@@ -709,20 +713,27 @@ def check_names(environ: Mapping[str, str]) -> None:
 def misnamed(variable: str) -> str | None:
     """``X is not a setting; did you mean Y?`` for a variable that is no setting but looks like
     one (check_names); None for a setting, and for a variable like none."""
-    names = SETTING_NAMES
-    if variable in names:
+    if variable in SETTING_NAMES:
         return None
+    nearest = nearest_setting(variable)
+    return None if nearest is None else f"{variable} is not a setting; did you mean {nearest}?"
+
+
+def nearest_setting(variable: str) -> str | None:
+    """The setting's variable that ``variable`` (any case) is taken for a misspelling of, or
+    None when it looks like no setting: more than two edits from each, and no prefix of ours."""
+    names = SETTING_NAMES
     upper = variable.upper()
     near = [(d, name) for name in names if (d := _edits(upper, name, TYPO_EDITS)) <= TYPO_EDITS]
-    prefix = next((p for p in OWN_PREFIXES if upper.startswith(p)), None)
     if near:
-        return f"{variable} is not a setting; did you mean {min(near)[1]}?"
-    if prefix:  # no misspelling: the setting of that prefix sharing most words
-        words = set(upper.split("_"))
-        alike = [name for name in names if name.startswith(prefix)] or names
-        nearest = min(alike, key=lambda name: (-len(words & set(name.split("_"))), _edits(upper, name)))
-        return f"{variable} is not a setting; did you mean {nearest}?"
-    return None
+        return min(near)[1]
+    prefix = next((p for p in OWN_PREFIXES if upper.startswith(p)), None)
+    if prefix is None:
+        return None
+    # No misspelling: the setting of that prefix sharing most words.
+    words = set(upper.split("_"))
+    alike = [name for name in names if name.startswith(prefix)] or names
+    return min(alike, key=lambda name: (-len(words & set(name.split("_"))), _edits(upper, name)))
 
 
 def _edits(a: str, b: str, bound: int | None = None) -> int:
@@ -820,3 +831,77 @@ def _settings(values: dict[str, Any], args: argparse.Namespace, env_file: EnvFil
     if values["verbose"]:
         values["log_level"] = "DEBUG"
     return Settings(**values)
+
+
+#: Keywords of the Python API that are no variable: the command's switches, and the bar.
+KEYWORD_SWITCHES = ("verbose", "quiet", "progress_bar")
+#: Settings whose variable is a comma-separated list (INDEXES: ``;`` between indexes), which a
+#: keyword may give as a Python list instead.
+LIST_SETTINGS = ("src_columns", "na_values", "primary_key", "indexes")
+
+
+def keyword_settings(values: Mapping[str, Any]) -> Settings:
+    """Settings from Python keywords (the Python API): each setting's variable in lower case
+    (``if_exists="replace"``, ``workers=2``), its value parsed by that variable's own parser,
+    so that a keyword means what its variable means; ConfigError naming the keyword if invalid.
+
+    A value is the variable's text, or a number, a bool, a path, a list (a comma-separated
+    setting; INDEXES a list of column lists); None leaves the default.  An unknown keyword is a
+    ConfigError naming the nearest setting, as a misspelled variable is."""
+    check_keywords(values)
+    parsed = {name: _keyword_value(name, value) for name, value in values.items() if value is not None}
+    parsed = _with_url_file(parsed)
+    if parsed.get("verbose"):
+        parsed["log_level"] = "DEBUG"
+    return Settings(**parsed)
+
+
+def salvage_keywords(values: Mapping[str, Any]) -> Settings:
+    """``salvage_settings`` for keywords: those of SALVAGED that are valid, else defaults."""
+    parsed = {}
+    for name in SALVAGED:
+        if values.get(name) is not None:
+            with contextlib.suppress(ConfigError):
+                parsed[name] = _keyword_value(name, values[name])
+    with contextlib.suppress(ConfigError):
+        parsed = _with_url_file(parsed)
+    return Settings(**parsed)
+
+
+def check_keywords(values: Mapping[str, Any]) -> None:
+    """Refuse keywords that are no setting, each with the nearest setting's keyword."""
+    known = [option.attr for option in OPTIONS] + list(KEYWORD_SWITCHES)
+    found = []
+    for name in values:
+        if name in known:
+            continue
+        nearest = nearest_setting(name)
+        suggestion = nearest.lower() if nearest else min(known, key=lambda other: _edits(name.lower(), other))
+        found.append(f"{name} is not a setting; did you mean {suggestion}?")
+    if found:
+        raise ConfigError("; ".join(found) + " (nothing was imported)")
+
+
+def _keyword_value(name: str, value: Any) -> Any:
+    """One keyword's value, parsed as its variable's text."""
+    if name in KEYWORD_SWITCHES:
+        return _boolean(name, _keyword_text(name, value))
+    option = next(option for option in OPTIONS if option.attr == name)
+    if name in LIST_SETTINGS and isinstance(value, (list, tuple)):
+        if name == "indexes":  # a list of indexes, each a column or a list of columns
+            value = ";".join(item if isinstance(item, str) else ",".join(map(str, item)) for item in value)
+        else:
+            value = ",".join(_keyword_text(name, item) for item in value)
+    return option.parse(name, _keyword_text(name, value))
+
+
+def _keyword_text(name: str, value: Any) -> str:
+    """A Python value as its variable would be written: ``true``, ``2``, ``0.5``, a path."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    kind = type(value).__name__
+    raise ConfigError(f"{name} must be text, a number, true or false, a path or a list; got {kind}")

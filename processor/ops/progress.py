@@ -27,11 +27,12 @@ BAR, LINES, OFF = "bar", "lines", "off"
 MIB = 1 << 20
 
 
-def progress_mode(quiet: bool, log_format: str) -> str:
-    """The bar on a terminal; log lines when stderr is not one or the logs are JSON; --quiet: none."""
+def progress_mode(quiet: bool, log_format: str, bar: bool = True) -> str:
+    """The bar on a terminal (if ``bar``); log lines when stderr is not one, the logs are JSON or
+    no bar is wanted; --quiet: none."""
     if quiet:
         return OFF
-    if log_format == "json" or not sys.stderr.isatty():
+    if log_format == "json" or not bar or not sys.stderr.isatty():
         return LINES
     return BAR
 
