@@ -22,6 +22,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from processor.cpus import available_cpus
 from processor.errors import ConfigError
 from processor.masking import mask_url_text, notify_secrets, shown_notify_url, shown_url, url_secrets
+from processor.package import ShowVersion, install_hint
 from processor.schema_file import SchemaFile, read_schema_file
 from processor.transform import load_transform
 
@@ -275,7 +276,7 @@ def _url(name: str, text: str) -> str:
     except ModuleNotFoundError as error:
         raise ConfigError(
             f"{name} scheme {url.drivername!r} needs the Python package {error.name!r}, "
-            "which is not installed"
+            f"which is not installed{install_hint(error.name)}"
         ) from None
     return text
 
@@ -553,6 +554,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="only remove staging tables that crashed runs left for DEST_TABLE, then exit",
     )
+    parser.add_argument("--version", action=ShowVersion, help="print the importer's version and exit")
     return parser
 
 
