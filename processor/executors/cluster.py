@@ -291,10 +291,19 @@ def _check_importer(client: distributed.Client, where: str) -> None:
     Python unpickles."""
     package = __package__.split(".")[0]
     missing = []
-    if client.run_on_scheduler(importlib.util.find_spec, package) is None:
+    try:
+        on_scheduler = client.run_on_scheduler(importlib.util.find_spec, package)
+    except ImportError:  # not found by a finder that raises (no answer of None)
+        on_scheduler = None
+    if on_scheduler is None:
         missing.append(f"the Dask scheduler at {where}")
-    found = client.run(importlib.util.find_spec, package)
-    absent = sorted(address for address, spec in found.items() if spec is None)
+    found = client.run(importlib.util.find_spec, package, on_error="return")
+    for answer in found.values():
+        if isinstance(answer, Exception) and not isinstance(answer, ImportError):
+            raise answer
+    absent = sorted(
+        address for address, spec in found.items() if spec is None or isinstance(spec, ImportError)
+    )
     if absent:
         whose = f"its {len(found)} workers" if missing else f"the {len(found)} Dask workers at {where}"
         missing.append(f"{len(absent)} of {whose} ({', '.join(absent)})")
