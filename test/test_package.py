@@ -23,6 +23,7 @@ import sys
 import time
 import tomllib
 import zipfile
+from importlib import metadata
 from pathlib import Path
 
 import distributed
@@ -226,6 +227,20 @@ def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         [*pip, "install", "--no-deps", "--no-index", str(wheel)], capture_output=True, text=True, timeout=300
     )
     assert installed.returncode == 0, installed.stdout + installed.stderr
+    # The commands of the dependencies (``dask``), as their own install would make them here.
+    for dependency in ("dask", "distributed"):
+        for entry in metadata.distribution(dependency).entry_points.select(group="console_scripts"):
+            module, _, function = entry.value.partition(":")
+            script = folder / "bin" / entry.name
+            lines = [
+                f"#!{folder / 'bin' / 'python'}",
+                "import sys",
+                f"from {module} import {function}",
+                "if __name__ == '__main__':",  # Dask's processes are spawned: they import this file
+                f"    sys.exit({function}())",
+            ]
+            script.write_text("\n".join(lines) + "\n")
+            script.chmod(0o755)
     return folder
 
 
