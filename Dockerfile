@@ -7,6 +7,12 @@ RUN apt-get update \
 COPY requirements.txt /tmp/requirements.txt
 RUN python -m venv /opt/venv \
  && /opt/venv/bin/pip install --no-cache-dir -r /tmp/requirements.txt
+# The importer itself as a package on those pins: the image has the csv-sql-import command, and
+# `dask scheduler` / `dask worker` (docker-compose.yml) import it from the venv.
+COPY pyproject.toml /src/
+COPY processor/ /src/processor/
+COPY data/ /src/data/
+RUN /opt/venv/bin/pip install --no-cache-dir --no-deps /src
 
 # Run stage: only the client library, the venv and the code; runs as a non-root user.
 FROM python:3.11-slim-bookworm

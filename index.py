@@ -1,12 +1,12 @@
-"""Command line: ``python index.py`` imports CSV files into SQL, configured by env and flags."""
+"""Command line: ``python index.py`` imports CSV files into SQL, configured by env and flags.
+
+A checkout's way to run ``csv-sql-import`` (``processor/cli.py``, where ``main`` lives).
+"""
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
-from collections.abc import Mapping, Sequence
-from typing import Any
 
 from processor.prestart import fill_closed_streams, start_worker_server
 from processor.settings import answer_help
@@ -16,78 +16,9 @@ if __name__ == "__main__":
     answer_help(sys.argv[1:])  # --help exits here: no worker server, none of the pipeline imported
     start_worker_server()  # its imports overlap the ones below
 
-from processor import (
-    ConfigError,
-    ImporterError,
-    RunReport,
-    Settings,
-    import_with,
-    load_settings,
-    report_invalid_settings,
-    salvage_settings,
-)
-from processor.logs import json_line, setup_logging
-from processor.masking import mask
+from processor.cli import main
 
-
-def main(argv: Sequence[str], environ: Mapping[str, str]) -> int:
-    """Run one import; print a summary or one error line; return the exit status."""
-    try:
-        settings = load_settings(argv, environ)
-    except ConfigError as error:
-        # Report it as asked, as far as the settings can be read (REPORT_PATH, LOG_FORMAT).
-        settings = salvage_settings(argv, environ)
-        setup_logging(settings.log_level, settings.log_format, settings.secrets)
-        return _show(settings, report_invalid_settings(settings, error))
-    setup_logging(settings.log_level, settings.log_format, settings.secrets)
-    try:  # the Python API's own path; the command handles Ctrl-C and SIGTERM
-        report = import_with(settings, handle_signals=True)
-    except ImporterError as error:
-        if error.report is None:  # import_with raises the run's error with its report: never
-            raise
-        report = error.report
-    return _show(settings, report)
-
-
-def _show(settings: Settings, report: RunReport) -> int:
-    """Print the summary, or the error (already masked); return the exit status.
-
-    With LOG_FORMAT=json both are JSON lines too: the summary (event ``summary``, on stdout) with
-    the run's totals, the error (event ``error``, on stderr) with its traceback under --verbose.
-    """
-    json_lines = settings.log_format == "json"
-    if report.error is None:
-        if json_lines:
-            print(json_line("INFO", report.summary(), settings.secrets, **_summary_fields(report)))
-        else:
-            print(mask(report.summary(), settings.secrets))
-        return 0
-    detail = report.error.detail if settings.verbose else None
-    if json_lines:
-        extra = {"traceback": detail} if detail else {}
-        fields = {"event": "error", "run_id": report.run_id, "exit_code": report.exit_code, **extra}
-        logging.getLogger("index").error("%s", report.error, extra=fields)
-        return report.exit_code
-    if detail:
-        print(detail, file=sys.stderr, end="")
-    print(f"error: {report.error}", file=sys.stderr)
-    return report.exit_code
-
-
-def _summary_fields(report: RunReport) -> dict[str, Any]:
-    """The summary line's numbers, for a machine reading the JSON line."""
-    return {
-        "event": "summary",
-        "run_id": report.run_id,
-        "table": report.table,
-        "files": len(report.files),
-        "rows": report.rows,
-        "rejected": len(report.rejects),
-        "skipped": len(report.skipped),
-        "seconds": round(report.seconds, 3),
-        "exit_code": 0,
-    }
-
+__all__ = ["main"]
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:], os.environ))

@@ -1,7 +1,8 @@
 """Print the import cycles of the package `processor`: why a one-way layout stays one-way.
 
 Every ``import`` / ``from ... import`` counts, at module level or inside a function (a lazy
-import still ties two modules together).  Exit status 1 when any strongly connected component
+import still ties two modules together), except under ``if TYPE_CHECKING:``: such an import only
+names a type for the checker and never runs (import-linter's contract leaves them out too).  Exit status 1 when any strongly connected component
 of more than one module exists, 0 otherwise; ``--edges`` prints the whole graph.
 """
 
@@ -41,7 +42,7 @@ def graph(root: Path = ROOT) -> dict[str, set[str]]:
     edges: dict[str, set[str]] = {name: set() for name in known}
     for name, path in known.items():
         is_package = path.name == "__init__.py"
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        for node in _run_time_nodes(ast.parse(path.read_text(), str(path))):
             names: list[str] = []
             if isinstance(node, ast.Import):
                 names = [alias.name for alias in node.names]
@@ -58,6 +59,26 @@ def graph(root: Path = ROOT) -> dict[str, set[str]]:
                 if target and target != name:
                     edges[name].update(_with_parents(target, name))
     return edges
+
+
+def _run_time_nodes(tree: ast.AST) -> list[ast.AST]:
+    """Every node of ``tree`` but those under ``if TYPE_CHECKING:``."""
+    found: list[ast.AST] = []
+    pending = [tree]
+    while pending:
+        node = pending.pop()
+        found.append(node)
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            pending.extend(node.orelse)
+            continue
+        pending.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def _with_parents(target: str, importer: str) -> set[str]:

@@ -21,6 +21,7 @@ from processor.cpus import available_cpus
 from processor.env_file import EnvFile, read_env_file
 from processor.errors import EXIT_STATUSES, ConfigError
 from processor.masking import mask_url_text, notify_secrets, shown_notify_url, shown_url, url_secrets
+from processor.package import ShowVersion, install_hint
 from processor.records import SCHEMA_QUERY, IfExists
 
 # SQLAlchemy, the schema file's types and TRANSFORM's pandas are imported where a value is
@@ -293,7 +294,7 @@ def _url(name: str, text: str) -> str:
     except ModuleNotFoundError as error:
         raise ConfigError(
             f"{name} scheme {url.drivername!r} needs the Python package {error.name!r}, "
-            "which is not installed"
+            f"which is not installed{install_hint(error.name)}"
         ) from None
     return text
 
@@ -587,6 +588,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="only remove staging tables that crashed runs left for DEST_TABLE, then exit",
     )
+    parser.add_argument("--version", action=ShowVersion, help="print the importer's version and exit")
     return parser
 
 

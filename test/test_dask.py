@@ -14,7 +14,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import dask
 import distributed
@@ -29,18 +28,24 @@ from processor.settings import parse_url
 WORKERS = 2
 
 
-def start_cluster(folder: Path) -> tuple[list[subprocess.Popen[bytes]], str]:
+def start_cluster(
+    folder: Path, scheduler_env: dict[str, str] | None = None, worker_env: dict[str, str] | None = None
+) -> tuple[list[subprocess.Popen[bytes]], str]:
     """``dask scheduler`` and ``dask worker`` (two worker processes, each under its nanny) on
-    127.0.0.1, in a folder of their own (not the tests' working directory)."""
+    127.0.0.1, in a folder of their own (not the tests' working directory); the checkout on
+    their PYTHONPATH, unless given their environments."""
     scheduler_file = folder / "scheduler.json"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    common: dict[str, Any] = {"cwd": folder, "env": env}
-    common |= {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    common = {"cwd": folder, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     dask_cli = [sys.executable, "-m", "dask"]
     where = ["--host", "127.0.0.1", "--no-dashboard", "--scheduler-file", str(scheduler_file)]
-    scheduler = subprocess.Popen([*dask_cli, "scheduler", "--port", "0", *where], **common)
+    scheduler = subprocess.Popen(
+        [*dask_cli, "scheduler", "--port", "0", *where], env=scheduler_env or env, **common
+    )
     workers = subprocess.Popen(
-        [*dask_cli, "worker", "--nworkers", str(WORKERS), "--nthreads", "1", *where], **common
+        [*dask_cli, "worker", "--nworkers", str(WORKERS), "--nthreads", "1", *where],
+        env=worker_env or env,
+        **common,
     )
     deadline = time.monotonic() + 60
     while not scheduler_file.exists():
@@ -59,12 +64,17 @@ def scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     try:
         yield address
     finally:
-        for process in processes:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_cluster(processes)
+
+
+def stop_cluster(processes: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM each process (workers first), killed if it does not end within 20 s."""
+    for process in processes:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 # The importer's writing sessions in the test's own database (other test runs may share the server).

@@ -14,6 +14,7 @@ from sqlalchemy.pool import NullPool
 from processor.backends import backend_class
 from processor.errors import ConfigError, DatabaseError, describe, first_line
 from processor.masking import shown_url
+from processor.package import install_hint
 from processor.records import SCHEMA_QUERY
 
 
@@ -38,7 +39,7 @@ def create_engine(url: URL, pooled: bool = True, read_only: bool = False) -> Eng
     except ModuleNotFoundError as error:
         raise ConfigError(
             f"DEST_SQL scheme {url.drivername!r} needs the Python package {error.name!r}, "
-            "which is not installed"
+            f"which is not installed{install_hint(error.name)}"
         ) from None
     except exc.ArgumentError as error:
         raise ConfigError(f"DEST_SQL is not usable: {error}") from None

@@ -150,9 +150,11 @@ class PostgreSQL(Backend):
         that ADBC's driver spent on the same bytes), except where a column is an exact decimal
         or of an existing column's type the importer does not plan (``Foreign``): its text goes
         through CSV COPY, so that each value keeps the scale it was written with, and the
-        column's own type reads it."""
-        if self.dialect.driver != "psycopg2" or any(
-            t.kind is Kind.DECIMAL or t.foreign is not None for t in plan.types
+        column's own type reads it; also without pgpq (the ``postgresql`` extra installs it)."""
+        if (
+            self.dialect.driver != "psycopg2"
+            or any(t.kind is Kind.DECIMAL or t.foreign is not None for t in plan.types)
+            or not _has_pgpq()
         ):
             return super().chunk_writer(staging, plan, isolated)
         method = WriteMethod(copy_binary, takes_rows=False, label="binary COPY from Arrow (pgpq, psycopg2)")
@@ -392,6 +394,17 @@ def copy_csv(pd_table: Any, conn: Any, keys: list[str], data_iter: Iterable[tupl
     with conn.connection.cursor() as cursor:
         cursor.copy_expert(sql, pa.BufferReader(sink.getvalue()), size=COPY_PIECE_BYTES)
     return arrow.num_rows
+
+
+@functools.cache
+def _has_pgpq() -> bool:
+    """Whether pgpq is installed: psycopg2 alone loads through CSV COPY (the report's write path
+    says which was used)."""
+    try:
+        import pgpq  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def copy_binary(pd_table: Any, conn: Any, keys: list[str], data_iter: Iterable[tuple[Any, ...]]) -> int:

@@ -13,10 +13,12 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
+from processor.errors import ConfigError
 from processor.executors.context import TaskContext, WorkerSetup
 from processor.executors.inline import InlineExecutor
 from processor.executors.pool import PoolExecutor
 from processor.executors.streaming import R, T
+from processor.package import install_hint
 
 
 class Executor(Protocol):
@@ -55,7 +57,15 @@ def make_executor(kind: str, workers: int, setup: WorkerSetup, scheduler: str | 
     """The executor for EXECUTOR=``kind``: ``dask`` on the cluster at ``scheduler`` (a local one
     of ``workers`` processes without it); ``pool`` of ``workers`` processes, inline for one."""
     if kind == "dask":
-        from processor.executors.cluster import DaskExecutor  # distributed is imported only here
+        try:
+            from processor.executors.cluster import DaskExecutor  # distributed is imported only here
+        except ModuleNotFoundError as error:
+            if error.name is None or not install_hint(error.name):
+                raise
+            raise ConfigError(
+                f"EXECUTOR=dask needs the Python package {error.name!r}, which is not installed"
+                f"{install_hint(error.name)}; nothing was written"
+            ) from None
 
         return DaskExecutor(setup, scheduler, workers)
     if workers == 1:

@@ -17,6 +17,7 @@ one committed.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import logging
 import os
 import pickle
@@ -37,6 +38,7 @@ from processor.errors import ConfigError, WorkerCrashed
 from processor.executors.context import TaskContext, WorkerSetup, budget_slot, no_turn
 from processor.executors.streaming import POLL_SECONDS, Flight, R, T, pass_on
 from processor.masking import mask, url_secrets
+from processor.package import version
 
 log = logging.getLogger(__name__)
 
@@ -183,6 +185,7 @@ class DaskExecutor:
                 f"DASK_SCHEDULER: no Dask scheduler answers at {scheduler} ({error}); nothing was written"
             ) from None
         try:
+            _check_importer(self._client, self._where)
             self._client.subscribe_topic(self.name, self._receive)
             plugin = ImporterPlugin(self.name, setup, (socket.gethostname(), os.getpid()))
             self._client.register_plugin(plugin, name=self.name)
@@ -286,6 +289,37 @@ class DaskExecutor:
         if self._cluster is not None:
             self._cluster.close()
             self._cluster = None
+
+
+def _check_importer(client: distributed.Client, where: str) -> None:
+    """Fail with one line if the scheduler or a worker cannot import this package: the scheduler
+    unpickles the tasks (else "Error during deserialization of the task graph", cut short), the
+    workers the plugin and the tasks.  Asked with a function of the standard library, which any
+    Python unpickles."""
+    package = __package__.split(".")[0]
+    missing = []
+    try:
+        on_scheduler = client.run_on_scheduler(importlib.util.find_spec, package)
+    except ImportError:  # not found by a finder that raises (no answer of None)
+        on_scheduler = None
+    if on_scheduler is None:
+        missing.append(f"the Dask scheduler at {where}")
+    found = client.run(importlib.util.find_spec, package, on_error="return")
+    for answer in found.values():
+        if isinstance(answer, Exception) and not isinstance(answer, ImportError):
+            raise answer
+    absent = sorted(
+        address for address, spec in found.items() if spec is None or isinstance(spec, ImportError)
+    )
+    if absent:
+        whose = f"its {len(found)} workers" if missing else f"the {len(found)} Dask workers at {where}"
+        missing.append(f"{len(absent)} of {whose} ({', '.join(absent)})")
+    if missing:
+        raise ConfigError(
+            f"{' and '.join(missing)} cannot import the importer (no module {package!r}): install it "
+            f"on the scheduler and every worker, in this run's version {version()} "
+            "(pip install '.[dask]' and DEST_SQL's driver; PYTHONPATH is not needed); nothing was written"
+        )
 
 
 def _task_name(task: Any) -> str:

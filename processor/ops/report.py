@@ -20,6 +20,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from processor.errors import ConfigError, ImporterError
 from processor.masking import mask, mask_values
+from processor.package import version
 from processor.records import FileResult, RejectedRow
 
 if TYPE_CHECKING:
@@ -57,6 +58,8 @@ class RunReport:
     finished_at: str | None = None
     #: The rejects file was written (before the publish), or writing it failed: not again at the end.
     rejects_saved: bool = False
+    #: The importer's version that ran (``processor/package.py``).
+    version: str = field(default_factory=version)
 
     @contextlib.contextmanager
     def phase(self, name: str) -> Iterator[None]:
@@ -121,6 +124,7 @@ class RunReport:
             "destination": self.destination,
             "if_exists": self.if_exists,
             "run_id": self.run_id,
+            "version": self.version,
             "started_at": self.started_at,
             "finished_at": self.finished_at,
             "seconds": round(self.seconds, 3),
