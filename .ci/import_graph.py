@@ -3,7 +3,8 @@
 Every ``import`` / ``from ... import`` counts, at module level or inside a function (a lazy
 import still ties two modules together), except under ``if TYPE_CHECKING:``: such an import only
 names a type for the checker and never runs (import-linter's contract leaves them out too).
-Exit status 1 when any strongly connected component of more than one module exists, 0 otherwise; ``--edges`` prints the whole graph.
+Exit status 1 when any strongly connected component of more than one module exists, 0
+otherwise; ``--edges`` prints the whole graph.
 """
 
 from __future__ import annotations
