@@ -40,6 +40,7 @@ def test_the_bundled_sample_never_goes_into_a_named_database(how, cli, tmp_path)
         assert _count(tmp_path / "named.db", "certificates") == 450
 
 
+@pytest.mark.slow
 def test_readme_quick_start_and_its_replace_keep_working(tmp_path):
     """README "Quick start": ``python index.py``, then ``IF_EXISTS=replace python index.py``, on the
     default database, as a user runs them (the bundled sample in the working folder)."""

@@ -124,6 +124,7 @@ def test_flags_override_environment(folder, tmp_path):
     assert rows(db_path, tables) == [("_import_ledger",), ("from_flag",)]
 
 
+@pytest.mark.slow
 def test_verbose_shows_the_traceback(folder, tmp_path):
     write(folder, "2024/q3/sales.csv", "id,name,amount\n4,x\n")
     settings = {"SRC_DATA_FOLDER": str(folder), "DEST_SQL": f"sqlite:///{tmp_path / 'o.db'}", "WORKERS": "1"}
@@ -172,6 +173,7 @@ def test_report_on_success(folder, tmp_path):
     assert not (tmp_path / "reports" / "run.rejects.csv").exists()
 
 
+@pytest.mark.slow
 def test_report_on_failure(folder, tmp_path):
     write(folder, "2024/q3/sales.csv", "id,name,amount\n4,x,1\n5,y\n6,z,2,extra\n")
     report = tmp_path / "run.json"
@@ -207,6 +209,7 @@ def test_report_on_failure(folder, tmp_path):
     assert not (tmp_path / "o.db").exists()  # the run created it, and left it holding nothing
 
 
+@pytest.mark.slow
 def test_report_when_the_folder_is_missing(tmp_path):
     report = tmp_path / "run.json"
     result = run(tmp_path, SRC_DATA_FOLDER=str(tmp_path / "nope"), REPORT_PATH=str(report))
@@ -217,6 +220,7 @@ def test_report_when_the_folder_is_missing(tmp_path):
     assert not (tmp_path / "import.db").exists()
 
 
+@pytest.mark.slow
 def test_json_logs(folder, tmp_path):
     write(folder, "empty/sales.csv", "")
     ok = run(
@@ -250,6 +254,7 @@ def test_json_logs(folder, tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_two_workers_into_sqlite_never_locked(tmp_path):
     src = tmp_path / "src"
     for n in range(6):
@@ -270,6 +275,7 @@ def test_two_workers_into_sqlite_never_locked(tmp_path):
     assert rows(db_path, "SELECT count(*), count(DISTINCT n) FROM data") == [(4800, 4800)]
 
 
+@pytest.mark.slow
 def test_bundled_sample_with_no_settings(tmp_path):
     shutil.copytree(ROOT / "data", tmp_path / "data")
     expected = 0
@@ -290,6 +296,7 @@ def test_bundled_sample_with_no_settings(tmp_path):
     assert columns == header
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("closed", [1, 2])
 def test_started_with_stdout_or_stderr_closed(folder, tmp_path, closed):
     """``cmd >&-`` or ``2>&-``: the run works; what would have gone to the closed stream is dropped."""

@@ -285,6 +285,7 @@ def test_kill_parent_at_a_random_moment_then_rerun(db, table, previous, importer
     assert ledger(db, table) == [(f"part{n}.csv", ROWS) for n in range(FILES)], why
 
 
+@pytest.mark.slow
 def test_cleanup_action_removes_what_a_killed_run_left(db, table, previous, importers):
     """A run killed mid-load leaves its staging table (and its receipts); ``--cleanup`` removes
     them, the target untouched."""

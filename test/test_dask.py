@@ -114,6 +114,7 @@ def source(folder: Path, files: int = 3, rows: int = 200) -> None:
         write(folder, f"part{n}.csv", "id,text,value\r\n" + "".join(lines))
 
 
+@pytest.mark.slow
 def test_a_cluster_loads_what_the_pool_loads(db, table, tmp_path, scheduler):
     """Split files on the dask CLI's cluster and on the importer's own LocalCluster: the same
     table, the same rejected rows and lines as the pool's, on every database."""
@@ -280,7 +281,6 @@ def test_an_unreachable_scheduler_is_one_error_and_nothing_is_written(cli, tmp_p
     assert Database("sqlite", f"sqlite:///{database}").tables() == set()
 
 
-@pytest.mark.slow
 def test_a_worker_that_cannot_see_a_file_names_itself_and_the_file(tmp_path, scheduler, monkeypatch):
     """The source is given relative to this process's folder, which the workers do not share:
     like a worker without the shared volume, they cannot see it."""
