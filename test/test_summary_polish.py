@@ -84,9 +84,7 @@ def test_the_summary_counts_rejects_by_reason_and_column_and_names_their_file(cl
 
 def test_the_json_summary_line_has_the_reject_counts_and_path(cli, tmp_path):
     folder = _rejects_folder(tmp_path)
-    env = _env(
-        tmp_path, folder, SAMPLE_ROWS="5", MAX_ERRORS="10", DEST_TABLE="t", LOG_FORMAT="json"
-    )
+    env = _env(tmp_path, folder, SAMPLE_ROWS="5", MAX_ERRORS="10", DEST_TABLE="t", LOG_FORMAT="json")
     code, out, err = cli(["--quiet"], env)
     assert code == 0, err
     summary = json.loads(out.splitlines()[-1])
