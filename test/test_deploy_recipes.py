@@ -36,14 +36,18 @@ def readme_section(title: str) -> str:
 
 def shell_commands(section: str) -> Iterator[list[str]]:
     """The commands of a section's ``sh`` blocks, split as the shell does (comments dropped,
-    backslash continuations joined, ``&&`` chains split), each without its ``sudo``."""
+    backslash continuations joined, ``&&`` chains split), each without its ``sudo`` and the
+    variables set before it."""
     for block in re.findall(r"```sh\n(.*?)```", section, re.DOTALL):
         for line in block.replace("\\\n", " ").splitlines():
             words = shlex.split(line, comments=True)
             while words:
                 command = words[: words.index("&&")] if "&&" in words else words
                 words = words[len(command) + 1 :]
-                yield command[1:] if command[:1] == ["sudo"] else command
+                command = command[1:] if command[:1] == ["sudo"] else command
+                while command and re.fullmatch(r"[A-Z_]+=\S*", command[0]):  # VAR=value cmd
+                    command = command[1:]
+                yield command
 
 
 # -- Docker: folders the image's uid writes ---------------------------------------------------
@@ -154,6 +158,23 @@ def test_compose_importers_wait_for_healthy_databases():
         for other, condition in depends.items():
             expected = "service_healthy" if other in databases else "service_started"
             assert condition == {"condition": expected}, (name, other)
+
+
+def test_the_readme_makes_the_compose_reports_folder_for_the_image_uid():
+    """The host folder of the importers' report mount is made for the image's uid before a run."""
+    reports = "/out"
+    volumes = _compose()["x-importer"]["volumes"]
+    (host,) = [v.split(":")[0] for v in volumes if v.split(":")[1] == reports]
+    commands = list(shell_commands(readme_section("### A local trial with Docker Compose")))
+    (install,) = [c for c in commands if c[:2] == ["install", "-d"]]
+    owner = image_user()
+    assert (install[install.index("-o") + 1], install[install.index("-g") + 1]) == (owner, owner)
+    assert Path(install[-1]) == Path(host)
+    runs = [i for i, c in enumerate(commands) if c[:3] == ["docker", "compose", "run"]]
+    assert runs
+    assert commands.index(install) < min(runs)
+    for service in ("importer", "importer-mariadb", "importer-dask"):
+        assert str(Path(_compose()["services"][service]["environment"]["REPORT_PATH"]).parent) == reports
 
 
 def test_the_mariadb_healthcheck_waits_for_innodb():
