@@ -77,6 +77,10 @@ class RejectedRow:
     #: A value that does not fit its column's planned type (not a ragged row): the reason a
     #: plan from samples can be wrong.  Not a column of the rejects file.
     misfit: bool = False
+    #: Why, as a key of ``ops.report.REJECT_KINDS``, and the column of the misfitting value (None:
+    #: no column's), for the counts by reason and by column.  Not columns of the rejects file either.
+    kind: str = "field_count"
+    column: str | None = None
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection
 
 from processor.backends import Backend, LockCheck, backend_class, backend_for
 from processor.backends.database import check_connection, create_engine
+from processor.counts import counted
 from processor.errors import (
     ConfigError,
     DatabaseError,
@@ -279,8 +280,9 @@ def _save_rejects(settings: Settings, report: RunReport) -> None:
         # Written before the publish: a run whose rejected rows are lost publishes nothing.
         raise SideOutputError(
             f"REJECTS_PATH cannot be written: {path}: {error.strerror} "
-            f"({count:,} row{'s' if count > 1 else ''} rejected); nothing was published"
+            f"({counted(count, 'row')} rejected); nothing was published"
         ) from None
+    report.rejects_path = str(path.absolute())
 
 
 def _output_failed(report: RunReport, error: SideOutputError) -> None:
@@ -297,6 +299,7 @@ def _output_failed(report: RunReport, error: SideOutputError) -> None:
 def _cleanup(settings: Settings, table: str, report: RunReport) -> None:
     """--cleanup: only drop the staging tables killed runs into ``table`` left behind."""
     report.table = table
+    report.cleanup = True
     engine = create_engine(settings.url)
     try:
         check_connection(engine)
@@ -417,7 +420,7 @@ def _plan(
         check_merge_key(backend, table, settings.key)
     if onto_existing and settings.indexes:
         log.warning("INDEXES is for a table the run creates; table %r exists and keeps its indexes", table)
-    log.info("%d files to import into table %r at %s", len(files), table, settings.masked_url)
+    log.info("%s to import into table %r at %s", counted(len(files), "file"), table, settings.masked_url)
     loads = not settings.dry_run  # a dry run needs no fingerprint for the load, nor its parts
     tasks = [
         ProfileTask(
@@ -557,7 +560,7 @@ def _files_to_load(
                 "set RELOAD_CHANGED=true to append it again"
             )
     if report.skipped:
-        log.info("%d files already loaded, skipped", len(report.skipped))
+        log.info("%s already loaded, skipped", counted(len(report.skipped), "file"))
     return todo
 
 
@@ -585,7 +588,7 @@ def _load(
         # Inside: where DDL commits by itself (MySQL), the staging table may exist without its
         # receipts table when creating that one fails.
         create_staging(backend, staging, plan, settings.key, report.table)
-        log.info("loading %d files into staging table %r", len(files), staging)
+        log.info("loading %s into staging table %r", counted(len(files), "file"), staging)
         with report.phase("load"), load_progress(files, mode, settings.progress_seconds) as progress:
 
             def on_chunk(event: ChunkWritten) -> None:
@@ -715,11 +718,11 @@ def _merged(parts: list[FileResult]) -> FileResult:
 
 def _log_file(result: FileResult, done: int, files: int) -> None:
     log.info(
-        "%s: %s rows (%d/%d files)",
+        "%s: %s (%d/%s)",
         result.name,
-        f"{result.rows:,}",
+        counted(result.rows, "row"),
         done,
-        files,
+        counted(files, "file"),
         extra={
             "event": "file_loaded",
             "file": result.name,
@@ -814,7 +817,7 @@ def _suggest_fix(error: RejectLimitError, rejects: list[RejectedRow], sample_row
         )
     elif sample_rows:
         error.message += (
-            f"; column types were planned from the first {sample_rows:,} rows of each file, "
+            f"; column types were planned from the first {counted(sample_rows, 'row')} of each file, "
             "SAMPLE_ROWS=0 plans them from every row"
         )
 
@@ -822,7 +825,7 @@ def _suggest_fix(error: RejectLimitError, rejects: list[RejectedRow], sample_row
 def _check_reject_limit(rejects: list[RejectedRow], max_errors: int) -> None:
     if len(rejects) > max_errors:
         first = rejects[0]
-        count = f"{len(rejects)} row{'s' if len(rejects) > 1 else ''}"
+        count = counted(len(rejects), "row")
         raise RejectLimitError(
             f"{first.file}: line {first.line}: {first.reason} "
             f"({count} rejected so far, MAX_ERRORS={max_errors}; nothing was loaded)"

@@ -24,8 +24,9 @@ from processor.settings import OPTIONS
 
 INDEX = ROOT / "index.py"
 SUMMARY = re.compile(
-    r"^imported (?P<rows>[\d,]+) rows from (?P<files>\d+) files into table '(?P<table>[^']+)' "
-    r"at (?P<dest>\S+) in \d+\.\d s \([\d,]+ rows/s\)(?P<rejected>; \d+ rows rejected)?$"
+    r"^imported (?P<rows>[\d,]+) rows? from (?P<files>\d+) files? into table '(?P<table>[^']+)' "
+    r"at (?P<dest>\S+) in \d+\.\d s \([\d,]+ rows/s\)(?P<rejected>; [\d,]+ rows? rejected \(.*\)"
+    r"(, written to \S+)?)?$"
 )
 
 
@@ -65,7 +66,7 @@ def test_import_configured_by_environment(folder, tmp_path):
     assert match["table"] == "sales"
     assert match["dest"] == f"sqlite:///{db_path}"
     assert "Traceback" not in result.stderr
-    assert "2024/q2/sales.csv: 1 rows (2/2 files)" in result.stderr
+    assert "2024/q2/sales.csv: 1 row (2/2 files)" in result.stderr
     assert rows(db_path, "SELECT * FROM sales ORDER BY id") == [
         (1, "Smith, Jo", 10.5),
         (2, "Zoë", None),
@@ -313,7 +314,7 @@ def test_started_with_stdout_or_stderr_closed(folder, tmp_path, closed):
     )
     assert result.returncode == 0, result.stderr
     if closed == 1:
-        assert "2024/q2/sales.csv: 1 rows" in result.stderr
+        assert "2024/q2/sales.csv: 1 row " in result.stderr
     else:
         match = SUMMARY.match(result.stdout.strip())
         assert match, result.stdout

@@ -50,7 +50,7 @@ def test_the_detected_delimiter_is_logged_and_in_the_dry_run(cli, tmp_path):
     code, out, err = cli([], {**env, "REPORT_PATH": str(tmp_path / "plan.json")})
     assert code == 0, err
     assert "delimiter ';' detected in a.csv" in err
-    assert "  a.csv  14 bytes  1 rows  delimiter ';'" in out
+    assert "  a.csv  14 bytes  1 row  delimiter ';'" in out
     planned = json.loads((tmp_path / "plan.json").read_text(encoding="utf-8"))["dry_run"]["files"]
     assert [(f["name"], f["delimiter"]) for f in planned] == [("a.csv", ";")]
 

@@ -32,7 +32,7 @@ def test_dest_sql_file_gives_the_url(ending, cli, tmp_path):
     env = {"SRC_DATA_FOLDER": str(tmp_path / "src"), "REPORT_PATH": str(tmp_path / "r.json")}
     code, out, err = cli(["--dest-sql-file", str(tmp_path / "secret")], env)
     assert code == 0, err
-    assert out.startswith(f"imported 3 rows from 1 files into table 't' at sqlite:///{tmp_path / 'o.db'} in ")
+    assert out.startswith(f"imported 3 rows from 1 file into table 't' at sqlite:///{tmp_path / 'o.db'} in ")
     assert _count(tmp_path / "o.db", "t") == 3
     shown = json.loads((tmp_path / "r.json").read_text())["settings"]
     assert (shown["DEST_SQL_FILE"], shown["DEST_SQL"]) == (
@@ -104,7 +104,7 @@ def test_dest_sql_file_through_a_real_process(tmp_path):
     finally:
         database.drop(table)
     assert done.stdout.startswith(
-        f"imported 7 rows from 1 files into table '{table}' at postgresql+psycopg2://"
+        f"imported 7 rows from 1 file into table '{table}' at postgresql+psycopg2://"
     )
     for text in (done.stdout, done.stderr, (tmp_path / "report.json").read_text()):
         assert n not in text

@@ -414,7 +414,7 @@ def test_header_only_and_empty_files(cli, tmp_path):
         {"SRC_DATA_FOLDER": str(tmp_path / "src"), "DEST_SQL": f"sqlite:///{db_path}", "DEST_TABLE": "t"},
     )
     assert code == 0
-    assert out.startswith("imported 1 rows from 2 files into table 't'")
+    assert out.startswith("imported 1 row from 2 files into table 't'")
     assert [line.split(" ", 1)[1] for line in err.splitlines()] == [
         "WARNING c.csv: empty file (0 bytes), skipped"
     ]

@@ -35,6 +35,7 @@ from processor.backends.inserts import insert_rows
 from processor.backends.locks import LockCheck, busy, lock_key, release, session_check
 from processor.backends.mysql_types import CatalogColumn, existing_type, refused_type
 from processor.backends.names import quoted
+from processor.counts import counted
 from processor.errors import DatabaseError, SchemaError, SideOutputError, describe, driver_error
 from processor.kinds import INT64_MAX, ColumnType, Kind, bounded_decimal
 
@@ -569,7 +570,7 @@ def _check_clean(dbapi: Any, table: str, loaded: int, expected: int) -> None:
             cursor.execute("SHOW WARNINGS LIMIT 1")
             warning = cursor.fetchone()
         detail = f": {warning[2]}" if warning else ""
-        raise DatabaseError(f"LOAD DATA into {table!r} loaded {loaded} of {expected} rows{detail}")
+        raise DatabaseError(f"LOAD DATA into {table!r} loaded {loaded} of {counted(expected, 'row')}{detail}")
 
 
 def _backquoted(name: str) -> str:

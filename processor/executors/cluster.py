@@ -34,6 +34,7 @@ import dask
 import distributed
 from distributed import Future
 
+from processor.counts import counted
 from processor.errors import ConfigError, WorkerCrashed
 from processor.executors.context import TaskContext, WorkerSetup, budget_slot, no_turn
 from processor.executors.streaming import POLL_SECONDS, Flight, R, T, pass_on
@@ -200,7 +201,7 @@ class DaskExecutor:
         except BaseException:
             self.close()
             raise
-        log.info("running tasks on Dask at %s: %d workers", self._where, self.slots)
+        log.info("running tasks on Dask at %s: %s", self._where, counted(self.slots, "worker"))
 
     def _receive(self, event: tuple[float, dict[str, Any]]) -> None:
         """A run's event from a worker (on the client's thread): log lines at once, progress

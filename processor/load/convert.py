@@ -13,8 +13,9 @@ import pyarrow.compute as pc
 from processor.records import TablePlan
 
 
-def apply_plan(chunk: pa.Table, plan: TablePlan) -> tuple[pa.Table, list[tuple[int, str]]]:
-    """The chunk's fitting rows converted to their types, and (row index, reason) for the rest."""
+def apply_plan(chunk: pa.Table, plan: TablePlan) -> tuple[pa.Table, list[tuple[int, str, str]]]:
+    """The chunk's fitting rows converted to their types, and (row index, reason, the column of
+    the value that does not fit) for the rest."""
     masks: dict[int, pa.Array] = {}
     for i, column_type in enumerate(plan.types):
         mask = column_type.fit_mask(chunk.column(i))
@@ -23,7 +24,7 @@ def apply_plan(chunk: pa.Table, plan: TablePlan) -> tuple[pa.Table, list[tuple[i
     keep = None
     for mask in masks.values():
         keep = mask if keep is None else pc.and_(keep, mask)
-    rejected: list[tuple[int, str]] = []
+    rejected: list[tuple[int, str, str]] = []
     if keep is not None and not pc.all(keep).as_py():
         rejected = _reasons(chunk, plan, masks, keep)
         chunk = chunk.filter(keep)
@@ -33,7 +34,7 @@ def apply_plan(chunk: pa.Table, plan: TablePlan) -> tuple[pa.Table, list[tuple[i
 
 def _reasons(
     chunk: pa.Table, plan: TablePlan, masks: dict[int, pa.Array], keep: pa.Array
-) -> list[tuple[int, str]]:
+) -> list[tuple[int, str, str]]:
     """Explain each rejected row by its first misfitting value (error path only)."""
     rows = pc.indices_nonzero(pc.invert(keep)).to_pylist()
     out = []
@@ -41,6 +42,7 @@ def _reasons(
         for i, mask in masks.items():
             if not mask[row].as_py():
                 value = chunk.column(i)[row].as_py()
-                out.append((row, f"column {plan.names[i]!r}: {plan.types[i].reason(value)}"))
+                name = plan.names[i]
+                out.append((row, f"column {name!r}: {plan.types[i].reason(value)}", name))
                 break
     return out

@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 
 from processor.backends.retry import with_retries
 from processor.backends.writers import ChunkWriter, Receipt
+from processor.counts import counted
 from processor.errors import (
     DatabaseError,
     ImporterError,
@@ -236,7 +237,7 @@ def _load_file(task: LoadTask, context: TaskContext) -> FileResult:
     name = task.source.name
     columns = task.layout.fields
     invalid: list[InvalidRow] = []
-    misfits: list[tuple[int, str, bool]] = []  # (record number, reason, a misfit: yes)
+    misfits: list[tuple[int, str, str, str | None]] = []  # (record number, reason, kind, column)
     rows = seen = passed = 0
     first = _first_record(task)
     sample_end = sys.maxsize if task.sampled == 0 else first + task.sampled  # past the sample
@@ -258,7 +259,10 @@ def _load_file(task: LoadTask, context: TaskContext) -> FileResult:
 
             shaped, kept = _shaped(task, task.part, chunk, record, task.plan.names)
             typed, rejected = apply_plan(shaped, task.plan)
-            misfits.extend((record(i if kept is None else int(kept[i])), why, True) for i, why in rejected)
+            misfits.extend(
+                (record(i if kept is None else int(kept[i])), why, "value_misfit", column)
+                for i, why, column in rejected
+            )
             seen += chunk.num_rows
             if task.part.header and len(invalid) > quotes_checked:  # the part with the sample
                 _check_quotes(task.source, task.fmt, invalid[quotes_checked:], sample_end)
@@ -277,19 +281,21 @@ def _load_file(task: LoadTask, context: TaskContext) -> FileResult:
             context.progress(ChunkWritten(name, typed.num_rows, text_bytes(chunk)))
     if passed:
         log.info(
-            "%s%s: %d chunks were committed by an earlier attempt of this task (its worker was lost); "
+            "%s%s: %s committed by an earlier attempt of this task (its worker was lost); "
             "not written again",
             name,
             task.part.describe(),
-            passed,
+            counted(passed, "chunk was", "chunks were"),
         )
+    expected = counted(columns, "field")
     ragged = [
-        (row.record, row.reason or f"expected {columns} fields, found {row.fields}", False) for row in invalid
+        (row.record, row.reason or f"expected {expected}, found {row.fields}", _invalid_kind(row), None)
+        for row in invalid
     ]
     return FileResult(
         name=task.source.name,
         rows=rows,
-        rejects=_locate(task, sorted(ragged + misfits)),
+        rejects=_locate(task, sorted(ragged + misfits, key=lambda reject: reject[:2])),
         seconds=time.perf_counter() - started,
         fingerprint=digest.value,
         read=seen + len(invalid),
@@ -319,10 +325,10 @@ def _batches(task: LoadTask, invalid: list[InvalidRow], digest: StreamDigest) ->
 
 
 def _typed_records(
-    count: int, kept: np.ndarray | None, rejected: list[tuple[int, str]], record: Callable[[int], int]
+    count: int, kept: np.ndarray | None, rejected: list[tuple[int, str, str]], record: Callable[[int], int]
 ) -> list[int]:
     """The record number of each row of a typed chunk: the ``count`` shaped rows less the rejected."""
-    dropped = {row for row, _ in rejected}
+    dropped = {row for row, *_ in rejected}
     return [record(row if kept is None else int(kept[row])) for row in range(count) if row not in dropped]
 
 
@@ -453,7 +459,14 @@ def _write(name: str, writer: ChunkWriter, typed: pa.Table, receipt: Receipt, co
         raise DatabaseError(f"{name}: writing rows failed: {describe(error)}") from None
 
 
-def _locate(task: LoadTask, rejects: list[tuple[int, str, bool]]) -> tuple[RejectedRow, ...]:
+def _invalid_kind(row: InvalidRow) -> str:
+    """Why a row the reader set aside is no row, as a key of ``REJECT_KINDS``."""
+    if not row.reason:
+        return "field_count"
+    return "text_after_quote" if row.reason == GLUED else "invalid_record"  # else: an NDJSON line's
+
+
+def _locate(task: LoadTask, rejects: list[tuple[int, str, str, str | None]]) -> tuple[RejectedRow, ...]:
     """Attach physical line numbers and raw text to rejected records (error path only)."""
     lines = locate_records(task.source, task.fmt, (reject[0] for reject in rejects), task.part)
     return tuple(
@@ -462,7 +475,9 @@ def _locate(task: LoadTask, rejects: list[tuple[int, str, bool]]) -> tuple[Rejec
             line=lines.get(record, (record, ""))[0],
             reason=why,
             text=lines.get(record, (0, ""))[1],
-            misfit=misfit,
+            misfit=kind == "value_misfit",
+            kind=kind,
+            column=column,
         )
-        for record, why, misfit in rejects
+        for record, why, kind, column in rejects
     )

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from processor.backends import Backend, backend_for
 from processor.backends.database import create_engine
+from processor.counts import counted
 from processor.load.worker import ProfileResult
 from processor.masking import mask, shown_notify_url
 from processor.publish.ledger import Holdings
@@ -101,19 +102,21 @@ class DryRun:
             + (_rows(rows, exact) if rows is not None else "not estimated (compressed files)"),
         ]
         for f in self.files[:LISTED_FILES]:
-            shown = _rows(f.rows, f.exact) + " rows" if f.rows is not None else "rows not estimated"
+            shown = "rows not estimated"
+            if f.rows is not None:
+                shown = _rows(f.rows, f.exact) + (" row" if f.rows == 1 else " rows")
             skipped = "  (skipped: loaded already)" if f.skipped else ""
             split = f"  delimiter {shown_delimiter(f.delimiter)}" if f.delimiter else ""
             lines.append(f"  {f.name}  {f.bytes:,} bytes  {shown}{split}{skipped}")
         if len(self.files) > LISTED_FILES:
             lines.append(f"  ... and {len(self.files) - LISTED_FILES} more (the JSON report lists them all)")
         if self.columns:
-            lines.append(f"header: {len(self.header)} columns, planned as")
+            lines.append(f"header: {counted(len(self.header), 'column')}, planned as")
             width = max(len(c.name) for c in self.columns)
             type_width = max(len(c.sql_type) for c in self.columns)
             lines += [f"  {c.name:<{width}}  {c.sql_type:<{type_width}}  {c.reason}" for c in self.columns]
         else:
-            lines.append(f"header: {len(self.header)} columns: {', '.join(self.header)}")
+            lines.append(f"header: {counted(len(self.header), 'column')}: {', '.join(self.header)}")
         if self.ddl:
             lines.append(f"DDL ({self.dialect}):")
             lines += [
@@ -275,7 +278,7 @@ def _shrink_note(settings: Settings, backend: Backend, table: str, planned: Plan
         held = count_rows(conn, backend, table)
     least = least_rows(held, settings.max_shrink)
     limit = f"MAX_SHRINK={settings.max_shrink:g}"
-    return f"; it holds {held:,} rows: {limit} refuses to publish fewer than {least:,}"
+    return f"; it holds {counted(held, 'row')}: {limit} refuses to publish fewer than {least:,}"
 
 
 def _action(settings: Settings, table: str, planned: Planned) -> str:
@@ -292,11 +295,17 @@ def _action(settings: Settings, table: str, planned: Planned) -> str:
             "with the old table's indexes built again on it"
         )
     if settings.if_exists is IfExists.APPEND:
-        return f"table {table!r} exists; the import appends {len(planned.todo)} files' rows{skips}"
+        return f"table {table!r} exists; the import appends {_files_rows(planned)}{skips}"
     if settings.if_exists is IfExists.MERGE:
         key = ", ".join(settings.key)
-        return f"table {table!r} exists; the import upserts {len(planned.todo)} files' rows on ({key}){skips}"
+        return f"table {table!r} exists; the import upserts {_files_rows(planned)} on ({key}){skips}"
     return (
-        f"table {table!r} exists; the import deletes its rows and inserts {len(planned.todo)} files' "
-        "rows in one transaction"
+        f"table {table!r} exists; the import deletes its rows and inserts {_files_rows(planned)} "
+        "in one transaction"
     )
+
+
+def _files_rows(planned: Planned) -> str:
+    """``1 file's rows``, ``3 files' rows``: the rows of the files to load."""
+    files = counted(len(planned.todo), "file's", "files'")
+    return f"{files} rows"

@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
+from processor.counts import counted
 from processor.sources.discover import SourceFile
 
 log = logging.getLogger(__name__)
@@ -88,11 +89,11 @@ class LoadProgress:
             self._bar.update(step)
 
     def _files_text(self) -> str:
-        return f"{self._done}/{len(self._sizes)} files"
+        return f"{self._done}/{counted(len(self._sizes), 'file')}"
 
     def _show(self) -> None:
         if self._bar is not None:
-            self._bar.set_postfix_str(f"{self._rows:,} rows", refresh=False)
+            self._bar.set_postfix_str(counted(self._rows, "row"), refresh=False)
             return
         now = time.monotonic()
         if self._mode == LINES and now - self._last_line >= self._interval:
@@ -104,9 +105,9 @@ class LoadProgress:
         rate = written / seconds if seconds else 0.0
         eta = (self._total - written) / rate if rate else None
         log.info(
-            "progress: %s, %s rows, %.1f of %.1f MiB, %.1f MiB/s, ETA %s",
+            "progress: %s, %s, %.1f of %.1f MiB, %.1f MiB/s, ETA %s",
             self._files_text(),
-            f"{self._rows:,}",
+            counted(self._rows, "row"),
             written / MIB,
             self._total / MIB,
             rate / MIB,

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from processor.counts import counted
 from processor.errors import ConfigError, ImporterError
 from processor.masking import mask, mask_values
 from processor.package import version
@@ -25,6 +26,15 @@ from processor.records import FileResult, RejectedRow
 
 if TYPE_CHECKING:
     from processor.ops.dryrun import DryRun
+
+#: Why rows are rejected: the key each kind is counted under (JSON report, summary line) and
+#: its words in the summary, in that order.
+REJECT_KINDS = {
+    "field_count": "with the wrong number of fields",
+    "text_after_quote": "with text after a closing quote",
+    "invalid_record": "not a JSON object of the columns",
+    "value_misfit": "with a value that does not fit its column",
+}
 
 
 @dataclass
@@ -60,6 +70,10 @@ class RunReport:
     rejects_saved: bool = False
     #: The importer's version that ran (``processor/package.py``).
     version: str = field(default_factory=version)
+    #: Where the rejected rows were written (None: none were, or writing them failed).
+    rejects_path: str | None = None
+    #: --cleanup: the run only removed staging tables; its summary says what it removed.
+    cleanup: bool = False
 
     @contextlib.contextmanager
     def phase(self, name: str) -> Iterator[None]:
@@ -72,7 +86,30 @@ class RunReport:
 
     @property
     def rows(self) -> int:
+        """The rows the run published: none unless the publish committed (the staging table of
+        a failed run is dropped, whatever it held)."""
+        return self.rows_staged if self.published else 0
+
+    @property
+    def rows_staged(self) -> int:
+        """The rows written to the staging table (the published ones, if the publish committed)."""
         return sum(f.rows for f in self.files)
+
+    def rejected_by_reason(self) -> dict[str, int]:
+        """The rejected rows counted by kind (REJECT_KINDS' keys, in its order; none: absent)."""
+        counts = {kind: 0 for kind in REJECT_KINDS}
+        for row in self.rejects:
+            counts[row.kind] = counts.get(row.kind, 0) + 1
+        return {kind: count for kind, count in counts.items() if count}
+
+    def rejected_by_column(self) -> dict[str, int]:
+        """The rows rejected for a value that does not fit its column, counted by that column
+        (most first)."""
+        counts: dict[str, int] = {}
+        for row in self.rejects:
+            if row.column is not None:
+                counts[row.column] = counts.get(row.column, 0) + 1
+        return dict(sorted(counts.items(), key=lambda item: -item[1]))
 
     @property
     def rejects(self) -> list[RejectedRow]:
@@ -92,18 +129,42 @@ class RunReport:
         """The short human summary printed at the end of a successful run (a dry run's plan)."""
         if self.dry_run is not None:
             return self.dry_run.text()
+        if self.cleanup:
+            return self._cleanup_summary()
         rate = self.rows / self.seconds if self.seconds else 0.0
         text = (
-            f"imported {self.rows:,} rows from {len(self.files)} files into table {self.table!r} "
-            f"at {self.destination} in {self.seconds:.1f} s ({rate:,.0f} rows/s)"
+            f"imported {counted(self.rows, 'row')} from {counted(len(self.files), 'file')} "
+            f"into table {self.table!r} at {self.destination} in {self.seconds:.1f} s ({rate:,.0f} rows/s)"
         )
         if self.skipped:
-            text += f"; {len(self.skipped)} files skipped (already loaded)"
+            text += f"; {counted(len(self.skipped), 'file')} skipped (already loaded)"
         if self.rejects:
-            text += f"; {len(self.rejects)} rows rejected"
+            text += f"; {self._rejects_summary()}"
         if self.cleaned:
-            text += f"; removed {len(self.cleaned)} staging tables left by interrupted runs"
+            text += f"; removed {counted(len(self.cleaned), 'staging table')} left by interrupted runs"
         return text
+
+    def _rejects_summary(self) -> str:
+        """``3 rows rejected (1 with the wrong number of fields; 2 with a value that does not fit
+        its column: 'price' 2), written to /out/t.rejects.csv``."""
+        reasons = []
+        for kind, count in self.rejected_by_reason().items():
+            reason = f"{count:,} {REJECT_KINDS.get(kind, kind)}"
+            if kind == "value_misfit":
+                reason += ": " + ", ".join(f"{c!r} {n:,}" for c, n in self.rejected_by_column().items())
+            reasons.append(reason)
+        text = f"{counted(len(self.rejects), 'row')} rejected ({'; '.join(reasons)})"
+        if self.rejects_path is not None:
+            text += f", written to {self.rejects_path}"
+        return text
+
+    def _cleanup_summary(self) -> str:
+        """--cleanup's summary: the staging tables it removed, by name, or that there were none."""
+        where = f"table {self.table!r} at {self.destination}"
+        if not self.cleaned:
+            return f"cleanup: no staging tables left by interrupted runs into {where}; nothing removed"
+        removed = f"{counted(len(self.cleaned), 'staging table')} left by interrupted runs into {where}"
+        return f"cleanup: removed {removed}: {', '.join(map(repr, self.cleaned))}"
 
     @property
     def write_paths(self) -> list[str]:
@@ -130,9 +191,13 @@ class RunReport:
             "seconds": round(self.seconds, 3),
             "phases": {name: round(seconds, 3) for name, seconds in self.phases.items()},
             "rows": self.rows,
+            "rows_staged": self.rows_staged,
             "rows_read": sum(f.read for f in self.files),
             "bytes": sum(f.bytes for f in self.files),
             "rejected": len(self.rejects),
+            "rejected_by_reason": self.rejected_by_reason(),
+            "rejected_by_column": self.rejected_by_column(),
+            "rejects_path": self.rejects_path,
             "write_path": self.write_paths,
             "plan": self.plan,
             "files": [
@@ -140,7 +205,8 @@ class RunReport:
                     "name": f.name,
                     "bytes": f.bytes,
                     "rows_read": f.read,
-                    "rows": f.rows,
+                    "rows": f.rows if self.published else 0,
+                    "rows_staged": f.rows,
                     "rejected": len(f.rejects),
                     "delimiter": f.delimiter,
                     "write_path": f.write_path,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from processor.counts import counted
 from processor.errors import SchemaError, SourceError
 from processor.kinds import ColumnProfile, ColumnType, choose_type, classify, explain
 from processor.records import TablePlan
@@ -97,7 +98,8 @@ def _named(source: SourceFile, record: Sequence[str], names: Sequence[str]) -> l
     if len(record) == len(names) + 1 and record[-1] == "":
         return [*names, ""]
     raise SchemaError(
-        f"{source.name}: line 1 has {len(record)} fields, but {len(names)} columns are named "
+        f"{source.name}: line 1 has {counted(len(record), 'field')}, but {counted(len(names), 'column')} "
+        f"{'is' if len(names) == 1 else 'are'} named "
         "(SRC_HEADER=false: SRC_COLUMNS, or SCHEMA_FILE, names every field in file order)"
     )
 

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from processor.backends import Backend
+from processor.counts import counted
 
 log = logging.getLogger(__name__)
 
@@ -113,11 +114,11 @@ def read_ledger(backend: Backend, table: str) -> Holdings:
         why = _not_that_table(backend, conn, table, rows) if rows else None
     if why is not None:
         log.warning(
-            "table %r %s: the ledger's record of %d files loaded into it is disregarded, and "
+            "table %r %s: the ledger's record of %s loaded into it is disregarded, and "
             "replaced when this run publishes",
             table,
             why,
-            len(rows),
+            counted(len(rows), "file"),
         )
         return Holdings({}, stale=True)
     return Holdings(
@@ -141,7 +142,7 @@ def _not_that_table(
     if rows_recorded:
         anything = sa.select(sa.literal(1)).select_from(sa.Table(table, sa.MetaData(), quote=True)).limit(1)
         if conn.execute(anything).first() is None:
-            return f"is empty, but the ledger says it holds {rows_recorded:,} rows"
+            return f"is empty, but the ledger says it holds {counted(rows_recorded, 'row')}"
     return None
 
 

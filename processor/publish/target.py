@@ -21,6 +21,7 @@ from processor.backends import Backend, Check, Record
 from processor.backends.carry import Carried, Index
 from processor.backends.retry import with_retries
 from processor.backends.writers import receipts_name, receipts_table
+from processor.counts import counted
 from processor.errors import (
     ConfigError,
     DatabaseError,
@@ -244,8 +245,8 @@ def shrink_check(
         old = count_rows(conn, backend, table)
         if rows < least_rows(old, max_shrink):
             raise ShrinkError(
-                f"IF_EXISTS={if_exists} would {action} table {table!r} of {old:,} rows {by} {rows:,} "
-                f"rows (less than MAX_SHRINK={max_shrink:g} of it); nothing was published; "
+                f"IF_EXISTS={if_exists} would {action} table {table!r} of {counted(old, 'row')} {by} "
+                f"{counted(rows, 'row')} (less than MAX_SHRINK={max_shrink:g} of it); nothing was published; "
                 "set MAX_SHRINK=0 to allow"
             )
 
