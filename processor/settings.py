@@ -22,6 +22,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from processor.cpus import available_cpus
 from processor.errors import ConfigError
 from processor.masking import mask_url_text, notify_secrets, shown_notify_url, shown_url, url_secrets
+from processor.matching import ON_MISSING_CHOICES, ON_NEW_CHOICES
 from processor.schema_file import SchemaFile, read_schema_file
 from processor.transform import load_transform
 
@@ -76,6 +77,10 @@ class Settings:
     src_header: bool = True
     src_columns: tuple[str, ...] = ()
     src_path_column: str | None = None
+    #: A column some files have and the table (or the first file) lacks: fail, add or ignore.
+    on_new_columns: str = "fail"
+    #: A column of the table (or of the first file) that a file lacks: fail, or null.
+    on_missing_columns: str = "fail"
     transform: str | None = None
     schema_file: SchemaFile | None = None
     write_schema: Path | None = None
@@ -448,6 +453,17 @@ OPTIONS = (
         _table,
         "add a text column of this name holding each row's file path (relative to the folder or archive)",
         "none",
+    ),
+    Option(
+        "ON_NEW_COLUMNS",
+        _choice(ON_NEW_CHOICES),
+        "a column some files have and the table (else the first file) lacks: fail, add (NULL for the "
+        "rows of files without it) or ignore (not loaded)",
+    ),
+    Option(
+        "ON_MISSING_COLUMNS",
+        _choice(ON_MISSING_CHOICES),
+        "a column of the table (else of the first file) that a file lacks: fail, or null",
     ),
     Option(
         "TRANSFORM",
