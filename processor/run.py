@@ -400,6 +400,9 @@ def _final_columns(
 ) -> Matched:
     """The columns of the files to load, matched as the settings say onto the existing table
     (if any; its columns ``existing``) or onto the first file's header."""
+    if settings.transform is not None and existing is not None:
+        # A TRANSFORM's columns are its own: the table must have them all (``plan_from_table``).
+        return replace(sampling, added=())
     if settings.transform is not None or settings.if_exists not in ("append", "merge", "delete_rows"):
         return sampling  # decided before sampling, with every file to load
     headerless = todo[0].data_format == "csv" and not todo[0].has_header
