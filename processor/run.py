@@ -459,7 +459,6 @@ def _plan(
         check_merge_key(backend, table, settings.key)
     if onto_existing and settings.indexes:
         log.warning("INDEXES is for a table the run creates; table %r exists and keeps its indexes", table)
-    existing = backend.existing_types(table) if onto_existing else None
     log.info("%d files to import into table %r at %s", len(files), table, settings.masked_url)
     loads = not settings.dry_run  # a dry run needs no fingerprint for the load, nor its parts
     tasks = [
@@ -485,8 +484,9 @@ def _plan(
         check_indexes(names, settings.indexes, backend)
     todo = _files_to_load(files, profiles, holdings.entries, settings, report)
     plan = None
-    matched = sampling
+    matched, existing = sampling, None
     if todo:
+        existing = backend.existing_types(table) if onto_existing else None
         matched = _final_columns(settings, backend, table, todo, headers, sampling, existing)
         if settings.transform is None:
             names = matched.columns

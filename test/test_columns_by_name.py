@@ -300,3 +300,51 @@ def test_dry_run_shows_each_files_columns(db, table, tmp_path):
     files = report.dry_run.to_json()["files"]
     assert files[1]["columns"] == {"added": ["score"], "missing": ["name"], "ignored": []}
     assert not db.exists(table)
+
+
+def test_merge_adds_a_new_column_and_updates_by_key(db, table, tmp_path):
+    a = numbered(1, 2, name="n{}")
+    write_rows(tmp_path / "one", "a.csv", ["id", "name"], a)
+    assert load(tmp_path / "one", db, table, primary_key=("id",)).error is None
+    b = [{"id": "2", "name": "changed", "score": "9"}, {"id": "3", "name": "new", "score": "8"}]
+    write_rows(tmp_path / "two", "b.csv", ["score", "name", "id"], b)
+    report = load(
+        tmp_path / "two", db, table, if_exists="merge", primary_key=("id",), on_new_columns="add"
+    )
+    if db.name == "mariadb":
+        assert report.exit_code == 4
+        assert db.columns(table) == ["id", "name"]
+        return
+    assert report.error is None, report.error
+    assert table_rows(db, table) == expected(["id", "name", "score"], a[:1], b)
+
+
+def test_new_column_ignored_onto_an_existing_table(db, table, tmp_path):
+    a = numbered(1, 2, name="n{}")
+    write_rows(tmp_path / "one", "a.csv", ["id", "name"], a)
+    assert load(tmp_path / "one", db, table).error is None
+    b = numbered(3, 2, name="m{}", extra="not {} a number")
+    write_rows(tmp_path / "two", "b.csv", ["extra", "name", "id"], b)
+    report = load(tmp_path / "two", db, table, if_exists="append", on_new_columns="ignore")
+    assert report.error is None, report.error
+    assert report.columns_ignored == ["extra"]
+    assert db.columns(table) == ["id", "name"]
+    assert table_rows(db, table) == expected(["id", "name"], a, b)
+
+
+def test_transform_gets_the_columns_in_one_order_from_every_file(db, table, tmp_path):
+    module = tmp_path / "shout.py"
+    module.write_text(
+        "def shout(frame):\n"
+        "    frame['loud'] = frame['name'].str.upper() + '/' + frame['code']\n"
+        "    return frame\n"
+    )
+    a = numbered(1, 2, name="n{}", code="c{}")
+    b = numbered(3, 2, name="m{}", code="d{}")
+    write_rows(tmp_path / "src", "a.csv", ["id", "name", "code"], a)
+    write_rows(tmp_path / "src", "b.csv", ["code", "name", "id"], b)
+    report = load(tmp_path / "src", db, table, transform=f"{module}:shout")
+    assert report.error is None, report.error
+    assert db.columns(table) == ["id", "name", "code", "loud"]
+    rows = [{**r, "loud": r["name"].upper() + "/" + r["code"]} for r in a + b]
+    assert table_rows(db, table) == sorted(rows, key=lambda r: int(r["id"] or 0))
