@@ -22,7 +22,10 @@ from processor.ledger import LEDGER_TABLE
 from processor.target import staging_name
 
 #: What a header refusal adds (ON_MISSING_COLUMNS, ON_NEW_COLUMNS; test_columns_by_name.py).
-HINT = "(ON_MISSING_COLUMNS=null loads NULL for a missing column; ON_NEW_COLUMNS=add adds a new one, ignore leaves it out)"
+HINT = (
+    "(ON_MISSING_COLUMNS=null loads NULL for a missing column; "
+    "ON_NEW_COLUMNS=add adds a new one, ignore leaves it out)"
+)
 
 
 def sqlite_tables(path: Path) -> set[str]:
