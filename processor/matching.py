@@ -116,7 +116,7 @@ def match_columns(
                     f"SRC_COLUMNS names {_old_of(missing[0], selection, headers, names)!r}, which is not "
                     f"in the header of {name}: {shown}; ON_MISSING_COLUMNS=null loads NULL for it"
                 )
-            raise SchemaError(_refusal(name, first, table, reference, own, fold, on_new, on_missing))
+            raise SchemaError(_refusal(name, first, table, reference, list(own), fold, on_new, on_missing))
         base = map_columns(headers[name], (), path_column, name)
         picks = tuple(own.get(n) for n in loaded)
         layouts[name] = ColumnMap(base.header, picks, tuple(loaded), base.path_column, base.unnamed)
