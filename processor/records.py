@@ -17,6 +17,10 @@ if TYPE_CHECKING:
 #: The URL query parameter that carries DEST_SCHEMA to every engine (never to the driver).
 SCHEMA_QUERY = "csv_sql_importer_schema"
 
+#: ON_NEW_COLUMNS and ON_MISSING_COLUMNS: what a column some files (or the table) lack means.
+ON_NEW_CHOICES = ("fail", "add", "ignore")
+ON_MISSING_CHOICES = ("fail", "null")
+
 
 class IfExists(enum.StrEnum):
     """IF_EXISTS: what a run does with a target table that exists already.  What each value

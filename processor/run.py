@@ -30,6 +30,7 @@ from processor.errors import (
     ImporterError,
     Interrupted,
     RejectLimitError,
+    SchemaError,
     SideOutputError,
     SourceError,
     TransformError,
@@ -41,6 +42,7 @@ from processor.errors import (
 )
 from processor.executors import Executor, WorkerSetup, make_executor
 from processor.interrupts import Interrupts
+from processor.kinds import ColumnProfile, ColumnType
 from processor.load.keys import KeyFoundTwice
 from processor.load.worker import (
     ChunkWritten,
@@ -62,8 +64,9 @@ from processor.ops.report import (
     write_report,
 )
 from processor.ops.runs import record_run
-from processor.plan.columns import ColumnMap, map_columns
+from processor.plan.matching import Matched, match_columns
 from processor.plan.schema import (
+    FileProfile,
     check_identifiers,
     check_indexes,
     merge_profiles,
@@ -333,28 +336,25 @@ def _import(settings: Settings, report: RunReport, interrupts: Interrupts) -> No
         check_own_tables(backend, table, settings.runs_table)
         files = settle_dialects(files, fmt, settings.src_delimiter is None, settings.src_header)
         headerless = files[0].data_format == "csv" and not files[0].has_header
-        layout = map_columns(
-            read_headers(files, fmt, settings.sample_rows, _given_names(settings) if headerless else None),
-            () if headerless else settings.src_columns,
-            settings.src_path_column,
-            files[0].name,
-        )
+        given = _given_names(settings) if headerless else None
+        headers = read_headers(files, fmt, settings.sample_rows, given)
+        sampling = _sampled_columns(settings, files, headers, () if headerless else settings.src_columns)
         if settings.transform is None:  # else the names are known once samples are transformed
-            check_identifiers(table, layout.columns, settings.key, backend, files[0].name)
-            check_indexes(layout.columns, settings.indexes, backend)
+            check_identifiers(table, sampling.columns, settings.key, backend, files[0].name)
+            check_indexes(sampling.columns, settings.indexes, backend)
         # Before anything is written: a cluster that cannot be reached fails the run here.
         executor = _executor(settings, backend, files, fmt, report.run_id)
         with contextlib.closing(executor):
             if settings.dry_run:  # it writes nothing, so it takes no lock and waits for none
-                planned = _plan(settings, backend, executor, files, layout, table, fmt, report)
+                planned = _plan(settings, backend, executor, files, headers, sampling, table, fmt, report)
                 isolated = executor.isolated
                 report.dry_run = describe_plan(
-                    settings, backend, files, layout.header, table, planned, isolated, report.run_id
+                    settings, backend, files, planned.matched.header, table, planned, isolated, report.run_id
                 )
                 return
             with backend.import_lock(table, settings.lock_timeout) as still_locked:
                 report.cleaned = drop_leftovers(backend, table)
-                planned = _plan(settings, backend, executor, files, layout, table, fmt, report)
+                planned = _plan(settings, backend, executor, files, headers, sampling, table, fmt, report)
                 if planned.plan is None:
                     log.info("every file is already loaded into %r; nothing to do", table)
                     return
@@ -367,7 +367,7 @@ def _import(settings: Settings, report: RunReport, interrupts: Interrupts) -> No
                         planned.profiles,
                         planned.plan,
                         fmt,
-                        layout,
+                        planned.matched,
                         report,
                         still_locked,
                         planned.holdings.stale,
@@ -375,7 +375,7 @@ def _import(settings: Settings, report: RunReport, interrupts: Interrupts) -> No
                     )
                 except KeyFoundTwice as error:
                     if error.other is None:
-                        _find_other_row(error, settings, planned.todo, planned.plan, fmt, layout)
+                        _find_other_row(error, settings, planned.todo, planned.plan, fmt, planned.matched)
                     raise
                 except RejectLimitError as error:
                     # Past SAMPLE_ROWS only where the plan came from samples, not the table's types.
@@ -395,12 +395,76 @@ def _given_names(settings: Settings) -> tuple[str, ...]:
     return tuple(name for name, _ in settings.schema_file.types)
 
 
+def _sampled_columns(
+    settings: Settings,
+    files: list[SourceFile],
+    headers: dict[str, tuple[str, ...]],
+    selection: tuple[str, ...],
+) -> Matched:
+    """The columns every file is sampled with, matched by name (``matching.py``).  Where the
+    run may load into an existing table, the table and the ledger (which files are loaded
+    already) decide what fits, under the import lock: the samples then take every file's
+    columns, and ``_final_columns`` decides; else the settings decide here, before sampling."""
+    names = [f.name for f in files]
+    path_column = settings.src_path_column
+    if settings.transform is None and settings.if_exists.into_existing:
+        return match_columns(names, headers, selection, path_column, "add", "null")
+    return match_columns(
+        names, headers, selection, path_column, settings.on_new_columns, settings.on_missing_columns
+    )
+
+
+def _final_columns(
+    settings: Settings,
+    backend: Backend,
+    table: str,
+    todo: list[SourceFile],
+    headers: dict[str, tuple[str, ...]],
+    sampling: Matched,
+    existing: dict[str, ColumnType] | None,
+) -> Matched:
+    """The columns of the files to load, matched as the settings say onto the existing table
+    (if any; its columns ``existing``) or onto the first file's header."""
+    if settings.transform is not None and existing is not None:
+        # A TRANSFORM's columns are its own: the table must have them all (``plan_from_table``).
+        return replace(sampling, added=())
+    if settings.transform is not None or settings.if_exists not in ("append", "merge", "delete_rows"):
+        return sampling  # decided before sampling, with every file to load
+    headerless = todo[0].data_format == "csv" and not todo[0].has_header
+    matched = match_columns(
+        [f.name for f in todo],
+        headers,
+        () if headerless else settings.src_columns,
+        settings.src_path_column,
+        settings.on_new_columns,
+        settings.on_missing_columns,
+        None if existing is None else (table, list(existing), backend.fold_name),
+    )
+    check_identifiers(table, matched.columns, settings.key, backend, todo[0].name)
+    if existing is not None and matched.added and not backend.features.transactional_ddl:
+        added = ", ".join(map(repr, matched.added))
+        raise SchemaError(
+            f"ON_NEW_COLUMNS=add: table {table!r} would gain the columns {added}, but {backend.name} "
+            "commits ALTER TABLE on its own, outside the all-or-nothing publish; nothing was loaded. "
+            "Add the columns to the table first, or load with IF_EXISTS=replace"
+        )
+    return matched
+
+
+def _reindexed(profile: FileProfile, names: tuple[str, ...], wanted: tuple[str, ...]) -> FileProfile:
+    """A file's profile of the columns ``names`` as one of the columns ``wanted`` (a column it
+    was not sampled with says nothing: an existing table's column no file has)."""
+    position = {n: i for i, n in enumerate(names)}
+    return tuple(profile[position[n]] if n in position else ColumnProfile() for n in wanted)
+
+
 def _plan(
     settings: Settings,
     backend: Backend,
     executor: Executor,
     files: list[SourceFile],
-    layout: ColumnMap,
+    headers: dict[str, tuple[str, ...]],
+    sampling: Matched,
     table: str,
     fmt: TextFormat,
     report: RunReport,
@@ -426,7 +490,7 @@ def _plan(
         ProfileTask(
             f,
             fmt,
-            layout,
+            sampling.layouts[f.name],
             settings.sample_rows,
             fingerprint=_decided_by_content(f, holdings)
             or (loads and not _hashed_while_loading(f, fmt, settings)),
@@ -445,21 +509,34 @@ def _plan(
         check_indexes(names, settings.indexes, backend)
     todo = _files_to_load(files, profiles, holdings.entries, settings, report)
     plan = None
-    if todo and onto_existing:
-        plan = plan_from_table(names, backend.existing_types(table), table, files[0].name, backend)
+    matched, existing = sampling, None
+    if todo:
+        existing = backend.existing_types(table) if onto_existing else None
+        matched = _final_columns(settings, backend, table, todo, headers, sampling, existing)
+        if settings.transform is None:
+            names = matched.columns
+        # In file order, so that the values a plan cites do not depend on which file sampled first.
+        sampled = [_reindexed(profiles[f.name].profile, profiles[f.name].names, names) for f in todo]
+    if todo and existing is not None:
+        planned_new = plan_types(names, sampled, backend) if matched.added else None
+        plan = plan_from_table(names, existing, table, todo[0].name, backend, planned_new)
         if settings.schema_file is not None:
             log.info("SCHEMA_FILE is not applied: table %r exists, and its column types hold", table)
     elif todo:
-        # In file order, so that the values a plan cites do not depend on which file sampled first.
-        plan = plan_types(names, (profiles[f.name].profile for f in files), backend)
+        plan = plan_types(names, sampled, backend)
         if settings.schema_file is not None:
             plan = apply_schema_file(plan, settings.schema_file, backend)
+    report.columns_added, report.columns_ignored = list(matched.added), list(matched.ignored)
+    for name in (*matched.added, *matched.ignored):
+        how = "added to" if name in matched.added else "ignored: not loaded into"
+        having = [f for f, d in matched.decisions.items() if name in d.added or name in d.ignored]
+        log.info("column %r %s table %r (in %s)", name, how, table, ", ".join(having))
     if plan is not None:
         report.plan = _shown_plan(backend, plan)
         if settings.write_schema is not None:
             write_schema_file(settings.write_schema, plan, settings.key)
             log.info("wrote the planned column types to %s", settings.write_schema)
-    return Planned(exists, onto_existing, holdings, profiles, todo, plan)
+    return Planned(exists, onto_existing, holdings, profiles, todo, plan, matched)
 
 
 def _sample(executor: Executor, tasks: list[ProfileTask]) -> dict[str, ProfileResult]:
@@ -572,7 +649,7 @@ def _load(
     profiles: dict[str, ProfileResult],
     plan: TablePlan,
     fmt: TextFormat,
-    layout: ColumnMap,
+    matched: Matched,
     report: RunReport,
     still_locked: LockCheck,
     stale_ledger: bool,
@@ -582,7 +659,7 @@ def _load(
     assert report.table is not None
     staging = staging_name(backend.fold_table(report.table), report.run_id)
     tally = _Tally()
-    tasks = _load_tasks(settings, files, profiles, plan, fmt, layout, staging, tally)
+    tasks = _load_tasks(settings, files, profiles, plan, fmt, matched, staging, tally)
     mode = progress_mode(settings.quiet, settings.log_format, settings.progress_bar)
     try:
         # Inside: where DDL commits by itself (MySQL), the staging table may exist without its
@@ -609,7 +686,8 @@ def _load(
         # No publish whose rejected rows are lost: they are on disk before it.
         _save_rejects(settings, report)
         still_locked()
-        _publish(settings, backend, staging, plan, entries, report, stale_ledger, interrupts)
+        added = tuple((n, t) for n, t in zip(plan.names, plan.types, strict=True) if n in matched.added)
+        _publish(settings, backend, staging, plan, entries, report, stale_ledger, interrupts, added)
     except BaseException:
         report.files.extend(tally.unfinished())  # the rejects found so far are reported
         # Stop every worker first: one still writing would hold the staging table (or, on
@@ -642,7 +720,7 @@ def _load_tasks(
     profiles: dict[str, ProfileResult],
     plan: TablePlan,
     fmt: TextFormat,
-    layout: ColumnMap,
+    matched: Matched,
     staging: str,
     tally: _Tally,
 ) -> Iterator[LoadTask]:
@@ -661,7 +739,7 @@ def _load_tasks(
             yield LoadTask(
                 source=source,
                 fmt=fmt,
-                layout=layout,
+                layout=matched.layouts[source.name],
                 plan=plan,
                 staging=staging,
                 chunk_size=settings.chunk_size,
@@ -741,10 +819,12 @@ def _publish(
     report: RunReport,
     stale_ledger: bool,
     interrupts: Interrupts,
+    added: tuple[tuple[str, ColumnType], ...] = (),
 ) -> None:
     """Publish the staging table with its ledger rows; the report says published once committed.
 
     ``stale_ledger``: the ledger described another table of this name; the publish replaces it.
+    ``added``: the columns an existing table gains in the publish (ON_NEW_COLUMNS=add).
     """
     assert report.table is not None
 
@@ -761,7 +841,7 @@ def _publish(
         with report.phase("publish"):
             publish(
                 backend, staging, report.table, settings.if_exists, plan.names, keys, record, report.run_id,
-                indexes, check,
+                indexes, check, added,
             )
     except BaseException:
         interrupts.resume()  # not published: a signal rolls back again
@@ -789,13 +869,13 @@ def _find_other_row(
     files: list[SourceFile],
     plan: TablePlan,
     fmt: TextFormat,
-    layout: ColumnMap,
+    matched: Matched,
 ) -> None:
     """The other row of a key the staging table refused: the files are read again (in the run's
     own process; only on this failure) until a row with that key turns up elsewhere."""
     for source in files:
         task = LoadTask(
-            source, fmt, layout, plan, "", settings.chunk_size, settings.max_errors,
+            source, fmt, matched.layouts[source.name], plan, "", settings.chunk_size, settings.max_errors,
             transform=settings.transform, key=settings.key,
         )
         for line in key_lines(task, error.key):

@@ -22,7 +22,7 @@ from processor.env_file import EnvFile, read_env_file
 from processor.errors import EXIT_STATUSES, ConfigError
 from processor.masking import mask_url_text, notify_secrets, shown_notify_url, shown_url, url_secrets
 from processor.package import ShowVersion, install_hint
-from processor.records import SCHEMA_QUERY, IfExists
+from processor.records import ON_MISSING_CHOICES, ON_NEW_CHOICES, SCHEMA_QUERY, IfExists
 
 # SQLAlchemy, the schema file's types and TRANSFORM's pandas are imported where a value is
 # parsed, not here: ``--help`` builds the parser from this module and must import none of them.
@@ -82,6 +82,10 @@ class Settings:
     src_header: bool = True
     src_columns: tuple[str, ...] = ()
     src_path_column: str | None = None
+    #: A column some files have and the table (or the first file) lacks: fail, add or ignore.
+    on_new_columns: str = "fail"
+    #: A column of the table (or of the first file) that a file lacks: fail, or null.
+    on_missing_columns: str = "fail"
     transform: str | None = None
     schema_file: SchemaFile | None = None
     write_schema: Path | None = None
@@ -475,6 +479,17 @@ OPTIONS = (
         _table,
         "add a text column of this name holding each row's file path (relative to the folder or archive)",
         "none",
+    ),
+    Option(
+        "ON_NEW_COLUMNS",
+        _choice(ON_NEW_CHOICES),
+        "a column some files have and the table (else the first file) lacks: fail, add (NULL for the "
+        "rows of files without it) or ignore (not loaded)",
+    ),
+    Option(
+        "ON_MISSING_COLUMNS",
+        _choice(ON_MISSING_CHOICES),
+        "a column of the table (else of the first file) that a file lacks: fail, or null",
     ),
     Option(
         "TRANSFORM",

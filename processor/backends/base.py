@@ -26,7 +26,7 @@ from processor.backends.chunk import WriteMethod
 from processor.backends.features import Features
 from processor.backends.inserts import insert_batches_writer
 from processor.backends.locks import LockCheck, always_held
-from processor.backends.names import bound_quoted
+from processor.backends.names import bound_quoted, formatted
 from processor.backends.writers import ChunkWriter, SessionWriter, close_idle_connections
 from processor.errors import ConfigError, SchemaError, describe
 from processor.kinds import (
@@ -335,13 +335,19 @@ class Backend:
         key: Sequence[str] = (),
         refill: bool = False,
         check: Check | None = None,
+        added: Sequence[tuple[str, ColumnType]] = (),
     ) -> None:
         """Copy the staging table's rows into the existing target (upserting on ``key`` when
         given; after deleting its rows when ``refill``, once ``check`` passed), record them,
-        drop the stage."""
+        drop the stage.  The target gains the ``added`` columns first, on the same transaction
+        (ON_NEW_COLUMNS=add; only where DDL is transactional: the run refuses it elsewhere)."""
         with self.engine.begin() as conn:
             if check is not None:
                 check(conn)
+            for name, column_type in added:
+                sql_type = self.column_type(column_type).compile(dialect=self.dialect)
+                column = f"{self.quote(name)} {formatted(self.dialect, sql_type)}"
+                conn.exec_driver_sql(f"ALTER TABLE {self.quote(target)} ADD COLUMN {column}")
             self.fill(conn, stage, target, names, key, refill)
             record(conn, refill, target)
             if self.features.transactional_ddl:

@@ -8,7 +8,7 @@ own, and the rows are estimated from the bytes the samples read per row.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,6 +18,7 @@ from processor.backends.database import create_engine
 from processor.counts import counted
 from processor.load.worker import ProfileResult
 from processor.masking import mask, shown_notify_url
+from processor.plan.matching import FileColumns, Matched
 from processor.publish.ledger import Holdings
 from processor.publish.target import count_rows, find_leftovers, least_rows, requested_indexes, staging_name
 from processor.records import IfExists, TablePlan
@@ -40,6 +41,8 @@ class Planned:
     profiles: dict[str, ProfileResult]
     todo: list[SourceFile]
     plan: TablePlan | None
+    #: The columns matched by name across the files (and onto the existing table).
+    matched: Matched
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,8 @@ class PlannedFile:
     skipped: bool
     #: The delimiter its fields are split on (detected, or SRC_DELIMITER); None: NDJSON.
     delimiter: str | None = None
+    #: What the matching of columns by name decided for it (``matching.FileColumns``).
+    columns: FileColumns = field(default_factory=FileColumns)
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,8 @@ class DryRun:
             skipped = "  (skipped: loaded already)" if f.skipped else ""
             split = f"  delimiter {shown_delimiter(f.delimiter)}" if f.delimiter else ""
             lines.append(f"  {f.name}  {f.bytes:,} bytes  {shown}{split}{skipped}")
+            if f.columns.describe():
+                lines.append(f"    columns: {f.columns.describe()}")
         if len(self.files) > LISTED_FILES:
             lines.append(f"  ... and {len(self.files) - LISTED_FILES} more (the JSON report lists them all)")
         if self.columns:
@@ -158,6 +165,7 @@ class DryRun:
                     "rows_exact": f.exact,
                     "skipped": f.skipped,
                     "delimiter": f.delimiter,
+                    "columns": f.columns.to_json(),
                 }
                 for f in self.files
             ],
@@ -214,6 +222,7 @@ def describe_plan(
                 exact=planned.profiles[f.name].sample.whole,
                 skipped=f.name not in todo,
                 delimiter=f.delimiter if f.data_format == "csv" else None,
+                columns=planned.matched.decisions.get(f.name, FileColumns()),
             )
             for f in files
         ),

@@ -63,6 +63,9 @@ class RunReport:
     settings: dict[str, Any] = field(default_factory=dict)
     #: The planned columns, ``{"name": ..., "type": ...}`` in the target's dialect.
     plan: list[dict[str, str]] = field(default_factory=list)
+    #: Columns the table gained (ON_NEW_COLUMNS=add) and columns not loaded (ignore).
+    columns_added: list[str] = field(default_factory=list)
+    columns_ignored: list[str] = field(default_factory=list)
     #: Seconds spent in each phase that ran: discover, sample, load, publish.
     phases: dict[str, float] = field(default_factory=dict)
     finished_at: str | None = None
@@ -200,6 +203,8 @@ class RunReport:
             "rejects_path": self.rejects_path,
             "write_path": self.write_paths,
             "plan": self.plan,
+            "columns_added": self.columns_added,
+            "columns_ignored": self.columns_ignored,
             "files": [
                 {
                     "name": f.name,

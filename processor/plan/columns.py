@@ -27,8 +27,9 @@ class ColumnMap:
 
     #: The header's names (an NDJSON file's keys), one per field of every record.
     header: tuple[str, ...]
-    #: The field each column is read from, and the column's name.
-    picks: tuple[int, ...]
+    #: The field each column is read from (None: the file lacks it, ON_MISSING_COLUMNS=null, and
+    #: it is NULL in every row), and the column's name.
+    picks: tuple[int | None, ...]
     names: tuple[str, ...]
     #: The name of the added column holding the file's relative path, if any.
     path_column: str | None = None
@@ -42,7 +43,9 @@ class ColumnMap:
     @property
     def read(self) -> tuple[int, ...]:
         """The fields Arrow reads (and converts), in file order; the rest are skipped."""
-        needed = set(self.picks) | ({self.unnamed} if self.unnamed is not None else set())
+        needed = {p for p in self.picks if p is not None}
+        if self.unnamed is not None:
+            needed.add(self.unnamed)
         return tuple(sorted(needed))
 
     @property
@@ -68,7 +71,10 @@ class ColumnMap:
             column = batch.column(str(self.unnamed))
             if column.null_count != len(column):
                 raise UnnamedValue(pc.index(pc.is_valid(column), True).as_py())
-        arrays = [batch.column(str(field)) for field in self.picks]
+        arrays = [
+            pa.nulls(batch.num_rows, pa.string()) if field is None else batch.column(str(field))
+            for field in self.picks
+        ]
         if self.path_column:
             arrays.append(pa.array([relative_path] * batch.num_rows, pa.string()))
         return pa.table(arrays, names=list(self.columns))

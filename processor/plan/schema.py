@@ -1,7 +1,8 @@
 """Plan the table once, before any write: check every header, choose one kind per column.
 
-Headers must agree exactly across files, and the names must be ones the database can hold as
-written; both are checked here so that a bad file fails the run before anything is loaded.
+Headers are matched by name across files (``matching.py``), and the names must be ones the
+database can hold as written, checked here so that a bad file fails the run before anything is
+loaded.
 Kinds come from a sample of every file (``profile_table`` runs in the workers) merged in the
 parent, so that no chunk and no file ever decides a column's type on its own.
 """
@@ -55,13 +56,13 @@ def read_headers(
     fmt: TextFormat,
     sample_rows: int = 0,
     names: Sequence[str] | None = None,
-) -> tuple[str, ...]:
-    """The common header of every file; a file whose header differs fails the run.
+) -> dict[str, tuple[str, ...]]:
+    """Each file's header, by file name, exactly as written (``matching.py`` matches them by name).
 
     NDJSON files have keys, not a header: the columns are the keys of each file's first
-    ``sample_rows`` objects (0: all), in the order first met.  Files without a header line
-    (SRC_HEADER=false) take ``names``, every field's name in file order; their first record
-    shows how many fields they have.
+    ``sample_rows`` objects (0: all), in the order first met, the same for every file (a key an
+    object lacks is NULL).  Files without a header line (SRC_HEADER=false) take ``names``,
+    every field's name in file order; their first record shows how many fields they have.
     """
     formats = {source.data_format for source in files}
     if len(formats) > 1:
@@ -72,22 +73,16 @@ def read_headers(
             keys.update(dict.fromkeys(read_header(source, fmt, sample_rows) or ()))
         if not keys:
             raise SourceError(f"{files[0].name}: no JSON object with a key")
-        return tuple(keys)
-    first: tuple[str, ...] | None = None
+        return {source.name: tuple(keys) for source in files}
+    headers = {}
     for source in files:
         header = read_header(source, fmt)
         if not header:
             raise SourceError(f"{source.name}: line 1: no header")
         if names is not None:
             header = _named(source, header, names)
-        if first is None:
-            first = tuple(header)
-        elif tuple(header) != first:
-            raise SchemaError(
-                f"{source.name}: header differs from {files[0].name}: {_difference(first, header)}"
-            )
-    assert first is not None
-    return first
+        headers[source.name] = tuple(header)
+    return headers
 
 
 def _named(source: SourceFile, record: Sequence[str], names: Sequence[str]) -> list[str]:
@@ -220,21 +215,35 @@ def plan_types(names: Sequence[str], profiles: Iterable[FileProfile], backend: B
 
 
 def plan_from_table(
-    names: Sequence[str], existing: dict[str, ColumnType], table: str, source_name: str, backend: Backend
+    names: Sequence[str],
+    existing: dict[str, ColumnType],
+    table: str,
+    source_name: str,
+    backend: Backend,
+    sampled: TablePlan | None = None,
 ) -> TablePlan:
     """For IF_EXISTS=append, merge and delete_rows: the existing table's types, if its columns
     match the header as the database compares names (``Backend.fold_name``: ``k`` is column ``K``
     where the database says so).  The plan keeps the header's spelling: the database finds the
-    table's column by it, as it would in any statement."""
+    table's column by it, as it would in any statement.  ``sampled``: the plan of ``names`` from
+    the samples, whose columns the table lacks are added (ON_NEW_COLUMNS=add) with its types."""
     fold = backend.fold_name
     columns = {fold(n): t for n, t in existing.items()}
-    if sorted(columns) != sorted(map(fold, names)):
+    known = [n for n in names if fold(n) in columns]
+    new = [n for n in names if fold(n) not in columns]
+    if sorted(columns) != sorted(map(fold, known)) or (new and sampled is None):
         raise SchemaError(
             f"{source_name}: header does not match the columns of table {table!r}: "
             f"{_difference(list(existing), names, fold)}"
         )
-    return TablePlan(
-        names=tuple(names),
-        types=tuple(columns[fold(n)] for n in names),
-        reasons=("the existing table's column",) * len(names),
-    )
+    types, reasons = [], []
+    for name in names:
+        if fold(name) in columns:
+            types.append(columns[fold(name)])
+            reasons.append("the existing table's column")
+        else:
+            assert sampled is not None
+            i = sampled.names.index(name)
+            types.append(sampled.types[i])
+            reasons.append(f"added to the table (ON_NEW_COLUMNS=add): {sampled.reasons[i]}")
+    return TablePlan(names=tuple(names), types=tuple(types), reasons=tuple(reasons))

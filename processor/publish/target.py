@@ -32,6 +32,7 @@ from processor.errors import (
     connection_lost,
     describe,
 )
+from processor.kinds import ColumnType
 from processor.publish.ledger import LEDGER_TABLE
 from processor.records import IfExists, TablePlan
 
@@ -275,6 +276,7 @@ def publish(
     run_id: str,
     indexes: Sequence[Index] = (),
     check: Check | None = None,
+    added: Sequence[tuple[str, ColumnType]] = (),
 ) -> None:
     """Make the staging table's rows the target's in one step, then remove the staging table.
 
@@ -286,7 +288,8 @@ def publish(
     says how to tell whether the publish committed (run ``run_id``'s ledger rows, or where they
     commit apart from it, what ``Backend.committed_if`` names).  ``check`` runs on the
     publishing transaction before an existing target's rows go (replace, delete_rows): if it
-    raises, nothing is published.
+    raises, nothing is published.  ``added``: columns an existing target gains (ON_NEW_COLUMNS=add)
+    on the publishing transaction, before its rows go in.
     """
     carried = Carried(indexes=tuple(indexes))
     replacing = False
@@ -299,7 +302,7 @@ def publish(
             step = "insert"
             key = primary_key if if_exists.upserts else ()
             refill = if_exists is IfExists.DELETE_ROWS
-            backend.insert_from(staging, table, names, record, key, refill, check if refill else None)
+            backend.insert_from(staging, table, names, record, key, refill, check if refill else None, added)
         elif exists and replacing:
             step = "replace"
             backend.replace(staging, table, carried, record, check)
