@@ -10,7 +10,7 @@ import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from processor.prestart import fill_closed_streams, start_worker_server
 from processor.settings import answer_help
@@ -86,7 +86,7 @@ def _show(settings: Settings, report: RunReport) -> int:
     return report.exit_code
 
 
-def _summary_fields(report: RunReport) -> dict[str, object]:
+def _summary_fields(report: RunReport) -> dict[str, Any]:
     """The summary line's numbers, for a machine reading the JSON line."""
     return {
         "event": "summary",

@@ -16,6 +16,7 @@ import tarfile
 import zipfile
 from decimal import Decimal
 from pathlib import Path
+from typing import Literal
 
 import pytest
 from conftest import Database, load, write
@@ -56,7 +57,7 @@ def make_zip(path: Path, contents: dict[str, str]) -> Path:
     return path
 
 
-def make_tar(path: Path, contents: dict[str, str], mode: str) -> Path:
+def make_tar(path: Path, contents: dict[str, str], mode: Literal["w", "w:gz"]) -> Path:
     with tarfile.open(path, mode) as archive:
         for name, text in contents.items():
             data = text.encode()

@@ -278,7 +278,7 @@ def test_a_failed_publish_adds_no_column(db, table, tmp_path):
     constraint the importer does not know of refuses a row) leaves the table as it was."""
     db.execute(f"CREATE TABLE {db.quote(table)} (id BIGINT, amount BIGINT CHECK (amount < 100))")
     db.execute(f"INSERT INTO {db.quote(table)} VALUES (1, 5)")
-    refused = [{"id": "2", "amount": "500", "extra": "x"}]
+    refused: list[Row] = [{"id": "2", "amount": "500", "extra": "x"}]
     write_rows(tmp_path / "src", "b.csv", ["id", "amount", "extra"], refused)
     report = load(tmp_path / "src", db, table, if_exists="append", on_new_columns="add")
     # MariaDB refuses before loading (test_new_column_added_to_an_existing_table_in_the_publish)
@@ -306,7 +306,7 @@ def test_merge_adds_a_new_column_and_updates_by_key(db, table, tmp_path):
     a = numbered(1, 2, name="n{}")
     write_rows(tmp_path / "one", "a.csv", ["id", "name"], a)
     assert load(tmp_path / "one", db, table, primary_key=("id",)).error is None
-    b = [{"id": "2", "name": "changed", "score": "9"}, {"id": "3", "name": "new", "score": "8"}]
+    b: list[Row] = [{"id": "2", "name": "changed", "score": "9"}, {"id": "3", "name": "new", "score": "8"}]
     write_rows(tmp_path / "two", "b.csv", ["score", "name", "id"], b)
     report = load(
         tmp_path / "two", db, table, if_exists="merge", primary_key=("id",), on_new_columns="add"
@@ -346,5 +346,5 @@ def test_transform_gets_the_columns_in_one_order_from_every_file(db, table, tmp_
     report = load(tmp_path / "src", db, table, transform=f"{module}:shout")
     assert report.error is None, report.error
     assert db.columns(table) == ["id", "name", "code", "loud"]
-    rows = [{**r, "loud": r["name"].upper() + "/" + r["code"]} for r in a + b]
+    rows = [{**r, "loud": f"{r['name']}".upper() + f"/{r['code']}"} for r in a + b]
     assert table_rows(db, table) == sorted(rows, key=lambda r: int(r["id"] or 0))

@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import dask
 import distributed
@@ -37,7 +38,7 @@ def start_cluster(
     their PYTHONPATH, unless given their environments."""
     scheduler_file = folder / "scheduler.json"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    common = {"cwd": folder, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    common: dict[str, Any] = {"cwd": folder, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     dask_cli = [sys.executable, "-m", "dask"]
     where = ["--host", "127.0.0.1", "--no-dashboard", "--scheduler-file", str(scheduler_file)]
     scheduler = subprocess.Popen(

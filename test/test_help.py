@@ -103,7 +103,7 @@ def test_help_ends_with_the_exit_statuses_of_the_readme_table(help_run):
 
 
 def test_every_error_s_exit_status_is_listed():
-    def kinds(cls: type) -> set[type]:
+    def kinds(cls: type[errors.ImporterError]) -> set[type[errors.ImporterError]]:
         return {cls}.union(*(kinds(sub) for sub in cls.__subclasses__()))
 
     statuses = {kind.exit_code for kind in kinds(errors.ImporterError)}

@@ -84,11 +84,11 @@ def end_session(db: Database, conn: sa.Connection) -> None:
     try:
         with engine.connect() as other:
             if db.name == "postgresql":
-                session = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+                session = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
                 other.exec_driver_sql(f"SELECT pg_terminate_backend({int(session)})")
                 alive = f"SELECT count(*) FROM pg_stat_activity WHERE pid = {int(session)}"
             else:
-                session = conn.exec_driver_sql("SELECT CONNECTION_ID()").scalar()
+                session = conn.exec_driver_sql("SELECT CONNECTION_ID()").scalar_one()
                 other.exec_driver_sql(f"KILL CONNECTION {int(session)}")
                 alive = f"SELECT count(*) FROM information_schema.processlist WHERE id = {int(session)}"
             deadline = time.monotonic() + 30

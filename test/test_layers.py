@@ -15,6 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _graph_module():
     spec = importlib.util.spec_from_file_location("import_graph", ROOT / ".ci" / "import_graph.py")
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules.setdefault("import_graph", module)
     spec.loader.exec_module(module)

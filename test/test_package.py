@@ -33,7 +33,9 @@ from test_dask import WORKERS, start_cluster, stop_cluster
 
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 #: Read from the file's text, not through the package's own reading of it.
-VERSION = re.search(r'^version = "([^"]+)"$', (ROOT / "pyproject.toml").read_text(), re.MULTILINE)[1]
+VERSION_LINE = re.search(r'^version = "([^"]+)"$', (ROOT / "pyproject.toml").read_text(), re.MULTILINE)
+assert VERSION_LINE is not None, "pyproject.toml names no version"
+VERSION = VERSION_LINE[1]
 #: What a SQLite user does not install: every other database's driver, and Dask.
 OPTIONAL = ("psycopg2", "MySQLdb", "pgpq", "duckdb", "duckdb_engine", "dask", "distributed")
 SAMPLE = sorted((ROOT / "data").glob("**/*.csv"))

@@ -96,7 +96,7 @@ def test_a_record_over_a_block_keeps_every_row_and_number(tmp_path):
     big = "y" * (3 << 20)  # spans more than two of Arrow's 1 MiB blocks
     rows = [f"{i},r{i}\n" for i in range(50_000)]
     text = "a,b\n" + "".join(rows) + "bad\n\n" + f'big,"{big}"\n' + "x,y,z\n" + "".join(rows)
-    invalid = []
+    invalid: list[InvalidRow] = []
     batches = list(read_batches(source_for(write(tmp_path, "m.csv", text)), TextFormat(), 2, invalid.append))
     values = [
         (a, b) for batch in batches for a, b in zip(*(c.to_pylist() for c in batch.columns), strict=True)
