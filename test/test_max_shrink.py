@@ -33,6 +33,7 @@ def shrink_message(if_exists: str, table: str, old: str, new: str) -> str:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("if_exists", ["replace", "delete_rows"])
 def test_a_refresh_that_would_shrink_the_table_is_refused(db, table, tmp_path, if_exists):
     for count in (1000, 499, 500, 1):

@@ -22,6 +22,7 @@ ONE_FILE = {"a.csv": "id,v\n1,a\n2,b\n1,c\n"}
 TWO_FILES = {"a.csv": "id,v\n1,a\n2,b\n", "b.csv": "id,v\n3,c\n1,d\n"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("files", "chunk_size", "workers", "places"),
     [

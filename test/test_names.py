@@ -141,6 +141,7 @@ RUNS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("if_exists", "workers"), RUNS)
 def test_every_name_loads_byte_exact(db, table, tmp_path, if_exists, workers):
     names = names_for(db)

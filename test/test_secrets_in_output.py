@@ -161,6 +161,7 @@ SPELLINGS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("spelling", SPELLINGS)
 def test_no_output_shows_a_secret_of_dest_sql_or_notify_url(spelling, table, tmp_path, cli, hook):
     """A real import, its failure (with a traceback), its dry run and an invalid setting: the

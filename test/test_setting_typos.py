@@ -43,6 +43,7 @@ def marker(tmp_path: Path) -> Path:
     return tmp_path / "read"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", SETTINGS)
 def test_every_setting_misspelt_by_one_edit_is_exit_2_naming_it(name, cli, tmp_path, marker):
     write(tmp_path / "src", "t.csv", "a\n1\n")

@@ -135,6 +135,7 @@ def test_a_file_no_larger_than_a_part_is_whole():
     assert file_parts([]) == (WHOLE,)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["a.csv", "a.csv.gz"])
 def test_a_split_file_loads_as_the_whole_file_does(db, table, tmp_path, name):
     """Tiny parts in a pool of two against one worker reading the file whole: the same rows and

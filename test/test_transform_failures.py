@@ -144,6 +144,7 @@ def test_a_real_signal_during_a_transform_stays_exit_130(tmp_path, signum):
     assert (report["status"], report["exit_code"], report["published"]) == ("failed", 130, False)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("function", ["exit_0", "ctrl_c"])
 def test_whatever_a_transform_raises_on_dask_is_exit_10(tmp_path, cli, function):
     write(tmp_path / "src", "a.csv", "k,v\n1,a\n2,boom\n")
