@@ -403,7 +403,7 @@ def test_no_progress_bar_unless_asked(tmp_path: Path, monkeypatch: pytest.Monkey
     import_folder(tmp_path / "in", url, "t", workers=1)
     assert terminal.getvalue() == ""
     import_folder(tmp_path / "in", url, "t", workers=1, if_exists="replace", progress_bar=True)
-    assert "1/1 files" in terminal.getvalue()  # the bar, asked for (so the check above could fail)
+    assert "1/1 file" in terminal.getvalue()  # the bar, asked for (so the check above could fail)
 
 
 def test_ctrl_c_without_handlers_is_the_functions_error(tmp_path: Path) -> None:
