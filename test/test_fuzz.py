@@ -111,7 +111,8 @@ def _plain_header(names: list[str]) -> bool:
 def expected_rows(data: bytes) -> tuple[list[str], list[list[str | None]], int] | None:
     """What the csv module reads: header, data rows (empty field: None), ragged row count.
 
-    None when the bytes are not UTF-8 (or the csv module cannot read them): the run must fail.
+    None when the bytes are not UTF-8 (or the csv module cannot read them), or when a row has a
+    value under the header's unnamed last column: the run must fail.
     """
     try:
         text = data.decode("utf-8")
@@ -125,14 +126,19 @@ def expected_rows(data: bytes) -> tuple[list[str], list[list[str | None]], int] 
     if not records:
         return None
     header, rows, ragged = records[0], [], 0
+    # A header ending with the delimiter (TPC-H's `.tbl` lines): its unnamed last column is no
+    # column, and must be empty in every row, or the run fails (README, SRC_HEADER).
+    unnamed = len(header) > 1 and header[-1] == ""
     for record in records[1:]:
         if not record:  # a blank line: no row, in a one-column file too (a quoted "" is a record)
             continue
         if len(record) != len(header):
             ragged += 1
             continue
-        rows.append([value or None for value in record])
-    return header, rows, ragged
+        if unnamed and record[-1] != "":
+            return None
+        rows.append([value or None for value in record[: len(header) - 1 if unnamed else None]])
+    return (header[:-1] if unnamed else header), rows, ragged
 
 
 def typed(value: str | None, column_type: str) -> Any:
@@ -187,6 +193,9 @@ def table_content(database: Path) -> tuple[list[str], list[str], list[tuple[Any,
 @example(document=Document(b"n,x\n1,-0.0\n2,1e400\n3,1e-400\n4,2.5\n", valid=True))
 @example(document=Document(b'a,b\n"x"y,1\nz"w,2\n', valid=False))
 @example(document=Document(b"0", valid=True))  # a header and no line break: no rows
+@example(document=Document(b"0,\r,0,0\n,,,\n", valid=False))  # an unnamed last column, ragged rows
+@example(document=Document(b"a,\n1,\n2,x\n", valid=False))  # a value in the unnamed column: exit 4
+@example(document=Document(b"a,\n1,\n2,\n", valid=False))  # its empty values dropped
 def test_random_csv_loads_exactly_or_fails_cleanly(document: Document) -> None:
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
