@@ -11,6 +11,7 @@ import argparse
 import codecs
 import contextlib
 import os
+import sys
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -557,6 +558,13 @@ OPTIONS = (
 )
 
 
+def _program() -> str:
+    """The command as the user ran it, for ``--help``'s usage line: the installed
+    ``csv-sql-import``, else a checkout's ``python index.py``."""
+    name = Path(sys.argv[0]).name
+    return name if name.startswith("csv-sql-import") else "python index.py"
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, whose mistakes (an unknown flag, a flag without its value) are ConfigErrors:
     one line and exit status 2, reported like any other invalid setting."""
@@ -566,9 +574,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``python index.py`` flags, one per setting, with defaults shown in ``--help``."""
+    """The command's flags, one per setting, with defaults shown in ``--help``."""
     parser = _Parser(
-        prog="python index.py",
+        prog=_program(),
         # No abbreviations: --src-data would otherwise be --src-data-folder, and a later flag
         # sharing its start would silently take its place (or make it an error).
         allow_abbrev=False,

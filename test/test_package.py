@@ -376,7 +376,7 @@ def test_the_readme_dask_recipe_runs_as_written(venv, wheel, tmp_path):
     finally:
         stop_cluster(processes)
     assert ran.returncode == 0, ran.stderr
-    assert f"running tasks on Dask at tcp://127.0.0.1:{port}: 1 workers" in ran.stderr
+    assert f"running tasks on Dask at tcp://127.0.0.1:{port}: 1 worker" in ran.stderr
     assert ran.stdout.startswith(f"imported {sample_rows()} rows from {len(SAMPLE)} files")
     assert table_rows(database, "certificates") == sample_rows()
 
