@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from sqlalchemy.engine import URL
+
+    from processor.env_file import EnvFile
     from processor.kinds import ColumnType
+    from processor.plan.schema_file import SchemaFile
 
 #: The URL query parameter that carries DEST_SCHEMA to every engine (never to the driver).
 SCHEMA_QUERY = "csv_sql_importer_schema"
@@ -105,3 +111,78 @@ class FileResult:
     write_path: str | None = None
     #: The delimiter its fields were split on (detected, or SRC_DELIMITER); None: NDJSON.
     delimiter: str | None = None
+
+
+# The options each stage of a run reads, built from ``Settings`` in one place (its ``*_options``
+# methods): a stage takes these, never the whole ``Settings`` (the layers contract keeps it so).
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """What planning reads: which columns fit, how files are sampled, how types are decided."""
+
+    if_exists: IfExists
+    #: The primary key: PRIMARY_KEY, else SCHEMA_FILE's.
+    key: tuple[str, ...]
+    indexes: tuple[tuple[str, ...], ...]
+    sample_rows: int
+    split_bytes: int
+    transform: str | None
+    schema_file: SchemaFile | None
+    write_schema: Path | None
+    src_columns: tuple[str, ...]
+    src_path_column: str | None
+    on_new_columns: str
+    on_missing_columns: str
+    reload_changed: bool
+    #: A dry run plans without writing (no ledger made, no parts or fingerprints for a load).
+    dry_run: bool
+    #: DEST_SQL as it may be shown (in the log line that starts the plan).
+    masked_url: str
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """What loading the files into a staging table reads, up to the rejects file it writes
+    before the publish."""
+
+    chunk_size: int
+    max_errors: int
+    split_bytes: int
+    transform: str | None
+    key: tuple[str, ...]
+    sample_rows: int
+    #: How the load shows its progress (``progress.progress_mode``'s inputs) and how often.
+    quiet: bool
+    log_format: str
+    progress_bar: bool
+    progress_seconds: float
+    #: Where the rejected rows go (REJECTS_PATH resolved for the table), and what no output shows.
+    rejects_path: Path
+    secrets: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PublishOptions:
+    """What the publish of a loaded staging table into the target reads."""
+
+    if_exists: IfExists
+    key: tuple[str, ...]
+    indexes: tuple[tuple[str, ...], ...]
+    max_shrink: float
+
+
+@dataclass(frozen=True)
+class DryRunOptions:
+    """What the dry run's account of a plan reads."""
+
+    #: DEST_SQL: the write path shown is the one an engine of it takes.
+    url: URL
+    masked_url: str
+    if_exists: IfExists
+    key: tuple[str, ...]
+    indexes: tuple[tuple[str, ...], ...]
+    max_shrink: float
+    #: The --env-file, whose lines the dry run shows (masked).
+    env_file: EnvFile | None
+    secrets: tuple[str, ...]

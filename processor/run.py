@@ -17,6 +17,7 @@ import traceback
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 
 from sqlalchemy import exc
 from sqlalchemy.engine import Connection
@@ -99,7 +100,15 @@ from processor.publish.target import (
     shrink_check,
     staging_name,
 )
-from processor.records import FileResult, IfExists, RejectedRow, TablePlan
+from processor.records import (
+    FileResult,
+    IfExists,
+    LoadOptions,
+    PlanOptions,
+    PublishOptions,
+    RejectedRow,
+    TablePlan,
+)
 from processor.settings import Settings
 from processor.sources.dialect import settle_dialects
 from processor.sources.discover import SourceFile, common_stem, discover_files
@@ -252,8 +261,9 @@ def _finish(settings: Settings, report: RunReport, rewrite_report: bool) -> None
             report.warnings.append(warning)
             log.warning("%s", warning)
     if not report.rejects_saved:
+        rejects_path = settings.resolved_rejects_path(report.table) if report.table else None
         try:
-            _save_rejects(settings, report)
+            _save_rejects(report, rejects_path, secrets)
         except SideOutputError as error:
             _output_failed(report, error)
     if settings.report_path is not None and rewrite_report:
@@ -269,16 +279,15 @@ def _finish(settings: Settings, report: RunReport, rewrite_report: bool) -> None
         notify(settings.notify_url, report.to_json(), secrets)
 
 
-def _save_rejects(settings: Settings, report: RunReport) -> None:
-    """Write the rejects file (if rows were rejected), complete on disk, once; SideOutputError
-    naming the path if it cannot be."""
+def _save_rejects(report: RunReport, path: Path | None, secrets: tuple[str, ...]) -> None:
+    """Write the rejects file ``path`` (if rows were rejected; None: the run has no table), complete
+    on disk, once; SideOutputError naming the path if it cannot be."""
     report.rejects_saved = True
-    if not report.rejects or not report.table:
+    if not report.rejects or not report.table or path is None:
         return
-    path = settings.resolved_rejects_path(report.table)
     count = len(report.rejects)
     try:
-        write_rejects(report.rejects, path, settings.secrets)
+        write_rejects(report.rejects, path, secrets)
     except OSError as error:
         # Written before the publish: a run whose rejected rows are lost publishes nothing.
         raise SideOutputError(
@@ -334,48 +343,40 @@ def _import(settings: Settings, report: RunReport, interrupts: Interrupts) -> No
         if settings.dest_schema is not None:
             backend.check_schema(settings.dest_schema)
         check_own_tables(backend, table, settings.runs_table)
+        planning = settings.plan_options()
         files = settle_dialects(files, fmt, settings.src_delimiter is None, settings.src_header)
         headerless = files[0].data_format == "csv" and not files[0].has_header
-        given = _given_names(settings) if headerless else None
+        given = _given_names(planning) if headerless else None
         headers = read_headers(files, fmt, settings.sample_rows, given)
-        sampling = _sampled_columns(settings, files, headers, () if headerless else settings.src_columns)
-        if settings.transform is None:  # else the names are known once samples are transformed
-            check_identifiers(table, sampling.columns, settings.key, backend, files[0].name)
-            check_indexes(sampling.columns, settings.indexes, backend)
+        sampling = _sampled_columns(planning, files, headers, () if headerless else settings.src_columns)
+        if planning.transform is None:  # else the names are known once samples are transformed
+            check_identifiers(table, sampling.columns, planning.key, backend, files[0].name)
+            check_indexes(sampling.columns, planning.indexes, backend)
         # Before anything is written: a cluster that cannot be reached fails the run here.
         executor = _executor(settings, backend, files, fmt, report.run_id)
         with contextlib.closing(executor):
             if settings.dry_run:  # it writes nothing, so it takes no lock and waits for none
-                planned = _plan(settings, backend, executor, files, headers, sampling, table, fmt, report)
+                planned = _plan(planning, backend, executor, files, headers, sampling, table, fmt, report)
                 isolated = executor.isolated
+                shown = settings.dry_run_options()
                 report.dry_run = describe_plan(
-                    settings, backend, files, planned.matched.header, table, planned, isolated, report.run_id
+                    shown, backend, files, planned.matched.header, table, planned, isolated, report.run_id
                 )
                 return
             with backend.import_lock(table, settings.lock_timeout) as still_locked:
                 report.cleaned = drop_leftovers(backend, table)
-                planned = _plan(settings, backend, executor, files, headers, sampling, table, fmt, report)
+                planned = _plan(planning, backend, executor, files, headers, sampling, table, fmt, report)
                 if planned.plan is None:
                     log.info("every file is already loaded into %r; nothing to do", table)
                     return
+                loading, publishing = settings.load_options(table), settings.publish_options()
                 try:
                     _load(
-                        settings,
-                        backend,
-                        executor,
-                        planned.todo,
-                        planned.profiles,
-                        planned.plan,
-                        fmt,
-                        planned.matched,
-                        report,
-                        still_locked,
-                        planned.holdings.stale,
-                        interrupts,
+                        loading, publishing, backend, executor, planned, fmt, report, still_locked, interrupts
                     )
                 except KeyFoundTwice as error:
                     if error.other is None:
-                        _find_other_row(error, settings, planned.todo, planned.plan, fmt, planned.matched)
+                        _find_other_row(error, loading, planned.todo, planned.plan, fmt, planned.matched)
                     raise
                 except RejectLimitError as error:
                     # Past SAMPLE_ROWS only where the plan came from samples, not the table's types.
@@ -386,17 +387,17 @@ def _import(settings: Settings, report: RunReport, interrupts: Interrupts) -> No
         engine.dispose()
 
 
-def _given_names(settings: Settings) -> tuple[str, ...]:
+def _given_names(options: PlanOptions) -> tuple[str, ...]:
     """Every field's name, in file order, of files without a header line (SRC_HEADER=false):
     SRC_COLUMNS's entries as written, else SCHEMA_FILE's columns."""
-    if settings.src_columns:
-        return settings.src_columns
-    assert settings.schema_file is not None  # Settings requires one of them
-    return tuple(name for name, _ in settings.schema_file.types)
+    if options.src_columns:
+        return options.src_columns
+    assert options.schema_file is not None  # Settings requires one of them
+    return tuple(name for name, _ in options.schema_file.types)
 
 
 def _sampled_columns(
-    settings: Settings,
+    options: PlanOptions,
     files: list[SourceFile],
     headers: dict[str, tuple[str, ...]],
     selection: tuple[str, ...],
@@ -406,16 +407,16 @@ def _sampled_columns(
     already) decide what fits, under the import lock: the samples then take every file's
     columns, and ``_final_columns`` decides; else the settings decide here, before sampling."""
     names = [f.name for f in files]
-    path_column = settings.src_path_column
-    if settings.transform is None and settings.if_exists.into_existing:
+    path_column = options.src_path_column
+    if options.transform is None and options.if_exists.into_existing:
         return match_columns(names, headers, selection, path_column, "add", "null")
     return match_columns(
-        names, headers, selection, path_column, settings.on_new_columns, settings.on_missing_columns
+        names, headers, selection, path_column, options.on_new_columns, options.on_missing_columns
     )
 
 
 def _final_columns(
-    settings: Settings,
+    options: PlanOptions,
     backend: Backend,
     table: str,
     todo: list[SourceFile],
@@ -425,22 +426,22 @@ def _final_columns(
 ) -> Matched:
     """The columns of the files to load, matched as the settings say onto the existing table
     (if any; its columns ``existing``) or onto the first file's header."""
-    if settings.transform is not None and existing is not None:
+    if options.transform is not None and existing is not None:
         # A TRANSFORM's columns are its own: the table must have them all (``plan_from_table``).
         return replace(sampling, added=())
-    if settings.transform is not None or settings.if_exists not in ("append", "merge", "delete_rows"):
+    if options.transform is not None or options.if_exists not in ("append", "merge", "delete_rows"):
         return sampling  # decided before sampling, with every file to load
     headerless = todo[0].data_format == "csv" and not todo[0].has_header
     matched = match_columns(
         [f.name for f in todo],
         headers,
-        () if headerless else settings.src_columns,
-        settings.src_path_column,
-        settings.on_new_columns,
-        settings.on_missing_columns,
+        () if headerless else options.src_columns,
+        options.src_path_column,
+        options.on_new_columns,
+        options.on_missing_columns,
         None if existing is None else (table, list(existing), backend.fold_name),
     )
-    check_identifiers(table, matched.columns, settings.key, backend, todo[0].name)
+    check_identifiers(table, matched.columns, options.key, backend, todo[0].name)
     if existing is not None and matched.added and not backend.features.transactional_ddl:
         added = ", ".join(map(repr, matched.added))
         raise SchemaError(
@@ -459,7 +460,7 @@ def _reindexed(profile: FileProfile, names: tuple[str, ...], wanted: tuple[str, 
 
 
 def _plan(
-    settings: Settings,
+    options: PlanOptions,
     backend: Backend,
     executor: Executor,
     files: list[SourceFile],
@@ -472,30 +473,30 @@ def _plan(
     """Everything decided before the first write: whether the target may be written, which files
     the ledger already holds, and the table plan.  The import and the dry run both plan here;
     only the import creates the ledger (the dry run reads it if there is one)."""
-    exists = check_target(backend, table, settings.if_exists)
+    exists = check_target(backend, table, options.if_exists)
     if exists:
-        check_dependents(backend, table, settings.if_exists)
-    if not settings.dry_run:
+        check_dependents(backend, table, options.if_exists)
+    if not options.dry_run:
         ensure_ledger(backend)
-    onto_existing = exists and settings.if_exists.into_existing
-    skips = exists and settings.if_exists.skips_held
+    onto_existing = exists and options.if_exists.into_existing
+    skips = exists and options.if_exists.skips_held
     holdings = read_ledger(backend, table) if skips else Holdings({})
-    if onto_existing and settings.if_exists.upserts:
-        check_merge_key(backend, table, settings.key)
-    if onto_existing and settings.indexes:
+    if onto_existing and options.if_exists.upserts:
+        check_merge_key(backend, table, options.key)
+    if onto_existing and options.indexes:
         log.warning("INDEXES is for a table the run creates; table %r exists and keeps its indexes", table)
-    log.info("%s to import into table %r at %s", counted(len(files), "file"), table, settings.masked_url)
-    loads = not settings.dry_run  # a dry run needs no fingerprint for the load, nor its parts
+    log.info("%s to import into table %r at %s", counted(len(files), "file"), table, options.masked_url)
+    loads = not options.dry_run  # a dry run needs no fingerprint for the load, nor its parts
     tasks = [
         ProfileTask(
             f,
             fmt,
             sampling.layouts[f.name],
-            settings.sample_rows,
+            options.sample_rows,
             fingerprint=_decided_by_content(f, holdings)
-            or (loads and not _hashed_while_loading(f, fmt, settings)),
-            split_bytes=settings.split_bytes if loads else None,
-            transform=settings.transform,
+            or (loads and not _hashed_while_loading(f, fmt, options.split_bytes)),
+            split_bytes=options.split_bytes if loads else None,
+            transform=options.transform,
             measured=not loads,  # the dry run estimates each file's rows
             quotes=not loads,  # a run's load looks at the sampled rows' quotes as it reads them
         )
@@ -504,28 +505,28 @@ def _plan(
     with report.phase("sample"):
         profiles = _sample(executor, tasks)
     names = _profiled_names(files, profiles)
-    if settings.transform is not None:
-        check_identifiers(table, names, settings.key, backend, f"{files[0].name} after TRANSFORM")
-        check_indexes(names, settings.indexes, backend)
-    todo = _files_to_load(files, profiles, holdings.entries, settings, report)
+    if options.transform is not None:
+        check_identifiers(table, names, options.key, backend, f"{files[0].name} after TRANSFORM")
+        check_indexes(names, options.indexes, backend)
+    todo = _files_to_load(files, profiles, holdings.entries, options, report)
     plan = None
     matched, existing = sampling, None
     if todo:
         existing = backend.existing_types(table) if onto_existing else None
-        matched = _final_columns(settings, backend, table, todo, headers, sampling, existing)
-        if settings.transform is None:
+        matched = _final_columns(options, backend, table, todo, headers, sampling, existing)
+        if options.transform is None:
             names = matched.columns
         # In file order, so that the values a plan cites do not depend on which file sampled first.
         sampled = [_reindexed(profiles[f.name].profile, profiles[f.name].names, names) for f in todo]
     if todo and existing is not None:
         planned_new = plan_types(names, sampled, backend) if matched.added else None
         plan = plan_from_table(names, existing, table, todo[0].name, backend, planned_new)
-        if settings.schema_file is not None:
+        if options.schema_file is not None:
             log.info("SCHEMA_FILE is not applied: table %r exists, and its column types hold", table)
     elif todo:
         plan = plan_types(names, sampled, backend)
-        if settings.schema_file is not None:
-            plan = apply_schema_file(plan, settings.schema_file, backend)
+        if options.schema_file is not None:
+            plan = apply_schema_file(plan, options.schema_file, backend)
     report.columns_added, report.columns_ignored = list(matched.added), list(matched.ignored)
     for name in (*matched.added, *matched.ignored):
         how = "added to" if name in matched.added else "ignored: not loaded into"
@@ -533,9 +534,9 @@ def _plan(
         log.info("column %r %s table %r (in %s)", name, how, table, ", ".join(having))
     if plan is not None:
         report.plan = _shown_plan(backend, plan)
-        if settings.write_schema is not None:
-            write_schema_file(settings.write_schema, plan, settings.key)
-            log.info("wrote the planned column types to %s", settings.write_schema)
+        if options.write_schema is not None:
+            write_schema_file(options.write_schema, plan, options.key)
+            log.info("wrote the planned column types to %s", options.write_schema)
     return Planned(exists, onto_existing, holdings, profiles, todo, plan, matched)
 
 
@@ -601,10 +602,9 @@ def _decided_by_content(source: SourceFile, holdings: Holdings) -> bool:
     return entry is not None and entry.size == source.size
 
 
-def _hashed_while_loading(source: SourceFile, fmt: TextFormat, settings: Settings) -> bool:
-    """Whether loading ``source`` reads all of its stored bytes in one reading, which then
-    fingerprints it: not a .zip's member, nor a file loaded in parts."""
-    split = settings.split_bytes
+def _hashed_while_loading(source: SourceFile, fmt: TextFormat, split: int) -> bool:
+    """Whether loading ``source`` reads all of its stored bytes in one reading (parts of ``split``
+    bytes), which then fingerprints it: not a .zip's member, nor a file loaded in parts."""
     return (
         hashed_while_read(source) and not splits(source, fmt, split) and not feeds_blocks(source, fmt, split)
     )
@@ -614,7 +614,7 @@ def _files_to_load(
     files: list[SourceFile],
     profiles: dict[str, ProfileResult],
     loaded: dict[str, LedgerEntry],
-    settings: Settings,
+    options: PlanOptions,
     report: RunReport,
 ) -> list[SourceFile]:
     """The files this run loads: all, less those the ledger says the table already holds."""
@@ -625,7 +625,7 @@ def _files_to_load(
             todo.append(source)
         elif entry.size == source.size and entry.fingerprint == profiles[source.name].fingerprint:
             report.skipped.append(source.name)
-        elif settings.if_exists.upserts or settings.reload_changed:
+        elif options.if_exists.upserts or options.reload_changed:
             log.warning(
                 "%s: changed since it was loaded (run %s); loading it again", source.name, entry.run_id
             )
@@ -642,31 +642,32 @@ def _files_to_load(
 
 
 def _load(
-    settings: Settings,
+    options: LoadOptions,
+    publishing: PublishOptions,
     backend: Backend,
     executor: Executor,
-    files: list[SourceFile],
-    profiles: dict[str, ProfileResult],
-    plan: TablePlan,
+    planned: Planned,
     fmt: TextFormat,
-    matched: Matched,
     report: RunReport,
     still_locked: LockCheck,
-    stale_ledger: bool,
     interrupts: Interrupts,
 ) -> None:
-    """Load the files into a fresh staging table, then publish it, or drop it on any failure."""
+    """Load the files ``planned`` to load into a fresh staging table, then publish it, or drop it
+    on any failure."""
+    plan = planned.plan
     assert report.table is not None
+    assert plan is not None
+    files, profiles, matched = planned.todo, planned.profiles, planned.matched
     staging = staging_name(backend.fold_table(report.table), report.run_id)
     tally = _Tally()
-    tasks = _load_tasks(settings, files, profiles, plan, fmt, matched, staging, tally)
-    mode = progress_mode(settings.quiet, settings.log_format, settings.progress_bar)
+    tasks = _load_tasks(options, files, profiles, plan, fmt, matched, staging, tally)
+    mode = progress_mode(options.quiet, options.log_format, options.progress_bar)
     try:
         # Inside: where DDL commits by itself (MySQL), the staging table may exist without its
         # receipts table when creating that one fails.
-        create_staging(backend, staging, plan, settings.key, report.table)
+        create_staging(backend, staging, plan, options.key, report.table)
         log.info("loading %s into staging table %r", counted(len(files), "file"), staging)
-        with report.phase("load"), load_progress(files, mode, settings.progress_seconds) as progress:
+        with report.phase("load"), load_progress(files, mode, options.progress_seconds) as progress:
 
             def on_chunk(event: ChunkWritten) -> None:
                 progress.chunk(event.name, event.rows, event.bytes)
@@ -677,17 +678,19 @@ def _load(
                     report.files.append(finished)
                     progress.file_done(finished.name)
                     _log_file(finished, len(report.files), len(files))
-                _check_reject_limit(tally.rejects, settings.max_errors)
+                _check_reject_limit(tally.rejects, options.max_errors)
         sources = {f.name: f for f in files}
         entries = [
             _ledger_entry(sources[r.name], profiles[r.name].fingerprint or r.fingerprint, r, report.run_id)
             for r in report.files
         ]
         # No publish whose rejected rows are lost: they are on disk before it.
-        _save_rejects(settings, report)
+        _save_rejects(report, options.rejects_path, options.secrets)
         still_locked()
         added = tuple((n, t) for n, t in zip(plan.names, plan.types, strict=True) if n in matched.added)
-        _publish(settings, backend, staging, plan, entries, report, stale_ledger, interrupts, added)
+        _publish(
+            publishing, backend, staging, plan, entries, report, planned.holdings.stale, interrupts, added
+        )
     except BaseException:
         report.files.extend(tally.unfinished())  # the rejects found so far are reported
         # Stop every worker first: one still writing would hold the staging table (or, on
@@ -715,7 +718,7 @@ def _drop_failed_staging(backend: Backend, staging: str, report: RunReport) -> N
 
 
 def _load_tasks(
-    settings: Settings,
+    options: LoadOptions,
     files: list[SourceFile],
     profiles: dict[str, ProfileResult],
     plan: TablePlan,
@@ -728,9 +731,9 @@ def _load_tasks(
     large compressed file, decompressed here once as the workers take them."""
     numbers = itertools.count()
     for source in files:
-        if feeds_blocks(source, fmt, settings.split_bytes):
+        if feeds_blocks(source, fmt, options.split_bytes):
             log.info("%s: decompressing it once and handing out its blocks", source.name)
-            parts = stream_blocks(source, fmt, settings.split_bytes)
+            parts = stream_blocks(source, fmt, options.split_bytes)
         else:
             parts = iter(profiles[source.name].parts)
         for part in parts:
@@ -742,13 +745,13 @@ def _load_tasks(
                 layout=matched.layouts[source.name],
                 plan=plan,
                 staging=staging,
-                chunk_size=settings.chunk_size,
-                max_errors=settings.max_errors,
+                chunk_size=options.chunk_size,
+                max_errors=options.max_errors,
                 part=part,
                 task=next(numbers),
-                transform=settings.transform,
-                key=settings.key,
-                sampled=settings.sample_rows,
+                transform=options.transform,
+                key=options.key,
+                sampled=options.sample_rows,
             )
 
 
@@ -811,7 +814,7 @@ def _log_file(result: FileResult, done: int, files: int) -> None:
 
 
 def _publish(
-    settings: Settings,
+    options: PublishOptions,
     backend: Backend,
     staging: str,
     plan: TablePlan,
@@ -834,13 +837,13 @@ def _publish(
         interrupts.defer()  # the publish's last step: a signal now waits for its outcome
 
     try:
-        indexes = requested_indexes(backend, report.table, settings.indexes)
-        keys = settings.key
+        indexes = requested_indexes(backend, report.table, options.indexes)
+        keys = options.key
         rows = sum(entry.rows for entry in entries)  # the staging table's
-        check = shrink_check(backend, report.table, settings.if_exists, rows, settings.max_shrink)
+        check = shrink_check(backend, report.table, options.if_exists, rows, options.max_shrink)
         with report.phase("publish"):
             publish(
-                backend, staging, report.table, settings.if_exists, plan.names, keys, record, report.run_id,
+                backend, staging, report.table, options.if_exists, plan.names, keys, record, report.run_id,
                 indexes, check, added,
             )
     except BaseException:
@@ -865,7 +868,7 @@ def _ledger_entry(
 
 def _find_other_row(
     error: KeyFoundTwice,
-    settings: Settings,
+    options: LoadOptions,
     files: list[SourceFile],
     plan: TablePlan,
     fmt: TextFormat,
@@ -875,8 +878,8 @@ def _find_other_row(
     own process; only on this failure) until a row with that key turns up elsewhere."""
     for source in files:
         task = LoadTask(
-            source, fmt, matched.layouts[source.name], plan, "", settings.chunk_size, settings.max_errors,
-            transform=settings.transform, key=settings.key,
+            source, fmt, matched.layouts[source.name], plan, "", options.chunk_size, options.max_errors,
+            transform=options.transform, key=options.key,
         )
         for line in key_lines(task, error.key):
             if (source.name, line) != error.where:

@@ -23,7 +23,16 @@ from processor.env_file import EnvFile, read_env_file
 from processor.errors import EXIT_STATUSES, ConfigError
 from processor.masking import mask_url_text, notify_secrets, shown_notify_url, shown_url, url_secrets
 from processor.package import ShowVersion, install_hint
-from processor.records import ON_MISSING_CHOICES, ON_NEW_CHOICES, SCHEMA_QUERY, IfExists
+from processor.records import (
+    ON_MISSING_CHOICES,
+    ON_NEW_CHOICES,
+    SCHEMA_QUERY,
+    DryRunOptions,
+    IfExists,
+    LoadOptions,
+    PlanOptions,
+    PublishOptions,
+)
 
 # SQLAlchemy, the schema file's types and TRANSFORM's pandas are imported where a value is
 # parsed, not here: ``--help`` builds the parser from this module and must import none of them.
@@ -185,6 +194,62 @@ class Settings:
         if self.report_path is not None:
             return self.report_path.with_name(self.report_path.stem + ".rejects.csv")
         return Path(f"{table}.rejects.csv")
+
+    def plan_options(self) -> PlanOptions:
+        """What the plan reads of these settings."""
+        return PlanOptions(
+            if_exists=self.if_exists,
+            key=self.key,
+            indexes=self.indexes,
+            sample_rows=self.sample_rows,
+            split_bytes=self.split_bytes,
+            transform=self.transform,
+            schema_file=self.schema_file,
+            write_schema=self.write_schema,
+            src_columns=self.src_columns,
+            src_path_column=self.src_path_column,
+            on_new_columns=self.on_new_columns,
+            on_missing_columns=self.on_missing_columns,
+            reload_changed=self.reload_changed,
+            dry_run=self.dry_run,
+            masked_url=self.masked_url,
+        )
+
+    def load_options(self, table: str) -> LoadOptions:
+        """What the load into a staging table for ``table`` reads of these settings."""
+        return LoadOptions(
+            chunk_size=self.chunk_size,
+            max_errors=self.max_errors,
+            split_bytes=self.split_bytes,
+            transform=self.transform,
+            key=self.key,
+            sample_rows=self.sample_rows,
+            quiet=self.quiet,
+            log_format=self.log_format,
+            progress_bar=self.progress_bar,
+            progress_seconds=self.progress_seconds,
+            rejects_path=self.resolved_rejects_path(table),
+            secrets=self.secrets,
+        )
+
+    def publish_options(self) -> PublishOptions:
+        """What the publish reads of these settings."""
+        return PublishOptions(
+            if_exists=self.if_exists, key=self.key, indexes=self.indexes, max_shrink=self.max_shrink
+        )
+
+    def dry_run_options(self) -> DryRunOptions:
+        """What the dry run's account reads of these settings."""
+        return DryRunOptions(
+            url=self.url,
+            masked_url=self.masked_url,
+            if_exists=self.if_exists,
+            key=self.key,
+            indexes=self.indexes,
+            max_shrink=self.max_shrink,
+            env_file=self.env_file,
+            secrets=self.secrets,
+        )
 
 
 def _plain(value: Any) -> Any:

@@ -21,8 +21,7 @@ from processor.masking import mask, shown_notify_url
 from processor.plan.matching import FileColumns, Matched
 from processor.publish.ledger import Holdings
 from processor.publish.target import count_rows, find_leftovers, least_rows, requested_indexes, staging_name
-from processor.records import IfExists, TablePlan
-from processor.settings import Settings
+from processor.records import DryRunOptions, IfExists, TablePlan
 from processor.sources.dialect import shown_delimiter
 from processor.sources.discover import SourceFile
 
@@ -184,7 +183,7 @@ class DryRun:
 
 
 def describe_plan(
-    settings: Settings,
+    options: DryRunOptions,
     backend: Backend,
     files: list[SourceFile],
     names: tuple[str, ...],
@@ -201,18 +200,18 @@ def describe_plan(
     ddl: tuple[str, ...] = ()
     if plan is not None:
         created = table if not planned.onto_existing else staging_name(backend.fold_table(table), run_id)
-        definition = backend.table(created, plan, settings.key)
+        definition = backend.table(created, plan, options.key)
         columns = tuple(
             PlannedColumn(c.name, str(c.type.compile(dialect=backend.dialect)), reason)
             for c, reason in zip(definition.columns, plan.reasons, strict=True)
         )
         ddl = (str(sa.schema.CreateTable(definition).compile(dialect=backend.dialect)).strip(),)
         if not planned.onto_existing:
-            indexes = requested_indexes(backend, table, settings.indexes)
+            indexes = requested_indexes(backend, table, options.indexes)
             ddl += tuple(backend.index_sql(i, table, i.name) for i in indexes)
     return DryRun(
         table=table,
-        destination=settings.masked_url,
+        destination=options.masked_url,
         dialect=backend.name,
         files=tuple(
             PlannedFile(
@@ -229,29 +228,29 @@ def describe_plan(
         header=names,
         columns=columns,
         ddl=ddl,
-        write_path=_write_path(settings, plan, isolated) if plan is not None else None,
-        if_exists=settings.if_exists,
-        action=_action(settings, table, planned) + _shrink_note(settings, backend, table, planned),
+        write_path=_write_path(options, plan, isolated) if plan is not None else None,
+        if_exists=options.if_exists,
+        action=_action(options, table, planned) + _shrink_note(options, backend, table, planned),
         leftovers=tuple(find_leftovers(backend, table)),
-        env_file=str(settings.env_file.path) if settings.env_file else None,
-        env_file_lines=_env_file_lines(settings),
+        env_file=str(options.env_file.path) if options.env_file else None,
+        env_file_lines=_env_file_lines(options),
     )
 
 
-def _env_file_lines(settings: Settings) -> tuple[tuple[int, str, bool, str], ...]:
+def _env_file_lines(options: DryRunOptions) -> tuple[tuple[int, str, bool, str], ...]:
     """Each line of the --env-file as the dry run shows it: the value it gave, its secrets masked
     (DEST_SQL and NOTIFY_URL as every output shows them), or why it gave none."""
-    if settings.env_file is None:
+    if options.env_file is None:
         return ()
     lines = []
-    for entry in settings.env_file.lines:
-        used = entry.name in settings.env_file.used
+    for entry in options.env_file.lines:
+        used = entry.name in options.env_file.used
         if used and entry.name == "DEST_SQL":
-            shown = f"DEST_SQL={settings.masked_url}"
+            shown = f"DEST_SQL={options.masked_url}"
         elif used and entry.name == "NOTIFY_URL":
             shown = f"NOTIFY_URL={shown_notify_url(entry.value or '')}"
         elif used:
-            shown = mask(f"{entry.name}={entry.value}", settings.secrets)
+            shown = mask(f"{entry.name}={entry.value}", options.secrets)
         elif entry.value is None:
             shown = f"{entry.name}: a name alone, which sets nothing (the environment is read anyway)"
         elif entry.value == "" and entry.name != "NA_VALUES":
@@ -262,10 +261,10 @@ def _env_file_lines(settings: Settings) -> tuple[tuple[int, str, bool, str], ...
     return tuple(lines)
 
 
-def _write_path(settings: Settings, plan: TablePlan, isolated: bool) -> str:
+def _write_path(options: DryRunOptions, plan: TablePlan, isolated: bool) -> str:
     """How the workers would write: on an engine of DEST_SQL itself (the dry run's own may be an
     in-memory stand-in for a database file not made yet); making one connects to nothing."""
-    engine = create_engine(settings.url)
+    engine = create_engine(options.url)
     try:
         return backend_for(engine).write_path(plan, isolated)
     finally:
@@ -277,20 +276,20 @@ def _rows(rows: int, exact: bool) -> str:
     return f"{rows:,}" if exact else f"about {rows:,}"
 
 
-def _shrink_note(settings: Settings, backend: Backend, table: str, planned: Planned) -> str:
+def _shrink_note(options: DryRunOptions, backend: Backend, table: str, planned: Planned) -> str:
     """MAX_SHRINK: the fewest rows the publish takes, from the rows the table holds now."""
-    if not (planned.exists and planned.plan is not None and settings.max_shrink):
+    if not (planned.exists and planned.plan is not None and options.max_shrink):
         return ""
-    if not settings.if_exists.removes_rows:
+    if not options.if_exists.removes_rows:
         return ""
     with backend.engine.connect() as conn:
         held = count_rows(conn, backend, table)
-    least = least_rows(held, settings.max_shrink)
-    limit = f"MAX_SHRINK={settings.max_shrink:g}"
+    least = least_rows(held, options.max_shrink)
+    limit = f"MAX_SHRINK={options.max_shrink:g}"
     return f"; it holds {counted(held, 'row')}: {limit} refuses to publish fewer than {least:,}"
 
 
-def _action(settings: Settings, table: str, planned: Planned) -> str:
+def _action(options: DryRunOptions, table: str, planned: Planned) -> str:
     """What IF_EXISTS would do to the target, in words."""
     if not planned.exists:
         return f"table {table!r} does not exist; the import creates it"
@@ -298,15 +297,15 @@ def _action(settings: Settings, table: str, planned: Planned) -> str:
     skips = f"; the ledger says it holds {loaded} of the files, which are skipped" if loaded else ""
     if planned.plan is None:
         return f"table {table!r} exists and holds every file already; the import would do nothing"
-    if settings.if_exists is IfExists.REPLACE:
+    if options.if_exists is IfExists.REPLACE:
         return (
             f"table {table!r} exists; the import builds a new one and swaps it in, in one step, "
             "with the old table's indexes built again on it"
         )
-    if settings.if_exists is IfExists.APPEND:
+    if options.if_exists is IfExists.APPEND:
         return f"table {table!r} exists; the import appends {_files_rows(planned)}{skips}"
-    if settings.if_exists is IfExists.MERGE:
-        key = ", ".join(settings.key)
+    if options.if_exists is IfExists.MERGE:
+        key = ", ".join(options.key)
         return f"table {table!r} exists; the import upserts {_files_rows(planned)} on ({key}){skips}"
     return (
         f"table {table!r} exists; the import deletes its rows and inserts {_files_rows(planned)} "
