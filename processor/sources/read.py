@@ -31,7 +31,7 @@ from processor.sources.archive import open_member
 from processor.sources.discover import SourceFile
 from processor.sources.fingerprint import StreamDigest
 from processor.sources.inflate import open_zip_member
-from processor.sources.ndjson import locate_json_records, read_json_batches, read_keys
+from processor.sources.formats.ndjson import locate_json_records, read_json_batches, read_keys
 from processor.sources.pacing import PacedStream
 from processor.sources.parts import WHOLE, Part, bounded, slice_stream
 from processor.sources.quotes import (
@@ -458,7 +458,7 @@ def _json_batches(
     digest: StreamDigest | None,
     include: Sequence[int] | None,
 ) -> Iterator[pa.RecordBatch]:
-    """``read_batches`` of an NDJSON file (``processor/sources/ndjson.py``)."""
+    """``read_batches`` of an NDJSON file (``processor/sources/formats/ndjson.py``)."""
 
     def invalid(record: int, reason: str) -> None:
         on_invalid(InvalidRow(record=record, fields=0, reason=reason))

@@ -1,0 +1,1 @@
+"""Input formats behind one small registry."""
