@@ -335,7 +335,7 @@ def _import(settings: Settings, report: RunReport, interrupts: Interrupts) -> No
             backend.check_schema(settings.dest_schema)
         check_own_tables(backend, table, settings.runs_table)
         files = settle_dialects(files, fmt, settings.src_delimiter is None, settings.src_header)
-        headerless = files[0].data_format == "csv" and not files[0].has_header
+        headerless = files[0].format.header_line and not files[0].has_header
         given = _given_names(settings) if headerless else None
         headers = read_headers(files, fmt, settings.sample_rows, given)
         sampling = _sampled_columns(settings, files, headers, () if headerless else settings.src_columns)
@@ -430,7 +430,7 @@ def _final_columns(
         return replace(sampling, added=())
     if settings.transform is not None or settings.if_exists not in ("append", "merge", "delete_rows"):
         return sampling  # decided before sampling, with every file to load
-    headerless = todo[0].data_format == "csv" and not todo[0].has_header
+    headerless = todo[0].format.header_line and not todo[0].has_header
     matched = match_columns(
         [f.name for f in todo],
         headers,
