@@ -345,7 +345,7 @@ def _import(settings: Settings, report: RunReport, interrupts: Interrupts) -> No
         check_own_tables(backend, table, settings.runs_table)
         planning = settings.plan_options()
         files = settle_dialects(files, fmt, settings.src_delimiter is None, settings.src_header)
-        headerless = files[0].data_format == "csv" and not files[0].has_header
+        headerless = files[0].format.header_line and not files[0].has_header
         given = _given_names(planning) if headerless else None
         headers = read_headers(files, fmt, settings.sample_rows, given)
         sampling = _sampled_columns(planning, files, headers, () if headerless else settings.src_columns)
@@ -429,9 +429,9 @@ def _final_columns(
     if options.transform is not None and existing is not None:
         # A TRANSFORM's columns are its own: the table must have them all (``plan_from_table``).
         return replace(sampling, added=())
-    if options.transform is not None or options.if_exists not in ("append", "merge", "delete_rows"):
+    if options.transform is not None or not options.if_exists.into_existing:
         return sampling  # decided before sampling, with every file to load
-    headerless = todo[0].data_format == "csv" and not todo[0].has_header
+    headerless = todo[0].format.header_line and not todo[0].has_header
     matched = match_columns(
         [f.name for f in todo],
         headers,

@@ -301,7 +301,7 @@ def _load_file(task: LoadTask, context: TaskContext) -> FileResult:
         read=seen + len(invalid),
         bytes=task.source.size,
         write_path=writer.path,
-        delimiter=task.source.delimiter if task.source.data_format == "csv" else None,
+        delimiter=task.source.delimiter if task.source.format.delimited else None,
     )
 
 

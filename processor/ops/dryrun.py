@@ -220,7 +220,7 @@ def describe_plan(
                 planned.profiles[f.name].sample.estimated_rows(f),
                 exact=planned.profiles[f.name].sample.whole,
                 skipped=f.name not in todo,
-                delimiter=f.delimiter if f.data_format == "csv" else None,
+                delimiter=f.delimiter if f.format.delimited else None,
                 columns=planned.matched.decisions.get(f.name, FileColumns()),
             )
             for f in files

@@ -67,18 +67,18 @@ def read_headers(
     formats = {source.data_format for source in files}
     if len(formats) > 1:
         raise SchemaError(f"the matched files mix formats ({', '.join(sorted(formats))}): match one kind")
-    if formats == {"ndjson"}:
+    if files[0].format.keyed:
         keys: dict[str, None] = {}
         for source in files:
             keys.update(dict.fromkeys(read_header(source, fmt, sample_rows) or ()))
         if not keys:
-            raise SourceError(f"{files[0].name}: no JSON object with a key")
+            raise SourceError(f"{files[0].name}: {files[0].format.no_columns}")
         return {source.name: tuple(keys) for source in files}
     headers = {}
     for source in files:
         header = read_header(source, fmt)
         if not header:
-            raise SourceError(f"{source.name}: line 1: no header")
+            raise SourceError(f"{source.name}: {source.format.no_columns}")
         if names is not None:
             header = _named(source, header, names)
         headers[source.name] = tuple(header)

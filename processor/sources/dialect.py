@@ -41,11 +41,11 @@ def settle_dialects(
     """The files with their delimiter (detected, where ``detect``: SRC_DELIMITER is not set) and
     whether their first line is a header (SRC_HEADER); the detected delimiters are logged."""
     settled = [
-        replace(f, delimiter=detect_delimiter(f, fmt) if detect and f.data_format == "csv" else f.delimiter)
+        replace(f, delimiter=detect_delimiter(f, fmt) if detect and f.format.delimited else f.delimiter)
         for f in files
     ]
     if detect:
-        _log_detected([f for f in settled if f.data_format == "csv"])
+        _log_detected([f for f in settled if f.format.delimited])
     return settled if header else [replace(f, header=False) for f in settled]
 
 

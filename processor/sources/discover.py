@@ -15,6 +15,7 @@ from pathlib import Path
 
 from processor.errors import ConfigError, SourceError
 from processor.sources.archive import archive_kind, list_members, member_name
+from processor.sources.formats import Format, format_for, format_named
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ class SourceFile:
     #: A member of the archive at ``path``: its kind (``zip``, ``tar``, ``tar.gz``, ...), its
     #: path inside, where its bytes start in a tar's stream, and a zip's fingerprint from the
     #: archive's directory (``processor/sources/archive.py``).
-    #: ``csv`` (delimited text with a header) or ``ndjson`` (one JSON object per line).
+    #: The name of its format in ``processor/sources/formats`` (``csv``, ``ndjson``), from its name.
     data_format: str = "csv"
     archive: str | None = None
     member: str | None = None
@@ -48,10 +49,15 @@ class SourceFile:
         return self.member if self.member is not None else self.name
 
     @property
+    def format(self) -> Format:
+        """Its format, which reads it (the name travels to the workers; the registry is the same there)."""
+        return format_named(self.data_format)
+
+    @property
     def has_header(self) -> bool:
         """Whether the first record names the columns (CSV with a header line), rather than being
         data (NDJSON, SRC_HEADER=false)."""
-        return self.data_format == "csv" and self.header
+        return self.format.header_line and self.header
 
     @property
     def stem(self) -> str:
@@ -111,12 +117,13 @@ def _not_a_file(path: Path) -> str:
 
 def _format(name: str, delimiter: str | None) -> tuple[str | None, str, str]:
     """A file's compression, delimiter (``.tsv``: tab, unless SRC_DELIMITER is set) and data
-    format (``.jsonl``, ``.ndjson``: line-delimited JSON), from its name."""
+    format (the registry's for its data suffix: ``.jsonl``, ``.ndjson``: line-delimited JSON),
+    from its name."""
     path = Path(name)
     compression = COMPRESSIONS.get(path.suffix.lower())
     data_suffix = (Path(path.stem).suffix if compression else path.suffix).lower()
-    data_format = "ndjson" if data_suffix in (".jsonl", ".ndjson") else "csv"
-    return compression, delimiter or ("\t" if data_suffix == ".tsv" else ","), data_format
+    data_format = format_for(data_suffix)
+    return compression, delimiter or data_format.default_delimiter(data_suffix), data_format.name
 
 
 def _found(found: list[SourceFile], pattern: str, folder: Path, empty: int) -> list[SourceFile]:

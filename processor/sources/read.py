@@ -4,6 +4,8 @@ Parsing uses Arrow's streaming CSV reader (it is several times faster than panda
 reports ragged rows with their text instead of padding them).  Every field is read as text and
 only an empty field, or a NA_VALUES marker, is null; typing happens later, against the plan.
 Line numbers cost a second pass, so they are looked up only for rows that were rejected.
+``read_header``, ``read_batches`` and ``locate_records`` ask each file's format
+(``processor/sources/formats``); the delimited-text reader they reach for CSV is this module's.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import IO, cast
+from typing import IO, TYPE_CHECKING, cast
 
 import numpy as np
 import pyarrow as pa
@@ -28,10 +30,8 @@ from isal import igzip, isal_zlib
 
 from processor.errors import SourceError, first_line
 from processor.sources.archive import open_member
-from processor.sources.discover import SourceFile
 from processor.sources.fingerprint import StreamDigest
 from processor.sources.inflate import open_zip_member
-from processor.sources.ndjson import locate_json_records, read_json_batches, read_keys
 from processor.sources.pacing import PacedStream
 from processor.sources.parts import WHOLE, Part, bounded, slice_stream
 from processor.sources.quotes import (
@@ -42,6 +42,9 @@ from processor.sources.quotes import (
     quote_fault,
     splittable_encoding,
 )
+
+if TYPE_CHECKING:  # discovery picks each file's format, whose reader this module is
+    from processor.sources.discover import SourceFile
 
 # isal's stub declares ``error: Exception`` (an instance); it is the class of ISA-L's errors.
 ISAL_ERROR: type[Exception] = isal_zlib.error  # type: ignore[assignment]
@@ -201,10 +204,16 @@ def _without_mark(raw: IO[bytes], mark: bytes) -> IO[bytes]:
     return buffered
 
 
-def open_text(source: SourceFile, fmt: TextFormat, part: Part = WHOLE, errors: str = "strict") -> IO[str]:
-    """Open a source file (or a part of it) as text for Python's csv module (header and line
-    look-ups); ``errors`` as ``open`` takes it."""
-    return _text(open_part(source, fmt, part), fmt, errors)
+def open_text(
+    source: SourceFile,
+    fmt: TextFormat,
+    part: Part = WHOLE,
+    errors: str = "strict",
+    digest: StreamDigest | None = None,
+) -> IO[str]:
+    """Open a source file (or a part of it) as text for Python's csv and json modules; ``errors``
+    as ``open`` takes it; ``digest`` as ``open_part`` takes it."""
+    return _text(open_part(source, fmt, part, digest), fmt, errors)
 
 
 def _text(raw: IO[bytes], fmt: TextFormat, errors: str = "strict") -> IO[str]:
@@ -249,13 +258,15 @@ def _any_field_size() -> Iterator[None]:
 
 def read_header(source: SourceFile, fmt: TextFormat, records: int = 0) -> list[str] | None:
     """The header's column names exactly as written, or None for a file with no line at all;
-    an NDJSON file's keys in its first ``records`` objects (0: all)."""
+    a keyed format's keys in its first ``records`` records (0: all).  Its format reads it."""
+    return source.format.read_header(source, fmt, records)
+
+
+def read_csv_header(source: SourceFile, fmt: TextFormat) -> list[str] | None:
+    """A delimited file's first record, its fields exactly as written (None: no line at all)."""
     try:
         with open_text(source, fmt) as stream:
-            lines = bounded_lines(stream, source)
-            if source.data_format == "ndjson":
-                return read_keys(lines, records) or None
-            return next(_csv_reader(lines, source, fmt), None)
+            return next(_csv_reader(bounded_lines(stream, source), source, fmt), None)
     except csv.Error as exc:
         raise SourceError(f"{source.name}: line 1: unreadable header: {exc}") from exc
     except (UnicodeDecodeError, *DAMAGED, pa.ArrowException) as exc:
@@ -276,8 +287,26 @@ def read_batches(
     quotes: bool = True,
 ) -> Iterator[pa.RecordBatch]:
     """Stream the data rows (after the header) as batches of nullable string arrays, one per
-    field of ``include`` (default: all ``columns`` fields), named by the field's index; an
-    NDJSON file's fields are its ``keys``.
+    field of ``include`` (default: all ``columns`` fields), named by the field's index; a keyed
+    format's fields are its ``keys``.  Its format reads them (``read_csv_batches``: a delimited
+    file's), passing ragged or unreadable records to ``on_invalid`` in record order."""
+    return source.format.read_batches(
+        source, fmt, columns, on_invalid, part, digest, read_ahead, include, keys, quotes
+    )
+
+
+def read_csv_batches(
+    source: SourceFile,
+    fmt: TextFormat,
+    columns: int,
+    on_invalid: Callable[[InvalidRow], None],
+    part: Part = WHOLE,
+    digest: StreamDigest | None = None,
+    read_ahead: int = READ_AHEAD_BYTES,
+    include: Sequence[int] | None = None,
+    quotes: bool = True,
+) -> Iterator[pa.RecordBatch]:
+    """``read_batches`` of a delimited file.
 
     Rows with too few or too many fields, and rows with text after a closing quote (unless not
     ``quotes``: a sample, which the load reads again), are passed to ``on_invalid`` (in record
@@ -289,9 +318,6 @@ def read_batches(
     file (or ``part``, whose records are numbered from 1, the header's number where it has the
     header).
     """
-    if source.data_format == "ndjson":
-        yield from _json_batches(source, fmt, keys, on_invalid, part, digest, include)
-        return
     screen = _Screen(source, fmt, part, on_invalid, quotes)
     consumed = 0  # Arrow's rows passed on or screened out
     block = BLOCK_BYTES
@@ -447,28 +473,6 @@ class _GluedRecords:
 
     def close(self) -> None:
         self._stream.close()
-
-
-def _json_batches(
-    source: SourceFile,
-    fmt: TextFormat,
-    keys: Sequence[str],
-    on_invalid: Callable[[InvalidRow], None],
-    part: Part,
-    digest: StreamDigest | None,
-    include: Sequence[int] | None,
-) -> Iterator[pa.RecordBatch]:
-    """``read_batches`` of an NDJSON file (``processor/sources/ndjson.py``)."""
-
-    def invalid(record: int, reason: str) -> None:
-        on_invalid(InvalidRow(record=record, fields=0, reason=reason))
-
-    try:
-        with _text(open_part(source, fmt, part, digest), fmt) as stream:
-            lines = bounded_lines(stream, source, part.first_line)
-            yield from read_json_batches(lines, keys, include, invalid)
-    except (UnicodeDecodeError, *DAMAGED) as exc:
-        raise reading_error(source, fmt, exc) from exc
 
 
 class _Watched:
@@ -748,15 +752,19 @@ def locate_records(
     to (first physical line in the file, raw text).
 
     A second pass with Python's csv module, run only for rejected rows: Arrow does not track
-    physical lines, and quoted fields may span several.
+    physical lines, and quoted fields may span several.  Its format finds them.
     """
     wanted = set(records)
-    found: dict[int, tuple[int, str]] = {}
     if not wanted:
-        return found
-    if source.data_format == "ndjson":
-        with open_text(source, fmt, part) as stream:
-            return locate_json_records(stream, part.first_line, wanted)
+        return {}
+    return source.format.locate_records(source, fmt, wanted, part)
+
+
+def locate_csv_records(
+    source: SourceFile, fmt: TextFormat, wanted: set[int], part: Part = WHOLE
+) -> dict[int, tuple[int, str]]:
+    """``locate_records`` of a delimited file (``wanted``: not empty)."""
+    found: dict[int, tuple[int, str]] = {}
     last = max(wanted)
     with open_text(source, fmt, part) as stream, _any_field_size():
         lines = _LineRecorder(stream, part.first_line)
@@ -799,8 +807,8 @@ class _LineRecorder:
 
 
 def boundary_quoting(source: SourceFile, fmt: TextFormat) -> str:
-    """How quotes bear on record boundaries: not at all in NDJSON, whose every line is one."""
-    return "none" if source.data_format == "ndjson" else fmt.quoting
+    """How quotes bear on record boundaries (``csv`` or ``none``), as the file's format says."""
+    return source.format.boundary_quoting(fmt)
 
 
 def holds_record_over(source: SourceFile, fmt: TextFormat, part: Part, limit: int, within: int) -> bool:

@@ -64,8 +64,13 @@ def file_parts(boundaries: list[tuple[int, int]], checked_to_end: bool = False) 
 
 def splits(source: SourceFile, fmt: TextFormat, split_bytes: int) -> bool:
     """Whether a file is split into byte ranges (else it is loaded whole, or in blocks: it is
-    small, compressed, or in an encoding whose bytes cannot be scanned)."""
-    return seekable(source) and source.size > split_bytes and splittable_encoding(fmt.encoding)
+    small, compressed, in an encoding whose bytes cannot be scanned, or in a format that is not cut)."""
+    return (
+        source.format.splittable
+        and seekable(source)
+        and source.size > split_bytes
+        and splittable_encoding(fmt.encoding)
+    )
 
 
 def scanner_for(source: SourceFile, fmt: TextFormat, split_bytes: int) -> BoundaryScanner | None:
@@ -79,7 +84,8 @@ def feeds_blocks(source: SourceFile, fmt: TextFormat, split_bytes: int) -> bool:
     """Whether a compressed file (or an archive's member) is decompressed once by the run and
     handed out in blocks."""
     return (
-        not seekable(source)
+        source.format.splittable
+        and not seekable(source)
         and source.size * COMPRESSION_GUESS > split_bytes
         and splittable_encoding(fmt.encoding)
     )

@@ -18,9 +18,16 @@ import itertools
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import pyarrow as pa
+
+from processor.sources.read import DAMAGED, InvalidRow, TextFormat, bounded_lines, open_text, reading_error
+
+if TYPE_CHECKING:
+    from processor.sources.discover import SourceFile
+    from processor.sources.fingerprint import StreamDigest
+    from processor.sources.parts import Part
 
 #: Records parsed into one batch.
 BATCH_ROWS = 4096
@@ -190,3 +197,60 @@ def locate_json_records(stream: IO[str], first_line: int, records: set[int]) -> 
         if record >= last:
             break
     return found
+
+
+class NdjsonFormat:
+    """One JSON object per line: keyed, no header line, no delimiter; any line break ends a record."""
+
+    name = "ndjson"
+    suffixes: tuple[str, ...] = (".jsonl", ".ndjson")
+    header_line = False
+    keyed = True
+    delimited = False
+    splittable = True
+    no_columns = "no JSON object with a key"
+
+    def default_delimiter(self, suffix: str) -> str:
+        return ","  # unused: no field is split on it
+
+    def boundary_quoting(self, fmt: TextFormat) -> str:
+        return "none"  # JSON strings hold no line break: every line is one record
+
+    def read_header(self, source: SourceFile, fmt: TextFormat, records: int) -> list[str] | None:
+        try:
+            with open_text(source, fmt) as stream:
+                return read_keys(bounded_lines(stream, source), records) or None
+        except (UnicodeDecodeError, *DAMAGED, pa.ArrowException) as exc:
+            raise reading_error(source, fmt, exc) from exc
+
+    def read_batches(
+        self,
+        source: SourceFile,
+        fmt: TextFormat,
+        columns: int,
+        on_invalid: Callable[[InvalidRow], None],
+        part: Part,
+        digest: StreamDigest | None,
+        read_ahead: int,
+        include: Sequence[int] | None,
+        keys: Sequence[str],
+        quotes: bool,
+    ) -> Iterator[pa.RecordBatch]:
+        def invalid(record: int, reason: str) -> None:
+            on_invalid(InvalidRow(record=record, fields=0, reason=reason))
+
+        try:
+            with open_text(source, fmt, part, digest=digest) as stream:
+                lines = bounded_lines(stream, source, part.first_line)
+                yield from read_json_batches(lines, keys, include, invalid)
+        except (UnicodeDecodeError, *DAMAGED) as exc:
+            raise reading_error(source, fmt, exc) from exc
+
+    def locate_records(
+        self, source: SourceFile, fmt: TextFormat, records: set[int], part: Part
+    ) -> dict[int, tuple[int, str]]:
+        with open_text(source, fmt, part) as stream:
+            return locate_json_records(stream, part.first_line, records)
+
+
+NDJSON = NdjsonFormat()

@@ -1,0 +1,24 @@
+"""Input formats behind one small registry: discovery gives each file the format its suffix
+names, and the stages ask that format (``base.Format``) instead of comparing names.  A new
+format is one module here and one entry in ``FORMATS``."""
+
+from __future__ import annotations
+
+from processor.sources.formats.base import Format
+from processor.sources.formats.csv import CSV
+from processor.sources.formats.ndjson import NDJSON
+
+#: Every format by name.  A file whose data suffix no format lists is delimited text.
+FORMATS: dict[str, Format] = {f.name: f for f in (CSV, NDJSON)}
+DEFAULT: Format = CSV
+
+
+def format_named(name: str) -> Format:
+    """The format called ``name`` (``SourceFile.data_format``)."""
+    return FORMATS[name]
+
+
+def format_for(suffix: str) -> Format:
+    """The format of a file whose data suffix (after any compression suffix) is ``suffix``."""
+    suffix = suffix.lower()
+    return next((f for f in FORMATS.values() if suffix in f.suffixes), DEFAULT)

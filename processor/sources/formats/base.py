@@ -1,0 +1,79 @@
+"""What the pipeline asks of an input format, so that no stage compares format names.
+
+A format is an object (one per module in this package, listed in the registry of
+``__init__.py``) that says what its files are like (a header line? a delimiter? columns named
+by each record's keys? cut into byte ranges?) and reads them: a file's column names, batches of
+nullable text columns numbered by record, and the text of records that were rejected.  Every
+format gives the pipeline the same text columns, so types are planned and checked by one rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:  # the readers take these; a format module imports them itself
+    import pyarrow as pa
+
+    from processor.sources.discover import SourceFile
+    from processor.sources.fingerprint import StreamDigest
+    from processor.sources.parts import Part
+    from processor.sources.read import InvalidRow, TextFormat
+
+
+class Format(Protocol):
+    """An input format: what its files are like, and how to read them."""
+
+    #: Its name (``SourceFile.data_format``; messages name it, e.g. files that mix formats).
+    name: str
+    #: The data suffixes (after any compression suffix) that discovery gives it, lower case.
+    suffixes: tuple[str, ...]
+    #: Whether a file's first record may name the columns (SRC_HEADER=false: it is data).
+    header_line: bool
+    #: Whether the columns are the keys that records give, gathered over every file's first
+    #: SAMPLE_ROWS records (one set for all files); else each file has its own header.
+    keyed: bool
+    #: Whether fields are split on a delimiter: detected per file unless SRC_DELIMITER is set,
+    #: and shown in the dry run and the report.
+    delimited: bool
+    #: Whether a file can be cut at record boundaries into byte ranges (SPLIT_BYTES) and a
+    #: compressed one handed out in decompressed blocks (else it is loaded whole).
+    splittable: bool
+    #: What a file without a single column name lacks, for the SourceError naming it.
+    no_columns: str
+
+    def default_delimiter(self, suffix: str) -> str:
+        """The delimiter a file with the data suffix ``suffix`` has unless SRC_DELIMITER is set."""
+        ...
+
+    def boundary_quoting(self, fmt: TextFormat) -> str:
+        """How quotes bear on record boundaries when a file is cut: ``csv`` or ``none``."""
+        ...
+
+    def read_header(self, source: SourceFile, fmt: TextFormat, records: int) -> list[str] | None:
+        """The file's column names as written (a keyed format's: the keys of its first
+        ``records`` records, 0: all), or None where it has none at all."""
+        ...
+
+    def read_batches(
+        self,
+        source: SourceFile,
+        fmt: TextFormat,
+        columns: int,
+        on_invalid: Callable[[InvalidRow], None],
+        part: Part,
+        digest: StreamDigest | None,
+        read_ahead: int,
+        include: Sequence[int] | None,
+        keys: Sequence[str],
+        quotes: bool,
+    ) -> Iterator[pa.RecordBatch]:
+        """The data records of ``part`` as ``processor.sources.read.read_batches`` describes them."""
+        ...
+
+    def locate_records(
+        self, source: SourceFile, fmt: TextFormat, records: set[int], part: Part
+    ) -> dict[int, tuple[int, str]]:
+        """Records (numbered as ``read_batches`` numbers them) -> (first physical line, raw
+        text), for the rejects file (error path only; ``records`` is not empty)."""
+        ...
