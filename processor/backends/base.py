@@ -161,16 +161,18 @@ class Backend:
 
     @property
     def name_limit(self) -> int | None:
-        """The longest identifier the database accepts, in the unit ``name_length`` counts."""
-        return self.dialect.max_identifier_length
+        """The longest identifier the database accepts, in the unit ``name_length`` counts: its
+        ``features``', else what SQLAlchemy's dialect reports."""
+        return self.features.max_name_length or self.dialect.max_identifier_length
 
     def name_length(self, name: str) -> int:
-        return len(name)
+        """``name``'s length as the database counts it against ``name_limit``."""
+        return len(name.encode()) if self.features.names_in_bytes else len(name)
 
     @property
     def max_columns(self) -> int | None:
         """The most columns a table may have, or None where no limit is known."""
-        return None
+        return self.features.max_columns
 
     def check_name(self, name: str, label: str) -> None:
         """Raise SchemaError unless the database can hold ``name`` exactly as written."""
@@ -291,7 +293,7 @@ class Backend:
     @property
     def parameter_limit(self) -> int:
         """Bound parameters one statement may carry."""
-        return PARAMETER_LIMITS.get(self.name, DEFAULT_PARAMETER_LIMIT)
+        return self.features.max_parameters or PARAMETER_LIMITS.get(self.name, DEFAULT_PARAMETER_LIMIT)
 
     def chunk_writer(self, staging: str, plan: TablePlan, isolated: bool = False) -> ChunkWriter:
         """How this process appends chunks of ``plan`` to the staging table (``writers.py``).

@@ -83,10 +83,12 @@ MAX_COLUMNS = 1017
 class MySQL(Backend):
     """MySQL and MariaDB: column names ignore case; DDL commits on its own."""
 
-    name_limit = NAME_CHARACTERS
-    features = Features(transactional_ddl=False)
-    parameter_limit = PARAMETER_LIMIT
-    max_columns = MAX_COLUMNS
+    features = Features(
+        transactional_ddl=False,
+        max_name_length=NAME_CHARACTERS,
+        max_columns=MAX_COLUMNS,
+        max_parameters=PARAMETER_LIMIT,
+    )
     dialect: mysql.base.MySQLDialect  # this backend serves the mysql dialect's engines only
 
     @classmethod

@@ -19,6 +19,7 @@ from sqlalchemy.engine import URL, Connection, Dialect, Engine
 from processor.backends.base import Backend, Check, Record
 from processor.backends.carry import Carried, Dependent, Grant, Index
 from processor.backends.chunk import WriteMethod, arrow_of
+from processor.backends.features import Features
 from processor.backends.locks import LockCheck, lock_key, release, session_check, wait_for
 from processor.backends.names import NamedType, formatted, quoted
 from processor.backends.postgresql_types import column_type as pg_column_type
@@ -57,9 +58,9 @@ class PostgreSQL(Backend):
     """PostgreSQL: quoted names are case-sensitive and counted in bytes; NUMERIC is exact at
     any precision; text cannot hold a NUL character."""
 
-    name_limit = NAME_BYTES
-    parameter_limit = 65535
-    max_columns = MAX_COLUMNS
+    features = Features(
+        names_in_bytes=True, max_name_length=NAME_BYTES, max_columns=MAX_COLUMNS, max_parameters=65535
+    )
 
     @classmethod
     def engine_arguments(cls, url: URL) -> dict[str, Any]:
@@ -93,9 +94,6 @@ class PostgreSQL(Backend):
         if "application_name" in url.query:
             return url
         return url.update_query_dict({"application_name": WRITER_APPLICATION})
-
-    def name_length(self, name: str) -> int:
-        return len(name.encode())
 
     def decimal_type(self, whole_digits: int, scale: int) -> ColumnType | None:
         # Unconstrained NUMERIC keeps each value's own scale: 1.50 stays 1.50, 1.5 stays 1.5.

@@ -63,7 +63,9 @@ UNION ALL SELECT 'CHECK constraints' FROM sqlite_master
 class SQLite(Embedded):
     """SQLite: names compare case-insensitively for ASCII letters only."""
 
-    parameter_limit = 32766 if sqlite3.sqlite_version_info >= (3, 32) else 999
+    features = replace(
+        Embedded.features, max_parameters=32766 if sqlite3.sqlite_version_info >= (3, 32) else 999
+    )
     # SQLITE_FULL and SQLITE_IOERR, as sqlite3 and ADBC's driver spell them.
     disk_failures = ("database or disk is full", "disk I/O error")
 
