@@ -512,7 +512,7 @@ def _plan(
     plan = None
     matched, existing = sampling, None
     if todo:
-        existing = backend.existing_types(table) if onto_existing else None
+        existing = backend.types.existing_types(table) if onto_existing else None
         matched = _final_columns(options, backend, table, todo, headers, sampling, existing)
         if options.transform is None:
             names = matched.columns
@@ -559,7 +559,7 @@ def _shown_plan(backend: Backend, plan: TablePlan) -> list[dict[str, str]]:
     """The planned columns with their types as the target's dialect writes them."""
     dialect = backend.engine.dialect
     return [
-        {"name": name, "type": str(backend.column_type(column).compile(dialect=dialect))}
+        {"name": name, "type": str(backend.types.column_type(column).compile(dialect=dialect))}
         for name, column in zip(plan.names, plan.types, strict=True)
     ]
 

@@ -126,10 +126,10 @@ def test_each_duckdb_type_is_held_or_refused_as_the_catalogue_says(duck):
             duck.execute('DROP TABLE IF EXISTS "t"')
             duck.execute(f'CREATE TABLE "t" (k INTEGER, v {spelled})')
             if rule == "held":
-                assert set(backend.existing_types("t")) == {"k", "v"}, spelled
+                assert set(backend.types.existing_types("t")) == {"k", "v"}, spelled
             else:
                 with pytest.raises(SchemaError) as refused:
-                    backend.existing_types("t")
+                    backend.types.existing_types("t")
                 message = str(refused.value)
                 assert "column 'v' has type " in message, spelled
                 assert "SCHEMA_FILE" in message, spelled

@@ -143,10 +143,10 @@ def test_each_built_in_type_is_held_or_refused_as_the_catalogue_says(pg, names):
             pg.execute(f'DROP TABLE IF EXISTS "{table}"')
             pg.execute(f'CREATE TABLE "{table}" (k int, v {spelled}{array})')
             if rule == "held":
-                assert set(backend.existing_types(table)) == {"k", "v", "a"}, name
+                assert set(backend.types.existing_types(table)) == {"k", "v", "a"}, name
             else:
                 with pytest.raises(SchemaError) as refused:
-                    backend.existing_types(table)
+                    backend.types.existing_types(table)
                 assert f"column 'v' has type {name}" in str(refused.value).replace('"char"', "char"), name
     finally:
         backend.dispose()

@@ -39,3 +39,29 @@ def test_one_process_writes_at_a_time_where_the_database_is_a_file(db, table):
             engine.dispose()
     finally:
         db.drop(table)
+
+
+def test_names_are_measured_and_limited_where_the_features_say(db, table):
+    """The database itself keeps a column name of ``max_name_length`` units exactly (bytes where
+    ``names_in_bytes``: "é" is two of them), and refuses or cuts one a character longer; where
+    the features give no limit of their own, a name of 200 characters is kept."""
+    features = db.features
+    limit = features.max_name_length
+    count = 200 if limit is None else limit // 2 if features.names_in_bytes else limit
+    db.execute(f"CREATE TABLE {db.quote(table)} ({db.quote('é' * count)} INTEGER)")
+    try:
+        assert db.columns(table) == ["é" * count]
+    finally:
+        db.drop(table)
+    if limit is None:
+        return
+    longer = "é" * (count + 1)
+    try:
+        db.execute(f"CREATE TABLE {db.quote(table)} ({db.quote(longer)} INTEGER)")
+    except sa.exc.DBAPIError:
+        assert not db.exists(table)
+        return
+    try:
+        assert db.columns(table) != [longer]
+    finally:
+        db.drop(table)

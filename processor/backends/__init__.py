@@ -1,4 +1,4 @@
-"""One home per database: its types, names, lock, writer and publish behind one interface.
+"""One home per database: its features, types, names, lock, writer and publish behind one interface.
 
 ``backend_for(engine)`` gives the engine's database its ``Backend``; a database with no module of
 its own gets the generic one.  Adding a database is one module here and one line below.
@@ -16,6 +16,7 @@ from processor.backends.locks import LockCheck
 from processor.backends.mysql import MySQL
 from processor.backends.postgresql import PostgreSQL
 from processor.backends.sqlite import SQLite
+from processor.backends.typemap import TypeMap
 
 #: SQLAlchemy's dialect (backend) names and the module that serves each.
 BACKENDS: dict[str, type[Backend]] = {
@@ -45,6 +46,7 @@ __all__ = [
     "Features",
     "LockCheck",
     "Record",
+    "TypeMap",
     "WriteMethod",
     "Writer",
     "arrow_of",

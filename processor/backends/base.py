@@ -2,9 +2,10 @@
 
 Every database quirk lives in that database's module (``postgresql.py``, ``mysql.py``,
 ``sqlite.py``, ``duckdb.py``), which overrides what differs from these defaults, in the manner of
-Django's ``db/backends/<vendor>/``.  The pipeline asks its ``Backend`` (types and DDL, identifier
-rules, the import lock, publish and swap, the bulk writer, session settings, which errors are
-transient) and never tests a database's name.  A database without a module of its own gets this
+Django's ``db/backends/<vendor>/``.  The pipeline asks its ``Backend`` (DDL, identifier rules,
+the import lock, publish and swap, the bulk writer, session settings, which errors are transient),
+its ``features`` (what the database can do, ``features.py``) and its ``types`` (how column types
+map, ``typemap.py``), and never tests a database's name.  A database without a module of its own gets this
 generic one: multi-row INSERTs, a rename inside one transaction, and no import lock.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -27,20 +28,10 @@ from processor.backends.features import Features
 from processor.backends.inserts import insert_batches_writer
 from processor.backends.locks import LockCheck, always_held
 from processor.backends.names import bound_quoted, formatted
+from processor.backends.typemap import TypeMap
 from processor.backends.writers import ChunkWriter, SessionWriter, close_idle_connections
 from processor.errors import ConfigError, SchemaError, describe
-from processor.kinds import (
-    BOOLEAN,
-    DATE,
-    DECIMAL,
-    FLOAT,
-    TEXT,
-    TIMESTAMP,
-    ColumnType,
-    Kind,
-    bounded_decimal,
-    integer_range,
-)
+from processor.kinds import ColumnType
 from processor.records import TablePlan
 
 log = logging.getLogger(__name__)
@@ -66,8 +57,6 @@ class CreatedFiles:
 # Bound parameters one statement may carry, for databases without a module of their own.
 PARAMETER_LIMITS = {"mssql": 2099, "oracle": 65535}
 DEFAULT_PARAMETER_LIMIT = 999
-# Characters a text column of a primary key holds where the database needs a bound to index it.
-KEY_CHARACTERS = 255
 
 
 class Backend:
@@ -75,6 +64,8 @@ class Backend:
 
     #: What the database can do (the code branches on these, never on its name).
     features: ClassVar[Features] = Features()
+    #: How its column types map to the importer's (``backend.types``, one per backend).
+    types_class: ClassVar[type[TypeMap]] = TypeMap
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -83,6 +74,7 @@ class Backend:
         #: The engine keeps connections between uses (not under a connection budget), and so may
         #: the chunk writers.
         self.keeps_connections = not isinstance(engine.pool, NullPool)
+        self.types = self.types_class(self)
 
     # -- the engine ------------------------------------------------------------------------------
 
@@ -161,16 +153,18 @@ class Backend:
 
     @property
     def name_limit(self) -> int | None:
-        """The longest identifier the database accepts, in the unit ``name_length`` counts."""
-        return self.dialect.max_identifier_length
+        """The longest identifier the database accepts, in the unit ``name_length`` counts: its
+        ``features``', else what SQLAlchemy's dialect reports."""
+        return self.features.max_name_length or self.dialect.max_identifier_length
 
     def name_length(self, name: str) -> int:
-        return len(name)
+        """``name``'s length as the database counts it against ``name_limit``."""
+        return len(name.encode()) if self.features.names_in_bytes else len(name)
 
     @property
     def max_columns(self) -> int | None:
         """The most columns a table may have, or None where no limit is known."""
-        return None
+        return self.features.max_columns
 
     def check_name(self, name: str, label: str) -> None:
         """Raise SchemaError unless the database can hold ``name`` exactly as written."""
@@ -180,37 +174,7 @@ class Backend:
         if limit and length > limit:
             raise SchemaError(f"{label} is {length} long; {self.name} allows at most {limit}")
 
-    # -- types -----------------------------------------------------------------------------------
-
-    def column_type(self, column: ColumnType, key: bool = False) -> sa.types.TypeEngine:
-        """The SQL type a planned column is created with (``key``: in a primary key)."""
-        kind = column.kind
-        if kind is Kind.INTEGER:
-            return sa.BigInteger()
-        if kind is Kind.FLOAT:
-            return sa.Double()
-        if kind is Kind.DECIMAL:
-            return sa.Numeric(column.precision, column.scale)
-        if kind is Kind.DATE:
-            return sa.Date()
-        if kind is Kind.TIMESTAMP:
-            return sa.DateTime()
-        if kind is Kind.BOOLEAN:
-            return sa.Boolean()
-        return self.text_type(KEY_CHARACTERS) if key else sa.Text()
-
-    def text_type(self, characters: int) -> sa.types.TypeEngine:
-        """A text type that holds ``characters`` characters and can be part of an index."""
-        return sa.Text()
-
-    def decimal_type(self, whole_digits: int, scale: int) -> ColumnType | None:
-        """The exact type for decimals of up to ``whole_digits`` digits before the point and
-        ``scale`` after, or None where this database has none (the column is then text)."""
-        return None
-
-    def holds(self, column: ColumnType) -> ColumnType:
-        """``column`` with what this database cannot hold in it (a planned column's type)."""
-        return column
+    # -- tables ----------------------------------------------------------------------------------
 
     def table(self, name: str, plan: TablePlan, primary_key: Sequence[str] = ()) -> sa.Table:
         """A SQLAlchemy Table of the plan's columns; primary-key columns and those SCHEMA_FILE
@@ -218,7 +182,7 @@ class Backend:
         columns = [
             sa.Column(
                 n,
-                self.column_type(t, key=n in primary_key),
+                self.types.column_type(t, key=n in primary_key),
                 primary_key=n in primary_key,
                 nullable=t.nullable and n not in primary_key,
                 autoincrement=False,
@@ -231,43 +195,6 @@ class Backend:
     def table_options(self) -> dict[str, Any]:
         """Dialect keyword arguments of every table the importer creates."""
         return {}
-
-    def type_of(self, sql_type: sa.types.TypeEngine) -> ColumnType:
-        """What an existing column of ``sql_type`` holds, as SQLAlchemy reflects it."""
-        if isinstance(sql_type, sa.Boolean):
-            return BOOLEAN
-        if isinstance(sql_type, sa.Integer):
-            bits = (
-                16
-                if isinstance(sql_type, sa.SmallInteger)
-                else 64
-                if isinstance(sql_type, sa.BigInteger)
-                else 32
-            )
-            return integer_range(bits)
-        if isinstance(sql_type, sa.Float):  # before Numeric, whose subclass it is
-            return replace(FLOAT, bits=32 if isinstance(sql_type, sa.REAL) else 64)
-        if isinstance(sql_type, sa.Numeric):
-            if sql_type.precision is None:
-                return DECIMAL
-            return bounded_decimal(sql_type.precision, sql_type.scale or 0)
-        if isinstance(sql_type, sa.DateTime):
-            # With a time zone the database converts the text; it is passed on as text.
-            return TEXT if sql_type.timezone else TIMESTAMP
-        if isinstance(sql_type, sa.Date):
-            return DATE
-        if isinstance(sql_type, sa.String) and sql_type.length:
-            return replace(TEXT, max_chars=sql_type.length)
-        return TEXT
-
-    def existing_types(self, table: str) -> dict[str, ColumnType]:
-        """The columns of the existing ``table`` and what each holds (append, merge), NULL too
-        unless the column is NOT NULL."""
-        with self.engine.connect() as conn:
-            columns = sa.inspect(conn).get_columns(table)
-        return {
-            c["name"]: replace(self.holds(self.type_of(c["type"])), nullable=c["nullable"]) for c in columns
-        }
 
     def unique_keys(self, table: str) -> list[list[str]]:
         """The columns of the existing ``table``'s primary key and of each unique constraint."""
@@ -291,7 +218,7 @@ class Backend:
     @property
     def parameter_limit(self) -> int:
         """Bound parameters one statement may carry."""
-        return PARAMETER_LIMITS.get(self.name, DEFAULT_PARAMETER_LIMIT)
+        return self.features.max_parameters or PARAMETER_LIMITS.get(self.name, DEFAULT_PARAMETER_LIMIT)
 
     def chunk_writer(self, staging: str, plan: TablePlan, isolated: bool = False) -> ChunkWriter:
         """How this process appends chunks of ``plan`` to the staging table (``writers.py``).
@@ -345,7 +272,7 @@ class Backend:
             if check is not None:
                 check(conn)
             for name, column_type in added:
-                sql_type = self.column_type(column_type).compile(dialect=self.dialect)
+                sql_type = self.types.column_type(column_type).compile(dialect=self.dialect)
                 column = f"{self.quote(name)} {formatted(self.dialect, sql_type)}"
                 conn.exec_driver_sql(f"ALTER TABLE {self.quote(target)} ADD COLUMN {column}")
             self.fill(conn, stage, target, names, key, refill)

@@ -21,6 +21,7 @@ from processor.backends.duckdb_types import GENERATED, refused
 from processor.backends.duckdb_types import column_type as duckdb_column_type
 from processor.backends.embedded import ASCII_UPPER, Embedded
 from processor.backends.names import NamedType, quoted
+from processor.backends.typemap import TypeMap
 from processor.kinds import INT64_MAX, ColumnType, Kind, bounded_decimal
 
 # DECIMAL holds 38 digits; 18 fit in 8 bytes.
@@ -36,11 +37,50 @@ def _folded(column: str) -> str:
 FOLDED_TABLE = _folded("table_name")
 
 
+class DuckDBTypeMap(TypeMap):
+    """DuckDB's types: bounded DECIMALs, UBIGINT for an existing unsigned column; an existing
+    column's type as ``duckdb_columns()`` writes it (``duckdb_types``)."""
+
+    def decimal_type(self, whole_digits: int, scale: int) -> ColumnType | None:
+        if whole_digits + scale > DECIMAL_DIGITS:
+            return None
+        # Room for wider numbers than the sample's, up to the 18 digits stored in 8 bytes.
+        return bounded_decimal(min(DECIMAL_DIGITS, max(DECIMAL_ROOM, whole_digits + scale)), scale)
+
+    def column_type(self, column: ColumnType, key: bool = False) -> sa.types.TypeEngine:
+        if column.foreign is not None:  # an existing column's type: the staging column has it too
+            return NamedType(column.foreign.sql)
+        if column.kind is Kind.INTEGER and column.high > INT64_MAX:  # an existing UBIGINT's, UHUGEINT's
+            return NamedType("UBIGINT")
+        return super().column_type(column, key)
+
+    def existing_types(self, table: str) -> dict[str, ColumnType]:
+        """Each column's type as ``duckdb_columns()`` writes it (``duckdb_types``): what it holds
+        exactly; a type whose values cannot be checked is a SchemaError before anything loads.
+        (duckdb_engine's reflection runs PostgreSQL's catalog queries, which DuckDB lacks.)"""
+        query = (
+            "SELECT column_name, data_type, NOT is_nullable, is_generated FROM duckdb_columns() "
+            f"WHERE {FOLDED_TABLE} = ? AND schema_name = current_schema() "
+            "AND database_name = current_database() ORDER BY column_index"
+        )
+        found = {}
+        with self.backend.engine.connect() as conn:
+            rows = conn.exec_driver_sql(query, (self.backend.fold_table(table),)).all()
+            for column, data_type, not_null, generated in rows:
+                members = functools.partial(_enum_members, conn, data_type)
+                held = GENERATED if generated else duckdb_column_type(data_type, members)
+                if isinstance(held, str):
+                    raise refused(table, column, data_type, held)
+                found[column] = replace(held, nullable=not not_null)
+        return found
+
+
 class DuckDB(Embedded):
     """DuckDB: names ignore case and have no length limit (duckdb_engine reports PostgreSQL's 63,
     borrowed with its dialect)."""
 
     name_limit = None
+    types_class = DuckDBTypeMap
 
     companion_suffixes = (".wal",)
 
@@ -79,39 +119,6 @@ class DuckDB(Embedded):
 
     def writer(self) -> WriteMethod:
         return WriteMethod(insert_arrow, takes_rows=False, label="INSERT ... SELECT from the Arrow chunk")
-
-    def decimal_type(self, whole_digits: int, scale: int) -> ColumnType | None:
-        if whole_digits + scale > DECIMAL_DIGITS:
-            return None
-        # Room for wider numbers than the sample's, up to the 18 digits stored in 8 bytes.
-        return bounded_decimal(min(DECIMAL_DIGITS, max(DECIMAL_ROOM, whole_digits + scale)), scale)
-
-    def column_type(self, column: ColumnType, key: bool = False) -> sa.types.TypeEngine:
-        if column.foreign is not None:  # an existing column's type: the staging column has it too
-            return NamedType(column.foreign.sql)
-        if column.kind is Kind.INTEGER and column.high > INT64_MAX:  # an existing UBIGINT's, UHUGEINT's
-            return NamedType("UBIGINT")
-        return super().column_type(column, key)
-
-    def existing_types(self, table: str) -> dict[str, ColumnType]:
-        """Each column's type as ``duckdb_columns()`` writes it (``duckdb_types``): what it holds
-        exactly; a type whose values cannot be checked is a SchemaError before anything loads.
-        (duckdb_engine's reflection runs PostgreSQL's catalog queries, which DuckDB lacks.)"""
-        query = (
-            "SELECT column_name, data_type, NOT is_nullable, is_generated FROM duckdb_columns() "
-            f"WHERE {FOLDED_TABLE} = ? AND schema_name = current_schema() "
-            "AND database_name = current_database() ORDER BY column_index"
-        )
-        found = {}
-        with self.engine.connect() as conn:
-            rows = conn.exec_driver_sql(query, (self.fold_table(table),)).all()
-            for column, data_type, not_null, generated in rows:
-                members = functools.partial(_enum_members, conn, data_type)
-                held = GENERATED if generated else duckdb_column_type(data_type, members)
-                if isinstance(held, str):
-                    raise refused(table, column, data_type, held)
-                found[column] = replace(held, nullable=not not_null)
-        return found
 
     # -- replace, delete_rows and table identity -------------------------------------------------
     # DuckDB has no table identity to offer: its oids are given anew each time a file is opened.

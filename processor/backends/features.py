@@ -11,10 +11,20 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Features:
-    """The capabilities the code branches on; the defaults are a server's."""
+    """The capabilities and fixed limits the code branches on; the defaults are a server's."""
 
     #: An embedded database that one process writes at a time: the pool's workers parse in
     #: parallel and write in turn.
     single_writer: bool = False
     #: DDL joins the transaction (else it commits it): a publish can drop its staging table in it.
     transactional_ddl: bool = True
+    #: Identifiers are measured in bytes of UTF-8 (PostgreSQL's NAMEDATALEN), not in characters.
+    names_in_bytes: bool = False
+    #: The longest identifier, in the unit ``names_in_bytes`` says; None: as SQLAlchemy's dialect
+    #: reports it (``Backend.name_limit``).
+    max_name_length: int | None = None
+    #: The most columns a table may have; None: no fixed limit known (SQLite reads its library's).
+    max_columns: int | None = None
+    #: Bound parameters one statement may carry; None: by the dialect's name, else a safe 999
+    #: (``Backend.parameter_limit``).
+    max_parameters: int | None = None

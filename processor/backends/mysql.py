@@ -35,6 +35,7 @@ from processor.backends.inserts import insert_rows
 from processor.backends.locks import LockCheck, busy, lock_key, release, session_check
 from processor.backends.mysql_types import CatalogColumn, existing_type, refused_type
 from processor.backends.names import quoted
+from processor.backends.typemap import TypeMap
 from processor.counts import counted
 from processor.errors import DatabaseError, SchemaError, SideOutputError, describe, driver_error
 from processor.kinds import INT64_MAX, ColumnType, Kind, bounded_decimal
@@ -80,13 +81,81 @@ JSON_CHECKS = (
 MAX_COLUMNS = 1017
 
 
+class MySQLTypeMap(TypeMap):
+    """MySQL's and MariaDB's types: LONGTEXT for text, bounded DECIMALs, key text in a collation
+    that compares bytes; an existing column's type from the catalog's words (``mysql_types``)."""
+
+    backend: MySQL
+    dialect: mysql.base.MySQLDialect
+
+    def column_type(self, column: ColumnType, key: bool = False) -> sa.types.TypeEngine:
+        if column.kind is Kind.TEXT and not key:
+            return mysql.LONGTEXT()  # any field a CSV file can hold (TEXT holds only 64 KiB)
+        if column.kind is Kind.INTEGER and column.high > INT64_MAX:  # an existing BIGINT UNSIGNED's
+            return mysql.BIGINT(unsigned=True)
+        return super().column_type(column, key)
+
+    def decimal_type(self, whole_digits: int, scale: int) -> ColumnType | None:
+        if scale > DECIMAL_SCALE or whole_digits + scale > DECIMAL_DIGITS:
+            return None
+        # Room for wider numbers than the sample's, up to the 18 digits that 8 bytes store.
+        return bounded_decimal(min(DECIMAL_DIGITS, max(DECIMAL_ROOM, whole_digits + scale)), scale)
+
+    def existing_types(self, table: str) -> dict[str, ColumnType]:
+        """What each column of the existing ``table`` holds, from the catalog's own words for its
+        type (``mysql_types.py``); a type no rule there checks is refused before anything loads."""
+        with self.backend.engine.connect() as conn:
+            rows = conn.exec_driver_sql(CATALOG_COLUMNS, (table,))
+            columns = [CatalogColumn(*row[1:]) for row in rows if self.backend._same_table(row[0], table)]
+            json_columns = set()
+            if self.dialect.is_mariadb:  # its JSON is LONGTEXT with a CHECK (json_valid(column))
+                checks = conn.exec_driver_sql(JSON_CHECKS, (table,))
+                json_columns = {
+                    n
+                    for t, n, clause in checks
+                    if self.backend._same_table(t, table) and clause == _json_valid(n)
+                }
+        types = {}
+        for column in columns:
+            found = existing_type(column, column.name in json_columns, self.single_byte_characters)
+            if found is None:
+                raise refused_type(table, column)
+            types[column.name] = replace(found, nullable=column.nullable == "YES")
+        return types
+
+    @functools.cache  # noqa: B019 - one type map per backend, for the whole run
+    def single_byte_characters(self, charset: str) -> str | None:
+        """The characters a single-byte character set holds, as the server maps its bytes (each
+        one that converts to Unicode and back to itself); None for a multi-byte set."""
+        with self.backend.engine.connect() as conn:
+            found = conn.exec_driver_sql(CHARSET_MAXLEN, (charset,)).scalar()
+            if found != 1 or not charset.isidentifier():
+                return None
+            byte = f"CHAR(n USING {charset})"
+            rows = conn.exec_driver_sql(
+                "WITH RECURSIVE b(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM b WHERE n < 255) "
+                f"SELECT CONVERT({byte} USING utf8mb4) FROM b "
+                f"WHERE CAST(CONVERT(CONVERT({byte} USING utf8mb4) USING {charset}) AS BINARY) "
+                f"= CAST({byte} AS BINARY)"
+            ).all()
+        return "".join(character for (character,) in rows)
+
+    def text_type(self, characters: int) -> sa.types.TypeEngine:
+        # MySQL indexes no TEXT column; key columns compare bytes, so that keys differing in case,
+        # accents or trailing spaces stay different rows.
+        return mysql.VARCHAR(characters, collation=self.backend.exact_collation())
+
+
 class MySQL(Backend):
     """MySQL and MariaDB: column names ignore case; DDL commits on its own."""
 
-    name_limit = NAME_CHARACTERS
-    features = Features(transactional_ddl=False)
-    parameter_limit = PARAMETER_LIMIT
-    max_columns = MAX_COLUMNS
+    features = Features(
+        transactional_ddl=False,
+        max_name_length=NAME_CHARACTERS,
+        max_columns=MAX_COLUMNS,
+        max_parameters=PARAMETER_LIMIT,
+    )
+    types_class = MySQLTypeMap
     dialect: mysql.base.MySQLDialect  # this backend serves the mysql dialect's engines only
 
     @classmethod
@@ -152,58 +221,8 @@ class MySQL(Backend):
             with contextlib.closing(dbapi_connection.cursor()) as cursor:
                 cursor.execute(SESSION)
 
-    def column_type(self, column: ColumnType, key: bool = False) -> sa.types.TypeEngine:
-        if column.kind is Kind.TEXT and not key:
-            return mysql.LONGTEXT()  # any field a CSV file can hold (TEXT holds only 64 KiB)
-        if column.kind is Kind.INTEGER and column.high > INT64_MAX:  # an existing BIGINT UNSIGNED's
-            return mysql.BIGINT(unsigned=True)
-        return super().column_type(column, key)
-
     def table_options(self) -> dict[str, Any]:
         return {"mysql_charset": "utf8mb4"}  # every Unicode character, whatever the database's default
-
-    def decimal_type(self, whole_digits: int, scale: int) -> ColumnType | None:
-        if scale > DECIMAL_SCALE or whole_digits + scale > DECIMAL_DIGITS:
-            return None
-        # Room for wider numbers than the sample's, up to the 18 digits that 8 bytes store.
-        return bounded_decimal(min(DECIMAL_DIGITS, max(DECIMAL_ROOM, whole_digits + scale)), scale)
-
-    def existing_types(self, table: str) -> dict[str, ColumnType]:
-        """What each column of the existing ``table`` holds, from the catalog's own words for its
-        type (``mysql_types.py``); a type no rule there checks is refused before anything loads."""
-        with self.engine.connect() as conn:
-            rows = conn.exec_driver_sql(CATALOG_COLUMNS, (table,))
-            columns = [CatalogColumn(*row[1:]) for row in rows if self._same_table(row[0], table)]
-            json_columns = set()
-            if self.dialect.is_mariadb:  # its JSON is LONGTEXT with a CHECK (json_valid(column))
-                checks = conn.exec_driver_sql(JSON_CHECKS, (table,))
-                json_columns = {
-                    n for t, n, clause in checks if self._same_table(t, table) and clause == _json_valid(n)
-                }
-        types = {}
-        for column in columns:
-            found = existing_type(column, column.name in json_columns, self.single_byte_characters)
-            if found is None:
-                raise refused_type(table, column)
-            types[column.name] = replace(found, nullable=column.nullable == "YES")
-        return types
-
-    @functools.cache  # noqa: B019 - one backend per engine, for the whole run
-    def single_byte_characters(self, charset: str) -> str | None:
-        """The characters a single-byte character set holds, as the server maps its bytes (each
-        one that converts to Unicode and back to itself); None for a multi-byte set."""
-        with self.engine.connect() as conn:
-            found = conn.exec_driver_sql(CHARSET_MAXLEN, (charset,)).scalar()
-            if found != 1 or not charset.isidentifier():
-                return None
-            byte = f"CHAR(n USING {charset})"
-            rows = conn.exec_driver_sql(
-                "WITH RECURSIVE b(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM b WHERE n < 255) "
-                f"SELECT CONVERT({byte} USING utf8mb4) FROM b "
-                f"WHERE CAST(CONVERT(CONVERT({byte} USING utf8mb4) USING {charset}) AS BINARY) "
-                f"= CAST({byte} AS BINARY)"
-            ).all()
-        return "".join(character for (character,) in rows)
 
     def unique_keys(self, table: str) -> list[list[str]]:
         # From the catalog: SQLAlchemy's reflection parses SHOW CREATE TABLE (see existing_types).
@@ -264,11 +283,6 @@ class MySQL(Backend):
                 )
             }
         return next(name for name in EXACT_COLLATIONS if name in found or name == EXACT_COLLATIONS[-1])
-
-    def text_type(self, characters: int) -> sa.types.TypeEngine:
-        # MySQL indexes no TEXT column; key columns compare bytes, so that keys differing in case,
-        # accents or trailing spaces stay different rows.
-        return mysql.VARCHAR(characters, collation=self.exact_collation())
 
     def exact_keys(self, conn: Connection, table: str, columns: Sequence[sa.Column[Any]]) -> None:
         key_columns = {c.name: c for c in columns}

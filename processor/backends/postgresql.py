@@ -19,10 +19,12 @@ from sqlalchemy.engine import URL, Connection, Dialect, Engine
 from processor.backends.base import Backend, Check, Record
 from processor.backends.carry import Carried, Dependent, Grant, Index
 from processor.backends.chunk import WriteMethod, arrow_of
+from processor.backends.features import Features
 from processor.backends.locks import LockCheck, lock_key, release, session_check, wait_for
 from processor.backends.names import NamedType, formatted, quoted
 from processor.backends.postgresql_types import column_type as pg_column_type
 from processor.backends.postgresql_types import money_type, read_columns
+from processor.backends.typemap import TypeMap
 from processor.backends.writers import ChunkWriter, SessionWriter
 from processor.errors import SchemaError, driver_error
 from processor.kinds import DECIMAL, ColumnType, Kind
@@ -53,13 +55,67 @@ APPLICATION = "csv-sql-importer"
 WRITER_APPLICATION = "csv-sql-importer-writer"  # no space: libpq URIs do not read "+" as one
 
 
+class PostgreSQLTypeMap(TypeMap):
+    """PostgreSQL's types: NUMERIC is exact at any precision; text cannot hold a NUL character;
+    an existing column's type is read from the catalogue (``postgresql_types``)."""
+
+    def decimal_type(self, whole_digits: int, scale: int) -> ColumnType | None:
+        # Unconstrained NUMERIC keeps each value's own scale: 1.50 stays 1.50, 1.5 stays 1.5.
+        return DECIMAL if whole_digits <= NUMERIC_WHOLE_DIGITS and scale <= NUMERIC_SCALE else None
+
+    def holds(self, column: ColumnType) -> ColumnType:
+        if column.kind is Kind.TEXT:
+            return replace(
+                column,
+                forbidden_character=NUL,
+                forbidden_what="a NUL character (PostgreSQL text holds none)",
+            )
+        return column
+
+    def column_type(self, column: ColumnType, key: bool = False) -> sa.types.TypeEngine:
+        if column.foreign is not None:  # an existing column's type: the staging column has it too
+            # Text from the catalogue, in DDL that psycopg2 formats (a type may be named "a %").
+            return NamedType(formatted(self.dialect, column.foreign.sql))
+        return super().column_type(column, key)
+
+    def existing_types(self, table: str) -> dict[str, ColumnType]:
+        """Each column's type as the catalogue has it (``postgresql_types``): what it holds
+        exactly; a column of a type whose values cannot be checked is a SchemaError before
+        anything is loaded."""
+        with self.backend.engine.connect() as conn:
+            columns = read_columns(conn, table)
+            money = self._money(conn) if any(c.type_name == "money" for c in columns) else None
+        found = {}
+        for column in columns:
+            held = pg_column_type(column, money)
+            if isinstance(held, str):
+                raise SchemaError(
+                    f"table {table!r}: column {column.name!r} has type {column.sql}, which the importer "
+                    f"cannot check before loading: {held}. Nothing was loaded; load the file into a new "
+                    "DEST_TABLE (SCHEMA_FILE chooses its types, SRC_COLUMNS picks and renames the file's "
+                    "columns) and move the rows with SQL, or change the column's type"
+                )
+            found[column.name] = replace(self.holds(held), nullable=not column.not_null)
+        return found
+
+    @staticmethod
+    def _money(conn: Connection) -> ColumnType | None:
+        """What a money column holds under the server's lc_monetary: plain decimals, where it reads
+        ``1.5`` as one and a half (not 15, as where the point groups thousands); else None."""
+        reads, digits = conn.exec_driver_sql(
+            "SELECT '1.5'::money::numeric = 1.5, scale('0'::money::numeric)"
+        ).one()
+        return money_type(digits) if reads else None
+
+
 class PostgreSQL(Backend):
     """PostgreSQL: quoted names are case-sensitive and counted in bytes; NUMERIC is exact at
     any precision; text cannot hold a NUL character."""
 
-    name_limit = NAME_BYTES
-    parameter_limit = 65535
-    max_columns = MAX_COLUMNS
+    features = Features(
+        names_in_bytes=True, max_name_length=NAME_BYTES, max_columns=MAX_COLUMNS, max_parameters=65535
+    )
+    types_class = PostgreSQLTypeMap
 
     @classmethod
     def engine_arguments(cls, url: URL) -> dict[str, Any]:
@@ -93,57 +149,6 @@ class PostgreSQL(Backend):
         if "application_name" in url.query:
             return url
         return url.update_query_dict({"application_name": WRITER_APPLICATION})
-
-    def name_length(self, name: str) -> int:
-        return len(name.encode())
-
-    def decimal_type(self, whole_digits: int, scale: int) -> ColumnType | None:
-        # Unconstrained NUMERIC keeps each value's own scale: 1.50 stays 1.50, 1.5 stays 1.5.
-        return DECIMAL if whole_digits <= NUMERIC_WHOLE_DIGITS and scale <= NUMERIC_SCALE else None
-
-    def holds(self, column: ColumnType) -> ColumnType:
-        if column.kind is Kind.TEXT:
-            return replace(
-                column,
-                forbidden_character=NUL,
-                forbidden_what="a NUL character (PostgreSQL text holds none)",
-            )
-        return column
-
-    def column_type(self, column: ColumnType, key: bool = False) -> sa.types.TypeEngine:
-        if column.foreign is not None:  # an existing column's type: the staging column has it too
-            # Text from the catalogue, in DDL that psycopg2 formats (a type may be named "a %").
-            return NamedType(formatted(self.dialect, column.foreign.sql))
-        return super().column_type(column, key)
-
-    def existing_types(self, table: str) -> dict[str, ColumnType]:
-        """Each column's type as the catalogue has it (``postgresql_types``): what it holds
-        exactly; a column of a type whose values cannot be checked is a SchemaError before
-        anything is loaded."""
-        with self.engine.connect() as conn:
-            columns = read_columns(conn, table)
-            money = self._money(conn) if any(c.type_name == "money" for c in columns) else None
-        found = {}
-        for column in columns:
-            held = pg_column_type(column, money)
-            if isinstance(held, str):
-                raise SchemaError(
-                    f"table {table!r}: column {column.name!r} has type {column.sql}, which the importer "
-                    f"cannot check before loading: {held}. Nothing was loaded; load the file into a new "
-                    "DEST_TABLE (SCHEMA_FILE chooses its types, SRC_COLUMNS picks and renames the file's "
-                    "columns) and move the rows with SQL, or change the column's type"
-                )
-            found[column.name] = replace(self.holds(held), nullable=not column.not_null)
-        return found
-
-    @staticmethod
-    def _money(conn: Connection) -> ColumnType | None:
-        """What a money column holds under the server's lc_monetary: plain decimals, where it reads
-        ``1.5`` as one and a half (not 15, as where the point groups thousands); else None."""
-        reads, digits = conn.exec_driver_sql(
-            "SELECT '1.5'::money::numeric = 1.5, scale('0'::money::numeric)"
-        ).one()
-        return money_type(digits) if reads else None
 
     def chunk_writer(self, staging: str, plan: TablePlan, isolated: bool = False) -> ChunkWriter:
         """Binary COPY of the Arrow chunk (encoded by pgpq, in Rust: a third of the client's CPU

@@ -26,6 +26,7 @@ from processor.backends.carry import Carried, Dependent, Index
 from processor.backends.chunk import WriteMethod
 from processor.backends.embedded import Embedded
 from processor.backends.names import formatted, quoted
+from processor.backends.typemap import TypeMap
 from processor.backends.writers import AdbcWriter, ChunkWriter
 from processor.errors import ConfigError, SchemaError, describe, driver_error
 from processor.kinds import BOOLEAN, DATE, FLOAT, INTEGER, TEXT, TIMESTAMP, ColumnType
@@ -60,10 +61,44 @@ UNION ALL SELECT 'CHECK constraints' FROM sqlite_master
 """
 
 
+class SQLiteTypeMap(TypeMap):
+    """SQLite's types: what an existing column keeps follows the affinity of its declared type."""
+
+    def existing_types(self, table: str) -> dict[str, ColumnType]:
+        """What each column keeps exactly, by the affinity SQLite gives its declared type.
+
+        A column of NUMERIC affinity (``DECIMAL(10,2)``, ``NUMERIC``) turns any text that looks
+        like a number into one (``00123`` becomes 123, ``1.50`` becomes 1.5), so it loads
+        floats, or where its type names no number (``STRING``, ``JSON``) only text that does not
+        look like one; TEXT affinity (``VARCHAR(3)`` too: SQLite ignores the length) takes any text.
+        A STRICT table's ANY column keeps text as it is; its BLOB column takes no text at all,
+        so it is refused before anything loads.
+        """
+        with self.backend.engine.connect() as conn:
+            rows = conn.exec_driver_sql(f"PRAGMA table_info({self.backend.quote(table)})").all()
+            strict = _is_strict(conn, table)
+        found = {}
+        # (cid, name, type, notnull, default, pk)
+        for _cid, name, declared, not_null, _default, _pk in rows:
+            held = _type_of_strict(declared) if strict else _type_of_declared(declared or "")
+            if held is None:
+                raise SchemaError(
+                    f"table {table!r}: column {name!r} has type {declared} in a STRICT table, which "
+                    "takes no text from a file. Nothing was loaded; load the file into a new DEST_TABLE "
+                    "(SCHEMA_FILE chooses its types, SRC_COLUMNS picks and renames the file's columns) "
+                    "and move the rows with SQL, or change the column's type"
+                )
+            found[name] = replace(held, nullable=not not_null)
+        return found
+
+
 class SQLite(Embedded):
     """SQLite: names compare case-insensitively for ASCII letters only."""
 
-    parameter_limit = 32766 if sqlite3.sqlite_version_info >= (3, 32) else 999
+    features = replace(
+        Embedded.features, max_parameters=32766 if sqlite3.sqlite_version_info >= (3, 32) else 999
+    )
+    types_class = SQLiteTypeMap
     # SQLITE_FULL and SQLITE_IOERR, as sqlite3 and ADBC's driver spell them.
     disk_failures = ("database or disk is full", "disk I/O error")
 
@@ -117,33 +152,6 @@ class SQLite(Embedded):
         @event.listens_for(engine, "begin")
         def _begin(connection: sa.Connection) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-    def existing_types(self, table: str) -> dict[str, ColumnType]:
-        """What each column keeps exactly, by the affinity SQLite gives its declared type.
-
-        A column of NUMERIC affinity (``DECIMAL(10,2)``, ``NUMERIC``) turns any text that looks
-        like a number into one (``00123`` becomes 123, ``1.50`` becomes 1.5), so it loads
-        floats, or where its type names no number (``STRING``, ``JSON``) only text that does not
-        look like one; TEXT affinity (``VARCHAR(3)`` too: SQLite ignores the length) takes any text.
-        A STRICT table's ANY column keeps text as it is; its BLOB column takes no text at all,
-        so it is refused before anything loads.
-        """
-        with self.engine.connect() as conn:
-            rows = conn.exec_driver_sql(f"PRAGMA table_info({self.quote(table)})").all()
-            strict = _is_strict(conn, table)
-        found = {}
-        # (cid, name, type, notnull, default, pk)
-        for _cid, name, declared, not_null, _default, _pk in rows:
-            held = _type_of_strict(declared) if strict else _type_of_declared(declared or "")
-            if held is None:
-                raise SchemaError(
-                    f"table {table!r}: column {name!r} has type {declared} in a STRICT table, which "
-                    "takes no text from a file. Nothing was loaded; load the file into a new DEST_TABLE "
-                    "(SCHEMA_FILE chooses its types, SRC_COLUMNS picks and renames the file's columns) "
-                    "and move the rows with SQL, or change the column's type"
-                )
-            found[name] = replace(held, nullable=not not_null)
-        return found
 
     def chunk_writer(self, staging: str, plan: TablePlan, isolated: bool = False) -> ChunkWriter:
         """SQLite's ADBC driver binds the Arrow chunk in C: no Python value per field.

@@ -53,7 +53,7 @@ def record_run(url: sa.URL, name: str, report: RunReport) -> str | None:
         problem = own_tables_problem(backend, report.table, name)
         if problem is not None:  # the run has failed on it already: no row goes to such a table
             return problem
-        table = runs_table(name, backend.text_type)
+        table = runs_table(name, backend.types.text_type)
         try:
             with engine.begin() as conn:
                 table.create(conn, checkfirst=True)

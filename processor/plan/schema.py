@@ -206,10 +206,10 @@ def plan_types(names: Sequence[str], profiles: Iterable[FileProfile], backend: B
     text), never a float that would change the key.
     """
     merged = merge_profiles(profiles, len(names))
-    chosen = [choose_type(p, backend.decimal_type) for p in merged]
+    chosen = [choose_type(p, backend.types.decimal_type) for p in merged]
     return TablePlan(
         names=tuple(names),
-        types=tuple(backend.holds(t) for t in chosen),
+        types=tuple(backend.types.holds(t) for t in chosen),
         reasons=tuple(explain(p, t) for p, t in zip(merged, chosen, strict=True)),
     )
 

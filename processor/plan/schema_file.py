@@ -190,13 +190,13 @@ def _held(name: str, column: ColumnType, backend: Backend, path: str) -> ColumnT
     """A fixed type as the database holds it; a decimal it has no exact type for is an error."""
     if column.kind is Kind.DECIMAL:
         whole, scale = (column.precision or 0) - (column.scale or 0), column.scale or 0
-        exact = backend.decimal_type(whole, scale)
+        exact = backend.types.decimal_type(whole, scale)
         if exact is None or (column.precision is None and exact.precision is not None):
             raise SchemaError(
                 f"SCHEMA_FILE {path}: column {name!r}: {backend.name} has no exact decimal type "
                 f"for {_spelling(column)}; give decimal(p,s) within its bounds, or text"
             )
-    return backend.holds(column)
+    return backend.types.holds(column)
 
 
 def _spelling(column: ColumnType) -> str:

@@ -77,7 +77,7 @@ class Holdings:
 
 def ensure_ledger(backend: Backend) -> None:
     """Create the ledger table if this database has none yet, or bring an older one up to date."""
-    table = _ledger_table(backend.text_type)
+    table = _ledger_table(backend.types.text_type)
     try:
         with backend.engine.begin() as conn:
             table.create(conn, checkfirst=True)
