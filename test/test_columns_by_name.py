@@ -96,9 +96,7 @@ def test_split_and_compressed_files_read_their_own_header(db, table, tmp_path):
 def test_another_order_onto_an_existing_table(db, table, tmp_path):
     """append (and delete_rows) match the table's columns by name, folded as the database
     folds names: on PostgreSQL ``ID`` is another column than ``id``; elsewhere the same."""
-    a = numbered(1, 2, name="n{}")
-    write_rows(tmp_path / "one", "a.csv", ["id", "name"], a)
-    assert load(tmp_path / "one", db, table).error is None
+    a = seeded(db, table, tmp_path)
     b = numbered(3, 2, name="m{}")
     write_rows(tmp_path / "two", "b.csv", ["name", "id"], b)
     report = load(tmp_path / "two", db, table, if_exists="append")
@@ -225,10 +223,16 @@ def test_new_columns_ignored_are_named_in_the_report(db, table, tmp_path):
     assert written["columns_added"] == []
 
 
+def seeded(db: Database, table: str, tmp_path: Path, **settings: Any) -> list[Row]:
+    """The table as last quarter's import left it: rows 1 and 2 of (id, name), from one file."""
+    rows = numbered(1, 2, name="n{}")
+    write_rows(tmp_path / "one", "a.csv", ["id", "name"], rows)
+    assert load(tmp_path / "one", db, table, **settings).error is None
+    return rows
+
+
 def test_new_column_added_to_an_existing_table_in_the_publish(db, table, tmp_path):
-    a = numbered(1, 2, name="n{}")
-    write_rows(tmp_path / "one", "a.csv", ["id", "name"], a)
-    assert load(tmp_path / "one", db, table).error is None
+    a = seeded(db, table, tmp_path)
     b = numbered(3, 2, name="m{}", score="{}5")
     write_rows(tmp_path / "two", "b.csv", ["score", "id", "name"], b)
     report = load(tmp_path / "two", db, table, if_exists="append")
@@ -304,9 +308,7 @@ def test_dry_run_shows_each_files_columns(db, table, tmp_path):
 
 
 def test_merge_adds_a_new_column_and_updates_by_key(db, table, tmp_path):
-    a = numbered(1, 2, name="n{}")
-    write_rows(tmp_path / "one", "a.csv", ["id", "name"], a)
-    assert load(tmp_path / "one", db, table, primary_key=("id",)).error is None
+    a = seeded(db, table, tmp_path, primary_key=("id",))
     b: list[Row] = [{"id": "2", "name": "changed", "score": "9"}, {"id": "3", "name": "new", "score": "8"}]
     write_rows(tmp_path / "two", "b.csv", ["score", "name", "id"], b)
     report = load(
@@ -321,9 +323,7 @@ def test_merge_adds_a_new_column_and_updates_by_key(db, table, tmp_path):
 
 
 def test_new_column_ignored_onto_an_existing_table(db, table, tmp_path):
-    a = numbered(1, 2, name="n{}")
-    write_rows(tmp_path / "one", "a.csv", ["id", "name"], a)
-    assert load(tmp_path / "one", db, table).error is None
+    a = seeded(db, table, tmp_path)
     b = numbered(3, 2, name="m{}", extra="not {} a number")
     write_rows(tmp_path / "two", "b.csv", ["extra", "name", "id"], b)
     report = load(tmp_path / "two", db, table, if_exists="append", on_new_columns="ignore")
