@@ -38,7 +38,7 @@ from processor.plan.schema import plan_types, profile_file, read_headers
 from processor.records import TablePlan
 from processor.settings import parse_url
 from processor.sources.discover import discover_files
-from processor.sources.read import TextFormat
+from processor.sources.text import TextFormat
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVERS = {

@@ -10,20 +10,18 @@ from __future__ import annotations
 import errno
 import traceback
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import Any
 
 from processor.masking import mask
-
-if TYPE_CHECKING:
-    from processor.ops.report import RunReport
 
 
 class ImporterError(Exception):
     """Base of every error the importer reports to the user; ``exit_code`` is the process status."""
 
     exit_code = 1
-    #: The report of the run that failed so, where the Python API raised it (``api.import_with``).
-    report: RunReport | None = None
+    #: The report (``processor.ops.report.RunReport``) of the run that failed so, where the Python
+    #: API raised it (``api.import_with``); typed loosely, as errors sit below every stage.
+    report: Any = None
 
     def __init__(self, message: str, detail: str = "") -> None:
         super().__init__(message, detail)

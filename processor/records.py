@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from sqlalchemy.engine import URL
 
     from processor.env_file import EnvFile
     from processor.kinds import ColumnType
-    from processor.plan.schema_file import SchemaFile
 
 #: The URL query parameter that carries DEST_SCHEMA to every engine (never to the driver).
 SCHEMA_QUERY = "csv_sql_importer_schema"
@@ -64,6 +62,52 @@ class IfExists(enum.StrEnum):
     def upserts(self) -> bool:
         """Rows are matched on the primary key, which the table must have."""
         return self is IfExists.MERGE
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One file to import: where it is, how it is compressed, and how its fields are separated."""
+
+    path: str
+    name: str
+    size: int
+    compression: str | None
+    delimiter: str
+    #: The name of its format in ``processor/sources/formats`` (``csv``, ``ndjson``), from its name.
+    data_format: str = "csv"
+    #: A member of the archive at ``path``: its kind (``zip``, ``tar``, ``tar.gz``, ...), its
+    #: path inside, where its bytes start in a tar's stream, and a zip's fingerprint from the
+    #: archive's directory (``processor/sources/archive.py``).
+    archive: str | None = None
+    member: str | None = None
+    offset: int = 0
+    checksum: str | None = None
+    #: Whether a CSV file's first line names the columns (SRC_HEADER=false: it is data).
+    header: bool = True
+
+    @property
+    def relative_path(self) -> str:
+        """The file's path relative to SRC_DATA_FOLDER, or to the archive it is in."""
+        return self.member if self.member is not None else self.name
+
+    @property
+    def stem(self) -> str:
+        """The name without compression and data suffixes: ``title.basics.tsv.gz`` -> ``title.basics``."""
+        name = Path(self.name).name
+        if self.compression:
+            name = name.rsplit(".", 1)[0]
+        return name.rsplit(".", 1)[0] if "." in name else name
+
+
+@dataclass(frozen=True)
+class SchemaFile:
+    """Fixed types (by column name), NOT NULL columns and a primary key, read from SCHEMA_FILE
+    (``processor/plan/schema_file.py``)."""
+
+    path: str
+    types: tuple[tuple[str, ColumnType], ...]
+    primary_key: tuple[str, ...] = ()
+    not_null: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

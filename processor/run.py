@@ -107,13 +107,15 @@ from processor.records import (
     PlanOptions,
     PublishOptions,
     RejectedRow,
+    SourceFile,
     TablePlan,
 )
 from processor.settings import Settings
 from processor.sources.dialect import settle_dialects
-from processor.sources.discover import SourceFile, common_stem, discover_files
-from processor.sources.read import TextFormat, hashed_while_read
+from processor.sources.discover import common_stem, discover_files
+from processor.sources.formats import format_of, has_header
 from processor.sources.split import expected_parts, feeds_blocks, splits, stream_blocks
+from processor.sources.text import TextFormat, hashed_while_read
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +124,20 @@ STAGING_LEFT = "could not drop this run's staging tables"
 #: Spellings of a missing value common in exported data, which NA_VALUES can read as NULL.  A
 #: reject's reason quotes its value as ``column 'v': 'N/A' is not ...`` (``ColumnType.reason``).
 MISSING_MARKERS = (
-    "NA", "N/A", "n/a", "#N/A", "NULL", "null", "None", "NaN", "nan", "\\N", "-", "--", "?", "."
+    "NA",
+    "N/A",
+    "n/a",
+    "#N/A",
+    "NULL",
+    "null",
+    "None",
+    "NaN",
+    "nan",
+    "\\N",
+    "-",
+    "--",
+    "?",
+    ".",
 )
 
 
@@ -345,7 +360,7 @@ def _import(settings: Settings, report: RunReport, interrupts: Interrupts) -> No
         check_own_tables(backend, table, settings.runs_table)
         planning = settings.plan_options()
         files = settle_dialects(files, fmt, settings.src_delimiter is None, settings.src_header)
-        headerless = files[0].format.header_line and not files[0].has_header
+        headerless = format_of(files[0]).header_line and not has_header(files[0])
         given = _given_names(planning) if headerless else None
         headers = read_headers(files, fmt, settings.sample_rows, given)
         sampling = _sampled_columns(planning, files, headers, () if headerless else settings.src_columns)
@@ -431,7 +446,7 @@ def _final_columns(
         return replace(sampling, added=())
     if options.transform is not None or not options.if_exists.into_existing:
         return sampling  # decided before sampling, with every file to load
-    headerless = todo[0].format.header_line and not todo[0].has_header
+    headerless = format_of(todo[0]).header_line and not has_header(todo[0])
     matched = match_columns(
         [f.name for f in todo],
         headers,
@@ -843,8 +858,17 @@ def _publish(
         check = shrink_check(backend, report.table, options.if_exists, rows, options.max_shrink)
         with report.phase("publish"):
             publish(
-                backend, staging, report.table, options.if_exists, plan.names, keys, record, report.run_id,
-                indexes, check, added,
+                backend,
+                staging,
+                report.table,
+                options.if_exists,
+                plan.names,
+                keys,
+                record,
+                report.run_id,
+                indexes,
+                check,
+                added,
             )
     except BaseException:
         interrupts.resume()  # not published: a signal rolls back again
@@ -878,8 +902,15 @@ def _find_other_row(
     own process; only on this failure) until a row with that key turns up elsewhere."""
     for source in files:
         task = LoadTask(
-            source, fmt, matched.layouts[source.name], plan, "", options.chunk_size, options.max_errors,
-            transform=options.transform, key=options.key,
+            source,
+            fmt,
+            matched.layouts[source.name],
+            plan,
+            "",
+            options.chunk_size,
+            options.max_errors,
+            transform=options.transform,
+            key=options.key,
         )
         for line in key_lines(task, error.key):
             if (source.name, line) != error.where:

@@ -39,7 +39,7 @@ from processor.records import (
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
 
-    from processor.plan.schema_file import SchemaFile
+    from processor.records import SchemaFile
 
 IF_EXISTS_CHOICES = tuple(IfExists)
 QUOTING_CHOICES = ("csv", "none")

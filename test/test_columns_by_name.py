@@ -295,9 +295,7 @@ def test_a_failed_publish_adds_no_column(db, table, tmp_path):
 def test_dry_run_shows_each_files_columns(db, table, tmp_path):
     write_rows(tmp_path / "src", "a.csv", ["id", "name", "code"], numbered(1, 1, name="n", code="c"))
     write_rows(tmp_path / "src", "b.csv", ["code", "id", "score"], numbered(2, 1, code="d", score="1"))
-    report = load(
-        tmp_path / "src", db, table, dry_run=True, on_new_columns="add", on_missing_columns="null"
-    )
+    report = load(tmp_path / "src", db, table, dry_run=True, on_new_columns="add", on_missing_columns="null")
     assert report.error is None, report.error
     text = report.dry_run.text()
     assert "    columns: lacks 'score' (NULL)" in text
@@ -311,9 +309,7 @@ def test_merge_adds_a_new_column_and_updates_by_key(db, table, tmp_path):
     a = seeded(db, table, tmp_path, primary_key=("id",))
     b: list[Row] = [{"id": "2", "name": "changed", "score": "9"}, {"id": "3", "name": "new", "score": "8"}]
     write_rows(tmp_path / "two", "b.csv", ["score", "name", "id"], b)
-    report = load(
-        tmp_path / "two", db, table, if_exists="merge", primary_key=("id",), on_new_columns="add"
-    )
+    report = load(tmp_path / "two", db, table, if_exists="merge", primary_key=("id",), on_new_columns="add")
     if not db.features.transactional_ddl:  # ON_NEW_COLUMNS=add is refused there
         assert report.exit_code == 4
         assert db.columns(table) == ["id", "name"]

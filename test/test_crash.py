@@ -33,7 +33,7 @@ from processor.publish.target import staging_name
 from processor.records import TablePlan
 from processor.settings import parse_url
 from processor.sources.discover import discover_files
-from processor.sources.read import TextFormat
+from processor.sources.text import TextFormat
 
 FILES = 6
 # Per file: two workers load for a second or two.  Small chunks stretch the load, so that a kill

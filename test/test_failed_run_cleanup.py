@@ -163,9 +163,7 @@ def test_a_run_that_succeeds_keeps_the_file_it_created(cli, tmp_path):
 
 
 @pytest.mark.parametrize("db", ["postgresql", "mariadb"], indirect=True)
-def test_staging_dropped_on_a_fresh_connection_after_the_sessions_were_killed(
-    db, table, tmp_path, on_chunk
-):
+def test_staging_dropped_on_a_fresh_connection_after_the_sessions_were_killed(db, table, tmp_path, on_chunk):
     """The server ends every session of the run (a restart, an administrator) at its 2nd chunk:
     the run fails, and drops its staging tables on new connections."""
     killed = []

@@ -13,9 +13,11 @@ from conftest import ROOT, write
 
 from processor.sources import formats
 from processor.sources.discover import discover_files
+from processor.sources.formats import format_of, has_header
 from processor.sources.formats.base import Format
 from processor.sources.parts import WHOLE, Part
-from processor.sources.read import TextFormat, locate_records, read_batches, read_header
+from processor.sources.read import locate_records, read_batches, read_header
+from processor.sources.text import TextFormat
 
 
 def test_discovery_gives_each_file_the_format_of_its_data_suffix(tmp_path):
@@ -81,8 +83,8 @@ def test_a_format_added_to_the_registry_is_discovered_and_read(tmp_path, monkeyp
     src = tmp_path / "src"
     write(src, "a.lines", "first\nsecond\n")
     (source,) = discover_files(src, "*", None)
-    assert source.format is added
-    assert not source.has_header  # its format has no header line
+    assert format_of(source) is added
+    assert not has_header(source)  # its format has no header line
     assert read_header(source, TextFormat()) == ["line"]
     batches = list(read_batches(source, TextFormat(), 1, lambda row: None))
     assert batches[0].column(0).to_pylist() == ["first", "second"]

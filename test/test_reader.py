@@ -13,16 +13,9 @@ import pytest
 from conftest import write
 
 from processor.errors import SourceError
-from processor.sources.discover import SourceFile
-from processor.sources.read import (
-    InvalidRow,
-    TextFormat,
-    locate_records,
-    read_batches,
-    read_header,
-    rechunk,
-    sample_rows,
-)
+from processor.records import SourceFile
+from processor.sources.read import locate_records, read_batches, read_header, rechunk, sample_rows
+from processor.sources.text import InvalidRow, TextFormat
 
 
 def batch(start: int, rows: int) -> pa.RecordBatch:
@@ -107,13 +100,13 @@ def test_a_record_over_a_block_keeps_every_row_and_number(tmp_path):
 
 
 def test_a_quote_never_closed_fails_with_its_line(tmp_path, monkeypatch):
-    import processor.sources.read
+    import processor.sources.formats.csv
 
-    monkeypatch.setattr(processor.sources.read, "MAX_BLOCK_BYTES", 4 << 20)
+    monkeypatch.setattr(processor.sources.formats.csv, "MAX_BLOCK_BYTES", 4 << 20)
     text = 'a,b\n1,x\n2,"open\n' + "".join(f"{i},x\n" for i in range(1_000_000))
     source = source_for(write(tmp_path, "m.csv", text))
     with pytest.raises(SourceError) as caught:
-        list(processor.sources.read.read_batches(source, TextFormat(), 2, lambda row: None))
+        list(read_batches(source, TextFormat(), 2, lambda row: None))
     assert (
         str(caught.value)
         == "m.csv: a record after line 2 is larger than 4 MiB, or a quote there is never closed"

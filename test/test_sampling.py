@@ -16,7 +16,7 @@ from processor.load.worker import ProfileTask, profile
 from processor.plan.columns import map_columns
 from processor.settings import parse_url
 from processor.sources.discover import discover_files
-from processor.sources.read import TextFormat
+from processor.sources.text import TextFormat
 
 
 def test_a_misfit_past_the_sample_says_how_to_plan_from_every_row(db, table, tmp_path):

@@ -79,7 +79,7 @@ def test_rejects_are_on_disk_when_the_table_is_published(tmp_path, cli):
     code, _, err = cli([], env)
     assert (code, err) == (0, "")
     assert (tmp_path / "r" / "rejects.csv").read_bytes() == (
-        b"file,line,reason,text\r\na.csv,3,\"expected 1 field, found 2\",\"2,extra\"\r\n"
+        b'file,line,reason,text\r\na.csv,3,"expected 1 field, found 2","2,extra"\r\n'
     )
 
 

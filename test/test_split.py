@@ -19,8 +19,9 @@ from conftest import load, write
 from processor.sources.discover import discover_files
 from processor.sources.parts import WHOLE
 from processor.sources.quotes import BoundaryScanner
-from processor.sources.read import InvalidRow, TextFormat, locate_records, read_batches
+from processor.sources.read import locate_records, read_batches
 from processor.sources.split import file_parts, stream_blocks
+from processor.sources.text import InvalidRow, TextFormat
 
 # Every trap at once: a BOM, CRLF and LF, a lone CR inside quotes, quoted line breaks, doubled
 # quotes (some right where a split may fall), multi-byte characters, blank lines, ragged rows,

@@ -41,6 +41,8 @@ class DuckDBTypeMap(TypeMap):
     """DuckDB's types: bounded DECIMALs, UBIGINT for an existing unsigned column; an existing
     column's type as ``duckdb_columns()`` writes it (``duckdb_types``)."""
 
+    backend: DuckDB
+
     def decimal_type(self, whole_digits: int, scale: int) -> ColumnType | None:
         if whole_digits + scale > DECIMAL_DIGITS:
             return None
@@ -208,9 +210,7 @@ def insert_arrow(pd_table: Any, conn: Any, keys: list[str], data_iter: Iterable[
     # pandas' table-exists query, run through duckdb_engine, still holds an open result.
     _import_chunk = arrow_of(pd_table)  # read by name in the SQL below
     duck = conn.connection.dbapi_connection
-    (count,) = duck.execute(
-        _insert_sql(conn.dialect, pd_table.name, tuple(keys))
-    ).fetchone()
+    (count,) = duck.execute(_insert_sql(conn.dialect, pd_table.name, tuple(keys))).fetchone()
     return count
 
 

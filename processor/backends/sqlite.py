@@ -64,6 +64,8 @@ UNION ALL SELECT 'CHECK constraints' FROM sqlite_master
 class SQLiteTypeMap(TypeMap):
     """SQLite's types: what an existing column keeps follows the affinity of its declared type."""
 
+    backend: SQLite
+
     def existing_types(self, table: str) -> dict[str, ColumnType]:
         """What each column keeps exactly, by the affinity SQLite gives its declared type.
 
@@ -307,9 +309,7 @@ def insert_many(pd_table: Any, conn: Any, keys: list[str], data_iter: Iterable[t
     """Insert the chunk's rows (``data_iter``) with one prepared INSERT executed for every row."""
     cursor = conn.connection.cursor()
     try:
-        cursor.executemany(
-            _insert_sql(conn.dialect, pd_table.name, tuple(keys)), data_iter
-        )
+        cursor.executemany(_insert_sql(conn.dialect, pd_table.name, tuple(keys)), data_iter)
         return cursor.rowcount
     finally:
         cursor.close()

@@ -10,7 +10,7 @@ locks, publish, writers) stay on the ``Backend``.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import sqlalchemy as sa
 
@@ -28,16 +28,27 @@ from processor.kinds import (
 )
 
 if TYPE_CHECKING:
-    from processor.backends.base import Backend
+    from sqlalchemy.engine import Dialect, Engine
 
 # Characters a text column of a primary key holds where the database needs a bound to index it.
 KEY_CHARACTERS = 255
 
 
+class Database(Protocol):
+    """What the generic type map asks of its backend (a database's own map asks its own backend
+    more: its name rules, its collation)."""
+
+    @property
+    def engine(self) -> Engine: ...
+
+    @property
+    def dialect(self) -> Dialect: ...
+
+
 class TypeMap:
     """The generic database's types: SQLAlchemy's generic ones, reflected through its inspector."""
 
-    def __init__(self, backend: Backend) -> None:
+    def __init__(self, backend: Database) -> None:
         #: The backend whose database this maps (its engine, dialect and name rules).
         self.backend = backend
         self.dialect = backend.dialect

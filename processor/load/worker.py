@@ -41,21 +41,14 @@ from processor.load.shape import shape_chunk
 from processor.load.transform import TransformFailed
 from processor.plan.columns import ColumnMap, UnnamedValue
 from processor.plan.schema import FileProfile, SampleSize, measure_sample, profile_table
-from processor.records import FileResult, RejectedRow, TablePlan
-from processor.sources.discover import SourceFile
+from processor.records import FileResult, RejectedRow, SourceFile, TablePlan
 from processor.sources.fingerprint import StreamDigest, fingerprint
+from processor.sources.formats import format_of, has_header
 from processor.sources.parts import WHOLE, Part
 from processor.sources.quotes import GLUED
-from processor.sources.read import (
-    InvalidRow,
-    TextFormat,
-    locate_records,
-    open_stored,
-    read_batches,
-    rechunk,
-    sample_rows,
-)
+from processor.sources.read import locate_records, read_batches, rechunk, sample_rows
 from processor.sources.split import file_parts, scanner_for
+from processor.sources.text import InvalidRow, TextFormat, open_stored
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -168,7 +161,7 @@ def _profile(task: ProfileTask, context: TaskContext) -> ProfileResult:
         quotes=task.quotes,
     )
     size = measure_sample(sample, task.rows, every_field=len(reading.layout.read) == layout.fields)
-    first = 2 if task.source.has_header else 1
+    first = 2 if has_header(task.source) else 1
     _check_quotes(task.source, task.fmt, invalid, _record_number(sample.num_rows, invalid, first))
     shaped, _ = _shaped(reading, WHOLE, sample, lambda row: _record_number(row, invalid, first))
     if reading is task:
@@ -200,7 +193,7 @@ def _check_quotes(source: SourceFile, fmt: TextFormat, invalid: list[InvalidRow]
     if glued is not None:
         line = _lines(source, fmt, WHOLE, glued.record, glued.record)
         raise SourceError(
-            f"{source.name}: line {line}: text after a closing quote (as in \"abc\"def) is not CSV; "
+            f'{source.name}: line {line}: text after a closing quote (as in "abc"def) is not CSV; '
             "set SRC_QUOTING=none if quotes are ordinary characters in these files"
         )
 
@@ -281,8 +274,7 @@ def _load_file(task: LoadTask, context: TaskContext) -> FileResult:
             context.progress(ChunkWritten(name, typed.num_rows, text_bytes(chunk)))
     if passed:
         log.info(
-            "%s%s: %s committed by an earlier attempt of this task (its worker was lost); "
-            "not written again",
+            "%s%s: %s committed by an earlier attempt of this task (its worker was lost); not written again",
             name,
             task.part.describe(),
             counted(passed, "chunk was", "chunks were"),
@@ -301,13 +293,13 @@ def _load_file(task: LoadTask, context: TaskContext) -> FileResult:
         read=seen + len(invalid),
         bytes=task.source.size,
         write_path=writer.path,
-        delimiter=task.source.delimiter if task.source.format.delimited else None,
+        delimiter=task.source.delimiter if format_of(task.source).delimited else None,
     )
 
 
 def _first_record(task: LoadTask) -> int:
     """The record number of the part's first data row (the header is record 1)."""
-    return 2 if task.part.header and task.source.has_header else 1
+    return 2 if task.part.header and has_header(task.source) else 1
 
 
 def _batches(task: LoadTask, invalid: list[InvalidRow], digest: StreamDigest) -> Iterator[pa.RecordBatch]:
@@ -395,7 +387,7 @@ def _shaped(
         shaped, kept = shape_chunk(chunk, task.layout, task.transform, source.relative_path)
     except UnnamedValue as error:
         line = _lines(source, fmt, part, record(error.row), record(error.row))
-        ends = "the header" if source.has_header else "SRC_HEADER=false, and line 1"
+        ends = "the header" if has_header(source) else "SRC_HEADER=false, and line 1"
         why = f"{ends} ends with the delimiter"
         raise SchemaError(
             f"{source.name}: line {line}: a value in the last column, which has no name ({why}); it is "

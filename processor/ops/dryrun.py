@@ -21,9 +21,9 @@ from processor.masking import mask, shown_notify_url
 from processor.plan.matching import FileColumns, Matched
 from processor.publish.ledger import Holdings
 from processor.publish.target import count_rows, find_leftovers, least_rows, requested_indexes, staging_name
-from processor.records import DryRunOptions, IfExists, TablePlan
+from processor.records import DryRunOptions, IfExists, SourceFile, TablePlan
 from processor.sources.dialect import shown_delimiter
-from processor.sources.discover import SourceFile
+from processor.sources.formats import format_of
 
 #: Files a plan's text lists one by one (the JSON lists them all).
 LISTED_FILES = 20
@@ -220,7 +220,7 @@ def describe_plan(
                 planned.profiles[f.name].sample.estimated_rows(f),
                 exact=planned.profiles[f.name].sample.whole,
                 skipped=f.name not in todo,
-                delimiter=f.delimiter if f.format.delimited else None,
+                delimiter=f.delimiter if format_of(f).delimited else None,
                 columns=planned.matched.decisions.get(f.name, FileColumns()),
             )
             for f in files

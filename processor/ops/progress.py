@@ -19,7 +19,7 @@ from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from processor.counts import counted
-from processor.sources.discover import SourceFile
+from processor.records import SourceFile
 
 log = logging.getLogger(__name__)
 

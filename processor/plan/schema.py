@@ -19,9 +19,10 @@ import pyarrow.compute as pc
 from processor.counts import counted
 from processor.errors import SchemaError, SourceError
 from processor.kinds import ColumnProfile, ColumnType, choose_type, classify, explain
-from processor.records import TablePlan
-from processor.sources.discover import SourceFile
-from processor.sources.read import TextFormat, read_header, sample_rows
+from processor.records import SourceFile, TablePlan
+from processor.sources.formats import format_of
+from processor.sources.read import read_header, sample_rows
+from processor.sources.text import TextFormat
 
 if TYPE_CHECKING:
     from processor.backends import Backend
@@ -67,18 +68,18 @@ def read_headers(
     formats = {source.data_format for source in files}
     if len(formats) > 1:
         raise SchemaError(f"the matched files mix formats ({', '.join(sorted(formats))}): match one kind")
-    if files[0].format.keyed:
+    if format_of(files[0]).keyed:
         keys: dict[str, None] = {}
         for source in files:
             keys.update(dict.fromkeys(read_header(source, fmt, sample_rows) or ()))
         if not keys:
-            raise SourceError(f"{files[0].name}: {files[0].format.no_columns}")
+            raise SourceError(f"{files[0].name}: {format_of(files[0]).no_columns}")
         return {source.name: tuple(keys) for source in files}
     headers = {}
     for source in files:
         header = read_header(source, fmt)
         if not header:
-            raise SourceError(f"{source.name}: {source.format.no_columns}")
+            raise SourceError(f"{source.name}: {format_of(source).no_columns}")
         if names is not None:
             header = _named(source, header, names)
         headers[source.name] = tuple(header)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +34,7 @@ from processor.kinds import (
     bounded_decimal,
     integer_range,
 )
-from processor.records import TablePlan
+from processor.records import SchemaFile, TablePlan
 
 if TYPE_CHECKING:
     from processor.backends import Backend
@@ -66,16 +66,6 @@ CSVW_TYPES = {
     "date": DATE,
     **dict.fromkeys(["dateTime", "datetime"], TIMESTAMP),
 }
-
-
-@dataclass(frozen=True)
-class SchemaFile:
-    """Fixed types (by column name), NOT NULL columns and a primary key, read from a file."""
-
-    path: str
-    types: tuple[tuple[str, ColumnType], ...]
-    primary_key: tuple[str, ...] = ()
-    not_null: tuple[str, ...] = ()
 
 
 def read_schema_file(path: Path) -> SchemaFile:

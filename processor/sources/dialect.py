@@ -22,8 +22,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from processor.errors import SourceError
-from processor.sources.discover import SourceFile
-from processor.sources.read import DAMAGED, TextFormat, open_text, reading_error
+from processor.records import SourceFile
+from processor.sources.formats import format_of
+from processor.sources.text import DAMAGED, TextFormat, open_text, reading_error
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +42,11 @@ def settle_dialects(
     """The files with their delimiter (detected, where ``detect``: SRC_DELIMITER is not set) and
     whether their first line is a header (SRC_HEADER); the detected delimiters are logged."""
     settled = [
-        replace(f, delimiter=detect_delimiter(f, fmt) if detect and f.format.delimited else f.delimiter)
+        replace(f, delimiter=detect_delimiter(f, fmt) if detect and format_of(f).delimited else f.delimiter)
         for f in files
     ]
     if detect:
-        _log_detected([f for f in settled if f.format.delimited])
+        _log_detected([f for f in settled if format_of(f).delimited])
     return settled if header else [replace(f, header=False) for f in settled]
 
 
@@ -127,4 +128,3 @@ def _log_detected(files: Sequence[SourceFile]) -> None:
             shown_delimiter(delimiter),
             shown,
         )
-

@@ -10,62 +10,16 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from processor.errors import ConfigError, SourceError
+from processor.records import SourceFile
 from processor.sources.archive import archive_kind, list_members, member_name
-from processor.sources.formats import Format, format_for, format_named
+from processor.sources.formats import format_for
 
 log = logging.getLogger(__name__)
 
 COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zst": "zstd", ".zip": "zip"}
-
-
-@dataclass(frozen=True)
-class SourceFile:
-    """One file to import: where it is, how it is compressed, and how its fields are separated."""
-
-    path: str
-    name: str
-    size: int
-    compression: str | None
-    delimiter: str
-    #: A member of the archive at ``path``: its kind (``zip``, ``tar``, ``tar.gz``, ...), its
-    #: path inside, where its bytes start in a tar's stream, and a zip's fingerprint from the
-    #: archive's directory (``processor/sources/archive.py``).
-    #: The name of its format in ``processor/sources/formats`` (``csv``, ``ndjson``), from its name.
-    data_format: str = "csv"
-    archive: str | None = None
-    member: str | None = None
-    offset: int = 0
-    checksum: str | None = None
-    #: Whether a CSV file's first line names the columns (SRC_HEADER=false: it is data).
-    header: bool = True
-
-    @property
-    def relative_path(self) -> str:
-        """The file's path relative to SRC_DATA_FOLDER, or to the archive it is in."""
-        return self.member if self.member is not None else self.name
-
-    @property
-    def format(self) -> Format:
-        """Its format, which reads it (the name travels to the workers; the registry is the same there)."""
-        return format_named(self.data_format)
-
-    @property
-    def has_header(self) -> bool:
-        """Whether the first record names the columns (CSV with a header line), rather than being
-        data (NDJSON, SRC_HEADER=false)."""
-        return self.format.header_line and self.header
-
-    @property
-    def stem(self) -> str:
-        """The name without compression and data suffixes: ``title.basics.tsv.gz`` -> ``title.basics``."""
-        name = Path(self.name).name
-        if self.compression:
-            name = name.rsplit(".", 1)[0]
-        return name.rsplit(".", 1)[0] if "." in name else name
 
 
 def discover_files(folder: Path, pattern: str, delimiter: str | None) -> list[SourceFile]:

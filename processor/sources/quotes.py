@@ -29,7 +29,7 @@ UNCLOSED = (
     "(SRC_QUOTING=none reads quotes as ordinary characters)"
 )
 GLUED = (
-    "text after a closing quote (as in \"abc\"def) is not CSV; the reader would drop the quotes "
+    'text after a closing quote (as in "abc"def) is not CSV; the reader would drop the quotes '
     "and glue the text on (SRC_QUOTING=none reads quotes as ordinary characters)"
 )
 

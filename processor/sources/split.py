@@ -21,11 +21,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 
-from processor.sources.discover import SourceFile
+from processor.records import SourceFile
+from processor.sources.formats import format_of
 from processor.sources.parts import WHOLE, Part
 from processor.sources.quotes import BoundaryScanner
 from processor.sources.quotes import splittable_encoding as splittable_encoding
-from processor.sources.read import TextFormat, boundary_quoting, open_bytes, seekable
+from processor.sources.read import boundary_quoting
+from processor.sources.text import TextFormat, open_bytes, seekable
 
 #: Bytes read from a compressed stream at a time while its blocks are cut.
 STREAM_READ = 1 << 20
@@ -66,7 +68,7 @@ def splits(source: SourceFile, fmt: TextFormat, split_bytes: int) -> bool:
     """Whether a file is split into byte ranges (else it is loaded whole, or in blocks: it is
     small, compressed, in an encoding whose bytes cannot be scanned, or in a format that is not cut)."""
     return (
-        source.format.splittable
+        format_of(source).splittable
         and seekable(source)
         and source.size > split_bytes
         and splittable_encoding(fmt.encoding)
@@ -84,7 +86,7 @@ def feeds_blocks(source: SourceFile, fmt: TextFormat, split_bytes: int) -> bool:
     """Whether a compressed file (or an archive's member) is decompressed once by the run and
     handed out in blocks."""
     return (
-        source.format.splittable
+        format_of(source).splittable
         and not seekable(source)
         and source.size * COMPRESSION_GUESS > split_bytes
         and splittable_encoding(fmt.encoding)

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:  # the readers take these; a format module imports them itself
     import pyarrow as pa
 
-    from processor.sources.discover import SourceFile
+    from processor.records import SourceFile
     from processor.sources.fingerprint import StreamDigest
     from processor.sources.parts import Part
-    from processor.sources.read import InvalidRow, TextFormat
+    from processor.sources.text import InvalidRow, TextFormat
 
 
 class Format(Protocol):

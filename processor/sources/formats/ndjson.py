@@ -22,10 +22,10 @@ from typing import IO, TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from processor.sources.read import DAMAGED, InvalidRow, TextFormat, bounded_lines, open_text, reading_error
+from processor.sources.text import DAMAGED, InvalidRow, TextFormat, bounded_lines, open_text, reading_error
 
 if TYPE_CHECKING:
-    from processor.sources.discover import SourceFile
+    from processor.records import SourceFile
     from processor.sources.fingerprint import StreamDigest
     from processor.sources.parts import Part
 
