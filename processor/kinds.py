@@ -123,16 +123,11 @@ class Spelling:
 PLAIN = Spelling()
 
 
-def check_format(name: str, fmt: str, directives: tuple[str, ...]) -> str | None:
-    """What is wrong with ``fmt`` as a date or timestamp format of ``directives``, or None."""
+def check_format(fmt: str, directives: tuple[str, ...]) -> bool:
+    """Whether ``fmt`` is a date or timestamp format of each of ``directives`` once, and of no
+    other directive (the rest is literal text)."""
     found = re.findall(r"%.?", fmt)
-    unknown = sorted(set(found) - set(directives))
-    if unknown:
-        return f"{name} may hold only the directives {' '.join(directives)} (each once), not {' '.join(unknown)}"
-    missing = [d for d in directives if found.count(d) != 1]
-    if missing:
-        return f"{name} must hold each of {' '.join(directives)} once, not so {' '.join(missing)}"
-    return None
+    return sorted(found) == sorted(directives)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from processor.cpus import available_cpus
 from processor.env_file import EnvFile, read_env_file
 from processor.errors import EXIT_STATUSES, ConfigError
+from processor.kinds import DATE_DIRECTIVES, DECIMAL_MARKS, TIMESTAMP_DIRECTIVES, Spelling, check_format
 from processor.masking import mask_url_text, notify_secrets, shown_notify_url, shown_url, url_secrets
 from processor.package import ShowVersion, install_hint
 from processor.records import (
@@ -101,6 +102,11 @@ class Settings:
     write_schema: Path | None = None
     src_quoting: str = "csv"
     src_encoding: str = "utf-8"
+    #: The character before a number's decimals in the files: "." or "," (SRC_DECIMAL).
+    src_decimal: str = "."
+    #: How the files write dates and timestamps (strftime formats); None: ISO.
+    src_date_format: str | None = None
+    src_timestamp_format: str | None = None
     na_values: tuple[str, ...] = ()
     max_errors: int = 0
     #: replace and delete_rows refuse to leave fewer rows than this fraction of the table's (0: never).
@@ -147,6 +153,15 @@ class Settings:
             )
         if self.dask_scheduler and self.executor != "dask":
             raise ConfigError("DASK_SCHEDULER is set, but EXECUTOR is not dask; set EXECUTOR=dask")
+        if self.src_decimal == "," and self.src_delimiter == ",":
+            raise ConfigError(
+                "SRC_DECIMAL=, needs another field delimiter than ',': set SRC_DELIMITER (e.g. ;)"
+            )
+
+    @property
+    def spelling(self) -> Spelling:
+        """How the files write numbers and dates (SRC_DECIMAL, SRC_DATE_FORMAT, SRC_TIMESTAMP_FORMAT)."""
+        return Spelling(self.src_decimal, self.src_date_format, self.src_timestamp_format)
 
     @property
     def key(self) -> tuple[str, ...]:
@@ -213,6 +228,7 @@ class Settings:
             reload_changed=self.reload_changed,
             dry_run=self.dry_run,
             masked_url=self.masked_url,
+            spelling=self.spelling,
         )
 
     def load_options(self, table: str) -> LoadOptions:
@@ -249,6 +265,7 @@ class Settings:
             max_shrink=self.max_shrink,
             env_file=self.env_file,
             secrets=self.secrets,
+            spelling=self.spelling,
         )
 
 
@@ -386,6 +403,29 @@ def _fraction(name: str, text: str) -> float:
     if not 0 <= value <= 1:
         raise ConfigError(f"{name} must be a fraction from 0 to 1 (0 turns the check off), got {text!r}")
     return value
+
+
+def _decimal_mark(name: str, text: str) -> str:
+    if text not in DECIMAL_MARKS:
+        raise ConfigError(f"{name} must be . or , (the character before a number's decimals), got {text!r}")
+    return text
+
+
+def _date_format(name: str, text: str) -> str:
+    if not check_format(text, DATE_DIRECTIVES):
+        raise ConfigError(
+            f"{name} must hold %d, %m and %Y once each and no other % directive (e.g. %d/%m/%Y), got {text!r}"
+        )
+    return text
+
+
+def _timestamp_format(name: str, text: str) -> str:
+    if not check_format(text, TIMESTAMP_DIRECTIVES):
+        raise ConfigError(
+            f"{name} must hold %d, %m, %Y, %H, %M and %S once each and no other % directive "
+            f"(e.g. %d/%m/%Y %H:%M:%S), got {text!r}"
+        )
+    return text
 
 
 def _na_values(name: str, text: str) -> tuple[str, ...]:
@@ -574,6 +614,24 @@ OPTIONS = (
     ),
     Option("SRC_QUOTING", _choice(QUOTING_CHOICES), 'csv, or none when " is an ordinary character'),
     Option("SRC_ENCODING", _encoding, "encoding of the files (a byte-order mark is dropped)"),
+    Option(
+        "SRC_DECIMAL",
+        _decimal_mark,
+        ". or , before a number's decimals (with ,: 1234,56 is a number, 1.5 and 1.234,56 are text; "
+        "the delimiter must not be ,)",
+    ),
+    Option(
+        "SRC_DATE_FORMAT",
+        _date_format,
+        "how the files write dates, of %d %m %Y (e.g. %d/%m/%Y); only such dates are dates",
+        "ISO: %Y-%m-%d",
+    ),
+    Option(
+        "SRC_TIMESTAMP_FORMAT",
+        _timestamp_format,
+        "how the files write timestamps, of %d %m %Y %H %M %S (e.g. %d/%m/%Y %H:%M:%S)",
+        "ISO: %Y-%m-%d %H:%M:%S",
+    ),
     Option(
         "NA_VALUES",
         _na_values,
