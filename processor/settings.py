@@ -710,16 +710,12 @@ def build_parser() -> argparse.ArgumentParser:
     defaults = Settings()
     for option in OPTIONS:
         shown = option.default or _shown(getattr(defaults, option.attr))
+        # argparse %-formats help: a date format's %d is text here.
+        help_text = f"{option.help} (default: {shown})".replace("%", "%%")
         if option.switch:
-            help_text = f"{option.help} (default: {shown})"
             parser.add_argument(option.flag, action="store_const", const="true", help=help_text)
             continue
-        parser.add_argument(
-            option.flag,
-            metavar=option.env,
-            default=None,
-            help=f"{option.help} (default: {shown})",
-        )
+        parser.add_argument(option.flag, metavar=option.env, default=None, help=help_text)
     parser.add_argument(
         "--env-file",
         metavar="PATH",
