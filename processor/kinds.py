@@ -48,12 +48,6 @@ BOOLEAN_SPELLINGS |= {"false": False, "f": False, "no": False, "n": False, "0": 
 CLASSIFY_PREFIX = 64
 # The longest value a reject's reason quotes (the rejects file has the whole row).
 SHOWN_CHARACTERS = 60
-# SRC_DECIMAL's values: the character before a number's decimals.
-DECIMAL_MARKS = (".", ",")
-# The directives a date (timestamp) format is made of, each once; anything else in it is literal
-# text.  No two-digit years (the century would be a guess), no month names (the locale's).
-DATE_DIRECTIVES = ("%d", "%m", "%Y")
-TIMESTAMP_DIRECTIVES = (*DATE_DIRECTIVES, "%H", "%M", "%S")
 
 
 class Kind(enum.Enum):
@@ -83,7 +77,7 @@ class Spelling:
     """
 
     decimal_mark: str = "."
-    #: A strftime format of DATE_DIRECTIVES (TIMESTAMP_DIRECTIVES); None: ISO.
+    #: strftime formats of ``%d %m %Y`` (and ``%H %M %S``), as ``settings`` checks them; None: ISO.
     date_format: str | None = None
     timestamp_format: str | None = None
 
@@ -121,13 +115,6 @@ class Spelling:
 
 
 PLAIN = Spelling()
-
-
-def check_format(fmt: str, directives: tuple[str, ...]) -> bool:
-    """Whether ``fmt`` is a date or timestamp format of each of ``directives`` once, and of no
-    other directive (the rest is literal text)."""
-    found = re.findall(r"%.?", fmt)
-    return sorted(found) == sorted(directives)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import argparse
 import codecs
 import contextlib
 import os
+import re
 import sys
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -21,7 +22,6 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from processor.cpus import available_cpus
 from processor.env_file import EnvFile, read_env_file
 from processor.errors import EXIT_STATUSES, ConfigError
-from processor.kinds import DATE_DIRECTIVES, DECIMAL_MARKS, TIMESTAMP_DIRECTIVES, Spelling, check_format
 from processor.masking import mask_url_text, notify_secrets, shown_notify_url, shown_url, url_secrets
 from processor.package import ShowVersion, install_hint
 from processor.records import (
@@ -40,6 +40,7 @@ from processor.records import (
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
 
+    from processor.kinds import Spelling
     from processor.plan.schema_file import SchemaFile
 
 IF_EXISTS_CHOICES = tuple(IfExists)
@@ -60,6 +61,12 @@ DEFAULT_SAMPLE_ROWS = 10_000
 DEFAULT_SPLIT_BYTES = 128 << 20
 SIZE_UNITS = {"": 1, "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10, "m": 1 << 20, "mb": 1 << 20}
 SIZE_UNITS |= {"mib": 1 << 20, "g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30}
+# SRC_DECIMAL's values: the character before a number's decimals.
+DECIMAL_MARKS = (".", ",")
+# The directives a date (timestamp) format is made of, each once; anything else in it is literal
+# text.  No two-digit years (the century would be a guess), no month names (the locale's).
+DATE_DIRECTIVES = ("%d", "%m", "%Y")
+TIMESTAMP_DIRECTIVES = (*DATE_DIRECTIVES, "%H", "%M", "%S")
 
 # URL schemes as users write them, mapped to the drivers this project installs (SQLAlchemy
 # 2.1 would otherwise pick psycopg 3 for postgresql://).
@@ -161,6 +168,8 @@ class Settings:
     @property
     def spelling(self) -> Spelling:
         """How the files write numbers and dates (SRC_DECIMAL, SRC_DATE_FORMAT, SRC_TIMESTAMP_FORMAT)."""
+        from processor.kinds import Spelling  # Arrow's: not for --help
+
         return Spelling(self.src_decimal, self.src_date_format, self.src_timestamp_format)
 
     @property
@@ -403,6 +412,13 @@ def _fraction(name: str, text: str) -> float:
     if not 0 <= value <= 1:
         raise ConfigError(f"{name} must be a fraction from 0 to 1 (0 turns the check off), got {text!r}")
     return value
+
+
+def check_format(fmt: str, directives: tuple[str, ...]) -> bool:
+    """Whether ``fmt`` is a date or timestamp format of each of ``directives`` once, and of no
+    other directive (the rest is literal text)."""
+    found = re.findall(r"%.?", fmt)
+    return sorted(found) == sorted(directives)
 
 
 def _decimal_mark(name: str, text: str) -> str:
