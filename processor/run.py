@@ -390,18 +390,30 @@ def _import(settings: Settings, report: RunReport, interrupts: Interrupts) -> No
 
 
 def _check_decimal_mark(files: list[SourceFile], spelling: Spelling) -> None:
-    """A decimal comma in files whose fields a comma splits: one of the two is misread, so the
-    run stops before anything is sampled (SRC_DELIMITER given as ``,`` is refused in Settings)."""
+    """A decimal comma where it cannot be one, found before anything is sampled: in files whose
+    fields a comma splits (one of the two would be misread; SRC_DELIMITER given as ``,`` is
+    refused in Settings), or in files of a format without a delimiter (NDJSON), whose numbers
+    are written with a point."""
     mark = spelling.decimal_mark
     if mark == PLAIN.decimal_mark:
         return
     split = [f.name for f in files if f.format.delimited and f.delimiter == mark]
+    undelimited = [f.name for f in files if not f.format.delimited]
     if split:
-        shown = ", ".join(split[:3]) + (f" and {len(split) - 3} more" if len(split) > 3 else "")
         raise ConfigError(
-            f"SRC_DECIMAL={mark}, but {mark!r} is the field delimiter of {shown}: "
+            f"SRC_DECIMAL={mark}, but {mark!r} is the field delimiter of {_some(split)}: "
             "set SRC_DELIMITER to the files' delimiter (e.g. ;)"
         )
+    if undelimited:
+        raise ConfigError(
+            f"SRC_DECIMAL={mark} is for delimited text files; the numbers of {_some(undelimited)} "
+            f"are written with a point: leave SRC_DECIMAL unset"
+        )
+
+
+def _some(names: list[str]) -> str:
+    """The first three of ``names``, and how many more."""
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
 
 
 def _given_names(options: PlanOptions) -> tuple[str, ...]:

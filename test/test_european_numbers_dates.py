@@ -313,3 +313,25 @@ def test_the_dry_run_and_the_report_show_the_settings(cli, tmp_path):
     assert data["settings"]["SRC_DATE_FORMAT"] == "%d/%m/%Y"
     assert data["settings"]["SRC_TIMESTAMP_FORMAT"] is None
     assert data["dry_run"]["spelling"] == "decimal mark ',', dates %d/%m/%Y"
+
+
+def test_a_decimal_comma_for_ndjson_files_is_exit_2(cli, tmp_path):
+    write(tmp_path / "src", "a.ndjson", '{"n": 1, "x": 1.5}\n')
+    env = _env(tmp_path, SRC_DECIMAL=",", SRC_FILE_NAME="*.ndjson")
+    code, out, err = cli([], env)
+    assert (code, out) == (2, "")
+    assert err == (
+        "error: SRC_DECIMAL=, is for delimited text files; the numbers of a.ndjson are written with a "
+        "point: leave SRC_DECIMAL unset\n"
+    )
+
+
+def test_a_pool_of_workers_plans_and_loads_alike(db, table, tmp_path):
+    # Two files sampled and loaded by worker processes: the spelling crosses to them.
+    for name, first in (("a.csv", 1), ("b.csv", 3)):
+        rows = "".join(f"{n};{n},5;0{n}/01/2024\n" for n in (first, first + 1))
+        write(tmp_path / "src", name, "n;x;d\n" + rows)
+    report = load(tmp_path / "src", db, table, workers=2, src_decimal=",", src_date_format="%d/%m/%Y")
+    assert report.error is None, report.error
+    assert [Decimal(v) for v in as_text(db, table, "x")] == [Decimal(f"{n}.5") for n in range(1, 5)]
+    assert as_text(db, table, "d") == [f"2024-01-0{n}" for n in range(1, 5)]
