@@ -14,8 +14,11 @@ import json
 from decimal import Decimal
 from typing import Any
 
+import pyarrow as pa
 import pytest
 from conftest import load, write
+
+from processor.kinds import DATE, DECIMAL, FLOAT, INTEGER, TIMESTAMP, Kind, Spelling, choose_type, classify
 
 FORMATS = {"src_date_format": "%d/%m/%Y", "src_timestamp_format": "%d/%m/%Y %H:%M:%S"}
 
@@ -335,3 +338,51 @@ def test_a_pool_of_workers_plans_and_loads_alike(db, table, tmp_path):
     assert report.error is None, report.error
     assert [Decimal(v) for v in as_text(db, table, "x")] == [Decimal(f"{n}.5") for n in range(1, 5)]
     assert as_text(db, table, "d") == [f"2024-01-0{n}" for n in range(1, 5)]
+
+
+# -- one rule for planning and loading ------------------------------------------------------------
+
+EUROPEAN = Spelling(",", "%d/%m/%Y", "%d/%m/%Y %H:%M:%S")
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [
+        ("1234,56", Kind.FLOAT),
+        ("-0,5", Kind.FLOAT),
+        ("12345678901234567890,5", Kind.DECIMAL),
+        ("7", Kind.INTEGER),
+        ("1.5", Kind.TEXT),
+        ("1.234,56", Kind.TEXT),
+        ("1,2,3", Kind.TEXT),
+        ("-0,0", Kind.TEXT),
+        ("01,5", Kind.TEXT),
+        ("1,", Kind.TEXT),
+        ("31/12/2024", Kind.DATE),
+        ("29/02/2023", Kind.TEXT),
+        ("1/2/2024", Kind.TEXT),
+        ("2024-12-31", Kind.TEXT),
+        ("01/01/0999", Kind.TEXT),
+        ("31/12/2024 23:59:59", Kind.TIMESTAMP),
+        ("31/12/2024 24:00:00", Kind.TEXT),
+    ],
+)
+def test_the_plan_and_the_load_read_a_value_alike(value, kind):
+    values = pa.array([value])
+    chosen = EUROPEAN.spell(choose_type(classify(values, EUROPEAN), lambda whole, scale: DECIMAL))
+    assert chosen.kind is kind
+    for planned in (INTEGER, FLOAT, DECIMAL, DATE, TIMESTAMP):
+        column = EUROPEAN.spell(planned)
+        fits = column.fit_mask(values)
+        assert (fits is None or fits[0].as_py()) is (planned.kind is kind or _also(planned.kind, kind)), (
+            planned
+        )
+
+
+def _also(planned: Kind, chosen: Kind) -> bool:
+    """A value of ``chosen`` that a column of ``planned`` holds too (an integer is a decimal...)."""
+    return (chosen, planned) in {
+        (Kind.INTEGER, Kind.FLOAT),
+        (Kind.INTEGER, Kind.DECIMAL),
+        (Kind.FLOAT, Kind.DECIMAL),
+    }
