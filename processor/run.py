@@ -515,6 +515,8 @@ def _plan(
     if onto_existing and options.indexes:
         log.warning("INDEXES is for a table the run creates; table %r exists and keeps its indexes", table)
     log.info("%s to import into table %r at %s", counted(len(files), "file"), table, options.masked_url)
+    if options.spelling != PLAIN:
+        log.info("numbers and dates read as written: %s", options.spelling.describe())
     loads = not options.dry_run  # a dry run needs no fingerprint for the load, nor its parts
     tasks = [
         ProfileTask(

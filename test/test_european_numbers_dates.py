@@ -305,9 +305,12 @@ def test_invalid_values_are_exit_2(cli, tmp_path, variable, value, message):
 def test_the_dry_run_and_the_report_show_the_settings(cli, tmp_path):
     write(tmp_path / "src", "a.csv", "n;x;d\n1;1234,56;31/12/2024\n")
     report = tmp_path / "report.json"
-    env = _env(tmp_path, SRC_DECIMAL=",", SRC_DATE_FORMAT="%d/%m/%Y", REPORT_PATH=str(report))
+    env = _env(
+        tmp_path, SRC_DECIMAL=",", SRC_DATE_FORMAT="%d/%m/%Y", REPORT_PATH=str(report), LOG_LEVEL="INFO"
+    )
     code, out, err = cli(["--dry-run"], env)
     assert code == 0, err
+    assert "INFO numbers and dates read as written: decimal mark ',', dates %d/%m/%Y\n" in err
     lines = out.splitlines()
     assert "numbers and dates read as written: decimal mark ',', dates %d/%m/%Y" in lines
     assert any(line.split()[:2] == ["d", "DATE"] and "a date written %d/%m/%Y" in line for line in lines), out
