@@ -5,7 +5,9 @@ use the same rules from here, so the two can never disagree.  A type is chosen o
 database gives the text back as it was: ``00123``, ``+5``, ``-0``, ``1.`` and integers beyond 64
 bits stay text; a float only holds a decimal whose shortest representation as a double is the
 same number (``0.1`` yes, ``1234567890123456.7`` no); dates and timestamps only in the ISO
-spellings a database prints back.
+spellings a database prints back.  Files that write numbers with a decimal comma, or dates day
+first, say so (``Spelling``: SRC_DECIMAL, SRC_DATE_FORMAT, SRC_TIMESTAMP_FORMAT); their values
+are put in the importer's own spelling before the same rules look at them.
 
 Text values are handed to the writers as text wherever the database parses them exactly
 (decimals, dates, timestamps); integers, floats and booleans as Arrow numbers.
@@ -58,6 +60,61 @@ class Kind(enum.Enum):
     TIMESTAMP = "timestamp"
     BOOLEAN = "boolean"
     TEXT = "text"
+
+
+@dataclass(frozen=True)
+class Spelling:
+    """How a run's files write numbers and dates where they do not write them as the importer
+    reads them by default (a point before the decimals, ISO dates): SRC_DECIMAL, SRC_DATE_FORMAT
+    and SRC_TIMESTAMP_FORMAT say so for every file; nothing is guessed.
+
+    A column of a kind it concerns holds a value only as it is said to be written: with a decimal
+    comma ``1,5`` is 1.5 and ``1.5`` is no number (a point is neither a decimal mark nor a
+    thousands separator then, so ``1.234,5`` stays text); with a date format only dates written
+    in it, digit for digit (``1/2/2024`` is not ``01/02/2024``), are dates, and ``31/02/2024``
+    none.  Such values are put in the importer's own spelling (``1.5``, ``2024-12-31``) before
+    the rules of their kind look at them, and sent to the database so.
+    """
+
+    decimal_mark: str = "."
+    #: strftime formats of ``%d %m %Y`` (and ``%H %M %S``), as ``settings`` checks them; None: ISO.
+    date_format: str | None = None
+    timestamp_format: str | None = None
+
+    def spell(self, column: ColumnType) -> ColumnType:
+        """``column`` reading its values written this way (a kind this spelling concerns)."""
+        if self == PLAIN or column.kind not in (Kind.FLOAT, Kind.DECIMAL, Kind.DATE, Kind.TIMESTAMP):
+            return column
+        return replace(column, spelling=self)
+
+    def plain(self, kind: Kind, values: pa.Array) -> tuple[pa.Array, pa.Array | None]:
+        """``values`` of a column of ``kind`` in the importer's own spelling, and where each is
+        written as this spelling says (true for a null; None: every value is)."""
+        if kind in (Kind.FLOAT, Kind.DECIMAL) and self.decimal_mark != ".":
+            said = pc.fill_null(pc.invert(pc.match_substring(values, ".")), True)
+            return pc.replace_substring(values, self.decimal_mark, "."), said
+        given = {Kind.DATE: self.date_format, Kind.TIMESTAMP: self.timestamp_format}.get(kind)
+        if given is None:
+            return values, None
+        # strptime rolls 31/02 over to March and takes 1/2 for 01/02: printed back with the
+        # same format, only a value written exactly so reads the same.
+        parsed = pc.strptime(values, given, "s", error_is_null=True)
+        said = pc.or_(pc.is_null(values), pc.fill_null(pc.equal(pc.strftime(parsed, given), values), False))
+        return pc.strftime(parsed, DATE_FORMAT if kind is Kind.DATE else TIMESTAMP_FORMAT), said
+
+    def describe(self) -> str:
+        """The spelling in words, for the dry run and the log: what differs from the default."""
+        parts = []
+        if self.decimal_mark != ".":
+            parts.append(f"decimal mark {self.decimal_mark!r}")
+        if self.date_format is not None:
+            parts.append(f"dates {self.date_format}")
+        if self.timestamp_format is not None:
+            parts.append(f"timestamps {self.timestamp_format}")
+        return ", ".join(parts)
+
+
+PLAIN = Spelling()
 
 
 @dataclass(frozen=True)
@@ -129,18 +186,28 @@ class ColumnType:
     nullable: bool = True
     #: TEXT: an existing column of a type the importer does not plan (``Foreign``).
     foreign: Foreign | None = None
+    #: FLOAT, DECIMAL, DATE and TIMESTAMP: how the files write the values (``Spelling.spell``).
+    spelling: Spelling = PLAIN
 
     def fit_mask(self, values: pa.Array) -> pa.Array | None:
         """True where a value is null (if the column is nullable) or this column holds it
         exactly; None: every value fits."""
-        fits = _FITS[self.kind](self, values)
+        plain, said = self.spelling.plain(self.kind, values)
+        fits = _FITS[self.kind](self, plain)
+        if said is not None:
+            fits = said if fits is None else pc.and_(said, fits)
         if self.nullable or values.null_count == 0:
             return fits
         present = pc.is_valid(values)
         return present if fits is None else pc.and_(fits, present)
 
+    def plain(self, values: pa.Array) -> pa.Array:
+        """The values in the importer's own spelling (a point before decimals, ISO dates)."""
+        return self.spelling.plain(self.kind, values)[0]
+
     def to_wire(self, values: pa.Array) -> pa.Array:
         """Fitting values as the writers send them: numbers and booleans typed, the rest as text."""
+        values = self.plain(values)
         if self.kind is Kind.INTEGER:  # unsigned 64-bit integers beyond the signed ones: uint64
             return pc.cast(values, pa.uint64() if self.high > INT64_MAX else pa.int64())
         if self.kind is Kind.FLOAT:
@@ -164,13 +231,16 @@ class ColumnType:
             return f"an integer from {self.low} to {self.high}"
         if self.kind is Kind.FLOAT:
             width = " (32-bit)" if self.bits == 32 else ""
-            return f"a number that a float holds exactly{width}{_describe_float_bounds(self)}{_sign(self)}"
+            bounds = f"{_describe_float_bounds(self)}{_sign(self)}{_mark(self)}"
+            return f"a number that a float holds exactly{width}{bounds}"
         if self.kind is Kind.DECIMAL:
-            return _describe_decimal(self)
+            return _describe_decimal(self) + _mark(self)
         if self.kind is Kind.DATE:
-            return "a valid date written YYYY-MM-DD" + _describe_range(self)
+            written = self.spelling.date_format or "YYYY-MM-DD"
+            return f"a valid date written {written}" + _describe_range(self)
         if self.kind is Kind.TIMESTAMP:
-            return "a valid timestamp written YYYY-MM-DD HH:MM:SS" + _describe_range(self)
+            written = self.spelling.timestamp_format or "YYYY-MM-DD HH:MM:SS"
+            return f"a valid timestamp written {written}" + _describe_range(self)
         if self.kind is Kind.BOOLEAN:
             return "a boolean (true/false, t/f, yes/no, y/n, 1/0)"
         return _describe_text(self)
@@ -205,6 +275,11 @@ def _describe_float_bounds(column: ColumnType) -> str:
     if column.precision is not None:
         return f" in {column.precision} significant digits"
     return ""
+
+
+def _mark(column: ColumnType) -> str:
+    mark = column.spelling.decimal_mark
+    return "" if mark == "." else f", written with {mark!r} before the decimals (no thousands separators)"
 
 
 def _sign(column: ColumnType) -> str:
@@ -545,23 +620,25 @@ class ColumnProfile:
         )
 
 
-def classify(values: pa.Array) -> ColumnProfile:
-    """The profile of a string array: each kind is tried on the first values, then on all."""
+def classify(values: pa.Array, spelling: Spelling = PLAIN) -> ColumnProfile:
+    """The profile of a string array: each kind is tried on the first values, then on all;
+    numbers and dates as ``spelling`` says the files write them."""
     if values.null_count == len(values):
         return ColumnProfile()
+    decimals, floats_, dates, timestamps = (spelling.spell(k) for k in (DECIMAL, FLOAT, DATE, TIMESTAMP))
     not_integer = _first_misfit(values, (INTEGER,))
     integer = not_integer is None
-    decimal = integer or _first_misfit(values, (DECIMAL,)) is None
+    decimal = integer or _first_misfit(values, (decimals,)) is None
     whole_digits = scale = 0
     if decimal:
-        whole_digits, scale = _widest_decimal(values)
+        whole_digits, scale = _widest_decimal(decimals.plain(values))
     # An integer of at most 15 digits is a float too; longer ones are looked at.
-    not_float = None if integer and whole_digits <= FLOAT_DIGITS[64] else _first_misfit(values, (FLOAT,))
+    not_float = None if integer and whole_digits <= FLOAT_DIGITS[64] else _first_misfit(values, (floats_,))
     floats = not_float is None
     example = _first_value(values)
-    not_date = example if decimal else _first_misfit(values, (DATE,))  # numbers are no dates
+    not_date = example if decimal else _first_misfit(values, (dates,))  # numbers are no dates
     dated = not_date is None
-    timestamp = not decimal and not dated and _first_misfit(values, (TIMESTAMP,)) is None
+    timestamp = not decimal and not dated and _first_misfit(values, (timestamps,)) is None
     textual = not (floats or decimal or dated or timestamp)
     return ColumnProfile(
         empty=False,
@@ -576,7 +653,7 @@ def classify(values: pa.Array) -> ColumnProfile:
         not_integer=not_integer,
         not_float=not_float,
         not_date=not_date,
-        unfit=_first_misfit(values, (INTEGER, DECIMAL, FLOAT, DATE, TIMESTAMP)) if textual else None,
+        unfit=_first_misfit(values, (INTEGER, decimals, floats_, dates, timestamps)) if textual else None,
     )
 
 
@@ -662,7 +739,9 @@ def explain(profile: ColumnProfile, chosen: ColumnType) -> str:
     if kind is Kind.DECIMAL:
         return f"{_quoted(profile.not_float)} is not exact as a double"
     if kind in (Kind.DATE, Kind.TIMESTAMP):
-        return f"every value is an ISO {kind.value}, e.g. {_quoted(profile.example)}"
+        given = chosen.spelling.date_format if kind is Kind.DATE else chosen.spelling.timestamp_format
+        written = f"a {kind.value} written {given}" if given else f"an ISO {kind.value}"
+        return f"every value is {written}, e.g. {_quoted(profile.example)}"
     if profile.decimal and profile.scale == 0:
         return f"an integer beyond 64 bits: {_quoted(profile.not_integer)}"
     if profile.decimal:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import URL
 
     from processor.env_file import EnvFile
-    from processor.kinds import ColumnType
+    from processor.kinds import ColumnType, Spelling
 
 #: The URL query parameter that carries DEST_SCHEMA to every engine (never to the driver).
 SCHEMA_QUERY = "csv_sql_importer_schema"
@@ -183,6 +183,9 @@ class PlanOptions:
     dry_run: bool
     #: DEST_SQL as it may be shown (in the log line that starts the plan).
     masked_url: str
+    #: How the files write numbers and dates (SRC_DECIMAL, SRC_DATE_FORMAT, SRC_TIMESTAMP_FORMAT):
+    #: the samples are classified, and the planned columns read, as it says.
+    spelling: Spelling
 
 
 @dataclass(frozen=True)
@@ -230,3 +233,5 @@ class DryRunOptions:
     #: The --env-file, whose lines the dry run shows (masked).
     env_file: EnvFile | None
     secrets: tuple[str, ...]
+    #: How the files write numbers and dates, shown where it is not the default.
+    spelling: Spelling

@@ -43,7 +43,7 @@ from processor.errors import (
 )
 from processor.executors import Executor, WorkerSetup, make_executor
 from processor.interrupts import Interrupts
-from processor.kinds import ColumnProfile, ColumnType
+from processor.kinds import PLAIN, ColumnProfile, ColumnType, Spelling
 from processor.load.keys import KeyFoundTwice
 from processor.load.worker import (
     ChunkWritten,
@@ -74,6 +74,7 @@ from processor.plan.schema import (
     plan_from_table,
     plan_types,
     read_headers,
+    spell_plan,
 )
 from processor.plan.schema_file import apply_schema_file, write_schema_file
 from processor.publish.ledger import (
@@ -360,6 +361,7 @@ def _import(settings: Settings, report: RunReport, interrupts: Interrupts) -> No
         check_own_tables(backend, table, settings.runs_table)
         planning = settings.plan_options()
         files = settle_dialects(files, fmt, settings.src_delimiter is None, settings.src_header)
+        _check_decimal_mark(files, planning.spelling)
         headerless = format_of(files[0]).header_line and not has_header(files[0])
         given = _given_names(planning) if headerless else None
         headers = read_headers(files, fmt, settings.sample_rows, given)
@@ -400,6 +402,33 @@ def _import(settings: Settings, report: RunReport, interrupts: Interrupts) -> No
                     raise
     finally:
         engine.dispose()
+
+
+def _check_decimal_mark(files: list[SourceFile], spelling: Spelling) -> None:
+    """A decimal comma where it cannot be one, found before anything is sampled: in files whose
+    fields a comma splits (one of the two would be misread; SRC_DELIMITER given as ``,`` is
+    refused in Settings), or in files of a format without a delimiter (NDJSON), whose numbers
+    are written with a point."""
+    mark = spelling.decimal_mark
+    if mark == PLAIN.decimal_mark:
+        return
+    split = [f.name for f in files if format_of(f).delimited and f.delimiter == mark]
+    undelimited = [f.name for f in files if not format_of(f).delimited]
+    if split:
+        raise ConfigError(
+            f"SRC_DECIMAL={mark}, but {mark!r} is the field delimiter of {_some(split)}: "
+            "set SRC_DELIMITER to the files' delimiter (e.g. ;)"
+        )
+    if undelimited:
+        raise ConfigError(
+            f"SRC_DECIMAL={mark} is for delimited text files; the numbers of {_some(undelimited)} "
+            f"are written with a point: leave SRC_DECIMAL unset"
+        )
+
+
+def _some(names: list[str]) -> str:
+    """The first three of ``names``, and how many more."""
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
 
 
 def _given_names(options: PlanOptions) -> tuple[str, ...]:
@@ -501,6 +530,8 @@ def _plan(
     if onto_existing and options.indexes:
         log.warning("INDEXES is for a table the run creates; table %r exists and keeps its indexes", table)
     log.info("%s to import into table %r at %s", counted(len(files), "file"), table, options.masked_url)
+    if options.spelling != PLAIN:
+        log.info("numbers and dates read as written: %s", options.spelling.describe())
     loads = not options.dry_run  # a dry run needs no fingerprint for the load, nor its parts
     tasks = [
         ProfileTask(
@@ -514,6 +545,7 @@ def _plan(
             transform=options.transform,
             measured=not loads,  # the dry run estimates each file's rows
             quotes=not loads,  # a run's load looks at the sampled rows' quotes as it reads them
+            spelling=options.spelling,
         )
         for f in files
     ]
@@ -534,14 +566,16 @@ def _plan(
         # In file order, so that the values a plan cites do not depend on which file sampled first.
         sampled = [_reindexed(profiles[f.name].profile, profiles[f.name].names, names) for f in todo]
     if todo and existing is not None:
-        planned_new = plan_types(names, sampled, backend) if matched.added else None
+        planned_new = plan_types(names, sampled, backend, options.spelling) if matched.added else None
         plan = plan_from_table(names, existing, table, todo[0].name, backend, planned_new)
         if options.schema_file is not None:
             log.info("SCHEMA_FILE is not applied: table %r exists, and its column types hold", table)
     elif todo:
-        plan = plan_types(names, sampled, backend)
+        plan = plan_types(names, sampled, backend, options.spelling)
         if options.schema_file is not None:
             plan = apply_schema_file(plan, options.schema_file, backend)
+    if plan is not None:
+        plan = spell_plan(plan, options.spelling)
     report.columns_added, report.columns_ignored = list(matched.added), list(matched.ignored)
     for name in (*matched.added, *matched.ignored):
         how = "added to" if name in matched.added else "ignored: not loaded into"

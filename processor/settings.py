@@ -11,6 +11,7 @@ import argparse
 import codecs
 import contextlib
 import os
+import re
 import sys
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -39,6 +40,7 @@ from processor.records import (
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
 
+    from processor.kinds import Spelling
     from processor.records import SchemaFile
 
 IF_EXISTS_CHOICES = tuple(IfExists)
@@ -59,6 +61,12 @@ DEFAULT_SAMPLE_ROWS = 10_000
 DEFAULT_SPLIT_BYTES = 128 << 20
 SIZE_UNITS = {"": 1, "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10, "m": 1 << 20, "mb": 1 << 20}
 SIZE_UNITS |= {"mib": 1 << 20, "g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30}
+# SRC_DECIMAL's values: the character before a number's decimals.
+DECIMAL_MARKS = (".", ",")
+# The directives a date (timestamp) format is made of, each once; anything else in it is literal
+# text.  No two-digit years (the century would be a guess), no month names (the locale's).
+DATE_DIRECTIVES = ("%d", "%m", "%Y")
+TIMESTAMP_DIRECTIVES = (*DATE_DIRECTIVES, "%H", "%M", "%S")
 
 # URL schemes as users write them, mapped to the drivers this project installs (SQLAlchemy
 # 2.1 would otherwise pick psycopg 3 for postgresql://).
@@ -101,6 +109,11 @@ class Settings:
     write_schema: Path | None = None
     src_quoting: str = "csv"
     src_encoding: str = "utf-8"
+    #: The character before a number's decimals in the files: "." or "," (SRC_DECIMAL).
+    src_decimal: str = "."
+    #: How the files write dates and timestamps (strftime formats); None: ISO.
+    src_date_format: str | None = None
+    src_timestamp_format: str | None = None
     na_values: tuple[str, ...] = ()
     max_errors: int = 0
     #: replace and delete_rows refuse to leave fewer rows than this fraction of the table's (0: never).
@@ -147,6 +160,17 @@ class Settings:
             )
         if self.dask_scheduler and self.executor != "dask":
             raise ConfigError("DASK_SCHEDULER is set, but EXECUTOR is not dask; set EXECUTOR=dask")
+        if self.src_decimal == "," and self.src_delimiter == ",":
+            raise ConfigError(
+                "SRC_DECIMAL=, needs another field delimiter than ',': set SRC_DELIMITER (e.g. ;)"
+            )
+
+    @property
+    def spelling(self) -> Spelling:
+        """How the files write numbers and dates (SRC_DECIMAL, SRC_DATE_FORMAT, SRC_TIMESTAMP_FORMAT)."""
+        from processor.kinds import Spelling  # Arrow's: not for --help
+
+        return Spelling(self.src_decimal, self.src_date_format, self.src_timestamp_format)
 
     @property
     def key(self) -> tuple[str, ...]:
@@ -213,6 +237,7 @@ class Settings:
             reload_changed=self.reload_changed,
             dry_run=self.dry_run,
             masked_url=self.masked_url,
+            spelling=self.spelling,
         )
 
     def load_options(self, table: str) -> LoadOptions:
@@ -249,6 +274,7 @@ class Settings:
             max_shrink=self.max_shrink,
             env_file=self.env_file,
             secrets=self.secrets,
+            spelling=self.spelling,
         )
 
 
@@ -386,6 +412,36 @@ def _fraction(name: str, text: str) -> float:
     if not 0 <= value <= 1:
         raise ConfigError(f"{name} must be a fraction from 0 to 1 (0 turns the check off), got {text!r}")
     return value
+
+
+def check_format(fmt: str, directives: tuple[str, ...]) -> bool:
+    """Whether ``fmt`` is a date or timestamp format of each of ``directives`` once, and of no
+    other directive (the rest is literal text)."""
+    found = re.findall(r"%.?", fmt)
+    return sorted(found) == sorted(directives)
+
+
+def _decimal_mark(name: str, text: str) -> str:
+    if text not in DECIMAL_MARKS:
+        raise ConfigError(f"{name} must be . or , (the character before a number's decimals), got {text!r}")
+    return text
+
+
+def _date_format(name: str, text: str) -> str:
+    if not check_format(text, DATE_DIRECTIVES):
+        raise ConfigError(
+            f"{name} must hold %d, %m and %Y once each and no other % directive (e.g. %d/%m/%Y), got {text!r}"
+        )
+    return text
+
+
+def _timestamp_format(name: str, text: str) -> str:
+    if not check_format(text, TIMESTAMP_DIRECTIVES):
+        raise ConfigError(
+            f"{name} must hold %d, %m, %Y, %H, %M and %S once each and no other % directive "
+            f"(e.g. %d/%m/%Y %H:%M:%S), got {text!r}"
+        )
+    return text
 
 
 def _na_values(name: str, text: str) -> tuple[str, ...]:
@@ -575,6 +631,24 @@ OPTIONS = (
     Option("SRC_QUOTING", _choice(QUOTING_CHOICES), 'csv, or none when " is an ordinary character'),
     Option("SRC_ENCODING", _encoding, "encoding of the files (a byte-order mark is dropped)"),
     Option(
+        "SRC_DECIMAL",
+        _decimal_mark,
+        ". or , before a number's decimals (with ,: 1234,56 is a number, 1.5 and 1.234,56 are text; "
+        "the delimiter must not be ,)",
+    ),
+    Option(
+        "SRC_DATE_FORMAT",
+        _date_format,
+        "how the files write dates, of %d %m %Y (e.g. %d/%m/%Y); only such dates are dates",
+        "ISO: %Y-%m-%d",
+    ),
+    Option(
+        "SRC_TIMESTAMP_FORMAT",
+        _timestamp_format,
+        "how the files write timestamps, of %d %m %Y %H %M %S (e.g. %d/%m/%Y %H:%M:%S)",
+        "ISO: %Y-%m-%d %H:%M:%S",
+    ),
+    Option(
         "NA_VALUES",
         _na_values,
         "extra markers read as NULL, comma separated (e.g. \\N)",
@@ -652,16 +726,12 @@ def build_parser() -> argparse.ArgumentParser:
     defaults = Settings()
     for option in OPTIONS:
         shown = option.default or _shown(getattr(defaults, option.attr))
+        # argparse %-formats help: a date format's %d is text here.
+        help_text = f"{option.help} (default: {shown})".replace("%", "%%")
         if option.switch:
-            help_text = f"{option.help} (default: {shown})"
             parser.add_argument(option.flag, action="store_const", const="true", help=help_text)
             continue
-        parser.add_argument(
-            option.flag,
-            metavar=option.env,
-            default=None,
-            help=f"{option.help} (default: {shown})",
-        )
+        parser.add_argument(option.flag, metavar=option.env, default=None, help=help_text)
     parser.add_argument(
         "--env-file",
         metavar="PATH",

@@ -35,6 +35,7 @@ from processor.errors import (
     with_traceback,
 )
 from processor.executors import TaskContext
+from processor.kinds import PLAIN, Spelling
 from processor.load.convert import apply_plan
 from processor.load.keys import KeyFoundTwice, key_values, stored_row, twin_rows
 from processor.load.shape import shape_chunk
@@ -78,6 +79,8 @@ class ProfileTask:
     #: Whether the sample is searched for text after a closing quote (the dry run, which loads
     #: nothing); a run's load finds it there, reading those rows again anyway.
     quotes: bool = False
+    #: How the files write numbers and dates (SRC_DECIMAL, SRC_DATE_FORMAT, SRC_TIMESTAMP_FORMAT).
+    spelling: Spelling = PLAIN
 
 
 @dataclass(frozen=True)
@@ -165,9 +168,12 @@ def _profile(task: ProfileTask, context: TaskContext) -> ProfileResult:
     _check_quotes(task.source, task.fmt, invalid, _record_number(sample.num_rows, invalid, first))
     shaped, _ = _shaped(reading, WHOLE, sample, lambda row: _record_number(row, invalid, first))
     if reading is task:
-        sampled, names = profile_table(shaped, task.settled), tuple(shaped.column_names)
+        sampled, names = (
+            profile_table(shaped, task.settled, spelling=task.spelling),
+            tuple(shaped.column_names),
+        )
     else:
-        sampled, names = profile_table(shaped, task.settled, left_out=True), layout.columns
+        sampled, names = profile_table(shaped, task.settled, True, task.spelling), layout.columns
     scanner = scanner_for(task.source, task.fmt, task.split_bytes) if task.split_bytes else None
     if scanner is None and (not task.fingerprint or task.source.checksum):
         return ProfileResult(task.source.name, names, sampled, size, task.source.checksum)

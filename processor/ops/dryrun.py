@@ -87,6 +87,8 @@ class DryRun:
     #: The --env-file, and each of its lines: (line, name, used, as shown: masked).
     env_file: str | None = None
     env_file_lines: tuple[tuple[int, str, bool, str], ...] = ()
+    #: How the files write numbers and dates, where not as by default (``Spelling.describe``).
+    spelling: str = ""
 
     @property
     def estimated_rows(self) -> int | None:
@@ -105,6 +107,8 @@ class DryRun:
             f"files: {len(self.files)} ({total:,} bytes); rows to load: "
             + (_rows(rows, exact) if rows is not None else "not estimated (compressed files)"),
         ]
+        if self.spelling:
+            lines.append(f"numbers and dates read as written: {self.spelling}")
         for f in self.files[:LISTED_FILES]:
             shown = "rows not estimated"
             if f.rows is not None:
@@ -179,6 +183,7 @@ class DryRun:
             "if_exists": self.if_exists,
             "action": self.action,
             "leftover_staging_tables": list(self.leftovers),
+            "spelling": self.spelling,
         }
 
 
@@ -234,6 +239,7 @@ def describe_plan(
         leftovers=tuple(find_leftovers(backend, table)),
         env_file=str(options.env_file.path) if options.env_file else None,
         env_file_lines=_env_file_lines(options),
+        spelling=options.spelling.describe(),
     )
 
 

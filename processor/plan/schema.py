@@ -10,7 +10,7 @@ parent, so that no chunk and no file ever decides a column's type on its own.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from processor.counts import counted
 from processor.errors import SchemaError, SourceError
-from processor.kinds import ColumnProfile, ColumnType, choose_type, classify, explain
+from processor.kinds import PLAIN, ColumnProfile, ColumnType, Spelling, choose_type, classify, explain
 from processor.records import SourceFile, TablePlan
 from processor.sources.formats import format_of
 from processor.sources.read import read_header, sample_rows
@@ -175,17 +175,21 @@ def measure_sample(sample: pa.Table, rows: int, every_field: bool) -> SampleSize
 
 
 def profile_table(
-    sample: pa.Table, settled: frozenset[int] = frozenset(), left_out: bool = False
+    sample: pa.Table,
+    settled: frozenset[int] = frozenset(),
+    left_out: bool = False,
+    spelling: Spelling = PLAIN,
 ) -> FileProfile:
-    """Classify each column of one file's sample, as read and shaped (runs in a worker); the
-    ``settled`` columns (by position, see ``ColumnProfile.settled``) are passed over, also where
-    they were ``left_out`` of the sample, which then holds only the others, in order."""
+    """Classify each column of one file's sample, as read and shaped (runs in a worker), its
+    numbers and dates as ``spelling`` says they are written; the ``settled`` columns (by
+    position, see ``ColumnProfile.settled``) are passed over, also where they were ``left_out``
+    of the sample, which then holds only the others, in order."""
     columns: list[pa.ChunkedArray | None] = list(sample.columns)
     if left_out:
         others = iter(sample.columns)
         columns = [None if i in settled else next(others) for i in range(len(columns) + len(settled))]
     return tuple(
-        ColumnProfile() if i in settled or column is None else classify(column.combine_chunks())
+        ColumnProfile() if i in settled or column is None else classify(column.combine_chunks(), spelling)
         for i, column in enumerate(columns)
     )
 
@@ -199,15 +203,18 @@ def merge_profiles(profiles: Iterable[FileProfile], columns: int) -> list[Column
     return merged
 
 
-def plan_types(names: Sequence[str], profiles: Iterable[FileProfile], backend: Backend) -> TablePlan:
-    """One type per column, the narrowest that holds every file's sample (``choose_type``).
+def plan_types(
+    names: Sequence[str], profiles: Iterable[FileProfile], backend: Backend, spelling: Spelling = PLAIN
+) -> TablePlan:
+    """One type per column, the narrowest that holds every file's sample (``choose_type``),
+    reading its values as ``spelling`` says they are written.
 
     The profiles merge first, so that a column is a float only where a float holds every
     file's values: a 16-digit key in one file and ``1.5`` in another make an exact decimal (or
     text), never a float that would change the key.
     """
     merged = merge_profiles(profiles, len(names))
-    chosen = [choose_type(p, backend.types.decimal_type) for p in merged]
+    chosen = [spelling.spell(choose_type(p, backend.types.decimal_type)) for p in merged]
     return TablePlan(
         names=tuple(names),
         types=tuple(backend.types.holds(t) for t in chosen),
@@ -248,3 +255,10 @@ def plan_from_table(
             types.append(sampled.types[i])
             reasons.append(f"added to the table (ON_NEW_COLUMNS=add): {sampled.reasons[i]}")
     return TablePlan(names=tuple(names), types=tuple(types), reasons=tuple(reasons))
+
+
+def spell_plan(plan: TablePlan, spelling: Spelling) -> TablePlan:
+    """The plan's columns reading their values as ``spelling`` says the files write them,
+    whichever planned them (the samples, an existing table, SCHEMA_FILE): a late value is
+    checked and converted as the sampled ones were."""
+    return replace(plan, types=tuple(spelling.spell(t) for t in plan.types))
