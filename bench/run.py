@@ -127,20 +127,22 @@ class Line:
 
 
 def create_bench_databases(names: list[str]) -> None:
-    """Create the servers' ``bench`` databases if missing, so one command runs on a fresh machine."""
+    """Create the servers' databases (``bench``) if missing, so one command runs on a fresh machine."""
     for name in names:
         if name not in SERVERS:
             continue
         url = parse_url(SERVERS[name])
+        database = url.database or ""
         engine = sa.create_engine(url.set(database="postgres" if name == "postgresql" else ""))
         try:
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                quoted = engine.dialect.identifier_preparer.quote(database)
                 if name == "postgresql":
-                    exists = conn.exec_driver_sql("SELECT 1 FROM pg_database WHERE datname = 'bench'").first()
-                    if not exists:
-                        conn.exec_driver_sql("CREATE DATABASE bench")
+                    found = conn.exec_driver_sql("SELECT 1 FROM pg_database WHERE datname = %s", (database,))
+                    if not found.first():
+                        conn.exec_driver_sql(f"CREATE DATABASE {quoted}")
                 else:
-                    conn.exec_driver_sql("CREATE DATABASE IF NOT EXISTS bench")
+                    conn.exec_driver_sql(f"CREATE DATABASE IF NOT EXISTS {quoted}")
         finally:
             engine.dispose()
 

@@ -54,10 +54,14 @@ def _postgresql(url: URL) -> ServerCpu | None:
         return None
 
     def read() -> float:
-        own = cpu_times(postmaster)
-        if own is None:
-            raise RuntimeError(f"PostgreSQL's postmaster (pid {postmaster}) has gone")
-        return own.total + sum(t.own for pid in tree(postmaster)[1:] if (t := cpu_times(pid)) is not None)
+        # A backend reaped between reading the postmaster and reading its children would be
+        # missed (or, the other way round, counted twice): read again until no child was reaped.
+        while True:
+            before = _times(postmaster)
+            children = sum(t.own for pid in tree(postmaster)[1:] if (t := cpu_times(pid)) is not None)
+            after = _times(postmaster)
+            if after.children == before.children:
+                return after.total + children
 
     return read
 
@@ -83,12 +87,16 @@ def _mariadb(url: URL) -> ServerCpu | None:
     server = pid
 
     def read() -> float:
-        times = cpu_times(server)
-        if times is None:
-            raise RuntimeError(f"the MariaDB server (pid {server}) has gone")
-        return times.own
+        return _times(server).own
 
     return read
+
+
+def _times(pid: int) -> CpuTimes:
+    times = cpu_times(pid)
+    if times is None:
+        raise RuntimeError(f"the database server's process {pid} has gone")
+    return times
 
 
 def _named(pid: int, *names: str) -> bool:
