@@ -1,12 +1,14 @@
 """CPU seconds a database server has used so far, read from /proc: before and after a run, the
 difference is the server's share of the run's work.
 
-PostgreSQL runs a process per session, forked by the postmaster: its figure is the CPU of the
-postmaster and of every living child (backends, the checkpointer, the WAL writer, autovacuum)
-plus the postmaster's ``cutime + cstime``, where a backend that ended during the run has been
-added once the postmaster reaped it.  MariaDB is one process with a thread per session: its
-``utime + stime`` counts every thread, ended ones too.  SQLite and DuckDB run inside the client,
-so their server's figure is 0: all their CPU is the client's.
+PostgreSQL runs a process per session, forked by the postmaster (found as the parent of a
+session's backend): its figure is the CPU of the postmaster and of every living descendant
+(backends, the checkpointer, the WAL writer, autovacuum) plus the postmaster's ``cutime +
+cstime``, where a backend that ended during the run has been added once the postmaster reaped
+it.  MariaDB is one process with a thread per session (found by its ``@@pid_file``, else as
+the one ``mariadbd`` or ``mysqld`` process): its ``utime + stime`` counts every thread, ended
+ones too.  SQLite and DuckDB run inside the client, so their server's figure is 0: all their CPU
+is the client's.
 
 The figures are the whole server's, so another client's work during the run counts too: measure
 on a quiet machine.  A server that is not a process on this machine (another host, a container
@@ -58,7 +60,7 @@ def _postgresql(url: URL) -> ServerCpu | None:
         # missed (or, the other way round, counted twice): read again until no child was reaped.
         while True:
             before = _times(postmaster)
-            children = sum(t.own for pid in tree(postmaster)[1:] if (t := cpu_times(pid)) is not None)
+            children = sum(t.total for pid in tree(postmaster)[1:] if (t := cpu_times(pid)) is not None)
             after = _times(postmaster)
             if after.children == before.children:
                 return after.total + children
