@@ -11,6 +11,7 @@ from conftest import unavailable
 
 from bench import run
 
+
 @pytest.mark.slow
 def test_bench_runs_on_tiny_data(tmp_path, capsys):
     if shutil.which("sqlite3") is None:
