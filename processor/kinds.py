@@ -516,6 +516,10 @@ class ColumnProfile:
     not_float: str | None = None
     not_date: str | None = None
     unfit: str | None = None
+    #: Where every value is an integer: the least and the greatest (ON_TYPE_CHANGE=widen asks
+    #: whether an existing integer column's range holds them).
+    least: int | None = None
+    greatest: int | None = None
 
     @property
     def settled(self) -> bool:
@@ -542,7 +546,16 @@ class ColumnProfile:
             not_float=first(self.not_float, other.not_float),
             not_date=first(self.not_date, other.not_date),
             unfit=first(self.unfit, other.unfit),
+            least=_bound(min, self.least, other.least),
+            greatest=_bound(max, self.greatest, other.greatest),
         )
+
+
+def _bound(pick: Callable[[int, int], int], a: int | None, b: int | None) -> int | None:
+    """The least (``min``) or greatest (``max``) of two samples' bounds, either of which may be unknown."""
+    if a is None or b is None:
+        return b if a is None else a
+    return pick(a, b)
 
 
 def classify(values: pa.Array) -> ColumnProfile:
@@ -563,6 +576,10 @@ def classify(values: pa.Array) -> ColumnProfile:
     dated = not_date is None
     timestamp = not decimal and not dated and _first_misfit(values, (TIMESTAMP,)) is None
     textual = not (floats or decimal or dated or timestamp)
+    least = greatest = None
+    if integer:
+        bounds = pc.min_max(pc.cast(values, pa.int64()))
+        least, greatest = bounds["min"].as_py(), bounds["max"].as_py()
     return ColumnProfile(
         empty=False,
         integer=integer,
@@ -577,6 +594,8 @@ def classify(values: pa.Array) -> ColumnProfile:
         not_float=not_float,
         not_date=not_date,
         unfit=_first_misfit(values, (INTEGER, DECIMAL, FLOAT, DATE, TIMESTAMP)) if textual else None,
+        least=least,
+        greatest=greatest,
     )
 
 

@@ -26,6 +26,8 @@ SCHEMA_QUERY = "csv_sql_importer_schema"
 #: ON_NEW_COLUMNS and ON_MISSING_COLUMNS: what a column some files (or the table) lack means.
 ON_NEW_CHOICES = ("fail", "add", "ignore")
 ON_MISSING_CHOICES = ("fail", "null")
+#: ON_TYPE_CHANGE: what an existing column whose sampled values it cannot hold means.
+ON_TYPE_CHANGE_CHOICES = ("fail", "widen")
 
 
 class IfExists(enum.StrEnum):
@@ -139,6 +141,8 @@ class PlanOptions:
     dry_run: bool
     #: DEST_SQL as it may be shown (in the log line that starts the plan).
     masked_url: str
+    #: ON_TYPE_CHANGE: ``widen`` an existing column the samples do not fit (``plan.widening``).
+    on_type_change: str = "fail"
 
 
 @dataclass(frozen=True)

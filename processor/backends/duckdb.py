@@ -80,6 +80,7 @@ class DuckDB(Embedded):
     borrowed with its dialect)."""
 
     name_limit = None
+    features = replace(Embedded.features, alters_column_types=True)
     types_class = DuckDBTypeMap
 
     companion_suffixes = (".wal",)

@@ -113,7 +113,11 @@ class PostgreSQL(Backend):
     any precision; text cannot hold a NUL character."""
 
     features = Features(
-        names_in_bytes=True, max_name_length=NAME_BYTES, max_columns=MAX_COLUMNS, max_parameters=65535
+        alters_column_types=True,
+        names_in_bytes=True,
+        max_name_length=NAME_BYTES,
+        max_columns=MAX_COLUMNS,
+        max_parameters=65535,
     )
     types_class = PostgreSQLTypeMap
 
