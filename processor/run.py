@@ -76,7 +76,7 @@ from processor.plan.schema import (
     read_headers,
 )
 from processor.plan.schema_file import apply_schema_file, write_schema_file
-from processor.plan.widening import Widening, widen_plan
+from processor.plan.widening import Widening, check_alterable, widen_plan
 from processor.publish.ledger import (
     LEDGER_TABLE,
     Holdings,
@@ -577,6 +577,7 @@ def _widened(
         _check_schema_change(
             backend, table, "ON_TYPE_CHANGE=widen", f"widen the columns {shown}", "Change the columns' types"
         )
+    check_alterable(widenings, backend, table)
     decisions = {
         name: replace(decision, widened=by_file.get(name, ())) for name, decision in matched.decisions.items()
     }

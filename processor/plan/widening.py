@@ -16,7 +16,7 @@ samples that the widened type does not hold.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -80,8 +80,8 @@ def widen_plan(
 ) -> tuple[TablePlan, tuple[Widening, ...], dict[str, tuple[str, ...]]]:
     """The plan of an existing ``table`` with each column the samples do not fit widened, the
     widenings, and by file (``profiles``: each file to load's, in ``plan.names``' order) the
-    columns its own sample needs widened.  A column that cannot be widened exactly, or a
-    database that cannot widen in its publish, is a SchemaError naming it: nothing is loaded."""
+    columns its own sample needs widened.  A column that cannot be widened exactly is a
+    SchemaError naming it: nothing is loaded (``check_alterable`` asks the database next)."""
     merged = [ColumnProfile()] * len(plan.names)
     for profile in profiles.values():
         merged = [a.merge(b) for a, b in zip(merged, profile, strict=True)]
@@ -101,13 +101,6 @@ def widen_plan(
         types[i] = new
         reasons[i] = f"widened (ON_TYPE_CHANGE=widen) from {old.describe()}: {detail}"
         widenings.append(Widening(name, old, new, reasons[i]))
-    if widenings and not backend.features.alters_column_types:
-        shown = ", ".join(repr(w.name) for w in widenings)
-        raise SchemaError(
-            f"ON_TYPE_CHANGE=widen: table {table!r} would widen the columns {shown}, but {backend.name} "
-            "cannot change a column's type in place (its ALTER TABLE has no ALTER COLUMN ... TYPE); "
-            "nothing was loaded. Change the columns' types first, or load with IF_EXISTS=replace"
-        )
     by_file = {
         source: tuple(w.name for w in widenings if misfits(w.old, profile[plan.names.index(w.name)]))
         for source, profile in profiles.items()
@@ -151,3 +144,16 @@ def _holds(column: ColumnType, whole: int, scale: int) -> bool:
     if column.precision is None:
         return True
     return column.precision - (column.scale or 0) >= whole and (column.scale or 0) >= scale
+
+
+def check_alterable(widenings: Sequence[Widening], backend: Backend, table: str) -> None:
+    """Raise SchemaError where the database has no statement that changes a column's type in
+    place (``features.alters_column_types``; SQLite's would be a rebuild of the table)."""
+    if not widenings or backend.features.alters_column_types:
+        return
+    shown = ", ".join(repr(w.name) for w in widenings)
+    raise SchemaError(
+        f"ON_TYPE_CHANGE=widen: table {table!r} would widen the columns {shown}, but {backend.name} "
+        "cannot change a column's type in place (its ALTER TABLE has no ALTER COLUMN ... TYPE); "
+        "nothing was loaded. Change the columns' types first, or load with IF_EXISTS=replace"
+    )
