@@ -577,7 +577,14 @@ def _widened(
         _check_schema_change(
             backend, table, "ON_TYPE_CHANGE=widen", f"widen the columns {shown}", "Change the columns' types"
         )
-    check_alterable(widenings, backend, table)
+        check_alterable(widenings, backend, table)
+        blockers = backend.type_change_blockers(table, [w.name for w in widenings])
+        if blockers:
+            raise SchemaError(
+                f"ON_TYPE_CHANGE=widen: table {table!r} would widen the columns {shown}, but {backend.name} "
+                f"changes no column's type while {', '.join(blockers)} depend on it; nothing was loaded. "
+                "Change the columns' types first, or load with IF_EXISTS=replace"
+            )
     decisions = {
         name: replace(decision, widened=by_file.get(name, ())) for name, decision in matched.decisions.items()
     }

@@ -284,3 +284,43 @@ def test_the_dry_run_shows_each_files_widening_and_the_report_lists_it(db, table
         6: b"half",
         7: b"007",
     }
+
+
+def test_a_column_an_index_or_a_view_depends_on_is_refused_before_loading(db, table, tmp_path):
+    before = seeded(db, table, tmp_path, ["1", "2"])
+    type_before = declared_type(db, table, "v")
+    view = f"{table}_v"
+    db.execute(f"CREATE INDEX {db.quote(table + '_ix')} ON {db.quote(table)} ({db.quote('v')})")
+    db.execute(f"CREATE VIEW {db.quote(view)} AS SELECT {db.quote('v')} FROM {db.quote(table)}")
+    try:
+        write_column(tmp_path / "two", "b.csv", range(3, 4), ["2.5"])
+        report = load(tmp_path / "two", db, table, if_exists="append", on_type_change="widen")
+        if can_widen(db):  # PostgreSQL: the view blocks it; DuckDB: the index does
+            message = str(report.error)
+            assert message.startswith(
+                f"ON_TYPE_CHANGE=widen: table {table!r} would widen the columns 'v', but {db.name} changes "
+                "no column's type while "
+            ), message
+            assert ("view" in message) or ("index" in message), message
+        else:
+            assert str(report.error) == refusal(db, table, "'v'")
+        refused_and_unchanged(db, table, report, before, type_before)
+    finally:
+        db.execute(f"DROP VIEW {db.quote(view)}")
+
+
+def test_merge_widens_its_columns_too(db, table, tmp_path):
+    before = seeded(db, table, tmp_path, ["1", "2"], primary_key=("id",))
+    write_column(tmp_path / "two", "b.csv", range(2, 4), ["2.5", "-3"])
+    report = load(tmp_path / "two", db, table, if_exists="merge", primary_key=("id",), on_type_change="widen")
+    if not can_widen(db):
+        assert str(report.error) == refusal(db, table, "'v'")
+        assert values(db, table) == before
+        return
+    assert report.error is None, report.error
+    assert report.columns_widened == ["v"]
+    assert {i: as_decimal(v) for i, v in values(db, table).items()} == {
+        1: Decimal(1),
+        2: Decimal("2.5"),
+        3: Decimal(-3),
+    }

@@ -300,6 +300,12 @@ class Backend:
         column = f"{self.quote(name)} TYPE {self.sql_type(column_type)}"
         return f"ALTER TABLE {self.quote(table)} ALTER COLUMN {column}"
 
+    def type_change_blockers(self, table: str, columns: Sequence[str]) -> list[str]:
+        """What keeps this database from changing the type of ``table``'s ``columns`` (views,
+        indexes, constraints that depend on them), in words; checked before anything loads, so
+        that ON_TYPE_CHANGE=widen fails there rather than in its publish.  None known here."""
+        return []
+
     def drop_after_publish(self, quoted: str) -> None:
         """Drop a table the publish left behind; the new rows are live already, so a failure is
         only a warning: the name has the staging prefix, and the next run (or --cleanup) removes it."""
