@@ -18,6 +18,7 @@ from typing import Any
 from conftest import Database, csv_text, load, write
 
 from processor.errors import SchemaError
+from processor.kinds import Kind
 
 BEYOND_INT32 = "3000000000"
 
@@ -29,7 +30,8 @@ def write_column(folder: Path, name: str, ids: range, values: list[str]) -> None
 
 def values(db: Database, table: str) -> dict[int, Any]:
     """Column v by id, as the driver returns it."""
-    return {int(i): v for i, v in db.rows(table, order_by="id")}
+    rows = db._query(f"SELECT {db.quote('id')}, {db.quote('v')} FROM {db.quote(table)}").rows_list
+    return {int(i): v for i, v in rows}
 
 
 def as_decimal(value: Any) -> Decimal | None:
@@ -62,6 +64,24 @@ def declared_type(db: Database, table: str, column: str) -> str:
 
 def can_widen(db: Database) -> bool:
     return db.features.transactional_ddl and db.features.alters_column_types
+
+
+def has_exact_decimal(db: Database) -> bool:
+    """Whether the database has an exact decimal type for 19 digits and 3 decimals (SQLite has none)."""
+    backend = db.backend
+    try:
+        return backend.types.decimal_type(19, 3) is not None
+    finally:
+        backend.dispose()
+
+
+def holds_as_float(db: Database, table: str, column: str) -> bool:
+    """Whether the importer takes the existing column for a float (SQLite's DECIMAL: NUMERIC affinity)."""
+    backend = db.backend
+    try:
+        return backend.types.existing_types(table)[column].kind is Kind.FLOAT
+    finally:
+        backend.dispose()
 
 
 def refusal(db: Database, table: str, columns: str) -> str:
@@ -105,9 +125,9 @@ def test_an_int_column_widens_to_bigint(db, table, tmp_path):
     write_column(tmp_path / "two", "b.csv", range(3, 6), new)
     # The default (ON_TYPE_CHANGE=fail), as before: the values the column does not hold are rejected.
     report = load(tmp_path / "two", db, table, if_exists="append", max_errors=5)
-    holds_64_bits = db.features.alters_column_types is False and db.features.transactional_ddl  # SQLite
-    if holds_64_bits:  # SQLite's INTEGER affinity keeps 64-bit integers, whatever the declared type
+    if not report.rejects:  # SQLite's INTEGER affinity keeps 64-bit integers, whatever the declared type
         assert report.error is None, report.error
+        assert type_before == "integer"
         assert as_decimal(values(db, table)[3]) == Decimal(BEYOND_INT32)
         return
     assert report.error is None, report.error
@@ -145,7 +165,10 @@ def test_an_integer_column_widens_to_an_exact_decimal(db, table, tmp_path):
         return
     assert report.error is None, report.error
     assert report.columns_widened == ["v"]
-    assert declared_type(db, table, "v").startswith(("numeric", "decimal"))
+    # Where the database has no exact decimal (SQLite), the next exact step: text.
+    assert declared_type(db, table, "v").startswith(
+        ("numeric", "decimal") if has_exact_decimal(db) else "text"
+    )
     found = {i: as_decimal(v) for i, v in values(db, table).items()}
     assert found == {
         1: Decimal(big),
@@ -163,10 +186,18 @@ def test_a_decimal_column_widens_to_a_wider_decimal(db, table, tmp_path):
     type_before = declared_type(db, table, "v")
     write_column(tmp_path / "two", "b.csv", range(3, 5), ["123456789.125", "1.5"])
     report = load(tmp_path / "two", db, table, if_exists="append", on_type_change="widen", max_errors=2)
+    if holds_as_float(db, table, "v"):  # SQLite: DECIMAL has NUMERIC affinity, a float, exact for these
+        assert report.error is None, report.error
+        assert report.columns_widened == []
+        floats = {i: Decimal(repr(v)) for i, v in values(db, table).items()}
+        assert floats == {
+            1: Decimal("1234.5"),
+            2: Decimal("-0.25"),
+            3: Decimal("123456789.125"),
+            4: Decimal("1.5"),
+        }
+        return
     if not can_widen(db):
-        if report.error is None:  # SQLite: DECIMAL has NUMERIC affinity, a float, which holds these
-            assert report.columns_widened == []
-            return
         assert str(report.error) == refusal(db, table, "'v'")
         refused_and_unchanged(db, table, report, before, type_before)
         return
@@ -253,7 +284,8 @@ def test_the_dry_run_shows_each_files_widening_and_the_report_lists_it(db, table
     assert "    columns: widens 'v'" in plan.text()
     reason = next(c.reason for c in plan.columns if c.name == "v")
     assert reason == "widened (ON_TYPE_CHANGE=widen) from a 64-bit integer: `half`, which is not a number"
-    assert any("ALTER TABLE" in statement and "ALTER COLUMN" in statement for statement in plan.ddl)
+    assert len(plan.ddl) > 1  # the staging table's CREATE TABLE, then the change to the table
+    assert any(table in statement for statement in plan.ddl[1:])
     assert plan.to_json()["files"][1]["columns"]["widened"] == ["v"]
     assert declared_type(db, table, "v") == type_before  # the dry run changed nothing
     # The run itself: the report lists the widened column (JSON too), and --write-schema its new type.
@@ -324,3 +356,58 @@ def test_merge_widens_its_columns_too(db, table, tmp_path):
         2: Decimal("2.5"),
         3: Decimal(-3),
     }
+
+
+def sqlite_database(tmp_path: Path) -> Database:
+    return Database("sqlite", f"sqlite:///{tmp_path / 'rebuilt.db'}")
+
+
+def test_sqlite_rebuilds_the_table_keeping_its_key_not_null_indexes_and_row_order(tmp_path, table):
+    db = sqlite_database(tmp_path)
+    seeded(db, table, tmp_path, ["30", "10", "20"], primary_key=("id",), indexes=(("v",),))
+    db.execute(f"CREATE INDEX {db.quote('by_v_desc')} ON {db.quote(table)} ({db.quote('v')} DESC)")
+    write_column(tmp_path / "two", "b.csv", range(4, 6), ["n/a", "0042"])
+    report = load(tmp_path / "two", db, table, if_exists="append", on_type_change="widen")
+    assert report.error is None, report.error
+    assert report.columns_widened == ["v"]
+    assert db._query(f"SELECT sql FROM sqlite_master WHERE name = '{table}'").rows_list == [
+        (f'CREATE TABLE "{table}" ("id" BIGINT NOT NULL, "v" TEXT, PRIMARY KEY ("id"))',)
+    ]
+    indexes = db._query(
+        "SELECT name, sql FROM sqlite_master "
+        f"WHERE type = 'index' AND sql IS NOT NULL AND tbl_name = '{table}'"
+    )
+    assert sorted(indexes.rows_list) == [
+        ("by_v_desc", f'CREATE INDEX "by_v_desc" ON "{table}" ("v" DESC)'),
+        (f"ix_{table}_v", f'CREATE INDEX "ix_{table}_v" ON "{table}" ("v")'),
+    ]
+    rows = db._query(f"SELECT id, v, typeof(v) FROM {db.quote(table)} ORDER BY rowid").rows_list
+    assert rows == [
+        (1, "30", "text"),
+        (2, "10", "text"),
+        (3, "20", "text"),
+        (4, "n/a", "text"),
+        (5, "0042", "text"),
+    ]
+    assert not [t for t in db.tables() if t.startswith("_import_stage")]
+
+
+def test_sqlite_refuses_a_table_its_rebuild_would_not_give_back(tmp_path, table):
+    db = sqlite_database(tmp_path)
+    q = db.quote
+    db.execute(f"CREATE TABLE {q(table)} (id INTEGER, v BIGINT, w TEXT DEFAULT 'x')")
+    db.execute(f"CREATE TRIGGER {q(table + '_t')} AFTER INSERT ON {q(table)} BEGIN SELECT 1; END")
+    before = seeded(db, table, tmp_path, ["1", "2"], on_missing_columns="null")
+    sql = db._query("SELECT sql FROM sqlite_master ORDER BY name").rows_list
+    write_column(tmp_path / "two", "b.csv", range(3, 4), ["n/a"])
+    report = load(
+        tmp_path / "two", db, table, if_exists="append", on_type_change="widen", on_missing_columns="null"
+    )
+    assert str(report.error) == (
+        f"ON_TYPE_CHANGE=widen: table {table!r} would widen the columns 'v', but sqlite changes no column's "
+        f"type while trigger {table}_t, default of column w depend on it; nothing was loaded. Change the "
+        "columns' types first, or load with IF_EXISTS=replace"
+    )
+    assert report.exit_code == 4
+    assert db._query("SELECT sql FROM sqlite_master ORDER BY name").rows_list == sql
+    assert values(db, table) == before

@@ -276,8 +276,8 @@ class Backend:
             for name, column_type in added:
                 column = f"{self.quote(name)} {self.sql_type(column_type)}"
                 conn.exec_driver_sql(f"ALTER TABLE {self.quote(target)} ADD COLUMN {column}")
-            for name, column_type in widened:
-                conn.exec_driver_sql(self.alter_type_sql(target, name, column_type))
+            for statement in self.widen_statements(conn, target, stage, widened) if widened else ():
+                conn.exec_driver_sql(statement)
             self.fill(conn, stage, target, names, key, refill)
             record(conn, refill, target)
             if self.features.transactional_ddl:
@@ -299,6 +299,14 @@ class Backend:
         DuckDB's."""
         column = f"{self.quote(name)} TYPE {self.sql_type(column_type)}"
         return f"ALTER TABLE {self.quote(table)} ALTER COLUMN {column}"
+
+    def widen_statements(
+        self, conn: Connection, table: str, stage: str, widened: Sequence[tuple[str, ColumnType]]
+    ) -> list[str]:
+        """The statements that give ``table``'s ``widened`` columns their new types, run on the
+        publishing transaction ``conn`` (and shown by the dry run); ``stage``: the run's staging
+        table, whose name a table they make for a moment begins with."""
+        return [self.alter_type_sql(table, name, column_type) for name, column_type in widened]
 
     def type_change_blockers(self, table: str, columns: Sequence[str]) -> list[str]:
         """What keeps this database from changing the type of ``table``'s ``columns`` (views,

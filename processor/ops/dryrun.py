@@ -209,7 +209,10 @@ def describe_plan(
             for c, reason in zip(definition.columns, plan.reasons, strict=True)
         )
         ddl = (str(sa.schema.CreateTable(definition).compile(dialect=backend.dialect)).strip(),)
-        ddl += tuple(backend.alter_type_sql(table, w.name, w.new) for w in planned.widenings)
+        if planned.widenings:
+            with backend.engine.connect() as conn:
+                widened = [(w.name, w.new) for w in planned.widenings]
+                ddl += tuple(backend.widen_statements(conn, table, created, widened))
         if not planned.onto_existing:
             indexes = requested_indexes(backend, table, options.indexes)
             ddl += tuple(backend.index_sql(i, table, i.name) for i in indexes)
