@@ -411,3 +411,18 @@ def test_sqlite_refuses_a_table_its_rebuild_would_not_give_back(tmp_path, table)
     assert report.exit_code == 4
     assert db._query("SELECT sql FROM sqlite_master ORDER BY name").rows_list == sql
     assert values(db, table) == before
+
+
+def test_trailing_zeros_a_decimal_column_holds_need_no_widening(db, table, tmp_path):
+    db.execute(f"CREATE TABLE {db.quote(table)} (id INTEGER, v DECIMAL(6,2))")
+    seeded(db, table, tmp_path, ["1.25"])
+    type_before = declared_type(db, table, "v")
+    write_column(tmp_path / "two", "b.csv", range(2, 4), ["1.500", "-2.000"])
+    report = load(tmp_path / "two", db, table, if_exists="append", on_type_change="widen")
+    assert report.error is None, report.error
+    assert report.columns_widened == []
+    assert declared_type(db, table, "v") == type_before
+    found = {
+        i: Decimal(repr(v)) if isinstance(v, float) else as_decimal(v) for i, v in values(db, table).items()
+    }
+    assert found == {1: Decimal("1.25"), 2: Decimal("1.5"), 3: Decimal(-2)}

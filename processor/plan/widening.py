@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from processor.errors import SchemaError
 from processor.kinds import INT64_MAX, INT64_MIN, TEXT, ColumnProfile, ColumnType, Kind, integer_range
+from processor.plan.schema import merge_profiles
 
 if TYPE_CHECKING:
     from processor.backends import Backend
@@ -46,7 +47,7 @@ class Widening:
 
 def misfits(column: ColumnType, profile: ColumnProfile) -> bool:
     """Whether a sample (``profile``) holds a value the existing ``column`` cannot, as far as the
-    profile tells (a decimal's trailing zeros beyond the column's scale count as digits)."""
+    profile tells (trailing zeros after the point do not count: ``1.500`` fits a scale of 2)."""
     if profile.empty or column.kind not in ASSESSED or column.nonnegative:
         return False
     if column.kind is Kind.INTEGER:
@@ -63,7 +64,7 @@ def misfits(column: ColumnType, profile: ColumnProfile) -> bool:
         scale = column.scale or 0
         if not 0 <= scale <= column.precision:  # PostgreSQL's NUMERIC(2,5), NUMERIC(5,-2): not assessed
             return False
-        wide = profile.whole_digits > column.precision - scale or profile.scale > scale
+        wide = profile.whole_digits > column.precision - scale or profile.significant_scale > scale
         return not profile.decimal or wide
     if column.kind is Kind.FLOAT:
         return not profile.float
@@ -82,9 +83,7 @@ def widen_plan(
     widenings, and by file (``profiles``: each file to load's, in ``plan.names``' order) the
     columns its own sample needs widened.  A column that cannot be widened exactly is a
     SchemaError naming it: nothing is loaded (``check_alterable`` asks the database next)."""
-    merged = [ColumnProfile()] * len(plan.names)
-    for profile in profiles.values():
-        merged = [a.merge(b) for a, b in zip(merged, profile, strict=True)]
+    merged = merge_profiles(profiles.values(), len(plan.names))
     types, reasons = list(plan.types), list(plan.reasons)
     widenings = []
     for i, (name, old) in enumerate(zip(plan.names, plan.types, strict=True)):
