@@ -15,7 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from conftest import Database, csv_text, load, write
+from conftest import Database, csv_text, load, user_env, write
 
 from processor.errors import SchemaError
 from processor.kinds import Kind
@@ -426,3 +426,24 @@ def test_trailing_zeros_a_decimal_column_holds_need_no_widening(db, table, tmp_p
         i: Decimal(repr(v)) if isinstance(v, float) else as_decimal(v) for i, v in values(db, table).items()
     }
     assert found == {1: Decimal("1.25"), 2: Decimal("1.5"), 3: Decimal(-2)}
+
+
+def test_the_setting_and_its_flag_widen_on_the_command_line(cli, tmp_path):
+    database = tmp_path / "cli.db"
+    db = Database("sqlite", f"sqlite:///{database}")
+    seeded(db, "t", tmp_path, ["1", "2"])
+    write_column(tmp_path / "two", "b.csv", range(3, 4), ["n/a"])
+    env = user_env(SRC_DATA_FOLDER=str(tmp_path / "two"), DEST_SQL=db.url, DEST_TABLE="t", IF_EXISTS="append")
+    code, out, err = cli(["--dry-run", "--on-type-change", "widen"], env)
+    assert (code, err) == (0, "")
+    assert "    columns: widens 'v'\n" in out
+    assert (
+        "  v   TEXT    widened (ON_TYPE_CHANGE=widen) from a 64-bit integer: `n/a`, which is not a number\n"
+        in out
+    )
+    code, out, err = cli([], {**env, "ON_TYPE_CHANGE": "widen"})
+    assert (code, err) == (0, "")
+    assert {i: as_bytes(v) for i, v in values(db, "t").items()} == {1: b"1", 2: b"2", 3: b"n/a"}
+    code, out, err = cli([], {**env, "ON_TYPE_CHANGE": "widest"})
+    assert code == 2
+    assert "ON_TYPE_CHANGE" in err
