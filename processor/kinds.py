@@ -591,6 +591,13 @@ class ColumnProfile:
     not_float: str | None = None
     not_date: str | None = None
     unfit: str | None = None
+    #: Digits after the point but for trailing zeros, which a decimal column of a smaller scale
+    #: holds too (``1.500`` fits a scale of 2).
+    significant_scale: int = 0
+    #: Where every value is an integer: the least and the greatest (ON_TYPE_CHANGE=widen asks
+    #: whether an existing integer column's range holds them).
+    least: int | None = None
+    greatest: int | None = None
 
     @property
     def settled(self) -> bool:
@@ -617,7 +624,17 @@ class ColumnProfile:
             not_float=first(self.not_float, other.not_float),
             not_date=first(self.not_date, other.not_date),
             unfit=first(self.unfit, other.unfit),
+            significant_scale=max(self.significant_scale, other.significant_scale),
+            least=_bound(min, self.least, other.least),
+            greatest=_bound(max, self.greatest, other.greatest),
         )
+
+
+def _bound(pick: Callable[[int, int], int], a: int | None, b: int | None) -> int | None:
+    """The least (``min``) or greatest (``max``) of two samples' bounds, either of which may be unknown."""
+    if a is None or b is None:
+        return b if a is None else a
+    return pick(a, b)
 
 
 def classify(values: pa.Array, spelling: Spelling = PLAIN) -> ColumnProfile:
@@ -629,9 +646,11 @@ def classify(values: pa.Array, spelling: Spelling = PLAIN) -> ColumnProfile:
     not_integer = _first_misfit(values, (INTEGER,))
     integer = not_integer is None
     decimal = integer or _first_misfit(values, (decimals,)) is None
-    whole_digits = scale = 0
+    whole_digits = scale = significant = 0
     if decimal:
-        whole_digits, scale = _widest_decimal(decimals.plain(values))
+        plain = decimals.plain(values)
+        whole_digits, scale = _widest_decimal(plain)
+        significant = _significant_scale(plain) if scale else 0
     # An integer of at most 15 digits is a float too; longer ones are looked at.
     not_float = None if integer and whole_digits <= FLOAT_DIGITS[64] else _first_misfit(values, (floats_,))
     floats = not_float is None
@@ -640,6 +659,10 @@ def classify(values: pa.Array, spelling: Spelling = PLAIN) -> ColumnProfile:
     dated = not_date is None
     timestamp = not decimal and not dated and _first_misfit(values, (timestamps,)) is None
     textual = not (floats or decimal or dated or timestamp)
+    least = greatest = None
+    if integer:
+        bounds = pc.min_max(pc.cast(values, pa.int64()))
+        least, greatest = bounds["min"].as_py(), bounds["max"].as_py()
     return ColumnProfile(
         empty=False,
         integer=integer,
@@ -654,6 +677,9 @@ def classify(values: pa.Array, spelling: Spelling = PLAIN) -> ColumnProfile:
         not_float=not_float,
         not_date=not_date,
         unfit=_first_misfit(values, (INTEGER, decimals, floats_, dates, timestamps)) if textual else None,
+        significant_scale=significant,
+        least=least,
+        greatest=greatest,
     )
 
 
@@ -702,6 +728,15 @@ def _widest_decimal(values: pa.Array) -> tuple[int, int]:
         present = values.is_valid().to_numpy(zero_copy_only=False)
         whole, fraction = whole[present], fraction[present]
     return int(whole.max()), int(fraction.max())
+
+
+def _significant_scale(values: pa.Array) -> int:
+    """The most digits after the point among decimal-shaped values, less their trailing zeros."""
+    point = pc.find_substring(values, ".")
+    trimmed = pc.utf8_rtrim(pc.if_else(pc.greater_equal(point, 0), values, None), characters="0")
+    digits = pc.subtract(pc.subtract(pc.utf8_length(trimmed), point), 1)
+    found = pc.max(digits).as_py()
+    return max(0, found or 0)
 
 
 def choose_type(profile: ColumnProfile, decimal_type: Callable[[int, int], ColumnType | None]) -> ColumnType:

@@ -24,6 +24,8 @@ SCHEMA_QUERY = "csv_sql_importer_schema"
 #: ON_NEW_COLUMNS and ON_MISSING_COLUMNS: what a column some files (or the table) lack means.
 ON_NEW_CHOICES = ("fail", "add", "ignore")
 ON_MISSING_CHOICES = ("fail", "null")
+#: ON_TYPE_CHANGE: what an existing column whose sampled values it cannot hold means.
+ON_TYPE_CHANGE_CHOICES = ("fail", "widen")
 
 
 class IfExists(enum.StrEnum):
@@ -186,6 +188,8 @@ class PlanOptions:
     #: How the files write numbers and dates (SRC_DECIMAL, SRC_DATE_FORMAT, SRC_TIMESTAMP_FORMAT):
     #: the samples are classified, and the planned columns read, as it says.
     spelling: Spelling
+    #: ON_TYPE_CHANGE: ``widen`` an existing column the samples do not fit (``plan.widening``).
+    on_type_change: str = "fail"
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,7 @@ from processor.ops.report import (
     write_report,
 )
 from processor.ops.runs import record_run
-from processor.plan.matching import Matched, match_columns
+from processor.plan.matching import FileColumns, Matched, match_columns
 from processor.plan.schema import (
     FileProfile,
     check_identifiers,
@@ -77,6 +77,7 @@ from processor.plan.schema import (
     spell_plan,
 )
 from processor.plan.schema_file import apply_schema_file, write_schema_file
+from processor.plan.widening import Widening, check_alterable, widen_plan
 from processor.publish.ledger import (
     LEDGER_TABLE,
     Holdings,
@@ -486,14 +487,25 @@ def _final_columns(
         None if existing is None else (table, list(existing), backend.fold_name),
     )
     check_identifiers(table, matched.columns, options.key, backend, todo[0].name)
-    if existing is not None and matched.added and not backend.features.transactional_ddl:
+    if existing is not None and matched.added:
         added = ", ".join(map(repr, matched.added))
-        raise SchemaError(
-            f"ON_NEW_COLUMNS=add: table {table!r} would gain the columns {added}, but {backend.name} "
-            "commits ALTER TABLE on its own, outside the all-or-nothing publish; nothing was loaded. "
-            "Add the columns to the table first, or load with IF_EXISTS=replace"
+        _check_schema_change(
+            backend, table, "ON_NEW_COLUMNS=add", f"gain the columns {added}", "Add the columns to the table"
         )
     return matched
+
+
+def _check_schema_change(backend: Backend, table: str, setting: str, change: str, instead: str) -> None:
+    """Raise SchemaError where a ``change`` to the existing ``table`` (ON_NEW_COLUMNS=add,
+    ON_TYPE_CHANGE=widen) cannot be part of the all-or-nothing publish: the database commits
+    its ALTER TABLE on its own (MySQL, MariaDB).  ``instead``: what the user can do first."""
+    if backend.features.transactional_ddl:
+        return
+    raise SchemaError(
+        f"{setting}: table {table!r} would {change}, but {backend.name} commits ALTER TABLE on its own, "
+        f"outside the all-or-nothing publish; nothing was loaded. {instead} first, or load with "
+        "IF_EXISTS=replace"
+    )
 
 
 def _reindexed(profile: FileProfile, names: tuple[str, ...], wanted: tuple[str, ...]) -> FileProfile:
@@ -565,9 +577,12 @@ def _plan(
             names = matched.columns
         # In file order, so that the values a plan cites do not depend on which file sampled first.
         sampled = [_reindexed(profiles[f.name].profile, profiles[f.name].names, names) for f in todo]
+    widenings: tuple[Widening, ...] = ()
     if todo and existing is not None:
         planned_new = plan_types(names, sampled, backend, options.spelling) if matched.added else None
         plan = plan_from_table(names, existing, table, todo[0].name, backend, planned_new)
+        if options.on_type_change == "widen":
+            plan, widenings, matched = _widened(backend, table, plan, todo, sampled, matched)
         if options.schema_file is not None:
             log.info("SCHEMA_FILE is not applied: table %r exists, and its column types hold", table)
     elif todo:
@@ -577,6 +592,10 @@ def _plan(
     if plan is not None:
         plan = spell_plan(plan, options.spelling)
     report.columns_added, report.columns_ignored = list(matched.added), list(matched.ignored)
+    report.columns_widened = [w.name for w in widenings]
+    for widening in widenings:
+        having = [f for f, d in matched.decisions.items() if widening.name in d.widened]
+        log.info("column %r of table %r %s (in %s)", widening.name, table, widening.reason, ", ".join(having))
     for name in (*matched.added, *matched.ignored):
         how = "added to" if name in matched.added else "ignored: not loaded into"
         having = [f for f, d in matched.decisions.items() if name in d.added or name in d.ignored]
@@ -586,7 +605,41 @@ def _plan(
         if options.write_schema is not None:
             write_schema_file(options.write_schema, plan, options.key)
             log.info("wrote the planned column types to %s", options.write_schema)
-    return Planned(exists, onto_existing, holdings, profiles, todo, plan, matched)
+    return Planned(exists, onto_existing, holdings, profiles, todo, plan, matched, widenings)
+
+
+def _widened(
+    backend: Backend,
+    table: str,
+    plan: TablePlan,
+    todo: list[SourceFile],
+    sampled: list[FileProfile],
+    matched: Matched,
+) -> tuple[TablePlan, tuple[Widening, ...], Matched]:
+    """ON_TYPE_CHANGE=widen: the plan with the existing columns the samples (``sampled``, each
+    file to load's in ``todo``'s order) do not fit widened (``widening.py``), and each file's
+    decisions naming the columns its own sample needs widened."""
+    profiles = {source.name: profile for source, profile in zip(todo, sampled, strict=True)}
+    plan, widenings, by_file = widen_plan(plan, profiles, backend, table)
+    if widenings:
+        shown = ", ".join(repr(w.name) for w in widenings)
+        _check_schema_change(
+            backend, table, "ON_TYPE_CHANGE=widen", f"widen the columns {shown}", "Change the columns' types"
+        )
+        check_alterable(widenings, backend, table)
+        blockers = backend.type_change_blockers(table, [w.name for w in widenings])
+        if blockers:
+            raise SchemaError(
+                f"ON_TYPE_CHANGE=widen: table {table!r} would widen the columns {shown}, but {backend.name} "
+                f"changes no column's type while {', '.join(blockers)} depend on it; nothing was loaded. "
+                "Change the columns' types first, or load with IF_EXISTS=replace"
+            )
+    decisions = {
+        name: replace(decision, widened=by_file.get(name, ())) for name, decision in matched.decisions.items()
+    }
+    for name in by_file.keys() - decisions.keys():
+        decisions[name] = FileColumns(widened=by_file[name])
+    return plan, widenings, replace(matched, decisions=decisions)
 
 
 def _sample(executor: Executor, tasks: list[ProfileTask]) -> dict[str, ProfileResult]:
@@ -737,8 +790,19 @@ def _load(
         _save_rejects(report, options.rejects_path, options.secrets)
         still_locked()
         added = tuple((n, t) for n, t in zip(plan.names, plan.types, strict=True) if n in matched.added)
+        changed = {w.name for w in planned.widenings}
+        widened = tuple((n, t) for n, t in zip(plan.names, plan.types, strict=True) if n in changed)
         _publish(
-            publishing, backend, staging, plan, entries, report, planned.holdings.stale, interrupts, added
+            publishing,
+            backend,
+            staging,
+            plan,
+            entries,
+            report,
+            planned.holdings.stale,
+            interrupts,
+            added,
+            widened,
         )
     except BaseException:
         report.files.extend(tally.unfinished())  # the rejects found so far are reported
@@ -872,11 +936,13 @@ def _publish(
     stale_ledger: bool,
     interrupts: Interrupts,
     added: tuple[tuple[str, ColumnType], ...] = (),
+    widened: tuple[tuple[str, ColumnType], ...] = (),
 ) -> None:
     """Publish the staging table with its ledger rows; the report says published once committed.
 
     ``stale_ledger``: the ledger described another table of this name; the publish replaces it.
-    ``added``: the columns an existing table gains in the publish (ON_NEW_COLUMNS=add).
+    ``added``: the columns an existing table gains in the publish (ON_NEW_COLUMNS=add);
+    ``widened``: its columns that get these wider types in it (ON_TYPE_CHANGE=widen).
     """
     assert report.table is not None
 
@@ -903,6 +969,7 @@ def _publish(
                 indexes,
                 check,
                 added,
+                widened,
             )
     except BaseException:
         interrupts.resume()  # not published: a signal rolls back again

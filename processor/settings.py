@@ -27,6 +27,7 @@ from processor.package import ShowVersion, install_hint
 from processor.records import (
     ON_MISSING_CHOICES,
     ON_NEW_CHOICES,
+    ON_TYPE_CHANGE_CHOICES,
     SCHEMA_QUERY,
     DryRunOptions,
     IfExists,
@@ -104,6 +105,8 @@ class Settings:
     on_new_columns: str = "fail"
     #: A column of the table (or of the first file) that a file lacks: fail, or null.
     on_missing_columns: str = "fail"
+    #: An existing column whose sampled values it cannot hold: fail (rejected rows), or widen.
+    on_type_change: str = "fail"
     transform: str | None = None
     schema_file: SchemaFile | None = None
     write_schema: Path | None = None
@@ -234,6 +237,7 @@ class Settings:
             src_path_column=self.src_path_column,
             on_new_columns=self.on_new_columns,
             on_missing_columns=self.on_missing_columns,
+            on_type_change=self.on_type_change,
             reload_changed=self.reload_changed,
             dry_run=self.dry_run,
             masked_url=self.masked_url,
@@ -612,6 +616,12 @@ OPTIONS = (
         "ON_MISSING_COLUMNS",
         _choice(ON_MISSING_CHOICES),
         "a column of the table (else of the first file) that a file lacks: fail, or null",
+    ),
+    Option(
+        "ON_TYPE_CHANGE",
+        _choice(ON_TYPE_CHANGE_CHOICES),
+        "an existing column whose sampled values it cannot hold: fail (those rows are rejected), or "
+        "widen (integer -> bigint -> decimal -> text, exactly, in the publishing transaction)",
     ),
     Option(
         "TRANSFORM",

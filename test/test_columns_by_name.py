@@ -301,7 +301,7 @@ def test_dry_run_shows_each_files_columns(db, table, tmp_path):
     assert "    columns: lacks 'score' (NULL)" in text
     assert "    columns: adds 'score'; lacks 'name' (NULL)" in text
     files = report.dry_run.to_json()["files"]
-    assert files[1]["columns"] == {"added": ["score"], "missing": ["name"], "ignored": []}
+    assert files[1]["columns"] == {"added": ["score"], "missing": ["name"], "ignored": [], "widened": []}
     assert not db.exists(table)
 
 

@@ -263,18 +263,21 @@ class Backend:
         refill: bool = False,
         check: Check | None = None,
         added: Sequence[tuple[str, ColumnType]] = (),
+        widened: Sequence[tuple[str, ColumnType]] = (),
     ) -> None:
         """Copy the staging table's rows into the existing target (upserting on ``key`` when
         given; after deleting its rows when ``refill``, once ``check`` passed), record them,
-        drop the stage.  The target gains the ``added`` columns first, on the same transaction
-        (ON_NEW_COLUMNS=add; only where DDL is transactional: the run refuses it elsewhere)."""
+        drop the stage.  The target gains the ``added`` columns and its ``widened`` columns
+        their new types first, on the same transaction (ON_NEW_COLUMNS=add, ON_TYPE_CHANGE=widen;
+        only where DDL is transactional: the run refuses them elsewhere)."""
         with self.engine.begin() as conn:
             if check is not None:
                 check(conn)
             for name, column_type in added:
-                sql_type = self.types.column_type(column_type).compile(dialect=self.dialect)
-                column = f"{self.quote(name)} {formatted(self.dialect, sql_type)}"
+                column = f"{self.quote(name)} {self.sql_type(column_type)}"
                 conn.exec_driver_sql(f"ALTER TABLE {self.quote(target)} ADD COLUMN {column}")
+            for statement in self.widen_statements(conn, target, stage, widened) if widened else ():
+                conn.exec_driver_sql(statement)
             self.fill(conn, stage, target, names, key, refill)
             record(conn, refill, target)
             if self.features.transactional_ddl:
@@ -283,6 +286,33 @@ class Backend:
             # A DROP would commit the rows by itself: they are published, so it comes after, and
             # must not fail (or retry) the publish.
             self.drop_after_publish(self.quote(stage))
+
+    def sql_type(self, column_type: ColumnType) -> str:
+        """A planned column's type as DDL run by ``exec_driver_sql`` writes it."""
+        compiled = self.types.column_type(column_type).compile(dialect=self.dialect)
+        return formatted(self.dialect, compiled)
+
+    def alter_type_sql(self, table: str, name: str, column_type: ColumnType) -> str:
+        """The statement that gives ``table``'s existing column ``name`` the type of
+        ``column_type``, converting its values with the database's own cast (ON_TYPE_CHANGE=widen,
+        where ``features.alters_column_types``): the SQL standard's spelling, PostgreSQL's and
+        DuckDB's."""
+        column = f"{self.quote(name)} TYPE {self.sql_type(column_type)}"
+        return f"ALTER TABLE {self.quote(table)} ALTER COLUMN {column}"
+
+    def widen_statements(
+        self, conn: Connection, table: str, stage: str, widened: Sequence[tuple[str, ColumnType]]
+    ) -> list[str]:
+        """The statements that give ``table``'s ``widened`` columns their new types, run on the
+        publishing transaction ``conn`` (and shown by the dry run); ``stage``: the run's staging
+        table, whose name a table they make for a moment begins with."""
+        return [self.alter_type_sql(table, name, column_type) for name, column_type in widened]
+
+    def type_change_blockers(self, table: str, columns: Sequence[str]) -> list[str]:
+        """What keeps this database from changing the type of ``table``'s ``columns`` (views,
+        indexes, constraints that depend on them), in words; checked before anything loads, so
+        that ON_TYPE_CHANGE=widen fails there rather than in its publish.  None known here."""
+        return []
 
     def drop_after_publish(self, quoted: str) -> None:
         """Drop a table the publish left behind; the new rows are live already, so a failure is

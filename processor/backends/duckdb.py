@@ -82,6 +82,7 @@ class DuckDB(Embedded):
     borrowed with its dialect)."""
 
     name_limit = None
+    features = replace(Embedded.features, alters_column_types=True)
     types_class = DuckDBTypeMap
 
     companion_suffixes = (".wal",)
@@ -186,6 +187,23 @@ class DuckDB(Embedded):
             lost += [str(what) for (what,) in conn.exec_driver_sql(DUCKDB_LOST, (folded, folded, folded))]
         return Carried(indexes=tuple(indexes), lost=tuple(lost))
 
+    def type_change_blockers(self, table: str, columns: Sequence[str]) -> list[str]:
+        """DuckDB changes no type of a column in a PRIMARY KEY or UNIQUE constraint, nor of one an
+        index depends on (an index on an expression is taken to depend on every column)."""
+        folded = self.fold_table(table)
+        wanted = {self.fold_name(c): c for c in columns}
+        found = []
+        with self.engine.connect() as conn:
+            for kind, names in conn.exec_driver_sql(DUCKDB_KEYS, (folded,)).all():
+                hit = [wanted[self.fold_name(n)] for n in names if self.fold_name(n) in wanted]
+                found += [f"its {kind} constraint (on {', '.join(map(repr, hit))})"] if hit else []
+            for name, unique, sql in conn.exec_driver_sql(DUCKDB_INDEXES, (folded,)).all():
+                index = self._index(conn, name, unique, sql or "")
+                keys = wanted.values() if index is None else index.columns
+                on = [c for c in keys if self.fold_name(c) in wanted]
+                found += [f"index {name} (on {', '.join(map(repr, on))})"] if on else []
+        return found
+
     def _index(self, conn: Connection, name: str, unique: bool, sql: str) -> Index | None:
         """The index DuckDB's ``CREATE INDEX`` text describes, if it is one on plain columns."""
         match = re.fullmatch(r"CREATE (?:UNIQUE )?INDEX .*? ON .*?\((.*)\);?", sql, re.DOTALL)
@@ -225,6 +243,13 @@ DUCKDB_CONSTRAINTS = f"""
 SELECT constraint_type, constraint_column_names FROM duckdb_constraints()
 WHERE {FOLDED_TABLE} = ?
   AND constraint_type IN ('PRIMARY KEY', 'UNIQUE', 'CHECK', 'FOREIGN KEY', 'NOT NULL')
+"""
+DUCKDB_INDEXES = f"""
+SELECT index_name, is_unique, sql FROM duckdb_indexes() WHERE {FOLDED_TABLE} = ? ORDER BY 1
+"""
+DUCKDB_KEYS = f"""
+SELECT constraint_type, constraint_column_names FROM duckdb_constraints()
+WHERE {FOLDED_TABLE} = ? AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')
 """
 DUCKDB_LOST = f"""
 SELECT 'comment on the table' FROM duckdb_tables() WHERE {FOLDED_TABLE} = ? AND comment IS NOT NULL

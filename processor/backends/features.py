@@ -18,6 +18,10 @@ class Features:
     single_writer: bool = False
     #: DDL joins the transaction (else it commits it): a publish can drop its staging table in it.
     transactional_ddl: bool = True
+    #: An existing column's type can be changed in the publishing transaction
+    #: (``Backend.widen_statements``: ``ALTER TABLE ... ALTER COLUMN ... TYPE``, or SQLite's
+    #: rebuild of the table), so ON_TYPE_CHANGE=widen can widen it; a database unknown here: no.
+    alters_column_types: bool = False
     #: Identifiers are measured in bytes of UTF-8 (PostgreSQL's NAMEDATALEN), not in characters.
     names_in_bytes: bool = False
     #: The longest identifier, in the unit ``names_in_bytes`` says; None: as SQLAlchemy's dialect

@@ -113,7 +113,11 @@ class PostgreSQL(Backend):
     any precision; text cannot hold a NUL character."""
 
     features = Features(
-        names_in_bytes=True, max_name_length=NAME_BYTES, max_columns=MAX_COLUMNS, max_parameters=65535
+        alters_column_types=True,
+        names_in_bytes=True,
+        max_name_length=NAME_BYTES,
+        max_columns=MAX_COLUMNS,
+        max_parameters=65535,
     )
     types_class = PostgreSQLTypeMap
 
@@ -204,6 +208,12 @@ class PostgreSQL(Backend):
         """The table's oid: kept by ALTER TABLE RENAME (and TRUNCATE), new after DROP/CREATE."""
         found = conn.exec_driver_sql("SELECT to_regclass(%s)::oid", (self._regclass(table),)).scalar()
         return None if found is None else str(found)
+
+    def type_change_blockers(self, table: str, columns: Sequence[str]) -> list[str]:
+        """Views and rules reading the columns: PostgreSQL changes no type under them."""
+        with self.engine.connect() as conn:
+            found = conn.exec_driver_sql(TYPE_CHANGE_BLOCKERS, (self._regclass(table), list(columns))).all()
+        return [f"view {view} (on {column!r})" for view, column in found]
 
     def dependents(self, table: str) -> list[Dependent]:
         """What pg_depend says needs the table: views (through their rewrite rule), other tables'
@@ -454,3 +464,15 @@ def _copy_sql(dialect: Dialect, table: str, keys: tuple[str, ...], form: str = "
     into = f"{quoted(dialect, table)} ({columns})"
     encoding = ", ENCODING 'UTF8'" if form == "csv" else ""
     return f"COPY {into} FROM STDIN WITH (FORMAT {form}{encoding})"
+
+
+# The views (their rewrite rules) that read a column of the table, by its name.
+TYPE_CHANGE_BLOCKERS = """
+SELECT DISTINCT v.oid::regclass::text, a.attname FROM pg_depend d
+JOIN pg_rewrite r ON r.oid = d.objid
+JOIN pg_class v ON v.oid = r.ev_class
+JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+WHERE d.classid = 'pg_rewrite'::regclass AND d.refobjid = to_regclass(%s) AND a.attname = ANY(%s)
+  AND v.oid <> d.refobjid
+ORDER BY 1, 2
+"""

@@ -98,7 +98,9 @@ class SQLite(Embedded):
     """SQLite: names compare case-insensitively for ASCII letters only."""
 
     features = replace(
-        Embedded.features, max_parameters=32766 if sqlite3.sqlite_version_info >= (3, 32) else 999
+        Embedded.features,
+        alters_column_types=True,
+        max_parameters=32766 if sqlite3.sqlite_version_info >= (3, 32) else 999,
     )
     types_class = SQLiteTypeMap
     # SQLITE_FULL and SQLITE_IOERR, as sqlite3 and ADBC's driver spell them.
@@ -220,7 +222,6 @@ class SQLite(Embedded):
     def carried_over(self, table: str, primary_key: Sequence[str] = ()) -> Carried:
         """Indexes from ``PRAGMA index_list``/``index_xinfo`` with their order and collation;
         expression and partial indexes, constraints, triggers and defaults are named as lost."""
-        q = self.quote
         lost: list[str] = []
         indexes = []
         with self.engine.connect() as conn:
@@ -235,13 +236,7 @@ class SQLite(Embedded):
                 if origin == "u":
                     lost.append(f"unique constraint ({', '.join(columns)})")
                 elif origin == "c" and not partial and all(k[0] >= 0 for k in keys):
-                    definition = ", ".join(
-                        q(k[1])
-                        + (f" COLLATE {q(k[3])}" if k[3] != "BINARY" else "")
-                        + (" DESC" if k[2] else "")
-                        for k in keys
-                    )
-                    indexes.append(Index(name, bool(unique), columns, f"({definition})"))
+                    indexes.append(Index(name, bool(unique), columns, self._key_definition(keys)))
                 elif origin == "c":
                     lost.append(f"{'partial' if partial else 'expression'} index {name}")
             key = [n for _pk, n in sorted(conn.exec_driver_sql(TABLE_KEY, (table,)).all())]
@@ -249,6 +244,92 @@ class SQLite(Embedded):
                 lost.append(f"primary key ({', '.join(key)})")
             lost += [str(what) for (what,) in conn.exec_driver_sql(SQLITE_LOST, {"table": table})]
         return Carried(indexes=tuple(indexes), lost=tuple(lost))
+
+    # -- ON_TYPE_CHANGE=widen -------------------------------------------------------------------
+
+    def widen_statements(
+        self, conn: sa.Connection, table: str, stage: str, widened: Sequence[tuple[str, ColumnType]]
+    ) -> list[str]:
+        """SQLite has no ALTER COLUMN ... TYPE: the table is built again in the publishing
+        transaction (sqlite.org, "ALTER TABLE", 7: other kinds of schema changes): a copy with
+        the wider declared types (the other columns' as declared, NOT NULL and the primary key
+        kept), the rows copied in their order (an integer into a TEXT column becomes its own
+        digits), the old table dropped, the copy renamed, its indexes built again.
+        ``type_change_blockers`` refused beforehand what such a copy would not give back."""
+        if not widened:
+            return []
+        q = self.quote
+        new_types = {self.fold_name(n): t for n, t in widened}
+        rows = conn.exec_driver_sql(
+            'SELECT name, type, "notnull", pk FROM pragma_table_info(?) ORDER BY cid', (table,)
+        ).all()
+        columns, key = [], []
+        for name, declared, not_null, pk in rows:
+            wider = new_types.get(self.fold_name(name))
+            sql_type = formatted(self.dialect, declared) if wider is None else self.sql_type(wider)
+            parts = (q(name), sql_type, "NOT NULL" if not_null else "")
+            columns.append(" ".join(part for part in parts if part))
+            if pk:
+                key.append((pk, name))
+        if key:
+            columns.append(f"PRIMARY KEY ({', '.join(q(n) for _, n in sorted(key))})")
+        copy = f"{stage}_widened"  # a staging name: a crash's leftover is dropped as one
+        names = ", ".join(q(name) for name, *_ in rows)
+        indexes = self._plain_indexes(conn, table)
+        return [
+            f"CREATE TABLE {q(copy)} ({', '.join(columns)})",
+            f"INSERT INTO {q(copy)} ({names}) SELECT {names} FROM {q(table)} ORDER BY rowid",
+            f"DROP TABLE {q(table)}",
+            self.rename_sql(copy, table),
+            *(self.index_sql(index, table, index.name) for index in indexes),
+        ]
+
+    def _plain_indexes(self, conn: sa.Connection, table: str) -> list[Index]:
+        """The table's indexes on plain columns, as ``carried_over`` reads them (on ``conn``)."""
+        found = []
+        for name, unique in conn.exec_driver_sql(
+            "SELECT name, \"unique\" FROM pragma_index_list(?) WHERE origin = 'c' AND NOT partial", (table,)
+        ).all():
+            keys = conn.exec_driver_sql(
+                'SELECT cid, name, "desc", coll FROM pragma_index_xinfo(?) WHERE key = 1', (name,)
+            ).all()
+            definition = self._key_definition(keys)
+            found.append(Index(name, bool(unique), tuple(str(k[1]) for k in keys), definition))
+        return found
+
+    def _key_definition(self, keys: Sequence[Any]) -> str:
+        """An index's key columns (``pragma_index_xinfo``'s cid, name, desc, coll) as CREATE INDEX
+        writes them, with their order and collation."""
+        q = self.quote
+        columns = [
+            q(k[1]) + (f" COLLATE {q(k[3])}" if k[3] != "BINARY" else "") + (" DESC" if k[2] else "")
+            for k in keys
+        ]
+        return f"({', '.join(columns)})"
+
+    def type_change_blockers(self, table: str, columns: Sequence[str]) -> list[str]:
+        """What the rebuild of ``widen_statements`` would not give back, or what would stop it:
+        anything ``carried_over`` names as lost (triggers, foreign keys, defaults, CHECK and
+        UNIQUE constraints, expression and partial indexes), what refers to the table
+        (``dependents``: views, other tables' foreign keys and triggers), and a STRICT table,
+        WITHOUT ROWID, AUTOINCREMENT, a column's COLLATE and generated columns, which
+        ``PRAGMA table_info`` does not show."""
+        with self.engine.connect() as conn:
+            key = [n for _pk, n in sorted(conn.exec_driver_sql(TABLE_KEY, (table,)).all())]
+            created = conn.exec_driver_sql(
+                "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE", (table,)
+            ).scalar_one()
+            hidden = conn.exec_driver_sql(
+                "SELECT count(*) FROM pragma_table_xinfo(?) WHERE hidden <> 0", (table,)
+            ).scalar_one()
+            strict = _is_strict(conn, table)
+        found = list(self.carried_over(table, key).lost)
+        found += [f"{d.kind} {d.name}" for d in self.dependents(table)]
+        words = str(created).upper()
+        found += ["a STRICT table"] if strict else []
+        found += [what for what in ("WITHOUT ROWID", "AUTOINCREMENT", "COLLATE") if what in words]
+        found += ["generated columns"] if hidden else []
+        return found
 
     @classmethod
     def is_transient(cls, error: BaseException) -> bool:

@@ -19,6 +19,7 @@ from processor.counts import counted
 from processor.load.worker import ProfileResult
 from processor.masking import mask, shown_notify_url
 from processor.plan.matching import FileColumns, Matched
+from processor.plan.widening import Widening
 from processor.publish.ledger import Holdings
 from processor.publish.target import count_rows, find_leftovers, least_rows, requested_indexes, staging_name
 from processor.records import DryRunOptions, IfExists, SourceFile, TablePlan
@@ -42,6 +43,8 @@ class Planned:
     plan: TablePlan | None
     #: The columns matched by name across the files (and onto the existing table).
     matched: Matched
+    #: The existing table's columns widened in the publish (ON_TYPE_CHANGE=widen).
+    widenings: tuple[Widening, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -211,6 +214,10 @@ def describe_plan(
             for c, reason in zip(definition.columns, plan.reasons, strict=True)
         )
         ddl = (str(sa.schema.CreateTable(definition).compile(dialect=backend.dialect)).strip(),)
+        if planned.widenings:
+            with backend.engine.connect() as conn:
+                widened = [(w.name, w.new) for w in planned.widenings]
+                ddl += tuple(backend.widen_statements(conn, table, created, widened))
         if not planned.onto_existing:
             indexes = requested_indexes(backend, table, options.indexes)
             ddl += tuple(backend.index_sql(i, table, i.name) for i in indexes)

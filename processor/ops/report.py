@@ -66,6 +66,8 @@ class RunReport:
     #: Columns the table gained (ON_NEW_COLUMNS=add) and columns not loaded (ignore).
     columns_added: list[str] = field(default_factory=list)
     columns_ignored: list[str] = field(default_factory=list)
+    #: The existing table's columns ON_TYPE_CHANGE=widen gave a wider type.
+    columns_widened: list[str] = field(default_factory=list)
     #: Seconds spent in each phase that ran: discover, sample, load, publish.
     phases: dict[str, float] = field(default_factory=dict)
     finished_at: str | None = None
@@ -205,6 +207,7 @@ class RunReport:
             "plan": self.plan,
             "columns_added": self.columns_added,
             "columns_ignored": self.columns_ignored,
+            "columns_widened": self.columns_widened,
             "files": [
                 {
                     "name": f.name,

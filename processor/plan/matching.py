@@ -26,6 +26,8 @@ class FileColumns:
     missing: tuple[str, ...] = ()
     added: tuple[str, ...] = ()
     ignored: tuple[str, ...] = ()
+    #: Existing columns its sample needs widened (ON_TYPE_CHANGE=widen, ``widening.py``).
+    widened: tuple[str, ...] = ()
 
     def describe(self) -> str:
         """The decisions in words (empty: the file has exactly the run's columns)."""
@@ -36,10 +38,17 @@ class FileColumns:
             parts.append("lacks " + ", ".join(map(repr, self.missing)) + " (NULL)")
         if self.ignored:
             parts.append("ignores " + ", ".join(map(repr, self.ignored)))
+        if self.widened:
+            parts.append("widens " + ", ".join(map(repr, self.widened)))
         return "; ".join(parts)
 
     def to_json(self) -> dict[str, list[str]]:
-        return {"added": list(self.added), "missing": list(self.missing), "ignored": list(self.ignored)}
+        return {
+            "added": list(self.added),
+            "missing": list(self.missing),
+            "ignored": list(self.ignored),
+            "widened": list(self.widened),
+        }
 
 
 @dataclass(frozen=True)

@@ -277,6 +277,7 @@ def publish(
     indexes: Sequence[Index] = (),
     check: Check | None = None,
     added: Sequence[tuple[str, ColumnType]] = (),
+    widened: Sequence[tuple[str, ColumnType]] = (),
 ) -> None:
     """Make the staging table's rows the target's in one step, then remove the staging table.
 
@@ -289,7 +290,8 @@ def publish(
     commit apart from it, what ``Backend.committed_if`` names).  ``check`` runs on the
     publishing transaction before an existing target's rows go (replace, delete_rows): if it
     raises, nothing is published.  ``added``: columns an existing target gains (ON_NEW_COLUMNS=add)
-    on the publishing transaction, before its rows go in.
+    on the publishing transaction, before its rows go in, and ``widened``: its columns that get
+    these wider types there (ON_TYPE_CHANGE=widen).
     """
     carried = Carried(indexes=tuple(indexes))
     replacing = False
@@ -302,7 +304,9 @@ def publish(
             step = "insert"
             key = primary_key if if_exists.upserts else ()
             refill = if_exists is IfExists.DELETE_ROWS
-            backend.insert_from(staging, table, names, record, key, refill, check if refill else None, added)
+            backend.insert_from(
+                staging, table, names, record, key, refill, check if refill else None, added, widened
+            )
         elif exists and replacing:
             step = "replace"
             backend.replace(staging, table, carried, record, check)
