@@ -33,6 +33,7 @@ from processor.records import (
     PlanOptions,
     PublishOptions,
 )
+from processor.sources.pipe import check_pipe_settings, reads_stdin
 
 # SQLAlchemy, the schema file's types and TRANSFORM's pandas are imported where a value is
 # parsed, not here: ``--help`` builds the parser from this module and must import none of them.
@@ -147,6 +148,8 @@ class Settings:
             )
         if self.dask_scheduler and self.executor != "dask":
             raise ConfigError("DASK_SCHEDULER is set, but EXECUTOR is not dask; set EXECUTOR=dask")
+        if reads_stdin(self.src_data_folder):
+            check_pipe_settings(self.src_file_name, self.dask_scheduler)
 
     @property
     def key(self) -> tuple[str, ...]:
@@ -472,7 +475,11 @@ class Option:
 
 
 OPTIONS = (
-    Option("SRC_DATA_FOLDER", _path, "folder to search for source files"),
+    Option(
+        "SRC_DATA_FOLDER",
+        _path,
+        "folder (or archive) to search for source files; - reads one file from stdin, named by SRC_FILE_NAME",
+    ),
     Option(
         "SRC_FILE_NAME",
         _text,
