@@ -70,11 +70,15 @@ SOURCES = {
 }
 
 
-def pipe(
-    tmp_path: Path, data: bytes, *flags: str, limit: int | None = None, **settings: str
+def pipe(tmp_path: Path, data: bytes, *flags: str, **settings: str) -> subprocess.CompletedProcess[str]:
+    """``printf data | python index.py --src-data-folder - flags``, TMPDIR below ``tmp_path``."""
+    return pipe_limited(tmp_path, data, None, *flags, **settings)
+
+
+def pipe_limited(
+    tmp_path: Path, data: bytes, limit: int | None, *flags: str, **settings: str
 ) -> subprocess.CompletedProcess[str]:
-    """``printf data | python index.py --src-data-folder - flags``, TMPDIR below ``tmp_path``
-    (``limit``: the largest file the run may write, as on a nearly full disk)."""
+    """``pipe``, where no file the run writes may grow past ``limit`` bytes (as on a nearly full disk)."""
     spool = tmp_path / "tmp"
     spool.mkdir(exist_ok=True)
     env = user_env(
@@ -303,12 +307,12 @@ def test_ctrl_c_while_the_pipe_is_still_open_removes_the_spool(tmp_path):
 
 
 def test_a_spool_that_fills_the_disk_is_exit_12_and_removed(tmp_path):
-    result = pipe(
+    result = pipe_limited(
         tmp_path,
         b"a,b\n" + b"1,2\n" * 100_000,
+        64 * 1024,  # as a disk with 64 KiB free: the write past it fails
         DEST_SQL=f"sqlite:///{tmp_path / 'out.db'}",
         SRC_FILE_NAME="a.csv",
-        limit=64 * 1024,  # as a disk with 64 KiB free: the write past it fails
     )
     assert result.returncode == 12, result.stderr
     spool_dir = tmp_path / "tmp"
