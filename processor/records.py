@@ -230,3 +230,5 @@ class DryRunOptions:
     #: The --env-file, whose lines the dry run shows (masked).
     env_file: EnvFile | None
     secrets: tuple[str, ...]
+    #: The file was piped to standard input (SRC_DATA_FOLDER=-), which the dry run says.
+    from_stdin: bool = False

@@ -252,6 +252,7 @@ class Settings:
             max_shrink=self.max_shrink,
             env_file=self.env_file,
             secrets=self.secrets,
+            from_stdin=reads_stdin(self.src_data_folder),
         )
 
 

@@ -158,6 +158,27 @@ def test_the_same_content_piped_again_is_skipped_and_other_content_under_its_nam
     assert spools(tmp_path) == []
 
 
+def test_the_dry_run_says_the_file_was_piped(tmp_path):
+    data = SOURCES["data.csv.gz"]
+    result = pipe(
+        tmp_path,
+        data,
+        "--dry-run",
+        DEST_SQL=f"sqlite:///{tmp_path / 'out.db'}",
+        SRC_FILE_NAME="data.csv.gz",
+        REPORT_PATH=str(tmp_path / "report.json"),
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[1] == f"files: 1 ({len(data):,} bytes, piped to standard input: -); rows to load: 3"
+    assert lines[2].startswith(f"  data.csv.gz  {len(data):,} bytes  ")
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["dry_run"]["from_stdin"] is True
+    assert [f["name"] for f in report["dry_run"]["files"]] == ["data.csv.gz"]
+    assert not (tmp_path / "out.db").exists()
+    assert spools(tmp_path) == []
+
+
 def test_a_headerless_piped_file_takes_src_columns(tmp_path):
     db_path = tmp_path / "out.db"
     data = b"1,007,a\n2,,b\n"

@@ -87,6 +87,8 @@ class DryRun:
     #: The --env-file, and each of its lines: (line, name, used, as shown: masked).
     env_file: str | None = None
     env_file_lines: tuple[tuple[int, str, bool, str], ...] = ()
+    #: The file was piped to standard input (SRC_DATA_FOLDER=-).
+    from_stdin: bool = False
 
     @property
     def estimated_rows(self) -> int | None:
@@ -97,12 +99,13 @@ class DryRun:
     def text(self) -> str:
         """The plan as the dry run prints it."""
         total = sum(f.bytes for f in self.files)
+        piped = ", piped to standard input: -" if self.from_stdin else ""
         rows = self.estimated_rows
         exact = all(f.exact for f in self.files if not f.skipped)
         lines = [
             f"dry run: nothing was written to {self.destination}",
             *self._env_file_text(),
-            f"files: {len(self.files)} ({total:,} bytes); rows to load: "
+            f"files: {len(self.files)} ({total:,} bytes{piped}); rows to load: "
             + (_rows(rows, exact) if rows is not None else "not estimated (compressed files)"),
         ]
         for f in self.files[:LISTED_FILES]:
@@ -168,6 +171,7 @@ class DryRun:
                 }
                 for f in self.files
             ],
+            "from_stdin": self.from_stdin,
             "file_count": len(self.files),
             "bytes": sum(f.bytes for f in self.files),
             "estimated_rows": self.estimated_rows,
@@ -234,6 +238,7 @@ def describe_plan(
         leftovers=tuple(find_leftovers(backend, table)),
         env_file=str(options.env_file.path) if options.env_file else None,
         env_file_lines=_env_file_lines(options),
+        from_stdin=options.from_stdin,
     )
 
 
