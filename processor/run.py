@@ -408,9 +408,10 @@ def _import(
 
 def _discover(settings: Settings, spools: contextlib.ExitStack) -> list[SourceFile]:
     """The files to import: found below SRC_DATA_FOLDER, or the one piped to standard input
-    (SRC_DATA_FOLDER=-), spooled until the run ends (``spools`` closes)."""
+    (SRC_DATA_FOLDER=-; the Python API's file object), spooled until the run ends (``spools`` closes)."""
     if reads_stdin(settings.src_data_folder):
-        return [spools.enter_context(spooled_stdin(settings.src_file_name, settings.src_delimiter))]
+        piped = spooled_stdin(settings.src_file_name, settings.src_delimiter, settings.src_stream)
+        return [spools.enter_context(piped)]
     return discover_files(settings.src_data_folder, settings.src_file_name, settings.src_delimiter)
 
 

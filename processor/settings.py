@@ -16,7 +16,7 @@ import urllib.parse
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 from processor.cpus import available_cpus
 from processor.env_file import EnvFile, read_env_file
@@ -132,6 +132,9 @@ class Settings:
     #: Draw the live progress bar when stderr is a terminal: the command does; the Python API
     #: only when asked (a library does not draw on its caller's terminal).
     progress_bar: bool = True
+    #: The Python API's binary file object read in place of standard input (SRC_DATA_FOLDER=-);
+    #: no variable sets it.
+    src_stream: IO[bytes] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.if_exists, IfExists):  # text, as IF_EXISTS or a Python caller gives it

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import json
 import os
 import pty
@@ -18,6 +19,7 @@ import resource
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -436,4 +438,24 @@ def test_the_python_api_reads_standard_input_for_source_dash(tmp_path):
         ("0",),
         ("123456789012345678901234567890",),
     ]
+    assert not list(tmp_path.glob(SPOOL_PREFIX + "*"))
+
+
+def test_the_python_api_reads_a_binary_file_object_in_place_of_standard_input(tmp_path, monkeypatch):
+    from processor import ConfigError, import_folder
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # read TMPDIR again
+    db_path = tmp_path / "out.db"
+    stream = io.BytesIO(SOURCES["title.basics.tsv.gz"])
+    report = import_folder(stream, f"sqlite:///{db_path}", src_file_name="title.basics.tsv.gz", workers=1)
+    assert (report.table, report.rows) == ("title.basics", 3)
+    assert not stream.closed  # the caller's to close
+    database = Database("sqlite", f"sqlite:///{db_path}")
+    assert database._query('SELECT name FROM "title.basics" ORDER BY id').rows_list == [
+        (n,) for _, _, n, _ in ROWS
+    ]
+    assert not list(tmp_path.glob(SPOOL_PREFIX + "*"))
+    with pytest.raises(ConfigError, match="the source stream gives text, not bytes: open it in binary mode"):
+        import_folder(io.StringIO("a\n1\n"), f"sqlite:///{db_path}", "t", src_file_name="a.csv", workers=1)
     assert not list(tmp_path.glob(SPOOL_PREFIX + "*"))

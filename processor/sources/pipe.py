@@ -69,7 +69,7 @@ def spooled_stdin(name: str, delimiter: str | None, stream: IO[bytes] | None = N
     of that name, its SHA-256 already taken (``checksum``, the ledger's fingerprint)."""
     if stream is None:
         stream = _stdin()
-    if stream.isatty():
+    if getattr(stream, "isatty", lambda: False)():
         raise ConfigError(
             "SRC_DATA_FOLDER=- reads standard input, but nothing is piped to it (it is a terminal); "
             "pipe the file in, as in: curl -s URL | python index.py --src-data-folder - "
@@ -119,6 +119,10 @@ def _spool(stream: IO[bytes], path: Path) -> tuple[int, str]:
                 ) from None
             if not block:
                 return size, PREFIX + digest.hexdigest()
+            if not isinstance(block, bytes | bytearray | memoryview):
+                raise ConfigError(
+                    f"{path.name}: the source stream gives text, not bytes: open it in binary mode"
+                )
             digest.update(block)
             view = memoryview(block)
             try:
