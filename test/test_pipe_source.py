@@ -131,6 +131,7 @@ def _ledger(db_path: Path) -> list[tuple]:
     return database._query("SELECT source, size, fingerprint, row_count FROM _import_ledger").rows_list
 
 
+@pytest.mark.slow  # four runs
 def test_the_same_content_piped_again_is_skipped_and_other_content_under_its_name_is_changed(tmp_path):
     db_path = tmp_path / "out.db"
     data = SOURCES["data.csv.gz"]
