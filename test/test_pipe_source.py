@@ -9,6 +9,7 @@ ledger's fingerprint against hashlib's SHA-256 of the piped bytes; the spool's f
 
 from __future__ import annotations
 
+import fcntl
 import gzip
 import hashlib
 import io
@@ -460,3 +461,32 @@ def test_the_python_api_reads_a_binary_file_object_in_place_of_standard_input(tm
     with pytest.raises(ConfigError, match="the source stream gives text, not bytes: open it in binary mode"):
         import_folder(io.StringIO("a\n1\n"), f"sqlite:///{db_path}", "t", src_file_name="a.csv", workers=1)
     assert not list(tmp_path.glob(SPOOL_PREFIX + "*"))
+
+
+def test_a_non_blocking_pipe_with_nothing_yet_is_waited_for_not_taken_for_its_end(tmp_path):
+    db_path = tmp_path / "out.db"
+
+    def non_blocking() -> None:
+        flags = fcntl.fcntl(0, fcntl.F_GETFL)
+        fcntl.fcntl(0, fcntl.F_SETFL, flags | os.O_NONBLOCK)
+
+    child = subprocess.Popen(
+        [sys.executable, str(INDEX)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+        env=user_env(
+            SRC_DATA_FOLDER="-", SRC_FILE_NAME="late.csv", DEST_SQL=f"sqlite:///{db_path}", WORKERS="1"
+        ),
+        preexec_fn=non_blocking,
+    )
+    assert child.stdin is not None
+    time.sleep(2)  # the run is reading by now, and finds nothing yet
+    child.stdin.write(b"a,b\n1,x\n")
+    child.stdin.flush()
+    time.sleep(0.5)
+    _, err = child.communicate(b"2,y\n", timeout=120)
+    assert child.returncode == 0, err
+    database = Database("sqlite", f"sqlite:///{db_path}")
+    assert database._query("SELECT a, b FROM late ORDER BY a").rows_list == [(1, "x"), (2, "y")]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import select
 import shutil
 import sys
 import tempfile
@@ -112,11 +113,16 @@ def _spool(stream: IO[bytes], path: Path) -> tuple[int, str]:
         while True:
             try:
                 block = stream.read(BLOCK_BYTES)
+            except BlockingIOError:
+                block = None
             except OSError as error:
                 raise SourceError(
                     f"{path.name} (standard input): cannot be read after {size:,} bytes: "
                     f"{error.strerror or error}"
                 ) from None
+            if block is None:  # a non-blocking descriptor with nothing yet: more may come, wait
+                select.select([stream], [], [])
+                continue
             if not block:
                 return size, PREFIX + digest.hexdigest()
             if not isinstance(block, bytes | bytearray | memoryview):
