@@ -114,7 +114,7 @@ from processor.settings import Settings
 from processor.sources.dialect import settle_dialects
 from processor.sources.discover import common_stem, discover_files
 from processor.sources.formats import format_of, has_header
-from processor.sources.pipe import reads_stdin, spooled_stdin
+from processor.sources.pipe import spooled_stdin
 from processor.sources.split import expected_parts, feeds_blocks, splits, stream_blocks
 from processor.sources.text import TextFormat, hashed_while_read
 
@@ -409,7 +409,7 @@ def _import(
 def _discover(settings: Settings, spools: contextlib.ExitStack) -> list[SourceFile]:
     """The files to import: found below SRC_DATA_FOLDER, or the one piped to standard input
     (SRC_DATA_FOLDER=-; the Python API's file object), spooled until the run ends (``spools`` closes)."""
-    if reads_stdin(settings.src_data_folder):
+    if settings.from_stdin:
         piped = spooled_stdin(settings.src_file_name, settings.src_delimiter, settings.src_stream)
         return [spools.enter_context(piped)]
     return discover_files(settings.src_data_folder, settings.src_file_name, settings.src_delimiter)

@@ -151,8 +151,13 @@ class Settings:
             )
         if self.dask_scheduler and self.executor != "dask":
             raise ConfigError("DASK_SCHEDULER is set, but EXECUTOR is not dask; set EXECUTOR=dask")
-        if reads_stdin(self.src_data_folder):
+        if self.from_stdin:
             check_pipe_settings(self.src_file_name, self.dask_scheduler)
+
+    @property
+    def from_stdin(self) -> bool:
+        """The one file to import is piped to standard input (SRC_DATA_FOLDER=-)."""
+        return reads_stdin(self.src_data_folder)
 
     @property
     def key(self) -> tuple[str, ...]:
@@ -255,7 +260,7 @@ class Settings:
             max_shrink=self.max_shrink,
             env_file=self.env_file,
             secrets=self.secrets,
-            from_stdin=reads_stdin(self.src_data_folder),
+            from_stdin=self.from_stdin,
         )
 
 
