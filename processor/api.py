@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from processor.errors import ConfigError
 from processor.settings import Settings, keyword_settings, salvage_keywords
+from processor.sources.pipe import STDIN
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
@@ -28,7 +29,7 @@ ARGUMENTS = {"src_data_folder": "source", "dest_sql": "dest", "dest_table": "tab
 
 
 def import_folder(
-    source: str | Path,
+    source: str | Path | IO[bytes],
     dest: str | URL | None,
     table: str | None = None,
     *,
@@ -44,13 +45,21 @@ def import_folder(
     Returns the report of a run that worked; raises the ImporterError subclass of the failure
     (``exit_code`` as the command's, ``report`` the run's report; the target is as it was).
     ``handle_signals``: SIGINT and SIGTERM roll the run back as in the command (main thread).
+
+    ``source`` ``"-"`` reads the process's standard input, and a binary file object (open for
+    reading, left open) is read in its place: one file, named by ``src_file_name``.
     """
+    stream = None
+    if not isinstance(source, str | Path):
+        stream, source = source, STDIN
     parsed = _settings(settings, "import_folder", src_data_folder=source, dest_sql=dest, dest_table=table)
+    if stream is not None:
+        parsed = dataclasses.replace(parsed, src_stream=stream)
     return import_with(parsed, handle_signals=handle_signals)
 
 
 def plan_import(
-    source: str | Path, dest: str | URL | None, table: str | None = None, **settings: Any
+    source: str | Path | IO[bytes], dest: str | URL | None, table: str | None = None, **settings: Any
 ) -> DryRun:
     """The dry run: what ``import_folder`` with the same arguments would do (types, DDL, write
     path, what ``if_exists`` would do); ``.text()`` as the command prints it, ``.to_json()``.

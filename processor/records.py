@@ -239,3 +239,5 @@ class DryRunOptions:
     secrets: tuple[str, ...]
     #: How the files write numbers and dates, shown where it is not the default.
     spelling: Spelling
+    #: The file was piped to standard input (SRC_DATA_FOLDER=-), which the dry run says.
+    from_stdin: bool = False

@@ -116,6 +116,7 @@ from processor.settings import Settings
 from processor.sources.dialect import settle_dialects
 from processor.sources.discover import common_stem, discover_files
 from processor.sources.formats import format_of, has_header
+from processor.sources.pipe import spooled_stdin
 from processor.sources.split import expected_parts, feeds_blocks, splits, stream_blocks
 from processor.sources.text import TextFormat, hashed_while_read
 
@@ -162,8 +163,8 @@ def run_import(settings: Settings, handle_signals: bool = True) -> RunReport:
             try:
                 _start_report(settings, report)
                 report_written = True
-                with _removing_created_file(settings, report):
-                    _import(settings, report, interrupts)
+                with _removing_created_file(settings, report), contextlib.ExitStack() as spools:
+                    _import(settings, report, interrupts, spools)
             finally:
                 interrupts.defer()  # the outcome is decided: a signal no longer stops the report
         except ImporterError as error:
@@ -339,7 +340,10 @@ def _cleanup(settings: Settings, table: str, report: RunReport) -> None:
         engine.dispose()
 
 
-def _import(settings: Settings, report: RunReport, interrupts: Interrupts) -> None:
+def _import(
+    settings: Settings, report: RunReport, interrupts: Interrupts, spools: contextlib.ExitStack
+) -> None:
+    """The run: ``spools`` holds what lives until it ends (standard input's spool)."""
     fmt = TextFormat(
         quoting=settings.src_quoting, encoding=settings.src_encoding, na_values=settings.na_values
     )
@@ -347,7 +351,7 @@ def _import(settings: Settings, report: RunReport, interrupts: Interrupts) -> No
         _cleanup(settings, settings.dest_table, report)  # no need to look at the source files
         return
     with report.phase("discover"):
-        files = discover_files(settings.src_data_folder, settings.src_file_name, settings.src_delimiter)
+        files = _discover(settings, spools)
     table = report.table = settings.dest_table or common_stem(files)
     if settings.cleanup:
         _cleanup(settings, table, report)
@@ -430,6 +434,15 @@ def _check_decimal_mark(files: list[SourceFile], spelling: Spelling) -> None:
 def _some(names: list[str]) -> str:
     """The first three of ``names``, and how many more."""
     return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+
+
+def _discover(settings: Settings, spools: contextlib.ExitStack) -> list[SourceFile]:
+    """The files to import: found below SRC_DATA_FOLDER, or the one piped to standard input
+    (SRC_DATA_FOLDER=-; the Python API's file object), spooled until the run ends (``spools`` closes)."""
+    if settings.from_stdin:
+        piped = spooled_stdin(settings.src_file_name, settings.src_delimiter, settings.src_stream)
+        return [spools.enter_context(piped)]
+    return discover_files(settings.src_data_folder, settings.src_file_name, settings.src_delimiter)
 
 
 def _given_names(options: PlanOptions) -> tuple[str, ...]:

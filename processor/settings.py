@@ -17,7 +17,7 @@ import urllib.parse
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 from processor.cpus import available_cpus
 from processor.env_file import EnvFile, read_env_file
@@ -35,6 +35,7 @@ from processor.records import (
     PlanOptions,
     PublishOptions,
 )
+from processor.sources.pipe import check_pipe_settings, reads_stdin
 
 # SQLAlchemy, the schema file's types and TRANSFORM's pandas are imported where a value is
 # parsed, not here: ``--help`` builds the parser from this module and must import none of them.
@@ -147,6 +148,9 @@ class Settings:
     #: Draw the live progress bar when stderr is a terminal: the command does; the Python API
     #: only when asked (a library does not draw on its caller's terminal).
     progress_bar: bool = True
+    #: The Python API's binary file object read in place of standard input (SRC_DATA_FOLDER=-);
+    #: no variable sets it.
+    src_stream: IO[bytes] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.if_exists, IfExists):  # text, as IF_EXISTS or a Python caller gives it
@@ -167,6 +171,8 @@ class Settings:
             raise ConfigError(
                 "SRC_DECIMAL=, needs another field delimiter than ',': set SRC_DELIMITER (e.g. ;)"
             )
+        if self.from_stdin:
+            check_pipe_settings(self.src_file_name, self.dask_scheduler)
 
     @property
     def spelling(self) -> Spelling:
@@ -174,6 +180,11 @@ class Settings:
         from processor.kinds import Spelling  # Arrow's: not for --help
 
         return Spelling(self.src_decimal, self.src_date_format, self.src_timestamp_format)
+
+    @property
+    def from_stdin(self) -> bool:
+        """The one file to import is piped to standard input (SRC_DATA_FOLDER=-)."""
+        return reads_stdin(self.src_data_folder)
 
     @property
     def key(self) -> tuple[str, ...]:
@@ -279,6 +290,7 @@ class Settings:
             env_file=self.env_file,
             secrets=self.secrets,
             spelling=self.spelling,
+            from_stdin=self.from_stdin,
         )
 
 
@@ -532,7 +544,11 @@ class Option:
 
 
 OPTIONS = (
-    Option("SRC_DATA_FOLDER", _path, "folder to search for source files"),
+    Option(
+        "SRC_DATA_FOLDER",
+        _path,
+        "folder (or archive) to search for source files; - reads one file from stdin, named by SRC_FILE_NAME",
+    ),
     Option(
         "SRC_FILE_NAME",
         _text,

@@ -92,6 +92,8 @@ class DryRun:
     env_file_lines: tuple[tuple[int, str, bool, str], ...] = ()
     #: How the files write numbers and dates, where not as by default (``Spelling.describe``).
     spelling: str = ""
+    #: The file was piped to standard input (SRC_DATA_FOLDER=-).
+    from_stdin: bool = False
 
     @property
     def estimated_rows(self) -> int | None:
@@ -102,12 +104,13 @@ class DryRun:
     def text(self) -> str:
         """The plan as the dry run prints it."""
         total = sum(f.bytes for f in self.files)
+        piped = ", piped to standard input: -" if self.from_stdin else ""
         rows = self.estimated_rows
         exact = all(f.exact for f in self.files if not f.skipped)
         lines = [
             f"dry run: nothing was written to {self.destination}",
             *self._env_file_text(),
-            f"files: {len(self.files)} ({total:,} bytes); rows to load: "
+            f"files: {len(self.files)} ({total:,} bytes{piped}); rows to load: "
             + (_rows(rows, exact) if rows is not None else "not estimated (compressed files)"),
         ]
         if self.spelling:
@@ -175,6 +178,7 @@ class DryRun:
                 }
                 for f in self.files
             ],
+            "from_stdin": self.from_stdin,
             "file_count": len(self.files),
             "bytes": sum(f.bytes for f in self.files),
             "estimated_rows": self.estimated_rows,
@@ -247,6 +251,7 @@ def describe_plan(
         env_file=str(options.env_file.path) if options.env_file else None,
         env_file_lines=_env_file_lines(options),
         spelling=options.spelling.describe(),
+        from_stdin=options.from_stdin,
     )
 
 

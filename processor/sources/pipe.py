@@ -1,0 +1,144 @@
+"""Standard input as the source (SRC_DATA_FOLDER=-): one file, named by SRC_FILE_NAME.
+
+A pipe can be read once, but a run reads its source more than once: the plan samples each
+file before anything is written, the load reads it again (workers read the parts of a large
+file side by side), and a failure may read it once more to name a row.  So the stream is
+spooled to a temporary file as it arrives, a block at a time (memory stays bounded whatever
+its size), and hashed on the way: the ledger keys the pipe by its name and that SHA-256, as it
+keys a local file by its path and the SHA-256 of its bytes.  From then on the run reads the
+spool as any local file of that name (its compression and format from the name); the spool
+is removed when the run ends, however it ends (a failure, Ctrl-C, SIGTERM; not SIGKILL).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import select
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import IO
+
+from processor.errors import ConfigError, SourceError, unwritable
+from processor.records import SourceFile
+from processor.sources.fingerprint import PREFIX
+
+log = logging.getLogger(__name__)
+
+#: SRC_DATA_FOLDER's value that means standard input.
+STDIN = "-"
+#: Characters that make SRC_FILE_NAME a glob (pathlib's), which a pipe's single name must not be.
+GLOB_CHARACTERS = frozenset("*?[")
+#: Bytes read from the pipe (and written to the spool) at a time: the memory the spooling takes.
+BLOCK_BYTES = 1 << 20
+#: How the spool's folder in TMPDIR begins (one left by a killed run can be found by it).
+SPOOL_PREFIX = "csv-sql-importer-stdin-"
+
+
+def reads_stdin(folder: Path | str) -> bool:
+    """Whether SRC_DATA_FOLDER means standard input (``-``; a folder named so is given by its
+    absolute path)."""
+    return str(folder) == STDIN
+
+
+def check_pipe_settings(name: str, dask_scheduler: str | None) -> None:
+    """Refuse settings a pipe cannot work with: SRC_FILE_NAME must be the piped file's plain
+    name (no folder, no glob: it names one file, and its suffixes give its compression and
+    format), and a Dask cluster elsewhere (DASK_SCHEDULER) cannot read this machine's spool."""
+    if not name or name in (".", "..") or "/" in name or GLOB_CHARACTERS.intersection(name):
+        raise ConfigError(
+            "SRC_DATA_FOLDER=- reads one file from standard input: SRC_FILE_NAME must be its plain "
+            f"name (no folder, no * ? [), as in title.basics.tsv.gz, got {name!r}"
+        )
+    if dask_scheduler:
+        raise ConfigError(
+            "SRC_DATA_FOLDER=- cannot be read on a Dask cluster (DASK_SCHEDULER): its workers cannot "
+            "read standard input's spool on this machine; leave DASK_SCHEDULER unset (a local "
+            "cluster) or use EXECUTOR=pool"
+        )
+
+
+@contextlib.contextmanager
+def spooled_stdin(name: str, delimiter: str | None, stream: IO[bytes] | None = None) -> Iterator[SourceFile]:
+    """The file piped to standard input (or ``stream``), named ``name``, spooled to a temporary
+    file in TMPDIR for the duration: a ``SourceFile`` as discovery makes one for a local file
+    of that name, its SHA-256 already taken (``checksum``, the ledger's fingerprint)."""
+    if stream is None:
+        stream = _stdin()
+    if getattr(stream, "isatty", lambda: False)():
+        raise ConfigError(
+            "SRC_DATA_FOLDER=- reads standard input, but nothing is piped to it (it is a terminal); "
+            "pipe the file in, as in: curl -s URL | python index.py --src-data-folder - "
+            f"--src-file-name {name}"
+        )
+    try:
+        folder = Path(tempfile.mkdtemp(prefix=SPOOL_PREFIX))
+    except OSError as error:
+        raise unwritable(
+            f"standard input cannot be spooled in {tempfile.gettempdir()} (TMPDIR)", error
+        ) from None
+    try:
+        size, digest = _spool(stream, folder / name)
+        if size == 0:
+            log.warning("%s (standard input): empty file (0 bytes), skipped", name)
+            raise SourceError(f"no file matches SRC_FILE_NAME={name!r} in - (only 1 empty file, skipped)")
+        from processor.sources.discover import discover_files  # its formats: not for --help's settings
+
+        log.info("%s (standard input): %s bytes spooled to %s", name, f"{size:,}", folder)
+        [source] = discover_files(folder, name, delimiter)  # a plain name matches the spool alone
+        yield replace(source, checksum=digest)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _stdin() -> IO[bytes]:
+    """The process's standard input, as bytes."""
+    stream = sys.stdin
+    if stream is None:  # started without one (``<&-``), and not through the command
+        raise ConfigError("SRC_DATA_FOLDER=- reads standard input, but the process has none")
+    return stream.buffer
+
+
+def _spool(stream: IO[bytes], path: Path) -> tuple[int, str]:
+    """Copy ``stream`` to ``path`` a block at a time; its size and fingerprint.  The spool is
+    written unbuffered, so that a full disk fails the write that meets it (not a later close)."""
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "xb", buffering=0) as spool:
+        while True:
+            try:
+                block = stream.read(BLOCK_BYTES)
+            except BlockingIOError:
+                block = None
+            except OSError as error:
+                raise SourceError(
+                    f"{path.name} (standard input): cannot be read after {size:,} bytes: "
+                    f"{error.strerror or error}"
+                ) from None
+            if block is None:  # a non-blocking descriptor with nothing yet: more may come, wait
+                select.select([stream], [], [])
+                continue
+            if not block:
+                return size, PREFIX + digest.hexdigest()
+            if not isinstance(block, bytes | bytearray | memoryview):
+                raise ConfigError(
+                    f"{path.name}: the source stream gives text, not bytes: open it in binary mode"
+                )
+            digest.update(block)
+            view = memoryview(block)
+            try:
+                while view:
+                    view = view[spool.write(view) :]
+            except OSError as error:
+                written = size + len(block) - len(view)
+                problem = (
+                    f"standard input cannot be spooled to {path} ({written:,} bytes written; "
+                    "TMPDIR says where)"
+                )
+                raise unwritable(problem, error) from None
+            size += len(block)
