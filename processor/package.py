@@ -28,6 +28,8 @@ EXTRAS = {
     "duckdb_engine": "duckdb",
     "dask": "dask",
     "distributed": "dask",
+    "s3fs": "s3",
+    "aiohttp": "http",
 }
 
 

@@ -223,6 +223,8 @@ class DryRunOptions:
     #: DEST_SQL: the write path shown is the one an engine of it takes.
     url: URL
     masked_url: str
+    #: SRC_DATA_FOLDER as it may be shown (a URL without its secrets).
+    source: str
     if_exists: IfExists
     key: tuple[str, ...]
     indexes: tuple[tuple[str, ...], ...]

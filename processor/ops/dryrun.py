@@ -87,6 +87,8 @@ class DryRun:
     #: The --env-file, and each of its lines: (line, name, used, as shown: masked).
     env_file: str | None = None
     env_file_lines: tuple[tuple[int, str, bool, str], ...] = ()
+    #: SRC_DATA_FOLDER as it may be shown (a URL without its password or query).
+    source: str = ""
 
     @property
     def estimated_rows(self) -> int | None:
@@ -101,6 +103,7 @@ class DryRun:
         exact = all(f.exact for f in self.files if not f.skipped)
         lines = [
             f"dry run: nothing was written to {self.destination}",
+            *([f"source: {self.source}"] if self.source else []),
             *self._env_file_text(),
             f"files: {len(self.files)} ({total:,} bytes); rows to load: "
             + (_rows(rows, exact) if rows is not None else "not estimated (compressed files)"),
@@ -148,6 +151,7 @@ class DryRun:
     def to_json(self) -> dict[str, Any]:
         """The plan in the JSON report (``--dry-run --report-path x.json``)."""
         return {
+            "source": self.source,
             "env_file": None
             if self.env_file is None
             else {
@@ -212,6 +216,7 @@ def describe_plan(
     return DryRun(
         table=table,
         destination=options.masked_url,
+        source=options.source,
         dialect=backend.name,
         files=tuple(
             PlannedFile(
