@@ -109,6 +109,7 @@ def locate(url: str) -> RemoteObject | None:
     """The object ``url`` names, or None where it names a folder (a prefix) to glob."""
     fs, inside = filesystem(url)
     try:
+        fs.invalidate_cache()  # a listing of an earlier run in this process is no listing of now
         info = fs.info(inside)
     except Exception as error:
         raise remote_error(url, error) from None
@@ -196,6 +197,7 @@ def remote_error(url: str, error: BaseException) -> SourceError:
         )
     if kind == "ClientResponseError":  # aiohttp's, of an HTTP status: 404 is FileNotFoundError
         return SourceError(f"{shown}: the server answered HTTP {getattr(error, 'status', '?')}")
-    if isinstance(error, OSError):  # a connection refused, a store's plain reason
+    if isinstance(error, OSError) or kind.endswith(("ConnectionError", "ConnectTimeoutError")):
+        # a connection refused (botocore's names the endpoint), a store's plain reason
         return SourceError(f"{shown}: cannot be read: {mask(first_line(error), url_secrets(url))}")
     return SourceError(f"{shown}: cannot be read ({kind})")
