@@ -64,7 +64,9 @@ class S3:
         return name
 
     def put(self, bucket: str, key: str, data: bytes | str) -> None:
-        self.client().put_object(Bucket=bucket, Key=key, Body=data.encode() if isinstance(data, str) else data)
+        self.client().put_object(
+            Bucket=bucket, Key=key, Body=data.encode() if isinstance(data, str) else data
+        )
 
 
 def forget_filesystems() -> None:
@@ -211,7 +213,7 @@ def ledger_fingerprints(db: Database, table: str) -> dict[str, str]:
         found = conn.execute(
             sa.text(f"SELECT source, fingerprint FROM {LEDGER_TABLE} WHERE target = :t"), {"t": table}
         )
-        result = dict(found.all())
+        result: dict[str, str] = {source: fingerprint for source, fingerprint in found}
     engine.dispose()
     return result
 
@@ -238,7 +240,8 @@ def test_the_ledger_knows_an_object_by_etag_size_and_time(table, tmp_path, s3):
     assert len(csv_text(["id", "text"], changed)) == len(csv_text(["id", "text"], a))
     s3.put(bucket, "feed/a.csv", csv_text(["id", "text"], changed))
     refused = load_url(url, db, table, tmp_path, if_exists="append")
-    assert refused.error is not None and refused.error.exit_code == 3
+    assert refused.error is not None
+    assert refused.error.exit_code == 3
     assert "a.csv: changed since it was loaded" in str(refused.error)
     assert loaded(db, table) == expected(a + b)
 
@@ -257,6 +260,7 @@ def test_a_dask_cluster_reads_the_objects(table, tmp_path, s3):
     a, b = rows_text(0, 400), rows_text(400, 300)
     s3.put(bucket, "d/a.csv", csv_text(["id", "text"], a))
     s3.put(bucket, "d/b.csv.gz", gzip.compress(csv_text(["id", "text"], b).encode()))
+    (tmp_path / "cluster").mkdir()
     processes, address = start_cluster(tmp_path / "cluster")  # its workers: the AWS variables set
     try:
         report = load_url(
@@ -280,7 +284,12 @@ def run_cli(env: dict[str, str], tmp_path: Path) -> tuple[int, str, str, str]:
     report = tmp_path / "report.json"
     env = user_env(DEST_SQL=f"sqlite:///{tmp_path / 'cli.db'}", REPORT_PATH=str(report), **env)
     done = subprocess.run(
-        [sys.executable, str(ROOT / "index.py")], env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path
+        [sys.executable, str(ROOT / "index.py")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
     )
     return done.returncode, done.stdout, done.stderr, report.read_text() if report.exists() else ""
 
@@ -292,7 +301,9 @@ def error_lines(stderr: str) -> list[str]:
 def test_a_missing_bucket_is_one_line_and_status_3(tmp_path, s3):
     code, _out, err, _report = run_cli({"SRC_DATA_FOLDER": "s3://no-such-bucket-here/x"}, tmp_path)
     assert code == 3, err
-    assert error_lines(err) == ["error: s3://no-such-bucket-here/x: not found (no such bucket, container or object)"]
+    assert error_lines(err) == [
+        "error: s3://no-such-bucket-here/x: not found (no such bucket, container or object)"
+    ]
     assert "Traceback" not in err
 
 
@@ -301,7 +312,8 @@ def test_wrong_credentials_are_one_line_and_status_3_and_never_shown(tmp_path, s
     s3.put(bucket, "p/a.csv", "id\n1\n")
     wrong = "wR0ngS3cretKeyThatMustNeverBeShown"
     code, out, err, report = run_cli(
-        {"SRC_DATA_FOLDER": f"s3://{bucket}/p", "AWS_SECRET_ACCESS_KEY": wrong, "LOG_LEVEL": "DEBUG"}, tmp_path
+        {"SRC_DATA_FOLDER": f"s3://{bucket}/p", "AWS_SECRET_ACCESS_KEY": wrong, "LOG_LEVEL": "DEBUG"},
+        tmp_path,
     )
     assert code == 3, err
     assert len(error_lines(err)) == 1
@@ -325,7 +337,12 @@ def test_no_credentials_at_all_is_one_line_and_status_3(tmp_path, s3):
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         env.pop(name, None)
     done = subprocess.run(
-        [sys.executable, str(ROOT / "index.py")], env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path
+        [sys.executable, str(ROOT / "index.py")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
     )
     assert done.returncode == 3, done.stderr
     assert len(error_lines(done.stderr)) == 1
