@@ -15,6 +15,7 @@ import os
 import re
 import subprocess
 import sys
+import tarfile
 import threading
 import urllib.request
 import uuid
@@ -184,6 +185,26 @@ def test_gzip_objects_and_a_zip_archive_object(table, tmp_path, s3):
     assert report.error is None, report.error
     assert loaded(db, table) == expected(a + c)
     assert sorted(f.name for f in report.files) == ["epc.zip!/2023/x.csv", "epc.zip!/2024/y.csv"]
+
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w:gz") as out:
+        for name, rows in (("q/x.csv", b), ("q/y.csv", c)):
+            data = csv_text(["id", "text"], rows).encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            out.addfile(info, io.BytesIO(data))
+    s3.put(bucket, "archives/epc.tar.gz", archive.getvalue())
+    report = load_url(f"s3://{bucket}/archives/epc.tar.gz", db, table, tmp_path, if_exists="replace")
+    assert report.error is None, report.error
+    assert loaded(db, table) == expected(b + c)
+
+    single = io.BytesIO()
+    with zipfile.ZipFile(single, "w", zipfile.ZIP_DEFLATED) as out:
+        out.writestr("only.csv", csv_text(["id", "text"], a))
+    s3.put(bucket, "one/only.csv.zip", single.getvalue())
+    report = load_url(f"s3://{bucket}/one", db, table, tmp_path, if_exists="replace", src_file_name="*.zip")
+    assert report.error is None, report.error
+    assert loaded(db, table) == expected(a)
 
 
 def test_a_large_object_is_split_by_ranged_reads_and_every_row_loads_once(table, tmp_path, s3, caplog):
@@ -443,6 +464,12 @@ def test_one_file_and_one_gzip_file_over_http(table, tmp_path, http):
     report = load_url(f"{base}/exports/b.csv.gz", db, table, tmp_path, if_exists="append")
     assert report.error is None, report.error
     assert loaded(db, table) == expected(a + b)
+    # No ETag from this server: the ledger has each file's hash, and a rerun skips it by that.
+    again = load_url(f"{base}/exports/b.csv.gz", db, table, tmp_path, if_exists="append")
+    assert again.error is None, again.error
+    assert again.skipped == ["b.csv.gz"]
+    assert loaded(db, table) == expected(a + b)
+    assert ledger_fingerprints(db, table)["b.csv.gz"].startswith("sha256:")
 
 
 def test_a_large_file_over_http_is_split_by_ranged_reads(table, tmp_path, http):

@@ -17,7 +17,7 @@ import tarfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import PurePath
-from typing import IO
+from typing import IO, cast
 
 from isal import igzip
 from wcmatch import glob
@@ -130,8 +130,9 @@ def _decompressed(path: str, kind: str) -> IO[bytes]:
         raw = open_path(path)
         if kind == "tar":
             return raw
-        opened = {"tar.gz": igzip.IGzipFile, "tar.bz2": bz2.BZ2File, "tar.xz": lzma.LZMAFile}[kind](raw)
-        return closing_both(opened, raw)
+        if kind == "tar.gz":
+            return closing_both(cast(IO[bytes], igzip.IGzipFile(fileobj=raw, mode="rb")), raw)
+        return closing_both(bz2.BZ2File(raw) if kind == "tar.bz2" else lzma.LZMAFile(raw), raw)
     if kind == "tar.gz":
         return igzip.open(path, "rb")
     if kind == "tar.bz2":

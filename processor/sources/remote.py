@@ -9,8 +9,8 @@ Dask executor, whose workers receive the URL (a string) and open it with their o
 
 An object's identity for the ledger is its ETag, size and modification time together, as the
 store lists them: an ETag alone is no content hash (a multipart upload's is not an MD5 of the
-bytes), and any change of the three is a changed file.  Where a store gives neither an ETag nor
-a modification time (a plain HTTP server), the bytes are hashed as a local file's are.
+bytes), and any change of the three is a changed file.  Where a store gives no ETag (a plain
+HTTP server), the bytes are hashed as a local file's are.
 
 Credentials come from each store's own environment and configuration (``AWS_ACCESS_KEY_ID``,
 ``AWS_ENDPOINT_URL``, ``~/.aws``, ``GOOGLE_APPLICATION_CREDENTIALS``, ``AZURE_STORAGE_*``); the
@@ -143,14 +143,14 @@ def list_folder(url: str) -> list[RemoteObject]:
 
 def identity(info: dict[str, Any]) -> str | None:
     """An object's fingerprint for the ledger from its listing: ETag, size and modification
-    time together (None where the store gives neither ETag nor time: hash its bytes)."""
+    time together (None where the store gives no ETag: its bytes are hashed as they are read)."""
     etag = next((str(info[k]).strip('"') for k in ETAG_KEYS if info.get(k)), None)
-    modified = next((info[k] for k in MODIFIED_KEYS if info.get(k)), None)
-    if etag is None and modified is None:
+    if etag is None:  # a time alone (HTTP's Last-Modified, to the second) would miss a quick rewrite
         return None
+    modified = next((info[k] for k in MODIFIED_KEYS if info.get(k)), None)
     if isinstance(modified, datetime.datetime):  # listed in local time, looked up in UTC: one instant
         modified = modified.timestamp()
-    return f"object:{etag or ''}:{info.get('size')}:{modified or ''}"
+    return f"object:{etag}:{info.get('size')}:{modified or ''}"
 
 
 def base_name(url: str) -> str:
