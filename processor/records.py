@@ -77,7 +77,9 @@ class SourceFile:
     data_format: str = "csv"
     #: A member of the archive at ``path``: its kind (``zip``, ``tar``, ``tar.gz``, ...), its
     #: path inside, where its bytes start in a tar's stream, and a zip's fingerprint from the
-    #: archive's directory (``processor/sources/archive.py``).
+    #: archive's directory (``processor/sources/archive.py``).  ``path`` may be a URL (an
+    #: object in a store, ``processor/sources/remote.py``); ``checksum`` is then the object's
+    #: ETag, size and time as listed, its fingerprint without reading it.
     archive: str | None = None
     member: str | None = None
     offset: int = 0
