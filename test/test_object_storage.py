@@ -34,6 +34,7 @@ from moto.server import ThreadedMotoServer
 
 from processor import RunReport, Settings, run_import
 from processor.publish.ledger import LEDGER_TABLE
+from processor.sources.remote import NO_RANGES
 
 REGION = "us-east-1"
 # Text that must come back byte for byte: unicode, a quoted comma, quote and line break,
@@ -394,6 +395,8 @@ class Served:
     def __init__(self) -> None:
         self.files: dict[str, bytes] = {}
         self.ranges: list[str] = []
+        #: Answer every GET with the whole file, as a server without range support does.
+        self.ranges_ignored = False
 
 
 def handler_for(served: Served) -> type[BaseHTTPRequestHandler]:
@@ -420,7 +423,7 @@ def handler_for(served: Served) -> type[BaseHTTPRequestHandler]:
             if data is None:
                 return
             wanted = re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range", ""))
-            if wanted is None:
+            if wanted is None or served.ranges_ignored:
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -481,6 +484,25 @@ def test_a_large_file_over_http_is_split_by_ranged_reads(table, tmp_path, http):
     assert report.error is None, report.error
     assert loaded(db, table) == expected(rows)
     assert any(not r.startswith("bytes=0-") for r in served.ranges)  # a part read from its middle
+
+
+def test_a_server_that_ignores_ranges_cannot_have_a_file_split(table, tmp_path, http):
+    """Splitting needs byte ranges: a server that answers every request with the whole file
+    fails the run with one line naming the URL's file, exit 3 (SPLIT_BYTES above the file's size
+    loads it whole, as the README says)."""
+    served, base = http
+    served.ranges_ignored = True
+    db = sqlite(tmp_path)
+    rows = rows_text(0, 2000)
+    served.files["/big.csv"] = csv_text(["id", "text"], rows).encode()
+    report = load_url(f"{base}/big.csv", db, table, tmp_path, split_bytes=16_000, workers=2)
+    assert report.error is not None
+    assert report.error.exit_code == 3
+    assert str(report.error) == f"big.csv: cannot be read: {NO_RANGES}"
+    assert not db.exists(table)
+    whole = load_url(f"{base}/big.csv", db, table, tmp_path)
+    assert whole.error is None, whole.error
+    assert loaded(db, table) == expected(rows)
 
 
 def test_a_missing_http_file_is_one_line_and_status_3(tmp_path, http):

@@ -22,6 +22,7 @@ request (it may quote signed headers).
 from __future__ import annotations
 
 import datetime
+import io
 import posixpath
 import re
 from dataclasses import dataclass
@@ -56,6 +57,11 @@ BLOCK_BYTES = 8 << 20
 #: The keys under which fsspec's implementations give an object's ETag and modification time.
 ETAG_KEYS = ("ETag", "etag", "Etag", "md5Hash")
 MODIFIED_KEYS = ("LastModified", "last_modified", "Last-Modified", "updated", "mtime")
+#: Why an HTTP server's file could not be read from an offset (a part of it, a zip's directory).
+NO_RANGES = (
+    "the server does not answer byte-range requests, which reading it from an offset needs "
+    "(a part of it: set SPLIT_BYTES above its size; a .zip: serve it from a server that does)"
+)
 #: Schemes whose URLs name one object each: a folder of them cannot be listed.
 SINGLE_OBJECT = frozenset({"http", "https"})
 
@@ -86,7 +92,47 @@ def open_path(path: str) -> IO[bytes]:
         opened = fs.open(inside, "rb", block_size=BLOCK_BYTES, cache_type="readahead")
     except Exception as error:
         raise remote_error(path, error) from None
-    return cast(IO[bytes], opened)
+    return cast(IO[bytes], _ObjectFile(opened, path))
+
+
+class _ObjectFile(io.RawIOBase):
+    """An object's fsspec file whose failures while it is read are OSErrors, as a local file's
+    are (a source that cannot be read: exit 3), not each library's own exception: an HTTP server
+    that ignores byte ranges (fsspec's ValueError), a connection lost mid-read (botocore's)."""
+
+    def __init__(self, opened: Any, url: str) -> None:
+        super().__init__()
+        self._file = opened
+        self._url = url
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        try:
+            data = self._file.read(len(buffer))
+        except OSError:
+            raise
+        except Exception as error:
+            if "range requests" in str(error):  # fsspec's advice to its caller is no user's
+                raise OSError(NO_RANGES) from None
+            raise OSError(mask(first_line(error), url_secrets(self._url))) from None
+        buffer[: len(data)] = data
+        return len(data)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return int(self._file.seek(offset, whence))
+
+    def tell(self) -> int:
+        return int(self._file.tell())
+
+    def close(self) -> None:
+        if not self.closed:
+            self._file.close()
+        super().close()
 
 
 def filesystem(url: str) -> tuple[AbstractFileSystem, str]:
