@@ -73,7 +73,7 @@ class RemoteObject:
     url: str
     name: str
     size: int
-    #: Its ETag, size and modification time as one string (None: the store gives neither).
+    #: Its ETag, size and modification time as one string (None: the store gives no ETag).
     identity: str | None
 
 
