@@ -29,6 +29,7 @@ EXTRAS = {
     "dask": "dask",
     "distributed": "dask",
     "s3fs": "s3",
+    "gcsfs": "gcs",
     "aiohttp": "http",
 }
 
