@@ -225,8 +225,8 @@ class DryRunOptions:
     #: DEST_SQL: the write path shown is the one an engine of it takes.
     url: URL
     masked_url: str
-    #: SRC_DATA_FOLDER as it may be shown (a URL without its secrets).
-    source: str
+    #: SRC_DATA_FOLDER where it is a URL, as it may be shown (without its secrets); None: a path.
+    source: str | None
     if_exists: IfExists
     key: tuple[str, ...]
     indexes: tuple[tuple[str, ...], ...]

@@ -256,7 +256,7 @@ class Settings:
         return DryRunOptions(
             url=self.url,
             masked_url=self.masked_url,
-            source=self.shown_source,
+            source=self.shown_source if is_url(self.src_data_folder) else None,
             if_exists=self.if_exists,
             key=self.key,
             indexes=self.indexes,

@@ -87,8 +87,8 @@ class DryRun:
     #: The --env-file, and each of its lines: (line, name, used, as shown: masked).
     env_file: str | None = None
     env_file_lines: tuple[tuple[int, str, bool, str], ...] = ()
-    #: SRC_DATA_FOLDER as it may be shown (a URL without its password or query).
-    source: str = ""
+    #: SRC_DATA_FOLDER where it is a URL, as it may be shown (without its password or query).
+    source: str | None = None
 
     @property
     def estimated_rows(self) -> int | None:
@@ -103,7 +103,7 @@ class DryRun:
         exact = all(f.exact for f in self.files if not f.skipped)
         lines = [
             f"dry run: nothing was written to {self.destination}",
-            *([f"source: {self.source}"] if self.source else []),
+            *([f"source: {self.source}"] if self.source is not None else []),
             *self._env_file_text(),
             f"files: {len(self.files)} ({total:,} bytes); rows to load: "
             + (_rows(rows, exact) if rows is not None else "not estimated (compressed files)"),
