@@ -30,6 +30,7 @@ EXTRAS = {
     "distributed": "dask",
     "s3fs": "s3",
     "gcsfs": "gcs",
+    "adlfs": "azure",
     "aiohttp": "http",
 }
 

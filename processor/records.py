@@ -226,7 +226,7 @@ class DryRunOptions:
     url: URL
     masked_url: str
     #: SRC_DATA_FOLDER where it is a URL, as it may be shown (without its secrets); None: a path.
-    source: str | None
+    shown_source: str | None
     if_exists: IfExists
     key: tuple[str, ...]
     indexes: tuple[tuple[str, ...], ...]

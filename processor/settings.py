@@ -182,10 +182,11 @@ class Settings:
         return found + (notify_secrets(self.notify_url) if self.notify_url else ())
 
     @property
-    def shown_source(self) -> str:
-        """SRC_DATA_FOLDER as it may be shown (a URL's password and query as ``***``)."""
+    def shown_source(self) -> str | None:
+        """SRC_DATA_FOLDER where it is a URL, as it may be shown (its password and query as
+        ``***``); None where it is a local path."""
         source = self.src_data_folder
-        return shown_source(source) if isinstance(source, str) else str(source)
+        return shown_source(source) if isinstance(source, str) and is_url(source) else None
 
     def shown(self) -> dict[str, Any]:
         """Every setting as the report shows it, by its variable's name; DEST_SQL and NOTIFY_URL
@@ -195,7 +196,7 @@ class Settings:
         if self.env_file is not None:
             values["ENV_FILE"] = self.env_file.path
         values["DEST_SQL"] = self.masked_url
-        values["SRC_DATA_FOLDER"] = self.shown_source
+        values["SRC_DATA_FOLDER"] = self.shown_source or self.src_data_folder
         if self.notify_url is not None:
             values["NOTIFY_URL"] = shown_notify_url(self.notify_url)
         return {name: _plain(value) for name, value in values.items()}
@@ -256,7 +257,7 @@ class Settings:
         return DryRunOptions(
             url=self.url,
             masked_url=self.masked_url,
-            source=self.shown_source if is_url(self.src_data_folder) else None,
+            shown_source=self.shown_source,
             if_exists=self.if_exists,
             key=self.key,
             indexes=self.indexes,

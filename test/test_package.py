@@ -39,7 +39,7 @@ VERSION = VERSION_LINE[1]
 #: What a SQLite user does not install: every other database's driver, and Dask.
 OPTIONAL: tuple[str, ...] = ("psycopg2", "MySQLdb", "pgpq", "duckdb", "duckdb_engine", "dask", "distributed")
 # Object storage and HTTP (SRC_DATA_FOLDER as a URL): a local folder imports none of them.
-OPTIONAL += ("fsspec", "s3fs", "gcsfs", "aiohttp")
+OPTIONAL += ("fsspec", "s3fs", "gcsfs", "adlfs", "aiohttp")
 SAMPLE = sorted((ROOT / "data").glob("**/*.csv"))
 
 BLOCKER = '''

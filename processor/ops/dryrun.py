@@ -216,7 +216,7 @@ def describe_plan(
     return DryRun(
         table=table,
         destination=options.masked_url,
-        source=options.source,
+        source=options.shown_source,
         dialect=backend.name,
         files=tuple(
             PlannedFile(
