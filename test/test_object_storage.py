@@ -447,6 +447,11 @@ def test_gs_urls_glob_split_and_skip_as_s3_does(table, tmp_path, gcs):
     assert sorted(again.skipped) == ["2024/a.csv", "b.csv.gz"]
     assert loaded(db, table) == expected(a + b)
 
+    missing = load_url(f"gs://no-{bucket}/q", db, table, tmp_path, if_exists="append")
+    assert missing.error is not None
+    assert missing.error.exit_code == 3
+    assert str(missing.error) == f"gs://no-{bucket}/q: not found (no such bucket, container or object)"
+
 
 # --- Azure Blob Storage ------------------------------------------------------------------------
 
@@ -535,6 +540,11 @@ def test_az_urls_glob_split_and_skip_as_s3_does(table, tmp_path, azure):
     assert again.error is None, again.error
     assert sorted(again.skipped) == ["2024/a.csv", "b.csv.gz"]
     assert loaded(db, table) == expected(a + b)
+
+    missing = load_url(f"az://no-{container}/q", db, table, tmp_path, if_exists="append")
+    assert missing.error is not None
+    assert missing.error.exit_code == 3
+    assert str(missing.error) == f"az://no-{container}/q: not found (no such bucket, container or object)"
 
 
 # --- HTTP ------------------------------------------------------------------------------------

@@ -62,6 +62,20 @@ NO_RANGES = (
     "the server does not answer byte-range requests, which reading it from an offset needs "
     "(a part of it: set SPLIT_BYTES above its size; a .zip: serve it from a server that does)"
 )
+#: The exceptions of a store's library that found no credentials to sign a request with.
+NO_CREDENTIALS = (
+    "NoCredentialsError",
+    "PartialCredentialsError",
+    "DefaultCredentialsError",
+    "CredentialUnavailableError",
+)
+#: Where each store's library finds credentials (by its package), for the message of none or
+#: refused ones.
+CREDENTIALS = {
+    "s3fs": "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or ~/.aws/credentials (AWS_PROFILE)",
+    "gcsfs": "GOOGLE_APPLICATION_CREDENTIALS, or gcloud auth application-default login",
+    "adlfs": "AZURE_STORAGE_CONNECTION_STRING, or AZURE_STORAGE_ACCOUNT_NAME and AZURE_STORAGE_ACCOUNT_KEY",
+}
 #: Schemes whose URLs name one object each: a folder of them cannot be listed.
 SINGLE_OBJECT = frozenset({"http", "https"})
 
@@ -229,18 +243,15 @@ def remote_error(url: str, error: BaseException) -> SourceError:
     text is shown only where it is a plain reason (not found), never a request it quotes."""
     shown = shown_url(url)
     kind = type(error).__name__
+    package = PACKAGES.get(urlsplit(url).scheme.lower(), "")
+    hint = "set " + CREDENTIALS.get(package, "the store's standard variables or configuration")
     if isinstance(error, FileNotFoundError):
         return SourceError(f"{shown}: not found (no such bucket, container or object)")
-    if isinstance(error, PermissionError):
-        return SourceError(
-            f"{shown}: access denied: the store refused the credentials (check the store's "
-            "standard variables or configuration, e.g. AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
-        )
-    if kind in ("NoCredentialsError", "PartialCredentialsError", "DefaultCredentialsError"):
-        return SourceError(
-            f"{shown}: no credentials found: set the store's standard variables or configuration "
-            "(e.g. AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or ~/.aws/credentials)"
-        )
+    refused = kind == "ClientAuthenticationError" or getattr(error, "code", None) in (401, 403)
+    if isinstance(error, PermissionError) or refused:  # S3's; Azure's; Google's HttpError
+        return SourceError(f"{shown}: access denied: the store refused the credentials ({hint})")
+    if kind in NO_CREDENTIALS:
+        return SourceError(f"{shown}: no credentials found: {hint}")
     if kind == "ClientResponseError":  # aiohttp's, of an HTTP status: 404 is FileNotFoundError
         return SourceError(f"{shown}: the server answered HTTP {getattr(error, 'status', '?')}")
     if isinstance(error, OSError) or kind.endswith(("ConnectionError", "ConnectTimeoutError")):
