@@ -90,9 +90,9 @@ class JsonFormatter(logging.Formatter):
         return json_line(record.levelname, record.getMessage(), self.secrets, record.created, **fields)
 
 
-#: The object stores' libraries, whose INFO lines (``Found credentials in environment variables``)
-#: are shown only with LOG_LEVEL=DEBUG.
-CHATTY = ("botocore", "aiobotocore", "s3fs", "fsspec")
+#: The object stores' libraries, whose INFO lines (``Found credentials in environment variables``,
+#: the Azure SDK's every request with its headers) are shown only with LOG_LEVEL=DEBUG.
+CHATTY = ("botocore", "aiobotocore", "s3fs", "fsspec", "gcsfs", "google", "adlfs", "azure")
 
 
 def setup_logging(level: str, fmt: str, secrets: Sequence[str] = ()) -> None:
