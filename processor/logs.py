@@ -90,6 +90,11 @@ class JsonFormatter(logging.Formatter):
         return json_line(record.levelname, record.getMessage(), self.secrets, record.created, **fields)
 
 
+#: The object stores' libraries, whose INFO lines (``Found credentials in environment variables``,
+#: the Azure SDK's every request with its headers) are shown only with LOG_LEVEL=DEBUG.
+CHATTY = ("botocore", "aiobotocore", "s3fs", "fsspec", "gcsfs", "google", "adlfs", "azure")
+
+
 def setup_logging(level: str, fmt: str, secrets: Sequence[str] = ()) -> None:
     """Send the importer's logs to stderr in the chosen format and level, ``secrets`` masked."""
     handler = logging.StreamHandler(sys.stderr)
@@ -98,4 +103,6 @@ def setup_logging(level: str, fmt: str, secrets: Sequence[str] = ()) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    for name in CHATTY:  # their INFO lines (where credentials were found) are noise beside the run's
+        logging.getLogger(name).setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
     logging.captureWarnings(True)  # a library's warning is a log line too (JSON with LOG_FORMAT=json)

@@ -28,6 +28,10 @@ EXTRAS = {
     "duckdb_engine": "duckdb",
     "dask": "dask",
     "distributed": "dask",
+    "s3fs": "s3",
+    "gcsfs": "gcs",
+    "adlfs": "azure",
+    "aiohttp": "http",
 }
 
 

@@ -79,7 +79,9 @@ class SourceFile:
     data_format: str = "csv"
     #: A member of the archive at ``path``: its kind (``zip``, ``tar``, ``tar.gz``, ...), its
     #: path inside, where its bytes start in a tar's stream, and a zip's fingerprint from the
-    #: archive's directory (``processor/sources/archive.py``).
+    #: archive's directory (``processor/sources/archive.py``).  ``path`` may be a URL (an
+    #: object in a store, ``processor/sources/remote.py``); ``checksum`` is then the object's
+    #: ETag, size and time as listed, its fingerprint without reading it.
     archive: str | None = None
     member: str | None = None
     offset: int = 0
@@ -230,6 +232,8 @@ class DryRunOptions:
     #: DEST_SQL: the write path shown is the one an engine of it takes.
     url: URL
     masked_url: str
+    #: SRC_DATA_FOLDER where it is a URL, as it may be shown (without its secrets); None: a path.
+    shown_source: str | None
     if_exists: IfExists
     key: tuple[str, ...]
     indexes: tuple[tuple[str, ...], ...]

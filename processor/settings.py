@@ -36,6 +36,9 @@ from processor.records import (
     PublishOptions,
 )
 from processor.sources.pipe import check_pipe_settings, reads_stdin
+from processor.sources.remote import is_url
+from processor.sources.remote import shown_url as shown_source
+from processor.sources.remote import url_secrets as source_secrets
 
 # SQLAlchemy, the schema file's types and TRANSFORM's pandas are imported where a value is
 # parsed, not here: ``--help`` builds the parser from this module and must import none of them.
@@ -84,7 +87,8 @@ SCHEME_ALIASES = {
 class Settings:
     """Everything one run needs; see README.md for each setting's meaning."""
 
-    src_data_folder: Path = Path("data")
+    #: A local folder or archive (a Path), or a URL that fsspec reads (a str: ``s3://bucket/prefix``).
+    src_data_folder: Path | str = Path("data")
     src_file_name: str = "**/*.csv"
     dest_sql: str = "sqlite:///import.db"
     #: The file DEST_SQL was read from (DEST_SQL_FILE, read by load_settings), so that no process
@@ -211,7 +215,16 @@ class Settings:
             found = url_secrets(self.url, self.dest_sql)
         except ConfigError:
             found = ()
+        source = self.src_data_folder
+        found += source_secrets(source) if isinstance(source, str) and is_url(source) else ()
         return found + (notify_secrets(self.notify_url) if self.notify_url else ())
+
+    @property
+    def shown_source(self) -> str | None:
+        """SRC_DATA_FOLDER where it is a URL, as it may be shown (its password and query as
+        ``***``); None where it is a local path."""
+        source = self.src_data_folder
+        return shown_source(source) if isinstance(source, str) and is_url(source) else None
 
     def shown(self) -> dict[str, Any]:
         """Every setting as the report shows it, by its variable's name; DEST_SQL and NOTIFY_URL
@@ -221,6 +234,7 @@ class Settings:
         if self.env_file is not None:
             values["ENV_FILE"] = self.env_file.path
         values["DEST_SQL"] = self.masked_url
+        values["SRC_DATA_FOLDER"] = self.shown_source or self.src_data_folder
         if self.notify_url is not None:
             values["NOTIFY_URL"] = shown_notify_url(self.notify_url)
         return {name: _plain(value) for name, value in values.items()}
@@ -283,6 +297,7 @@ class Settings:
         return DryRunOptions(
             url=self.url,
             masked_url=self.masked_url,
+            shown_source=self.shown_source,
             if_exists=self.if_exists,
             key=self.key,
             indexes=self.indexes,
@@ -516,6 +531,12 @@ def _path(name: str, text: str) -> Path:
     return Path(text)
 
 
+def _source(name: str, text: str) -> Path | str:
+    """A local folder or archive, or a URL (``s3://``, ``https://``: kept as written, as a path
+    would fold its ``//``)."""
+    return text if is_url(text) else Path(text)
+
+
 def _schema_file(name: str, text: str) -> SchemaFile:
     from processor.plan.schema_file import read_schema_file
 
@@ -546,8 +567,9 @@ class Option:
 OPTIONS = (
     Option(
         "SRC_DATA_FOLDER",
-        _path,
-        "folder (or archive) to search for source files; - reads one file from stdin, named by SRC_FILE_NAME",
+        _source,
+        "folder (or archive) to search for source files; a URL: s3://bucket/prefix, "
+        "https://host/file.csv; or -: one file piped to stdin, named by SRC_FILE_NAME",
     ),
     Option(
         "SRC_FILE_NAME",

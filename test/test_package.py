@@ -37,7 +37,9 @@ VERSION_LINE = re.search(r'^version = "([^"]+)"$', (ROOT / "pyproject.toml").rea
 assert VERSION_LINE is not None, "pyproject.toml names no version"
 VERSION = VERSION_LINE[1]
 #: What a SQLite user does not install: every other database's driver, and Dask.
-OPTIONAL = ("psycopg2", "MySQLdb", "pgpq", "duckdb", "duckdb_engine", "dask", "distributed")
+OPTIONAL: tuple[str, ...] = ("psycopg2", "MySQLdb", "pgpq", "duckdb", "duckdb_engine", "dask", "distributed")
+# Object storage and HTTP (SRC_DATA_FOLDER as a URL): a local folder imports none of them.
+OPTIONAL += ("fsspec", "s3fs", "gcsfs", "adlfs", "aiohttp")
 SAMPLE = sorted((ROOT / "data").glob("**/*.csv"))
 
 BLOCKER = '''

@@ -48,6 +48,7 @@ from processor.sources.formats import format_of, has_header
 from processor.sources.parts import WHOLE, Part
 from processor.sources.quotes import GLUED
 from processor.sources.read import locate_records, read_batches, rechunk, sample_rows
+from processor.sources.remote import is_url
 from processor.sources.split import file_parts, scanner_for
 from processor.sources.text import InvalidRow, TextFormat, open_stored
 
@@ -178,6 +179,7 @@ def _profile(task: ProfileTask, context: TaskContext) -> ProfileResult:
     if scanner is None and (not task.fingerprint or task.source.checksum):
         return ProfileResult(task.source.name, names, sampled, size, task.source.checksum)
     digest = fingerprint(open_stored(task.source), check, scanner.feed if scanner else None)
+    digest = task.source.checksum or digest  # an object's identity, a zip member's CRC-32: as listed
     if scanner is None:
         return ProfileResult(task.source.name, names, sampled, size, digest)
     scanner.finish()
@@ -222,6 +224,8 @@ def load_file(task: LoadTask, context: TaskContext) -> FileResult:
 def _check_visible(source: SourceFile, context: TaskContext) -> None:
     """A worker that cannot see a source file (a cluster's worker without the shared volume)
     says which worker and which file; on this machine, the file went away since discovery."""
+    if is_url(source.path):  # an object: its store's error, when it is read, says what is wrong
+        return
     if not os.path.exists(source.path) and not context.where:  # seen by the run on this machine
         raise SourceError(f"{source.name}: no longer found at {source.path}: deleted or moved during the run")
     if not os.path.exists(source.path):

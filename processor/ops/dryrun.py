@@ -94,6 +94,8 @@ class DryRun:
     spelling: str = ""
     #: The file was piped to standard input (SRC_DATA_FOLDER=-).
     from_stdin: bool = False
+    #: SRC_DATA_FOLDER where it is a URL, as it may be shown (without its password or query).
+    source: str | None = None
 
     @property
     def estimated_rows(self) -> int | None:
@@ -109,6 +111,7 @@ class DryRun:
         exact = all(f.exact for f in self.files if not f.skipped)
         lines = [
             f"dry run: nothing was written to {self.destination}",
+            *([f"source: {self.source}"] if self.source is not None else []),
             *self._env_file_text(),
             f"files: {len(self.files)} ({total:,} bytes{piped}); rows to load: "
             + (_rows(rows, exact) if rows is not None else "not estimated (compressed files)"),
@@ -158,6 +161,7 @@ class DryRun:
     def to_json(self) -> dict[str, Any]:
         """The plan in the JSON report (``--dry-run --report-path x.json``)."""
         return {
+            "source": self.source,
             "env_file": None
             if self.env_file is None
             else {
@@ -228,6 +232,7 @@ def describe_plan(
     return DryRun(
         table=table,
         destination=options.masked_url,
+        source=options.shown_source,
         dialect=backend.name,
         files=tuple(
             PlannedFile(

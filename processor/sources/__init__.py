@@ -1,1 +1,2 @@
-"""Sources: find the input files (folders, archives, compression), read them in batches, split big ones."""
+"""Sources: find the input files (folders, object storage and HTTP, archives, compression), read them in
+batches, split big ones."""

@@ -16,15 +16,16 @@ import lzma
 import tarfile
 import zipfile
 from dataclasses import dataclass
-from pathlib import Path
-from typing import IO
+from pathlib import PurePath
+from typing import IO, cast
 
 from isal import igzip
 from wcmatch import glob
 
 from processor.errors import SourceError
 from processor.sources.inflate import open_zip_member
-from processor.sources.parts import bounded
+from processor.sources.parts import bounded, closing_both
+from processor.sources.remote import is_url, open_path
 
 #: Archive kinds by the end of their file's name, longest first.
 ARCHIVE_SUFFIXES = (
@@ -53,18 +54,19 @@ class Member:
     checksum: str | None = None
 
 
-def archive_kind(path: Path) -> str | None:
+def archive_kind(path: PurePath) -> str | None:
     """The kind of archive ``path`` names (``zip``, ``tar``, ``tar.gz``, ...), or None."""
     lower = path.name.lower()
     return next((kind for suffix, kind in ARCHIVE_SUFFIXES if lower.endswith(suffix)), None)
 
 
-def list_members(path: Path, kind: str, pattern: str) -> list[Member]:
-    """The archive's files whose paths match the glob ``pattern``, sorted by path."""
+def list_members(path: str, kind: str, pattern: str) -> list[Member]:
+    """The archive's files (at a local path or a URL) whose paths match the glob ``pattern``,
+    sorted by path."""
     try:
         members = _zip_members(path) if kind == "zip" else _tar_members(path)
     except (OSError, EOFError, zipfile.BadZipFile, tarfile.TarError, lzma.LZMAError) as error:
-        raise SourceError(f"{path.name}: cannot be read as a {kind} archive: {error}") from error
+        raise SourceError(f"{PurePath(path).name}: cannot be read as a {kind} archive: {error}") from error
     return sorted((m for m in members if matches(m.name, pattern)), key=lambda m: m.name)
 
 
@@ -73,13 +75,13 @@ def matches(name: str, pattern: str) -> bool:
     return glob.globmatch(name, pattern, flags=GLOB_FLAGS)
 
 
-def member_name(archive: Path, member: str) -> str:
+def member_name(archive: PurePath, member: str) -> str:
     """The name the ledger, report and rejects give a member: ``archive.zip!/folder/file.csv``."""
     return f"{archive.name}{SEPARATOR}{member}"
 
 
-def _zip_members(path: Path) -> list[Member]:
-    with zipfile.ZipFile(path) as archive:
+def _zip_members(path: str) -> list[Member]:
+    with open_path(path) as raw, zipfile.ZipFile(raw) as archive:
         return [
             Member(info.filename, info.file_size, checksum=f"crc32:{info.CRC:08x}:{info.file_size}")
             for info in archive.infolist()
@@ -87,10 +89,10 @@ def _zip_members(path: Path) -> list[Member]:
         ]
 
 
-def _tar_members(path: Path) -> list[Member]:
+def _tar_members(path: str) -> list[Member]:
     # Stream mode: one pass over the archive, however it is compressed.  ``tar -C dir .`` names
     # members ``./a/b.csv``: they are matched and named as ``a/b.csv``.
-    with tarfile.open(path, mode="r|*") as archive:
+    with open_path(path) as raw, tarfile.open(fileobj=raw, mode="r|*") as archive:
         return [
             Member(info.name.removeprefix("./"), info.size, offset=info.offset_data)
             for info in archive
@@ -102,11 +104,12 @@ def open_member(path: str, kind: str, member: str, offset: int, size: int) -> IO
     """A member's bytes as a stream (for a tar: ``size`` bytes at ``offset`` of its stream)."""
     if kind == "zip":
         # Closing the archive now leaves its file open until the member's stream is closed.
-        with zipfile.ZipFile(path) as archive:
+        with zip_file(path) as archive:
             try:
                 return open_zip_member(path, archive, archive.getinfo(member))
             except KeyError:
-                raise SourceError(f"{member_name(Path(path), member)}: no longer in the archive") from None
+                name = member_name(PurePath(path), member)
+                raise SourceError(f"{name}: no longer in the archive") from None
     stream = _decompressed(path, kind)
     if kind == "tar":
         stream.seek(offset)
@@ -115,7 +118,21 @@ def open_member(path: str, kind: str, member: str, offset: int, size: int) -> IO
     return bounded(stream, size)
 
 
+def zip_file(path: str) -> zipfile.ZipFile:
+    """A zip archive at a local path or a URL (read through ``open_path``, by ranged reads).
+    Closing it leaves its file open until a member's stream from it is closed (a local one);
+    an object's file holds no descriptor and goes with its last reader."""
+    return zipfile.ZipFile(open_path(path) if is_url(path) else path)
+
+
 def _decompressed(path: str, kind: str) -> IO[bytes]:
+    if is_url(path):
+        raw = open_path(path)
+        if kind == "tar":
+            return raw
+        if kind == "tar.gz":
+            return closing_both(cast(IO[bytes], igzip.IGzipFile(fileobj=raw, mode="rb")), raw)
+        return closing_both(bz2.BZ2File(raw) if kind == "tar.bz2" else lzma.LZMAFile(raw), raw)
     if kind == "tar.gz":
         return igzip.open(path, "rb")
     if kind == "tar.bz2":

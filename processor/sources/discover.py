@@ -10,29 +10,37 @@ from __future__ import annotations
 
 import logging
 import os
-from pathlib import Path
+from dataclasses import replace
+from pathlib import Path, PurePath, PurePosixPath
 
 from processor.errors import ConfigError, SourceError
 from processor.records import SourceFile
-from processor.sources.archive import archive_kind, list_members, member_name
+from processor.sources.archive import archive_kind, list_members, matches, member_name
 from processor.sources.formats import format_for
+from processor.sources.remote import is_url, list_folder, locate, shown_url
 
 log = logging.getLogger(__name__)
 
 COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zst": "zstd", ".zip": "zip"}
 
 
-def discover_files(folder: Path, pattern: str, delimiter: str | None) -> list[SourceFile]:
+def discover_files(folder: Path | str, pattern: str, delimiter: str | None) -> list[SourceFile]:
     """Glob ``pattern`` below ``folder``; return readable, non-empty files sorted by relative path.
 
     Empty (0-byte) files are skipped with a warning.  Files whose real location lies outside the
-    folder (a symlink leading elsewhere) are refused, so a glob can never read beyond it.
+    folder (a symlink leading elsewhere) are refused, so a glob can never read beyond it.  A URL
+    (``s3://bucket/prefix``, ``https://host/file.csv``) is read through fsspec (``remote.py``).
     """
+    if is_url(folder):
+        return _discover_remote(str(folder), pattern, delimiter)
+    folder = Path(folder)
     if not folder.exists():
         raise SourceError(f"SRC_DATA_FOLDER does not exist: {folder}")
     kind = archive_kind(folder)
     if kind is not None and folder.is_file():
-        return _discover_members(folder, kind, pattern, delimiter)
+        if not os.access(folder, os.R_OK):
+            raise SourceError(f"{folder.name}: cannot be read (permission denied)")
+        return _discover_members(str(folder), folder, kind, pattern, delimiter)
     if not folder.is_dir():
         raise SourceError(f"SRC_DATA_FOLDER is not a folder: {folder}")
     root = folder.resolve()
@@ -80,20 +88,48 @@ def _format(name: str, delimiter: str | None) -> tuple[str | None, str, str]:
     return compression, delimiter or data_format.default_delimiter(data_suffix), data_format.name
 
 
-def _found(found: list[SourceFile], pattern: str, folder: Path, empty: int) -> list[SourceFile]:
+def _discover_remote(url: str, pattern: str, delimiter: str | None) -> list[SourceFile]:
+    """The objects below a URL matching ``pattern``; a URL of one object is that file (whatever
+    the pattern: it is named), or the archive whose members are globbed."""
+    single = locate(url)
+    if single is not None:
+        name = PurePosixPath(single.name)
+        kind = archive_kind(name)
+        if kind is not None:
+            return _discover_members(url, name, kind, pattern, delimiter, single.size)
+        objects = [single]
+    else:
+        objects = [o for o in list_folder(url) if matches(o.name, pattern)]
+    found: list[SourceFile] = []
+    empty = 0
+    for item in objects:
+        if item.size == 0:
+            log.warning("%s: empty file (0 bytes), skipped", item.name)
+            empty += 1
+            continue
+        compression, field_delimiter, data_format = _format(item.name, delimiter)
+        source = SourceFile(item.url, item.name, item.size, compression, field_delimiter, data_format)
+        found.append(replace(source, checksum=item.identity))
+    return _found(found, pattern, shown_url(url), empty)
+
+
+def _found(found: list[SourceFile], pattern: str, folder: PurePath | str, empty: int) -> list[SourceFile]:
     if not found:
         skipped = f" (only {empty} empty file{'s' if empty > 1 else ''}, skipped)" if empty else ""
         raise SourceError(f"no file matches SRC_FILE_NAME={pattern!r} in {folder}{skipped}")
     return found
 
 
-def _discover_members(archive: Path, kind: str, pattern: str, delimiter: str | None) -> list[SourceFile]:
-    """The archive's members matching ``pattern``; empty ones are skipped with a warning."""
-    if not os.access(archive, os.R_OK):
-        raise SourceError(f"{archive.name}: cannot be read (permission denied)")
+def _discover_members(
+    path: str, archive: PurePath, kind: str, pattern: str, delimiter: str | None, size: int | None = None
+) -> list[SourceFile]:
+    """The members matching ``pattern`` of the archive at ``path`` (named ``archive``); empty ones
+    are skipped with a warning."""
+    if size == 0:
+        raise SourceError(f"{archive.name}: cannot be read as a {kind} archive: it is empty (0 bytes)")
     found: list[SourceFile] = []
     empty = 0
-    for member in list_members(archive, kind, pattern):
+    for member in list_members(path, kind, pattern):
         name = member_name(archive, member.name)
         if member.size == 0:
             log.warning("%s: empty file (0 bytes), skipped", name)
@@ -104,7 +140,7 @@ def _discover_members(archive: Path, kind: str, pattern: str, delimiter: str | N
             raise SourceError(f"{name}: a .zip inside an archive is not read; match the files inside it")
         found.append(
             SourceFile(
-                str(archive),
+                path,
                 name,
                 member.size,
                 compression,
@@ -116,7 +152,7 @@ def _discover_members(archive: Path, kind: str, pattern: str, delimiter: str | N
                 checksum=member.checksum,
             )
         )
-    return _found(found, pattern, archive, empty)
+    return _found(found, pattern, shown_url(path) if is_url(path) else archive, empty)
 
 
 def common_stem(files: list[SourceFile]) -> str:

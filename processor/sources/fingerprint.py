@@ -5,7 +5,8 @@ compressed bytes go by), so a run reads each file once.  A file gets a pass of i
 (``fingerprint``) only where something needs it before loading: a rerun of an append, for a file
 the ledger already names with the same size (skipped when it matches), and a file loaded in
 parts (split into byte ranges, found in that same pass, or a compressed one handed out in
-blocks), which no single reading sees whole.
+blocks), which no single reading sees whole.  A zip member (its CRC-32 and size) and an object in
+a store (its ETag, size and time, ``remote.py``) have a fingerprint from their listing instead.
 """
 
 from __future__ import annotations

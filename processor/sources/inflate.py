@@ -16,6 +16,8 @@ from typing import IO
 
 from isal import isal_zlib
 
+from processor.sources.remote import open_path
+
 #: A local file header (APPNOTE 4.3.7): signature, versions, flags, method, time, date, CRC-32,
 #: sizes, and the lengths of the name and the extra field that follow it.
 LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
@@ -32,7 +34,7 @@ def open_zip_member(path: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo) 
     else by ``archive``."""
     if info.compress_type != zipfile.ZIP_DEFLATED or info.flag_bits & ENCRYPTED:
         return archive.open(info)
-    raw = open(path, "rb")  # noqa: SIM115 - closed with the member's stream
+    raw = open_path(path)  # closed with the member's stream
     try:
         raw.seek(info.header_offset)
         header = raw.read(LOCAL_HEADER.size)

@@ -102,3 +102,18 @@ def slice_stream(raw: IO[bytes], part: Part, seekable: bool) -> IO[bytes]:
 def bounded(raw: IO[bytes], length: int | None) -> io.BufferedReader:
     """At most ``length`` bytes of ``raw`` from where it stands, buffered; closing it closes ``raw``."""
     return io.BufferedReader(_Slice(raw, length), buffer_size=1 << 20)
+
+
+def closing_both(outer: IO[bytes], inner: IO[bytes]) -> IO[bytes]:
+    """``outer``, a decompressor reading ``inner``, made to close ``inner`` too (the standard
+    library's decompressors leave a file object they were given open)."""
+    close_outer = outer.close
+
+    def close() -> None:
+        try:
+            close_outer()
+        finally:
+            inner.close()
+
+    outer.close = close  # type: ignore[method-assign]
+    return outer

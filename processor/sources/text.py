@@ -22,10 +22,11 @@ import pyarrow as pa
 from isal import igzip, isal_zlib
 
 from processor.errors import SourceError, first_line
-from processor.sources.archive import open_member
+from processor.sources.archive import open_member, zip_file
 from processor.sources.fingerprint import StreamDigest
 from processor.sources.inflate import open_zip_member
-from processor.sources.parts import WHOLE, Part, bounded, slice_stream
+from processor.sources.parts import WHOLE, Part, bounded, closing_both, slice_stream
+from processor.sources.remote import open_path
 
 if TYPE_CHECKING:  # discovery picks each file's format, whose reader this module is
     from processor.records import SourceFile
@@ -96,11 +97,11 @@ def open_bytes(source: SourceFile, digest: StreamDigest | None = None) -> IO[byt
             raw = digest.wrap(raw)
         if source.compression == "gzip":  # ISA-L's inflate: a third of zlib's CPU, the same text
             # typeshed does not declare GzipFile (IGzipFile's base) an IO[bytes]; it is one.
-            return _closing_both(cast(IO[bytes], igzip.IGzipFile(fileobj=raw, mode="rb")), raw)
+            return closing_both(cast(IO[bytes], igzip.IGzipFile(fileobj=raw, mode="rb")), raw)
         if source.compression == "bz2":
-            return _closing_both(bz2.BZ2File(raw), raw)
+            return closing_both(bz2.BZ2File(raw), raw)
         if source.compression == "xz":
-            return _closing_both(lzma.LZMAFile(raw), raw)
+            return closing_both(lzma.LZMAFile(raw), raw)
         if source.compression == "zstd":
             return pa.CompressedInputStream(pa.PythonFile(raw, mode="r"), "zstd")
         return raw
@@ -112,7 +113,7 @@ def open_stored(source: SourceFile) -> IO[bytes]:
     """A source file's bytes as stored (still compressed if it is): the file, or its archive's member."""
     if source.archive is not None and source.member is not None:
         return open_member(source.path, source.archive, source.member, source.offset, source.size)
-    return open(source.path, "rb")  # closed with what reads it
+    return open_path(source.path)  # closed with what reads it
 
 
 def seekable(source: SourceFile) -> bool:
@@ -126,24 +127,9 @@ def hashed_while_read(source: SourceFile) -> bool:
     return source.compression != "zip"
 
 
-def _closing_both(outer: IO[bytes], inner: IO[bytes]) -> IO[bytes]:
-    """``outer``, a decompressor reading ``inner``, made to close ``inner`` too (the standard
-    library's decompressors leave a file object they were given open)."""
-    close_outer = outer.close
-
-    def close() -> None:
-        try:
-            close_outer()
-        finally:
-            inner.close()
-
-    outer.close = close  # type: ignore[method-assign]
-    return outer
-
-
 def _open_zip_member(source: SourceFile) -> IO[bytes]:
     try:
-        archive = zipfile.ZipFile(source.path)
+        archive = zip_file(source.path)
     except zipfile.BadZipFile as exc:
         raise SourceError(f"{source.name}: cannot be opened: {exc}") from exc
     # Closing the archive now leaves its file open until a member's stream from it is closed.
