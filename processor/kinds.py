@@ -114,6 +114,11 @@ class ColumnType:
     #: compares as the times do); None: the ISO range, years 1000 to 9999.
     earliest: str | None = None
     latest: str | None = None
+    #: TIMESTAMP: digits of a second's fraction the column keeps (a typed file's, e.g. 6 for
+    #: Parquet's microseconds; text is planned whole seconds), and whether it keeps the instant
+    #: of a zoned time (PostgreSQL's ``timestamptz``) rather than a wall-clock time.
+    fraction: int = 0
+    zoned: bool = False
     #: TEXT: the fewest and most characters, the most bytes (UTF-8) a value may have.
     min_chars: int = 0
     max_chars: int | None = None
@@ -170,7 +175,9 @@ class ColumnType:
         if self.kind is Kind.DATE:
             return "a valid date written YYYY-MM-DD" + _describe_range(self)
         if self.kind is Kind.TIMESTAMP:
-            return "a valid timestamp written YYYY-MM-DD HH:MM:SS" + _describe_range(self)
+            fraction = f" with at most {self.fraction} digits of a second" if self.fraction else ""
+            zone = " (an instant, with its zone)" if self.zoned else ""
+            return f"a valid timestamp written YYYY-MM-DD HH:MM:SS{fraction}{zone}" + _describe_range(self)
         if self.kind is Kind.BOOLEAN:
             return "a boolean (true/false, t/f, yes/no, y/n, 1/0)"
         return _describe_text(self)
@@ -516,6 +523,11 @@ class ColumnProfile:
     not_float: str | None = None
     not_date: str | None = None
     unfit: str | None = None
+    #: The type a typed file (Parquet) gives the column, which no sample changes, and that
+    #: type as the file names it (``int64``, ``decimal128(38, 10)``); ``declared_as`` without
+    #: ``declared``: files that declare different types (text).
+    declared: ColumnType | None = None
+    declared_as: str | None = None
 
     @property
     def settled(self) -> bool:
@@ -542,7 +554,27 @@ class ColumnProfile:
             not_float=first(self.not_float, other.not_float),
             not_date=first(self.not_date, other.not_date),
             unfit=first(self.unfit, other.unfit),
+            **_merge_declared(self, other),
         )
+
+
+def _merge_declared(a: ColumnProfile, b: ColumnProfile) -> dict[str, ColumnType | str | None]:
+    """What two files declare of a column together: the one type where they agree (the widest
+    of two decimals, the finer of two timestamps' fractions), else none (text), citing both."""
+    if a.declared_as is None or b.declared_as is None:  # one says nothing (no values, not typed)
+        return {"declared": a.declared or b.declared, "declared_as": a.declared_as or b.declared_as}
+    x, y = a.declared, b.declared
+    if x is None or y is None:  # an earlier disagreement stays one
+        return {"declared": None, "declared_as": a.declared_as if x is None else b.declared_as}
+    if x == y:
+        return {"declared": x, "declared_as": a.declared_as}
+    if x.kind is y.kind is Kind.DECIMAL and x.precision is not None and y.precision is not None:
+        scale = max(x.scale or 0, y.scale or 0)
+        whole = max(x.precision - (x.scale or 0), y.precision - (y.scale or 0))
+        return {"declared": bounded_decimal(whole + scale, scale), "declared_as": a.declared_as}
+    if x.kind is y.kind is Kind.TIMESTAMP and x.zoned == y.zoned:
+        return {"declared": replace(x, fraction=max(x.fraction, y.fraction)), "declared_as": a.declared_as}
+    return {"declared": None, "declared_as": f"{a.declared_as} in one file, {b.declared_as} in another"}
 
 
 def classify(values: pa.Array) -> ColumnProfile:
@@ -633,7 +665,17 @@ def choose_type(profile: ColumnProfile, decimal_type: Callable[[int, int], Colum
     ``decimal_type(whole_digits, scale)`` is the database's exact decimal type for such values,
     or None where it has none (the column is then text).  Integers beyond 64 bits stay text
     (they are identifiers more often than quantities) unless the column also holds fractions.
+    A type a typed file declares is taken as it is (a decimal: where the database has an exact
+    one); files that declare different types make text.
     """
+    if profile.declared is not None:
+        declared = profile.declared
+        if declared.kind is Kind.DECIMAL and declared.precision is not None:
+            whole, scale = declared.precision - (declared.scale or 0), declared.scale or 0
+            return decimal_type(whole, scale) or TEXT
+        return declared
+    if profile.declared_as is not None:
+        return TEXT
     if profile.empty:
         return TEXT
     if profile.integer:
@@ -653,6 +695,11 @@ def explain(profile: ColumnProfile, chosen: ColumnType) -> str:
     """Why ``choose_type`` chose ``chosen`` for ``profile``, in a few words with a sampled value
     (the dry run's plan shows it: "leading zeros in `00123`")."""
     kind = chosen.kind
+    if profile.declared is not None:
+        held = "" if kind is profile.declared.kind else f", which has no exact {profile.declared.kind.value} type here"
+        return f"the file's type {profile.declared_as}{held}"
+    if profile.declared_as is not None:
+        return f"the files' types differ: {profile.declared_as}"
     if profile.empty:
         return "no values in the sample"
     if kind is Kind.INTEGER:

@@ -93,6 +93,8 @@ class MySQLTypeMap(TypeMap):
             return mysql.LONGTEXT()  # any field a CSV file can hold (TEXT holds only 64 KiB)
         if column.kind is Kind.INTEGER and column.high > INT64_MAX:  # an existing BIGINT UNSIGNED's
             return mysql.BIGINT(unsigned=True)
+        if column.kind is Kind.TIMESTAMP and column.fraction:  # a typed file's: DATETIME(6) keeps them
+            return mysql.DATETIME(fsp=column.fraction)
         return super().column_type(column, key)
 
     def decimal_type(self, whole_digits: int, scale: int) -> ColumnType | None:

@@ -164,10 +164,11 @@ def _profile(task: ProfileTask, context: TaskContext) -> ProfileResult:
     first = 2 if has_header(task.source) else 1
     _check_quotes(task.source, task.fmt, invalid, _record_number(sample.num_rows, invalid, first))
     shaped, _ = _shaped(reading, WHOLE, sample, lambda row: _record_number(row, invalid, first))
+    typed = format_of(task.source).typed
     if reading is task:
-        sampled, names = profile_table(shaped, task.settled), tuple(shaped.column_names)
+        sampled, names = profile_table(shaped, task.settled, typed=typed), tuple(shaped.column_names)
     else:
-        sampled, names = profile_table(shaped, task.settled, left_out=True), layout.columns
+        sampled, names = profile_table(shaped, task.settled, left_out=True, typed=typed), layout.columns
     scanner = scanner_for(task.source, task.fmt, task.split_bytes) if task.split_bytes else None
     if scanner is None and (not task.fingerprint or task.source.checksum):
         return ProfileResult(task.source.name, names, sampled, size, task.source.checksum)
@@ -368,7 +369,9 @@ def text_bytes(chunk: pa.Table) -> int:
     """About how many bytes of CSV text ``chunk`` (string columns) was read from: its values'
     bytes, and one separator or line end after each field (quotes and NULL markers are not
     counted).  For progress only: the file's own size is what the report counts."""
-    values = sum(pc.sum(pc.binary_length(column)).as_py() or 0 for column in chunk.columns)
+    values = sum(
+        pc.sum(pc.binary_length(column)).as_py() or 0 for column in chunk.columns if pa.types.is_string(column.type)
+    )
     return values + chunk.num_rows * chunk.num_columns
 
 

@@ -40,8 +40,8 @@ def read_batches(
     keys: Sequence[str] = (),
     quotes: bool = True,
 ) -> Iterator[pa.RecordBatch]:
-    """Stream the data rows (after the header) as batches of nullable string arrays, one per
-    field of ``include`` (default: all ``columns`` fields), named by the field's index; a keyed
+    """Stream the data rows (after the header) as batches of nullable string arrays (a typed
+    format's: of its own types, ``Format.typed``), one per field of ``include`` (default: all ``columns`` fields), named by the field's index; a keyed
     format's fields are its ``keys``.  Its format reads them (``read_csv_batches``: a delimited
     file's), passing ragged or unreadable records to ``on_invalid`` in record order."""
     return format_of(source).read_batches(
@@ -96,9 +96,10 @@ def sample_rows(
             break
         batches.append(batch)
         taken += batch.num_rows
+    if batches:  # a typed format's batches (the first may be empty) bring their types
+        return pa.Table.from_batches(batches)
     fields = range(columns) if include is None else include
-    schema = pa.schema([(str(i), pa.string()) for i in fields])
-    return pa.Table.from_batches(batches, schema=schema)
+    return pa.Table.from_batches([], schema=pa.schema([(str(i), pa.string()) for i in fields]))
 
 
 def locate_records(

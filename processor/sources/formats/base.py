@@ -4,7 +4,10 @@ A format is an object (one per module in this package, listed in the registry of
 ``__init__.py``) that says what its files are like (a header line? a delimiter? columns named
 by each record's keys? cut into byte ranges?) and reads them: a file's column names, batches of
 nullable text columns numbered by record, and the text of records that were rejected.  Every
-format gives the pipeline the same text columns, so types are planned and checked by one rule.
+text format gives the pipeline the same text columns, so types are planned and checked by one
+rule; a typed format (Parquet) gives Arrow columns of the types its files declare, which the
+plan takes as given (``processor/plan/declared.py``) and the load converts without text
+(``processor/load/typed.py``).
 """
 
 from __future__ import annotations
@@ -41,6 +44,9 @@ class Format(Protocol):
     splittable: bool
     #: What a file without a single column name lacks, for the SourceError naming it.
     no_columns: str
+    #: Whether its columns carry their own types (Parquet), declared rather than sampled; else
+    #: every column is nullable text.
+    typed: bool
 
     def default_delimiter(self, suffix: str) -> str:
         """The delimiter a file with the data suffix ``suffix`` has unless SRC_DELIMITER is set."""

@@ -509,6 +509,7 @@ class CsvFormat:
     delimited = True
     splittable = True
     no_columns = "line 1: no header"
+    typed = False
 
     def default_delimiter(self, suffix: str) -> str:
         return "\t" if suffix == ".tsv" else ","

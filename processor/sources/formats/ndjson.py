@@ -209,6 +209,7 @@ class NdjsonFormat:
     delimited = False
     splittable = True
     no_columns = "no JSON object with a key"
+    typed = False
 
     def default_delimiter(self, suffix: str) -> str:
         return ","  # unused: no field is split on it

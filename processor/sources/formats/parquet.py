@@ -1,0 +1,200 @@
+"""Parquet (``.parquet``, ``.pq``): columns that carry their own types, read as Arrow arrays.
+
+No text round trip: the plan takes each column's type from the file's schema
+(``processor/plan/declared.py``) and the load converts the arrays (``processor/load/typed.py``).
+What has no kind of its own is made text here, exactly: a dictionary column is its values; a
+time of day its ISO text (``01:02:03.000004``); a list, struct or map its compact JSON (a map as
+its ``[key, value]`` pairs; decimals, dates and times inside as JSON strings, bytes as hex).  A
+binary column, a duration or an interval is refused (no kind holds it).  The columns are the
+schema's top-level fields, matched by name across files; records are numbered by row from 1
+(the rejects file names a row by that number, with the row as JSON).
+
+A file that is not a plain file on disk (compressed, ``.gz`` say, or an archive's member) is
+copied to a temporary file first: Parquet's footer is read before its data, which needs seeking.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from processor.errors import SourceError
+from processor.sources.fingerprint import BLOCK_BYTES
+from processor.sources.text import InvalidRow, TextFormat, open_bytes, open_stored
+
+if TYPE_CHECKING:
+    from processor.records import SourceFile
+    from processor.sources.fingerprint import StreamDigest
+    from processor.sources.parts import Part
+
+#: Rows per batch read (rechunked to CHUNK_SIZE after).
+BATCH_ROWS = 65_536
+
+
+@contextlib.contextmanager
+def open_parquet(source: SourceFile) -> Iterator[pq.ParquetFile]:
+    """The file's Parquet reader; a file that is not one is a SourceError naming it."""
+    with contextlib.ExitStack() as stack:
+        if source.compression is None and source.archive is None:
+            where: Any = source.path
+        else:  # seekable bytes for the footer: a decompressed or extracted copy
+            where = stack.enter_context(tempfile.TemporaryFile(prefix="parquet-"))
+            with open_bytes(source) as raw:
+                shutil.copyfileobj(raw, where, BLOCK_BYTES)
+            where.seek(0)
+        try:
+            reader = pq.ParquetFile(where)
+        except (pa.ArrowException, OSError) as error:
+            raise _unreadable(source, error) from None
+        stack.callback(reader.close)
+        yield reader
+
+
+def _unreadable(source: SourceFile, error: BaseException) -> SourceError:
+    return SourceError(f"{source.name}: not a readable Parquet file: {error}")
+
+
+def as_loaded(source: SourceFile, name: str, values: pa.Array) -> pa.Array:
+    """A column as the pipeline takes it: its own type where a kind holds it, else exact text."""
+    data_type = values.type
+    if pa.types.is_dictionary(data_type):
+        values = values.dictionary_decode()
+        data_type = values.type
+    if pa.types.is_large_string(data_type) or pa.types.is_string_view(data_type):
+        return pc.cast(values, pa.string())
+    if pa.types.is_time(data_type):
+        return pc.cast(values, pa.string())
+    if pa.types.is_nested(data_type):
+        return pa.array([None if v is None else _json(v) for v in values.to_pylist()], pa.string())
+    if pa.types.is_float16(data_type):
+        return pc.cast(values, pa.float32())
+    if (
+        pa.types.is_integer(data_type)
+        or pa.types.is_floating(data_type)
+        or pa.types.is_boolean(data_type)
+        or pa.types.is_decimal(data_type)
+        or pa.types.is_date(data_type)
+        or pa.types.is_timestamp(data_type)
+        or pa.types.is_string(data_type)
+        or pa.types.is_null(data_type)
+    ):
+        return values
+    raise SourceError(
+        f"{source.name}: column {name!r} is of Parquet/Arrow type {data_type}, which no column type "
+        "of the importer holds (binary, durations and intervals are not loaded); leave it out with "
+        "SRC_COLUMNS"
+    )
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_json_value)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.date | dt.time | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
+    return str(value)
+
+
+def read_parquet_batches(
+    source: SourceFile, include: Sequence[int] | None, digest: StreamDigest | None
+) -> Iterator[pa.RecordBatch]:
+    """The columns ``include`` (by position in the schema; default all) as batches, named by
+    position; the first batch is empty, so that a file without rows still says its types."""
+    if digest is not None:  # the ledger's fingerprint: the stored bytes, as for any file
+        with digest.wrap(open_stored(source)) as raw:
+            while raw.read(BLOCK_BYTES):
+                pass
+    with open_parquet(source) as reader:
+        schema = reader.schema_arrow
+        fields = list(range(len(schema))) if include is None else list(include)
+        names = [schema.field(i).name for i in fields]
+        empty = [pa.array([], schema.field(i).type) for i in fields]
+        yield _loaded(source, names, fields, empty)
+        try:
+            for batch in reader.iter_batches(batch_size=BATCH_ROWS, columns=names, use_threads=False):
+                yield _loaded(source, names, fields, list(batch.columns))
+        except (pa.ArrowException, OSError) as error:
+            raise _unreadable(source, error) from None
+
+
+def _loaded(source: SourceFile, names: list[str], fields: list[int], columns: list[pa.Array]) -> pa.RecordBatch:
+    arrays = [as_loaded(source, name, values) for name, values in zip(names, columns, strict=True)]
+    return pa.record_batch(arrays, names=[str(i) for i in fields])
+
+
+def locate_rows(source: SourceFile, records: set[int]) -> dict[int, tuple[int, str]]:
+    """Rows (numbered from 1) -> (the row's number, the row as JSON) for the rejects file."""
+    found: dict[int, tuple[int, str]] = {}
+    with open_parquet(source) as reader:
+        first = 1
+        for group in range(reader.num_row_groups):
+            rows = reader.metadata.row_group(group).num_rows
+            wanted = sorted(r for r in records if first <= r < first + rows)
+            if wanted:
+                table = reader.read_row_group(group)
+                for record in wanted:
+                    row = table.slice(record - first, 1).to_pylist()[0]
+                    found[record] = (record, _json(row))
+            first += rows
+    return found
+
+
+class ParquetFormat:
+    """Parquet: typed columns named by the schema; no header line, no delimiter."""
+
+    name = "parquet"
+    suffixes: tuple[str, ...] = (".parquet", ".pq")
+    header_line = False
+    keyed = False
+    delimited = False
+    splittable = False
+    no_columns = "no column in its Parquet schema"
+    typed = True
+
+    def default_delimiter(self, suffix: str) -> str:
+        return ","  # unused: no field is split on it
+
+    def boundary_quoting(self, fmt: TextFormat) -> str:
+        return "none"  # unused: the file is not cut into byte ranges
+
+    def read_header(self, source: SourceFile, fmt: TextFormat, records: int) -> list[str] | None:
+        with open_parquet(source) as reader:
+            return list(reader.schema_arrow.names) or None
+
+    def read_batches(
+        self,
+        source: SourceFile,
+        fmt: TextFormat,
+        columns: int,
+        on_invalid: Callable[[InvalidRow], None],
+        part: Part,
+        digest: StreamDigest | None,
+        read_ahead: int,
+        include: Sequence[int] | None,
+        keys: Sequence[str],
+        quotes: bool,
+    ) -> Iterator[pa.RecordBatch]:
+        return read_parquet_batches(source, include, digest)
+
+    def locate_records(
+        self, source: SourceFile, fmt: TextFormat, records: set[int], part: Part
+    ) -> dict[int, tuple[int, str]]:
+        return locate_rows(source, records)
+
+
+PARQUET = ParquetFormat()
