@@ -1,0 +1,331 @@
+"""Parquet as an input format (issue 21): every Arrow type it maps, kept exactly on each
+database; values no column holds rejected with their row; files matched by column name; the
+ledger; the dry run; files that are no Parquet.
+
+Oracles: the values written with pyarrow, as Python objects (Decimal, date, datetime, bytes of
+text), compared with what each database's own driver returns for plain SQL; the planned SQL
+types against the README's table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+import math
+import tarfile
+import zipfile
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from conftest import Database, load, user_env
+from test_quotes import rejects_of
+
+UTC = dt.timezone.utc
+PARIS = dt.timezone(dt.timedelta(hours=1))
+BIG = Decimal("-1234567890123456789012345678.9012345678")  # 38 digits, scale 10
+INSTANT = dt.datetime(2024, 1, 2, 3, 4, 5, 123456, tzinfo=UTC)
+
+#: Column -> (Arrow array of three rows: an edge, another, NULL; what each row means).
+COLUMNS: dict[str, tuple[pa.Array, list[object]]] = {
+    "id": (pa.array([1, 2, 3], pa.int32()), [1, 2, 3]),
+    "i8": (pa.array([-128, 127, None], pa.int8()), [-128, 127, None]),
+    "i16": (pa.array([-32768, 32767, None], pa.int16()), [-32768, 32767, None]),
+    "i64": (pa.array([2**63 - 1, -(2**63), None], pa.int64()), [2**63 - 1, -(2**63), None]),
+    "i53": (pa.array([2**53 + 1, 0, None], pa.int64()), [2**53 + 1, 0, None]),
+    "u32": (pa.array([2**32 - 1, 0, None], pa.uint32()), [2**32 - 1, 0, None]),
+    "u64": (pa.array([2**63 - 1, 5, None], pa.uint64()), [2**63 - 1, 5, None]),
+    "f32": (pa.array([0.1, -2.5, None], pa.float32()), [float(np.float32(0.1)), -2.5, None]),
+    "f64": (pa.array([0.1, 1e300, None], pa.float64()), [0.1, 1e300, None]),
+    "dec": (pa.array([BIG, Decimal("1.5"), None], pa.decimal128(38, 10)), [BIG, Decimal("1.5"), None]),
+    "dec256": (
+        pa.array([Decimal("12345678901234567890.12345"), Decimal("0"), None], pa.decimal256(40, 5)),
+        [Decimal("12345678901234567890.12345"), Decimal("0"), None],
+    ),
+    "flag": (pa.array([True, False, None]), [True, False, None]),
+    "day": (pa.array([dt.date(1, 1, 1), dt.date(9999, 12, 31), None], pa.date32()), None),
+    "day64": (pa.array([dt.date(2024, 2, 29), dt.date(1970, 1, 1), None], pa.date64()), None),
+    "at": (
+        pa.array([dt.datetime(2024, 1, 2, 3, 4, 5, 123456), dt.datetime(1, 1, 1), None], pa.timestamp("us")),
+        None,
+    ),
+    "at_ms": (pa.array([dt.datetime(2024, 1, 2, 3, 4, 5, 123000), None, None], pa.timestamp("ms")), None),
+    "at_ns": (pa.array([1_700_000_000_123_456_000, 0, None], pa.timestamp("ns")), None),
+    "zoned": (pa.array([INSTANT, dt.datetime(1999, 12, 31, 23, 0, tzinfo=UTC), None], pa.timestamp("us", "Europe/Paris")), None),
+    "text": (pa.array(["Zoë 🎉 ø", "", None]), ["Zoë 🎉 ø", "", None]),
+    "large": (pa.array(["00123", " x ", None], pa.large_string()), ["00123", " x ", None]),
+    "dict": (pa.array(["b", "a", None]).dictionary_encode(), ["b", "a", None]),
+    "clock": (pa.array([dt.time(1, 2, 3, 4), dt.time(23, 59, 59), None], pa.time64("us")), None),
+    "items": (pa.array([[1, 2], [], None], pa.list_(pa.int64())), ["[1,2]", "[]", None]),
+    "pair": (
+        pa.array([{"a": 1, "b": "x"}, {"a": None, "b": "y"}, None], pa.struct([("a", pa.int64()), ("b", pa.string())])),
+        ['{"a":1,"b":"x"}', '{"a":null,"b":"y"}', None],
+    ),
+    "nulls": (pa.nulls(3), [None, None, None]),
+}
+COLUMNS["day"] = (COLUMNS["day"][0], [dt.date(1, 1, 1), dt.date(9999, 12, 31), None])
+COLUMNS["day64"] = (COLUMNS["day64"][0], [dt.date(2024, 2, 29), dt.date(1970, 1, 1), None])
+COLUMNS["at"] = (COLUMNS["at"][0], [dt.datetime(2024, 1, 2, 3, 4, 5, 123456), dt.datetime(1, 1, 1), None])
+COLUMNS["at_ms"] = (COLUMNS["at_ms"][0], [dt.datetime(2024, 1, 2, 3, 4, 5, 123000), None, None])
+COLUMNS["at_ns"] = (
+    COLUMNS["at_ns"][0],
+    [dt.datetime(2023, 11, 14, 22, 13, 20, 123456), dt.datetime(1970, 1, 1), None],
+)
+COLUMNS["zoned"] = (COLUMNS["zoned"][0], [INSTANT, dt.datetime(1999, 12, 31, 23, 0, tzinfo=UTC), None])
+COLUMNS["clock"] = (COLUMNS["clock"][0], ["01:02:03.000004", "23:59:59.000000", None])
+
+#: The SQL type each database's table gets (README, "Parquet").
+TEXT = {"sqlite": "TEXT", "duckdb": "TEXT", "postgresql": "TEXT", "mariadb": "LONGTEXT"}
+PLANNED = {
+    "sqlite": {
+        "i64": "BIGINT", "f64": "DOUBLE", "dec": "TEXT", "dec256": "TEXT", "flag": "BOOLEAN",
+        "day": "DATE", "at": "DATETIME", "zoned": "TEXT", "text": "TEXT",
+    },
+    "duckdb": {
+        "i64": "BIGINT", "f64": "DOUBLE PRECISION", "dec": "NUMERIC(38, 10)", "dec256": "TEXT",
+        "flag": "BOOLEAN", "day": "DATE", "at": "TIMESTAMP WITHOUT TIME ZONE",
+        "zoned": "TIMESTAMP WITH TIME ZONE", "text": "TEXT",
+    },
+    "postgresql": {
+        "i64": "BIGINT", "f64": "DOUBLE PRECISION", "dec": "NUMERIC", "dec256": "NUMERIC",
+        "flag": "BOOLEAN", "day": "DATE", "at": "TIMESTAMP WITHOUT TIME ZONE",
+        "zoned": "TIMESTAMP WITH TIME ZONE", "text": "TEXT",
+    },
+    "mariadb": {
+        "i64": "BIGINT", "f64": "DOUBLE", "dec": "NUMERIC(38, 10)", "dec256": "NUMERIC(40, 5)",
+        "flag": "BOOL", "day": "DATE", "at": "DATETIME(6)", "zoned": "LONGTEXT", "text": "LONGTEXT",
+    },
+}
+
+
+def write_parquet(path: Path, columns: dict[str, pa.Array], **options: object) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.table(columns), path, **options)
+    return path
+
+
+def quoted(db: Database, name: str) -> str:
+    """A name quoted always (``at``, ``day``, ``text`` are keywords somewhere)."""
+    engine = db.engine
+    try:
+        return engine.dialect.identifier_preparer.quote_identifier(name)
+    finally:
+        engine.dispose()
+
+
+def cast_text(db: Database, column: str) -> str:
+    """SQL giving a column's value as the database prints it (zoned timestamps: with their offset)."""
+    return f"CAST({quoted(db, column)} AS {'CHAR' if db.name == 'mariadb' else 'VARCHAR'})"
+
+
+def as_python(value: object, expected: object) -> object:
+    """A value read back, as the Python value the file means (the oracle's kind)."""
+    if value is None or expected is None:
+        return value
+    if isinstance(expected, bool):
+        return value if isinstance(value, bool) else {1: True, 0: False, "1": True, "0": False}[value]
+    if isinstance(expected, Decimal):
+        return Decimal(str(value)) if not isinstance(value, Decimal) else value
+    if isinstance(expected, dt.datetime) and expected.tzinfo is not None:
+        return dt.datetime.fromisoformat(str(value).replace(" ", "T")).astimezone(UTC)
+    if isinstance(expected, dt.datetime):
+        return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
+    if isinstance(expected, dt.date):
+        return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+    if isinstance(expected, float):
+        return float(value)
+    return value
+
+
+def test_parquet_keeps_every_arrow_type_exactly(db, table, tmp_path):
+    folder = tmp_path / "src"
+    write_parquet(folder / "all.parquet", {name: array for name, (array, _) in COLUMNS.items()})
+
+    report = load(folder, db, table, src_file_name="*.parquet")
+
+    assert report.error is None, report.error
+    planned = {c["name"]: c["type"] for c in report.plan}
+    assert {name: planned[name] for name in PLANNED[db.name]} == PLANNED[db.name]
+    for name in ("items", "pair", "clock", "nulls", "dict", "large"):
+        assert planned[name] == TEXT[db.name], name
+    assert db.columns(table) == list(COLUMNS)
+    zoned = "zoned"
+    selected = ", ".join(cast_text(db, n) if n == zoned else quoted(db, n) for n in COLUMNS)
+    rows = db._query(f"SELECT {selected} FROM {quoted(db, table)} ORDER BY {quoted(db, 'id')}").rows_list
+    assert len(rows) == 3
+    for position, (name, (_, expected)) in enumerate(COLUMNS.items()):
+        got = [as_python(row[position], want) for row, want in zip(rows, expected, strict=True)]
+        assert got == expected, name
+    # Text byte for byte; decimals with their scale where they are text.
+    assert rows[0][list(COLUMNS).index("text")].encode() == "Zoë 🎉 ø".encode()
+    if planned["dec"] == TEXT[db.name]:
+        assert rows[1][list(COLUMNS).index("dec")] == "1.5000000000"
+
+
+def test_values_no_column_holds_are_rejected_rows_naming_the_row(db, table, tmp_path):
+    folder = tmp_path / "src"
+    write_parquet(
+        folder / "odd.parquet",
+        {
+            "id": pa.array([1, 2, 3, 4, 5, 6], pa.int64()),
+            "x": pa.array([1.5, math.nan, math.inf, -math.inf, 2.0, 3.0]),
+            "u": pa.array([1, 2, 3, 4, 2**64 - 1, 6], pa.uint64()),
+            "t": pa.array([0, 0, 0, 0, 0, 1_000], pa.timestamp("ns")),
+        },
+    )
+    write_parquet(
+        folder / "sub.parquet",
+        {
+            "id": pa.array([7], pa.int64()),
+            "x": pa.array([1.0]),
+            "u": pa.array([7], pa.uint64()),
+            "t": pa.array([1], pa.timestamp("ns")),  # one nanosecond: no database here holds it
+        },
+    )
+
+    report = load(folder, db, table, src_file_name="*.parquet", max_errors=10)
+
+    assert report.error is None, report.error
+    assert sorted(row[0] for row in db.rows(table)) == [1, 6]
+    rejects = {(r[0], int(r[1])): r[2] for r in rejects_of(tmp_path, table)}
+    assert set(rejects) == {("odd.parquet", n) for n in (2, 3, 4, 5)} | {("sub.parquet", 1)}
+    assert "'nan' is not a number that a float holds exactly" in rejects["odd.parquet", 2]
+    assert "'inf'" in rejects["odd.parquet", 3]
+    assert "'18446744073709551615' is not a 64-bit integer" in rejects["odd.parquet", 5]
+    assert "'1970-01-01 00:00:00.000000001'" in rejects["sub.parquet", 1]
+    texts = {(r[0], int(r[1])): r[3] for r in rejects_of(tmp_path, table)}
+    assert json.loads(texts["odd.parquet", 5])["u"] == 2**64 - 1  # the row, as JSON
+
+
+def test_a_folder_of_parquet_files_is_matched_by_column_name(db, table, tmp_path):
+    folder = tmp_path / "src"
+    write_parquet(
+        folder / "a.parquet",
+        {"id": pa.array([1, 2]), "amount": pa.array([Decimal("1.10"), None], pa.decimal128(9, 2)), "name": pa.array(["x", "y"])},
+    )
+    write_parquet(
+        folder / "b.parquet",
+        # Another order, a wider decimal, several row groups.
+        {
+            "name": pa.array(["z", None, "w"]),
+            "amount": pa.array([Decimal("123456.789"), Decimal("-0.001"), None], pa.decimal128(12, 3)),
+            "id": pa.array([3, 4, 5]),
+        },
+        row_group_size=1,
+    )
+
+    report = load(folder, db, table, src_file_name="*.parquet")
+
+    assert report.error is None, report.error
+    assert db.columns(table) == ["id", "amount", "name"]
+    rows = {row[0]: (None if row[1] is None else Decimal(str(row[1])), row[2]) for row in db.rows(table)}
+    assert rows == {
+        1: (Decimal("1.10"), "x"),
+        2: (None, "y"),
+        3: (Decimal("123456.789"), "z"),
+        4: (Decimal("-0.001"), None),
+        5: (None, "w"),
+    }
+
+
+def test_append_skips_an_unchanged_parquet_file_and_loads_a_new_one(tmp_path, table):
+    db = Database("sqlite", f"sqlite:///{tmp_path / 'l.db'}")
+    folder = tmp_path / "src"
+    write_parquet(folder / "a.parquet", {"id": pa.array([1, 2])})
+    first = load(folder, db, table, src_file_name="*.parquet", if_exists="append")
+    assert first.error is None, first.error
+    write_parquet(folder / "b.parquet", {"id": pa.array([3])})
+
+    second = load(folder, db, table, src_file_name="*.parquet", if_exists="append")
+
+    assert second.error is None, second.error
+    assert second.skipped == ["a.parquet"]
+    assert sorted(row[0] for row in db.rows(table)) == [1, 2, 3]
+
+
+def test_compressed_and_archived_parquet_files_are_read(tmp_path, table):
+    db = Database("sqlite", f"sqlite:///{tmp_path / 'c.db'}")
+    folder = tmp_path / "src"
+    plain = write_parquet(tmp_path / "plain" / "p.parquet", {"id": pa.array([1, 2]), "v": pa.array([0.5, None])})
+    folder.mkdir()
+    (folder / "p.parquet.gz").write_bytes(gzip.compress(plain.read_bytes()))
+    with zipfile.ZipFile(folder / "q.parquet.zip", "w") as archive:
+        archive.write(plain, "q.parquet")
+    with tarfile.open(folder / "r.tar", "w") as archive:
+        archive.add(plain, "inside/r.parquet")
+
+    report = load(folder, db, table, src_file_name="*.parquet.gz")
+    zipped = load(folder, db, table + "z", src_file_name="*.zip")
+    tarred = load(folder / "r.tar", db, table + "t", src_file_name="**/*.parquet")
+
+    for done in (report, zipped, tarred):
+        assert done.error is None, done.error
+    for name in (table, table + "z", table + "t"):
+        assert sorted(db.rows(name), key=str) == [(1, 0.5), (2, None)]
+
+
+def test_dry_run_shows_the_parquet_types(cli, tmp_path, table):
+    folder = tmp_path / "src"
+    write_parquet(
+        folder / "a.parquet",
+        {"n": pa.array([1], pa.int16()), "d": pa.array([Decimal("1.25")], pa.decimal128(10, 2))},
+    )
+    env = user_env(
+        SRC_DATA_FOLDER=str(folder),
+        SRC_FILE_NAME="*.parquet",
+        DEST_SQL=f"duckdb:///{tmp_path / 'd.duckdb'}",
+        DEST_TABLE=table,
+    )
+
+    code, out, err = cli(["--dry-run"], env)
+
+    assert code == 0, err
+    assert "BIGINT" in out and "NUMERIC(18, 2)" in out, out
+    assert "the file's type int16" in out and "the file's type decimal128(10, 2)" in out, out
+
+
+def test_a_file_that_is_no_parquet_fails_with_exit_3_naming_it(cli, tmp_path, table):
+    folder = tmp_path / "src"
+    write_parquet(folder / "good.parquet", {"id": pa.array([1])})
+    (folder / "broken.parquet").write_bytes(b"PAR1 this is not a parquet file at all PAR1")
+    env = user_env(
+        SRC_DATA_FOLDER=str(folder),
+        SRC_FILE_NAME="*.parquet",
+        DEST_SQL=f"sqlite:///{tmp_path / 'e.db'}",
+        DEST_TABLE=table,
+    )
+
+    code, _out, err = cli([], env)
+
+    assert code == 3
+    assert "broken.parquet: not a readable Parquet file" in err
+
+
+def test_a_binary_column_is_refused_with_exit_3_naming_it(cli, tmp_path, table):
+    folder = tmp_path / "src"
+    write_parquet(folder / "b.parquet", {"id": pa.array([1]), "blob": pa.array([b"\x00\xff"])})
+    env = user_env(
+        SRC_DATA_FOLDER=str(folder),
+        SRC_FILE_NAME="*.parquet",
+        DEST_SQL=f"sqlite:///{tmp_path / 'b.db'}",
+        DEST_TABLE=table,
+    )
+
+    code, _out, err = cli([], env)
+
+    assert code == 3
+    assert "b.parquet: column 'blob' is of Parquet/Arrow type binary" in err
+    assert not Database("sqlite", env["DEST_SQL"]).exists(table)
+
+
+@pytest.mark.parametrize("name", ["x.PARQUET", "x.pq"])
+def test_parquet_suffixes_are_found_by_discovery(tmp_path, table, name):
+    db = Database("sqlite", f"sqlite:///{tmp_path / 's.db'}")
+    write_parquet(tmp_path / "src" / name, {"id": pa.array([1])})
+    report = load(tmp_path / "src", db, table, src_file_name="x.*")
+    assert report.error is None, report.error
+    assert db.rows(table) == [(1,)]
