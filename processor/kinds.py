@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import numpy as np
 import pyarrow as pa
@@ -558,7 +558,7 @@ class ColumnProfile:
         )
 
 
-def _merge_declared(a: ColumnProfile, b: ColumnProfile) -> dict[str, ColumnType | str | None]:
+def _merge_declared(a: ColumnProfile, b: ColumnProfile) -> dict[str, Any]:
     """What two files declare of a column together: the one type where they agree (the widest
     of two decimals, the finer of two timestamps' fractions), else none (text), citing both."""
     if a.declared_as is None or b.declared_as is None:  # one says nothing (no values, not typed)
@@ -696,7 +696,11 @@ def explain(profile: ColumnProfile, chosen: ColumnType) -> str:
     (the dry run's plan shows it: "leading zeros in `00123`")."""
     kind = chosen.kind
     if profile.declared is not None:
-        held = "" if kind is profile.declared.kind else f", which has no exact {profile.declared.kind.value} type here"
+        held = (
+            ""
+            if kind is profile.declared.kind
+            else f", which has no exact {profile.declared.kind.value} type here"
+        )
         return f"the file's type {profile.declared_as}{held}"
     if profile.declared_as is not None:
         return f"the files' types differ: {profile.declared_as}"

@@ -56,6 +56,7 @@ class _LinesFormat:
     delimited = False
     splittable = False
     no_columns = "no line"
+    typed = False
 
     def default_delimiter(self, suffix: str) -> str:
         return ","

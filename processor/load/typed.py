@@ -48,7 +48,11 @@ def check_typed(column: ColumnType, values: pa.ChunkedArray | pa.Array) -> tuple
     if column.kind is Kind.DATE and pa.types.is_date(data_type):
         text = pc.cast(pc.cast(values, pa.date32()), pa.string())
         return text, _nullable(column, text, _dated(column, text))
-    if column.kind is Kind.TIMESTAMP and pa.types.is_timestamp(data_type) and column.zoned == bool(data_type.tz):
+    if (
+        column.kind is Kind.TIMESTAMP
+        and pa.types.is_timestamp(data_type)
+        and column.zoned == bool(data_type.tz)
+    ):
         return _timestamps(column, values)
     text = canonical_text(values)
     return text, column.fit_mask(text)
@@ -76,7 +80,9 @@ def canonical_text(values: pa.Array) -> pa.Array:
 
 def _plain_float(column: ColumnType) -> bool:
     """A double column that prints every value back (not MySQL's FLOAT(M,D), nor a REAL)."""
-    return column.bits == 64 and column.precision is None and not column.nonnegative and column.foreign is None
+    return (
+        column.bits == 64 and column.precision is None and not column.nonnegative and column.foreign is None
+    )
 
 
 def _nullable(column: ColumnType, values: pa.Array, fits: pa.Array | None) -> pa.Array | None:

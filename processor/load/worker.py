@@ -370,7 +370,9 @@ def text_bytes(chunk: pa.Table) -> int:
     bytes, and one separator or line end after each field (quotes and NULL markers are not
     counted).  For progress only: the file's own size is what the report counts."""
     values = sum(
-        pc.sum(pc.binary_length(column)).as_py() or 0 for column in chunk.columns if pa.types.is_string(column.type)
+        pc.sum(pc.binary_length(column)).as_py() or 0
+        for column in chunk.columns
+        if pa.types.is_string(column.type)
     )
     return values + chunk.num_rows * chunk.num_columns
 

@@ -12,7 +12,17 @@ from dataclasses import replace
 
 import pyarrow as pa
 
-from processor.kinds import BOOLEAN, DATE, FLOAT, INTEGER, TEXT, TIMESTAMP, ColumnProfile, ColumnType, bounded_decimal
+from processor.kinds import (
+    BOOLEAN,
+    DATE,
+    FLOAT,
+    INTEGER,
+    TEXT,
+    TIMESTAMP,
+    ColumnProfile,
+    ColumnType,
+    bounded_decimal,
+)
 
 #: Digits of a second's fraction that a timestamp of each unit has (nanoseconds are kept only
 #: where they are whole microseconds: no database here holds more).

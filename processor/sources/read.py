@@ -41,9 +41,10 @@ def read_batches(
     quotes: bool = True,
 ) -> Iterator[pa.RecordBatch]:
     """Stream the data rows (after the header) as batches of nullable string arrays (a typed
-    format's: of its own types, ``Format.typed``), one per field of ``include`` (default: all ``columns`` fields), named by the field's index; a keyed
-    format's fields are its ``keys``.  Its format reads them (``read_csv_batches``: a delimited
-    file's), passing ragged or unreadable records to ``on_invalid`` in record order."""
+    format's: of its own types, ``Format.typed``), one per field of ``include`` (default: all
+    ``columns`` fields), named by the field's index; a keyed format's fields are its ``keys``.
+    Its format reads them (``read_csv_batches``: a delimited file's), passing ragged or
+    unreadable records to ``on_invalid`` in record order."""
     return format_of(source).read_batches(
         source, fmt, columns, on_invalid, part, digest, read_ahead, include, keys, quotes
     )

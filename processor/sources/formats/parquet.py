@@ -132,7 +132,9 @@ def read_parquet_batches(
             raise _unreadable(source, error) from None
 
 
-def _loaded(source: SourceFile, names: list[str], fields: list[int], columns: list[pa.Array]) -> pa.RecordBatch:
+def _loaded(
+    source: SourceFile, names: list[str], fields: list[int], columns: list[pa.Array]
+) -> pa.RecordBatch:
     arrays = [as_loaded(source, name, values) for name, values in zip(names, columns, strict=True)]
     return pa.record_batch(arrays, names=[str(i) for i in fields])
 
