@@ -57,12 +57,16 @@ class _LinesFormat:
     splittable = False
     no_columns = "no line"
     typed = False
+    parted = False
 
     def default_delimiter(self, suffix: str) -> str:
         return ","
 
     def boundary_quoting(self, fmt: TextFormat) -> str:
         return "none"
+
+    def parts(self, source, split_bytes) -> tuple[Part, ...]:
+        return (Part(),)
 
     def read_header(self, source, fmt, records) -> list[str] | None:
         return ["line"]

@@ -26,6 +26,8 @@ import pytest
 from conftest import Database, load, user_env
 from test_quotes import rejects_of
 
+from processor.sources.formats.parquet import ParquetFormat
+
 UTC = dt.UTC
 BIG = Decimal("-1234567890123456789012345678.9012345678")  # 38 digits, scale 10
 INSTANT = dt.datetime(2024, 1, 2, 3, 4, 5, 123456, tzinfo=UTC)
@@ -366,3 +368,68 @@ def test_parquet_suffixes_are_found_by_discovery(tmp_path, table, name):
     report = load(tmp_path / "src", db, table, src_file_name="x.*")
     assert report.error is None, report.error
     assert db.rows(table) == [(1,)]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_large_parquet_file_is_loaded_in_parts_of_whole_row_groups(tmp_path, table, workers, monkeypatch):
+    db = Database("sqlite", f"sqlite:///{tmp_path / 'g.db'}")
+    read_parts: list[int] = []  # the parts read in this process (all of them with one worker)
+    reader = ParquetFormat.read_batches
+
+    def spy(self, source, fmt, columns, on_invalid, part, *rest):
+        read_parts.append(part.index)
+        return reader(self, source, fmt, columns, on_invalid, part, *rest)
+
+    monkeypatch.setattr(ParquetFormat, "read_batches", spy)
+    ids = list(range(1, 1001))
+    values = [math.nan if i in (7, 950) else i / 4 for i in ids]  # rejects in the first and a late part
+    path = write_parquet(
+        tmp_path / "src" / "big.parquet", {"id": pa.array(ids), "v": pa.array(values)}, row_group_size=100
+    )
+    assert pq.ParquetFile(path).metadata.num_row_groups == 10
+
+    report = load(
+        tmp_path / "src",
+        db,
+        table,
+        src_file_name="*.parquet",
+        split_bytes=2000,
+        workers=workers,
+        max_errors=5,
+    )
+
+    assert report.error is None, report.error
+    loaded = dict(db.rows(table))
+    assert sorted(loaded) == [i for i in ids if i not in (7, 950)]
+    assert all(loaded[i] == i / 4 for i in loaded)
+    rejects = rejects_of(tmp_path, table)
+    assert [(r[0], int(r[1]), json.loads(r[3])["id"]) for r in rejects] == [
+        ("big.parquet", 7, 7),
+        ("big.parquet", 950, 950),
+    ]
+    if workers == 1:  # loaded inline: the sample's reading (part 0), then one per part
+        assert len(set(read_parts)) > 2, read_parts
+
+
+def test_the_parts_of_a_parquet_file_are_its_row_groups(tmp_path):
+    from processor.sources.discover import discover_files
+    from processor.sources.formats import format_of
+    from processor.sources.read import read_batches
+    from processor.sources.text import TextFormat
+
+    path = write_parquet(tmp_path / "src" / "g.parquet", {"id": pa.array(range(1, 501))}, row_group_size=100)
+    (source,) = discover_files(path.parent, "*.parquet", None)
+    parts = format_of(source).parts(source, 1)  # every row group is a part
+
+    assert [p.first_line for p in parts] == [1, 101, 201, 301, 401]
+    assert parts[0].start == 0
+    assert [p.last for p in parts] == [False, False, False, False, True]
+    read = [
+        [
+            v
+            for b in read_batches(source, TextFormat(), 1, lambda row: None, part)
+            for v in b.column(0).to_pylist()
+        ]
+        for part in parts
+    ]
+    assert read == [list(range(start, start + 100)) for start in (1, 101, 201, 301, 401)]

@@ -47,7 +47,7 @@ from processor.sources.formats import format_of, has_header
 from processor.sources.parts import WHOLE, Part
 from processor.sources.quotes import GLUED
 from processor.sources.read import locate_records, read_batches, rechunk, sample_rows
-from processor.sources.split import file_parts, scanner_for
+from processor.sources.split import file_parts, scanner_for, splits
 from processor.sources.text import InvalidRow, TextFormat, open_stored
 
 log = logging.getLogger(__name__)
@@ -169,6 +169,10 @@ def _profile(task: ProfileTask, context: TaskContext) -> ProfileResult:
         sampled, names = profile_table(shaped, task.settled, typed=typed), tuple(shaped.column_names)
     else:
         sampled, names = profile_table(shaped, task.settled, left_out=True, typed=typed), layout.columns
+    if task.split_bytes and format_of(task.source).parted and splits(task.source, task.fmt, task.split_bytes):
+        parts = format_of(task.source).parts(task.source, task.split_bytes)
+        digest = task.source.checksum or fingerprint(open_stored(task.source), check)
+        return ProfileResult(task.source.name, names, sampled, size, digest, parts)
     scanner = scanner_for(task.source, task.fmt, task.split_bytes) if task.split_bytes else None
     if scanner is None and (not task.fingerprint or task.source.checksum):
         return ProfileResult(task.source.name, names, sampled, size, task.source.checksum)

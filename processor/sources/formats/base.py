@@ -42,6 +42,10 @@ class Format(Protocol):
     #: Whether a file can be cut at record boundaries into byte ranges (SPLIT_BYTES) and a
     #: compressed one handed out in decompressed blocks (else it is loaded whole).
     splittable: bool
+    #: Whether a file large enough to split (SPLIT_BYTES) is cut into parts that the format
+    #: itself knows (Parquet's row groups: ``parts``), rather than at record boundaries found
+    #: in its text.
+    parted: bool
     #: What a file without a single column name lacks, for the SourceError naming it.
     no_columns: str
     #: Whether its columns carry their own types (Parquet), declared rather than sampled; else
@@ -54,6 +58,11 @@ class Format(Protocol):
 
     def boundary_quoting(self, fmt: TextFormat) -> str:
         """How quotes bear on record boundaries when a file is cut: ``csv`` or ``none``."""
+        ...
+
+    def parts(self, source: SourceFile, split_bytes: int) -> tuple[Part, ...]:
+        """A ``parted`` format's parts of ``source``, of about ``split_bytes`` stored bytes each
+        (else the whole file, ``WHOLE``)."""
         ...
 
     def read_header(self, source: SourceFile, fmt: TextFormat, records: int) -> list[str] | None:

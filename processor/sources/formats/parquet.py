@@ -7,7 +7,10 @@ time of day its ISO text (``01:02:03.000004``); a list, struct or map its compac
 its ``[key, value]`` pairs; decimals, dates and times inside as JSON strings, bytes as hex).  A
 binary column, a duration or an interval is refused (no kind holds it).  The columns are the
 schema's top-level fields, matched by name across files; records are numbered by row from 1
-(the rejects file names a row by that number, with the row as JSON).
+(the rejects file names a row by that number, with the row as JSON).  A file larger than
+SPLIT_BYTES is loaded in parts of whole row groups, of about SPLIT_BYTES stored bytes each: a
+part is the bytes from its first row group's first page to the next part's (``Part.start`` and
+``end``), and starts at its first row's number (``Part.first_line``).
 
 A file that is not a plain file on disk (compressed, ``.gz`` say, or an archive's member) is
 copied to a temporary file first: Parquet's footer is read before its data, which needs seeking.
@@ -30,12 +33,12 @@ import pyarrow.parquet as pq
 
 from processor.errors import SourceError
 from processor.sources.fingerprint import BLOCK_BYTES
+from processor.sources.parts import WHOLE, Part
 from processor.sources.text import InvalidRow, TextFormat, open_bytes, open_stored
 
 if TYPE_CHECKING:
     from processor.records import SourceFile
     from processor.sources.fingerprint import StreamDigest
-    from processor.sources.parts import Part
 
 #: Rows per batch read (rechunked to CHUNK_SIZE after).
 BATCH_ROWS = 65_536
@@ -110,12 +113,59 @@ def _json_value(value: Any) -> Any:
     return str(value)
 
 
+def group_offsets(metadata: pq.FileMetaData) -> list[int]:
+    """Where each row group's first page starts in the file."""
+    offsets = []
+    for group in range(metadata.num_row_groups):
+        chunks = [metadata.row_group(group).column(i) for i in range(metadata.num_columns)]
+        starts = [c.dictionary_page_offset if c.has_dictionary_page else c.data_page_offset for c in chunks]
+        offsets.append(min(starts, default=0))
+    return offsets
+
+
+def row_group_parts(source: SourceFile, split_bytes: int) -> tuple[Part, ...]:
+    """The file's parts: runs of whole row groups of about ``split_bytes`` stored bytes each."""
+    with open_parquet(source) as reader:
+        metadata = reader.metadata
+        offsets = group_offsets(metadata)
+        firsts: list[tuple[int, int]] = []  # (first row group, its first row's number)
+        size, row = split_bytes, 1
+        for group in range(metadata.num_row_groups):
+            if size >= split_bytes:
+                firsts.append((group, row))
+                size = 0
+            held = metadata.row_group(group)
+            size += sum(held.column(i).total_compressed_size for i in range(held.num_columns))
+            row += held.num_rows
+    if len(firsts) < 2:
+        return (WHOLE,)
+    return tuple(
+        Part(
+            index=index,
+            start=0 if index == 0 else offsets[group],
+            end=offsets[firsts[index + 1][0]] if index + 1 < len(firsts) else None,
+            first_line=row,
+            last=index + 1 == len(firsts),
+        )
+        for index, (group, row) in enumerate(firsts)
+    )
+
+
+def _groups(reader: pq.ParquetFile, part: Part) -> list[int]:
+    """The row groups of ``part``: those whose first page is within its bytes."""
+    offsets = group_offsets(reader.metadata)
+    if part.whole:
+        return list(range(len(offsets)))
+    return [g for g, at in enumerate(offsets) if part.start <= at and (part.end is None or at < part.end)]
+
+
 def read_parquet_batches(
-    source: SourceFile, include: Sequence[int] | None, digest: StreamDigest | None
+    source: SourceFile, include: Sequence[int] | None, part: Part, digest: StreamDigest | None
 ) -> Iterator[pa.RecordBatch]:
-    """The columns ``include`` (by position in the schema; default all) as batches, named by
-    position; the first batch is empty, so that a file without rows still says its types."""
-    if digest is not None:  # the ledger's fingerprint: the stored bytes, as for any file
+    """The columns ``include`` (by position in the schema; default all) of the row groups of
+    ``part`` as batches, named by position; the first batch is empty, so that a file without
+    rows still says its types."""
+    if digest is not None and part.whole:  # the ledger's fingerprint: the stored bytes, as for any file
         with digest.wrap(open_stored(source)) as raw:
             while raw.read(BLOCK_BYTES):
                 pass
@@ -126,7 +176,9 @@ def read_parquet_batches(
         empty = [pa.array([], schema.field(i).type) for i in fields]
         yield _loaded(source, names, fields, empty)
         try:
-            for batch in reader.iter_batches(batch_size=BATCH_ROWS, columns=names, use_threads=False):
+            groups = _groups(reader, part)
+            batches = reader.iter_batches(BATCH_ROWS, groups, names, use_threads=False) if groups else ()
+            for batch in batches:
                 yield _loaded(source, names, fields, list(batch.columns))
         except (pa.ArrowException, OSError) as error:
             raise _unreadable(source, error) from None
@@ -139,19 +191,20 @@ def _loaded(
     return pa.record_batch(arrays, names=[str(i) for i in fields])
 
 
-def locate_rows(source: SourceFile, records: set[int]) -> dict[int, tuple[int, str]]:
-    """Rows (numbered from 1) -> (the row's number, the row as JSON) for the rejects file."""
+def locate_rows(source: SourceFile, records: set[int], part: Part) -> dict[int, tuple[int, str]]:
+    """Records of ``part`` (numbered from 1 in it) -> (the row's number in the file, the row as
+    JSON) for the rejects file."""
     found: dict[int, tuple[int, str]] = {}
     with open_parquet(source) as reader:
         first = 1
-        for group in range(reader.num_row_groups):
+        for group in _groups(reader, part):
             rows = reader.metadata.row_group(group).num_rows
             wanted = sorted(r for r in records if first <= r < first + rows)
             if wanted:
                 table = reader.read_row_group(group)
                 for record in wanted:
                     row = table.slice(record - first, 1).to_pylist()[0]
-                    found[record] = (record, _json(row))
+                    found[record] = (part.first_line + record - 1, _json(row))
             first += rows
     return found
 
@@ -164,7 +217,8 @@ class ParquetFormat:
     header_line = False
     keyed = False
     delimited = False
-    splittable = False
+    splittable = False  # not at record boundaries of text: in row groups
+    parted = True
     no_columns = "no column in its Parquet schema"
     typed = True
 
@@ -173,6 +227,9 @@ class ParquetFormat:
 
     def boundary_quoting(self, fmt: TextFormat) -> str:
         return "none"  # unused: the file is not cut into byte ranges
+
+    def parts(self, source: SourceFile, split_bytes: int) -> tuple[Part, ...]:
+        return row_group_parts(source, split_bytes)
 
     def read_header(self, source: SourceFile, fmt: TextFormat, records: int) -> list[str] | None:
         with open_parquet(source) as reader:
@@ -191,12 +248,12 @@ class ParquetFormat:
         keys: Sequence[str],
         quotes: bool,
     ) -> Iterator[pa.RecordBatch]:
-        return read_parquet_batches(source, include, digest)
+        return read_parquet_batches(source, include, part, digest)
 
     def locate_records(
         self, source: SourceFile, fmt: TextFormat, records: set[int], part: Part
     ) -> dict[int, tuple[int, str]]:
-        return locate_rows(source, records)
+        return locate_rows(source, records, part)
 
 
 PARQUET = ParquetFormat()
