@@ -433,3 +433,39 @@ def test_the_parts_of_a_parquet_file_are_its_row_groups(tmp_path):
         for part in parts
     ]
     assert read == [list(range(start, start + 100)) for start in (1, 101, 201, 301, 401)]
+
+
+def test_appending_other_arrow_types_onto_a_table_checks_each_value_by_its_exact_text(db, table, tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    write_parquet(
+        first / "a.parquet",
+        {
+            "id": pa.array([1], pa.int64()),
+            "n": pa.array([10], pa.int64()),
+            "day": pa.array([dt.date(2024, 1, 1)]),
+            "note": pa.array(["x"]),
+        },
+    )
+    created = load(first, db, table, src_file_name="*.parquet")
+    assert created.error is None, created.error
+    write_parquet(
+        second / "b.parquet",
+        {
+            "id": pa.array([2, 3, 4], pa.int16()),
+            "n": pa.array([3.0, 3.5, None]),  # a float column onto BIGINT: 3 fits, 3.5 does not
+            "day": pa.array([dt.date(2024, 2, 29), None, None], pa.date64()),
+            "note": pa.array([42, None, -7], pa.int64()),  # onto text: the integer's digits
+        },
+    )
+
+    appended = load(second, db, table, src_file_name="*.parquet", if_exists="append", max_errors=5)
+
+    assert appended.error is None, appended.error
+    rows = {row[0]: row[1:] for row in db.rows(table)}
+    assert set(rows) == {1, 2, 4}
+    assert rows[2][0] == 3
+    assert rows[2][2] == "42"
+    assert rows[4][2] == "-7"
+    (reject,) = rejects_of(tmp_path, table)
+    assert reject[:2] == ["b.parquet", "2"]
+    assert "'3.5' is not" in reject[2]
