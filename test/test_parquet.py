@@ -357,7 +357,7 @@ def test_a_binary_column_is_refused_with_exit_3_naming_it(cli, tmp_path, table):
     code, _out, err = cli([], env)
 
     assert code == 3
-    assert "b.parquet: column 'blob' is of Parquet/Arrow type binary" in err
+    assert "b.parquet: column 'blob' is of Arrow type binary" in err
     assert not Database("sqlite", env["DEST_SQL"]).exists(table)
 
 
@@ -469,3 +469,43 @@ def test_appending_other_arrow_types_onto_a_table_checks_each_value_by_its_exact
     (reject,) = rejects_of(tmp_path, table)
     assert reject[:2] == ["b.parquet", "2"]
     assert "'3.5' is not" in reject[2]
+
+
+@pytest.mark.parametrize("name", ["t.arrow", "t.feather"])
+def test_an_arrow_ipc_or_feather_file_loads_with_its_types(tmp_path, table, name):
+    import pyarrow.feather as feather
+
+    db = Database("duckdb", f"duckdb:///{tmp_path / 'f.duckdb'}")
+    columns = {key: COLUMNS[key][0] for key in ("id", "i64", "dec", "day", "at", "text", "items")}
+    (tmp_path / "src").mkdir()
+    feather.write_feather(pa.table(columns), tmp_path / "src" / name, chunksize=2)  # two record batches
+
+    report = load(tmp_path / "src", db, table, src_file_name=name)
+
+    assert report.error is None, report.error
+    planned = {c["name"]: c["type"] for c in report.plan}
+    assert planned["dec"] == "NUMERIC(38, 10)"
+    assert planned["at"] == "TIMESTAMP WITHOUT TIME ZONE"
+    rows = db.rows(table, order_by="id")
+    for position, key in enumerate(columns):
+        expected = COLUMNS[key][1]
+        assert [as_python(row[position], want) for row, want in zip(rows, expected, strict=True)] == expected
+
+
+@pytest.mark.filterwarnings("ignore:Feather V1 files are deprecated:DeprecationWarning")
+def test_a_feather_version_1_file_is_exit_3_naming_it(cli, tmp_path, table):
+    import pyarrow.feather as feather
+
+    (tmp_path / "src").mkdir()
+    feather.write_feather(pa.table({"id": pa.array([1])}), tmp_path / "src" / "old.feather", version=1)
+    env = user_env(
+        SRC_DATA_FOLDER=str(tmp_path / "src"),
+        SRC_FILE_NAME="*.feather",
+        DEST_SQL=f"sqlite:///{tmp_path / 'v1.db'}",
+        DEST_TABLE=table,
+    )
+
+    code, _out, err = cli([], env)
+
+    assert code == 3
+    assert "old.feather: not a readable Arrow IPC (Feather v2) file" in err

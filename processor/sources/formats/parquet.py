@@ -45,22 +45,29 @@ BATCH_ROWS = 65_536
 
 
 @contextlib.contextmanager
+def seekable_file(source: SourceFile) -> Iterator[Any]:
+    """The file's path, or a seekable temporary copy of its bytes where it is compressed or an
+    archive's member (a columnar file is read from its footer)."""
+    if source.compression is None and source.archive is None:
+        yield source.path
+        return
+    with tempfile.TemporaryFile(prefix="columnar-") as copy:
+        with open_bytes(source) as raw:
+            shutil.copyfileobj(raw, copy, BLOCK_BYTES)
+        copy.seek(0)
+        yield copy
+
+
+@contextlib.contextmanager
 def open_parquet(source: SourceFile) -> Iterator[pq.ParquetFile]:
     """The file's Parquet reader; a file that is not one is a SourceError naming it."""
-    with contextlib.ExitStack() as stack:
-        if source.compression is None and source.archive is None:
-            where: Any = source.path
-        else:  # seekable bytes for the footer: a decompressed or extracted copy
-            where = stack.enter_context(tempfile.TemporaryFile(prefix="parquet-"))
-            with open_bytes(source) as raw:
-                shutil.copyfileobj(raw, where, BLOCK_BYTES)
-            where.seek(0)
+    with seekable_file(source) as where:
         try:
             reader = pq.ParquetFile(where)
         except (pa.ArrowException, OSError) as error:
             raise _unreadable(source, error) from None
-        stack.callback(reader.close)
-        yield reader
+        with contextlib.closing(reader):
+            yield reader
 
 
 def _unreadable(source: SourceFile, error: BaseException) -> SourceError:
@@ -78,7 +85,7 @@ def as_loaded(source: SourceFile, name: str, values: pa.Array) -> pa.Array:
     if pa.types.is_time(data_type):
         return pc.cast(values, pa.string())
     if pa.types.is_nested(data_type):
-        return pa.array([None if v is None else _json(v) for v in values.to_pylist()], pa.string())
+        return pa.array([None if v is None else row_json(v) for v in values.to_pylist()], pa.string())
     if pa.types.is_float16(data_type):
         return pc.cast(values, pa.float32())
     if (
@@ -93,13 +100,13 @@ def as_loaded(source: SourceFile, name: str, values: pa.Array) -> pa.Array:
     ):
         return values
     raise SourceError(
-        f"{source.name}: column {name!r} is of Parquet/Arrow type {data_type}, which no column type "
+        f"{source.name}: column {name!r} is of Arrow type {data_type}, which no column type "
         "of the importer holds (binary, durations and intervals are not loaded); leave it out with "
         "SRC_COLUMNS"
     )
 
 
-def _json(value: Any) -> str:
+def row_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_json_value)
 
 
@@ -204,7 +211,7 @@ def locate_rows(source: SourceFile, records: set[int], part: Part) -> dict[int, 
                 table = reader.read_row_group(group)
                 for record in wanted:
                     row = table.slice(record - first, 1).to_pylist()[0]
-                    found[record] = (part.first_line + record - 1, _json(row))
+                    found[record] = (part.first_line + record - 1, row_json(row))
             first += rows
     return found
 
