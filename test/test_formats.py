@@ -68,6 +68,9 @@ class _LinesFormat:
     def parts(self, source, split_bytes) -> tuple[Part, ...]:
         return (Part(),)
 
+    def row_count(self, source) -> int | None:
+        return None
+
     def read_header(self, source, fmt, records) -> list[str] | None:
         return ["line"]
 

@@ -509,3 +509,16 @@ def test_a_feather_version_1_file_is_exit_3_naming_it(cli, tmp_path, table):
 
     assert code == 3
     assert "old.feather: not a readable Arrow IPC (Feather v2) file" in err
+
+
+def test_the_dry_run_counts_a_parquet_files_rows_from_its_footer(tmp_path, table):
+    db = Database("sqlite", f"sqlite:///{tmp_path / 'r.db'}")
+    write_parquet(tmp_path / "src" / "a.parquet", {"id": pa.array(range(1000))}, row_group_size=300)
+
+    report = load(tmp_path / "src", db, table, src_file_name="*.parquet", dry_run=True, sample_rows=10)
+
+    assert report.error is None, report.error
+    assert report.dry_run is not None
+    (shown,) = report.dry_run.files
+    assert (shown.rows, shown.exact) == (1000, True)
+    assert not db.exists(table)

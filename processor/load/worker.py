@@ -161,6 +161,9 @@ def _profile(task: ProfileTask, context: TaskContext) -> ProfileResult:
         quotes=task.quotes,
     )
     size = measure_sample(sample, task.rows, every_field=len(reading.layout.read) == layout.fields)
+    if task.measured and not size.whole:  # the dry run: a count the file keeps beats an estimate
+        stored = format_of(task.source).row_count(task.source)
+        size = size if stored is None else SampleSize(stored, size.text_bytes, whole=True)
     first = 2 if has_header(task.source) else 1
     _check_quotes(task.source, task.fmt, invalid, _record_number(sample.num_rows, invalid, first))
     shaped, _ = _shaped(reading, WHOLE, sample, lambda row: _record_number(row, invalid, first))

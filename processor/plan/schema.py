@@ -37,7 +37,8 @@ FileProfile = tuple[ColumnProfile, ...]
 class SampleSize:
     """How much of a file its sample read: rows, and the bytes of their text (values, one
     delimiter between them and a line end each; quotes not counted), for the dry run's estimate
-    of a file's rows.  ``whole``: the sample is the whole file."""
+    of a file's rows.  ``whole``: ``rows`` are the file's, exactly (the sample is the whole file,
+    or its format stores its count: ``Format.row_count``)."""
 
     rows: int
     text_bytes: int

@@ -103,6 +103,10 @@ class ArrowIpcFormat:
     def parts(self, source: SourceFile, split_bytes: int) -> tuple[Part, ...]:
         return (WHOLE,)
 
+    def row_count(self, source: SourceFile) -> int | None:
+        with open_ipc(source) as reader:
+            return sum(reader.get_batch(i).num_rows for i in range(reader.num_record_batches))
+
     def read_header(self, source: SourceFile, fmt: TextFormat, records: int) -> list[str] | None:
         with open_ipc(source) as reader:
             return list(reader.schema.names) or None

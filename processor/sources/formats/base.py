@@ -65,6 +65,11 @@ class Format(Protocol):
         (else the whole file, ``WHOLE``)."""
         ...
 
+    def row_count(self, source: SourceFile) -> int | None:
+        """The file's data records where its format stores how many (Parquet's footer), else
+        None (the dry run estimates them from the sample's bytes)."""
+        ...
+
     def read_header(self, source: SourceFile, fmt: TextFormat, records: int) -> list[str] | None:
         """The file's column names as written (a keyed format's: the keys of its first
         ``records`` records, 0: all), or None where it has none at all."""

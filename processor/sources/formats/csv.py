@@ -521,6 +521,9 @@ class CsvFormat:
     def parts(self, source: SourceFile, split_bytes: int) -> tuple[Part, ...]:
         return (WHOLE,)  # cut at record boundaries of its text instead (``split.py``)
 
+    def row_count(self, source: SourceFile) -> int | None:
+        return None  # counted only by reading it all
+
     def read_header(self, source: SourceFile, fmt: TextFormat, records: int) -> list[str] | None:
         return read_csv_header(source, fmt)
 

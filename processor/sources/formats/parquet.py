@@ -238,6 +238,10 @@ class ParquetFormat:
     def parts(self, source: SourceFile, split_bytes: int) -> tuple[Part, ...]:
         return row_group_parts(source, split_bytes)
 
+    def row_count(self, source: SourceFile) -> int | None:
+        with open_parquet(source) as reader:
+            return int(reader.metadata.num_rows)
+
     def read_header(self, source: SourceFile, fmt: TextFormat, records: int) -> list[str] | None:
         with open_parquet(source) as reader:
             return list(reader.schema_arrow.names) or None
