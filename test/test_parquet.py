@@ -522,3 +522,20 @@ def test_the_dry_run_counts_a_parquet_files_rows_from_its_footer(tmp_path, table
     (shown,) = report.dry_run.files
     assert (shown.rows, shown.exact) == (1000, True)
     assert not db.exists(table)
+
+
+def test_a_transform_of_parquet_rows_returns_columns_typed_by_the_rules_of_text(tmp_path, table):
+    db = Database("sqlite", f"sqlite:///{tmp_path / 'x.db'}")
+    module = tmp_path / "doubling.py"
+    module.write_text("def double(frame):\n    frame['twice'] = frame['n'] * 2\n    return frame\n")
+    write_parquet(
+        tmp_path / "src" / "a.parquet",
+        {"n": pa.array([1, 2], pa.int32()), "price": pa.array([Decimal("1.10"), None], pa.decimal128(5, 2))},
+    )
+
+    report = load(tmp_path / "src", db, table, src_file_name="*.parquet", transform=f"{module}:double")
+
+    assert report.error is None, report.error
+    # As a CSV file's text: "1.10" is a number a double holds (its scale is not kept).
+    assert [c["type"] for c in report.plan] == ["BIGINT", "DOUBLE", "BIGINT"]
+    assert sorted(db.rows(table), key=str) == [(1, 1.1, 2), (2, None, 4)]

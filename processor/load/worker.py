@@ -167,7 +167,8 @@ def _profile(task: ProfileTask, context: TaskContext) -> ProfileResult:
     first = 2 if has_header(task.source) else 1
     _check_quotes(task.source, task.fmt, invalid, _record_number(sample.num_rows, invalid, first))
     shaped, _ = _shaped(reading, WHOLE, sample, lambda row: _record_number(row, invalid, first))
-    typed = format_of(task.source).typed
+    # A TRANSFORM returns text (``transform.py``): its columns are typed by the rules of text.
+    typed = format_of(task.source).typed and task.transform is None
     if reading is task:
         sampled, names = profile_table(shaped, task.settled, typed=typed), tuple(shaped.column_names)
     else:
