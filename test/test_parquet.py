@@ -539,3 +539,24 @@ def test_a_transform_of_parquet_rows_returns_columns_typed_by_the_rules_of_text(
     # As a CSV file's text: "1.10" is a number a double holds (its scale is not kept).
     assert [c["type"] for c in report.plan] == ["BIGINT", "DOUBLE", "BIGINT"]
     assert sorted(db.rows(table), key=str) == [(1, 1.1, 2), (2, None, 4)]
+
+
+def test_a_file_without_rows_or_values_still_declares_its_types(tmp_path, table):
+    db = Database("sqlite", f"sqlite:///{tmp_path / 'z.db'}")
+    folder = tmp_path / "src"
+    write_parquet(folder / "a.parquet", {"id": pa.array([], pa.int64()), "v": pa.array([], pa.float64())})
+    write_parquet(folder / "b.parquet", {"id": pa.array([1, 2], pa.int64()), "v": pa.nulls(2)})
+    write_parquet(
+        folder / "c.parquet",
+        {"id": pa.array([3], pa.int32()), "v": pa.array([Decimal(1)], pa.decimal128(3, 0))},
+    )
+
+    report = load(folder, db, table, src_file_name="[ab].parquet")
+    mixed = load(folder, db, table + "m", src_file_name="*.parquet")
+
+    assert report.error is None, report.error
+    assert [c["type"] for c in report.plan] == ["BIGINT", "DOUBLE"]  # b's v has no type: a's decides
+    assert sorted(db.rows(table)) == [(1, None), (2, None)]
+    assert mixed.error is None, mixed.error
+    assert [c["type"] for c in mixed.plan] == ["BIGINT", "TEXT"]  # double in a, decimal in c
+    assert sorted(db.rows(table + "m")) == [(1, None), (2, None), (3, "1")]
