@@ -2,7 +2,8 @@
 sample, the text of rejected records, rechunked into tables of CHUNK_SIZE rows.
 
 Each call asks the file's format (``processor/sources/formats``) to do the reading; every
-format gives the same nullable text columns, numbered by record.
+text format gives the same nullable text columns, numbered by record; a typed one (Parquet,
+Arrow IPC) the Arrow columns of its files' types.
 """
 
 from __future__ import annotations
