@@ -359,6 +359,10 @@ def test_a_binary_column_is_refused_with_exit_3_naming_it(cli, tmp_path, table):
     assert code == 3
     assert "b.parquet: column 'blob' is of Arrow type binary" in err
     assert not Database("sqlite", env["DEST_SQL"]).exists(table)
+    # Left out, the other columns load.
+    code, _out, err = cli([], {**env, "SRC_COLUMNS": "id"})
+    assert code == 0, err
+    assert Database("sqlite", env["DEST_SQL"]).rows(table) == [(1,)]
 
 
 @pytest.mark.parametrize("name", ["x.PARQUET", "x.pq"])
