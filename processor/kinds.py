@@ -389,8 +389,15 @@ def _fits_date(column: ColumnType, values: pa.Array) -> pa.Array:
 
 
 def _fits_timestamp(column: ColumnType, values: pa.Array) -> pa.Array:
-    fits = _fits_time(values, TIMESTAMP_SHAPE, TIMESTAMP_FORMAT, pa.timestamp("s"))
-    return _within_range(column, values, fits)
+    if not column.fraction:
+        fits = _fits_time(values, TIMESTAMP_SHAPE, TIMESTAMP_FORMAT, pa.timestamp("s"))
+        return _within_range(column, values, fits)
+    # A column that keeps a second's fraction (a typed file's): at most that many digits after
+    # the seconds, which name a real time as whole seconds do.
+    shaped = _matches(values, rf"{TIMESTAMP_SHAPE[:-1]}(\.[0-9]{{1,{column.fraction}}})?$")
+    seconds = pc.utf8_slice_codeunits(values, 0, len("YYYY-MM-DD HH:MM:SS"))
+    fits = _fits_time(seconds, TIMESTAMP_SHAPE, TIMESTAMP_FORMAT, pa.timestamp("s"))
+    return _within_range(column, values, pc.and_(pc.fill_null(shaped, True), fits))
 
 
 def _within_range(column: ColumnType, values: pa.Array, fits: pa.Array) -> pa.Array:

@@ -564,3 +564,28 @@ def test_a_file_without_rows_or_values_still_declares_its_types(tmp_path, table)
     assert mixed.error is None, mixed.error
     assert [c["type"] for c in mixed.plan] == ["BIGINT", "TEXT"]  # double in a, decimal in c
     assert sorted(db.rows(table + "m")) == [(1, None), (2, None), (3, "1")]
+
+
+def test_appending_parquet_onto_a_table_parquet_made_keeps_fractions_and_instants(db, table, tmp_path):
+    at = [dt.datetime(2024, 1, 2, 3, 4, 5, 123456), dt.datetime(2024, 1, 2, 3, 4, 5)]
+    zoned = [INSTANT, dt.datetime(2000, 1, 1, tzinfo=UTC)]
+    for number, folder in enumerate(("first", "second")):
+        write_parquet(
+            tmp_path / folder / f"{folder}.parquet",
+            {
+                "id": pa.array([2 * number + 1, 2 * number + 2]),
+                "at": pa.array(at, pa.timestamp("us")),
+                "zoned": pa.array(zoned, pa.timestamp("us", "Europe/Paris")),
+            },
+        )
+    created = load(tmp_path / "first", db, table, src_file_name="*.parquet")
+    assert created.error is None, created.error
+
+    appended = load(tmp_path / "second", db, table, src_file_name="*.parquet", if_exists="append")
+
+    assert appended.error is None, appended.error
+    sql = f"SELECT {quoted(db, 'id')}, {quoted(db, 'at')}, {cast_text(db, 'zoned')} FROM {quoted(db, table)}"
+    rows = sorted(db._query(sql).rows_list)
+    assert [row[0] for row in rows] == [1, 2, 3, 4]
+    assert [as_python(row[1], at[0]) for row in rows] == at * 2
+    assert [as_python(row[2], zoned[0]) for row in rows] == zoned * 2

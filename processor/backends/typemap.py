@@ -49,7 +49,7 @@ class TypeMap:
     """The generic database's types: SQLAlchemy's generic ones, reflected through its inspector."""
 
     #: Whether a planned column can keep a zoned timestamp's instant (a typed file's
-    #: ``timestamp[us, tz=...]``) in a type of its own; else such a column is text (UTC, ``Z``).
+    #: ``timestamp[us, tz=...]``) in a type of its own; else such a column is text (in UTC, ``+00:00``).
     zoned_timestamps = False
 
     def __init__(self, backend: Database) -> None:

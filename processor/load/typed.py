@@ -6,7 +6,7 @@ integers (within the column's range; a uint64 beyond 64-bit signed is a rejected
 (finite ones: NaN and infinity are rejected rows, as their text is from a float column of a CSV
 file) and booleans.  Decimals, dates and timestamps become the exact text the writers take for
 those types anyway (``kinds.py``): a decimal's digits at its scale, ``YYYY-MM-DD``, and
-``YYYY-MM-DD HH:MM:SS.ffffff`` (zoned: the instant in UTC, ``Z``).  Dates and timestamps hold
+``YYYY-MM-DD HH:MM:SS.ffffff`` (zoned: the instant in UTC, ``+00:00``).  Dates and timestamps hold
 years 1 to 9999; a timestamp's nanoseconds only where they are whole microseconds.
 
 Where the planned type is another (an existing table's column, a database without an exact
@@ -68,13 +68,15 @@ def typed_wire(column: ColumnType, values: pa.Array) -> pa.Array:
 def canonical_text(values: pa.Array) -> pa.Array:
     """Each value's exact text: integers' digits, a float's shortest decimal, ``true``/``false``,
     a decimal's digits at its scale (a negative scale's as the whole number), ISO dates and
-    timestamps (zoned: in UTC, ``Z``)."""
+    timestamps (zoned: in UTC, ``+00:00``)."""
     data_type = values.type
     if pa.types.is_decimal(data_type) and data_type.scale < 0:
         width = pa.decimal256 if pa.types.is_decimal256(data_type) else pa.decimal128
         values = pc.cast(values, width(min(data_type.precision - data_type.scale, 76), 0))
     if pa.types.is_timestamp(data_type) and data_type.tz is not None:
-        values = pc.cast(values, pa.timestamp(data_type.unit, "UTC"))
+        # In UTC, its offset written +00:00 (which every database's parser takes, unlike ``Z``).
+        text = pc.cast(pc.cast(values, pa.timestamp(data_type.unit, "UTC")), pa.string())
+        return pc.replace_substring_regex(text, "Z$", "+00:00")
     return pc.cast(values, pa.string())
 
 
