@@ -589,3 +589,21 @@ def test_appending_parquet_onto_a_table_parquet_made_keeps_fractions_and_instant
     assert [row[0] for row in rows] == [1, 2, 3, 4]
     assert [as_python(row[1], at[0]) for row in rows] == at * 2
     assert [as_python(row[2], zoned[0]) for row in rows] == zoned * 2
+
+
+def test_a_negative_scale_decimal_loads_as_its_whole_number(tmp_path, table):
+    # Parquet cannot store a negative scale (pyarrow refuses to write one); Arrow IPC can.
+    import pyarrow.feather as feather
+
+    db = Database("duckdb", f"duckdb:///{tmp_path / 'n.duckdb'}")
+    (tmp_path / "src").mkdir()
+    values = [Decimal("1.23E+4"), Decimal("-9.9999E+6"), None]
+    feather.write_feather(
+        pa.table({"hundreds": pa.array(values, pa.decimal128(5, -2))}), tmp_path / "src" / "n.arrow"
+    )
+
+    report = load(tmp_path / "src", db, table, src_file_name="*.arrow")
+
+    assert report.error is None, report.error
+    assert [c["type"] for c in report.plan] == ["NUMERIC(18, 0)"]  # 7 digits before the point
+    assert sorted(db.rows(table), key=str) == [(Decimal("-9999900"),), (Decimal("12300"),), (None,)]
