@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import numpy as np
 import pyarrow as pa
@@ -171,6 +171,11 @@ class ColumnType:
     #: compares as the times do); None: the ISO range, years 1000 to 9999.
     earliest: str | None = None
     latest: str | None = None
+    #: TIMESTAMP: digits of a second's fraction the column keeps (a typed file's, e.g. 6 for
+    #: Parquet's microseconds; text is planned whole seconds), and whether it keeps the instant
+    #: of a zoned time (PostgreSQL's ``timestamptz``) rather than a wall-clock time.
+    fraction: int = 0
+    zoned: bool = False
     #: TEXT: the fewest and most characters, the most bytes (UTF-8) a value may have.
     min_chars: int = 0
     max_chars: int | None = None
@@ -240,7 +245,9 @@ class ColumnType:
             return f"a valid date written {written}" + _describe_range(self)
         if self.kind is Kind.TIMESTAMP:
             written = self.spelling.timestamp_format or "YYYY-MM-DD HH:MM:SS"
-            return f"a valid timestamp written {written}" + _describe_range(self)
+            fraction = f" with at most {self.fraction} digits of a second" if self.fraction else ""
+            zone = " (an instant, with its zone)" if self.zoned else ""
+            return f"a valid timestamp written {written}{fraction}{zone}" + _describe_range(self)
         if self.kind is Kind.BOOLEAN:
             return "a boolean (true/false, t/f, yes/no, y/n, 1/0)"
         return _describe_text(self)
@@ -457,8 +464,15 @@ def _fits_date(column: ColumnType, values: pa.Array) -> pa.Array:
 
 
 def _fits_timestamp(column: ColumnType, values: pa.Array) -> pa.Array:
-    fits = _fits_time(values, TIMESTAMP_SHAPE, TIMESTAMP_FORMAT, pa.timestamp("s"))
-    return _within_range(column, values, fits)
+    if not column.fraction:
+        fits = _fits_time(values, TIMESTAMP_SHAPE, TIMESTAMP_FORMAT, pa.timestamp("s"))
+        return _within_range(column, values, fits)
+    # A column that keeps a second's fraction (a typed file's): at most that many digits after
+    # the seconds, which name a real time as whole seconds do.
+    shaped = _matches(values, rf"{TIMESTAMP_SHAPE[:-1]}(\.[0-9]{{1,{column.fraction}}})?$")
+    seconds = pc.utf8_slice_codeunits(values, 0, len("YYYY-MM-DD HH:MM:SS"))
+    fits = _fits_time(seconds, TIMESTAMP_SHAPE, TIMESTAMP_FORMAT, pa.timestamp("s"))
+    return _within_range(column, values, pc.and_(pc.fill_null(shaped, True), fits))
 
 
 def _within_range(column: ColumnType, values: pa.Array, fits: pa.Array) -> pa.Array:
@@ -598,6 +612,11 @@ class ColumnProfile:
     #: whether an existing integer column's range holds them).
     least: int | None = None
     greatest: int | None = None
+    #: The type a typed file (Parquet) gives the column, which no sample changes, and that
+    #: type as the file names it (``int64``, ``decimal128(38, 10)``); ``declared_as`` without
+    #: ``declared``: files that declare different types (text).
+    declared: ColumnType | None = None
+    declared_as: str | None = None
 
     @property
     def settled(self) -> bool:
@@ -627,7 +646,27 @@ class ColumnProfile:
             significant_scale=max(self.significant_scale, other.significant_scale),
             least=_bound(min, self.least, other.least),
             greatest=_bound(max, self.greatest, other.greatest),
+            **_merge_declared(self, other),
         )
+
+
+def _merge_declared(a: ColumnProfile, b: ColumnProfile) -> dict[str, Any]:
+    """What two files declare of a column together: the one type where they agree (the widest
+    of two decimals, the finer of two timestamps' fractions), else none (text), citing both."""
+    if a.declared_as is None or b.declared_as is None:  # one says nothing (no values, not typed)
+        return {"declared": a.declared or b.declared, "declared_as": a.declared_as or b.declared_as}
+    x, y = a.declared, b.declared
+    if x is None or y is None:  # an earlier disagreement stays one
+        return {"declared": None, "declared_as": a.declared_as if x is None else b.declared_as}
+    if x == y:
+        return {"declared": x, "declared_as": a.declared_as}
+    if x.kind is y.kind is Kind.DECIMAL and x.precision is not None and y.precision is not None:
+        scale = max(x.scale or 0, y.scale or 0)
+        whole = max(x.precision - (x.scale or 0), y.precision - (y.scale or 0))
+        return {"declared": bounded_decimal(whole + scale, scale), "declared_as": a.declared_as}
+    if x.kind is y.kind is Kind.TIMESTAMP and x.zoned == y.zoned:
+        return {"declared": replace(x, fraction=max(x.fraction, y.fraction)), "declared_as": a.declared_as}
+    return {"declared": None, "declared_as": f"{a.declared_as} in one file, {b.declared_as} in another"}
 
 
 def _bound(pick: Callable[[int, int], int], a: int | None, b: int | None) -> int | None:
@@ -745,7 +784,17 @@ def choose_type(profile: ColumnProfile, decimal_type: Callable[[int, int], Colum
     ``decimal_type(whole_digits, scale)`` is the database's exact decimal type for such values,
     or None where it has none (the column is then text).  Integers beyond 64 bits stay text
     (they are identifiers more often than quantities) unless the column also holds fractions.
+    A type a typed file declares is taken as it is (a decimal: where the database has an exact
+    one); files that declare different types make text.
     """
+    if profile.declared is not None:
+        declared = profile.declared
+        if declared.kind is Kind.DECIMAL and declared.precision is not None:
+            whole, scale = declared.precision - (declared.scale or 0), declared.scale or 0
+            return decimal_type(whole, scale) or TEXT
+        return declared
+    if profile.declared_as is not None:
+        return TEXT
     if profile.empty:
         return TEXT
     if profile.integer:
@@ -765,6 +814,15 @@ def explain(profile: ColumnProfile, chosen: ColumnType) -> str:
     """Why ``choose_type`` chose ``chosen`` for ``profile``, in a few words with a sampled value
     (the dry run's plan shows it: "leading zeros in `00123`")."""
     kind = chosen.kind
+    if profile.declared is not None:
+        held = (
+            ""
+            if kind is profile.declared.kind
+            else f", which has no exact {profile.declared.kind.value} type here"
+        )
+        return f"the file's type {profile.declared_as}{held}"
+    if profile.declared_as is not None:
+        return f"the files' types differ: {profile.declared_as}"
     if profile.empty:
         return "no values in the sample"
     if kind is Kind.INTEGER:

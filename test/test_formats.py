@@ -56,12 +56,20 @@ class _LinesFormat:
     delimited = False
     splittable = False
     no_columns = "no line"
+    typed = False
+    parted = False
 
     def default_delimiter(self, suffix: str) -> str:
         return ","
 
     def boundary_quoting(self, fmt: TextFormat) -> str:
         return "none"
+
+    def parts(self, source, split_bytes) -> tuple[Part, ...]:
+        return (Part(),)
+
+    def row_count(self, source) -> int | None:
+        return None
 
     def read_header(self, source, fmt, records) -> list[str] | None:
         return ["line"]

@@ -43,6 +43,8 @@ class DuckDBTypeMap(TypeMap):
 
     backend: DuckDB
 
+    zoned_timestamps = True  # TIMESTAMPTZ: the instant
+
     def decimal_type(self, whole_digits: int, scale: int) -> ColumnType | None:
         if whole_digits + scale > DECIMAL_DIGITS:
             return None

@@ -54,9 +54,9 @@ PLANNED: dict[str, ColumnType] = {
     "FLOAT": replace(FLOAT, bits=32),
     "DOUBLE": FLOAT,
     "DATE": DATE,
-    "TIMESTAMP": TIMESTAMP,
-    "TIMESTAMP_S": TIMESTAMP,  # seconds: what the importer's timestamps have
-    "TIMESTAMP_MS": TIMESTAMP,
+    "TIMESTAMP": replace(TIMESTAMP, fraction=6),  # microseconds, as a typed file's may have
+    "TIMESTAMP_S": TIMESTAMP,  # seconds: what the importer's timestamps from text have
+    "TIMESTAMP_MS": replace(TIMESTAMP, fraction=3),
     "TIMESTAMP_NS": replace(TIMESTAMP, earliest="1677-09-22 00:00:00", latest="2262-04-11 00:00:00"),
     "BOOLEAN": BOOLEAN,
     "VARCHAR": TEXT,  # DuckDB keeps no length: VARCHAR(3) and CHAR(4) are VARCHAR
@@ -72,7 +72,10 @@ TIME_SHAPES = {
     for digits in (6, 9)
 }
 # An explicit offset: the instant does not depend on the session's TimeZone.
-MOMENT_SHAPE = r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}[+-][01][0-9](:[0-5][0-9])?$"
+# A fraction of at most 6 digits: TIMESTAMPTZ keeps microseconds (a typed file's instants have them).
+MOMENT_SHAPE = (
+    r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?[+-][01][0-9](:[0-5][0-9])?$"
+)
 # Text that casts to the same bytes: ASCII without a backslash (``\x41`` is an escape there,
 # and DuckDB refuses other characters).
 BLOB_SHAPE = r"^[\x{01}-\x{5b}\x{5d}-\x{7f}]*$"

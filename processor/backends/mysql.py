@@ -21,6 +21,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -93,6 +95,8 @@ class MySQLTypeMap(TypeMap):
             return mysql.LONGTEXT()  # any field a CSV file can hold (TEXT holds only 64 KiB)
         if column.kind is Kind.INTEGER and column.high > INT64_MAX:  # an existing BIGINT UNSIGNED's
             return mysql.BIGINT(unsigned=True)
+        if column.kind is Kind.TIMESTAMP and column.fraction:  # a typed file's: DATETIME(6) keeps them
+            return mysql.DATETIME(fsp=column.fraction)
         return super().column_type(column, key)
 
     def decimal_type(self, whole_digits: int, scale: int) -> ColumnType | None:
@@ -538,7 +542,7 @@ def load_data(pd_table: Any, conn: Any, keys: list[str], data_iter: Iterable[tup
     try:
         try:
             with os.fdopen(fd, "wb") as file:
-                pacsv.write_csv(arrow, file, CSV_OPTIONS)
+                pacsv.write_csv(_booleans_as_numbers(arrow), file, CSV_OPTIONS)
         except OSError as error:  # the temporary folder's disk is full
             raise SideOutputError(
                 f"the chunk's file for LOAD DATA cannot be written: {path}: {error.strerror or error}"
@@ -551,6 +555,14 @@ def load_data(pd_table: Any, conn: Any, keys: list[str], data_iter: Iterable[tup
         os.unlink(path)
     _check_clean(dbapi, pd_table.name, loaded, arrow.num_rows)
     return loaded
+
+
+def _booleans_as_numbers(arrow: pa.Table) -> pa.Table:
+    """Booleans as 1 and 0: BOOL is TINYINT, which LOAD DATA does not read ``true`` into."""
+    for i, field in enumerate(arrow.schema):
+        if pa.types.is_boolean(field.type):
+            arrow = arrow.set_column(i, field.name, pc.cast(arrow.column(i), pa.int8()))
+    return arrow
 
 
 _limits: dict[str, ServerLimits] = {}

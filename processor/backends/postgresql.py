@@ -63,7 +63,10 @@ class PostgreSQLTypeMap(TypeMap):
         # Unconstrained NUMERIC keeps each value's own scale: 1.50 stays 1.50, 1.5 stays 1.5.
         return DECIMAL if whole_digits <= NUMERIC_WHOLE_DIGITS and scale <= NUMERIC_SCALE else None
 
+    zoned_timestamps = True  # timestamptz: the instant, shown in the session's zone
+
     def holds(self, column: ColumnType) -> ColumnType:
+        column = super().holds(column)
         if column.kind is Kind.TEXT:
             return replace(
                 column,
@@ -395,8 +398,8 @@ def _binary_copy_types(types: Sequence[ColumnType], chunk: pa.Table) -> pa.Table
     for i, column in enumerate(types):
         if column.kind is Kind.DATE:
             arrays[i] = pc.cast(arrays[i], pa.date32())
-        elif column.kind is Kind.TIMESTAMP:
-            arrays[i] = pc.cast(arrays[i], pa.timestamp("s"))
+        elif column.kind is Kind.TIMESTAMP:  # a typed file's have microseconds; zoned: Z (UTC)
+            arrays[i] = pc.cast(arrays[i], pa.timestamp("us", "UTC" if column.zoned else None))
     return pa.table(arrays, names=chunk.column_names)
 
 

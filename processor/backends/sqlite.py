@@ -377,8 +377,8 @@ def _type_of_declared(declared: str) -> ColumnType:
     # NUMERIC affinity: ISO dates and timestamps are no numbers and stay text; booleans are 0/1.
     if "BOOL" in name:
         return BOOLEAN
-    if "TIMESTAMP" in name or "DATETIME" in name:
-        return TIMESTAMP
+    if "TIMESTAMP" in name or "DATETIME" in name:  # text: a fraction's digits stay as written
+        return replace(TIMESTAMP, fraction=6)
     if "DATE" in name:
         return DATE
     if "NUM" in name or "DEC" in name:  # NUMERIC, DECIMAL(10,2), NUMBER: numbers, as doubles

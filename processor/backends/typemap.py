@@ -48,6 +48,10 @@ class Database(Protocol):
 class TypeMap:
     """The generic database's types: SQLAlchemy's generic ones, reflected through its inspector."""
 
+    #: Whether a planned column can keep a zoned timestamp's instant (a typed file's
+    #: ``timestamp[us, tz=...]``) in a type of its own; else such a column is text (in UTC, ``+00:00``).
+    zoned_timestamps = False
+
     def __init__(self, backend: Database) -> None:
         #: The backend whose database this maps (its engine, dialect and name rules).
         self.backend = backend
@@ -65,7 +69,7 @@ class TypeMap:
         if kind is Kind.DATE:
             return sa.Date()
         if kind is Kind.TIMESTAMP:
-            return sa.DateTime()
+            return sa.DateTime(timezone=column.zoned)
         if kind is Kind.BOOLEAN:
             return sa.Boolean()
         return self.text_type(KEY_CHARACTERS) if key else sa.Text()
@@ -81,6 +85,8 @@ class TypeMap:
 
     def holds(self, column: ColumnType) -> ColumnType:
         """``column`` with what this database cannot hold in it (a planned column's type)."""
+        if column.kind is Kind.TIMESTAMP and column.zoned and not self.zoned_timestamps:
+            return replace(TEXT, nullable=column.nullable)
         return column
 
     def type_of(self, sql_type: sa.types.TypeEngine) -> ColumnType:

@@ -2,7 +2,8 @@
 
 A row is rejected whole when any of its values does not hold exactly in its column's type, so a
 late ``N/A`` in an integer column, or a 4-character code in a ``VARCHAR(3)``, costs one row in
-the rejects file, never a crash mid-table or a changed value.
+the rejects file, never a crash mid-table or a changed value.  A typed file's columns (Parquet)
+are checked and converted by ``typed.py``, by the same rules.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from processor.load.typed import check_typed, is_typed, typed_wire
 from processor.records import TablePlan
 
 
@@ -17,8 +19,19 @@ def apply_plan(chunk: pa.Table, plan: TablePlan) -> tuple[pa.Table, list[tuple[i
     """The chunk's fitting rows converted to their types, and (row index, reason, the column of
     the value that does not fit) for the rest."""
     masks: dict[int, pa.Array] = {}
+    typed: set[int] = set()
     for i, column_type in enumerate(plan.types):
-        mask = column_type.fit_mask(chunk.column(i))
+        values = chunk.column(i)
+        if pa.types.is_null(values.type):  # a typed file's column of no values
+            values = values.cast(pa.string())
+            chunk = chunk.set_column(i, chunk.field(i).name, values)
+        if is_typed(values):
+            values, mask = check_typed(column_type, values)
+            chunk = chunk.set_column(i, chunk.field(i).name, values)
+            if is_typed(values):
+                typed.add(i)
+        else:
+            mask = column_type.fit_mask(values)
         if mask is not None:
             masks[i] = mask
     keep = None
@@ -28,7 +41,10 @@ def apply_plan(chunk: pa.Table, plan: TablePlan) -> tuple[pa.Table, list[tuple[i
     if keep is not None and not pc.all(keep).as_py():
         rejected = _reasons(chunk, plan, masks, keep)
         chunk = chunk.filter(keep)
-    arrays = [column_type.to_wire(chunk.column(i)) for i, column_type in enumerate(plan.types)]
+    arrays = [
+        typed_wire(column_type, chunk.column(i)) if i in typed else column_type.to_wire(chunk.column(i))
+        for i, column_type in enumerate(plan.types)
+    ]
     return pa.table(arrays, names=list(plan.names)), rejected
 
 
@@ -42,6 +58,7 @@ def _reasons(
         for i, mask in masks.items():
             if not mask[row].as_py():
                 value = chunk.column(i)[row].as_py()
+                value = value if value is None or isinstance(value, str) else str(value)
                 name = plan.names[i]
                 out.append((row, f"column {name!r}: {plan.types[i].reason(value)}", name))
                 break

@@ -49,7 +49,7 @@ from processor.sources.parts import WHOLE, Part
 from processor.sources.quotes import GLUED
 from processor.sources.read import locate_records, read_batches, rechunk, sample_rows
 from processor.sources.remote import is_url
-from processor.sources.split import file_parts, scanner_for
+from processor.sources.split import file_parts, scanner_for, splits
 from processor.sources.text import InvalidRow, TextFormat, open_stored
 
 log = logging.getLogger(__name__)
@@ -165,16 +165,26 @@ def _profile(task: ProfileTask, context: TaskContext) -> ProfileResult:
         quotes=task.quotes,
     )
     size = measure_sample(sample, task.rows, every_field=len(reading.layout.read) == layout.fields)
+    if task.measured and not size.whole:  # the dry run: a count the file keeps beats an estimate
+        stored = format_of(task.source).row_count(task.source)
+        size = size if stored is None else SampleSize(stored, size.text_bytes, whole=True)
     first = 2 if has_header(task.source) else 1
     _check_quotes(task.source, task.fmt, invalid, _record_number(sample.num_rows, invalid, first))
     shaped, _ = _shaped(reading, WHOLE, sample, lambda row: _record_number(row, invalid, first))
+    # A TRANSFORM returns text (``transform.py``): its columns are typed by the rules of text.
+    typed = format_of(task.source).typed and task.transform is None
     if reading is task:
         sampled, names = (
-            profile_table(shaped, task.settled, spelling=task.spelling),
+            profile_table(shaped, task.settled, spelling=task.spelling, typed=typed),
             tuple(shaped.column_names),
         )
     else:
-        sampled, names = profile_table(shaped, task.settled, True, task.spelling), layout.columns
+        sampled = profile_table(shaped, task.settled, left_out=True, spelling=task.spelling, typed=typed)
+        names = layout.columns
+    if task.split_bytes and format_of(task.source).parted and splits(task.source, task.fmt, task.split_bytes):
+        parts = format_of(task.source).parts(task.source, task.split_bytes)
+        digest = task.source.checksum or fingerprint(open_stored(task.source), check)
+        return ProfileResult(task.source.name, names, sampled, size, digest, parts)
     scanner = scanner_for(task.source, task.fmt, task.split_bytes) if task.split_bytes else None
     if scanner is None and (not task.fingerprint or task.source.checksum):
         return ProfileResult(task.source.name, names, sampled, size, task.source.checksum)
@@ -378,7 +388,11 @@ def text_bytes(chunk: pa.Table) -> int:
     """About how many bytes of CSV text ``chunk`` (string columns) was read from: its values'
     bytes, and one separator or line end after each field (quotes and NULL markers are not
     counted).  For progress only: the file's own size is what the report counts."""
-    values = sum(pc.sum(pc.binary_length(column)).as_py() or 0 for column in chunk.columns)
+    values = sum(
+        pc.sum(pc.binary_length(column)).as_py() or 0
+        for column in chunk.columns
+        if pa.types.is_string(column.type)
+    )
     return values + chunk.num_rows * chunk.num_columns
 
 

@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 from processor.counts import counted
 from processor.errors import SchemaError, SourceError
 from processor.kinds import PLAIN, ColumnProfile, ColumnType, Spelling, choose_type, classify, explain
+from processor.plan.declared import declared_profile
 from processor.records import SourceFile, TablePlan
 from processor.sources.formats import format_of
 from processor.sources.read import read_header, sample_rows
@@ -36,7 +37,8 @@ FileProfile = tuple[ColumnProfile, ...]
 class SampleSize:
     """How much of a file its sample read: rows, and the bytes of their text (values, one
     delimiter between them and a line end each; quotes not counted), for the dry run's estimate
-    of a file's rows.  ``whole``: the sample is the whole file."""
+    of a file's rows.  ``whole``: ``rows`` are the file's, exactly (the sample is the whole file,
+    or its format stores its count: ``Format.row_count``)."""
 
     rows: int
     text_bytes: int
@@ -165,7 +167,11 @@ def measure_sample(sample: pa.Table, rows: int, every_field: bool) -> SampleSize
     """How much of its file a sample of at most ``rows`` rows (0: all) read, as read from the
     file (before a TRANSFORM shapes it).  A sample of only some fields (SRC_COLUMNS) does not
     say how long the file's records are: no bytes are counted, so no row estimate is made."""
-    text_bytes = sum(pc.sum(pc.binary_length(column)).as_py() or 0 for column in sample.columns)
+    text_bytes = sum(
+        pc.sum(pc.binary_length(column)).as_py() or 0
+        for column in sample.columns
+        if pa.types.is_string(column.type)  # a typed file's numbers, dates, ...: no text measured
+    )
     return SampleSize(
         rows=sample.num_rows,
         # the values, and a delimiter or the line end after each
@@ -179,11 +185,15 @@ def profile_table(
     settled: frozenset[int] = frozenset(),
     left_out: bool = False,
     spelling: Spelling = PLAIN,
+    typed: bool = False,
 ) -> FileProfile:
     """Classify each column of one file's sample, as read and shaped (runs in a worker), its
     numbers and dates as ``spelling`` says they are written; the ``settled`` columns (by
     position, see ``ColumnProfile.settled``) are passed over, also where they were ``left_out``
-    of the sample, which then holds only the others, in order."""
+    of the sample, which then holds only the others, in order.  A ``typed`` format's columns are
+    what their Arrow types declare (``declared.py``), text too."""
+    if typed:
+        return tuple(declared_profile(column) for column in sample.columns)
     columns: list[pa.ChunkedArray | None] = list(sample.columns)
     if left_out:
         others = iter(sample.columns)

@@ -2,7 +2,8 @@
 sample, the text of rejected records, rechunked into tables of CHUNK_SIZE rows.
 
 Each call asks the file's format (``processor/sources/formats``) to do the reading; every
-format gives the same nullable text columns, numbered by record.
+text format gives the same nullable text columns, numbered by record; a typed one (Parquet,
+Arrow IPC) the Arrow columns of its files' types.
 """
 
 from __future__ import annotations
@@ -40,10 +41,11 @@ def read_batches(
     keys: Sequence[str] = (),
     quotes: bool = True,
 ) -> Iterator[pa.RecordBatch]:
-    """Stream the data rows (after the header) as batches of nullable string arrays, one per
-    field of ``include`` (default: all ``columns`` fields), named by the field's index; a keyed
-    format's fields are its ``keys``.  Its format reads them (``read_csv_batches``: a delimited
-    file's), passing ragged or unreadable records to ``on_invalid`` in record order."""
+    """Stream the data rows (after the header) as batches of nullable string arrays (a typed
+    format's: of its own types, ``Format.typed``), one per field of ``include`` (default: all
+    ``columns`` fields), named by the field's index; a keyed format's fields are its ``keys``.
+    Its format reads them (``read_csv_batches``: a delimited file's), passing ragged or
+    unreadable records to ``on_invalid`` in record order."""
     return format_of(source).read_batches(
         source, fmt, columns, on_invalid, part, digest, read_ahead, include, keys, quotes
     )
@@ -96,9 +98,10 @@ def sample_rows(
             break
         batches.append(batch)
         taken += batch.num_rows
+    if batches:  # a typed format's batches (the first may be empty) bring their types
+        return pa.Table.from_batches(batches)
     fields = range(columns) if include is None else include
-    schema = pa.schema([(str(i), pa.string()) for i in fields])
-    return pa.Table.from_batches(batches, schema=schema)
+    return pa.Table.from_batches([], schema=pa.schema([(str(i), pa.string()) for i in fields]))
 
 
 def locate_records(

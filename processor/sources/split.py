@@ -66,9 +66,13 @@ def file_parts(boundaries: list[tuple[int, int]], checked_to_end: bool = False) 
 
 def splits(source: SourceFile, fmt: TextFormat, split_bytes: int) -> bool:
     """Whether a file is split into byte ranges (else it is loaded whole, or in blocks: it is
-    small, compressed, in an encoding whose bytes cannot be scanned, or in a format that is not cut)."""
+    small, compressed, in an encoding whose bytes cannot be scanned, or in a format that is not cut);
+    a ``parted`` format's file into the parts its format knows (``Format.parts``)."""
+    data_format = format_of(source)
+    if data_format.parted:
+        return seekable(source) and source.size > split_bytes
     return (
-        format_of(source).splittable
+        data_format.splittable
         and seekable(source)
         and source.size > split_bytes
         and splittable_encoding(fmt.encoding)
@@ -76,8 +80,9 @@ def splits(source: SourceFile, fmt: TextFormat, split_bytes: int) -> bool:
 
 
 def scanner_for(source: SourceFile, fmt: TextFormat, split_bytes: int) -> BoundaryScanner | None:
-    """A scanner for a file to be split into byte ranges, or None: the file is not split."""
-    if not splits(source, fmt, split_bytes):
+    """A scanner for a file to be split into byte ranges, or None: the file is not split (or
+    its format knows its parts)."""
+    if format_of(source).parted or not splits(source, fmt, split_bytes):
         return None
     return BoundaryScanner(split_bytes, boundary_quoting(source, fmt), source.delimiter)
 

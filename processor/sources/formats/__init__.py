@@ -6,15 +6,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from processor.sources.formats.arrow_ipc import ARROW_IPC
 from processor.sources.formats.base import Format
 from processor.sources.formats.csv import CSV
 from processor.sources.formats.ndjson import NDJSON
+from processor.sources.formats.parquet import PARQUET
 
 if TYPE_CHECKING:
     from processor.records import SourceFile
 
 #: Every format by name.  A file whose data suffix no format lists is delimited text.
-FORMATS: dict[str, Format] = {f.name: f for f in (CSV, NDJSON)}
+FORMATS: dict[str, Format] = {f.name: f for f in (CSV, NDJSON, PARQUET, ARROW_IPC)}
 DEFAULT: Format = CSV
 
 

@@ -4,7 +4,10 @@ A format is an object (one per module in this package, listed in the registry of
 ``__init__.py``) that says what its files are like (a header line? a delimiter? columns named
 by each record's keys? cut into byte ranges?) and reads them: a file's column names, batches of
 nullable text columns numbered by record, and the text of records that were rejected.  Every
-format gives the pipeline the same text columns, so types are planned and checked by one rule.
+text format gives the pipeline the same text columns, so types are planned and checked by one
+rule; a typed format (Parquet) gives Arrow columns of the types its files declare, which the
+plan takes as given (``processor/plan/declared.py``) and the load converts without text
+(``processor/load/typed.py``).
 """
 
 from __future__ import annotations
@@ -39,8 +42,15 @@ class Format(Protocol):
     #: Whether a file can be cut at record boundaries into byte ranges (SPLIT_BYTES) and a
     #: compressed one handed out in decompressed blocks (else it is loaded whole).
     splittable: bool
+    #: Whether a file large enough to split (SPLIT_BYTES) is cut into parts that the format
+    #: itself knows (Parquet's row groups: ``parts``), rather than at record boundaries found
+    #: in its text.
+    parted: bool
     #: What a file without a single column name lacks, for the SourceError naming it.
     no_columns: str
+    #: Whether its columns carry their own types (Parquet), declared rather than sampled; else
+    #: every column is nullable text.
+    typed: bool
 
     def default_delimiter(self, suffix: str) -> str:
         """The delimiter a file with the data suffix ``suffix`` has unless SRC_DELIMITER is set."""
@@ -48,6 +58,16 @@ class Format(Protocol):
 
     def boundary_quoting(self, fmt: TextFormat) -> str:
         """How quotes bear on record boundaries when a file is cut: ``csv`` or ``none``."""
+        ...
+
+    def parts(self, source: SourceFile, split_bytes: int) -> tuple[Part, ...]:
+        """A ``parted`` format's parts of ``source``, of about ``split_bytes`` stored bytes each
+        (else the whole file, ``WHOLE``)."""
+        ...
+
+    def row_count(self, source: SourceFile) -> int | None:
+        """The file's data records where its format stores how many (Parquet's footer), else
+        None (the dry run estimates them from the sample's bytes)."""
         ...
 
     def read_header(self, source: SourceFile, fmt: TextFormat, records: int) -> list[str] | None:

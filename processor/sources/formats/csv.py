@@ -509,12 +509,20 @@ class CsvFormat:
     delimited = True
     splittable = True
     no_columns = "line 1: no header"
+    typed = False
+    parted = False
 
     def default_delimiter(self, suffix: str) -> str:
         return "\t" if suffix == ".tsv" else ","
 
     def boundary_quoting(self, fmt: TextFormat) -> str:
         return fmt.quoting
+
+    def parts(self, source: SourceFile, split_bytes: int) -> tuple[Part, ...]:
+        return (WHOLE,)  # cut at record boundaries of its text instead (``split.py``)
+
+    def row_count(self, source: SourceFile) -> int | None:
+        return None  # counted only by reading it all
 
     def read_header(self, source: SourceFile, fmt: TextFormat, records: int) -> list[str] | None:
         return read_csv_header(source, fmt)

@@ -22,6 +22,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from processor.sources.parts import WHOLE
 from processor.sources.text import DAMAGED, InvalidRow, TextFormat, bounded_lines, open_text, reading_error
 
 if TYPE_CHECKING:
@@ -209,12 +210,20 @@ class NdjsonFormat:
     delimited = False
     splittable = True
     no_columns = "no JSON object with a key"
+    typed = False
+    parted = False
 
     def default_delimiter(self, suffix: str) -> str:
         return ","  # unused: no field is split on it
 
     def boundary_quoting(self, fmt: TextFormat) -> str:
         return "none"  # JSON strings hold no line break: every line is one record
+
+    def parts(self, source: SourceFile, split_bytes: int) -> tuple[Part, ...]:
+        return (WHOLE,)  # cut at record boundaries of its text instead (``split.py``)
+
+    def row_count(self, source: SourceFile) -> int | None:
+        return None  # counted only by reading it all
 
     def read_header(self, source: SourceFile, fmt: TextFormat, records: int) -> list[str] | None:
         try:
