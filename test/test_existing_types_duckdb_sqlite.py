@@ -51,11 +51,11 @@ DUCKDB_CATALOGUE = """
 | DOUBLE | DOUBLE | held | decimals whose shortest double text is the same number |
 | DECIMAL | DECIMAL(10,2) | held | at most p-s digits before the point and s after |
 | DATE | DATE | held | ISO YYYY-MM-DD, a real day, years 1000 to 9999 |
-| TIMESTAMP | TIMESTAMP | held | ISO YYYY-MM-DD HH:MM:SS, years 1000 to 9999 |
-| TIMESTAMP_S | TIMESTAMP_S | held | as TIMESTAMP |
-| TIMESTAMP_MS | TIMESTAMP_MS | held | as TIMESTAMP |
-| TIMESTAMP_NS | TIMESTAMP_NS | held | as TIMESTAMP, from 1677-09-22 to 2262-04-11 |
-| TIMESTAMP WITH TIME ZONE | TIMESTAMPTZ | held | ISO with an explicit offset +HH or +HH:MM (no session time zone decides) |
+| TIMESTAMP | TIMESTAMP | held | ISO YYYY-MM-DD HH:MM:SS[.ffffff], years 1000 to 9999 |
+| TIMESTAMP_S | TIMESTAMP_S | held | as TIMESTAMP, whole seconds |
+| TIMESTAMP_MS | TIMESTAMP_MS | held | as TIMESTAMP, at most 3 digits after the second |
+| TIMESTAMP_NS | TIMESTAMP_NS | held | as TIMESTAMP, at most 9 digits, from 1677-09-22 to 2262-04-11 |
+| TIMESTAMP WITH TIME ZONE | TIMESTAMPTZ | held | ISO [.ffffff] with an explicit offset +HH or +HH:MM (no session time zone decides) |
 | TIME | TIME | held | HH:MM:SS[.ffffff], no trailing zeros in the fraction |
 | TIME_NS | TIME_NS | held | as TIME, 9 digits of a second |
 | VARCHAR | VARCHAR(3) | held | any text (DuckDB keeps no length) |
@@ -163,7 +163,14 @@ DUCKDB_CASES: list[tuple[str, list[tuple[str, str | None]]]] = [
         [("123456789012345678901234567890123.12345", "123456789012345678901234567890123.12345")],
     ),
     ("DATE", [("2021-02-28", "2021-02-28"), ("2021-02-29", None), ("0999-01-01", None)]),
-    ("TIMESTAMP", [("2021-01-01 12:00:00", "2021-01-01 12:00:00"), ("2021-01-01 12:00:00.5", None)]),
+    (
+        "TIMESTAMP",
+        [
+            ("2021-01-01 12:00:00", "2021-01-01 12:00:00"),
+            ("2021-01-01 12:00:00.5", "2021-01-01 12:00:00.5"),
+            ("2021-01-01 12:00:00.1234567", None),
+        ],
+    ),
     ("TIMESTAMP_S", [("2021-01-01 12:00:01", "2021-01-01 12:00:01"), ("2021-01-01T12:00:01", None)]),
     ("TIMESTAMP_MS", [("2021-01-01 12:00:02", "2021-01-01 12:00:02")]),
     ("TIMESTAMP_NS", [("2262-04-10 00:00:00", "2262-04-10 00:00:00"), ("2263-01-01 00:00:00", None)]),

@@ -54,10 +54,7 @@ PLANNED: dict[str, ColumnType] = {
     "FLOAT": replace(FLOAT, bits=32),
     "DOUBLE": FLOAT,
     "DATE": DATE,
-    "TIMESTAMP": TIMESTAMP,
     "TIMESTAMP_S": TIMESTAMP,  # seconds: what the importer's timestamps have
-    "TIMESTAMP_MS": TIMESTAMP,
-    "TIMESTAMP_NS": replace(TIMESTAMP, earliest="1677-09-22 00:00:00", latest="2262-04-11 00:00:00"),
     "BOOLEAN": BOOLEAN,
     "VARCHAR": TEXT,  # DuckDB keeps no length: VARCHAR(3) and CHAR(4) are VARCHAR
 }
@@ -71,8 +68,14 @@ TIME_SHAPES = {
     digits: rf"^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{{0,{digits - 1}}}[1-9])?$"
     for digits in (6, 9)
 }
+# The timestamps with a fraction of a second: the digits each keeps (a further digit DuckDB would
+# cut off), and the range of TIMESTAMP_NS, whose nanoseconds since 1970 fill 64 bits.
+SECOND_DIGITS = {"TIMESTAMP": 6, "TIMESTAMP_MS": 3, "TIMESTAMP_NS": 9}
+NS_RANGE = ("1677-09-22 00:00:00", "2262-04-11 00:00:00")
+DATE_TIME = r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}"
 # An explicit offset: the instant does not depend on the session's TimeZone.
-MOMENT_SHAPE = r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}[+-][01][0-9](:[0-5][0-9])?$"
+OFFSET = r"[+-][01][0-9](:[0-5][0-9])?$"
+MOMENT_SHAPE = rf"{DATE_TIME}(\.[0-9]{{1,6}})?{OFFSET}"
 # Text that casts to the same bytes: ASCII without a backslash (``\x41`` is an escape there,
 # and DuckDB refuses other characters).
 BLOB_SHAPE = r"^[\x{01}-\x{5b}\x{5d}-\x{7f}]*$"
@@ -95,6 +98,8 @@ def column_type(data_type: str, enum_members: Callable[[], tuple[str, ...]]) -> 
         return replace(INTEGER, low=0, high=2**bits - 1) if unsigned else integer_range(bits)
     if data_type in PLANNED:
         return PLANNED[data_type]
+    if data_type in ("TIMESTAMP", "TIMESTAMP_MS", "TIMESTAMP_NS"):
+        return _timestamp(data_type)
     decimal = DECIMAL_RE.fullmatch(data_type)
     if decimal:
         return bounded_decimal(int(decimal.group(1)), int(decimal.group(2)))
@@ -145,6 +150,32 @@ def moment_fits(text: str) -> bool:
     return True
 
 
+def timestamp_fits(text: str) -> bool:
+    """Whether ``text`` (``timestamp_shape``) is a real date and time of years 1000 to 9999
+    (Python reads at most 6 digits of a fraction: the check reads the first 6, the shape bounds
+    the rest)."""
+    whole, _, fraction = text.partition(".")
+    datetime.datetime.fromisoformat(whole + ("." + fraction[:6].ljust(6, "0") if fraction else ""))
+    return True
+
+
+def ns_timestamp_fits(text: str) -> bool:
+    """A TIMESTAMP_NS: a real date and time within its range (ISO text compares as times do)."""
+    return timestamp_fits(text) and NS_RANGE[0] <= text <= NS_RANGE[1]
+
+
+def _timestamp(data_type: str) -> ColumnType:
+    """TIMESTAMP, TIMESTAMP_MS and TIMESTAMP_NS: ISO text with a fraction of at most the digits
+    the type keeps (passed as text, which DuckDB casts exactly; TIMESTAMP_S stays the planned
+    timestamp, whole seconds)."""
+    digits = SECOND_DIGITS[data_type]
+    shape = rf"{DATE_TIME}(\.[0-9]{{1,{digits}}})?$"
+    within = f", from {NS_RANGE[0]} to {NS_RANGE[1]}" if data_type == "TIMESTAMP_NS" else ""
+    what = f"a valid timestamp written YYYY-MM-DD HH:MM:SS[.f], at most {digits} digits after the second{within}"
+    check = ns_timestamp_fits if data_type == "TIMESTAMP_NS" else timestamp_fits
+    return _foreign(data_type, what, shape=shape, check=check)
+
+
 FOREIGN: dict[str, tuple[str, ForeignChecks]] = {
     "UUID": ("a UUID in lower-case hex (8-4-4-4-12)", {"shape": UUID_SHAPE}),
     "TIME": ("a time HH:MM:SS[.ffffff] (no trailing zeros)", {"shape": TIME_SHAPES[6]}),
@@ -153,7 +184,7 @@ FOREIGN: dict[str, tuple[str, ForeignChecks]] = {
     "JSON": ("a JSON value", {"check": json_fits}),
     "BLOB": ("ASCII text without a backslash (stored as its bytes)", {"shape": BLOB_SHAPE}),
     "TIMESTAMP WITH TIME ZONE": (
-        "a valid timestamp written YYYY-MM-DD HH:MM:SS+HH[:MM] (with its offset)",
+        "a valid timestamp written YYYY-MM-DD HH:MM:SS[.ffffff]+HH[:MM] (with its offset)",
         {"shape": MOMENT_SHAPE, "check": moment_fits},
     ),
 }
