@@ -171,7 +171,8 @@ def _timestamp(data_type: str) -> ColumnType:
     digits = SECOND_DIGITS[data_type]
     shape = rf"{DATE_TIME}(\.[0-9]{{1,{digits}}})?$"
     within = f", from {NS_RANGE[0]} to {NS_RANGE[1]}" if data_type == "TIMESTAMP_NS" else ""
-    what = f"a valid timestamp written YYYY-MM-DD HH:MM:SS[.f], at most {digits} digits after the second{within}"
+    spelled = f"YYYY-MM-DD HH:MM:SS[.f], at most {digits} digits after the second"
+    what = f"a valid timestamp written {spelled}{within}"
     check = ns_timestamp_fits if data_type == "TIMESTAMP_NS" else timestamp_fits
     return _foreign(data_type, what, shape=shape, check=check)
 
