@@ -17,9 +17,10 @@ import functools
 import ipaddress
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Unpack
+from typing import Any, Unpack
 
 import sqlalchemy as sa
 
@@ -116,19 +117,30 @@ class CatalogColumn:
     array: bool
     labels: tuple[str, ...]  # an enum's labels (of the element's type, for an array of one)
     generated: bool  # GENERATED ALWAYS (AS an expression, or AS IDENTITY): it takes no values
+    #: A domain's base type: its name, kind, whether it is in pg_catalog, the domain's typmod;
+    #: whether the domain has CHECK constraints (not checked here) or is NOT NULL.
+    base: tuple[str, str, bool, int] | None = None
+    domain_checks: bool = False
+    domain_not_null: bool = False
 
 
-# Each column of the table, its type as the catalogue has it; an array's element type.
+# Each column of the table, its type as the catalogue has it; an array's element type; a
+# domain's base type (its enum labels, for a domain over an enum) and constraints.
 COLUMNS = """
 SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.atttypmod, a.attnotnull,
   coalesce(e.typname, t.typname), coalesce(e.typtype, t.typtype),
   coalesce(e.typnamespace, t.typnamespace) = 'pg_catalog'::regnamespace,
   e.oid IS NOT NULL,
-  ARRAY(SELECT l.enumlabel::text FROM pg_enum l WHERE l.enumtypid = coalesce(e.oid, t.oid)
+  ARRAY(SELECT l.enumlabel::text FROM pg_enum l WHERE l.enumtypid = coalesce(b.oid, e.oid, t.oid)
         ORDER BY l.enumsortorder),
-  a.attgenerated <> '' OR a.attidentity = 'a'
+  a.attgenerated <> '' OR a.attidentity = 'a',
+  b.typname, b.typtype, b.typnamespace = 'pg_catalog'::regnamespace,
+  coalesce(e.typtypmod, t.typtypmod),
+  EXISTS (SELECT FROM pg_constraint c WHERE c.contypid = coalesce(e.oid, t.oid) AND c.contype = 'c'),
+  coalesce(e.typnotnull, t.typnotnull)
 FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_type e ON e.typarray = t.oid
+LEFT JOIN pg_type b ON b.oid = coalesce(e.typbasetype, t.typbasetype) AND coalesce(e.typtype, t.typtype) = 'd'
 WHERE a.attrelid = to_regclass(quote_ident(current_schema()) || '.' || quote_ident(%(table)s))
   AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attnum
@@ -138,21 +150,29 @@ ORDER BY a.attnum
 def read_columns(conn: sa.Connection, table: str) -> list[CatalogColumn]:
     """The columns of ``table`` (in the connection's current schema) from the catalogue."""
     rows = conn.exec_driver_sql(COLUMNS, {"table": table}).all()
-    return [
-        CatalogColumn(
-            name=name,
-            sql=sql,
-            typmod=typmod,
-            not_null=not_null,
-            type_name=type_name,
-            type_kind=type_kind,
-            builtin=builtin,
-            array=is_array,
-            labels=tuple(labels),
-            generated=generated,
-        )
-        for name, sql, typmod, not_null, type_name, type_kind, builtin, is_array, labels, generated in rows
-    ]
+    return [_catalog_column(row) for row in rows]
+
+
+def _catalog_column(row: Sequence[Any]) -> CatalogColumn:
+    """A row of ``COLUMNS`` as a ``CatalogColumn``."""
+    name, sql, typmod, not_null, type_name, type_kind, builtin, is_array, labels = row[:9]
+    generated, base_name, base_kind, base_builtin, domain_typmod, checks, domain_not_null = row[9:]
+    base = None if base_name is None else (base_name, base_kind, base_builtin, domain_typmod)
+    return CatalogColumn(
+        name=name,
+        sql=sql,
+        typmod=typmod,
+        not_null=not_null or (domain_not_null and not is_array),
+        type_name=type_name,
+        type_kind=type_kind,
+        builtin=builtin,
+        array=is_array,
+        labels=tuple(labels),
+        generated=generated,
+        base=base,
+        domain_checks=checks,
+        domain_not_null=domain_not_null,
+    )
 
 
 def column_type(column: CatalogColumn, money: ColumnType | None) -> ColumnType | str:
@@ -161,7 +181,10 @@ def column_type(column: CatalogColumn, money: ColumnType | None) -> ColumnType |
     ``money``: what the server's lc_monetary lets a money column hold, or None (refused)."""
     if column.generated:
         return "a column GENERATED ALWAYS, which takes no values from a file"
-    base = _base_type(column.type_name, column.type_kind, column.builtin, column.typmod, column.labels, money)
+    base = _domain_type(column, money) if column.type_kind == "d" else None
+    if base is None:
+        typmod = column.typmod
+        base = _base_type(column.type_name, column.type_kind, column.builtin, typmod, column.labels, money)
     if isinstance(base, str) or (base.foreign is None and not column.array):
         return base
     if not column.array and base.foreign is not None:
@@ -172,6 +195,17 @@ def column_type(column: CatalogColumn, money: ColumnType | None) -> ColumnType |
     return replace(TEXT, foreign=Foreign(sql=column.sql, what=what, shape=r"^\{.*\}$", check=check))
 
 
+def _domain_type(column: CatalogColumn, money: ColumnType | None) -> ColumnType | str | None:
+    """A domain over a type of pg_catalog (or an enum) without CHECK constraints holds what its
+    base type holds (its NOT NULL is the column's); None: refused as a domain."""
+    if column.base is None or column.domain_checks:
+        return None
+    name, kind, builtin, typmod = column.base
+    if kind not in ("b", "e"):  # a domain over a domain, a range or a composite type
+        return None
+    return _base_type(name, kind, builtin, typmod, column.labels, money)
+
+
 def _base_type(
     name: str, kind: str, builtin: bool, typmod: int, labels: tuple[str, ...], money: ColumnType | None
 ) -> ColumnType | str:
@@ -179,7 +213,9 @@ def _base_type(
         shown = ", ".join(map(repr, labels[:8])) + (", ..." if len(labels) > 8 else "")
         return _foreign(name, f"one of the labels of enum {name} ({shown}), byte for byte", members=labels)
     if kind == "d":
-        return "a domain, whose constraints are not checked before loading"
+        return (
+            "a domain with CHECK constraints (or over another domain), which are not checked before loading"
+        )
     if not builtin:
         return "a type from an extension or a user-defined type, which the importer cannot check"
     if name == "money" and money is not None:
