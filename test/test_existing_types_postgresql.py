@@ -62,8 +62,8 @@ CATALOGUE = """
 | enums | held | one of the labels, byte for byte |
 | regclass, regcollation, regconfig, regdictionary, regnamespace, regoper, regoperator, regproc, regprocedure, regrole, regtype | refused | names resolved by the session's search_path |
 | point, line, lseg, box, path, polygon, circle | refused | coordinates are doubles not checked here |
-| int4range, int8range, numrange, daterange, tsrange, tstzrange | refused | bounds rewritten to canonical form, not checked |
-| int4multirange, int8multirange, nummultirange, datemultirange, tsmultirange, tstzmultirange | refused | as ranges |
+| int4range, int8range, numrange, daterange, tsrange, tstzrange | held | [lower,upper) literals (or empty) whose bounds each fit the element type, the lower not above the upper |
+| int4multirange, int8multirange, nummultirange, datemultirange, tsmultirange, tstzmultirange | held | {range, ...} of such ranges |
 | tsvector, tsquery, jsonpath | refused | input rewritten (sorted, deduplicated, normalised) |
 | xml | refused | parsed by libxml under the session's xmloption |
 | aclitem, gtsvector, int2vector, oidvector, tid, txid_snapshot, pg_snapshot | refused | system types |
@@ -489,7 +489,7 @@ def _refusal(pg: Database, names: dict[str, str], tmp_path, definition: str, val
     [
         ("xml", "<a/>", "xml"),
         ("point", '"(1,2)"', "point"),
-        ("int4range", '"[1,2)"', "int4range"),
+        ("line", '"{1,2,3}"', "line"),
         ("regclass", "pg_class", "regclass"),
         ("interval year to month", "1 year", "interval year to month"),
         ("tsvector", "a b", "tsvector"),

@@ -84,19 +84,29 @@ REFUSED = {
         "its coordinates are doubles whose text is not checked here",
     ),
     **dict.fromkeys(
-        (
-            *("int4range", "int8range", "numrange", "daterange", "tsrange", "tstzrange"),
-            *("int4multirange", "int8multirange", "nummultirange", "datemultirange", "tsmultirange"),
-            "tstzmultirange",
-        ),
-        "a range rewrites its bounds (canonical form) and its bounds are not checked here",
-    ),
-    **dict.fromkeys(
         ("tsvector", "tsquery", "jsonpath"), "its input is rewritten (sorted, deduplicated, normalised)"
     ),
     "xml": "its values are parsed by libxml under the session's xmloption, not checked here",
     "money": "its input and rounding follow the server's lc_monetary, which does not read 1.5 as 1.5 here",
 }
+# The built-in ranges and their elements; each multirange and its range.
+RANGE_ELEMENTS = {
+    "int4range": "int4",
+    "int8range": "int8",
+    "numrange": "numeric",
+    "daterange": "date",
+    "tsrange": "timestamp",
+    "tstzrange": "timestamptz",
+}
+MULTIRANGES = {"int4multirange": "int4range", "int8multirange": "int8range", "nummultirange": "numrange"}
+MULTIRANGES |= {"datemultirange": "daterange", "tsmultirange": "tsrange", "tstzmultirange": "tstzrange"}
+# One range: its bracket, each bound unquoted (no space, comma, bracket, quote or backslash; empty:
+# unbounded) or double-quoted (without a quote or backslash inside), and its closing bracket.
+BOUND = r'("[^"\\]+"|[^\s,()\[\]"\\]*)'
+LOWER, UPPER = (BOUND.replace("(", f"(?P<{name}>", 1) for name in ("lower", "upper"))
+RANGE_RE = re.compile(rf"(?P<open>[\[(]){LOWER},{UPPER}(?P<close>[\])])")
+ANY_RANGE = rf"(empty|[\[(]{BOUND},{BOUND}[\])])"
+MULTIRANGE_RE = re.compile(rf"\{{\s*({ANY_RANGE}(\s*,\s*{ANY_RANGE})*)?\s*\}}")
 # The rest of pg_catalog's types are the system's own (aclitem, tid, int2vector, pg_snapshot, ...).
 SYSTEM = "a type of the system's own catalogues"
 
@@ -289,7 +299,25 @@ def _foreign_builtin(name: str, typmod: int) -> ColumnType | str | None:
         return _foreign(name, what, shape=shape, check=check)
     if name in ("bit", "varbit"):
         return _bits(name, typmod)
+    if name in RANGE_ELEMENTS or name in MULTIRANGES:
+        return _range(name)
     return None
+
+
+def _range(name: str) -> ColumnType:
+    """A range (or a multirange: ``{range, ...}``) whose bounds each fit its element type, the
+    lower not above the upper; the discrete ones (int, date) print ``[a,b]`` as ``[a,b+1)``,
+    the same range."""
+    multi = name in MULTIRANGES
+    range_name = MULTIRANGES.get(name, name)
+    element = RANGE_ELEMENTS[range_name]
+    held = _builtin(element, -1)
+    assert isinstance(held, ColumnType)
+    spelled = "[lower,upper) with [ or ( and ] or ), a bound empty for none or double-quoted"
+    what = f"a {range_name} written {spelled} (or empty), each bound {held.describe()}, the lower first"
+    if multi:
+        what = f"a {name} written {{range, ...}}, each range {what[2:]}"
+    return _foreign(name, what, check=functools.partial(range_fits, element, multi))
 
 
 def _interval(typmod: int) -> ColumnType | str:
@@ -436,6 +464,51 @@ def address_fits(network: bool, text: str) -> bool:
 
 def unsigned_fits(bits: int, text: str) -> bool:
     return int(text) < 2**bits
+
+
+def range_fits(element: str, multi: bool, text: str) -> bool:
+    """A range literal (``multi``: a multirange's ``{...}``) PostgreSQL reads without an error
+    and whose bounds are each held exactly by ``element``."""
+    if multi:
+        if MULTIRANGE_RE.fullmatch(text) is None:
+            return False
+        return all(_bounds_fit(element, found) for found in RANGE_RE.finditer(text))
+    if text == "empty":
+        return True
+    found = RANGE_RE.fullmatch(text)
+    return found is not None and _bounds_fit(element, found)
+
+
+def _bounds_fit(element: str, found: re.Match[str]) -> bool:
+    import pyarrow as pa
+
+    held = _builtin(element, -1)
+    assert isinstance(held, ColumnType)
+    bounds = [found["lower"], found["upper"]]
+    values = [b[1:-1] if b.startswith('"') else b or None for b in bounds]
+    present = [v for v in values if v is not None]
+    mask = held.fit_mask(pa.array(present, pa.string()))
+    if mask is not None and not all(mask.to_pylist()):
+        return False
+    order = RANGE_ORDER[element]
+    lower, upper = (None if v is None else order(v) for v in values)
+    if lower is not None and upper is not None and lower > upper:
+        return False  # PostgreSQL refuses the range ("lower bound must be less than or equal")
+    if element in ("int4", "int8"):  # a discrete range's canonical form adds one: not past the top
+        top = INT32_MAX if element == "int4" else INT64_MAX
+        return not (found["close"] == "]" and upper == top) and not (found["open"] == "(" and lower == top)
+    return True
+
+
+# How each range's bounds compare (the bounds already fit their element type).
+RANGE_ORDER: dict[str, Any] = {
+    "int4": int,
+    "int8": int,
+    "numeric": Decimal,
+    "date": str,  # ISO dates of four-digit years compare as text
+    "timestamp": datetime.datetime.fromisoformat,
+    "timestamptz": datetime.datetime.fromisoformat,
+}
 
 
 def array_fits(element: ColumnType, text: str) -> bool:
