@@ -80,10 +80,6 @@ REFUSED = {
         "its values are names looked up in the catalogue by the session's search_path",
     ),
     **dict.fromkeys(
-        ("point", "line", "lseg", "box", "path", "polygon", "circle"),
-        "its coordinates are doubles whose text is not checked here",
-    ),
-    **dict.fromkeys(
         ("tsvector", "tsquery", "jsonpath"), "its input is rewritten (sorted, deduplicated, normalised)"
     ),
     "xml": "its values are parsed by libxml under the session's xmloption, not checked here",
@@ -107,6 +103,23 @@ LOWER, UPPER = (BOUND.replace("(", f"(?P<{name}>", 1) for name in ("lower", "upp
 RANGE_RE = re.compile(rf"(?P<open>[\[(]){LOWER},{UPPER}(?P<close>[\])])")
 ANY_RANGE = rf"(empty|[\[(]{BOUND},{BOUND}[\])])"
 MULTIRANGE_RE = re.compile(rf"\{{\s*({ANY_RANGE}(\s*,\s*{ANY_RANGE})*)?\s*\}}")
+# The geometric types as PostgreSQL prints them (no spaces), numbers as NUMBER: the shape of
+# each and what it is, in words.  Each number must be a double whose text comes back the same.
+NUMBER = r"[^(),\[\]{}<>\s]+"
+POINT = rf"\({NUMBER},{NUMBER}\)"
+GEOMETRY = {
+    "point": (rf"^{POINT}$", "(x,y)"),
+    "lseg": (rf"^\[{POINT},{POINT}\]$", "[(x1,y1),(x2,y2)]"),
+    "box": (rf"^{POINT},{POINT}$", "(x1,y1),(x2,y2) (printed upper right corner first)"),
+    "path": (
+        rf"^(\[{POINT}(,{POINT})*\]|\({POINT}(,{POINT})*\))$",
+        "[(x1,y1),...] open or ((x1,y1),...) closed",
+    ),
+    "polygon": (rf"^\({POINT}(,{POINT})*\)$", "((x1,y1),...)"),
+    "circle": (rf"^<{POINT},{NUMBER}>$", "<(x,y),r>, r not negative"),
+    "line": (rf"^\{{{NUMBER},{NUMBER},{NUMBER}\}}$", "{A,B,C}, A and B not both zero"),
+}
+NUMBER_RE = re.compile(NUMBER)
 # The rest of pg_catalog's types are the system's own (aclitem, tid, int2vector, pg_snapshot, ...).
 SYSTEM = "a type of the system's own catalogues"
 
@@ -301,6 +314,10 @@ def _foreign_builtin(name: str, typmod: int) -> ColumnType | str | None:
         return _bits(name, typmod)
     if name in RANGE_ELEMENTS or name in MULTIRANGES:
         return _range(name)
+    if name in GEOMETRY:
+        shape, spelled = GEOMETRY[name]
+        what = f"a {name} written {spelled}, each number a double that reads back as written"
+        return _foreign(name, what, shape=shape, check=functools.partial(geometry_fits, name))
     return None
 
 
@@ -464,6 +481,23 @@ def address_fits(network: bool, text: str) -> bool:
 
 def unsigned_fits(bits: int, text: str) -> bool:
     return int(text) < 2**bits
+
+
+def geometry_fits(name: str, text: str) -> bool:
+    """Whether each number of a geometric value (``GEOMETRY``'s shape) is a double that reads
+    back as written, and the value one PostgreSQL takes (a circle's radius not negative, a
+    line's A and B not both zero)."""
+    import pyarrow as pa
+
+    numbers = NUMBER_RE.findall(text)
+    mask = FLOAT.fit_mask(pa.array(numbers, pa.string()))
+    if mask is not None and not all(mask.to_pylist()):
+        return False
+    if name == "circle":
+        return not numbers[-1].startswith("-")
+    if name == "line":
+        return float(numbers[0]) != 0 or float(numbers[1]) != 0
+    return True
 
 
 def range_fits(element: str, multi: bool, text: str) -> bool:
