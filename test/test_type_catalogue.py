@@ -10,9 +10,10 @@ own spellings, written by hand from their documentation, not from the importer.
 
 The per-database files (``test_existing_types_*.py``) hold each catalogue's table and assert it
 is complete; this file is the value-level audit across all four, including the gaps it found:
-DuckDB's timestamps with fractions of a second (all rejected before), PostgreSQL's domains
-without CHECK constraints over built-in types, its ranges and multiranges and its geometric
-types (all refused before).  A range's text comes back in its canonical form (``[1,3]`` as ``[1,4)``, a
+DuckDB's timestamps with fractions of a second (all rejected before), HUGEINT and UHUGEINT
+beyond 64 bits (rejected before) and TIMETZ (refused before); PostgreSQL's domains without
+CHECK constraints over built-in types, its ranges and multiranges and its geometric types (all
+refused before).  A range's text comes back in its canonical form (``[1,3]`` as ``[1,4)``, a
 multirange's overlapping ranges merged), the same values, as jsonb's normalised text is.
 A representative subset is fast; the rest is marked slow.
 """
@@ -299,8 +300,38 @@ HELD: list[Case] = [
     ),
     maria("SET('x','y','z')", [("x,z", "x,z"), ("z,x", None), ("X", None)]),
     # -- DuckDB -----------------------------------------------------------------------------------
-    duck("HUGEINT", [("-9223372036854775808", "-9223372036854775808"), ("9223372036854775808", None)]),
-    duck("UHUGEINT", [("18446744073709551615", "18446744073709551615"), ("18446744073709551616", None)]),
+    duck(
+        "HUGEINT",
+        [
+            ("170141183460469231731687303715884105727", "170141183460469231731687303715884105727"),
+            ("9223372036854775808", "9223372036854775808"),
+            ("170141183460469231731687303715884105728", None),
+            ("-0", None),
+            ("007", None),
+            ("+5", None),
+        ],
+        fast=True,
+    ),
+    duck(
+        "UHUGEINT",
+        [
+            ("340282366920938463463374607431768211455", "340282366920938463463374607431768211455"),
+            ("340282366920938463463374607431768211456", None),
+            ("-1", None),
+        ],
+    ),
+    duck("BIGNUM", [("1" * 60, "1" * 60), ("-5", "-5"), ("1.5", None)]),
+    duck(
+        "TIMETZ",
+        [
+            ("12:00:00+02:30", "12:00:00+02:30"),
+            ("12:00:00.5-05", "12:00:00.5-05"),
+            ("12:00:00", None),
+            ("12:00:00+16", None),
+            ("12:00:00+02:00", None),
+            ("12:00:00.50+01", None),
+        ],
+    ),
     duck("UTINYINT", [("255", "255"), ("-1", None)]),
     duck(
         "DECIMAL(38,10)",
@@ -368,7 +399,7 @@ REFUSED: list[tuple[str, str, str]] = [
     ("duckdb", "INTEGER[]", "a nested value"),
     ("duckdb", "STRUCT(a INTEGER)", "a nested value"),
     ("duckdb", "MAP(VARCHAR, INTEGER)", "a nested value"),
-    ("duckdb", "TIMETZ", "its offset is kept as written"),
+    ("duckdb", "TIMESTAMPTZ_NS", "nanoseconds and time zones"),
 ]
 FAST_REFUSED = {("postgresql", "xml"), ("duckdb", "INTERVAL"), ("mariadb", "GEOMETRY")}
 

@@ -13,6 +13,7 @@ type is refused before loading, so no value reaches DuckDB's own casts at the pu
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 import re
 from collections.abc import Callable
@@ -34,21 +35,26 @@ from processor.kinds import (
     integer_range,
 )
 
-# Integer types and (bits, unsigned): HUGEINT's 128 bits and BIGNUM's any load as far as 64
-# bits reach, UHUGEINT's as far as UBIGINT's (Arrow's integers, which carry them, have 64 bits).
+# Integer types and (bits, unsigned), carried as Arrow's 64-bit integers.
 INTEGER_BITS = {
     "TINYINT": (8, False),
     "SMALLINT": (16, False),
     "INTEGER": (32, False),
     "BIGINT": (64, False),
-    "HUGEINT": (64, False),
-    "BIGNUM": (64, False),
     "UTINYINT": (8, True),
     "USMALLINT": (16, True),
     "UINTEGER": (32, True),
     "UBIGINT": (64, True),
-    "UHUGEINT": (64, True),
 }
+# Integers beyond 64 bits, sent as text that DuckDB casts exactly: the smallest and largest
+# value (BIGNUM: any integer; a thousand digits here, far more than a file's column needs).
+WIDE_INTEGERS = {
+    "HUGEINT": (-(2**127), 2**127 - 1),
+    "UHUGEINT": (0, 2**128 - 1),
+    "BIGNUM": (-(10**1000) + 1, 10**1000 - 1),
+}
+INTEGER_SHAPE = "^-?(0|[1-9][0-9]*)$"  # what DuckDB prints: no +, no leading zeros, no -0
+
 # TIMESTAMP_NS counts nanoseconds in 64 bits: 1677-09-21 00:12:43 to 2262-04-11 23:47:16.
 PLANNED: dict[str, ColumnType] = {
     "FLOAT": replace(FLOAT, bits=32),
@@ -73,6 +79,9 @@ TIME_SHAPES = {
 SECOND_DIGITS = {"TIMESTAMP": 6, "TIMESTAMP_MS": 3, "TIMESTAMP_NS": 9}
 NS_RANGE = ("1677-09-22 00:00:00", "2262-04-11 00:00:00")
 DATE_TIME = r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}"
+# TIMETZ keeps its offset as written, printing whole hours as +HH (so +02:00 would come back +02)
+# and -00 as +00; up to 15:59.
+TIMETZ_SHAPE = TIME_SHAPES[6][:-1] + r"([+](0[0-9]|1[0-5])|-(0[1-9]|1[0-5]))(:(0[1-9]|[1-5][0-9]))?$"
 # An explicit offset: the instant does not depend on the session's TimeZone.
 OFFSET = r"[+-][01][0-9](:[0-5][0-9])?$"
 MOMENT_SHAPE = rf"{DATE_TIME}(\.[0-9]{{1,6}})?{OFFSET}"
@@ -83,7 +92,6 @@ GENERATED = "a column GENERATED ALWAYS, whose values DuckDB computes: it takes n
 COMPOSITE = "a nested value (list, array, struct, map or union) whose text DuckDB parses by its own rules"
 REFUSED = {
     "INTERVAL": "DuckDB reads many spellings of an interval and prints its own, not checked here",
-    "TIME WITH TIME ZONE": "its offset is kept as written, which the importer does not check",
     "TIMESTAMPTZ_NS": "its nanoseconds and time zones are not checked here",
     "VARIANT": "a value of any type, whose text DuckDB reads by its own rules",
     "GEOMETRY": "a geometry from its text, parsed by DuckDB's spatial rules",
@@ -100,6 +108,11 @@ def column_type(data_type: str, enum_members: Callable[[], tuple[str, ...]]) -> 
         return PLANNED[data_type]
     if data_type in ("TIMESTAMP", "TIMESTAMP_MS", "TIMESTAMP_NS"):
         return _timestamp(data_type)
+    if data_type in WIDE_INTEGERS:
+        low, high = WIDE_INTEGERS[data_type]
+        shown = f"from {low} to {high}" if data_type != "BIGNUM" else "of at most 1000 digits"
+        check = functools.partial(wide_integer_fits, low, high)
+        return _foreign(data_type, f"an integer {shown}", shape=INTEGER_SHAPE, check=check)
     decimal = DECIMAL_RE.fullmatch(data_type)
     if decimal:
         return bounded_decimal(int(decimal.group(1)), int(decimal.group(2)))
@@ -150,6 +163,11 @@ def moment_fits(text: str) -> bool:
     return True
 
 
+def wide_integer_fits(low: int, high: int, text: str) -> bool:
+    """An integer within ``low`` and ``high`` (``INTEGER_SHAPE``), not ``-0``."""
+    return text != "-0" and len(text) <= 1001 and low <= int(text) <= high
+
+
 def timestamp_fits(text: str) -> bool:
     """Whether ``text`` (``timestamp_shape``) is a real date and time of years 1000 to 9999
     (Python reads at most 6 digits of a fraction: the check reads the first 6, the shape bounds
@@ -181,6 +199,10 @@ FOREIGN: dict[str, tuple[str, ForeignChecks]] = {
     "UUID": ("a UUID in lower-case hex (8-4-4-4-12)", {"shape": UUID_SHAPE}),
     "TIME": ("a time HH:MM:SS[.ffffff] (no trailing zeros)", {"shape": TIME_SHAPES[6]}),
     "TIME_NS": ("a time HH:MM:SS[.fffffffff] (no trailing zeros)", {"shape": TIME_SHAPES[9]}),
+    "TIME WITH TIME ZONE": (
+        "a time HH:MM:SS[.ffffff] (no trailing zeros) with an offset +HH[:MM] up to 15:59 (not -00)",
+        {"shape": TIMETZ_SHAPE},
+    ),
     "BIT": ("a bit string of 0s and 1s", {"shape": "^[01]+$"}),
     "JSON": ("a JSON value", {"check": json_fits}),
     "BLOB": ("ASCII text without a backslash (stored as its bytes)", {"shape": BLOB_SHAPE}),
