@@ -181,7 +181,7 @@ CASES: list[tuple[str, list[tuple[str, str | None]]]] = [
             ("2021-01-01 12:00:00.1234567+00", None),
             ("2021-01-01 12:00:00+16:00", None),
             ("01/02/2021 12:00:00+00", None),
-            ("infinity", None),
+            ("infinity", "infinity"),
         ],
     ),
     (

@@ -281,8 +281,12 @@ def _builtin(name: str, typmod: int) -> ColumnType | str | None:
 def _foreign_builtin(name: str, typmod: int) -> ColumnType | str | None:
     digits = SECOND_DIGITS if typmod < 0 else typmod
     moments = {  # dated, zoned, spelling
-        "timestamp": (True, False, "YYYY-MM-DD HH:MM:SS[.f], no offset"),
-        "timestamptz": (True, True, "YYYY-MM-DD HH:MM:SS[.f] with an offset (Z, +HH:MM)"),
+        "timestamp": (True, False, "YYYY-MM-DD HH:MM:SS[.f], no offset (or infinity, -infinity)"),
+        "timestamptz": (
+            True,
+            True,
+            "YYYY-MM-DD HH:MM:SS[.f] with an offset (Z, +HH:MM) (or infinity, -infinity)",
+        ),
         "time": (False, False, "HH:MM[:SS[.f]], no offset"),
         "timetz": (False, True, "HH:MM[:SS[.f]] with an offset (Z, +HH:MM)"),
     }
@@ -390,6 +394,8 @@ def moment_fits(dated: bool, zoned: bool, digits: int, text: str) -> bool:
     """A timestamp or time written in ISO 8601 that names a real moment, with an offset exactly
     where the type keeps one (a timestamp without time zone would drop it silently, and one with
     a time zone would read a value without it in the session's TimeZone)."""
+    if dated and text in ("infinity", "-infinity"):  # held as such, printed the same
+        return True
     found = MOMENT_RE.fullmatch(text)
     if found is None or (found["date"] is not None) != dated or (found["zone"] is not None) != zoned:
         return False
