@@ -243,6 +243,7 @@ HELD: list[Case] = [
         [("2021-01-01 00:00:00+00", "2021-01-01 00:00:00+00"), ("2021-01-01 00:00:00.5+00", None)],
     ),
     domain("text NOT NULL", [("a", "a"), ("", None)]),
+    domain("int4range", [("[1,3]", "[1,4)"), ("[3,1)", None)]),
     pg(
         '"e_{u}"',
         [("a", "a"), ("c", None)],
@@ -532,3 +533,28 @@ def test_the_audit_has_one_case_per_type_and_database():
     seen = [(c.database, c.name) for c in HELD] + [(d, s) for d, s, _ in REFUSED]
     assert len(seen) == len(set(seen))
     assert {d for d, _ in seen} == {"postgresql", "mariadb", "duckdb", "sqlite"}
+
+
+@pytest.mark.parametrize(
+    ("base", "why"),
+    [
+        ("int CHECK (VALUE > 0)", "a domain with CHECK constraints"),
+        ("int[]", "or over a domain, composite or array"),
+    ],
+)
+def test_a_domain_the_importer_cannot_check_is_refused(tmp_path, base, why):
+    db = _database("postgresql", tmp_path)
+    suffix = uuid.uuid4().hex[:10]
+    table, name = f"t_{suffix}", f"d_{suffix}"
+    db.execute(f'CREATE DOMAIN "{name}" AS {base}')
+    try:
+        db.execute(f'CREATE TABLE "{table}" (k INTEGER, v "{name}")')
+        write(tmp_path / "src", "a.csv", "k,v\n1,1\n")
+        report = load(tmp_path / "src", db, table, if_exists="append")
+        assert report.exit_code == 4, report.error
+        assert f"column 'v' has type {name}" in str(report.error)
+        assert why in str(report.error)
+        assert db.rows(table) == []
+    finally:
+        db.drop(table)
+        db.execute(f'DROP DOMAIN IF EXISTS "{name}" CASCADE')

@@ -219,12 +219,13 @@ def column_type(column: CatalogColumn, money: ColumnType | None) -> ColumnType |
 
 
 def _domain_type(column: CatalogColumn, money: ColumnType | None) -> ColumnType | str | None:
-    """A domain over a type of pg_catalog (or an enum) without CHECK constraints holds what its
-    base type holds (its NOT NULL is the column's); None: refused as a domain."""
+    """A domain over a type of pg_catalog (not an array), an enum, a range or a multirange,
+    without CHECK constraints, holds what its base type holds (its NOT NULL is the column's);
+    None: refused as a domain."""
     if column.base is None or column.domain_checks:
         return None
     name, kind, builtin, typmod = column.base
-    if kind not in ("b", "e"):  # a domain over a domain, a range or a composite type
+    if kind not in ("b", "e", "r", "m") or name.startswith("_"):  # over a domain, composite, array
         return None
     return _base_type(name, kind, builtin, typmod, column.labels, money)
 
@@ -237,7 +238,7 @@ def _base_type(
         return _foreign(name, f"one of the labels of enum {name} ({shown}), byte for byte", members=labels)
     if kind == "d":
         return (
-            "a domain with CHECK constraints (or over another domain), which are not checked before loading"
+            "a domain with CHECK constraints or over a domain, composite or array, not checked before loading"
         )
     if not builtin:
         return "a type from an extension or a user-defined type, which the importer cannot check"
