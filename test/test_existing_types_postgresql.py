@@ -68,7 +68,8 @@ CATALOGUE = """
 | xml | refused | parsed by libxml under the session's xmloption |
 | aclitem, gtsvector, int2vector, oidvector, tid, txid_snapshot, pg_snapshot | refused | system types |
 | pg_node_tree, pg_ndistinct, pg_dependencies, pg_mcv_list, pg_brin_bloom_summary, pg_brin_minmax_multi_summary | refused | system types |
-| domains, extension and composite types | refused | constraints and input functions not checked here |
+| domains without CHECK constraints | held | over a built-in type (not an array), an enum, a range or a multirange: what the base type holds, its NOT NULL too |
+| domains with CHECK constraints, extension and composite types | refused | constraints and input functions not checked here |
 """  # noqa: E501
 
 
@@ -83,7 +84,8 @@ def _catalogue() -> dict[str, str]:
 
 RULES = _catalogue()
 # Rows of the catalogue that stand for many types, not one of pg_catalog.
-CLASSES = {"arrays of held types", "enums", "domains", "extension and composite types"}
+CLASSES = {"arrays of held types", "enums", "domains without CHECK constraints"}
+CLASSES |= {"domains with CHECK constraints", "extension and composite types"}
 SPELLED = {"char": '"char"'}  # the names a column definition needs
 
 
