@@ -64,7 +64,7 @@ DUCKDB_CATALOGUE = """
 | BLOB | BLOB | held | ASCII text without a backslash (stored as its bytes) |
 | BIT | BIT | held | 0s and 1s |
 | ENUM | ENUM('red', 'Green', 'it''s') | held | one of the members, byte for byte |
-| INTERVAL | INTERVAL | refused | many spellings read, its own printed |
+| INTERVAL | INTERVAL | held | as DuckDB prints it (1 year 2 months 3 days 04:05:06.5), no other spelling |
 | TIME WITH TIME ZONE | TIMETZ | held | as TIME with an offset +HH[:MM] up to 15:59, as DuckDB prints it (not +02:00, not -00) |
 | TIMESTAMPTZ_NS | TIMESTAMPTZ_NS | refused | nanoseconds and zones not checked |
 | LIST | VARCHAR[] | refused | nested values parsed by DuckDB's rules |

@@ -11,7 +11,7 @@ own spellings, written by hand from their documentation, not from the importer.
 The per-database files (``test_existing_types_*.py``) hold each catalogue's table and assert it
 is complete; this file is the value-level audit across all four, including the gaps it found:
 DuckDB's timestamps with fractions of a second (all rejected before), HUGEINT and UHUGEINT
-beyond 64 bits (rejected before) and TIMETZ (refused before); PostgreSQL's domains without
+beyond 64 bits (rejected before), TIMETZ and INTERVAL (refused before); PostgreSQL's domains without
 CHECK constraints over built-in types, its ranges and multiranges and its geometric types (all
 refused before).  A range's text comes back in its canonical form (``[1,3]`` as ``[1,4)``, a
 multirange's overlapping ranges merged), the same values, as jsonb's normalised text is.
@@ -382,6 +382,20 @@ HELD: list[Case] = [
     ),
     duck("BLOB", [("abc", "abc"), ("\\x41", None)]),
     duck("BIT", [("101", "101"), ("2", None)]),
+    duck(
+        "INTERVAL",
+        [
+            ("1 year 2 months 3 days 04:05:06.5", "1 year 2 months 3 days 04:05:06.5"),
+            ("-1 year -2 months", "-1 year -2 months"),
+            ("-04:05:06", "-04:05:06"),
+            ("00:00:00", "00:00:00"),
+            ("14 months", None),
+            ("25 hours", None),
+            ("1 day 00:00:00", None),
+            ("04:05:06.50", None),
+        ],
+        fast=True,
+    ),
     # -- SQLite: its affinities (readback: the storage class, then the value) --------------------------
     lite("INTEGER", [("42", "integer:42"), ("9223372036854775808", None), ("4.5", None)], fast=True),
     lite("VARCHAR(3)", [("abcd", "text:abcd"), ("007", "text:007")]),
@@ -398,13 +412,12 @@ REFUSED: list[tuple[str, str, str]] = [
     ("postgresql", "interval year to month", "drops the others"),
     ("mariadb", "GEOMETRY", "cannot check"),
     ("mariadb", "POINT", "cannot check"),
-    ("duckdb", "INTERVAL", "DuckDB reads many spellings"),
     ("duckdb", "INTEGER[]", "a nested value"),
     ("duckdb", "STRUCT(a INTEGER)", "a nested value"),
     ("duckdb", "MAP(VARCHAR, INTEGER)", "a nested value"),
     ("duckdb", "TIMESTAMPTZ_NS", "nanoseconds and time zones"),
 ]
-FAST_REFUSED = {("postgresql", "xml"), ("duckdb", "INTERVAL"), ("mariadb", "GEOMETRY")}
+FAST_REFUSED = {("postgresql", "xml"), ("duckdb", "INTEGER[]"), ("mariadb", "GEOMETRY")}
 
 
 def _params(cases: list[Case]) -> list[object]:

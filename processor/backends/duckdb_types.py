@@ -91,7 +91,6 @@ BLOB_SHAPE = r"^[\x{01}-\x{5b}\x{5d}-\x{7f}]*$"
 GENERATED = "a column GENERATED ALWAYS, whose values DuckDB computes: it takes none from a file"
 COMPOSITE = "a nested value (list, array, struct, map or union) whose text DuckDB parses by its own rules"
 REFUSED = {
-    "INTERVAL": "DuckDB reads many spellings of an interval and prints its own, not checked here",
     "TIMESTAMPTZ_NS": "its nanoseconds and time zones are not checked here",
     "VARIANT": "a value of any type, whose text DuckDB reads by its own rules",
     "GEOMETRY": "a geometry from its text, parsed by DuckDB's spatial rules",
@@ -163,6 +162,41 @@ def moment_fits(text: str) -> bool:
     return True
 
 
+def interval_fits(text: str) -> bool:
+    """Whether ``text`` is an interval exactly as DuckDB prints it (``1 year 2 months -3 days
+    04:05:06.5``: years and months from its months, days, then the time, each part left out when
+    zero, ``00:00:00`` for none), within its fields' ranges: DuckDB reads other spellings too
+    (``14 months``, ``25 hours``), but only its own is checked here."""
+    found = INTERVAL_RE.fullmatch(text)
+    if found is None:
+        return False
+    parts = {k: int(v) for k, v in found.groupdict().items() if v is not None and k not in ("f", "ts")}
+    months = parts.get("y", 0) * 12 + parts.get("mo", 0)
+    days = parts.get("d", 0)
+    fraction = (found["f"] or "").ljust(6, "0")
+    micros = (parts.get("h", 0) * 3600 + parts.get("m", 0) * 60 + parts.get("s", 0)) * 10**6 + int(fraction)
+    micros = -micros if found["ts"] == "-" else micros
+    if max(abs(months), abs(days)) > 2**31 - 1 or abs(micros) > 2**63 - 1:
+        return False
+    return _printed_interval(months, days, micros) == text
+
+
+def _printed_interval(months: int, days: int, micros: int) -> str:
+    """An interval as DuckDB's ``CAST(... AS VARCHAR)`` writes it."""
+    years, months = int(months / 12), months - 12 * int(months / 12)  # both toward zero
+    parts = [
+        f"{n} {unit}{'' if abs(n) == 1 else 's'}"
+        for n, unit in ((years, "year"), (months, "month"), (days, "day"))
+        if n
+    ]
+    if micros or not parts:
+        sign, micros = ("-" if micros < 0 else ""), abs(micros)
+        seconds, fraction = divmod(micros, 10**6)
+        clock = f"{sign}{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+        parts.append(clock + (f".{fraction:06d}".rstrip("0") if fraction else ""))
+    return " ".join(parts)
+
+
 def wide_integer_fits(low: int, high: int, text: str) -> bool:
     """An integer within ``low`` and ``high`` (``INTEGER_SHAPE``), not ``-0``."""
     return text != "-0" and len(text) <= 1001 and low <= int(text) <= high
@@ -195,7 +229,17 @@ def _timestamp(data_type: str) -> ColumnType:
     return _foreign(data_type, what, shape=shape, check=check)
 
 
+# An interval's parts, as DuckDB prints them (``interval_fits`` checks the rest).
+INTERVAL_RE = re.compile(
+    r"((?P<y>-?[0-9]{1,10}) years? ?)?((?P<mo>-?[0-9]{1,2}) months? ?)?((?P<d>-?[0-9]{1,10}) days? ?)?"
+    r"((?P<ts>-?)(?P<h>[0-9]{2,10}):(?P<m>[0-5][0-9]):(?P<s>[0-5][0-9])(\.(?P<f>[0-9]{1,6}))?)?"
+)
 FOREIGN: dict[str, tuple[str, ForeignChecks]] = {
+    "INTERVAL": (
+        "an interval as DuckDB prints it (1 year 2 months 3 days 04:05:06.5: no part that is zero, "
+        "14 months as 1 year 2 months)",
+        {"check": interval_fits},
+    ),
     "UUID": ("a UUID in lower-case hex (8-4-4-4-12)", {"shape": UUID_SHAPE}),
     "TIME": ("a time HH:MM:SS[.ffffff] (no trailing zeros)", {"shape": TIME_SHAPES[6]}),
     "TIME_NS": ("a time HH:MM:SS[.fffffffff] (no trailing zeros)", {"shape": TIME_SHAPES[9]}),
