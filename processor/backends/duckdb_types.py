@@ -2,11 +2,13 @@
 
 An append, merge or delete_rows onto an existing table checks each value against the type of
 its column as ``duckdb_columns()`` names it, before any row is written.  Types the importer
-plans itself (integers, floats, decimals, dates, timestamps, booleans, text) keep their rules
-with DuckDB's bounds; a few others are held where the text DuckDB prints back is the text sent
-(``UUID`` in lower case, ``TIME``, ``BIT``, an ``ENUM``'s members, ``JSON``, ``BLOB`` of plain
-ASCII, ``TIMESTAMPTZ`` with an explicit offset, so no session time zone reads it); every other
-type is refused before loading, so no value reaches DuckDB's own casts at the publish.
+plans itself (integers, floats, decimals, dates, whole-second timestamps, booleans, text) keep
+their rules with DuckDB's bounds; the others are held where the text DuckDB prints back is the
+text sent, or the same value (``UUID`` in lower case, ``TIME``, ``TIMETZ``, ``INTERVAL`` as
+DuckDB prints them, ``BIT``, an ``ENUM``'s members, ``JSON``, ``BLOB`` of plain ASCII,
+``TIMESTAMP``/``_MS``/``_NS`` with their fractions of a second, ``TIMESTAMPTZ`` with an explicit
+offset, so no session time zone reads it, ``HUGEINT``/``UHUGEINT``/``BIGNUM`` beyond 64 bits);
+every other type is refused before loading, so no value reaches DuckDB's own casts at the publish.
 ``test/test_existing_types_duckdb_sqlite.py`` has the whole catalogue.
 """
 
