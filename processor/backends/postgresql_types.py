@@ -17,9 +17,10 @@ import functools
 import ipaddress
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Unpack
+from typing import Any, Unpack
 
 import sqlalchemy as sa
 
@@ -79,23 +80,46 @@ REFUSED = {
         "its values are names looked up in the catalogue by the session's search_path",
     ),
     **dict.fromkeys(
-        ("point", "line", "lseg", "box", "path", "polygon", "circle"),
-        "its coordinates are doubles whose text is not checked here",
-    ),
-    **dict.fromkeys(
-        (
-            *("int4range", "int8range", "numrange", "daterange", "tsrange", "tstzrange"),
-            *("int4multirange", "int8multirange", "nummultirange", "datemultirange", "tsmultirange"),
-            "tstzmultirange",
-        ),
-        "a range rewrites its bounds (canonical form) and its bounds are not checked here",
-    ),
-    **dict.fromkeys(
         ("tsvector", "tsquery", "jsonpath"), "its input is rewritten (sorted, deduplicated, normalised)"
     ),
     "xml": "its values are parsed by libxml under the session's xmloption, not checked here",
     "money": "its input and rounding follow the server's lc_monetary, which does not read 1.5 as 1.5 here",
 }
+# The built-in ranges and their elements; each multirange and its range.
+RANGE_ELEMENTS = {
+    "int4range": "int4",
+    "int8range": "int8",
+    "numrange": "numeric",
+    "daterange": "date",
+    "tsrange": "timestamp",
+    "tstzrange": "timestamptz",
+}
+MULTIRANGES = {"int4multirange": "int4range", "int8multirange": "int8range", "nummultirange": "numrange"}
+MULTIRANGES |= {"datemultirange": "daterange", "tsmultirange": "tsrange", "tstzmultirange": "tstzrange"}
+# One range: its bracket, each bound unquoted (no space, comma, bracket, quote or backslash; empty:
+# unbounded) or double-quoted (without a quote or backslash inside), and its closing bracket.
+BOUND = r'("[^"\\]+"|[^\s,()\[\]"\\]*)'
+LOWER, UPPER = (BOUND.replace("(", f"(?P<{name}>", 1) for name in ("lower", "upper"))
+RANGE_RE = re.compile(rf"(?P<open>[\[(]){LOWER},{UPPER}(?P<close>[\])])")
+ANY_RANGE = rf"(empty|[\[(]{BOUND},{BOUND}[\])])"
+MULTIRANGE_RE = re.compile(rf"\{{\s*({ANY_RANGE}(\s*,\s*{ANY_RANGE})*)?\s*\}}")
+# The geometric types as PostgreSQL prints them (no spaces), numbers as NUMBER: the shape of
+# each and what it is, in words.  Each number must be a double whose text comes back the same.
+NUMBER = r"[^(),\[\]{}<>\s]+"
+POINT = rf"\({NUMBER},{NUMBER}\)"
+GEOMETRY = {
+    "point": (rf"^{POINT}$", "(x,y)"),
+    "lseg": (rf"^\[{POINT},{POINT}\]$", "[(x1,y1),(x2,y2)]"),
+    "box": (rf"^{POINT},{POINT}$", "(x1,y1),(x2,y2) (printed upper right corner first)"),
+    "path": (
+        rf"^(\[{POINT}(,{POINT})*\]|\({POINT}(,{POINT})*\))$",
+        "[(x1,y1),...] open or ((x1,y1),...) closed",
+    ),
+    "polygon": (rf"^\({POINT}(,{POINT})*\)$", "((x1,y1),...)"),
+    "circle": (rf"^<{POINT},{NUMBER}>$", "<(x,y),r>, r not negative"),
+    "line": (rf"^\{{{NUMBER},{NUMBER},{NUMBER}\}}$", "{A,B,C}, A and B not both zero"),
+}
+NUMBER_RE = re.compile(NUMBER)
 # The rest of pg_catalog's types are the system's own (aclitem, tid, int2vector, pg_snapshot, ...).
 SYSTEM = "a type of the system's own catalogues"
 
@@ -116,19 +140,30 @@ class CatalogColumn:
     array: bool
     labels: tuple[str, ...]  # an enum's labels (of the element's type, for an array of one)
     generated: bool  # GENERATED ALWAYS (AS an expression, or AS IDENTITY): it takes no values
+    #: A domain's base type: its name, kind, whether it is in pg_catalog, the domain's typmod;
+    #: whether the domain has CHECK constraints (not checked here) or is NOT NULL.
+    base: tuple[str, str, bool, int] | None = None
+    domain_checks: bool = False
+    domain_not_null: bool = False
 
 
-# Each column of the table, its type as the catalogue has it; an array's element type.
+# Each column of the table, its type as the catalogue has it; an array's element type; a
+# domain's base type (its enum labels, for a domain over an enum) and constraints.
 COLUMNS = """
 SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.atttypmod, a.attnotnull,
   coalesce(e.typname, t.typname), coalesce(e.typtype, t.typtype),
   coalesce(e.typnamespace, t.typnamespace) = 'pg_catalog'::regnamespace,
   e.oid IS NOT NULL,
-  ARRAY(SELECT l.enumlabel::text FROM pg_enum l WHERE l.enumtypid = coalesce(e.oid, t.oid)
+  ARRAY(SELECT l.enumlabel::text FROM pg_enum l WHERE l.enumtypid = coalesce(b.oid, e.oid, t.oid)
         ORDER BY l.enumsortorder),
-  a.attgenerated <> '' OR a.attidentity = 'a'
+  a.attgenerated <> '' OR a.attidentity = 'a',
+  b.typname, b.typtype, b.typnamespace = 'pg_catalog'::regnamespace,
+  coalesce(e.typtypmod, t.typtypmod),
+  EXISTS (SELECT FROM pg_constraint c WHERE c.contypid = coalesce(e.oid, t.oid) AND c.contype = 'c'),
+  coalesce(e.typnotnull, t.typnotnull)
 FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_type e ON e.typarray = t.oid
+LEFT JOIN pg_type b ON b.oid = coalesce(e.typbasetype, t.typbasetype) AND coalesce(e.typtype, t.typtype) = 'd'
 WHERE a.attrelid = to_regclass(quote_ident(current_schema()) || '.' || quote_ident(%(table)s))
   AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attnum
@@ -138,21 +173,29 @@ ORDER BY a.attnum
 def read_columns(conn: sa.Connection, table: str) -> list[CatalogColumn]:
     """The columns of ``table`` (in the connection's current schema) from the catalogue."""
     rows = conn.exec_driver_sql(COLUMNS, {"table": table}).all()
-    return [
-        CatalogColumn(
-            name=name,
-            sql=sql,
-            typmod=typmod,
-            not_null=not_null,
-            type_name=type_name,
-            type_kind=type_kind,
-            builtin=builtin,
-            array=is_array,
-            labels=tuple(labels),
-            generated=generated,
-        )
-        for name, sql, typmod, not_null, type_name, type_kind, builtin, is_array, labels, generated in rows
-    ]
+    return [_catalog_column(row) for row in rows]
+
+
+def _catalog_column(row: Sequence[Any]) -> CatalogColumn:
+    """A row of ``COLUMNS`` as a ``CatalogColumn``."""
+    name, sql, typmod, not_null, type_name, type_kind, builtin, is_array, labels = row[:9]
+    generated, base_name, base_kind, base_builtin, domain_typmod, checks, domain_not_null = row[9:]
+    base = None if base_name is None else (base_name, base_kind, base_builtin, domain_typmod)
+    return CatalogColumn(
+        name=name,
+        sql=sql,
+        typmod=typmod,
+        not_null=not_null or (domain_not_null and not is_array),
+        type_name=type_name,
+        type_kind=type_kind,
+        builtin=builtin,
+        array=is_array,
+        labels=tuple(labels),
+        generated=generated,
+        base=base,
+        domain_checks=checks,
+        domain_not_null=domain_not_null,
+    )
 
 
 def column_type(column: CatalogColumn, money: ColumnType | None) -> ColumnType | str:
@@ -161,7 +204,10 @@ def column_type(column: CatalogColumn, money: ColumnType | None) -> ColumnType |
     ``money``: what the server's lc_monetary lets a money column hold, or None (refused)."""
     if column.generated:
         return "a column GENERATED ALWAYS, which takes no values from a file"
-    base = _base_type(column.type_name, column.type_kind, column.builtin, column.typmod, column.labels, money)
+    base = _domain_type(column, money) if column.type_kind == "d" else None
+    if base is None:
+        typmod = column.typmod
+        base = _base_type(column.type_name, column.type_kind, column.builtin, typmod, column.labels, money)
     if isinstance(base, str) or (base.foreign is None and not column.array):
         return base
     if not column.array and base.foreign is not None:
@@ -172,6 +218,18 @@ def column_type(column: CatalogColumn, money: ColumnType | None) -> ColumnType |
     return replace(TEXT, foreign=Foreign(sql=column.sql, what=what, shape=r"^\{.*\}$", check=check))
 
 
+def _domain_type(column: CatalogColumn, money: ColumnType | None) -> ColumnType | str | None:
+    """A domain over a type of pg_catalog (not an array), an enum, a range or a multirange,
+    without CHECK constraints, holds what its base type holds (its NOT NULL is the column's);
+    None: refused as a domain."""
+    if column.base is None or column.domain_checks:
+        return None
+    name, kind, builtin, typmod = column.base
+    if kind not in ("b", "e", "r", "m") or name.startswith("_"):  # over a domain, composite, array
+        return None
+    return _base_type(name, kind, builtin, typmod, column.labels, money)
+
+
 def _base_type(
     name: str, kind: str, builtin: bool, typmod: int, labels: tuple[str, ...], money: ColumnType | None
 ) -> ColumnType | str:
@@ -179,7 +237,9 @@ def _base_type(
         shown = ", ".join(map(repr, labels[:8])) + (", ..." if len(labels) > 8 else "")
         return _foreign(name, f"one of the labels of enum {name} ({shown}), byte for byte", members=labels)
     if kind == "d":
-        return "a domain, whose constraints are not checked before loading"
+        return (
+            "a domain with CHECK constraints or over a domain, composite or array, not checked before loading"
+        )
     if not builtin:
         return "a type from an extension or a user-defined type, which the importer cannot check"
     if name == "money" and money is not None:
@@ -222,8 +282,12 @@ def _builtin(name: str, typmod: int) -> ColumnType | str | None:
 def _foreign_builtin(name: str, typmod: int) -> ColumnType | str | None:
     digits = SECOND_DIGITS if typmod < 0 else typmod
     moments = {  # dated, zoned, spelling
-        "timestamp": (True, False, "YYYY-MM-DD HH:MM:SS[.f], no offset"),
-        "timestamptz": (True, True, "YYYY-MM-DD HH:MM:SS[.f] with an offset (Z, +HH:MM)"),
+        "timestamp": (True, False, "YYYY-MM-DD HH:MM:SS[.f], no offset (or infinity, -infinity)"),
+        "timestamptz": (
+            True,
+            True,
+            "YYYY-MM-DD HH:MM:SS[.f] with an offset (Z, +HH:MM) (or infinity, -infinity)",
+        ),
         "time": (False, False, "HH:MM[:SS[.f]], no offset"),
         "timetz": (False, True, "HH:MM[:SS[.f]] with an offset (Z, +HH:MM)"),
     }
@@ -253,7 +317,29 @@ def _foreign_builtin(name: str, typmod: int) -> ColumnType | str | None:
         return _foreign(name, what, shape=shape, check=check)
     if name in ("bit", "varbit"):
         return _bits(name, typmod)
+    if name in RANGE_ELEMENTS or name in MULTIRANGES:
+        return _range(name)
+    if name in GEOMETRY:
+        shape, spelled = GEOMETRY[name]
+        what = f"a {name} written {spelled}, each number a double that reads back as written"
+        return _foreign(name, what, shape=shape, check=functools.partial(geometry_fits, name))
     return None
+
+
+def _range(name: str) -> ColumnType:
+    """A range (or a multirange: ``{range, ...}``) whose bounds each fit its element type, the
+    lower not above the upper; the discrete ones (int, date) print ``[a,b]`` as ``[a,b+1)``,
+    the same range."""
+    multi = name in MULTIRANGES
+    range_name = MULTIRANGES.get(name, name)
+    element = RANGE_ELEMENTS[range_name]
+    held = _builtin(element, -1)
+    assert isinstance(held, ColumnType)
+    spelled = "[lower,upper) with [ or ( and ] or ), a bound empty for none or double-quoted"
+    what = f"a {range_name} written {spelled} (or empty), each bound {held.describe()}, the lower first"
+    if multi:
+        what = f"a {name} written {{range, ...}}, each range {what[2:]}"
+    return _foreign(name, what, check=functools.partial(range_fits, element, multi))
 
 
 def _interval(typmod: int) -> ColumnType | str:
@@ -309,6 +395,8 @@ def moment_fits(dated: bool, zoned: bool, digits: int, text: str) -> bool:
     """A timestamp or time written in ISO 8601 that names a real moment, with an offset exactly
     where the type keeps one (a timestamp without time zone would drop it silently, and one with
     a time zone would read a value without it in the session's TimeZone)."""
+    if dated and text in ("infinity", "-infinity"):  # held as such, printed the same
+        return True
     found = MOMENT_RE.fullmatch(text)
     if found is None or (found["date"] is not None) != dated or (found["zone"] is not None) != zoned:
         return False
@@ -400,6 +488,68 @@ def address_fits(network: bool, text: str) -> bool:
 
 def unsigned_fits(bits: int, text: str) -> bool:
     return int(text) < 2**bits
+
+
+def geometry_fits(name: str, text: str) -> bool:
+    """Whether each number of a geometric value (``GEOMETRY``'s shape) is a double that reads
+    back as written, and the value one PostgreSQL takes (a circle's radius not negative, a
+    line's A and B not both zero)."""
+    import pyarrow as pa
+
+    numbers = NUMBER_RE.findall(text)
+    mask = FLOAT.fit_mask(pa.array(numbers, pa.string()))
+    if mask is not None and not all(mask.to_pylist()):
+        return False
+    if name == "circle":
+        return not numbers[-1].startswith("-")
+    if name == "line":
+        return float(numbers[0]) != 0 or float(numbers[1]) != 0
+    return True
+
+
+def range_fits(element: str, multi: bool, text: str) -> bool:
+    """A range literal (``multi``: a multirange's ``{...}``) PostgreSQL reads without an error
+    and whose bounds are each held exactly by ``element``."""
+    if multi:
+        if MULTIRANGE_RE.fullmatch(text) is None:
+            return False
+        return all(_bounds_fit(element, found) for found in RANGE_RE.finditer(text))
+    if text == "empty":
+        return True
+    found = RANGE_RE.fullmatch(text)
+    return found is not None and _bounds_fit(element, found)
+
+
+def _bounds_fit(element: str, found: re.Match[str]) -> bool:
+    import pyarrow as pa
+
+    held = _builtin(element, -1)
+    assert isinstance(held, ColumnType)
+    bounds = [found["lower"], found["upper"]]
+    values = [b[1:-1] if b.startswith('"') else b or None for b in bounds]
+    present = [v for v in values if v is not None]
+    mask = held.fit_mask(pa.array(present, pa.string()))
+    if mask is not None and not all(mask.to_pylist()):
+        return False
+    order = RANGE_ORDER[element]
+    lower, upper = (None if v is None else order(v) for v in values)
+    if lower is not None and upper is not None and lower > upper:
+        return False  # PostgreSQL refuses the range ("lower bound must be less than or equal")
+    if element in ("int4", "int8"):  # a discrete range's canonical form adds one: not past the top
+        top = INT32_MAX if element == "int4" else INT64_MAX
+        return not (found["close"] == "]" and upper == top) and not (found["open"] == "(" and lower == top)
+    return True
+
+
+# How each range's bounds compare (the bounds already fit their element type).
+RANGE_ORDER: dict[str, Any] = {
+    "int4": int,
+    "int8": int,
+    "numeric": Decimal,
+    "date": str,  # ISO dates of four-digit years compare as text
+    "timestamp": datetime.datetime.fromisoformat,
+    "timestamptz": datetime.datetime.fromisoformat,
+}
 
 
 def array_fits(element: ColumnType, text: str) -> bool:
