@@ -173,9 +173,9 @@ DUCKDB_IN_FAST_SUBSET = {"test_contract.py", "test_api.py", "test_merge.py"}
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         callspec = getattr(item, "callspec", None)
-        if callspec is not None and callspec.params.get("db") == "duckdb":
-            if item.path.name not in DUCKDB_IN_FAST_SUBSET:
-                item.add_marker(pytest.mark.slow)
+        duckdb = callspec is not None and callspec.params.get("db") == "duckdb"
+        if duckdb and item.path.name not in DUCKDB_IN_FAST_SUBSET:
+            item.add_marker(pytest.mark.slow)
 
 
 def need_server(name: str) -> None:
