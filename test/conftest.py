@@ -160,6 +160,24 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     yield Database(name, SERVERS[name])
 
 
+# DuckDB opens its file in about 20 ms (the importer opens it a dozen times a run, DuckDB's own
+# cost, not the test's), which makes the DuckDB case of a ``db`` test the slowest of its four.
+# The fast subset (-m "not slow") keeps it in these files, which cover DuckDB's own code (the
+# load, replace and append, the merge, the API's failures), beside the DuckDB-only files; in the
+# others it is marked slow: SQLite, the other embedded file database, runs the same behaviour
+# there, and the whole suite (CI) still runs every case.
+DUCKDB_IN_FAST_SUBSET = {"test_contract.py", "test_api.py", "test_merge.py"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m "not slow" deselects
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        duckdb = callspec is not None and callspec.params.get("db") == "duckdb"
+        if duckdb and item.path.name not in DUCKDB_IN_FAST_SUBSET:
+            item.add_marker(pytest.mark.slow)
+
+
 def need_server(name: str) -> None:
     """Go on only if the server ``name`` answers."""
     problem = _server_problem(name)

@@ -44,13 +44,13 @@ def float_gives_back(text: str, bits: int = 64) -> bool:
     number as the text (compared as exact fractions); zero only without a sign."""
     if not NUMBER.fullmatch(text):
         return False
-    exact = Fraction(_expand(text) if "e" in text.lower() else text)
     with np.errstate(over="ignore"):
         nearest = (np.float32 if bits == 32 else np.float64)(text)
     if not np.isfinite(nearest):
         return False
-    if nearest == 0:
-        return exact == 0 and not text.startswith("-")
+    if nearest == 0:  # exact only if its digits are zeros; no Fraction("0E99999999999"): 10**99999999999
+        return not re.search("[1-9]", re.split("[eE]", text)[0]) and not text.startswith("-")
+    exact = Fraction(_expand(text) if "e" in text.lower() else text)  # a finite float: a small exponent
     return Fraction(np.format_float_scientific(nearest, unique=True).replace("e", "E")) == exact
 
 

@@ -140,8 +140,11 @@ def test_a_sqlite_only_install_needs_no_other_driver_and_no_dask(tmp_path):
     ("dest_sql", "extra_settings", "module", "extra"),
     [
         ("postgresql://loader:secret@db.example.org/epc", {}, "psycopg2", "postgresql"),
-        ("mysql://loader:secret@db.example.org/epc", {}, "MySQLdb", "mysql"),
-        ("duckdb:///{tmp}/x.duckdb", {}, "duckdb_engine", "duckdb"),
+        # a driver like psycopg2 above (the same path, a process each): the whole suite runs them
+        pytest.param(
+            "mysql://loader:secret@db.example.org/epc", {}, "MySQLdb", "mysql", marks=pytest.mark.slow
+        ),
+        pytest.param("duckdb:///{tmp}/x.duckdb", {}, "duckdb_engine", "duckdb", marks=pytest.mark.slow),
         ("sqlite:///{tmp}/x.db", {"EXECUTOR": "dask"}, "dask", "dask"),
     ],
 )
