@@ -166,7 +166,7 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
 # load, replace and append, the merge, the API's failures), beside the DuckDB-only files; in the
 # others it is marked slow: SQLite, the other embedded file database, runs the same behaviour
 # there, and the whole suite (CI) still runs every case.
-DUCKDB_IN_FAST_SUBSET = {"test_contract.py", "test_api.py", "test_merge.py"}
+DUCKDB_IN_FAST_SUBSET = {"test_contract.py", "test_api.py", "test_merge.py", "test_type_widening.py"}
 
 
 @pytest.hookimpl(tryfirst=True)  # before -m "not slow" deselects
