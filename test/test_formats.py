@@ -17,7 +17,7 @@ from processor.sources.formats import format_of, has_header
 from processor.sources.formats.base import Format
 from processor.sources.parts import WHOLE, Part
 from processor.sources.read import locate_records, read_batches, read_header
-from processor.sources.text import TextFormat
+from processor.sources.text import ReadRequest, TextFormat
 
 
 def test_discovery_gives_each_file_the_format_of_its_data_suffix(tmp_path):
@@ -74,9 +74,7 @@ class _LinesFormat:
     def read_header(self, source, fmt, records) -> list[str] | None:
         return ["line"]
 
-    def read_batches(
-        self, source, fmt, columns, on_invalid, part, digest, read_ahead, include, keys, quotes
-    ) -> Iterator[pa.RecordBatch]:
+    def read_batches(self, source, fmt, request) -> Iterator[pa.RecordBatch]:
         lines = Path(source.path).read_text().splitlines()
         yield pa.record_batch([pa.array(lines, pa.string())], names=["0"])
 
@@ -94,7 +92,7 @@ def test_a_format_added_to_the_registry_is_discovered_and_read(tmp_path, monkeyp
     assert format_of(source) is added
     assert not has_header(source)  # its format has no header line
     assert read_header(source, TextFormat()) == ["line"]
-    batches = list(read_batches(source, TextFormat(), 1, lambda row: None))
+    batches = list(read_batches(source, TextFormat(), ReadRequest(1, lambda row: None)))
     assert batches[0].column(0).to_pylist() == ["first", "second"]
     assert locate_records(source, TextFormat(), [2], WHOLE) == {2: (2, "second")}
 

@@ -380,9 +380,9 @@ def test_a_large_parquet_file_is_loaded_in_parts_of_whole_row_groups(tmp_path, t
     read_parts: list[int] = []  # the parts read in this process (all of them with one worker)
     reader = ParquetFormat.read_batches
 
-    def spy(self, source, fmt, columns, on_invalid, part, *rest):
-        read_parts.append(part.index)
-        return reader(self, source, fmt, columns, on_invalid, part, *rest)
+    def spy(self, source, fmt, request):
+        read_parts.append(request.part.index)
+        return reader(self, source, fmt, request)
 
     monkeypatch.setattr(ParquetFormat, "read_batches", spy)
     ids = list(range(1, 1001))
@@ -419,7 +419,7 @@ def test_the_parts_of_a_parquet_file_are_its_row_groups(tmp_path):
     from processor.sources.discover import discover_files
     from processor.sources.formats import format_of
     from processor.sources.read import read_batches
-    from processor.sources.text import TextFormat
+    from processor.sources.text import ReadRequest, TextFormat
 
     path = write_parquet(tmp_path / "src" / "g.parquet", {"id": pa.array(range(1, 501))}, row_group_size=100)
     (source,) = discover_files(path.parent, "*.parquet", None)
@@ -431,7 +431,7 @@ def test_the_parts_of_a_parquet_file_are_its_row_groups(tmp_path):
     read = [
         [
             v
-            for b in read_batches(source, TextFormat(), 1, lambda row: None, part)
+            for b in read_batches(source, TextFormat(), ReadRequest(1, lambda row: None, part))
             for v in b.column(0).to_pylist()
         ]
         for part in parts

@@ -15,7 +15,7 @@ from conftest import write
 from processor.errors import SourceError
 from processor.records import SourceFile
 from processor.sources.read import locate_records, read_batches, read_header, rechunk, sample_rows
-from processor.sources.text import InvalidRow, TextFormat
+from processor.sources.text import InvalidRow, ReadRequest, TextFormat
 
 
 def batch(start: int, rows: int) -> pa.RecordBatch:
@@ -90,7 +90,9 @@ def test_a_record_over_a_block_keeps_every_row_and_number(tmp_path):
     rows = [f"{i},r{i}\n" for i in range(50_000)]
     text = "a,b\n" + "".join(rows) + "bad\n\n" + f'big,"{big}"\n' + "x,y,z\n" + "".join(rows)
     invalid: list[InvalidRow] = []
-    batches = list(read_batches(source_for(write(tmp_path, "m.csv", text)), TextFormat(), 2, invalid.append))
+    batches = list(
+        read_batches(source_for(write(tmp_path, "m.csv", text)), TextFormat(), ReadRequest(2, invalid.append))
+    )
     values = [
         (a, b) for batch in batches for a, b in zip(*(c.to_pylist() for c in batch.columns), strict=True)
     ]
@@ -106,7 +108,7 @@ def test_a_quote_never_closed_fails_with_its_line(tmp_path, monkeypatch):
     text = 'a,b\n1,x\n2,"open\n' + "".join(f"{i},x\n" for i in range(1_000_000))
     source = source_for(write(tmp_path, "m.csv", text))
     with pytest.raises(SourceError) as caught:
-        list(read_batches(source, TextFormat(), 2, lambda row: None))
+        list(read_batches(source, TextFormat(), ReadRequest(2, lambda row: None)))
     assert (
         str(caught.value)
         == "m.csv: a record after line 2 is larger than 4 MiB, or a quote there is never closed"

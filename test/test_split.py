@@ -21,7 +21,7 @@ from processor.sources.parts import WHOLE
 from processor.sources.quotes import BoundaryScanner
 from processor.sources.read import locate_records, read_batches
 from processor.sources.split import file_parts, stream_blocks
-from processor.sources.text import InvalidRow, TextFormat
+from processor.sources.text import InvalidRow, ReadRequest, TextFormat
 
 # Every trap at once: a BOM, CRLF and LF, a lone CR inside quotes, quoted line breaks, doubled
 # quotes (some right where a split may fall), multi-byte characters, blank lines, ragged rows,
@@ -78,7 +78,7 @@ def test_every_split_point_gives_the_whole_files_records_and_lines(tmp_path, quo
         lines: list[tuple[int, str]] = []
         for part in parts:
             invalid: list[InvalidRow] = []
-            for batch in read_batches(source, fmt, 3, invalid.append, part):
+            for batch in read_batches(source, fmt, ReadRequest(3, invalid.append, part)):
                 rows += [list(r.values()) for r in batch.to_pylist()]
             found = locate_records(source, fmt, [row.record for row in invalid], part)
             lines += [found[row.record] for row in invalid]

@@ -50,7 +50,7 @@ from processor.sources.quotes import GLUED
 from processor.sources.read import locate_records, read_batches, rechunk, sample_rows
 from processor.sources.remote import is_url
 from processor.sources.split import file_parts, scanner_for, splits
-from processor.sources.text import InvalidRow, TextFormat, open_stored
+from processor.sources.text import InvalidRow, ReadRequest, TextFormat, open_stored
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -324,9 +324,7 @@ def _first_record(task: LoadTask) -> int:
 
 def _batches(task: LoadTask, invalid: list[InvalidRow], digest: StreamDigest) -> Iterator[pa.RecordBatch]:
     """The part's rows as read (ragged ones passed to ``invalid``), fingerprinted by ``digest``."""
-    return read_batches(
-        task.source,
-        task.fmt,
+    request = ReadRequest(
         task.layout.fields,
         invalid.append,
         task.part,
@@ -334,6 +332,7 @@ def _batches(task: LoadTask, invalid: list[InvalidRow], digest: StreamDigest) ->
         include=task.layout.read,
         keys=task.layout.header,
     )
+    return read_batches(task.source, task.fmt, request)
 
 
 def _typed_records(

@@ -13,11 +13,9 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
-from processor.sources.fingerprint import StreamDigest
 from processor.sources.formats import format_of
-from processor.sources.formats.csv import READ_AHEAD_BYTES
 from processor.sources.parts import WHOLE, Part
-from processor.sources.text import InvalidRow, TextFormat
+from processor.sources.text import InvalidRow, ReadRequest, TextFormat
 
 if TYPE_CHECKING:  # discovery picks each file's format, whose reader this module is
     from processor.records import SourceFile
@@ -29,26 +27,13 @@ def read_header(source: SourceFile, fmt: TextFormat, records: int = 0) -> list[s
     return format_of(source).read_header(source, fmt, records)
 
 
-def read_batches(
-    source: SourceFile,
-    fmt: TextFormat,
-    columns: int,
-    on_invalid: Callable[[InvalidRow], None],
-    part: Part = WHOLE,
-    digest: StreamDigest | None = None,
-    read_ahead: int = READ_AHEAD_BYTES,
-    include: Sequence[int] | None = None,
-    keys: Sequence[str] = (),
-    quotes: bool = True,
-) -> Iterator[pa.RecordBatch]:
+def read_batches(source: SourceFile, fmt: TextFormat, request: ReadRequest) -> Iterator[pa.RecordBatch]:
     """Stream the data rows (after the header) as batches of nullable string arrays (a typed
     format's: of its own types, ``Format.typed``), one per field of ``include`` (default: all
     ``columns`` fields), named by the field's index; a keyed format's fields are its ``keys``.
     Its format reads them (``read_csv_batches``: a delimited file's), passing ragged or
     unreadable records to ``on_invalid`` in record order."""
-    return format_of(source).read_batches(
-        source, fmt, columns, on_invalid, part, digest, read_ahead, include, keys, quotes
-    )
+    return format_of(source).read_batches(source, fmt, request)
 
 
 def rechunk(batches: Iterable[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
@@ -88,7 +73,7 @@ def sample_rows(
     batches: list[pa.RecordBatch] = []
     taken = 0
     read = read_batches(
-        source, fmt, columns, on_invalid, read_ahead=0, include=include, keys=keys, quotes=quotes
+        source, fmt, ReadRequest(columns, on_invalid, read_ahead=0, include=include, keys=keys, quotes=quotes)
     )
     for batch in read:
         check()

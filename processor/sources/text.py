@@ -14,7 +14,7 @@ import io
 import lzma
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, cast
 
@@ -38,6 +38,13 @@ ISAL_ERROR: type[Exception] = isal_zlib.error  # type: ignore[assignment]
 # OSError; a truncated stream ends in EOFError; ISA-L's inflate raises its own error).
 DAMAGED = (OSError, EOFError, zlib.error, ISAL_ERROR, lzma.LZMAError, zipfile.BadZipFile)
 
+# Arrow parses a block of this many bytes at a time; rechunk() joins blocks into CHUNK_SIZE rows.
+# Its streaming reader queues up to 32 blocks ahead on an I/O thread (not configurable), so the
+# block size sets that read-ahead's memory: 32 MB here.  4 MB blocks parsed ~10% faster but held
+# a worker near 330 MB on a large file.
+BLOCK_BYTES = 1 << 20
+# Blocks read ahead of the consumer: Arrow's 32 at the default size, fewer at larger ones.
+READ_AHEAD_BYTES = 32 * BLOCK_BYTES
 # The record limit: no record (nor line) is read that is larger than this; a larger one is a
 # SourceError, as it is more likely a quote that is never closed than a record.
 MAX_BLOCK_BYTES = 256 << 20
@@ -83,6 +90,28 @@ class InvalidRow:
     fields: int
     #: Why it is no row, where that is not its number of fields (an NDJSON line).
     reason: str = ""
+
+
+@dataclass(frozen=True)
+class ReadRequest:
+    """What one reading of a file (or of one ``part`` of it) asks of the file's format."""
+
+    #: Fields a record has (the header's number; a keyed format's: its keys').
+    columns: int
+    #: Told of each record that is no row (ragged, unreadable), in record order.
+    on_invalid: Callable[[InvalidRow], None]
+    part: Part = WHOLE
+    #: Fingerprints the whole file on the way (the ledger's, without a second reading).
+    digest: StreamDigest | None = None
+    #: Bytes read at most beyond the batches taken: a sample takes few.
+    read_ahead: int = READ_AHEAD_BYTES
+    #: The fields to read, by position (default: all).
+    include: Sequence[int] | None = None
+    #: A keyed format's columns: the keys its records give (``Format.keyed``).
+    keys: Sequence[str] = ()
+    #: Whether text after a closing quote is a rejected row; a sample, which the load reads
+    #: again, leaves that to the load.
+    quotes: bool = True
 
 
 def open_bytes(source: SourceFile, digest: StreamDigest | None = None) -> IO[bytes]:

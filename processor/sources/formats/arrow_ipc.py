@@ -9,16 +9,17 @@ version 1 files and Arrow IPC *streams* are not read: exit 3 naming the file.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
 from processor.errors import SourceError
 from processor.sources.fingerprint import BLOCK_BYTES
+from processor.sources.formats.base import TypedFileFormat
 from processor.sources.formats.parquet import as_loaded, row_json, seekable_file
 from processor.sources.parts import WHOLE, Part
-from processor.sources.text import InvalidRow, TextFormat, open_stored
+from processor.sources.text import ReadRequest, TextFormat, open_stored
 
 if TYPE_CHECKING:
     from processor.records import SourceFile
@@ -81,24 +82,13 @@ def locate_ipc_rows(source: SourceFile, records: set[int]) -> dict[int, tuple[in
     return found
 
 
-class ArrowIpcFormat:
+class ArrowIpcFormat(TypedFileFormat):
     """Arrow IPC files (Feather v2): typed columns named by the schema, loaded whole."""
 
     name = "arrow"
     suffixes: tuple[str, ...] = (".arrow", ".feather", ".ipc")
-    header_line = False
-    keyed = False
-    delimited = False
-    splittable = False
     parted = False
     no_columns = "no column in its Arrow schema"
-    typed = True
-
-    def default_delimiter(self, suffix: str) -> str:
-        return ","  # unused: no field is split on it
-
-    def boundary_quoting(self, fmt: TextFormat) -> str:
-        return "none"  # unused: the file is not cut into byte ranges
 
     def parts(self, source: SourceFile, split_bytes: int) -> tuple[Part, ...]:
         return (WHOLE,)
@@ -112,19 +102,9 @@ class ArrowIpcFormat:
             return list(reader.schema.names) or None
 
     def read_batches(
-        self,
-        source: SourceFile,
-        fmt: TextFormat,
-        columns: int,
-        on_invalid: Callable[[InvalidRow], None],
-        part: Part,
-        digest: StreamDigest | None,
-        read_ahead: int,
-        include: Sequence[int] | None,
-        keys: Sequence[str],
-        quotes: bool,
+        self, source: SourceFile, fmt: TextFormat, request: ReadRequest
     ) -> Iterator[pa.RecordBatch]:
-        return read_ipc_batches(source, include, digest)
+        return read_ipc_batches(source, request.include, request.digest)
 
     def locate_records(
         self, source: SourceFile, fmt: TextFormat, records: set[int], part: Part

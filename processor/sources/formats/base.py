@@ -12,16 +12,15 @@ plan takes as given (``processor/plan/declared.py``) and the load converts witho
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # the readers take these; a format module imports them itself
     import pyarrow as pa
 
     from processor.records import SourceFile
-    from processor.sources.fingerprint import StreamDigest
     from processor.sources.parts import Part
-    from processor.sources.text import InvalidRow, TextFormat
+    from processor.sources.text import ReadRequest, TextFormat
 
 
 class Format(Protocol):
@@ -76,19 +75,10 @@ class Format(Protocol):
         ...
 
     def read_batches(
-        self,
-        source: SourceFile,
-        fmt: TextFormat,
-        columns: int,
-        on_invalid: Callable[[InvalidRow], None],
-        part: Part,
-        digest: StreamDigest | None,
-        read_ahead: int,
-        include: Sequence[int] | None,
-        keys: Sequence[str],
-        quotes: bool,
+        self, source: SourceFile, fmt: TextFormat, request: ReadRequest
     ) -> Iterator[pa.RecordBatch]:
-        """The data records of ``part`` as ``processor.sources.read.read_batches`` describes them."""
+        """The data records of ``request.part`` as ``processor.sources.read.read_batches``
+        describes them."""
         ...
 
     def locate_records(
@@ -97,3 +87,20 @@ class Format(Protocol):
         """Records (numbered as ``read_batches`` numbers them) -> (first physical line, raw
         text), for the rejects file (error path only; ``records`` is not empty)."""
         ...
+
+
+class TypedFileFormat:
+    """What the formats that carry their own types (Parquet, Arrow IPC) share: columns named by
+    the file's schema, no header line, no delimiter, never cut at record boundaries of text."""
+
+    header_line = False
+    keyed = False
+    delimited = False
+    splittable = False
+    typed = True
+
+    def default_delimiter(self, suffix: str) -> str:
+        return ","  # unused: no field is split on it
+
+    def boundary_quoting(self, fmt: TextFormat) -> str:
+        return "none"  # unused: the file is not cut into byte ranges

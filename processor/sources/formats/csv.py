@@ -33,9 +33,11 @@ from processor.sources.quotes import (
     splittable_encoding,
 )
 from processor.sources.text import (
+    BLOCK_BYTES,
     DAMAGED,
     MAX_BLOCK_BYTES,
     InvalidRow,
+    ReadRequest,
     TextFormat,
     bounded_lines,
     damaged,
@@ -49,15 +51,8 @@ if TYPE_CHECKING:  # discovery picks each file's format, whose reader this modul
     from processor.records import SourceFile
 
 
-# Arrow parses a block of this many bytes at a time; rechunk() joins blocks into CHUNK_SIZE rows.
-# Its streaming reader queues up to 32 blocks ahead on an I/O thread (not configurable), so the
-# block size sets that read-ahead's memory: 32 MB here.  4 MB blocks parsed ~10% faster but held
-# a worker near 330 MB on a large file.
-BLOCK_BYTES = 1 << 20
-# A record larger than its block makes the file be read again with larger blocks, up to the
-# record limit (MAX_BLOCK_BYTES, processor/sources/text.py).
-# Blocks read ahead of the consumer: Arrow's 32 at the default size, fewer at larger ones.
-READ_AHEAD_BYTES = 32 * BLOCK_BYTES
+# A record larger than its block (BLOCK_BYTES, processor/sources/text.py) makes the file be read
+# again with larger blocks, up to the record limit (MAX_BLOCK_BYTES).
 MIN_AHEAD_BLOCKS = 3
 # Arrow's message for a record that spans more than two blocks.
 STRADDLING = "straddling object straddles two block boundaries"
@@ -97,17 +92,7 @@ def read_csv_header(source: SourceFile, fmt: TextFormat) -> list[str] | None:
         raise reading_error(source, fmt, exc) from exc
 
 
-def read_csv_batches(
-    source: SourceFile,
-    fmt: TextFormat,
-    columns: int,
-    on_invalid: Callable[[InvalidRow], None],
-    part: Part = WHOLE,
-    digest: StreamDigest | None = None,
-    read_ahead: int = READ_AHEAD_BYTES,
-    include: Sequence[int] | None = None,
-    quotes: bool = True,
-) -> Iterator[pa.RecordBatch]:
+def read_csv_batches(source: SourceFile, fmt: TextFormat, request: ReadRequest) -> Iterator[pa.RecordBatch]:
     """``read_batches`` of a delimited file.
 
     Rows with too few or too many fields, and rows with text after a closing quote (unless not
@@ -120,7 +105,14 @@ def read_csv_batches(
     file (or ``part``, whose records are numbered from 1, the header's number where it has the
     header).
     """
-    screen = _Screen(source, fmt, part, on_invalid, quotes)
+    columns, part, digest, read_ahead, include = (
+        request.columns,
+        request.part,
+        request.digest,
+        request.read_ahead,
+        request.include,
+    )
+    screen = _Screen(source, fmt, part, request.on_invalid, request.quotes)
     consumed = 0  # Arrow's rows passed on or screened out
     block = BLOCK_BYTES
     try:
@@ -528,19 +520,9 @@ class CsvFormat:
         return read_csv_header(source, fmt)
 
     def read_batches(
-        self,
-        source: SourceFile,
-        fmt: TextFormat,
-        columns: int,
-        on_invalid: Callable[[InvalidRow], None],
-        part: Part,
-        digest: StreamDigest | None,
-        read_ahead: int,
-        include: Sequence[int] | None,
-        keys: Sequence[str],
-        quotes: bool,
+        self, source: SourceFile, fmt: TextFormat, request: ReadRequest
     ) -> Iterator[pa.RecordBatch]:
-        return read_csv_batches(source, fmt, columns, on_invalid, part, digest, read_ahead, include, quotes)
+        return read_csv_batches(source, fmt, request)
 
     def locate_records(
         self, source: SourceFile, fmt: TextFormat, records: set[int], part: Part

@@ -23,11 +23,18 @@ from typing import IO, TYPE_CHECKING, Any
 import pyarrow as pa
 
 from processor.sources.parts import WHOLE
-from processor.sources.text import DAMAGED, InvalidRow, TextFormat, bounded_lines, open_text, reading_error
+from processor.sources.text import (
+    DAMAGED,
+    InvalidRow,
+    ReadRequest,
+    TextFormat,
+    bounded_lines,
+    open_text,
+    reading_error,
+)
 
 if TYPE_CHECKING:
     from processor.records import SourceFile
-    from processor.sources.fingerprint import StreamDigest
     from processor.sources.parts import Part
 
 #: Records parsed into one batch.
@@ -233,25 +240,16 @@ class NdjsonFormat:
             raise reading_error(source, fmt, exc) from exc
 
     def read_batches(
-        self,
-        source: SourceFile,
-        fmt: TextFormat,
-        columns: int,
-        on_invalid: Callable[[InvalidRow], None],
-        part: Part,
-        digest: StreamDigest | None,
-        read_ahead: int,
-        include: Sequence[int] | None,
-        keys: Sequence[str],
-        quotes: bool,
+        self, source: SourceFile, fmt: TextFormat, request: ReadRequest
     ) -> Iterator[pa.RecordBatch]:
         def invalid(record: int, reason: str) -> None:
-            on_invalid(InvalidRow(record=record, fields=0, reason=reason))
+            request.on_invalid(InvalidRow(record=record, fields=0, reason=reason))
 
+        part = request.part
         try:
-            with open_text(source, fmt, part, digest=digest) as stream:
+            with open_text(source, fmt, part, digest=request.digest) as stream:
                 lines = bounded_lines(stream, source, part.first_line)
-                yield from read_json_batches(lines, keys, include, invalid)
+                yield from read_json_batches(lines, request.keys, request.include, invalid)
         except (UnicodeDecodeError, *DAMAGED) as exc:
             raise reading_error(source, fmt, exc) from exc
 

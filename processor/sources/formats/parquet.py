@@ -23,7 +23,7 @@ import datetime as dt
 import json
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -33,8 +33,9 @@ import pyarrow.parquet as pq
 
 from processor.errors import SourceError
 from processor.sources.fingerprint import BLOCK_BYTES
+from processor.sources.formats.base import TypedFileFormat
 from processor.sources.parts import WHOLE, Part
-from processor.sources.text import InvalidRow, TextFormat, open_bytes, open_stored
+from processor.sources.text import ReadRequest, TextFormat, open_bytes, open_stored
 
 if TYPE_CHECKING:
     from processor.records import SourceFile
@@ -216,24 +217,13 @@ def locate_rows(source: SourceFile, records: set[int], part: Part) -> dict[int, 
     return found
 
 
-class ParquetFormat:
+class ParquetFormat(TypedFileFormat):
     """Parquet: typed columns named by the schema; no header line, no delimiter."""
 
     name = "parquet"
     suffixes: tuple[str, ...] = (".parquet", ".pq")
-    header_line = False
-    keyed = False
-    delimited = False
-    splittable = False  # not at record boundaries of text: in row groups
     parted = True
     no_columns = "no column in its Parquet schema"
-    typed = True
-
-    def default_delimiter(self, suffix: str) -> str:
-        return ","  # unused: no field is split on it
-
-    def boundary_quoting(self, fmt: TextFormat) -> str:
-        return "none"  # unused: the file is not cut into byte ranges
 
     def parts(self, source: SourceFile, split_bytes: int) -> tuple[Part, ...]:
         return row_group_parts(source, split_bytes)
@@ -247,19 +237,9 @@ class ParquetFormat:
             return list(reader.schema_arrow.names) or None
 
     def read_batches(
-        self,
-        source: SourceFile,
-        fmt: TextFormat,
-        columns: int,
-        on_invalid: Callable[[InvalidRow], None],
-        part: Part,
-        digest: StreamDigest | None,
-        read_ahead: int,
-        include: Sequence[int] | None,
-        keys: Sequence[str],
-        quotes: bool,
+        self, source: SourceFile, fmt: TextFormat, request: ReadRequest
     ) -> Iterator[pa.RecordBatch]:
-        return read_parquet_batches(source, include, part, digest)
+        return read_parquet_batches(source, request.include, request.part, request.digest)
 
     def locate_records(
         self, source: SourceFile, fmt: TextFormat, records: set[int], part: Part
