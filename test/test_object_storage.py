@@ -232,6 +232,32 @@ def test_a_large_object_is_split_by_ranged_reads_and_every_row_loads_once(table,
     assert split >= whole + 2  # three parts or more, each read from its own offset
 
 
+def test_headerless_objects_load_with_the_columns_named_and_split_by_ranged_reads(db, table, tmp_path, s3):
+    """SRC_HEADER=false through a store: every record is data, in the whole object and in each
+    part of a split one (TPC-H's shape: '|' separated, a trailing delimiter)."""
+    bucket = s3.bucket()
+    rows = rows_text(0, 1500)
+    text = "".join(f"{i}|{t.replace(chr(10), ' ').replace('|', '/')}|\n" for i, t in rows)
+    s3.put(bucket, "tbl/part.tbl", text)
+    report = load_url(
+        f"s3://{bucket}/tbl",
+        db,
+        table,
+        tmp_path,
+        src_file_name="*.tbl",
+        src_header=False,
+        src_columns=("id", "text"),
+        src_delimiter="|",
+        src_quoting="none",
+        split_bytes=8_000,
+        workers=2,
+    )
+    assert report.error is None, report.error
+    want = sorted((int(i), t.replace("\n", " ").replace("|", "/")) for i, t in rows)
+    assert loaded(db, table) == want  # record 1 is data too: none lost, none twice
+    assert [(f.name, f.rows) for f in report.files] == [("part.tbl", 1500)]
+
+
 def ledger_fingerprints(db: Database, table: str) -> dict[str, str]:
     engine = sa.create_engine(db.url)
     with engine.connect() as conn:
