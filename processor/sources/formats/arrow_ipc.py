@@ -17,7 +17,7 @@ import pyarrow as pa
 from processor.errors import SourceError
 from processor.sources.fingerprint import BLOCK_BYTES
 from processor.sources.formats.base import TypedFileFormat
-from processor.sources.formats.parquet import as_loaded, row_json, seekable_file
+from processor.sources.formats.parquet import loaded_batch, row_json, seekable_file
 from processor.sources.parts import WHOLE, Part
 from processor.sources.text import ReadRequest, TextFormat, open_stored
 
@@ -53,20 +53,13 @@ def read_ipc_batches(
         schema = reader.schema
         fields = list(range(len(schema))) if include is None else list(include)
         names = [schema.field(i).name for i in fields]
-        yield _loaded(source, names, fields, [pa.array([], schema.field(i).type) for i in fields])
+        yield loaded_batch(source, names, fields, [pa.array([], schema.field(i).type) for i in fields])
         try:
             for index in range(reader.num_record_batches):
                 batch = reader.get_batch(index)
-                yield _loaded(source, names, fields, [batch.column(i) for i in fields])
+                yield loaded_batch(source, names, fields, [batch.column(i) for i in fields])
         except (pa.ArrowException, OSError) as error:
             raise _unreadable(source, error) from None
-
-
-def _loaded(
-    source: SourceFile, names: list[str], fields: list[int], columns: list[pa.Array]
-) -> pa.RecordBatch:
-    arrays = [as_loaded(source, name, values) for name, values in zip(names, columns, strict=True)]
-    return pa.record_batch(arrays, names=[str(i) for i in fields])
 
 
 def locate_ipc_rows(source: SourceFile, records: set[int]) -> dict[int, tuple[int, str]]:

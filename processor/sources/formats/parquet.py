@@ -182,19 +182,21 @@ def read_parquet_batches(
         fields = list(range(len(schema))) if include is None else list(include)
         names = [schema.field(i).name for i in fields]
         empty = [pa.array([], schema.field(i).type) for i in fields]
-        yield _loaded(source, names, fields, empty)
+        yield loaded_batch(source, names, fields, empty)
         try:
             groups = _groups(reader, part)
             batches = reader.iter_batches(BATCH_ROWS, groups, names, use_threads=False) if groups else ()
             for batch in batches:
-                yield _loaded(source, names, fields, list(batch.columns))
+                yield loaded_batch(source, names, fields, list(batch.columns))
         except (pa.ArrowException, OSError) as error:
             raise _unreadable(source, error) from None
 
 
-def _loaded(
+def loaded_batch(
     source: SourceFile, names: list[str], fields: list[int], columns: list[pa.Array]
 ) -> pa.RecordBatch:
+    """A batch of the typed file's columns ``fields`` (named by position, as every format's
+    are), each as it loads (``as_loaded``)."""
     arrays = [as_loaded(source, name, values) for name, values in zip(names, columns, strict=True)]
     return pa.record_batch(arrays, names=[str(i) for i in fields])
 
