@@ -203,7 +203,8 @@ def test_max_connections_caps_the_writers_sessions(private_postgres, table, tmp_
     """MAX_CONNECTIONS=2 with four workers: the server never sees more than two of the importer's
     writing sessions (pg_stat_activity, by their application_name), and does see two."""
     db = private_postgres
-    source(tmp_path / "src", files=4, rows=4000)
+    # Files long enough (a second or so each) that two writers overlap even on a busy machine.
+    source(tmp_path / "src", files=4, rows=20_000)
     seen: list[int] = []
     done = threading.Event()
 
@@ -238,7 +239,7 @@ def test_max_connections_caps_the_writers_sessions(private_postgres, table, tmp_
         done.set()
         watcher.join()
     assert report.error is None, report.error
-    assert report.rows == 16_000
+    assert report.rows == 80_000
     assert max(seen) == 2
 
 
