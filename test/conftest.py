@@ -167,14 +167,19 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
 # others it is marked slow: SQLite, the other embedded file database, runs the same behaviour
 # there, and the whole suite (CI) still runs every case.
 DUCKDB_IN_FAST_SUBSET = {"test_contract.py", "test_api.py", "test_merge.py", "test_type_widening.py"}
+# Files whose ``db`` tests are about where the bytes come from (a pipe, an object store), not about
+# the database: their SQLite case stays in the fast subset, the servers' cases run in the whole suite.
+SQLITE_ONLY_IN_FAST_SUBSET = {"test_pipe_source.py", "test_object_storage.py"}
 
 
 @pytest.hookimpl(tryfirst=True)  # before -m "not slow" deselects
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         callspec = getattr(item, "callspec", None)
-        duckdb = callspec is not None and callspec.params.get("db") == "duckdb"
-        if duckdb and item.path.name not in DUCKDB_IN_FAST_SUBSET:
+        db = callspec.params.get("db") if callspec is not None else None
+        duckdb_elsewhere = db == "duckdb" and item.path.name not in DUCKDB_IN_FAST_SUBSET
+        a_server = db not in (None, "sqlite", "duckdb") and item.path.name in SQLITE_ONLY_IN_FAST_SUBSET
+        if duckdb_elsewhere or a_server:
             item.add_marker(pytest.mark.slow)
 
 

@@ -492,7 +492,7 @@ def sqlite_full_after() -> Iterator[list[int]]:
     sa.event.remove(sa.engine.Engine, "connect", on_connect)
 
 
-@pytest.mark.parametrize("existing", [True, False])
+@pytest.mark.parametrize("existing", [True, pytest.param(False, marks=pytest.mark.slow)])
 def test_a_database_that_fills_during_a_load_keeps_no_staging_table(
     tmp_path, on_chunk, sqlite_full_after, existing
 ):

@@ -463,6 +463,7 @@ def test_the_python_api_reads_a_binary_file_object_in_place_of_standard_input(tm
     assert not list(tmp_path.glob(SPOOL_PREFIX + "*"))
 
 
+@pytest.mark.slow  # waits for the pipe on purpose
 def test_a_non_blocking_pipe_with_nothing_yet_is_waited_for_not_taken_for_its_end(tmp_path):
     db_path = tmp_path / "out.db"
 
