@@ -12,10 +12,13 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.context
 import multiprocessing.forkserver
+import multiprocessing.util
 import os
 import sys
+import tempfile
 
 from processor.cpus import available_cpus
+from processor.errors import ConfigError
 
 #: What the server imports before it forks a worker: the tasks and the pool's initializer, and
 #: pandas, which pyarrow imports the first time it converts a Python value (to know whether it
@@ -24,10 +27,40 @@ from processor.cpus import available_cpus
 WORKER_MODULES = ["processor.load.worker", "processor.executors.pool", "pandas", "processor.prompt_exit"]
 
 
+#: The longest path a Unix socket can be bound at (``sun_path``: 108 bytes on Linux, 104 on
+#: macOS), and what multiprocessing adds below the temporary folder for the server's socket
+#: (``/pymp-XXXXXXXX/listener-XXXXXXXX``).
+SOCKET_PATH_LIMIT = 104
+SOCKET_NAME_ROOM = 40
+#: Short folders the socket may live in instead, where TMPDIR is too long for it.
+SHORT_TEMP_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm")
+
+
 def worker_context() -> multiprocessing.context.BaseContext:
     """The start method of the pool's workers: forked by the server (started here if need be)."""
+    _short_socket_folder()
     multiprocessing.set_forkserver_preload(WORKER_MODULES)
     return multiprocessing.get_context("forkserver")
+
+
+def _short_socket_folder() -> None:
+    """Where TMPDIR is too long for a socket's path, give multiprocessing's own temporary folder
+    (which holds the server's socket, and is removed at exit) a short place; the run's other
+    temporary files stay in TMPDIR.  Otherwise the server could not be started at all."""
+    if len(tempfile.gettempdir()) + SOCKET_NAME_ROOM <= SOCKET_PATH_LIMIT:
+        return
+    short = next((d for d in SHORT_TEMP_FOLDERS if os.access(d, os.W_OK | os.X_OK)), None)
+    if short is None:
+        raise ConfigError(
+            f"TMPDIR is too long for the worker pool's socket ({len(tempfile.gettempdir())} characters, "
+            f"at most {SOCKET_PATH_LIMIT - SOCKET_NAME_ROOM}); set TMPDIR to a shorter folder"
+        )
+    saved = tempfile.tempdir
+    tempfile.tempdir = short
+    try:
+        multiprocessing.util.get_temp_dir()  # made now, in the short folder, and kept for the run
+    finally:
+        tempfile.tempdir = saved
 
 
 def start_worker_server() -> None:
