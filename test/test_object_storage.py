@@ -23,7 +23,7 @@ import time
 import urllib.request
 import uuid
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -452,20 +452,25 @@ def gcs() -> Iterator[Any]:
         server.stop()
 
 
-def test_gs_urls_glob_split_and_skip_as_s3_does(table, tmp_path, gcs):
+def check_store(
+    scheme: str, fs: Any, table: str, tmp_path: Path, etag_of: Callable[[dict[str, Any]], str]
+) -> None:
+    """What s3:// is tested for, through another store's fsspec filesystem ``fs``: a glob below
+    a prefix (a plain and a gzip object, one outside it), split by ranged reads; the ledger
+    knowing each object by its ETag, so an append skips both unread; a missing bucket."""
     db = sqlite(tmp_path)
-    bucket = f"g-{uuid.uuid4().hex[:12]}"
-    gcs.mkdir(bucket)
+    bucket = f"b-{uuid.uuid4().hex[:12]}"
+    fs.mkdir(bucket)
     a, b = rows_text(0, 2000), rows_text(2000, 300)
-    gcs.pipe(f"{bucket}/q/2024/a.csv", csv_text(["id", "text"], a).encode())
-    gcs.pipe(f"{bucket}/q/b.csv.gz", gzip.compress(csv_text(["id", "text"], b).encode()))
-    gcs.pipe(f"{bucket}/elsewhere/c.csv", b"id,text\n9999,no\n")
-    url = f"gs://{bucket}/q"
+    fs.pipe(f"{bucket}/q/2024/a.csv", csv_text(["id", "text"], a).encode())
+    fs.pipe(f"{bucket}/q/b.csv.gz", gzip.compress(csv_text(["id", "text"], b).encode()))
+    fs.pipe(f"{bucket}/elsewhere/c.csv", b"id,text\n9999,no\n")
+    url = f"{scheme}://{bucket}/q"
     report = load_url(url, db, table, tmp_path, src_file_name="**/*.csv*", split_bytes=16_000, workers=2)
     assert report.error is None, report.error
     assert loaded(db, table) == expected(a + b)
     assert sorted(f.name for f in report.files) == ["2024/a.csv", "b.csv.gz"]
-    etag = gcs.info(f"{bucket}/q/2024/a.csv")["etag"]
+    etag = etag_of(fs.info(f"{bucket}/q/2024/a.csv"))
     assert ledger_fingerprints(db, table)["2024/a.csv"].startswith(f"object:{etag}:")
 
     again = load_url(url, db, table, tmp_path, src_file_name="**/*.csv*", if_exists="append")
@@ -473,10 +478,14 @@ def test_gs_urls_glob_split_and_skip_as_s3_does(table, tmp_path, gcs):
     assert sorted(again.skipped) == ["2024/a.csv", "b.csv.gz"]
     assert loaded(db, table) == expected(a + b)
 
-    missing = load_url(f"gs://no-{bucket}/q", db, table, tmp_path, if_exists="append")
+    missing = load_url(f"{scheme}://no-{bucket}/q", db, table, tmp_path, if_exists="append")
     assert missing.error is not None
     assert missing.error.exit_code == 3
-    assert str(missing.error) == f"gs://no-{bucket}/q: not found (no such bucket, container or object)"
+    assert str(missing.error) == f"{scheme}://no-{bucket}/q: not found (no such bucket, container or object)"
+
+
+def test_gs_urls_glob_split_and_skip_as_s3_does(table, tmp_path, gcs):
+    check_store("gs", gcs, table, tmp_path, lambda info: info["etag"])
 
 
 # --- Azure Blob Storage ------------------------------------------------------------------------
@@ -547,30 +556,7 @@ def azure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 
 def test_az_urls_glob_split_and_skip_as_s3_does(table, tmp_path, azure):
-    db = sqlite(tmp_path)
-    container = f"c-{uuid.uuid4().hex[:12]}"
-    azure.mkdir(container)
-    a, b = rows_text(0, 2000), rows_text(2000, 300)
-    azure.pipe(f"{container}/q/2024/a.csv", csv_text(["id", "text"], a).encode())
-    azure.pipe(f"{container}/q/b.csv.gz", gzip.compress(csv_text(["id", "text"], b).encode()))
-    azure.pipe(f"{container}/elsewhere/c.csv", b"id,text\n9999,no\n")
-    url = f"az://{container}/q"
-    report = load_url(url, db, table, tmp_path, src_file_name="**/*.csv*", split_bytes=16_000, workers=2)
-    assert report.error is None, report.error
-    assert loaded(db, table) == expected(a + b)
-    assert sorted(f.name for f in report.files) == ["2024/a.csv", "b.csv.gz"]
-    etag = azure.info(f"{container}/q/2024/a.csv")["etag"].strip('"')
-    assert ledger_fingerprints(db, table)["2024/a.csv"].startswith(f"object:{etag}:")
-
-    again = load_url(url, db, table, tmp_path, src_file_name="**/*.csv*", if_exists="append")
-    assert again.error is None, again.error
-    assert sorted(again.skipped) == ["2024/a.csv", "b.csv.gz"]
-    assert loaded(db, table) == expected(a + b)
-
-    missing = load_url(f"az://no-{container}/q", db, table, tmp_path, if_exists="append")
-    assert missing.error is not None
-    assert missing.error.exit_code == 3
-    assert str(missing.error) == f"az://no-{container}/q: not found (no such bucket, container or object)"
+    check_store("az", azure, table, tmp_path, lambda info: info["etag"].strip('"'))
 
 
 # --- HTTP ------------------------------------------------------------------------------------
