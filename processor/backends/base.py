@@ -30,7 +30,7 @@ from processor.backends.locks import LockCheck, always_held
 from processor.backends.names import bound_quoted, formatted
 from processor.backends.typemap import TypeMap
 from processor.backends.writers import ChunkWriter, SessionWriter, close_idle_connections
-from processor.errors import ConfigError, SchemaError, describe
+from processor.errors import ConfigError, SchemaError, connection_lost, describe
 from processor.kinds import ColumnType
 from processor.records import TablePlan
 
@@ -317,11 +317,16 @@ class Backend:
     def drop_after_publish(self, quoted: str) -> None:
         """Drop a table the publish left behind; the new rows are live already, so a failure is
         only a warning: the name has the staging prefix, and the next run (or --cleanup) removes it."""
-        try:
-            with self.engine.begin() as conn:
-                conn.exec_driver_sql(f"DROP TABLE {quoted}")
-        except sa.exc.DBAPIError as error:
-            log.warning("could not drop %s yet: %s", quoted, describe(error))
+        for attempt in (1, 2):  # a lost connection is retried once, on a new one
+            try:
+                with self.engine.begin() as conn:
+                    conn.exec_driver_sql(f"DROP TABLE {quoted}")
+                return
+            except sa.exc.DBAPIError as error:
+                if attempt == 1 and connection_lost(error):
+                    continue
+                log.warning("could not drop %s yet: %s", quoted, describe(error))
+                return
 
     def fill(
         self,
@@ -436,6 +441,12 @@ class Backend:
         """What shows that a publish whose connection was lost committed, where its ledger rows
         cannot; None: they commit in the publishing transaction, so they show it.  ``step``:
         ``insert`` (``insert_from``), ``replace`` or ``swap``."""
+        return None
+
+    def settle_lost_publish(self, step: str, stage: str, target: str) -> bool | None:
+        """On a new connection, where the tables tell it: whether a publish whose connection was
+        lost committed (True, and what it retired is dropped) or not (False).  None: only the
+        ledger can tell (see ``committed_if``)."""
         return None
 
     def refresh_statistics(self, table: str) -> None:

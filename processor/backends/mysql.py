@@ -456,6 +456,29 @@ class MySQL(Backend):
             return f"table {target!r} exists"
         return None
 
+    def settle_lost_publish(self, step: str, stage: str, target: str) -> bool | None:
+        """The RENAME of a replace or swap is atomic: the staging table still there says it did
+        not happen; a replace's retired table there says it did (it is dropped now)."""
+        if step not in ("replace", "swap"):
+            return None
+        with self.engine.connect() as conn:
+            present = {
+                self.fold_table(name)
+                for (name,) in conn.exec_driver_sql(
+                    "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() "
+                    "AND TABLE_NAME IN (%s, %s, %s)",
+                    (stage, stage + "_old", target),
+                )
+            }
+        if self.fold_table(stage) in present:
+            return False
+        if step == "replace" and self.fold_table(stage + "_old") in present:
+            self.drop_after_publish(self.quote(stage + "_old"))
+            return True
+        if step == "swap" and self.fold_table(target) in present:
+            return True
+        return None
+
     def refresh_statistics(self, table: str) -> None:
         with self.engine.connect() as conn:
             conn.exec_driver_sql(f"ANALYZE TABLE {self.quote(table)}").all()

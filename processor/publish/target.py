@@ -33,7 +33,7 @@ from processor.errors import (
     describe,
 )
 from processor.kinds import ColumnType
-from processor.publish.ledger import LEDGER_TABLE
+from processor.publish.ledger import LEDGER, LEDGER_TABLE
 from processor.records import IfExists, TablePlan
 
 log = logging.getLogger(__name__)
@@ -327,14 +327,49 @@ def publish(
             raise SideOutputError(f"publishing table {table!r} failed: {problem}") from error
         failed = DatabaseError(f"publishing table {table!r} failed: {describe(error)}")
         if connection_lost(error):
-            evidence = backend.committed_if(step, staging, table) or (
-                f"{LEDGER_TABLE} has rows with run_id '{run_id}'"
-            )
-            failed.message += (
-                "; the connection was lost while publishing, so whether the publish committed is "
-                f"unknown: it did if {evidence}, else the table was left as it was"
-            )
+            committed = _settle_lost_publish(backend, step, staging, table, run_id)
+            if committed:
+                log.warning(
+                    "the connection was lost while publishing table %r, but the publish committed "
+                    "(checked on a new connection): %s",
+                    table,
+                    describe(error),
+                )
+                return
+            if committed is False:
+                failed.message += (
+                    "; the connection was lost before the publish committed (checked on a new "
+                    "connection): the table was left as it was"
+                )
+            else:
+                evidence = backend.committed_if(step, staging, table) or (
+                    f"{LEDGER_TABLE} has rows with run_id '{run_id}'"
+                )
+                failed.message += (
+                    "; the connection was lost while publishing, so whether the publish committed is "
+                    f"unknown: it did if {evidence}, else the table was left as it was"
+                )
         raise failed from error
+
+
+def _settle_lost_publish(backend: Backend, step: str, staging: str, table: str, run_id: str) -> bool | None:
+    """Whether a publish whose connection was lost committed, asked on a new connection: of the
+    tables where they tell it, else of the ledger where its rows commit with the publish (rows of
+    ``run_id``: it did; none: not known, as a publish may record no rows).  None: cannot tell."""
+    committed = None
+    try:
+        committed = backend.settle_lost_publish(step, staging, table)
+        if committed is None and backend.committed_if(step, staging, table) is None:
+            with backend.engine.connect() as conn:
+                found = conn.execute(
+                    sa.select(LEDGER.c.run_id).where(LEDGER.c.run_id == run_id).limit(1)
+                ).first()
+            committed = True if found is not None else None
+        if committed and table_exists(backend, staging):  # an insert's: its DROP had not run
+            backend.drop_after_publish(backend.quote(staging))
+    except sa.exc.DBAPIError:
+        pass  # the new connection failed too: what was learnt stands
+    return committed
 
 
 def _carried(
