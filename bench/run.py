@@ -427,6 +427,31 @@ def _seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
 
+def sample_fixed_cost(out: Path, rounds: int = 5) -> dict[str, float]:
+    """The bundled sample (data/, 450 rows) into a new SQLite file, as the README's first command
+    runs it: medians of the run's own seconds (its JSON report), of the command's wall time
+    (interpreter start and imports included) and of its CPU seconds (all processes)."""
+    own, wall, cpu = [], [], []
+    for round_ in range(rounds):
+        database, report = out / f"sample-{round_}.sqlite", out / f"sample-{round_}.json"
+        database.unlink(missing_ok=True)
+        command = [sys.executable, str(ROOT / "index.py"), "--src-data-folder", str(ROOT / "data")]
+        command += ["--dest-sql", f"sqlite:///{database}", "--report-path", str(report)]
+        result = run_measured(command)
+        if result.returncode != 0:
+            raise SystemExit(f"the bundled sample failed (exit {result.returncode}):\n{result.output}")
+        own.append(json.loads(report.read_text())["seconds"])
+        wall.append(result.seconds)
+        cpu.append(result.cpu_seconds)
+        database.unlink()
+        report.unlink()
+    return {
+        "own_seconds": statistics.median(own),
+        "wall_seconds": statistics.median(wall),
+        "cpu_seconds": statistics.median(cpu),
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=400_000, help="rows in all, over --files files")
@@ -468,6 +493,13 @@ def main(argv: list[str] | None = None) -> None:
     if args.scale > 1:
         scaled = scaled_dataset(args.out, files, args.scale)
         cases.append((f"{len(scaled)} files", scaled, rows * args.scale, scale_names))
+    sample = sample_fixed_cost(args.out)
+    print(
+        f"bundled sample (450 rows into a new SQLite file, medians of 5): {sample['own_seconds']:.2f} s "
+        f"of its own (the report's), {sample['wall_seconds']:.2f} s wall with the interpreter's start, "
+        f"{sample['cpu_seconds']:.2f} s of CPU",
+        flush=True,
+    )
     lines = []
     for index, (case, case_files, case_rows, case_names) in enumerate(cases):
         # The naive design is for reference: on the first case only (the .gz case skips it anyway).
@@ -477,7 +509,7 @@ def main(argv: list[str] | None = None) -> None:
     print("\nCPU account (seconds; machine use = CPU / (wall x cores); medians of the rounds):\n")
     print(cpu_table(lines))
     machine = {"cpus": os.cpu_count(), "cores_used": available_cpus(), "load_average_at_end": os.getloadavg()}
-    results = {"machine": machine, "lines": [line.as_json() for line in lines]}
+    results = {"machine": machine, "bundled_sample": sample, "lines": [line.as_json() for line in lines]}
     (args.json or args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     if args.sizes:
         size_check(args.size_database, [int(s) for s in args.sizes.split(",")], args)
