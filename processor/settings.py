@@ -317,6 +317,10 @@ def _plain(value: Any) -> Any:
         return list(value)
     if isinstance(value, IfExists):
         return value.value
+    from processor.records import SchemaFile  # as the run has it: the report comes after the parse
+
+    if isinstance(value, SchemaFile):  # the file's name, as it was set
+        return value.path
     return value
 
 
