@@ -165,6 +165,9 @@ class ColumnType:
     #: ``FLOAT(M,D)``).
     precision: int | None = None
     scale: int | None = None
+    #: DECIMAL without a precision: the most digits before and after the point the database
+    #: holds at all (PostgreSQL's NUMERIC); None: any number.
+    digit_limits: tuple[int, int] | None = None
     #: DECIMAL and FLOAT: no value below zero (MySQL's UNSIGNED).
     nonnegative: bool = False
     #: DATE and TIMESTAMP: the earliest and latest value the column holds (ISO text, which
@@ -263,6 +266,9 @@ TEXT = ColumnType(Kind.TEXT)
 
 
 def _describe_decimal(column: ColumnType) -> str:
+    if column.precision is None and column.digit_limits is not None:
+        whole, scale = column.digit_limits
+        return f"a decimal of at most {whole} digits before the point and {scale} after{_sign(column)}"
     if column.precision is None:
         return "a decimal number" + _sign(column)
     precision, scale = column.precision, column.scale or 0
@@ -441,7 +447,20 @@ def _fits_decimal(column: ColumnType, values: pa.Array) -> pa.Array:
     ok = pc.and_(_matches(values, DECIMAL_SHAPE), pc.invert(_negative_zero(values)))
     if column.precision is not None:
         ok = pc.and_(ok, _matches(values, _bounded_decimal_shape(column.precision, column.scale or 0)))
+    elif column.digit_limits is not None:
+        ok = pc.and_(ok, _within_digits(values, *column.digit_limits))
     return _not_negative(column, values, pc.fill_null(ok, True))
+
+
+def _within_digits(values: pa.Array, whole: int, scale: int) -> pa.Array:
+    """Whether each plain decimal has at most ``whole`` digits before the point and ``scale``
+    after it (counted from the lengths: a pattern cannot count that far)."""
+    length = pc.utf8_length(values)
+    point = pc.find_substring(values, ".")
+    before = pc.if_else(pc.less(point, 0), length, point)
+    before = pc.subtract(before, pc.cast(pc.starts_with(values, "-"), pa.int32()))
+    after = pc.if_else(pc.less(point, 0), 0, pc.subtract(pc.subtract(length, point), 1))
+    return pc.and_(pc.less_equal(before, whole), pc.less_equal(after, scale))
 
 
 def _bounded_decimal_shape(precision: int, scale: int) -> str:

@@ -1,4 +1,4 @@
-"""PostgreSQL: binary COPY from Arrow chunks (pgpq; CSV COPY for exact decimals), advisory locks,
+"""PostgreSQL: binary COPY from Arrow chunks (pgpq), advisory locks,
 transactional DDL, SQLSTATE retries."""
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from processor.backends.chunk import WriteMethod, arrow_of
 from processor.backends.features import Features
 from processor.backends.locks import LockCheck, lock_key, release, session_check, wait_for
 from processor.backends.names import NamedType, formatted, quoted
+from processor.backends.postgresql_numeric import numeric_binary
 from processor.backends.postgresql_types import column_type as pg_column_type
 from processor.backends.postgresql_types import money_type, read_columns
 from processor.backends.typemap import TypeMap
@@ -56,7 +57,8 @@ WRITER_APPLICATION = "csv-sql-importer-writer"  # no space: libpq URIs do not re
 
 
 class PostgreSQLTypeMap(TypeMap):
-    """PostgreSQL's types: NUMERIC is exact at any precision; text cannot hold a NUL character;
+    """PostgreSQL's types: NUMERIC is exact up to 131072 digits before the point and 16383
+    after; text cannot hold a NUL character;
     an existing column's type is read from the catalogue (``postgresql_types``)."""
 
     def decimal_type(self, whole_digits: int, scale: int) -> ColumnType | None:
@@ -73,6 +75,8 @@ class PostgreSQLTypeMap(TypeMap):
                 forbidden_character=NUL,
                 forbidden_what="a NUL character (PostgreSQL text holds none)",
             )
+        if column.kind is Kind.DECIMAL and column.precision is None:
+            return replace(column, digit_limits=(NUMERIC_WHOLE_DIGITS, NUMERIC_SCALE))
         return column
 
     def column_type(self, column: ColumnType, key: bool = False) -> sa.types.TypeEngine:
@@ -159,13 +163,14 @@ class PostgreSQL(Backend):
 
     def chunk_writer(self, staging: str, plan: TablePlan, isolated: bool = False) -> ChunkWriter:
         """Binary COPY of the Arrow chunk (encoded by pgpq, in Rust: a third of the client's CPU
-        that ADBC's driver spent on the same bytes), except where a column is an exact decimal
-        or of an existing column's type the importer does not plan (``Foreign``): its text goes
-        through CSV COPY, so that each value keeps the scale it was written with, and the
-        column's own type reads it; also without pgpq (the ``postgresql`` extra installs it)."""
+        that ADBC's driver spent on the same bytes; exact decimals in numeric's own binary form,
+        each value with the scale it was written with: ``postgresql_numeric``), except where a
+        column is of an existing column's type the importer does not plan (``Foreign``): its
+        text goes through CSV COPY, for the column's own type to read it; also without pgpq (the
+        ``postgresql`` extra installs it)."""
         if (
             self.dialect.driver != "psycopg2"
-            or any(t.kind is Kind.DECIMAL or t.foreign is not None for t in plan.types)
+            or any(t.foreign is not None for t in plan.types)
             or not _has_pgpq()
         ):
             return super().chunk_writer(staging, plan, isolated)
@@ -393,10 +398,13 @@ UNION ALL SELECT 'owner ' || c.relowner::regrole::text, NULL FROM pg_class c, t
 
 
 def _binary_copy_types(types: Sequence[ColumnType], chunk: pa.Table) -> pa.Table:
-    """Dates and timestamps, checked as ISO text, as the Arrow types binary COPY maps to them."""
+    """Dates and timestamps, checked as ISO text, as the Arrow types binary COPY maps to them;
+    exact decimals as numeric's binary fields."""
     arrays = list(chunk.columns)
     for i, column in enumerate(types):
-        if column.kind is Kind.DATE:
+        if column.kind is Kind.DECIMAL:
+            arrays[i] = numeric_binary(arrays[i])
+        elif column.kind is Kind.DATE:
             arrays[i] = pc.cast(arrays[i], pa.date32())
         elif column.kind is Kind.TIMESTAMP:  # a typed file's have microseconds; zoned: Z (UTC)
             arrays[i] = pc.cast(arrays[i], pa.timestamp("us", "UTC" if column.zoned else None))
@@ -427,7 +435,8 @@ def _has_pgpq() -> bool:
 
 def copy_binary(pd_table: Any, conn: Any, keys: list[str], data_iter: Iterable[tuple[Any, ...]]) -> int:
     """Load the chunk with one binary COPY (its columns as ``_binary_copy_types`` gives them:
-    64-bit integers and floats, booleans, dates, timestamps, text); return the number of rows.
+    64-bit integers and floats, booleans, dates, timestamps, text, numeric fields); return the
+    number of rows.
 
     pgpq encodes each Arrow type as the PostgreSQL type the staging table has for it, so the
     server reads numbers as the bits they are and text byte for byte (it still checks UTF-8)."""

@@ -1,0 +1,149 @@
+"""Exact decimals go to PostgreSQL by binary COPY, each value with the scale it was written with.
+
+Issue 22: a table with decimal columns left binary COPY for CSV COPY (twice the server's CPU).
+``postgresql_numeric`` encodes the checked decimal text in ``numeric``'s binary form; the oracle
+is the server's own text output of what it stored, compared byte for byte with the input.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+
+import pyarrow as pa
+import pytest
+from conftest import load, write
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pgpq import ArrowToPostgresBinaryEncoder
+
+from processor.backends.postgresql_numeric import numeric_binary
+
+EDGES = [
+    "0",
+    "1",
+    "-1",
+    "0.5",
+    "-0.0001",
+    "9999",
+    "10000",
+    "-10000.0000",
+    "0.00000",
+    "0.00010000",
+    "12340000",
+    "1.50",
+    "1.5",
+    "100000000.000000001",
+    "-98765432109876543210.0123456789",
+    "9" * 1000 + "." + "9" * 1000,
+    "1" + "0" * 4000,
+    "0." + "0" * 3999 + "1",
+]
+
+
+def stored_text(db, values: pa.Array, column_type: str = "numeric") -> list[str | None]:
+    """Binary COPY the encoded values into a temporary table; the server's text of each row."""
+    table = pa.table({"d": numeric_binary(values)})
+    encoder = ArrowToPostgresBinaryEncoder(table.schema)
+    data = bytes(encoder.write_header())
+    data += b"".join(bytes(encoder.write_batch(b)) for b in table.to_batches())
+    data += bytes(encoder.finish())
+    connection = db.engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute(f"CREATE TEMPORARY TABLE n (i serial, d {column_type})")
+        cursor.copy_expert("COPY n (d) FROM STDIN WITH (FORMAT binary)", io.BytesIO(data))
+        cursor.execute("SELECT d::text FROM n ORDER BY i")
+        return [row[0] for row in cursor.fetchall()]
+    finally:
+        connection.close()
+        db.engine.dispose()
+
+
+def plain_decimal() -> st.SearchStrategy[str]:
+    whole = st.one_of(st.just("0"), st.from_regex(r"[1-9][0-9]{0,45}", fullmatch=True))
+    fraction = st.one_of(st.just(""), st.from_regex(r"\.[0-9]{1,45}", fullmatch=True))
+    sign = st.sampled_from(["", "-"])
+
+    def joined(parts: tuple[str, str, str]) -> str:
+        text = "".join(parts)
+        return text[1:] if text.startswith("-") and text.strip("-0.") == "" else text  # no -0
+
+    return st.tuples(sign, whole, fraction).map(joined)
+
+
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
+def test_edge_values_are_stored_as_written(db):
+    values = [*EDGES, None, *(None for _ in range(3))]
+    assert stored_text(db, pa.array(values)) == values
+
+
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
+def test_a_slice_with_nulls_an_empty_and_an_all_null_array(db):
+    values = pa.array([None, "1.25", None, "-7", "0.001", None])
+    assert stored_text(db, values.slice(1, 4)) == ["1.25", None, "-7", "0.001"]
+    assert stored_text(db, pa.array([None, None], pa.string())) == [None, None]
+    assert stored_text(db, pa.array([], pa.string())) == []
+    chunked = pa.chunked_array([pa.array(["1.0"]), pa.array(["-2.50", None])])
+    assert stored_text(db, chunked) == ["1.0", "-2.50", None]
+
+
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.one_of(st.none(), plain_decimal()), max_size=60))
+def test_any_plain_decimals_are_stored_as_written(db, values):
+    assert stored_text(db, pa.array(values, pa.string())) == values
+
+
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
+def test_a_bounded_column_reads_them_as_from_text(db):
+    """NUMERIC(10,2) rounds a value's zeros past its scale away, as from text; never a digit."""
+    assert stored_text(db, pa.array(["1.500", "-12345678.90", "3"]), "numeric(10,2)") == [
+        "1.50",
+        "-12345678.90",
+        "3.00",
+    ]
+
+
+@pytest.mark.parametrize("text", ["1e5", "+1", "1,5", "abc", " 1", "1.", ".5"])
+def test_anything_but_plain_decimal_text_is_refused(text):
+    with pytest.raises(ValueError, match="not plain decimal text"):
+        numeric_binary(pa.array(["1", text]))
+
+
+def test_a_number_beyond_numeric_is_refused_not_wrapped():
+    with pytest.raises(ValueError, match="more digits than PostgreSQL's numeric holds"):
+        numeric_binary(pa.array(["9" * 140_000]))
+
+
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
+def test_a_decimal_table_loads_by_binary_copy_and_rejects_what_numeric_cannot_hold(db, table, tmp_path):
+    rng = random.Random(22)
+    rows = [f"{rng.randrange(-(10**30), 10**30)}.{rng.randrange(0, 10**6):06d}" for _ in range(12_000)]
+    rows[5] = "-0.000100"
+    too_long = "9" * 140_000
+    body = "\n".join(f"{i},{v},{v}" for i, v in enumerate(rows))
+    write(tmp_path, "a.csv", f"i,d,e\n{body}\n{len(rows)},1.5,{too_long}\n")
+    report = load(tmp_path, db, table, chunk_size=5000, max_errors=1)
+    assert report.error is None, report.error
+    assert report.write_paths == ["binary COPY from Arrow (pgpq, psycopg2)"]
+    engine = db.engine
+    try:
+        with engine.connect() as conn:
+            types = dict(
+                conn.exec_driver_sql(
+                    "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = %s",
+                    (table,),
+                ).all()
+            )
+            stored = conn.exec_driver_sql(f'SELECT i, d::text, e::text FROM "{table}" ORDER BY i').all()
+    finally:
+        engine.dispose()
+    assert types == {"i": "bigint", "d": "numeric", "e": "numeric"}
+    assert stored == [(i, v, v) for i, v in enumerate(rows)]
+    csv.field_size_limit(1 << 20)  # the rejected value is 140,000 digits long
+    with open(tmp_path.parent / f"{table}.rejects.csv", newline="") as rejects:
+        [(source, line, reason, _text)] = list(csv.reader(rejects))[1:]
+    assert (source, line) == ("a.csv", str(len(rows) + 2))
+    assert reason.endswith("is not a decimal of at most 131072 digits before the point and 16383 after")
