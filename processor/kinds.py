@@ -455,12 +455,18 @@ def _fits_decimal(column: ColumnType, values: pa.Array) -> pa.Array:
 def _within_digits(values: pa.Array, whole: int, scale: int) -> pa.Array:
     """Whether each plain decimal has at most ``whole`` digits before the point and ``scale``
     after it (counted from the lengths: a pattern cannot count that far)."""
+    before, after = decimal_digits(values)
+    return pc.and_(pc.less_equal(before, whole), pc.less_equal(after, scale))
+
+
+def decimal_digits(values: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """The digits before and after the point of each plain decimal (``DECIMAL_SHAPE``)."""
     length = pc.utf8_length(values)
     point = pc.find_substring(values, ".")
     before = pc.if_else(pc.less(point, 0), length, point)
-    before = pc.subtract(before, pc.cast(pc.starts_with(values, "-"), pa.int32()))
+    before = pc.subtract(before, pc.cast(pc.starts_with(values, "-"), before.type))
     after = pc.if_else(pc.less(point, 0), 0, pc.subtract(pc.subtract(length, point), 1))
-    return pc.and_(pc.less_equal(before, whole), pc.less_equal(after, scale))
+    return before, after
 
 
 def _bounded_decimal_shape(precision: int, scale: int) -> str:

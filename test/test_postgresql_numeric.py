@@ -12,13 +12,27 @@ import io
 import random
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from conftest import load, write
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pgpq import ArrowToPostgresBinaryEncoder
 
-from processor.backends.postgresql_numeric import numeric_binary
+from processor.backends.postgresql_numeric import numeric_binary, numeric_for_copy
+from processor.kinds import decimal_digits
+
+
+def always_binary(values: pa.Array) -> pa.Array:
+    """numeric's own binary form whatever the scales (``numeric_for_copy`` takes decimal128
+    where a chunk's scales are all one)."""
+    text = pc.cast(
+        values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values, pa.large_string()
+    )
+    return numeric_binary(text, *decimal_digits(text))
+
+
+ENCODERS = pytest.mark.parametrize("encode", [numeric_for_copy, always_binary], ids=["chosen", "binary"])
 
 EDGES = [
     "0",
@@ -42,9 +56,11 @@ EDGES = [
 ]
 
 
-def stored_text(db, values: pa.Array, column_type: str = "numeric") -> list[str | None]:
+def stored_text(
+    db, values: pa.Array, column_type: str = "numeric", encode=numeric_for_copy
+) -> list[str | None]:
     """Binary COPY the encoded values into a temporary table; the server's text of each row."""
-    table = pa.table({"d": numeric_binary(values)})
+    table = pa.table({"d": encode(values)})
     encoder = ArrowToPostgresBinaryEncoder(table.schema)
     data = bytes(encoder.write_header())
     data += b"".join(bytes(encoder.write_batch(b)) for b in table.to_batches())
@@ -74,32 +90,49 @@ def plain_decimal() -> st.SearchStrategy[str]:
 
 
 @pytest.mark.parametrize("db", ["postgresql"], indirect=True)
-def test_edge_values_are_stored_as_written(db):
+@ENCODERS
+def test_edge_values_are_stored_as_written(db, encode):
     values = [*EDGES, None, *(None for _ in range(3))]
-    assert stored_text(db, pa.array(values)) == values
+    assert stored_text(db, pa.array(values), encode=encode) == values
 
 
 @pytest.mark.parametrize("db", ["postgresql"], indirect=True)
-def test_a_slice_with_nulls_an_empty_and_an_all_null_array(db):
+@ENCODERS
+def test_a_slice_with_nulls_an_empty_and_an_all_null_array(db, encode):
     values = pa.array([None, "1.25", None, "-7", "0.001", None])
-    assert stored_text(db, values.slice(1, 4)) == ["1.25", None, "-7", "0.001"]
-    assert stored_text(db, pa.array([None, None], pa.string())) == [None, None]
-    assert stored_text(db, pa.array([], pa.string())) == []
+    assert stored_text(db, values.slice(1, 4), encode=encode) == ["1.25", None, "-7", "0.001"]
+    assert stored_text(db, values.slice(1, 1), encode=encode) == ["1.25"]
+    assert stored_text(db, pa.array([None, None], pa.string()), encode=encode) == [None, None]
+    assert stored_text(db, pa.array([], pa.string()), encode=encode) == []
     chunked = pa.chunked_array([pa.array(["1.0"]), pa.array(["-2.50", None])])
-    assert stored_text(db, chunked) == ["1.0", "-2.50", None]
+    assert stored_text(db, chunked, encode=encode) == ["1.0", "-2.50", None]
+
+
+def test_one_scale_goes_as_decimal128_and_mixed_scales_in_numerics_own_form():
+    assert numeric_for_copy(pa.array(["1.50", None, "-20.00"])).type == pa.decimal128(38, 2)
+    assert numeric_for_copy(pa.array(["1.5", "-20.00"])).type == pa.large_binary()
+    assert numeric_for_copy(pa.array(["1" * 37 + ".25"])).type == pa.large_binary()  # 39 digits
 
 
 @pytest.mark.parametrize("db", ["postgresql"], indirect=True)
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.one_of(st.none(), plain_decimal()), max_size=60))
-def test_any_plain_decimals_are_stored_as_written(db, values):
-    assert stored_text(db, pa.array(values, pa.string())) == values
+@given(st.lists(st.one_of(st.none(), plain_decimal()), max_size=60), st.integers(0, 20))
+def test_any_plain_decimals_are_stored_as_written(db, values, scale):
+    assert stored_text(db, pa.array(values, pa.string()), encode=always_binary) == values
+    same_scale = [
+        v if v is None else f"{v.split('.')[0]}.{'7' * scale}" if scale else v.split(".")[0] for v in values
+    ]
+    same_scale = [
+        v[1:] if v is not None and v.startswith("-") and v.strip("-0.") == "" else v for v in same_scale
+    ]
+    assert stored_text(db, pa.array(same_scale, pa.string())) == same_scale
 
 
 @pytest.mark.parametrize("db", ["postgresql"], indirect=True)
-def test_a_bounded_column_reads_them_as_from_text(db):
+@ENCODERS
+def test_a_bounded_column_reads_them_as_from_text(db, encode):
     """NUMERIC(10,2) rounds a value's zeros past its scale away, as from text; never a digit."""
-    assert stored_text(db, pa.array(["1.500", "-12345678.90", "3"]), "numeric(10,2)") == [
+    assert stored_text(db, pa.array(["1.500", "-12345678.90", "3"]), "numeric(10,2)", encode) == [
         "1.50",
         "-12345678.90",
         "3.00",
@@ -109,12 +142,12 @@ def test_a_bounded_column_reads_them_as_from_text(db):
 @pytest.mark.parametrize("text", ["1e5", "+1", "1,5", "abc", " 1", "1.", ".5"])
 def test_anything_but_plain_decimal_text_is_refused(text):
     with pytest.raises(ValueError, match="not plain decimal text"):
-        numeric_binary(pa.array(["1", text]))
+        numeric_for_copy(pa.array(["1", text]))
 
 
 def test_a_number_beyond_numeric_is_refused_not_wrapped():
     with pytest.raises(ValueError, match="more digits than PostgreSQL's numeric holds"):
-        numeric_binary(pa.array(["9" * 140_000]))
+        numeric_for_copy(pa.array(["9" * 140_000]))
 
 
 @pytest.mark.parametrize("db", ["postgresql"], indirect=True)

@@ -22,7 +22,7 @@ from processor.backends.chunk import WriteMethod, arrow_of
 from processor.backends.features import Features
 from processor.backends.locks import LockCheck, lock_key, release, session_check, wait_for
 from processor.backends.names import NamedType, formatted, quoted
-from processor.backends.postgresql_numeric import numeric_binary
+from processor.backends.postgresql_numeric import numeric_for_copy
 from processor.backends.postgresql_types import column_type as pg_column_type
 from processor.backends.postgresql_types import money_type, read_columns
 from processor.backends.typemap import TypeMap
@@ -403,7 +403,7 @@ def _binary_copy_types(types: Sequence[ColumnType], chunk: pa.Table) -> pa.Table
     arrays = list(chunk.columns)
     for i, column in enumerate(types):
         if column.kind is Kind.DECIMAL:
-            arrays[i] = numeric_binary(arrays[i])
+            arrays[i] = numeric_for_copy(arrays[i])
         elif column.kind is Kind.DATE:
             arrays[i] = pc.cast(arrays[i], pa.date32())
         elif column.kind is Kind.TIMESTAMP:  # a typed file's have microseconds; zoned: Z (UTC)

@@ -1,12 +1,13 @@
-"""Exact decimals in PostgreSQL's binary ``numeric`` form, each value with its own scale.
+"""Exact decimals for PostgreSQL's binary COPY, each value with the scale it was written with.
 
-Binary COPY sends every field as the bytes the column's receive function reads, whatever the
-Arrow type that carried them.  Arrow's decimal128 has one scale per column, which would turn
-1.5 into 1.50 in an unconstrained NUMERIC (it keeps each value's scale); so the checked decimal
-text (``-?(0|[1-9][0-9]*)(\\.[0-9]+)?``) is encoded here, with numpy over the whole column,
-into ``numeric_recv``'s form: four 16-bit words (digit count, weight, sign, display scale),
-then the base-10000 digits, big-endian.  The result is a binary Arrow array that pgpq sends
-as it is.  Zeros at either end are the server's to strip, as for its text input.
+Binary COPY sends every field as the bytes the column's receive function reads.  An
+unconstrained NUMERIC keeps each value's own scale (1.5 stays 1.5, 1.50 stays 1.50), and Arrow's
+decimal128 has one scale per column; so a chunk whose values all have the same scale (the usual
+case: amounts in pence, areas to two places) goes as decimal128 of that scale, which pgpq
+encodes, and any other as ``numeric_recv``'s own form, encoded here with numpy over the whole
+column: four 16-bit words (digit count, weight, sign, display scale), then the base-10000
+digits, big-endian, in a binary Arrow array that pgpq sends as it is.  Zeros at either end are
+the server's to strip, as for its text input.
 """
 
 from __future__ import annotations
@@ -15,64 +16,67 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from processor.kinds import DECIMAL_SHAPE
+from processor.kinds import DECIMAL_SHAPE, decimal_digits
 
 POSITIVE, NEGATIVE = 0x0000, 0x4000
 #: numeric's limits: a 16-bit weight of base-10000 digits before the point, a display scale
 #: of 14 bits after it.
 MAX_WHOLE_DIGITS, MAX_SCALE = 4 * 32768, 0x3FFF
+#: The digits decimal128 holds.
+DECIMAL128_DIGITS = 38
 
 
-def numeric_binary(values: pa.Array) -> pa.Array:
-    """``values`` (decimal text, nulls allowed) as binary ``numeric`` fields.  Anything but a
-    plain decimal, or a number beyond numeric's range, is a ValueError: never another value."""
+def numeric_for_copy(values: pa.Array) -> pa.Array:
+    """``values`` (decimal text, nulls allowed) as an Arrow array that binary COPY stores as the
+    same numbers with the same scales.  Anything but a plain decimal, or a number beyond
+    numeric's range, is a ValueError: never another value."""
     values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
     text = pc.cast(values, pa.large_string())
-    present = pc.fill_null(pc.is_valid(text), False)
     shaped = pc.fill_null(pc.match_substring_regex(text, DECIMAL_SHAPE), True)
     if not pc.all(shaped, min_count=0).as_py():
         raise ValueError("a decimal for binary COPY is not plain decimal text")
+    whole, scale = decimal_digits(text)
+    most_whole, (fewest, most) = pc.max(whole).as_py() or 0, pc.min_max(scale).values()
+    if most_whole > MAX_WHOLE_DIGITS or (most.as_py() or 0) > MAX_SCALE:
+        raise ValueError("a decimal has more digits than PostgreSQL's numeric holds")
+    if fewest.as_py() == most.as_py() and most_whole + (most.as_py() or 0) <= DECIMAL128_DIGITS:
+        return pc.cast(text, pa.decimal128(DECIMAL128_DIGITS, most.as_py() or 0))
+    return numeric_binary(text, whole, scale)
+
+
+def numeric_binary(text: pa.LargeStringArray, whole_digits: pa.Array, scales: pa.Array) -> pa.Array:
+    """Plain decimal ``text`` as binary ``numeric`` fields, given the digits of each before and
+    after its point (``decimal_digits``)."""
+    present = np.asarray(pc.is_valid(text).to_numpy(zero_copy_only=False), dtype=bool)
     offsets = np.frombuffer(text.buffers()[1], dtype=np.int64)[text.offset : text.offset + len(text) + 1]
     held = text.buffers()[2]  # None where no value has a character
     data = np.frombuffer(held, dtype=np.uint8) if held is not None else np.zeros(0, np.uint8)
-    starts, ends = offsets[:-1], offsets[1:]
-    present_mask = np.asarray(present.to_numpy(zero_copy_only=False), dtype=bool)
-    negative = np.zeros(len(text), dtype=bool)
-    nonempty = present_mask & (ends > starts)
-    negative[nonempty] = data[starts[nonempty]] == ord("-")
-    first = starts + negative
-    point = _points(text, starts, ends)
-    whole = point - first
-    scale = np.where(point < ends, ends - point - 1, 0)
-    if np.any(whole[present_mask] > MAX_WHOLE_DIGITS) or np.any(scale[present_mask] > MAX_SCALE):
-        raise ValueError("a decimal has more digits than PostgreSQL's numeric holds")
-    whole_groups = np.where(present_mask, (whole + 3) // 4, 0)
-    fraction_groups = np.where(present_mask, (scale + 3) // 4, 0)
-    groups = whole_groups + fraction_groups
+    ends = offsets[1:]
+    whole = pc.fill_null(whole_digits, 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    scale = pc.fill_null(scales, 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    point = np.where(scale > 0, ends - scale - 1, ends)
+    first = point - whole
+    negative = present & (first > offsets[:-1])
+    whole_groups = np.where(present, (whole + 3) // 4, 0)
+    groups = whole_groups + np.where(present, (scale + 3) // 4, 0)
     value_of_group = np.repeat(np.arange(len(text)), groups)
     rank = np.arange(len(value_of_group)) - np.repeat(np.cumsum(groups) - groups, groups)
     digits = _digits(data, first, point, ends, whole_groups, value_of_group, rank)
     # Each field: 4 header words, then its digits; a null is an empty field, marked invalid.
-    words = np.where(present_mask, 4 + groups, 0)
+    words = np.where(present, 4 + groups, 0)
     word_offsets = np.zeros(len(text) + 1, dtype=np.int64)
     np.cumsum(words, out=word_offsets[1:])
     out = np.zeros(word_offsets[-1], dtype=np.uint16)
-    head = word_offsets[:-1][present_mask]
-    out[head] = groups[present_mask]
-    out[head + 1] = (whole_groups[present_mask] - 1).astype(np.int16).view(np.uint16)
-    out[head + 2] = np.where(negative[present_mask], NEGATIVE, POSITIVE)
-    out[head + 3] = scale[present_mask]
+    head = word_offsets[:-1][present]
+    out[head] = groups[present]
+    out[head + 1] = (whole_groups[present] - 1).astype(np.int16).view(np.uint16)
+    out[head + 2] = np.where(negative[present], NEGATIVE, POSITIVE)
+    out[head + 3] = scale[present]
     out[word_offsets[:-1][value_of_group] + 4 + rank] = digits
     buffer = pa.py_buffer(out.astype(">u2").tobytes())
     byte_offsets = pa.py_buffer((word_offsets * 2).astype(np.int64).tobytes())
-    validity = pa.py_buffer(np.packbits(present_mask, bitorder="little").tobytes())
+    validity = pa.py_buffer(np.packbits(present, bitorder="little").tobytes())
     return pa.LargeBinaryArray.from_buffers(pa.large_binary(), len(text), [validity, byte_offsets, buffer])
-
-
-def _points(text: pa.Array, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Where each value's decimal point is (its end where it has none), as offsets in the data."""
-    found = pc.fill_null(pc.find_substring(text, "."), -1).to_numpy(zero_copy_only=False)
-    return np.where(found >= 0, starts + found, ends)
 
 
 def _digits(
