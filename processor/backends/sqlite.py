@@ -66,6 +66,8 @@ class SQLiteTypeMap(TypeMap):
 
     backend: SQLite
 
+    times = False  # no time type: a time of day is its ISO text
+
     def existing_types(self, table: str) -> dict[str, ColumnType]:
         """What each column keeps exactly, by the affinity SQLite gives its declared type.
 

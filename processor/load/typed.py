@@ -19,7 +19,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from processor.kinds import INT64_MAX, ColumnType, Kind
+from processor.kinds import INT64_MAX, ColumnType, Kind, is_bytes_type
 
 #: Years 0001 to 9999 at the start of an ISO date or timestamp (Arrow prints others too).
 ISO_YEARS = r"^(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})-"
@@ -42,6 +42,9 @@ def check_typed(column: ColumnType, values: pa.ChunkedArray | pa.Array) -> tuple
         return numbers, _nullable(column, numbers, pc.fill_null(pc.is_finite(numbers), True))
     if column.kind is Kind.BOOLEAN and pa.types.is_boolean(data_type):
         return values, _nullable(column, values, None)
+    if column.kind is Kind.BINARY and column.foreign is None and is_bytes_type(data_type):
+        values = pc.cast(values, pa.binary())
+        return values, column.fit_mask(values)
     if column.kind is Kind.DECIMAL and pa.types.is_decimal(data_type):
         text = canonical_text(values)
         return text, column.fit_mask(text)
@@ -62,14 +65,33 @@ def typed_wire(column: ColumnType, values: pa.Array) -> pa.Array:
     """Fitting values ``check_typed`` kept as Arrow numbers or booleans, as the writers send them."""
     if column.kind is Kind.INTEGER:
         return pc.cast(values, pa.uint64() if column.high > INT64_MAX else pa.int64())
+    if column.kind is Kind.BINARY:
+        return pc.cast(values, pa.binary())
     return pc.cast(values, pa.float64()) if column.kind is Kind.FLOAT else values
 
 
 def canonical_text(values: pa.Array) -> pa.Array:
     """Each value's exact text: integers' digits, a float's shortest decimal, ``true``/``false``,
-    a decimal's digits at its scale (a negative scale's as the whole number), ISO dates and
-    timestamps (zoned: in UTC, ``+00:00``)."""
+    a decimal's digits at its scale (a negative scale's as the whole number), ISO dates,
+    timestamps (zoned: in UTC, ``+00:00``) and times of day (with the unit's digits), bytes as
+    ``\\x`` and their hex digits (as PostgreSQL writes bytea), durations as ISO 8601's
+    ``PT<seconds>S`` and month-day-nanosecond intervals as ``P<months>M<days>DT<seconds>S`` (each
+    part with its own sign; the seconds with as many digits as they need, trailing zeros cut)."""
     data_type = values.type
+    if is_bytes_type(data_type):
+        return pa.array([None if v is None else "\\x" + v.hex() for v in values.to_pylist()], pa.string())
+    if pa.types.is_duration(data_type):
+        digits = {"s": 0, "ms": 3, "us": 6, "ns": 9}[data_type.unit]
+        ticks = pc.cast(values, pa.int64()).to_pylist()
+        return pa.array([None if t is None else f"PT{_seconds(t, digits)}S" for t in ticks], pa.string())
+    if data_type == pa.month_day_nano_interval():
+        return pa.array(
+            [
+                None if v is None else f"P{v.months}M{v.days}DT{_seconds(v.nanoseconds, 9)}S"
+                for v in values.to_pylist()
+            ],
+            pa.string(),
+        )
     if pa.types.is_decimal(data_type) and data_type.scale < 0:
         width = pa.decimal256 if pa.types.is_decimal256(data_type) else pa.decimal128
         values = pc.cast(values, width(min(data_type.precision - data_type.scale, 76), 0))
@@ -78,6 +100,14 @@ def canonical_text(values: pa.Array) -> pa.Array:
         text = pc.cast(pc.cast(values, pa.timestamp(data_type.unit, "UTC")), pa.string())
         return pc.replace_substring_regex(text, "Z$", "+00:00")
     return pc.cast(values, pa.string())
+
+
+def _seconds(ticks: int, digits: int) -> str:
+    """``ticks`` of 10**-digits seconds as a decimal number of seconds, trailing zeros cut."""
+    whole, fraction = divmod(abs(ticks), 10**digits)
+    sign = "-" if ticks < 0 else ""
+    decimals = str(fraction).rjust(digits, "0").rstrip("0") if digits else ""
+    return f"{sign}{whole}" + (f".{decimals}" if decimals else "")
 
 
 def _plain_float(column: ColumnType) -> bool:
