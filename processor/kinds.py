@@ -140,6 +140,10 @@ class Foreign:
     members: tuple[str, ...] | None = None
     #: A test of each value matching ``shape``, in Python (a top-level function: it is pickled).
     check: Callable[[str], bool] | None = None
+    #: The importer's own type a typed file's values of that kind are checked and sent as, where
+    #: the column's type holds them exactly (bytes into ``bytea``, a ``time64`` into ``time``):
+    #: their text would be read by the database's own rules, which may not keep them so.
+    typed: ColumnType | None = None
 
 
 class ForeignChecks(TypedDict, total=False):
@@ -148,6 +152,7 @@ class ForeignChecks(TypedDict, total=False):
     shape: str | None
     members: tuple[str, ...] | None
     check: Callable[[str], bool] | None
+    typed: ColumnType | None
 
 
 @dataclass(frozen=True)

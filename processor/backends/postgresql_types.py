@@ -25,11 +25,14 @@ from typing import Any, Unpack
 import sqlalchemy as sa
 
 from processor.kinds import (
+    BINARY,
     BOOLEAN,
     DATE,
     DECIMAL,
     FLOAT,
+    INTERVAL,
     TEXT,
+    TIME,
     ColumnType,
     Foreign,
     ForeignChecks,
@@ -294,7 +297,8 @@ def _foreign_builtin(name: str, typmod: int) -> ColumnType | str | None:
     if name in moments:
         dated, zoned, spelling = moments[name]
         what = f"a valid {name} written {spelling}, at most {digits} digits after the second"
-        return _foreign(name, what, check=functools.partial(moment_fits, dated, zoned, digits))
+        typed = replace(TIME, fraction=digits) if name == "time" else None  # a typed file's time64
+        return _foreign(name, what, check=functools.partial(moment_fits, dated, zoned, digits), typed=typed)
     if name == "interval":
         return _interval(typmod)
     simple = {
@@ -314,7 +318,7 @@ def _foreign_builtin(name: str, typmod: int) -> ColumnType | str | None:
     }
     if name in simple:
         shape, check, what = simple[name]
-        return _foreign(name, what, shape=shape, check=check)
+        return _foreign(name, what, shape=shape, check=check, typed=BINARY if name == "bytea" else None)
     if name in ("bit", "varbit"):
         return _bits(name, typmod)
     if name in RANGE_ELEMENTS or name in MULTIRANGES:
@@ -352,7 +356,9 @@ def _interval(typmod: int) -> ColumnType | str:
         f"('P1Y2M3DT4H5M6S'), a sign on every field if the first is negative, at most {digits} digits after "
         "the second"
     )
-    return _foreign("interval", what, check=functools.partial(interval_fits, digits))
+    # A typed file's durations and intervals, exactly where the second keeps its microseconds.
+    typed = INTERVAL if digits == SECOND_DIGITS else None
+    return _foreign("interval", what, check=functools.partial(interval_fits, digits), typed=typed)
 
 
 def _bits(name: str, typmod: int) -> ColumnType:

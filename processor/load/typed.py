@@ -16,10 +16,13 @@ decimal type), each value is its exact text (``canonical_text``) and the text ru
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from processor.kinds import INT64_MAX, ColumnType, Kind, is_bytes_type
+from processor.plan.declared import declared_type
 
 #: Years 0001 to 9999 at the start of an ISO date or timestamp (Arrow prints others too).
 ISO_YEARS = r"^(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})-"
@@ -35,6 +38,7 @@ def check_typed(column: ColumnType, values: pa.ChunkedArray | pa.Array) -> tuple
     takes them so, else exact text), and True where one fits (None: all do)."""
     values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
     data_type = values.type
+    column = typed_column(column, data_type)
     if column.foreign is None and column.kind is Kind.INTEGER and pa.types.is_integer(data_type):
         return values, _nullable(column, values, _integer_fits(column, values))
     if column.kind is Kind.FLOAT and pa.types.is_floating(data_type) and _plain_float(column):
@@ -59,6 +63,16 @@ def check_typed(column: ColumnType, values: pa.ChunkedArray | pa.Array) -> tuple
         return _timestamps(column, values)
     text = canonical_text(values)
     return text, column.fit_mask(text)
+
+
+def typed_column(column: ColumnType, data_type: pa.DataType) -> ColumnType:
+    """The column type a typed file's values of ``data_type`` are checked and sent as: an existing
+    column of a type the importer does not plan (``Foreign``) takes values of the kind it holds
+    exactly as that kind (``Foreign.typed``), the others as text by its own rules."""
+    foreign = column.foreign
+    if foreign is None or foreign.typed is None or declared_type(data_type).kind is not foreign.typed.kind:
+        return column
+    return replace(foreign.typed, nullable=column.nullable)
 
 
 def typed_wire(column: ColumnType, values: pa.Array) -> pa.Array:
