@@ -10,7 +10,9 @@ first, say so (``Spelling``: SRC_DECIMAL, SRC_DATE_FORMAT, SRC_TIMESTAMP_FORMAT)
 are put in the importer's own spelling before the same rules look at them.
 
 Text values are handed to the writers as text wherever the database parses them exactly
-(decimals, dates, timestamps); integers, floats and booleans as Arrow numbers.
+(decimals, dates, timestamps); integers, floats and booleans as Arrow numbers; a typed file's
+bytes, times of day and intervals (``BINARY``, ``TIME``, ``INTERVAL``) as Arrow's binary,
+``time64[us]`` and ``month_day_nano_interval``, which each database's writer sends in its own way.
 """
 
 from __future__ import annotations
@@ -269,7 +271,8 @@ class ColumnType:
         if self.kind is Kind.BINARY and self.foreign is None:
             return "bytes" + _describe_bytes(self)
         if self.kind is Kind.TIME and self.foreign is None:
-            return f"a time of day written HH:MM:SS with at most {self.fraction} digits of a second"
+            digits = f" with at most {self.fraction} digits of a second" if self.fraction else ""
+            return f"a time of day written HH:MM:SS{digits}"
         if self.kind is Kind.INTERVAL and self.foreign is None:
             return (
                 "an interval written P<months>M<days>DT<seconds>S (each part signed, at most 6 "
@@ -597,14 +600,15 @@ def _fits_binary(column: ColumnType, values: pa.Array) -> pa.Array | None:
     return pc.fill_null(functools.reduce(pc.and_, checks), True) if checks else None
 
 
-#: A time of day as ISO text: hours 00 to 23; digits past the microseconds only as zeros.
-TIME_OF_DAY_SHAPE = r"^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,%d}0*)?$"
+#: A time of day as ISO text: hours 00 to 23; digits past the column's (``fraction``) only as zeros.
+TIME_OF_DAY_SHAPE = r"^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]{fraction}$"
 
 
 def _fits_time_of_day(column: ColumnType, values: pa.Array) -> pa.Array | None:
     if column.foreign is not None:
         return _fits_text(column, values)
-    return pc.fill_null(_matches(values, TIME_OF_DAY_SHAPE % max(column.fraction, 1)), True)
+    fraction = rf"(\.[0-9]{{1,{column.fraction}}}0*)?" if column.fraction else r"(\.0+)?"
+    return pc.fill_null(_matches(values, TIME_OF_DAY_SHAPE.format(fraction=fraction)), True)
 
 
 def _fits_interval(column: ColumnType, values: pa.Array) -> pa.Array | None:

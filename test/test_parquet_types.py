@@ -357,3 +357,19 @@ def test_the_dry_run_names_the_files_type(tmp_path, table, kind):
     held = f", which has no exact {missing} type here" if missing else ""
     assert column.reason == f"the file's type {declared}{held}"
     assert not db.exists(table)
+
+
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
+def test_iso_seconds_postgresql_would_round_are_rejected_rows(db, table, tmp_path):
+    # PostgreSQL reads ISO 8601's seconds as a double: 123456789012.345678 would become ...345673.
+    db.execute(f"CREATE TABLE {db.quote(table)} (id bigint, iv interval)")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.csv").write_text(
+        "id,iv\n1,PT1.000001S\n2,PT123456789012.345678S\n3,PT99999999.999999S\n"
+    )
+
+    report = load(tmp_path / "src", db, table, if_exists="append", max_errors=5)
+
+    assert report.error is None, report.error
+    assert [r.line for r in report.rejects] == [3]
+    assert interval_fields(db, table, "iv") == [(0, 0, 1_000_001), (0, 0, 99_999_999_999_999)]

@@ -98,6 +98,8 @@ class MySQLTypeMap(TypeMap):
         if column.kind is Kind.TIMESTAMP and column.fraction:  # a typed file's: DATETIME(6) keeps them
             return mysql.DATETIME(fsp=column.fraction)
         if column.kind is Kind.BINARY:
+            if key and column.max_bytes is not None:  # an existing key column's: indexable
+                return mysql.VARBINARY(column.max_bytes)
             return mysql.LONGBLOB()  # BLOB holds only 64 KiB
         if column.kind is Kind.TIME:  # a time of day; TIME(6) keeps microseconds
             return mysql.TIME(fsp=column.fraction)

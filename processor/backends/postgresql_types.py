@@ -415,6 +415,13 @@ def moment_fits(dated: bool, zoned: bool, digits: int, text: str) -> bool:
     return int(found["h"]) <= 23 and int(found["m"]) <= 59 and int(found["s"] or 0) <= 59
 
 
+def _iso_seconds_exact(seconds: str) -> bool:
+    """Whether PostgreSQL reads ISO 8601's ``<seconds>.<fraction>S`` as written: it parses the
+    number as a double and rounds its fraction to microseconds (``PT123456789012.345678S`` reads
+    ``...:12.345673``), so only a number whose double is within half a microsecond stays."""
+    return abs(Decimal(float(seconds)) - Decimal(seconds)) * 10**6 < Decimal("0.49")
+
+
 def interval_fits(digits: int, text: str) -> bool:
     """An interval in PostgreSQL's own spelling or ISO 8601's, within its fields' ranges; where the
     first field is negative every field carries its sign (IntervalStyle sql_standard would
@@ -426,6 +433,8 @@ def interval_fits(digits: int, text: str) -> bool:
     if not any(parts.get(k) for k in ("y", "mo", "w", "d", "h", "m", "s")):
         return False
     if not _fraction_fits(parts["f"], digits):
+        return False
+    if "w" in parts and parts["f"] and not _iso_seconds_exact(f"{parts['s']}.{parts['f']}"):
         return False
     if "ts" in parts:
         numbers = [parts[k] for k in ("y", "mo", "d") if parts[k] is not None]
