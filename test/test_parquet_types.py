@@ -373,3 +373,46 @@ def test_iso_seconds_postgresql_would_round_are_rejected_rows(db, table, tmp_pat
     assert report.error is None, report.error
     assert [r.line for r in report.rejects] == [3]
     assert interval_fields(db, table, "iv") == [(0, 0, 1_000_001), (0, 0, 99_999_999_999_999)]
+
+
+EXISTING = {
+    "postgresql": "id bigint, vb bytea, fb bytea, t0 time(0), t time",
+    "mariadb": "id bigint, vb varbinary(3), fb binary(2), t0 time, t time(6)",
+}
+
+
+@pytest.mark.parametrize("db", list(EXISTING), indirect=True)
+def test_existing_columns_bound_the_bytes_and_digits_they_take(db, table, tmp_path):
+    db.execute(f"CREATE TABLE {db.quote(table)} ({EXISTING[db.name]})")
+    write_parquet(
+        tmp_path / "src" / "a.parquet",
+        {
+            "id": pa.array([1, 2, 3, 4], pa.int64()),
+            "vb": pa.array([b"\x00\xff\x00", b"abcd", b"", None], pa.binary()),
+            "fb": pa.array([b"\x00\x01", b"\x00\x01", b"\x00", b"\xff\xff"], pa.binary()),
+            "t0": pa.array([3_723_000_000, 3_723_000_000, 3_723_500_000, 0], pa.time64("us")),
+            "t": pa.array([86_399_999_999, 0, 0, None], pa.time64("us")),
+        },
+    )
+
+    report = load(tmp_path / "src", db, table, src_file_name="*.parquet", if_exists="append", max_errors=5)
+
+    assert report.error is None, report.error
+    reasons = {r.line: r.reason for r in report.rejects}
+    if db.name == "mariadb":  # VARBINARY(3) takes no 4 bytes, BINARY(2) no 1 byte (it would pad it)
+        assert reasons == {
+            2: "column 'vb': '\\\\x61626364' is not bytes (at most 3)",
+            3: "column 'fb': '\\\\x00' is not bytes (exactly 2)",
+        }
+        expected = [(1, b"\x00\xff\x00", b"\x00\x01", dt.time(1, 2, 3), dt.time(23, 59, 59, 999_999))]
+        expected.append((4, None, b"\xff\xff", dt.time(0), None))
+    else:  # time(0) keeps no fraction of a second: 01:02:03.5 would be rounded
+        assert reasons == {3: "column 't0': '01:02:03.500000' is not a time of day written HH:MM:SS"}
+        expected = [
+            (1, b"\x00\xff\x00", b"\x00\x01", dt.time(1, 2, 3), dt.time(23, 59, 59, 999_999)),
+            (2, b"abcd", b"\x00\x01", dt.time(1, 2, 3), dt.time(0)),
+            (4, None, b"\xff\xff", dt.time(0), None),
+        ]
+    rows = select(db, table, ["id", "vb", "fb", "t0", "t"])
+    got = [(i, as_bytes(vb), as_bytes(fb), as_time(t0), as_time(t)) for i, vb, fb, t0, t in rows]
+    assert got == expected

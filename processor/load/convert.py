@@ -67,6 +67,8 @@ def _reasons(
         for i, mask in masks.items():
             if not mask[row].as_py():
                 value = chunk.column(i)[row].as_py()
+                if isinstance(value, bytes):  # as PostgreSQL writes bytea: \x and hex digits
+                    value = "\\x" + value.hex()
                 value = value if value is None or isinstance(value, str) else str(value)
                 name = names[i]
                 out.append((row, f"column {name!r}: {types[i].reason(value)}", name))

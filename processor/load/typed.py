@@ -18,12 +18,17 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from processor.kinds import INT64_MAX, ColumnType, Kind, is_bytes_type
 from processor.plan.declared import declared_type
 
+#: Arrow's month_day_nano_interval as numpy reads its 16-byte values.
+MONTH_DAY_NANO = np.dtype([("months", "<i4"), ("days", "<i4"), ("nanoseconds", "<i8")])
+#: Digits of a second's fraction of each unit of a duration.
+UNIT_DIGITS = {"s": 0, "ms": 3, "us": 6, "ns": 9}
 #: Years 0001 to 9999 at the start of an ISO date or timestamp (Arrow prints others too).
 ISO_YEARS = r"^(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})-"
 
@@ -46,6 +51,12 @@ def check_typed(column: ColumnType, values: pa.ChunkedArray | pa.Array) -> tuple
         return numbers, _nullable(column, numbers, pc.fill_null(pc.is_finite(numbers), True))
     if column.kind is Kind.BOOLEAN and pa.types.is_boolean(data_type):
         return values, _nullable(column, values, None)
+    if (
+        column.kind is Kind.INTERVAL
+        and column.foreign is None
+        and (pa.types.is_duration(data_type) or data_type == pa.month_day_nano_interval())
+    ):
+        return _intervals(column, values)
     if column.kind is Kind.BINARY and column.foreign is None and is_bytes_type(data_type):
         values = pc.cast(values, pa.binary())
         return values, column.fit_mask(values)
@@ -81,6 +92,8 @@ def typed_wire(column: ColumnType, values: pa.Array) -> pa.Array:
         return pc.cast(values, pa.uint64() if column.high > INT64_MAX else pa.int64())
     if column.kind is Kind.BINARY:
         return pc.cast(values, pa.binary())
+    if column.kind is Kind.INTERVAL:  # month_day_nano_interval already (``_intervals``)
+        return values
     return pc.cast(values, pa.float64()) if column.kind is Kind.FLOAT else values
 
 
@@ -94,18 +107,8 @@ def canonical_text(values: pa.Array) -> pa.Array:
     data_type = values.type
     if is_bytes_type(data_type):
         return pa.array([None if v is None else "\\x" + v.hex() for v in values.to_pylist()], pa.string())
-    if pa.types.is_duration(data_type):
-        digits = {"s": 0, "ms": 3, "us": 6, "ns": 9}[data_type.unit]
-        ticks = pc.cast(values, pa.int64()).to_pylist()
-        return pa.array([None if t is None else f"PT{_seconds(t, digits)}S" for t in ticks], pa.string())
-    if data_type == pa.month_day_nano_interval():
-        return pa.array(
-            [
-                None if v is None else f"P{v.months}M{v.days}DT{_seconds(v.nanoseconds, 9)}S"
-                for v in values.to_pylist()
-            ],
-            pa.string(),
-        )
+    if pa.types.is_duration(data_type) or data_type == pa.month_day_nano_interval():
+        return _interval_text(values)
     if pa.types.is_decimal(data_type) and data_type.scale < 0:
         width = pa.decimal256 if pa.types.is_decimal256(data_type) else pa.decimal128
         values = pc.cast(values, width(min(data_type.precision - data_type.scale, 76), 0))
@@ -116,12 +119,68 @@ def canonical_text(values: pa.Array) -> pa.Array:
     return pc.cast(values, pa.string())
 
 
-def _seconds(ticks: int, digits: int) -> str:
-    """``ticks`` of 10**-digits seconds as a decimal number of seconds, trailing zeros cut."""
-    whole, fraction = divmod(abs(ticks), 10**digits)
-    sign = "-" if ticks < 0 else ""
-    decimals = str(fraction).rjust(digits, "0").rstrip("0") if digits else ""
-    return f"{sign}{whole}" + (f".{decimals}" if decimals else "")
+def _interval_parts(values: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """A duration's or interval's months, days and ticks of 10**-digits seconds (0 where null)."""
+    if pa.types.is_duration(values.type):
+        ticks = pc.fill_null(pc.cast(values, pa.int64()), 0).to_numpy(zero_copy_only=False)
+        zeros = np.zeros(len(values), np.int64)
+        return zeros, zeros, ticks, UNIT_DIGITS[values.type.unit]
+    data = values.buffers()[1]
+    fields = np.frombuffer(
+        data, MONTH_DAY_NANO, count=len(values), offset=values.offset * MONTH_DAY_NANO.itemsize
+    )
+    valid = values.is_valid().to_numpy(zero_copy_only=False)
+    months, days, nanos = (np.where(valid, fields[k].astype(np.int64), 0) for k in MONTH_DAY_NANO.names or ())
+    return months, days, nanos, 9
+
+
+def _interval_text(values: pa.Array) -> pa.Array:
+    """Durations as ``PT<seconds>S``, intervals as ``P<months>M<days>DT<seconds>S``."""
+    months, days, ticks, digits = _interval_parts(values)
+    seconds = _seconds_text(ticks, digits)
+    if pa.types.is_duration(values.type):
+        text = pc.binary_join_element_wise("PT", seconds, "S", "")
+    else:
+        months_text, days_text = (pc.cast(pa.array(a), pa.string()) for a in (months, days))
+        text = pc.binary_join_element_wise("P", months_text, "M", days_text, "DT", seconds, "S", "")
+    return pc.if_else(values.is_valid(), text, pa.scalar(None, pa.string()))
+
+
+def _seconds_text(ticks: np.ndarray, digits: int) -> pa.Array:
+    """Ticks of 10**-digits seconds as decimal numbers of seconds, trailing zeros cut."""
+    if digits == 0:
+        return pc.cast(pa.array(ticks), pa.string())
+    unit = 10**digits
+    quotient, remainder = np.divmod(ticks, unit)  # floored: -1 tick is -1 and unit - 1
+    negative = ticks < 0
+    carry = negative & (remainder != 0)
+    whole = np.where(negative, -(quotient + carry), quotient)  # no overflow: |quotient| < 2**63 / 10
+    fraction = np.where(carry, unit - remainder, remainder)
+    decimals = pc.utf8_rtrim(pc.utf8_lpad(pc.cast(pa.array(fraction), pa.string()), digits, "0"), "0")
+    point = pc.if_else(pc.equal(decimals, ""), pa.scalar(""), pa.scalar("."))
+    sign = pc.if_else(pa.array(negative), pa.scalar("-"), pa.scalar(""))
+    return pc.binary_join_element_wise(sign, pc.cast(pa.array(whole), pa.string()), point, decimals, "")
+
+
+def _intervals(column: ColumnType, values: pa.Array) -> tuple[pa.Array, pa.Array | None]:
+    """Durations and intervals as ``month_day_nano_interval`` where each is whole microseconds
+    within 64-bit nanoseconds; otherwise, as text, the rule of ``kinds.py`` finds the misfits."""
+    months, days, ticks, digits = _interval_parts(values)
+    scale = 10 ** (9 - digits)
+    limit = INT64_MAX // scale
+    within = (ticks <= limit) & (ticks >= -limit)
+    nanos = np.where(within, ticks, 0) * scale
+    if not (within.all() and (nanos % 1000 == 0).all()):
+        text = canonical_text(values)
+        return text, column.fit_mask(text)
+    fields = np.zeros(len(values), MONTH_DAY_NANO)
+    fields["months"], fields["days"], fields["nanoseconds"] = months, days, nanos
+    valid = values.is_valid().to_numpy(zero_copy_only=False)
+    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little").tobytes()) if values.null_count else None
+    wire = pa.Array.from_buffers(
+        pa.month_day_nano_interval(), len(values), [bitmap, pa.py_buffer(fields.tobytes())], values.null_count
+    )
+    return wire, _nullable(column, wire, None)
 
 
 def _plain_float(column: ColumnType) -> bool:
