@@ -10,7 +10,9 @@ first, say so (``Spelling``: SRC_DECIMAL, SRC_DATE_FORMAT, SRC_TIMESTAMP_FORMAT)
 are put in the importer's own spelling before the same rules look at them.
 
 Text values are handed to the writers as text wherever the database parses them exactly
-(decimals, dates, timestamps); integers, floats and booleans as Arrow numbers.
+(decimals, dates, timestamps); integers, floats and booleans as Arrow numbers; a typed file's
+bytes, times of day and intervals (``BINARY``, ``TIME``, ``INTERVAL``) as Arrow's binary,
+``time64[us]`` and ``month_day_nano_interval``, which each database's writer sends in its own way.
 """
 
 from __future__ import annotations
@@ -60,6 +62,11 @@ class Kind(enum.Enum):
     TIMESTAMP = "timestamp"
     BOOLEAN = "boolean"
     TEXT = "text"
+    #: A typed file's bytes (Arrow's binary), a time of day and an interval (a duration, or
+    #: months, days and nanoseconds): loaded where the database has an exact type for them.
+    BINARY = "binary"
+    TIME = "time"
+    INTERVAL = "interval"
 
 
 @dataclass(frozen=True)
@@ -135,6 +142,10 @@ class Foreign:
     members: tuple[str, ...] | None = None
     #: A test of each value matching ``shape``, in Python (a top-level function: it is pickled).
     check: Callable[[str], bool] | None = None
+    #: The importer's own type a typed file's values of that kind are checked and sent as, where
+    #: the column's type holds them exactly (bytes into ``bytea``, a ``time64`` into ``time``):
+    #: their text would be read by the database's own rules, which may not keep them so.
+    typed: ColumnType | None = None
 
 
 class ForeignChecks(TypedDict, total=False):
@@ -143,6 +154,7 @@ class ForeignChecks(TypedDict, total=False):
     shape: str | None
     members: tuple[str, ...] | None
     check: Callable[[str], bool] | None
+    typed: ColumnType | None
 
 
 @dataclass(frozen=True)
@@ -179,7 +191,9 @@ class ColumnType:
     #: of a zoned time (PostgreSQL's ``timestamptz``) rather than a wall-clock time.
     fraction: int = 0
     zoned: bool = False
-    #: TEXT: the fewest and most characters, the most bytes (UTF-8) a value may have.
+    #: TIME: digits of a second's fraction the column keeps (6: microseconds).
+    #: TEXT: the fewest and most characters, the most bytes (UTF-8) a value may have; BINARY: the
+    #: fewest and most bytes.
     min_chars: int = 0
     max_chars: int | None = None
     min_bytes: int = 0
@@ -214,8 +228,12 @@ class ColumnType:
         return self.spelling.plain(self.kind, values)[0]
 
     def to_wire(self, values: pa.Array) -> pa.Array:
-        """Fitting values as the writers send them: numbers and booleans typed, the rest as text."""
+        """Fitting values as the writers send them: numbers and booleans typed, bytes as Arrow
+        binary, times of day as ``time64[us]``, intervals as ``month_day_nano_interval``, the
+        rest as text."""
         values = self.plain(values)
+        if self.foreign is None and self.kind in _WIRE:
+            return _WIRE[self.kind](values)
         if self.kind is Kind.INTEGER:  # unsigned 64-bit integers beyond the signed ones: uint64
             return pc.cast(values, pa.uint64() if self.high > INT64_MAX else pa.int64())
         if self.kind is Kind.FLOAT:
@@ -253,6 +271,16 @@ class ColumnType:
             return f"a valid timestamp written {written}{fraction}{zone}" + _describe_range(self)
         if self.kind is Kind.BOOLEAN:
             return "a boolean (true/false, t/f, yes/no, y/n, 1/0)"
+        if self.kind is Kind.BINARY and self.foreign is None:
+            return "bytes" + _describe_bytes(self)
+        if self.kind is Kind.TIME and self.foreign is None:
+            digits = f" with at most {self.fraction} digits of a second" if self.fraction else ""
+            return f"a time of day written HH:MM:SS{digits}"
+        if self.kind is Kind.INTERVAL and self.foreign is None:
+            return (
+                "an interval written P<months>M<days>DT<seconds>S (each part signed, at most 6 "
+                "digits of a second, months and days within 32 bits)"
+            )
         return _describe_text(self)
 
 
@@ -263,6 +291,15 @@ DATE = ColumnType(Kind.DATE)
 TIMESTAMP = ColumnType(Kind.TIMESTAMP)
 BOOLEAN = ColumnType(Kind.BOOLEAN)
 TEXT = ColumnType(Kind.TEXT)
+BINARY = ColumnType(Kind.BINARY)
+TIME = ColumnType(Kind.TIME, fraction=6)
+INTERVAL = ColumnType(Kind.INTERVAL)
+
+
+def _describe_bytes(column: ColumnType) -> str:
+    if column.min_bytes and column.min_bytes == column.max_bytes:
+        return f" (exactly {column.max_bytes})"
+    return "" if column.max_bytes is None else f" (at most {column.max_bytes})"
 
 
 def _describe_decimal(column: ColumnType) -> str:
@@ -580,6 +617,88 @@ def _has_byte(values: pa.Array | pa.ChunkedArray, character: str) -> bool:
     return False
 
 
+def _fits_binary(column: ColumnType, values: pa.Array) -> pa.Array | None:
+    """Text in a column of bytes: its UTF-8 bytes, within the column's bounds."""
+    if column.foreign is not None:
+        return _fits_text(column, values)
+    checks = _sized(pc.binary_length, values, column.min_bytes, column.max_bytes)
+    return pc.fill_null(functools.reduce(pc.and_, checks), True) if checks else None
+
+
+#: A time of day as ISO text: hours 00 to 23; digits past the column's (``fraction``) only as zeros.
+TIME_OF_DAY_SHAPE = r"^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]{fraction}$"
+
+
+def _fits_time_of_day(column: ColumnType, values: pa.Array) -> pa.Array | None:
+    if column.foreign is not None:
+        return _fits_text(column, values)
+    fraction = rf"(\.[0-9]{{1,{column.fraction}}}0*)?" if column.fraction else r"(\.0+)?"
+    return pc.fill_null(_matches(values, TIME_OF_DAY_SHAPE.format(fraction=fraction)), True)
+
+
+def _fits_interval(column: ColumnType, values: pa.Array) -> pa.Array | None:
+    if column.foreign is not None:
+        return _fits_text(column, values)
+    shaped = _matches(values, INTERVAL_SHAPE)
+    if not pc.any(shaped).as_py():
+        return pc.fill_null(shaped, True)
+    return pc.or_(pc.is_null(values), _python_mask(values, shaped, _interval_in_range))
+
+
+#: An interval as the importer writes it (ISO 8601 with every part, each with its own sign):
+#: ``P<months>M<days>DT<seconds>S``; a duration has only ``PT<seconds>S``.
+INTERVAL_SHAPE = r"^P(-?[0-9]+M-?[0-9]+D)?T-?[0-9]+(\.[0-9]{1,9})?S$"
+INTERVAL_RE = re.compile(r"P(?:(-?[0-9]+)M(-?[0-9]+)D)?T(-?)([0-9]+)(?:\.([0-9]{1,9}))?S")
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+
+
+def interval_parts(text: str) -> tuple[int, int, int] | None:
+    """Months, days and nanoseconds of an interval written as ``INTERVAL_SHAPE`` says; None
+    where the nanoseconds are not whole microseconds (PostgreSQL's and DuckDB's intervals keep
+    microseconds), or a part is beyond Arrow's interval (32-bit months and days, 64-bit
+    nanoseconds)."""
+    found = INTERVAL_RE.fullmatch(text)
+    if found is None:
+        return None
+    months, days, sign, whole, fraction = found.groups()
+    nanos = int(whole) * 10**9 + int((fraction or "").ljust(9, "0"))
+    nanos = -nanos if sign else nanos
+    parts = (int(months or 0), int(days or 0), nanos)
+    if not (INT32_MIN <= parts[0] <= INT32_MAX and INT32_MIN <= parts[1] <= INT32_MAX):
+        return None
+    # Sent as Arrow's month_day_nano_interval: 64-bit nanoseconds, about 292 years.
+    if nanos % 1000 or not INT64_MIN <= nanos <= INT64_MAX:
+        return None
+    return parts
+
+
+def _interval_in_range(text: str) -> bool:
+    return interval_parts(text) is not None
+
+
+def _binary_wire(values: pa.Array) -> pa.Array:
+    return pc.cast(values, pa.binary())
+
+
+def _time_wire(values: pa.Array) -> pa.Array:
+    """ISO times of day as ``time64[us]`` (digits past the microseconds are zeros)."""
+    text = pc.utf8_slice_codeunits(values, 0, len("HH:MM:SS.ffffff"))
+    stamps = pc.cast(pc.binary_join_element_wise("1970-01-01 ", text, ""), pa.timestamp("us"))
+    return pc.cast(stamps, pa.time64("us"))
+
+
+def _interval_wire(values: pa.Array) -> pa.Array:
+    parts = [None if v is None else interval_parts(v) for v in values.to_pylist()]
+    return pa.array(parts, pa.month_day_nano_interval())
+
+
+_WIRE: dict[Kind, Callable[[pa.Array], pa.Array]] = {
+    Kind.BINARY: _binary_wire,
+    Kind.TIME: _time_wire,
+    Kind.INTERVAL: _interval_wire,
+}
+
+
 _FITS: dict[Kind, Callable[[ColumnType, pa.Array], pa.Array | None]] = {
     Kind.INTEGER: _fits_integer,
     Kind.FLOAT: _fits_float,
@@ -588,6 +707,9 @@ _FITS: dict[Kind, Callable[[ColumnType, pa.Array], pa.Array | None]] = {
     Kind.TIMESTAMP: _fits_timestamp,
     Kind.BOOLEAN: _fits_boolean,
     Kind.TEXT: _fits_text,
+    Kind.BINARY: _fits_binary,
+    Kind.TIME: _fits_time_of_day,
+    Kind.INTERVAL: _fits_interval,
 }
 
 
@@ -906,3 +1028,13 @@ def integer_range(bits: int, unsigned: bool = False) -> ColumnType:
     if unsigned:
         return replace(INTEGER, low=0, high=min(2**bits - 1, INT64_MAX))
     return replace(INTEGER, low=-(2 ** (bits - 1)), high=2 ** (bits - 1) - 1)
+
+
+def is_bytes_type(data_type: pa.DataType) -> bool:
+    """Whether ``data_type`` is one of Arrow's types of bytes (binary, large, fixed-size, view)."""
+    return (
+        pa.types.is_binary(data_type)
+        or pa.types.is_large_binary(data_type)
+        or pa.types.is_fixed_size_binary(data_type)
+        or pa.types.is_binary_view(data_type)
+    )

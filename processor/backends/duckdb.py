@@ -37,6 +37,11 @@ def _folded(column: str) -> str:
 FOLDED_TABLE = _folded("table_name")
 
 
+# Planned columns DuckDB holds in types of its own: the Arrow scan reads binary, time64[us] and
+# month_day_nano_interval into them as they are (an interval's nanoseconds, whole microseconds).
+DUCKDB_NAMES = {Kind.BINARY: "BLOB", Kind.TIME: "TIME", Kind.INTERVAL: "INTERVAL"}
+
+
 class DuckDBTypeMap(TypeMap):
     """DuckDB's types: bounded DECIMALs, UBIGINT for an existing unsigned column; an existing
     column's type as ``duckdb_columns()`` writes it (``duckdb_types``)."""
@@ -44,6 +49,7 @@ class DuckDBTypeMap(TypeMap):
     backend: DuckDB
 
     zoned_timestamps = True  # TIMESTAMPTZ: the instant
+    intervals = True  # INTERVAL: months, days and microseconds, each signed
 
     def decimal_type(self, whole_digits: int, scale: int) -> ColumnType | None:
         if whole_digits + scale > DECIMAL_DIGITS:
@@ -56,6 +62,8 @@ class DuckDBTypeMap(TypeMap):
             return NamedType(column.foreign.sql)
         if column.kind is Kind.INTEGER and column.high > INT64_MAX:  # an existing UBIGINT's, UHUGEINT's
             return NamedType("UBIGINT")
+        if column.kind in DUCKDB_NAMES:  # its own names (the PostgreSQL dialect writes BYTEA, ...)
+            return NamedType(DUCKDB_NAMES[column.kind])
         return super().column_type(column, key)
 
     def existing_types(self, table: str) -> dict[str, ColumnType]:

@@ -24,11 +24,14 @@ from typing import Unpack
 
 from processor.errors import SchemaError
 from processor.kinds import (
+    BINARY,
     BOOLEAN,
     DATE,
     FLOAT,
     INTEGER,
+    INTERVAL,
     TEXT,
+    TIME,
     TIMESTAMP,
     ColumnType,
     Foreign,
@@ -240,10 +243,10 @@ FOREIGN: dict[str, tuple[str, ForeignChecks]] = {
     "INTERVAL": (
         "an interval as DuckDB prints it (1 year 2 months 3 days 04:05:06.5: no part that is zero, "
         "14 months as 1 year 2 months)",
-        {"check": interval_fits},
+        {"check": interval_fits, "typed": INTERVAL},
     ),
     "UUID": ("a UUID in lower-case hex (8-4-4-4-12)", {"shape": UUID_SHAPE}),
-    "TIME": ("a time HH:MM:SS[.ffffff] (no trailing zeros)", {"shape": TIME_SHAPES[6]}),
+    "TIME": ("a time HH:MM:SS[.ffffff] (no trailing zeros)", {"shape": TIME_SHAPES[6], "typed": TIME}),
     "TIME_NS": ("a time HH:MM:SS[.fffffffff] (no trailing zeros)", {"shape": TIME_SHAPES[9]}),
     "TIME WITH TIME ZONE": (
         "a time HH:MM:SS[.ffffff] (no trailing zeros) with an offset +HH[:MM] up to 15:59 (not -00)",
@@ -251,7 +254,7 @@ FOREIGN: dict[str, tuple[str, ForeignChecks]] = {
     ),
     "BIT": ("a bit string of 0s and 1s", {"shape": "^[01]+$"}),
     "JSON": ("a JSON value", {"check": json_fits}),
-    "BLOB": ("ASCII text without a backslash (stored as its bytes)", {"shape": BLOB_SHAPE}),
+    "BLOB": ("ASCII text without a backslash (stored as its bytes)", {"shape": BLOB_SHAPE, "typed": BINARY}),
     "TIMESTAMP WITH TIME ZONE": (
         "a valid timestamp written YYYY-MM-DD HH:MM:SS[.ffffff]+HH[:MM] (with its offset)",
         {"shape": MOMENT_SHAPE, "check": moment_fits},

@@ -40,7 +40,7 @@ from processor.backends.names import quoted
 from processor.backends.typemap import TypeMap
 from processor.counts import counted
 from processor.errors import DatabaseError, SchemaError, SideOutputError, describe, driver_error
-from processor.kinds import INT64_MAX, ColumnType, Kind, bounded_decimal
+from processor.kinds import INT64_MAX, ColumnType, Kind, bounded_decimal, is_bytes_type
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +97,12 @@ class MySQLTypeMap(TypeMap):
             return mysql.BIGINT(unsigned=True)
         if column.kind is Kind.TIMESTAMP and column.fraction:  # a typed file's: DATETIME(6) keeps them
             return mysql.DATETIME(fsp=column.fraction)
+        if column.kind is Kind.BINARY:
+            if key and column.max_bytes is not None:  # an existing key column's: indexable
+                return mysql.VARBINARY(column.max_bytes)
+            return mysql.LONGBLOB()  # BLOB holds only 64 KiB
+        if column.kind is Kind.TIME:  # a time of day; TIME(6) keeps microseconds
+            return mysql.TIME(fsp=column.fraction)
         return super().column_type(column, key)
 
     def decimal_type(self, whole_digits: int, scale: int) -> ColumnType | None:
@@ -565,12 +571,13 @@ def load_data(pd_table: Any, conn: Any, keys: list[str], data_iter: Iterable[tup
     try:
         try:
             with os.fdopen(fd, "wb") as file:
-                pacsv.write_csv(_booleans_as_numbers(arrow), file, CSV_OPTIONS)
+                pacsv.write_csv(_bytes_as_hex(_booleans_as_numbers(arrow)), file, CSV_OPTIONS)
         except OSError as error:  # the temporary folder's disk is full
             raise SideOutputError(
                 f"the chunk's file for LOAD DATA cannot be written: {path}: {error.strerror or error}"
             ) from None
-        into = _load_into(conn.dialect, pd_table.name, tuple(keys))
+        hexed = tuple(i for i, field in enumerate(arrow.schema) if is_bytes_type(field.type))
+        into = _load_into(conn.dialect, pd_table.name, tuple(keys), hexed)
         with conn.connection.cursor() as cursor:
             cursor.execute(f"LOAD DATA LOCAL INFILE {dbapi.literal(path).decode()} {into}")
             loaded = cursor.rowcount
@@ -578,6 +585,17 @@ def load_data(pd_table: Any, conn: Any, keys: list[str], data_iter: Iterable[tup
         os.unlink(path)
     _check_clean(dbapi, pd_table.name, loaded, arrow.num_rows)
     return loaded
+
+
+def _bytes_as_hex(arrow: pa.Table) -> pa.Table:
+    """Bytes as their hex digits, which ``_load_into`` has the server UNHEX: a CSV file of
+    UTF-8 text holds no bytes as they are."""
+    for i, field in enumerate(arrow.schema):
+        if is_bytes_type(field.type):
+            values = arrow.column(i).to_pylist()
+            text = pa.array([None if v is None else v.hex() for v in values], pa.string())
+            arrow = arrow.set_column(i, field.name, text)
+    return arrow
 
 
 def _booleans_as_numbers(arrow: pa.Table) -> pa.Table:
@@ -602,14 +620,16 @@ def _server_limits(conn: Any) -> ServerLimits:
 
 
 @functools.lru_cache(maxsize=16)
-def _load_into(dialect: Dialect, table: str, keys: tuple[str, ...]) -> str:
-    """The part of the LOAD DATA statement after the file name."""
+def _load_into(dialect: Dialect, table: str, keys: tuple[str, ...], hexed: tuple[int, ...] = ()) -> str:
+    """The part of the LOAD DATA statement after the file name; the columns at ``hexed`` are
+    read as hex digits into a variable each and stored as the bytes they spell (``UNHEX``)."""
     # Run by cursor.execute without parameters, which sends it unformatted.
-    columns = ", ".join(quoted(dialect, k) for k in keys)
+    columns = ", ".join(f"@b{i}" if i in hexed else quoted(dialect, k) for i, k in enumerate(keys))
+    unhex = ", ".join(f"{quoted(dialect, keys[i])} = UNHEX(@b{i})" for i in hexed)
     return (
         f"INTO TABLE {quoted(dialect, table)} CHARACTER SET utf8mb4 "
         "FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' ESCAPED BY '' "
-        f"LINES TERMINATED BY '\\n' ({columns})"
+        f"LINES TERMINATED BY '\\n' ({columns})" + (f" SET {unhex}" if unhex else "")
     )
 
 

@@ -21,9 +21,11 @@ from dataclasses import dataclass, replace
 
 from processor.errors import SchemaError
 from processor.kinds import (
+    BINARY,
     DATE,
     FLOAT,
     TEXT,
+    TIME,
     TIMESTAMP,
     TIMESTAMP_FORMAT,
     TIMESTAMP_SHAPE,
@@ -111,9 +113,10 @@ def existing_type(
     if data_type == "time":
         return _time(column)
     if data_type in BINARY_TYPES:
-        # The text's UTF-8 bytes; BINARY(n) pads shorter values with zero bytes, so only n fit.
+        # Bytes (a typed file's), or text as its UTF-8 bytes; BINARY(n) pads shorter values with
+        # zero bytes, so only n fit.
         fixed = column.max_bytes if data_type == "binary" else 0
-        return replace(TEXT, max_bytes=column.max_bytes, min_bytes=fixed or 0)
+        return replace(BINARY, max_bytes=column.max_bytes, min_bytes=fixed or 0)
     if data_type in ("enum", "set"):
         return _members(column)
     if data_type == "uuid":
@@ -196,7 +199,10 @@ def _time(column: CatalogColumn) -> ColumnType:
     value = rf"({TIME_HOURS}:[0-5][0-9]:[0-5][0-9]{fraction}|838:[0-5][0-9]:[0-5][0-9])"
     what = f"a time written HH:MM:SS (hours -837 to 837, or 838 with no fraction; {fsp} decimals at most)"
     time = _foreign(column, what, shape=rf"^-?{value}$")
-    return replace(time, forbidden=r"^-00:00:00(\.0*)?$", forbidden_what="a signed zero")
+    assert time.foreign is not None
+    # A typed file's time of day (time64) fits as it is, within the fsp digits.
+    typed = replace(time.foreign, typed=replace(TIME, fraction=fsp))
+    return replace(time, foreign=typed, forbidden=r"^-00:00:00(\.0*)?$", forbidden_what="a signed zero")
 
 
 def _members(column: CatalogColumn) -> ColumnType:

@@ -28,13 +28,15 @@ from processor.backends.postgresql_types import money_type, read_columns
 from processor.backends.typemap import TypeMap
 from processor.backends.writers import ChunkWriter, SessionWriter
 from processor.errors import SchemaError, driver_error
-from processor.kinds import DECIMAL, ColumnType, Kind
+from processor.kinds import DECIMAL, ColumnType, Kind, is_bytes_type
 from processor.records import TablePlan
 
 # "needed" quotes every string and no number; nulls are unquoted empty fields.  A string is
 # therefore never a lone unquoted `\.` line, which would end COPY's data early.  Numbers
 # unquoted also save the server a little parsing against "all_valid".
 CSV_OPTIONS = pacsv.WriteOptions(include_header=False, quoting_style="needed")
+# Kinds whose columns go through CSV COPY: pgpq encodes no month_day_nano_interval.
+CSV_KINDS = (Kind.INTERVAL,)
 # psycopg2 sends the buffer in pieces of this size; its default of 8 KiB costs a Python call
 # per piece.
 COPY_PIECE_BYTES = 1 << 20
@@ -66,6 +68,7 @@ class PostgreSQLTypeMap(TypeMap):
         return DECIMAL if whole_digits <= NUMERIC_WHOLE_DIGITS and scale <= NUMERIC_SCALE else None
 
     zoned_timestamps = True  # timestamptz: the instant, shown in the session's zone
+    intervals = True  # interval: months, days and microseconds, each signed
 
     def holds(self, column: ColumnType) -> ColumnType:
         column = super().holds(column)
@@ -166,11 +169,12 @@ class PostgreSQL(Backend):
         that ADBC's driver spent on the same bytes; exact decimals in numeric's own binary form,
         each value with the scale it was written with: ``postgresql_numeric``), except where a
         column is of an existing column's type the importer does not plan (``Foreign``): its
-        text goes through CSV COPY, for the column's own type to read it; also without pgpq (the
-        ``postgresql`` extra installs it)."""
+        text goes through CSV COPY, for the column's own type to read it; also where a column is
+        an interval (pgpq encodes no month_day_nano_interval: ``_csv_types`` writes its text),
+        and without pgpq (the ``postgresql`` extra installs it)."""
         if (
             self.dialect.driver != "psycopg2"
-            or any(t.foreign is not None for t in plan.types)
+            or any(t.kind in CSV_KINDS or t.foreign is not None for t in plan.types)
             or not _has_pgpq()
         ):
             return super().chunk_writer(staging, plan, isolated)
@@ -411,9 +415,36 @@ def _binary_copy_types(types: Sequence[ColumnType], chunk: pa.Table) -> pa.Table
     return pa.table(arrays, names=chunk.column_names)
 
 
+def _csv_types(chunk: pa.Table) -> pa.Table:
+    """Bytes and intervals as the text COPY reads into bytea and interval: ``\\x`` and hex
+    digits; ``<months> months <days> days <hours>:MM:SS.ffffff`` with every part signed (under
+    IntervalStyle sql_standard a leading sign would otherwise carry over to unsigned parts)."""
+    for i, field in enumerate(chunk.schema):
+        if is_bytes_type(field.type):
+            values = chunk.column(i).to_pylist()
+            text = pa.array([None if v is None else "\\x" + v.hex() for v in values], pa.string())
+            chunk = chunk.set_column(i, field.name, text)
+        elif field.type == pa.month_day_nano_interval():
+            values = chunk.column(i).to_pylist()
+            text = pa.array([None if v is None else interval_text(*v) for v in values], pa.string())
+            chunk = chunk.set_column(i, field.name, text)
+    return chunk
+
+
+def interval_text(months: int, days: int, nanoseconds: int) -> str:
+    """An interval (whole microseconds) as PostgreSQL reads it exactly, whatever IntervalStyle:
+    its own spelling with a sign on every part (ISO 8601's seconds are read as a double)."""
+    micros = abs(nanoseconds) // 1000
+    hours, rest = divmod(micros, 3_600_000_000)
+    minutes, rest = divmod(rest, 60_000_000)
+    seconds, fraction = divmod(rest, 1_000_000)
+    sign = "-" if nanoseconds < 0 else "+"
+    return f"{months:+d} months {days:+d} days {sign}{hours}:{minutes:02d}:{seconds:02d}.{fraction:06d}"
+
+
 def copy_csv(pd_table: Any, conn: Any, keys: list[str], data_iter: Iterable[tuple[Any, ...]]) -> int:
     """Load the chunk with one COPY; return the number of rows."""
-    arrow = arrow_of(pd_table)
+    arrow = _csv_types(arrow_of(pd_table))
     sink = pa.BufferOutputStream()
     pacsv.write_csv(arrow, sink, CSV_OPTIONS)
     sql = _copy_sql(conn.dialect, pd_table.name, tuple(keys))

@@ -25,11 +25,14 @@ from typing import Any, Unpack
 import sqlalchemy as sa
 
 from processor.kinds import (
+    BINARY,
     BOOLEAN,
     DATE,
     DECIMAL,
     FLOAT,
+    INTERVAL,
     TEXT,
+    TIME,
     ColumnType,
     Foreign,
     ForeignChecks,
@@ -294,7 +297,8 @@ def _foreign_builtin(name: str, typmod: int) -> ColumnType | str | None:
     if name in moments:
         dated, zoned, spelling = moments[name]
         what = f"a valid {name} written {spelling}, at most {digits} digits after the second"
-        return _foreign(name, what, check=functools.partial(moment_fits, dated, zoned, digits))
+        typed = replace(TIME, fraction=digits) if name == "time" else None  # a typed file's time64
+        return _foreign(name, what, check=functools.partial(moment_fits, dated, zoned, digits), typed=typed)
     if name == "interval":
         return _interval(typmod)
     simple = {
@@ -314,7 +318,7 @@ def _foreign_builtin(name: str, typmod: int) -> ColumnType | str | None:
     }
     if name in simple:
         shape, check, what = simple[name]
-        return _foreign(name, what, shape=shape, check=check)
+        return _foreign(name, what, shape=shape, check=check, typed=BINARY if name == "bytea" else None)
     if name in ("bit", "varbit"):
         return _bits(name, typmod)
     if name in RANGE_ELEMENTS or name in MULTIRANGES:
@@ -352,7 +356,9 @@ def _interval(typmod: int) -> ColumnType | str:
         f"('P1Y2M3DT4H5M6S'), a sign on every field if the first is negative, at most {digits} digits after "
         "the second"
     )
-    return _foreign("interval", what, check=functools.partial(interval_fits, digits))
+    # A typed file's durations and intervals, exactly where the second keeps its microseconds.
+    typed = INTERVAL if digits == SECOND_DIGITS else None
+    return _foreign("interval", what, check=functools.partial(interval_fits, digits), typed=typed)
 
 
 def _bits(name: str, typmod: int) -> ColumnType:
@@ -409,6 +415,13 @@ def moment_fits(dated: bool, zoned: bool, digits: int, text: str) -> bool:
     return int(found["h"]) <= 23 and int(found["m"]) <= 59 and int(found["s"] or 0) <= 59
 
 
+def _iso_seconds_exact(seconds: str) -> bool:
+    """Whether PostgreSQL reads ISO 8601's ``<seconds>.<fraction>S`` as written: it parses the
+    number as a double and rounds its fraction to microseconds (``PT123456789012.345678S`` reads
+    ``...:12.345673``), so only a number whose double is within half a microsecond stays."""
+    return abs(Decimal(float(seconds)) - Decimal(seconds)) * 10**6 < Decimal("0.49")
+
+
 def interval_fits(digits: int, text: str) -> bool:
     """An interval in PostgreSQL's own spelling or ISO 8601's, within its fields' ranges; where the
     first field is negative every field carries its sign (IntervalStyle sql_standard would
@@ -420,6 +433,8 @@ def interval_fits(digits: int, text: str) -> bool:
     if not any(parts.get(k) for k in ("y", "mo", "w", "d", "h", "m", "s")):
         return False
     if not _fraction_fits(parts["f"], digits):
+        return False
+    if "w" in parts and parts["f"] and not _iso_seconds_exact(f"{parts['s']}.{parts['f']}"):
         return False
     if "ts" in parts:
         numbers = [parts[k] for k in ("y", "mo", "d") if parts[k] is not None]

@@ -29,7 +29,7 @@ from processor.backends.names import formatted, quoted
 from processor.backends.typemap import TypeMap
 from processor.backends.writers import AdbcWriter, ChunkWriter
 from processor.errors import ConfigError, SchemaError, describe, driver_error
-from processor.kinds import BOOLEAN, DATE, FLOAT, INTEGER, TEXT, TIMESTAMP, ColumnType
+from processor.kinds import BINARY, BOOLEAN, DATE, FLOAT, INTEGER, TEXT, TIMESTAMP, ColumnType, Foreign
 from processor.records import TablePlan
 
 BUSY_TIMEOUT_MS = 600_000
@@ -65,6 +65,8 @@ class SQLiteTypeMap(TypeMap):
     """SQLite's types: what an existing column keeps follows the affinity of its declared type."""
 
     backend: SQLite
+
+    times = False  # no time type: a time of day is its ISO text
 
     def existing_types(self, table: str) -> dict[str, ColumnType]:
         """What each column keeps exactly, by the affinity SQLite gives its declared type.
@@ -365,13 +367,22 @@ def _type_of_strict(declared: str) -> ColumnType | None:
     return TEXT if name == "ANY" else _type_of_declared(name)
 
 
+# A column of BLOB affinity (``BLOB``, or no declared type): text stays text, a typed file's
+# bytes stay bytes (not their text, as in a TEXT column).
+BLOB_AFFINITY = replace(
+    TEXT, foreign=Foreign("BLOB", "text, or a typed file's bytes (BLOB affinity)", typed=BINARY)
+)
+
+
 def _type_of_declared(declared: str) -> ColumnType:
     """SQLite's affinity rules (in their order) for a declared column type."""
     name = declared.upper()
     if "INT" in name:
         return INTEGER
-    if any(word in name for word in ("CHAR", "CLOB", "TEXT")) or name == "" or "BLOB" in name:
+    if any(word in name for word in ("CHAR", "CLOB", "TEXT")):
         return TEXT
+    if name == "" or "BLOB" in name:  # BLOB affinity keeps text as text, and bytes as bytes
+        return BLOB_AFFINITY
     if any(word in name for word in ("REAL", "FLOA", "DOUB")):
         return FLOAT
     # NUMERIC affinity: ISO dates and timestamps are no numbers and stay text; booleans are 0/1.

@@ -51,6 +51,12 @@ class TypeMap:
     #: Whether a planned column can keep a zoned timestamp's instant (a typed file's
     #: ``timestamp[us, tz=...]``) in a type of its own; else such a column is text (in UTC, ``+00:00``).
     zoned_timestamps = False
+    #: Whether a planned column can keep a time of day (a typed file's ``time64``), and an
+    #: interval of months, days and microseconds (``duration``, ``month_day_nano_interval``),
+    #: in a type of its own; else such a column is text (``typed.canonical_text``).  Bytes every
+    #: database here keeps (``Kind.BINARY``).
+    times = True
+    intervals = False
 
     def __init__(self, backend: Database) -> None:
         #: The backend whose database this maps (its engine, dialect and name rules).
@@ -72,6 +78,12 @@ class TypeMap:
             return sa.DateTime(timezone=column.zoned)
         if kind is Kind.BOOLEAN:
             return sa.Boolean()
+        if kind is Kind.BINARY:
+            return sa.LargeBinary()
+        if kind is Kind.TIME:
+            return sa.Time()
+        if kind is Kind.INTERVAL:
+            return sa.Interval(native=True)
         return self.text_type(KEY_CHARACTERS) if key else sa.Text()
 
     def text_type(self, characters: int) -> sa.types.TypeEngine:
@@ -86,6 +98,10 @@ class TypeMap:
     def holds(self, column: ColumnType) -> ColumnType:
         """``column`` with what this database cannot hold in it (a planned column's type)."""
         if column.kind is Kind.TIMESTAMP and column.zoned and not self.zoned_timestamps:
+            return replace(TEXT, nullable=column.nullable)
+        if (column.kind is Kind.TIME and not self.times) or (
+            column.kind is Kind.INTERVAL and not self.intervals
+        ):
             return replace(TEXT, nullable=column.nullable)
         return column
 

@@ -2,8 +2,9 @@
 never planned from a sample of text.
 
 Its format's reader has already turned what has no kind of its own into text (a dictionary into
-its values, times, lists, structs and maps into their text), so the Arrow types met here are the
-ones with an exact kind: integers, floats, booleans, decimals, dates, timestamps and strings.
+its values, lists, structs and maps into their text), so the Arrow types met here are the ones
+with an exact kind: integers, floats, booleans, decimals, dates, timestamps, strings, bytes
+(binary, large and fixed-size), times of day, durations and month-day-nanosecond intervals.
 """
 
 from __future__ import annotations
@@ -13,15 +14,19 @@ from dataclasses import replace
 import pyarrow as pa
 
 from processor.kinds import (
+    BINARY,
     BOOLEAN,
     DATE,
     FLOAT,
     INTEGER,
+    INTERVAL,
     TEXT,
+    TIME,
     TIMESTAMP,
     ColumnProfile,
     ColumnType,
     bounded_decimal,
+    is_bytes_type,
 )
 
 #: Digits of a second's fraction that a timestamp of each unit has (nanoseconds are kept only
@@ -45,6 +50,12 @@ def declared_type(data_type: pa.DataType) -> ColumnType:
         return DATE
     if pa.types.is_timestamp(data_type):
         return replace(TIMESTAMP, fraction=FRACTION_DIGITS[data_type.unit], zoned=data_type.tz is not None)
+    if is_bytes_type(data_type):
+        return BINARY
+    if pa.types.is_time(data_type):
+        return TIME  # microseconds; a time64[ns] of a sub-microsecond is a rejected row
+    if pa.types.is_duration(data_type) or data_type == pa.month_day_nano_interval():
+        return INTERVAL
     return TEXT
 
 

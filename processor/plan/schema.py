@@ -224,10 +224,11 @@ def plan_types(
     text), never a float that would change the key.
     """
     merged = merge_profiles(profiles, len(names))
-    chosen = [spelling.spell(choose_type(p, backend.types.decimal_type)) for p in merged]
+    chosen = [backend.types.holds(spelling.spell(choose_type(p, backend.types.decimal_type))) for p in merged]
     return TablePlan(
         names=tuple(names),
-        types=tuple(backend.types.holds(t) for t in chosen),
+        types=tuple(chosen),
+        # As the database holds them: a typed file's kind it has no type for says so.
         reasons=tuple(explain(p, t) for p, t in zip(merged, chosen, strict=True)),
     )
 

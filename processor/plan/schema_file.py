@@ -22,12 +22,15 @@ from typing import TYPE_CHECKING, Any
 
 from processor.errors import ConfigError, SchemaError
 from processor.kinds import (
+    BINARY,
     BOOLEAN,
     DATE,
     DECIMAL,
     FLOAT,
     INTEGER,
+    INTERVAL,
     TEXT,
+    TIME,
     TIMESTAMP,
     ColumnType,
     Kind,
@@ -53,6 +56,10 @@ SPELLINGS = {
     "timestamp": TIMESTAMP,
     "boolean": BOOLEAN,
     "text": TEXT,
+    # A typed file's kinds (Parquet, Arrow IPC), as --write-schema writes them.
+    "binary": BINARY,
+    "time": TIME,
+    "interval": INTERVAL,
 }
 BOUNDED = re.compile(r"(decimal|numeric)\((\d+),\s*(\d+)\)|varchar\((\d+)\)")
 #: CSVW (XML Schema) datatypes and the kinds that hold them; any other is loaded as text.

@@ -3,9 +3,10 @@
 No text round trip: the plan takes each column's type from the file's schema
 (``processor/plan/declared.py``) and the load converts the arrays (``processor/load/typed.py``).
 What has no kind of its own is made text here, exactly: a dictionary column is its values; a
-time of day its ISO text (``01:02:03.000004``); a list, struct or map its compact JSON (a map as
-its ``[key, value]`` pairs; decimals, dates and times inside as JSON strings, bytes as hex).  A
-binary column, a duration or an interval is refused (no kind holds it).  The columns are the
+list, struct or map its compact JSON (a map as its ``[key, value]`` pairs; decimals, dates and
+times inside as JSON strings, bytes as hex).  Bytes (binary, large and fixed-size), times of day,
+durations and month-day-nanosecond intervals keep their types (``Kind.BINARY``, ``TIME``,
+``INTERVAL``); other interval types are refused (no kind holds them).  The columns are the
 schema's top-level fields, matched by name across files; records are numbered by row from 1
 (the rejects file names a row by that number, with the row as JSON).  A file larger than
 SPLIT_BYTES is loaded in parts of whole row groups, of about SPLIT_BYTES stored bytes each: a
@@ -32,6 +33,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from processor.errors import SourceError
+from processor.kinds import is_bytes_type
 from processor.sources.fingerprint import BLOCK_BYTES
 from processor.sources.formats.base import TypedFileFormat
 from processor.sources.parts import WHOLE, Part
@@ -83,8 +85,6 @@ def as_loaded(source: SourceFile, name: str, values: pa.Array) -> pa.Array:
         data_type = values.type
     if pa.types.is_large_string(data_type) or pa.types.is_string_view(data_type):
         return pc.cast(values, pa.string())
-    if pa.types.is_time(data_type):
-        return pc.cast(values, pa.string())
     if pa.types.is_nested(data_type):
         return pa.array([None if v is None else row_json(v) for v in values.to_pylist()], pa.string())
     if pa.types.is_float16(data_type):
@@ -96,13 +96,18 @@ def as_loaded(source: SourceFile, name: str, values: pa.Array) -> pa.Array:
         or pa.types.is_decimal(data_type)
         or pa.types.is_date(data_type)
         or pa.types.is_timestamp(data_type)
+        or pa.types.is_time(data_type)
+        or pa.types.is_duration(data_type)
+        or data_type == pa.month_day_nano_interval()
+        or is_bytes_type(data_type)
         or pa.types.is_string(data_type)
         or pa.types.is_null(data_type)
     ):
         return values
     raise SourceError(
         f"{source.name}: column {name!r} is of Arrow type {data_type}, which no column type "
-        "of the importer holds (binary, durations and intervals are not loaded); leave it out with "
+        "of the importer holds (of the intervals only durations and month_day_nano_interval are "
+        "loaded); leave it out with "
         "SRC_COLUMNS"
     )
 
