@@ -55,6 +55,11 @@ SPELLINGS = {
     "text": TEXT,
 }
 BOUNDED = re.compile(r"(decimal|numeric)\((\d+),\s*(\d+)\)|varchar\((\d+)\)")
+#: Timestamps as a typed file (Parquet, Arrow) declares them: ``timestamp(n)`` keeps ``n`` digits
+#: of a second (at most 6, microseconds: no database here keeps more), ``timestamptz`` and
+#: ``timestamptz(n)`` the instant of a zoned time (where the database has no such type, text).
+MOMENT = re.compile(r"(timestamp|timestamptz)(?:\((\d+)\))?")
+MOST_FRACTION_DIGITS = 6
 #: CSVW (XML Schema) datatypes and the kinds that hold them; any other is loaded as text.
 CSVW_TYPES = {
     **dict.fromkeys(["integer", "long", "int", "short", "byte", "nonNegativeInteger"], INTEGER),
@@ -102,6 +107,9 @@ def _spelled(path: str, name: str, spelling: object) -> ColumnType:
     text = str(spelling).strip().lower()
     if text in SPELLINGS:
         return SPELLINGS[text]
+    moment = MOMENT.fullmatch(text)
+    if moment and int(moment.group(2) or 0) <= MOST_FRACTION_DIGITS:
+        return replace(TIMESTAMP, fraction=int(moment.group(2) or 0), zoned=moment.group(1) == "timestamptz")
     bounded = BOUNDED.fullmatch(text)
     if bounded and bounded.group(4):
         return replace(TEXT, max_chars=int(bounded.group(4)))
@@ -109,7 +117,8 @@ def _spelled(path: str, name: str, spelling: object) -> ColumnType:
         precision, scale = int(bounded.group(2)), int(bounded.group(3))
         if precision > 0 and scale <= precision:
             return bounded_decimal(precision, scale)
-    known = ", ".join([*SPELLINGS, "decimal(p,s)", "varchar(n)"])
+    moments = ["timestamp(n)", "timestamptz", "timestamptz(n)"]
+    known = ", ".join([*SPELLINGS, "decimal(p,s)", "varchar(n)", *moments])
     raise ConfigError(f"SCHEMA_FILE {path}: column {name!r} has type {spelling!r}; known types: {known}")
 
 
@@ -202,6 +211,9 @@ def _spelling(column: ColumnType) -> str:
         return "decimal" if column.precision is None else f"decimal({column.precision},{column.scale or 0})"
     if column.kind is Kind.TEXT and column.max_chars is not None:
         return f"varchar({column.max_chars})"
+    if column.kind is Kind.TIMESTAMP and (column.fraction or column.zoned):
+        name = "timestamptz" if column.zoned else "timestamp"
+        return f"{name}({column.fraction})" if column.fraction else name
     return column.kind.value
 
 
