@@ -441,7 +441,7 @@ def _discover(settings: Settings, spools: contextlib.ExitStack) -> list[SourceFi
     (SRC_DATA_FOLDER=-; the Python API's file object), spooled until the run ends (``spools`` closes)."""
     if settings.from_stdin:
         piped = spooled_stdin(settings.src_file_name, settings.src_delimiter, settings.src_stream)
-        return [spools.enter_context(piped)]
+        return spools.enter_context(piped)
     return discover_files(settings.src_data_folder, settings.src_file_name, settings.src_delimiter)
 
 
