@@ -8,11 +8,14 @@ rows read back; the exact error text.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from conftest import Database, load, write
 
 from processor.errors import SchemaError
 from processor.plan.schema import key_columns
+from processor.plan.schema_file import read_schema_file
 
 #: Whether the database takes ``K`` and ``k`` for one column name (its documented rule).
 IGNORES_CASE = {"sqlite": True, "duckdb": True, "mariadb": True, "postgresql": False}
@@ -128,3 +131,15 @@ def test_the_cli_refuses_an_unknown_key_with_exit_4(cli, tmp_path):
         "error: PRIMARY_KEY names columns the header does not have: 'nope' "
         "(sqlite compares names ignoring case)\n"
     )
+
+
+def test_a_schema_files_key_is_matched_as_primary_key_is(db, table, tmp_path):
+    write(tmp_path / "src", "a.csv", "k,v\n1,x\n2,y\n")
+    schema_path = write(tmp_path, "schema.json", json.dumps({"columns": {"v": "text"}, "primary_key": ["K"]}))
+    report = load(tmp_path / "src", db, table, schema_file=read_schema_file(schema_path))
+    if not IGNORES_CASE[db.name]:
+        assert str(report.error) == "PRIMARY_KEY names columns the header does not have: 'K'"
+        return
+    assert report.error is None, report.error
+    assert primary_key(db, table) == ["k"]
+    assert sorted(db.rows(table)) == [(1, "x"), (2, "y")]

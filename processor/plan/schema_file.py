@@ -169,9 +169,14 @@ def apply_schema_file(plan: TablePlan, schema: SchemaFile, backend: Backend) -> 
     """The plan with the file's types (as the database holds them) and NOT NULL columns.
 
     Every column the file names must be one the run loads; the others keep their planned type.
+    Its primary key's names are matched as PRIMARY_KEY's are (``schema.key_columns``: as the
+    database compares names).
     """
     fixed = dict(schema.types)
-    unknown = [name for name in [*fixed, *schema.not_null, *schema.primary_key] if name not in plan.names]
+    fold = backend.fold_name
+    keyed, loaded = {fold(k) for k in schema.primary_key}, {fold(n) for n in plan.names}
+    unknown = [name for name in [*fixed, *schema.not_null] if name not in plan.names]
+    unknown += [key for key in schema.primary_key if fold(key) not in loaded]
     if unknown:
         raise SchemaError(
             f"SCHEMA_FILE {schema.path} names columns the run does not load: {', '.join(map(repr, unknown))} "
@@ -180,7 +185,7 @@ def apply_schema_file(plan: TablePlan, schema: SchemaFile, backend: Backend) -> 
     types = []
     for name, planned in zip(plan.names, plan.types, strict=True):
         column = _held(name, fixed[name], backend, schema.path) if name in fixed else planned
-        nullable = name not in schema.not_null and name not in schema.primary_key
+        nullable = name not in schema.not_null and fold(name) not in keyed
         types.append(replace(column, nullable=nullable))
     return TablePlan(plan.names, tuple(types))
 
