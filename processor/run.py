@@ -70,6 +70,7 @@ from processor.plan.schema import (
     FileProfile,
     check_identifiers,
     check_indexes,
+    key_columns,
     merge_profiles,
     plan_from_table,
     plan_types,
@@ -380,7 +381,7 @@ def _import(
             if settings.dry_run:  # it writes nothing, so it takes no lock and waits for none
                 planned = _plan(planning, backend, executor, files, headers, sampling, table, fmt, report)
                 isolated = executor.isolated
-                shown = settings.dry_run_options()
+                shown = replace(settings.dry_run_options(), key=planned.key)
                 report.dry_run = describe_plan(
                     shown, backend, files, planned.matched.header, table, planned, isolated, report.run_id
                 )
@@ -391,7 +392,8 @@ def _import(
                 if planned.plan is None:
                     log.info("every file is already loaded into %r; nothing to do", table)
                     return
-                loading, publishing = settings.load_options(table), settings.publish_options()
+                loading = replace(settings.load_options(table), key=planned.key)
+                publishing = replace(settings.publish_options(), key=planned.key)
                 try:
                     _load(
                         loading, publishing, backend, executor, planned, fmt, report, still_locked, interrupts
@@ -441,7 +443,7 @@ def _discover(settings: Settings, spools: contextlib.ExitStack) -> list[SourceFi
     (SRC_DATA_FOLDER=-; the Python API's file object), spooled until the run ends (``spools`` closes)."""
     if settings.from_stdin:
         piped = spooled_stdin(settings.src_file_name, settings.src_delimiter, settings.src_stream)
-        return [spools.enter_context(piped)]
+        return spools.enter_context(piped)
     return discover_files(settings.src_data_folder, settings.src_file_name, settings.src_delimiter)
 
 
@@ -590,6 +592,9 @@ def _plan(
             names = matched.columns
         # In file order, so that the values a plan cites do not depend on which file sampled first.
         sampled = [_reindexed(profiles[f.name].profile, profiles[f.name].names, names) for f in todo]
+    # PRIMARY_KEY as the header spells it, matched as the database matches names: the statements
+    # that create, load and upsert name the key's columns as they name the others.
+    options = replace(options, key=key_columns(names, options.key, backend))
     widenings: tuple[Widening, ...] = ()
     if todo and existing is not None:
         planned_new = plan_types(names, sampled, backend, options.spelling) if matched.added else None
@@ -618,7 +623,7 @@ def _plan(
         if options.write_schema is not None:
             write_schema_file(options.write_schema, plan, options.key)
             log.info("wrote the planned column types to %s", options.write_schema)
-    return Planned(exists, onto_existing, holdings, profiles, todo, plan, matched, widenings)
+    return Planned(exists, onto_existing, holdings, profiles, todo, plan, matched, widenings, options.key)
 
 
 def _widened(

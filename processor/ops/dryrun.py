@@ -45,6 +45,8 @@ class Planned:
     matched: Matched
     #: The existing table's columns widened in the publish (ON_TYPE_CHANGE=widen).
     widenings: tuple[Widening, ...] = ()
+    #: PRIMARY_KEY's columns as the header spells them (``schema.key_columns``).
+    key: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -128,11 +128,7 @@ def check_identifiers(
             f"{source}: table {table!r} cannot hold the header's {len(names):,} columns: "
             f"{backend.name} allows at most {limit:,}"
         )
-    unknown = [key for key in primary_key if key not in names]
-    if unknown:
-        raise SchemaError(
-            f"PRIMARY_KEY names columns the header does not have: {', '.join(map(repr, unknown))}"
-        )
+    key_columns(names, primary_key, backend)
     seen: dict[str, int] = {}
     for position, name in enumerate(names, start=1):
         label = f"{source}: column {position} ({name!r})"
@@ -144,6 +140,36 @@ def check_identifiers(
             how = "" if names[seen[key] - 1] == name else f" ({backend.name} ignores case)"
             raise SchemaError(f"{label} repeats the name of column {seen[key]}{how}")
         seen[key] = position
+
+
+def key_columns(names: Sequence[str], primary_key: Sequence[str], backend: Backend) -> tuple[str, ...]:
+    """PRIMARY_KEY's columns as the header spells them: each key name matched to the column whose
+    name the database takes for it (``Backend.fold_name``, as the header is matched onto an
+    existing table's columns: ``K`` is column ``k`` on SQLite, DuckDB and MySQL/MariaDB, not on
+    PostgreSQL).  A key name no column matches, or two, and a column named twice, are a
+    SchemaError."""
+    fold = backend.fold_name
+    found: list[str] = []
+    unknown = []
+    for key in primary_key:
+        matching = [n for n in names if fold(n) == fold(key)]
+        if len(matching) > 1:
+            raise SchemaError(
+                f"PRIMARY_KEY names {key!r}, which is more than one column to {backend.name}: "
+                f"{', '.join(map(repr, matching))}; rename one of them"
+            )
+        if matching and matching[0] in found:
+            raise SchemaError(f"PRIMARY_KEY names column {matching[0]!r} twice")
+        if matching:
+            found.append(matching[0])
+        else:
+            unknown.append(key)
+    if unknown:
+        how = f" ({backend.name} compares names ignoring case)" if fold("A") == fold("a") else ""
+        raise SchemaError(
+            f"PRIMARY_KEY names columns the header does not have: {', '.join(map(repr, unknown))}{how}"
+        )
+    return tuple(found)
 
 
 def check_indexes(names: Sequence[str], indexes: Sequence[Sequence[str]], backend: Backend) -> None:

@@ -62,6 +62,11 @@ SPELLINGS = {
     "interval": INTERVAL,
 }
 BOUNDED = re.compile(r"(decimal|numeric)\((\d+),\s*(\d+)\)|varchar\((\d+)\)")
+#: Timestamps as a typed file (Parquet, Arrow) declares them: ``timestamp(n)`` keeps ``n`` digits
+#: of a second (at most 6, microseconds: no database here keeps more), ``timestamptz`` and
+#: ``timestamptz(n)`` the instant of a zoned time (where the database has no such type, text).
+MOMENT = re.compile(r"(timestamp|timestamptz)(?:\((\d+)\))?")
+MOST_FRACTION_DIGITS = 6
 #: CSVW (XML Schema) datatypes and the kinds that hold them; any other is loaded as text.
 CSVW_TYPES = {
     **dict.fromkeys(["integer", "long", "int", "short", "byte", "nonNegativeInteger"], INTEGER),
@@ -109,6 +114,9 @@ def _spelled(path: str, name: str, spelling: object) -> ColumnType:
     text = str(spelling).strip().lower()
     if text in SPELLINGS:
         return SPELLINGS[text]
+    moment = MOMENT.fullmatch(text)
+    if moment and int(moment.group(2) or 0) <= MOST_FRACTION_DIGITS:
+        return replace(TIMESTAMP, fraction=int(moment.group(2) or 0), zoned=moment.group(1) == "timestamptz")
     bounded = BOUNDED.fullmatch(text)
     if bounded and bounded.group(4):
         return replace(TEXT, max_chars=int(bounded.group(4)))
@@ -116,7 +124,8 @@ def _spelled(path: str, name: str, spelling: object) -> ColumnType:
         precision, scale = int(bounded.group(2)), int(bounded.group(3))
         if precision > 0 and scale <= precision:
             return bounded_decimal(precision, scale)
-    known = ", ".join([*SPELLINGS, "decimal(p,s)", "varchar(n)"])
+    moments = ["timestamp(n)", "timestamptz", "timestamptz(n)"]
+    known = ", ".join([*SPELLINGS, "decimal(p,s)", "varchar(n)", *moments])
     raise ConfigError(f"SCHEMA_FILE {path}: column {name!r} has type {spelling!r}; known types: {known}")
 
 
@@ -167,9 +176,14 @@ def apply_schema_file(plan: TablePlan, schema: SchemaFile, backend: Backend) -> 
     """The plan with the file's types (as the database holds them) and NOT NULL columns.
 
     Every column the file names must be one the run loads; the others keep their planned type.
+    Its primary key's names are matched as PRIMARY_KEY's are (``schema.key_columns``: as the
+    database compares names).
     """
     fixed = dict(schema.types)
-    unknown = [name for name in [*fixed, *schema.not_null, *schema.primary_key] if name not in plan.names]
+    fold = backend.fold_name
+    keyed, loaded = {fold(k) for k in schema.primary_key}, {fold(n) for n in plan.names}
+    unknown = [name for name in [*fixed, *schema.not_null] if name not in plan.names]
+    unknown += [key for key in schema.primary_key if fold(key) not in loaded]
     if unknown:
         raise SchemaError(
             f"SCHEMA_FILE {schema.path} names columns the run does not load: {', '.join(map(repr, unknown))} "
@@ -178,7 +192,7 @@ def apply_schema_file(plan: TablePlan, schema: SchemaFile, backend: Backend) -> 
     types = []
     for name, planned in zip(plan.names, plan.types, strict=True):
         column = _held(name, fixed[name], backend, schema.path) if name in fixed else planned
-        nullable = name not in schema.not_null and name not in schema.primary_key
+        nullable = name not in schema.not_null and fold(name) not in keyed
         types.append(replace(column, nullable=nullable))
     return TablePlan(plan.names, tuple(types))
 
@@ -209,6 +223,9 @@ def _spelling(column: ColumnType) -> str:
         return "decimal" if column.precision is None else f"decimal({column.precision},{column.scale or 0})"
     if column.kind is Kind.TEXT and column.max_chars is not None:
         return f"varchar({column.max_chars})"
+    if column.kind is Kind.TIMESTAMP and (column.fraction or column.zoned):
+        name = "timestamptz" if column.zoned else "timestamp"
+        return f"{name}({column.fraction})" if column.fraction else name
     return column.kind.value
 
 

@@ -1,9 +1,12 @@
 """Arrow IPC files, Feather version 2 (``.arrow``, ``.feather``, ``.ipc``): typed columns, as
 Parquet's (``parquet.py``: the same types, the same conversions, the same refusals).
 
-A file is loaded whole (its record batches are not handed out as parts); one that is compressed
-or an archive's member is copied to a temporary file first, as a Parquet file is.  Feather
-version 1 files and Arrow IPC *streams* are not read: exit 3 naming the file.
+A file larger than SPLIT_BYTES is loaded in parts of whole record batches, as a Parquet file is
+in parts of whole row groups: a part is the bytes from one record batch's message to the next
+part's first (``batch_offsets``), and its rejected rows keep their row number in the file.  One
+that is compressed or an archive's member is loaded whole, from a temporary copy, as a Parquet
+file is.  Feather version 1 files and Arrow IPC *streams* (which have no footer to reach a batch
+by) are not read: exit 3 naming the file.
 """
 
 from __future__ import annotations
@@ -41,11 +44,66 @@ def _unreadable(source: SourceFile, error: BaseException) -> SourceError:
     return SourceError(f"{source.name}: not a readable Arrow IPC (Feather v2) file: {error}")
 
 
+#: An IPC file's first bytes before its messages: ``ARROW1`` and two bytes of padding.
+MAGIC_BYTES = 8
+
+
+def batch_offsets(source: SourceFile) -> list[tuple[int, int]]:
+    """Each record batch of a plain (seekable) IPC file, in the footer's order: where its
+    message starts in the file, and its rows.  The messages are walked from the start of the
+    memory-mapped file, which reads no batch's body."""
+    try:
+        with pa.memory_map(str(source.path)) as mapped:
+            reader = pa.ipc.open_file(mapped)
+            rows = [reader.get_batch(i).num_rows for i in range(reader.num_record_batches)]
+            mapped.seek(MAGIC_BYTES)
+            messages = pa.ipc.MessageReader.open_stream(mapped)
+            starts: list[int] = []
+            while len(starts) < len(rows):
+                at = mapped.tell()
+                if messages.read_next_message().type == "record batch":
+                    starts.append(at)
+    except (pa.ArrowException, OSError, StopIteration) as error:
+        raise _unreadable(source, error) from None
+    return list(zip(starts, rows, strict=True))
+
+
+def record_batch_parts(source: SourceFile, split_bytes: int) -> tuple[Part, ...]:
+    """The file's parts: runs of whole record batches of about ``split_bytes`` bytes each."""
+    offsets = batch_offsets(source)
+    firsts: list[tuple[int, int]] = []  # (the first batch's offset, its first row's number)
+    row = 1
+    for index, (at, rows) in enumerate(offsets):
+        if not firsts or at - firsts[-1][0] >= split_bytes:
+            firsts.append((0 if index == 0 else at, row))
+        row += rows
+    if len(firsts) < 2:
+        return (WHOLE,)
+    return tuple(
+        Part(
+            index=index,
+            start=start,
+            end=firsts[index + 1][0] if index + 1 < len(firsts) else None,
+            first_line=row,
+            last=index + 1 == len(firsts),
+        )
+        for index, (start, row) in enumerate(firsts)
+    )
+
+
+def _batches(source: SourceFile, reader: pa.ipc.RecordBatchFileReader, part: Part) -> list[int]:
+    """The record batches of ``part``: those whose message starts within its bytes."""
+    if part.whole:
+        return list(range(reader.num_record_batches))
+    offsets = [at for at, _ in batch_offsets(source)]
+    return [i for i, at in enumerate(offsets) if part.start <= at and (part.end is None or at < part.end)]
+
+
 def read_ipc_batches(
-    source: SourceFile, include: Sequence[int] | None, digest: StreamDigest | None
+    source: SourceFile, include: Sequence[int] | None, part: Part, digest: StreamDigest | None
 ) -> Iterator[pa.RecordBatch]:
-    """As ``parquet.read_parquet_batches``, of every record batch of the file."""
-    if digest is not None:  # the ledger's fingerprint: the stored bytes, as for any file
+    """As ``parquet.read_parquet_batches``, of the record batches of ``part``."""
+    if digest is not None and part.whole:  # the ledger's fingerprint: the stored bytes, as for any file
         with digest.wrap(open_stored(source)) as raw:
             while raw.read(BLOCK_BYTES):
                 pass
@@ -55,36 +113,39 @@ def read_ipc_batches(
         names = [schema.field(i).name for i in fields]
         yield loaded_batch(source, names, fields, [pa.array([], schema.field(i).type) for i in fields])
         try:
-            for index in range(reader.num_record_batches):
+            for index in _batches(source, reader, part):
                 batch = reader.get_batch(index)
                 yield loaded_batch(source, names, fields, [batch.column(i) for i in fields])
         except (pa.ArrowException, OSError) as error:
             raise _unreadable(source, error) from None
 
 
-def locate_ipc_rows(source: SourceFile, records: set[int]) -> dict[int, tuple[int, str]]:
-    """Rows (numbered from 1) -> (the row's number, the row as JSON) for the rejects file."""
+def locate_ipc_rows(source: SourceFile, records: set[int], part: Part) -> dict[int, tuple[int, str]]:
+    """Rows of ``part`` (numbered from 1 in it) -> (the row's number in the file, the row as
+    JSON) for the rejects file."""
     found: dict[int, tuple[int, str]] = {}
     with open_ipc(source) as reader:
         first = 1
-        for index in range(reader.num_record_batches):
+        for index in _batches(source, reader, part):
             batch = reader.get_batch(index)
             for record in sorted(r for r in records if first <= r < first + batch.num_rows):
-                found[record] = (record, row_json(batch.slice(record - first, 1).to_pylist()[0]))
+                row = batch.slice(record - first, 1).to_pylist()[0]
+                found[record] = (part.first_line + record - 1, row_json(row))
             first += batch.num_rows
     return found
 
 
 class ArrowIpcFormat(TypedFileFormat):
-    """Arrow IPC files (Feather v2): typed columns named by the schema, loaded whole."""
+    """Arrow IPC files (Feather v2): typed columns named by the schema, in parts of whole record
+    batches."""
 
     name = "arrow"
     suffixes: tuple[str, ...] = (".arrow", ".feather", ".ipc")
-    parted = False
+    parted = True
     no_columns = "no column in its Arrow schema"
 
     def parts(self, source: SourceFile, split_bytes: int) -> tuple[Part, ...]:
-        return (WHOLE,)
+        return record_batch_parts(source, split_bytes)
 
     def row_count(self, source: SourceFile) -> int | None:
         with open_ipc(source) as reader:
@@ -97,12 +158,12 @@ class ArrowIpcFormat(TypedFileFormat):
     def read_batches(
         self, source: SourceFile, fmt: TextFormat, request: ReadRequest
     ) -> Iterator[pa.RecordBatch]:
-        return read_ipc_batches(source, request.include, request.digest)
+        return read_ipc_batches(source, request.include, request.part, request.digest)
 
     def locate_records(
         self, source: SourceFile, fmt: TextFormat, records: set[int], part: Part
     ) -> dict[int, tuple[int, str]]:
-        return locate_ipc_rows(source, records)
+        return locate_ipc_rows(source, records, part)
 
 
 ARROW_IPC = ArrowIpcFormat()
