@@ -1,6 +1,7 @@
 """--write-schema then SCHEMA_FILE gives back the plan it was written from: every column type the
 planner makes (from CSV samples and from a typed file's declared types, timestamps with a
-second's fraction or a zone among them) is spelled so that reading it plans the same type.
+second's fraction or a zone, bytes, times of day and intervals among them) is spelled so that
+reading it plans the same type.
 
 Oracles: the database's own catalogue (the two tables' column types, read with plain SQL) and
 the rows read back with plain SQL; the spellings themselves as the README lists them.
@@ -33,6 +34,12 @@ MOMENTS = {
         [dt.datetime(2024, 6, 1, 12, 0, 0, 5000, tzinfo=UTC), None, None], pa.timestamp("ms", "Asia/Tokyo")
     ),
     "zoned_ns": pa.array([1_700_000_000_123_456_000, None, 0], pa.timestamp("ns", "UTC")),
+}
+#: Bytes, times of day and durations (kinds of their own where the database has the type).
+OTHERS = {
+    "blob": pa.array([b"\x00\xff", None, b""], pa.binary()),
+    "clock": pa.array([dt.time(23, 59, 59, 999999), None, dt.time(0, 0)], pa.time64("us")),
+    "lasting": pa.array([dt.timedelta(days=-1, microseconds=5), None, dt.timedelta(0)], pa.duration("us")),
 }
 
 
@@ -93,7 +100,7 @@ def both_tables(db, table):
 
 def test_a_typed_files_plan_written_and_read_back_plans_the_same_types_and_values(db, both_tables, tmp_path):
     table = both_tables
-    columns = {name: array for name, (array, _) in COLUMNS.items()} | MOMENTS
+    columns = {name: array for name, (array, _) in COLUMNS.items()} | MOMENTS | OTHERS
     write_parquet(tmp_path / "src" / "all.parquet", columns)
 
     first, again, again_table, document = round_trip(db, tmp_path, table, "*.parquet", primary_key=("id",))
@@ -187,6 +194,14 @@ def test_every_planned_type_is_spelled_so_that_reading_it_back_gives_the_same_ty
             pa.string(),
             *(pa.timestamp(unit) for unit in ("s", "ms", "us", "ns")),
             *(pa.timestamp(unit, "UTC") for unit in ("s", "ms", "us", "ns")),
+            pa.binary(),
+            pa.large_binary(),
+            pa.binary(4),
+            pa.time32("s"),
+            pa.time64("us"),
+            pa.time64("ns"),
+            *(pa.duration(unit) for unit in ("s", "ms", "us", "ns")),
+            pa.month_day_nano_interval(),
         ]
         declared = [
             ColumnProfile(empty=False, declared=declared_type(t), declared_as=str(t)) for t in arrow_types
