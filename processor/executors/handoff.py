@@ -1,0 +1,172 @@
+"""The hand-off: tasks give their checked chunks to the run's one writer (``Features.one_writer``).
+
+A DuckDB file takes one writing process at a time, and every close checkpoints it; so rather
+than each task opening the file in turn around each chunk, the run holds one connection for the
+whole load (``HeldWriter``) and the tasks hand their chunks over to it:
+
+- inline, the task writes through the held writer itself (``TaskContext.held``);
+- in a pool, each task connects to a Unix socket the run listens on (``serve``) and sends each
+  chunk as an Arrow IPC stream; the run's thread for that task appends it and answers whether it
+  was written, or what the database said, before the task reads its next chunk.  The workers go
+  on parsing and checking in parallel; the one writer appends chunk after chunk.
+
+A Dask cluster's workers may be on other machines: they take turns instead (no hand-off).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from multiprocessing import AuthenticationError
+from multiprocessing.connection import Client, Connection, Listener
+from typing import Any
+
+import pyarrow as pa
+
+from processor.backends.writers import HeldWriter, Receipt
+from processor.errors import describe
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class HandOff:
+    """Where a load task hands its chunks: the run's socket (``address``, ``authkey``), or the
+    held writer of the task's own process (``address`` None: inline)."""
+
+    address: str | None = None
+    authkey: bytes = b""
+
+
+class HandOffRefused(Exception):
+    """The run's writer did not write a handed chunk: what the database (or the writer) said."""
+
+
+class HandedWriter:
+    """A pool task's ``ChunkWriter``: each chunk goes to the run's one writer, which answers."""
+
+    errors: tuple[type[BaseException], ...] = (HandOffRefused,)
+
+    def __init__(self, hand_off: HandOff, path: str) -> None:
+        assert hand_off.address is not None
+        self._hand_off = hand_off
+        self._conn: Connection | None = None
+        self.path = path
+
+    def prepare(self, chunk: pa.Table) -> pa.Buffer:
+        """The chunk as an Arrow IPC stream (only the chunk's own rows of a sliced table)."""
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, chunk.schema) as stream:
+            stream.write_table(chunk)
+        return sink.getvalue()
+
+    def write(self, prepared: pa.Buffer, receipt: Receipt) -> bool:
+        conn = self._connection()
+        conn.send(("write", receipt))
+        conn.send_bytes(prepared)
+        return bool(self._answer(conn))
+
+    def read(self, query: Callable[[Any], Any]) -> Any:
+        """``query(conn)`` (picklable) run by the writer on its held connection."""
+        conn = self._connection()
+        conn.send(("read", query))
+        return self._answer(conn)
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    def _connection(self) -> Connection:
+        if self._conn is None:
+            address = self._hand_off.address
+            assert address is not None
+            try:
+                self._conn = Client(address, family="AF_UNIX", authkey=self._hand_off.authkey)
+            except OSError as error:
+                raise HandOffRefused(f"the run's writer is gone ({error})") from None
+        return self._conn
+
+    def _answer(self, conn: Connection) -> Any:
+        try:
+            status, value = conn.recv()
+        except (EOFError, OSError) as error:
+            self.close()
+            raise HandOffRefused(f"the run's writer is gone ({error or 'closed'})") from None
+        if status != "ok":
+            raise HandOffRefused(value)
+        return value
+
+
+class _Server:
+    """The run's side: a thread accepts each task's connection, a thread per connection serves
+    it (the held writer appends one chunk at a time, whichever thread hands it over)."""
+
+    def __init__(self, writer: HeldWriter) -> None:
+        self._writer = writer
+        authkey = os.urandom(32)
+        self._listener = Listener(family="AF_UNIX", authkey=authkey)
+        self.hand_off = HandOff(str(self._listener.address), authkey)
+        self._closed = False
+        self._acceptor = threading.Thread(target=self._accept, name="hand-off", daemon=True)
+        self._acceptor.start()
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                conn = self._listener.accept()
+            except (OSError, EOFError, AuthenticationError) as error:  # a stray client
+                if self._closed:
+                    return
+                log.debug("hand-off: a connection was refused: %s", error)
+                continue
+            if self._closed:
+                conn.close()
+                return
+            threading.Thread(target=self._serve, args=(conn,), name="hand-off-task", daemon=True).start()
+
+    def _serve(self, conn: Connection) -> None:
+        with conn:
+            while True:
+                try:
+                    request = conn.recv()
+                    if request[0] == "write":
+                        chunk = pa.ipc.open_stream(conn.recv_bytes()).read_all()
+                except (EOFError, OSError):
+                    return  # the task closed its writer (or its process ended)
+                try:
+                    if request[0] == "write":
+                        reply: tuple[str, Any] = ("ok", self._writer.write(chunk, request[1]))
+                        del chunk
+                    else:
+                        reply = ("ok", self._writer.read(request[1]))
+                except Exception as error:  # the database's refusal goes back to the task that asked
+                    reply = ("error", describe(error))
+                try:
+                    conn.send(reply)
+                except OSError:
+                    return
+
+    def close(self) -> None:
+        """Accept no more tasks; those connected find the writer stopped (``HeldWriter``)."""
+        if self._closed:
+            return
+        self._closed = True
+        with contextlib.suppress(OSError, EOFError, AuthenticationError):  # wakes accept()
+            Client(self._listener.address, family="AF_UNIX", authkey=self.hand_off.authkey).close()
+        self._acceptor.join(timeout=5)
+        self._listener.close()
+
+
+@contextlib.contextmanager
+def serve(writer: HeldWriter) -> Iterator[HandOff]:
+    """Listen for the pool's tasks' chunks while the load runs; yield where tasks hand them."""
+    server = _Server(writer)
+    try:
+        yield server.hand_off
+    finally:
+        server.close()
