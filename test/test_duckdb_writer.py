@@ -31,7 +31,8 @@ def duck(tmp_path: Path) -> Database:
 def rows_text(start: int, count: int) -> list[list[str]]:
     """Rows with an exact decimal, an integer beyond 2**53 and text that must come back as is."""
     return [
-        [str(i), f"{i}.{i % 100:02d}34567890123456789", str(2**60 + i), f" 00{i}, \u00e9 \"q\" "] for i in range(start, start + count)
+        [str(i), f"{i}.{i % 100:02d}34567890123456789", str(2**60 + i), f' 00{i}, \u00e9 "q" ']
+        for i in range(start, start + count)
     ]
 
 
@@ -127,7 +128,14 @@ def test_a_failing_task_leaves_the_target_as_it_was(
     part[700][0] = "x"  # past the sample: found while the other files' chunks are being written
     write(folder, "zlast.csv", csv_text(["id", "amount", "big", "label"], part))
     report = load(
-        folder, duck, table, workers=workers, chunk_size=100, max_errors=0, sample_rows=50, if_exists="replace"
+        folder,
+        duck,
+        table,
+        workers=workers,
+        chunk_size=100,
+        max_errors=0,
+        sample_rows=50,
+        if_exists="replace",
     )
     assert report.error is not None
     assert "zlast.csv" in str(report.error)

@@ -16,13 +16,15 @@ A Dask cluster's workers may be on other machines: they take turns instead (no h
 from __future__ import annotations
 
 import contextlib
+import hmac
 import logging
+import multiprocessing.util
 import os
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from multiprocessing import AuthenticationError
-from multiprocessing.connection import Client, Connection, Listener
+from multiprocessing.connection import Client, Connection
 from typing import Any
 
 import pyarrow as pa
@@ -31,6 +33,9 @@ from processor.backends.writers import HeldWriter, Receipt
 from processor.errors import describe
 
 log = logging.getLogger(__name__)
+
+#: How often the accepting thread looks whether the load is over.
+ACCEPT_SECONDS = 0.2
 
 
 @dataclass(frozen=True)
@@ -86,7 +91,8 @@ class HandedWriter:
             address = self._hand_off.address
             assert address is not None
             try:
-                self._conn = Client(address, family="AF_UNIX", authkey=self._hand_off.authkey)
+                self._conn = Client(address, family="AF_UNIX")
+                self._conn.send_bytes(self._hand_off.authkey)
             except OSError as error:
                 raise HandOffRefused(f"the run's writer is gone ({error})") from None
         return self._conn
@@ -104,40 +110,49 @@ class HandedWriter:
 
 class _Server:
     """The run's side: a thread accepts each task's connection, a thread per connection serves
-    it (the held writer appends one chunk at a time, whichever thread hands it over)."""
+    it (the held writer appends one chunk at a time, whichever thread hands it over).  The
+    socket is in multiprocessing's private temporary folder; a task's first message is the run's
+    key, or its connection is closed."""
 
     def __init__(self, writer: HeldWriter) -> None:
         self._writer = writer
         authkey = os.urandom(32)
-        self._listener = Listener(family="AF_UNIX", authkey=authkey)
-        self.hand_off = HandOff(str(self._listener.address), authkey)
-        self._closed = False
+        address = os.path.join(multiprocessing.util.get_temp_dir(), f"hand-off-{os.urandom(6).hex()}")
+        self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._socket.bind(address)
+        self._socket.listen()
+        self._socket.settimeout(ACCEPT_SECONDS)  # so that the accepting thread sees ``close``
+        self.hand_off = HandOff(address, authkey)
+        self._closed = threading.Event()
         self._acceptor = threading.Thread(target=self._accept, name="hand-off", daemon=True)
         self._acceptor.start()
 
     def _accept(self) -> None:
-        while not self._closed:
+        while not self._closed.is_set():
             try:
-                conn = self._listener.accept()
-            except (OSError, EOFError, AuthenticationError) as error:  # a stray client
-                if self._closed:
-                    return
-                log.debug("hand-off: a connection was refused: %s", error)
+                accepted, _ = self._socket.accept()
+            except TimeoutError:
                 continue
-            if self._closed:
-                conn.close()
+            except OSError:  # closed
                 return
+            accepted.settimeout(None)
+            conn = Connection(accepted.detach())
             threading.Thread(target=self._serve, args=(conn,), name="hand-off-task", daemon=True).start()
 
     def _serve(self, conn: Connection) -> None:
         with conn:
+            try:
+                if not hmac.compare_digest(conn.recv_bytes(64), self.hand_off.authkey):
+                    return
+            except (EOFError, OSError):
+                return
             while True:
                 try:
                     request = conn.recv()
                     if request[0] == "write":
                         chunk = pa.ipc.open_stream(conn.recv_bytes()).read_all()
-                except (EOFError, OSError):
-                    return  # the task closed its writer (or its process ended)
+                except (EOFError, OSError, pa.ArrowInvalid):
+                    return  # the task closed its writer (or its process ended, mid-chunk)
                 try:
                     if request[0] == "write":
                         reply: tuple[str, Any] = ("ok", self._writer.write(chunk, request[1]))
@@ -153,13 +168,13 @@ class _Server:
 
     def close(self) -> None:
         """Accept no more tasks; those connected find the writer stopped (``HeldWriter``)."""
-        if self._closed:
+        if self._closed.is_set():
             return
-        self._closed = True
-        with contextlib.suppress(OSError, EOFError, AuthenticationError):  # wakes accept()
-            Client(self._listener.address, family="AF_UNIX", authkey=self.hand_off.authkey).close()
-        self._acceptor.join(timeout=5)
-        self._listener.close()
+        self._closed.set()
+        self._acceptor.join()
+        self._socket.close()
+        with contextlib.suppress(OSError):
+            os.unlink(str(self.hand_off.address))
 
 
 @contextlib.contextmanager
