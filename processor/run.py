@@ -852,7 +852,13 @@ def _one_writer(
     except BaseException:
         writer.abort()
         raise
-    writer.finish()
+    try:
+        writer.finish()
+    except writer.errors as error:  # the commit of the load's last transaction
+        problem = backend.disk_failure(error, backend.engine.url)
+        if problem is not None:
+            raise SideOutputError(f"committing the loaded rows failed: {problem}") from None
+        raise DatabaseError(f"committing the loaded rows failed: {describe(error)}") from None
 
 
 def _drop_failed_staging(backend: Backend, staging: str, report: RunReport) -> None:

@@ -154,5 +154,6 @@ def test_a_key_twice_across_files_names_both_lines(
     report = load(folder, duck, table, workers=workers, chunk_size=100, primary_key=("id",))
     assert report.error is not None
     message = str(report.error)
-    assert "1500" in message and "zdup.csv" in message and "part1.csv" in message, message
+    for part in ("1500", "zdup.csv", "part1.csv"):
+        assert part in message, message
     assert not duck.exists(table)

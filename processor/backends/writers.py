@@ -252,9 +252,10 @@ class HeldWriter:
     (``Features.one_writer``): the tasks hand their checked chunks to it (``executors/handoff.py``)
     instead of each opening the database in turn.
 
-    Chunks are appended in transactions of about ``rows_per_commit`` rows (0: one per chunk), so
-    that the database stores them as it does a bulk load's (DuckDB writes full row groups straight
-    to the file, compressed once); ``finish`` commits the rest.  Any failure rolls the open
+    Chunks are appended in transactions of about ``rows_per_commit`` rows (0: one per chunk;
+    None: one for the whole load), so that the database stores them as it does a bulk load's
+    (DuckDB writes full row groups straight to the file, compressed once); ``finish`` commits
+    the rest.  Any failure rolls the open
     transaction back and refuses every later chunk: the run is failing, and drops the staging
     table (with ``rows_per_commit`` 0, only the refused chunk is rolled back, as a task's own
     writer's is).  It is the staging table's only writer in this run, so the receipts are kept here,
@@ -267,7 +268,7 @@ class HeldWriter:
         method: WriteMethod,
         staging: str,
         names: Sequence[str],
-        rows_per_commit: int = 0,
+        rows_per_commit: int | None = 0,
     ) -> None:
         self._engine = engine
         self._method = method
@@ -308,7 +309,7 @@ class HeldWriter:
                     conn.exec_driver_sql(self._touch).close()
                 self._method.write(ArrowChunk(self._staging, prepared), conn, self._keys, ())
                 self._pending += prepared.num_rows
-                if self._pending >= self._rows_per_commit:
+                if self._rows_per_commit is not None and self._pending >= self._rows_per_commit:
                     self._commit()
             except BaseException as error:
                 if self._rows_per_commit == 0 and isinstance(error, self.errors):
