@@ -342,6 +342,7 @@ class HeldWriter:
                 self._fail("the last chunks were not committed")
                 raise
             self._release()
+            self._failed = "the load is over"  # no chunk after the commit
 
     def abort(self) -> None:
         """Roll back what is not committed and give the connection back (the run is failing)."""
