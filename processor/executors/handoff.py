@@ -71,7 +71,7 @@ class HandedWriter:
 
     def write(self, prepared: pa.Buffer, receipt: Receipt) -> bool:
         conn = self._connection()
-        conn.send(("write", receipt))
+        conn.send(("write", receipt, prepared.size))
         conn.send_bytes(prepared)
         return bool(self._answer(conn))
 
@@ -140,6 +140,9 @@ class _Server:
             threading.Thread(target=self._serve, args=(conn,), name="hand-off-task", daemon=True).start()
 
     def _serve(self, conn: Connection) -> None:
+        # Each chunk is received into this thread's one buffer (grown to the largest chunk), not
+        # into a new 5 MB bytes object per chunk, which the allocator's arenas would keep.
+        buffer = bytearray()
         with conn:
             try:
                 if not hmac.compare_digest(conn.recv_bytes(64), self.hand_off.authkey):
@@ -150,7 +153,11 @@ class _Server:
                 try:
                     request = conn.recv()
                     if request[0] == "write":
-                        chunk = pa.ipc.open_stream(conn.recv_bytes()).read_all()
+                        size = request[2]
+                        if len(buffer) < size:
+                            buffer = bytearray(size)
+                        conn.recv_bytes_into(buffer)
+                        chunk = pa.ipc.open_stream(pa.py_buffer(buffer)[:size]).read_all()
                 except (EOFError, OSError, pa.ArrowInvalid):
                     return  # the task closed its writer (or its process ended, mid-chunk)
                 try:
