@@ -41,7 +41,7 @@ from processor.errors import (
     unwritable,
     with_traceback,
 )
-from processor.executors import Executor, WorkerSetup, make_executor
+from processor.executors import Executor, HandOff, WorkerSetup, make_executor
 from processor.interrupts import Interrupts
 from processor.kinds import PLAIN, ColumnProfile, ColumnType, Spelling
 from processor.load.keys import KeyFoundTwice
@@ -780,14 +780,18 @@ def _load(
     files, profiles, matched = planned.todo, planned.profiles, planned.matched
     staging = staging_name(backend.fold_table(report.table), report.run_id)
     tally = _Tally()
-    tasks = _load_tasks(options, files, profiles, plan, fmt, matched, staging, tally)
     mode = progress_mode(options.quiet, options.log_format, options.progress_bar)
     try:
         # Inside: where DDL commits by itself (MySQL), the staging table may exist without its
         # receipts table when creating that one fails.
         create_staging(backend, staging, plan, options.key, report.table)
         log.info("loading %s into staging table %r", counted(len(files), "file"), staging)
-        with report.phase("load"), load_progress(files, mode, options.progress_seconds) as progress:
+        with (
+            report.phase("load"),
+            load_progress(files, mode, options.progress_seconds) as progress,
+            _one_writer(backend, executor, staging, plan, options.key) as hand_off,
+        ):
+            tasks = _load_tasks(options, files, profiles, plan, fmt, matched, staging, tally, hand_off)
 
             def on_chunk(event: ChunkWritten) -> None:
                 progress.chunk(event.name, event.rows, event.bytes)
@@ -835,6 +839,33 @@ def _load(
         refresh_statistics(backend, report.table)
 
 
+@contextlib.contextmanager
+def _one_writer(
+    backend: Backend, executor: Executor, staging: str, plan: TablePlan, key: tuple[str, ...]
+) -> Iterator[HandOff | None]:
+    """Where the database takes its chunks from one connection held for the whole load
+    (``features.one_writer``), that writer, handed to the tasks; committed once every task is
+    done, rolled back on any failure (before the staging table is dropped).  None: each task
+    writes through its own process's connection."""
+    if not backend.features.one_writer:
+        yield None
+        return
+    writer = backend.held_writer(staging, plan, key)
+    try:
+        with executor.hand_off(writer) as hand_off:
+            yield hand_off
+    except BaseException:
+        writer.abort()
+        raise
+    try:
+        writer.finish()
+    except writer.errors as error:  # the commit of the load's last transaction
+        problem = backend.disk_failure(error, backend.engine.url)
+        if problem is not None:
+            raise SideOutputError(f"committing the loaded rows failed: {problem}") from None
+        raise DatabaseError(f"committing the loaded rows failed: {describe(error)}") from None
+
+
 def _drop_failed_staging(backend: Backend, staging: str, report: RunReport) -> None:
     """Drop a failed run's staging tables; those that remain are named in a warning (log and
     report) that says what removes them."""
@@ -857,6 +888,7 @@ def _load_tasks(
     matched: Matched,
     staging: str,
     tally: _Tally,
+    hand_off: HandOff | None = None,
 ) -> Iterator[LoadTask]:
     """One task per part of each file: the byte ranges its profile found, or the blocks of a
     large compressed file, decompressed here once as the workers take them."""
@@ -883,6 +915,7 @@ def _load_tasks(
                 transform=options.transform,
                 key=options.key,
                 sampled=options.sample_rows,
+                hand_off=hand_off,
             )
 
 

@@ -29,7 +29,7 @@ from processor.backends.inserts import insert_batches_writer
 from processor.backends.locks import LockCheck, always_held
 from processor.backends.names import bound_quoted, formatted
 from processor.backends.typemap import TypeMap
-from processor.backends.writers import ChunkWriter, SessionWriter, close_idle_connections
+from processor.backends.writers import ChunkWriter, HeldWriter, SessionWriter, close_idle_connections
 from processor.errors import ConfigError, SchemaError, connection_lost, describe
 from processor.kinds import ColumnType
 from processor.records import TablePlan
@@ -227,6 +227,12 @@ class Backend:
         cluster's worker, not the run's own process).
         """
         return SessionWriter(self.engine, self.writer(), staging, plan.names)
+
+    def held_writer(self, staging: str, plan: TablePlan, key: Sequence[str] = ()) -> HeldWriter:
+        """The run's one writer of the staging table (``features.one_writer``), which holds a
+        connection from the load's first chunk to its last; ``key``: PRIMARY_KEY (a refused chunk
+        is then looked for in the rows committed before it, so each chunk commits alone)."""
+        return HeldWriter(self.engine, self.writer(), staging, plan.names)
 
     def write_path(self, plan: TablePlan, isolated: bool) -> str:
         """The way chunks of ``plan`` would be written, in words (``isolated``: by worker

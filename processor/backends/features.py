@@ -16,6 +16,11 @@ class Features:
     #: An embedded database that one process writes at a time: the pool's workers parse in
     #: parallel and write in turn.
     single_writer: bool = False
+    #: Chunks go through one connection that the run holds for the whole load
+    #: (``Backend.held_writer``), where the executor can carry them there (a pool's workers, or
+    #: inline; a Dask cluster's workers take turns): opening and closing the database around
+    #: every chunk costs more than the chunk (DuckDB checkpoints its file at every close).
+    one_writer: bool = False
     #: DDL joins the transaction (else it commits it): a publish can drop its staging table in it.
     transactional_ddl: bool = True
     #: An existing column's type can be changed in the publishing transaction

@@ -23,6 +23,7 @@ its rows are in the staging table exactly once, even while a lost worker still w
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import ModuleType
@@ -244,3 +245,147 @@ def adbc_dbapi() -> ModuleType:
     import adbc_driver_manager.dbapi
 
     return adbc_driver_manager.dbapi
+
+
+class HeldWriter:
+    """One connection, held from a load's first chunk to its last, appends every task's chunks
+    (``Features.one_writer``): the tasks hand their checked chunks to it (``executors/handoff.py``)
+    instead of each opening the database in turn.
+
+    Chunks are appended in transactions of about ``rows_per_commit`` rows (0: one per chunk;
+    None: one for the whole load), so that the database stores them as it does a bulk load's
+    (DuckDB writes full row groups straight to the file, compressed once); ``finish`` commits
+    the rest.  Any failure rolls the open
+    transaction back and refuses every later chunk: the run is failing, and drops the staging
+    table (with ``rows_per_commit`` 0, only the refused chunk is rolled back, as a task's own
+    writer's is).  It is the staging table's only writer in this run, so the receipts are kept here,
+    in memory, not in the receipts table.  Safe to call from several threads.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        method: WriteMethod,
+        staging: str,
+        names: Sequence[str],
+        rows_per_commit: int | None = 0,
+    ) -> None:
+        self._engine = engine
+        self._method = method
+        self._staging = staging
+        self._keys = list(names)
+        self._rows_per_commit = rows_per_commit
+        self._touch = (
+            f"SELECT 1 FROM {engine.dialect.identifier_preparer.quote_identifier(staging)} WHERE 1 = 0"
+        )
+        self._lock = threading.Lock()
+        self._conn: Connection | None = None
+        self._transaction: Any = None
+        self._pending = 0  # rows in the open transaction
+        self._seen: set[Receipt] = set()
+        self._failed: str | None = None
+        #: How many times the database was opened for writing (once per load).
+        self.opened = 0
+        self.errors: tuple[type[BaseException], ...] = (
+            exc.DBAPIError,
+            engine.dialect.loaded_dbapi.Error,
+            WriterStopped,
+        )
+        self.path = method.label
+
+    def prepare(self, chunk: pa.Table) -> pa.Table:
+        return chunk
+
+    def write(self, prepared: pa.Table, receipt: Receipt) -> bool:
+        with self._lock:
+            if self._failed is not None:
+                raise WriterStopped(self._failed)
+            if receipt in self._seen:
+                return False
+            try:
+                conn = self._connection()
+                if self._transaction is None:
+                    self._transaction = conn.begin()
+                    conn.exec_driver_sql(self._touch).close()
+                self._method.write(ArrowChunk(self._staging, prepared), conn, self._keys, ())
+                self._pending += prepared.num_rows
+                if self._rows_per_commit is not None and self._pending >= self._rows_per_commit:
+                    self._commit()
+            except BaseException as error:
+                if self._rows_per_commit == 0 and isinstance(error, self.errors):
+                    self._drop_chunk()  # it was alone in its transaction: the others stand
+                else:
+                    self._fail(f"an earlier chunk was refused: {error}")
+                raise
+            self._seen.add(receipt)
+            return True
+
+    def read(self, query: Callable[[Connection], Any]) -> Any:
+        """``query(conn)`` on the held connection, between chunks (what is committed, and the
+        open transaction's own rows)."""
+        with self._lock:
+            try:
+                return query(self._connection())
+            finally:
+                if self._failed is not None:
+                    self._release()
+
+    def finish(self) -> None:
+        """Commit the last chunks and give the connection back."""
+        with self._lock:
+            if self._failed is not None:
+                raise WriterStopped(self._failed)
+            try:
+                if self._transaction is not None:
+                    self._commit()
+            except BaseException:
+                self._fail("the last chunks were not committed")
+                raise
+            self._release()
+            self._failed = "the load is over"  # no chunk after the commit
+
+    def abort(self) -> None:
+        """Roll back what is not committed and give the connection back (the run is failing)."""
+        with self._lock:
+            self._fail(self._failed or "the run is failing")
+
+    def close(self) -> None:
+        """Nothing: the run ends the held writer (``finish`` or ``abort``), not a task."""
+
+    def _connection(self) -> Connection:
+        if self._conn is None:
+            self._conn = self._engine.connect()
+            self.opened += 1
+        return self._conn
+
+    def _commit(self) -> None:
+        transaction, self._transaction = self._transaction, None
+        self._pending = 0
+        transaction.commit()
+
+    def _drop_chunk(self) -> None:
+        """Roll back the refused chunk's own transaction; a failed connection is not reused."""
+        transaction, self._transaction = self._transaction, None
+        self._pending = 0
+        if transaction is not None:
+            with contextlib.suppress(*self.errors, exc.SQLAlchemyError):
+                transaction.rollback()
+        self._release()
+
+    def _fail(self, why: str) -> None:
+        self._failed = why
+        transaction, self._transaction = self._transaction, None
+        if transaction is not None:
+            with contextlib.suppress(*self.errors, exc.SQLAlchemyError):
+                transaction.rollback()
+        self._release()
+
+    def _release(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(*self.errors, exc.SQLAlchemyError):
+                conn.close()
+
+
+class WriterStopped(Exception):
+    """The held writer refuses chunks: an earlier one failed, or the run is failing."""

@@ -13,8 +13,10 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
+from processor.backends.writers import HeldWriter
 from processor.errors import ConfigError
 from processor.executors.context import TaskContext, WorkerSetup
+from processor.executors.handoff import HandOff
 from processor.executors.inline import InlineExecutor
 from processor.executors.pool import PoolExecutor
 from processor.executors.streaming import R, T
@@ -48,6 +50,12 @@ class Executor(Protocol):
         (the run drops a failed run's staging table in it)."""
         ...
 
+    def hand_off(self, writer: HeldWriter) -> AbstractContextManager[HandOff | None]:
+        """While in it, tasks given the ``HandOff`` it yields hand their chunks to ``writer``
+        (the run's one writer, ``Features.one_writer``); None: this executor's tasks cannot
+        reach it (a cluster's), and take turns writing instead."""
+        ...
+
     def close(self) -> None:
         """Stop every task; after it, no task starts writing a chunk."""
         ...
@@ -73,4 +81,4 @@ def make_executor(kind: str, workers: int, setup: WorkerSetup, scheduler: str | 
     return PoolExecutor(setup, workers)
 
 
-__all__ = ["Executor", "TaskContext", "WorkerSetup", "make_executor"]
+__all__ = ["Executor", "HandOff", "TaskContext", "WorkerSetup", "make_executor"]

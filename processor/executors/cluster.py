@@ -34,9 +34,11 @@ import dask
 import distributed
 from distributed import Future
 
+from processor.backends.writers import HeldWriter
 from processor.counts import counted
 from processor.errors import ConfigError, WorkerCrashed
 from processor.executors.context import TaskContext, WorkerSetup, budget_slot, no_turn
+from processor.executors.handoff import HandOff
 from processor.executors.streaming import POLL_SECONDS, Flight, R, T, pass_on
 from processor.masking import mask, url_secrets
 from processor.package import version
@@ -274,6 +276,10 @@ class DaskExecutor:
         # Once closed, the lock cannot be taken (its client's loop is gone; a failed run closes
         # the executor before it drops its staging table), and no task of this run holds it.
         return self._lock if self._lock is not None and self._client is not None else no_turn()
+
+    def hand_off(self, writer: HeldWriter) -> AbstractContextManager[HandOff | None]:
+        """None: a cluster's workers may be on other machines; they take turns writing."""
+        return contextlib.nullcontext(None)
 
     def close(self) -> None:
         client = getattr(self, "_client", None)

@@ -21,7 +21,10 @@ from sqlalchemy.engine import URL
 
 from processor.backends import Backend, backend_class, backend_for
 from processor.backends.database import create_engine
+from processor.backends.writers import ChunkWriter, HeldWriter
 from processor.errors import Interrupted
+from processor.executors.handoff import HandedWriter, HandOff
+from processor.records import TablePlan
 
 #: A context manager factory: a turn or a slot taken around a piece of work.
 Turn = Callable[[], AbstractContextManager[Any]]
@@ -93,6 +96,19 @@ class TaskContext:
     progress: Callable[[Any], None] = lambda event: None
     #: Where tasks run, for messages: "" here, " on Dask worker tcp://... (host)" on a cluster.
     where: str = field(default="")
+    #: The run's one writer, where tasks run in the run's own process (inline) and hand it
+    #: their chunks (``handoff.py``).
+    held: HeldWriter | None = None
+
+    def chunk_writer(self, staging: str, plan: TablePlan, hand_off: HandOff | None) -> ChunkWriter:
+        """How a task appends its chunks: through the run's one writer where the run handed
+        it out (``hand_off``), else by this process's own (taking the single-writer turn)."""
+        if hand_off is None:
+            return self.backend.chunk_writer(staging, plan, self.isolated)
+        if hand_off.address is None:
+            assert self.held is not None, "a task handed its chunks to a writer in another process"
+            return self.held
+        return HandedWriter(hand_off, self.backend.writer().label)
 
     def check_stop(self, name: str) -> None:
         """Raise Interrupted if the run is stopping: a task stops at its next chunk."""

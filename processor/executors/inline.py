@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from typing import Any
 
+from processor.backends.writers import HeldWriter
 from processor.executors.context import TaskContext, WorkerSetup, no_turn
+from processor.executors.handoff import HandOff
 from processor.executors.streaming import R, T
 
 
@@ -31,6 +34,15 @@ class InlineExecutor:
 
     def writer_turn(self) -> AbstractContextManager[Any]:
         return no_turn()
+
+    @contextlib.contextmanager
+    def hand_off(self, writer: HeldWriter) -> Iterator[HandOff | None]:
+        """Tasks write through ``writer`` itself: it is in this process."""
+        self._context.held = writer
+        try:
+            yield HandOff()
+        finally:
+            self._context.held = None
 
     def close(self) -> None:
         self._context.backend.dispose()

@@ -21,8 +21,10 @@ from contextlib import AbstractContextManager
 from multiprocessing import reduction
 from typing import Any
 
+from processor.backends.writers import HeldWriter
 from processor.errors import WorkerCrashed
 from processor.executors.context import TaskContext, WorkerSetup, budget_slot, no_turn
+from processor.executors.handoff import HandOff, serve
 from processor.executors.streaming import POLL_SECONDS, Flight, R, T, pass_on
 from processor.logs import set_run_id, setup_logging
 from processor.masking import url_secrets
@@ -168,6 +170,10 @@ class PoolExecutor:
         # close() waits for every worker process to end, so none writes any more; and a killed
         # one may have died holding the lock, which would then never be free again.
         return no_turn()
+
+    def hand_off(self, writer: HeldWriter) -> AbstractContextManager[HandOff | None]:
+        """Tasks send their chunks to ``writer`` over a Unix socket (``handoff.py``)."""
+        return serve(writer)
 
     def close(self) -> None:
         self._stop.set()

@@ -14,6 +14,7 @@ from typing import Any
 
 import pyarrow as pa
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from processor.backends import Backend
 from processor.errors import SchemaError
@@ -81,18 +82,23 @@ def twin_rows(keys: Sequence[Key]) -> tuple[int, int] | None:
 
 def stored_row(backend: Backend, staging: str, names: Sequence[str], keys: Sequence[Key]) -> int | None:
     """The first row whose key the staging table already holds (as the database compares keys)."""
+    with backend.engine.connect() as conn:
+        return stored_row_on(staging, names, keys, conn)
+
+
+def stored_row_on(staging: str, names: Sequence[str], keys: Sequence[Key], conn: Connection) -> int | None:
+    """``stored_row`` on the connection ``conn`` (the run's one writer's, handed this function)."""
     table = sa.table(staging, *(sa.column(name) for name in names))
     columns = [table.c[name] for name in names]
-    with backend.engine.connect() as conn:
 
-        def held(batch: Sequence[Key]) -> bool:
-            query = sa.select(*columns).where(_among(columns, batch)).limit(1)
-            return conn.execute(query).first() is not None
+    def held(batch: Sequence[Key]) -> bool:
+        query = sa.select(*columns).where(_among(columns, batch)).limit(1)
+        return conn.execute(query).first() is not None
 
-        for start in range(0, len(keys), LOOKUP_BATCH):
-            batch = keys[start : start + LOOKUP_BATCH]
-            if held(batch):
-                return start + next(row for row, key in enumerate(batch) if held([key]))
+    for start in range(0, len(keys), LOOKUP_BATCH):
+        batch = keys[start : start + LOOKUP_BATCH]
+        if held(batch):
+            return start + next(row for row, key in enumerate(batch) if held([key]))
     return None
 
 

@@ -8,6 +8,7 @@ boundary.  A task stops at its next chunk when the run is stopping (``context.ch
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import sys
@@ -21,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from processor.backends.retry import with_retries
-from processor.backends.writers import ChunkWriter, Receipt
+from processor.backends.writers import ChunkWriter, HeldWriter, Receipt
 from processor.counts import counted
 from processor.errors import (
     DatabaseError,
@@ -34,10 +35,12 @@ from processor.errors import (
     unexpected,
     with_traceback,
 )
-from processor.executors import TaskContext
+from processor.executors import HandOff, TaskContext
+from processor.executors.context import Turn, no_turn
+from processor.executors.handoff import HandedWriter
 from processor.kinds import PLAIN, Spelling
 from processor.load.convert import apply_plan
-from processor.load.keys import KeyFoundTwice, key_values, stored_row, twin_rows
+from processor.load.keys import KeyFoundTwice, key_values, stored_row, stored_row_on, twin_rows
 from processor.load.shape import shape_chunk
 from processor.load.transform import TransformFailed
 from processor.plan.columns import ColumnMap, UnnamedValue
@@ -117,6 +120,9 @@ class LoadTask:
     #: The data records the file's sample took (SAMPLE_ROWS; 0: all): text after a closing quote
     #: among them fails the run (``_check_quotes``), as it would have failed the sampling.
     sampled: int = 0
+    #: Where the chunks go: the run's one writer (``executors/handoff.py``); None: this
+    #: process's own writer, in turn with the others where the database has one writer.
+    hand_off: HandOff | None = None
 
 
 @dataclass(frozen=True)
@@ -259,10 +265,11 @@ def _load_file(task: LoadTask, context: TaskContext) -> FileResult:
         _check_visible(task.source, context)
     digest = StreamDigest()
     batches = _batches(task, invalid, digest)
-    backend = context.backend
+    # A task that hands its chunks to the run's one writer holds no connection, nor a turn.
+    slot, turn = (no_turn, no_turn) if task.hand_off else (context.connection_slot, context.writer_turn)
     with (
-        context.connection_slot(),
-        contextlib.closing(backend.chunk_writer(task.staging, task.plan, context.isolated)) as writer,
+        slot(),
+        contextlib.closing(context.chunk_writer(task.staging, task.plan, task.hand_off)) as writer,
     ):
         for number, chunk in enumerate(rechunk(batches, task.chunk_size)):
             context.check_stop(name)
@@ -283,10 +290,11 @@ def _load_file(task: LoadTask, context: TaskContext) -> FileResult:
             if len(invalid) + len(misfits) > task.max_errors:
                 break  # the parent fails the run; loading more of this file is wasted work
             try:
-                written = _write(name, writer, typed, Receipt(task.task, number), context)
+                written = _write(name, writer, typed, Receipt(task.task, number), context, turn)
             except DatabaseError:
                 if task.key:  # refused for a key the chunk or the staging table holds twice?
-                    _check_keys(task, context, typed, _typed_records(shaped.num_rows, kept, rejected, record))
+                    records = _typed_records(shaped.num_rows, kept, rejected, record)
+                    _check_keys(task, context, writer, typed, records)
                 raise
             if not written:
                 passed += 1
@@ -343,15 +351,22 @@ def _typed_records(
     return [record(row if kept is None else int(kept[row])) for row in range(count) if row not in dropped]
 
 
-def _check_keys(task: LoadTask, context: TaskContext, typed: pa.Table, records: list[int]) -> None:
+def _check_keys(
+    task: LoadTask, context: TaskContext, writer: ChunkWriter, typed: pa.Table, records: list[int]
+) -> None:
     """Raise KeyFoundTwice if a key of the refused chunk is twice in it, or in the staging table
-    already (the other row is then found by the run, ``key_lines``)."""
+    already (the other row is then found by the run, ``key_lines``); the run's one writer, which
+    holds the database, looks it up there."""
     keys = key_values(typed, task.key)
     pair = twin_rows(keys)
     if pair is not None:
         earlier, row = pair
     else:
-        earlier, found = None, stored_row(context.backend, task.staging, task.key, keys)
+        if isinstance(writer, HeldWriter | HandedWriter):
+            found = writer.read(functools.partial(stored_row_on, task.staging, task.key, keys))
+        else:
+            found = stored_row(context.backend, task.staging, task.key, keys)
+        earlier = None
         if found is None:
             return  # refused for another reason
         row = found
@@ -450,18 +465,22 @@ def _record_number(valid_index: int, invalid: list[InvalidRow], first: int) -> i
     return record
 
 
-def _write(name: str, writer: ChunkWriter, typed: pa.Table, receipt: Receipt, context: TaskContext) -> bool:
+def _write(
+    name: str, writer: ChunkWriter, typed: pa.Table, receipt: Receipt, context: TaskContext, turn: Turn
+) -> bool:
     """Append one chunk to the staging table in its own transaction, retried if rolled back;
     False: an earlier attempt of this task committed it already.
 
     What needs no database (Python rows, casts) is prepared here, before the single-writer turn.
     The stop is checked again within the turn: once the run has taken the turn after stopping,
     no task writes to an embedded database any more (the run drops its staging table then).
+    ``turn``: the executor's single-writer turn, or none for a task that hands its chunks to the
+    run's one writer (which appends one at a time).
     """
     prepared = writer.prepare(typed)
 
     def attempt() -> bool:
-        with context.writer_turn():
+        with turn():
             context.check_stop(name)
             return writer.write(prepared, receipt)
 
