@@ -226,13 +226,18 @@ class Backend:
         ``isolated``: this process does nothing with the database but write chunks (a pool's or a
         cluster's worker, not the run's own process).
         """
-        return SessionWriter(self.engine, self.writer(), staging, plan.names)
+        return SessionWriter(self.engine, self.writer(), staging, plan.names, setup=self.writing_setup(plan))
 
     def held_writer(self, staging: str, plan: TablePlan, key: Sequence[str] = ()) -> HeldWriter:
         """The run's one writer of the staging table (``features.one_writer``), which holds a
         connection from the load's first chunk to its last; ``key``: PRIMARY_KEY (a refused chunk
         is then looked for in the rows committed before it, so each chunk commits alone)."""
-        return HeldWriter(self.engine, self.writer(), staging, plan.names)
+        return HeldWriter(self.engine, self.writer(), staging, plan.names, setup=self.writing_setup(plan))
+
+    def writing_setup(self, plan: TablePlan) -> tuple[str, ...]:
+        """Statements run on each connection that writes rows of ``plan`` (e.g. the memory a
+        table this wide needs); none by default."""
+        return ()
 
     def write_path(self, plan: TablePlan, isolated: bool) -> str:
         """The way chunks of ``plan`` would be written, in words (``isolated``: by worker

@@ -33,6 +33,9 @@ DECIMAL_DIGITS, DECIMAL_ROOM = 38, 18
 #: the machine's): what a load holds beyond it (the row group being filled, the Arrow chunk) is
 #: written to its temporary folder.  ``?memory_limit=`` (or ``threads=``) in DEST_SQL overrides it.
 MEMORY_LIMIT = "100MB"
+#: A writer's memory: a base and about a megabyte for each column of the table (a row group's
+#: blocks of every column are built at once; 94 columns loaded at 40 MB, 600 needed over 300).
+WRITING_BASE_MB, MEGABYTES_PER_COLUMN = 32, 1
 #: DuckDB's threads in each process: the run's writer appends one chunk at a time while the
 #: workers parse, so more would only compete with them for the cores (and take more memory).
 THREADS = 1
@@ -160,7 +163,16 @@ class DuckDB(Embedded):
         """The load's chunks in one transaction (``ROWS_PER_COMMIT``); each alone under a
         PRIMARY_KEY, so that a refused chunk's key is looked for in what was committed."""
         rows = 0 if key else ROWS_PER_COMMIT
-        return HeldWriter(self.engine, self.writer(), staging, plan.names, rows_per_commit=rows)
+        setup = self.writing_setup(plan)
+        return HeldWriter(self.engine, self.writer(), staging, plan.names, rows_per_commit=rows, setup=setup)
+
+    def writing_setup(self, plan: TablePlan) -> tuple[str, ...]:
+        """A writer's memory follows the table's width (``writing_memory``), unless DEST_SQL's
+        query sets ``memory_limit``: DuckDB builds a row group of every column at once, and fails
+        (Out of Memory) rather than spill them."""
+        if "memory_limit" in self.engine.url.query:
+            return ()
+        return (f"SET memory_limit = '{writing_memory(len(plan.names))}MB'",)
 
     # -- replace, delete_rows and table identity -------------------------------------------------
     # DuckDB has no table identity to offer: its oids are given anew each time a file is opened.
@@ -258,6 +270,13 @@ class DuckDB(Embedded):
         if any(item["class"] != "COLUMN_REF" or len(item["column_names"]) != 1 for item in selected):
             return None
         return Index(name, unique, tuple(item["column_names"][0] for item in selected), f"({keys})")
+
+
+def writing_memory(columns: int) -> int:
+    """The megabytes DuckDB's buffer manager may use while appending rows of ``columns`` columns:
+    ``MEMORY_LIMIT``, or ``MEGABYTES_PER_COLUMN`` for each beyond the base where a wide table
+    needs more (600 columns failed at 300 MB and loaded at 600)."""
+    return max(int(MEMORY_LIMIT.removesuffix("MB")), WRITING_BASE_MB + MEGABYTES_PER_COLUMN * columns)
 
 
 def _config() -> dict[str, Any]:

@@ -82,6 +82,21 @@ class ChunkWriter(Protocol):
     def close(self) -> None: ...
 
 
+def opened(engine: Engine, setup: Sequence[str]) -> Connection:
+    """A new connection for writing, with the database's ``setup`` statements run (and committed)
+    on it first (``Backend.writing_setup``)."""
+    conn = engine.connect()
+    if setup:
+        try:
+            for statement in setup:
+                conn.exec_driver_sql(statement)
+            conn.commit()
+        except BaseException:
+            conn.close()
+            raise
+    return conn
+
+
 class SessionWriter:
     """A pandas-style writer on a SQLAlchemy connection, one transaction per chunk.
 
@@ -99,11 +114,13 @@ class SessionWriter:
         names: Sequence[str],
         cast: Callable[[pa.Table], pa.Table] = lambda chunk: chunk,
         hold: bool = False,
+        setup: Sequence[str] = (),
     ) -> None:
         self._engine = engine
         self._method = method
         self._cast = cast
         self._hold = hold
+        self._setup = tuple(setup)
         self._held: Connection | None = None
         self._staging = staging
         self._keys = list(names)
@@ -119,7 +136,7 @@ class SessionWriter:
         return chunk, python_rows(chunk) if self._method.takes_rows else ()
 
     def write(self, prepared: tuple[pa.Table, Sequence[tuple[Any, ...]]], receipt: Receipt) -> bool:
-        conn = self._held or self._engine.connect()
+        conn = self._held or opened(self._engine, self._setup)
         try:
             written = self._write(conn, prepared, receipt)
         except BaseException:
@@ -269,8 +286,10 @@ class HeldWriter:
         staging: str,
         names: Sequence[str],
         rows_per_commit: int | None = 0,
+        setup: Sequence[str] = (),
     ) -> None:
         self._engine = engine
+        self._setup = tuple(setup)
         self._method = method
         self._staging = staging
         self._keys = list(names)
@@ -354,7 +373,7 @@ class HeldWriter:
 
     def _connection(self) -> Connection:
         if self._conn is None:
-            self._conn = self._engine.connect()
+            self._conn = opened(self._engine, self._setup)
             self.opened += 1
         return self._conn
 
