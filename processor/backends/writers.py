@@ -79,6 +79,11 @@ class ChunkWriter(Protocol):
         attempt of the task committed this chunk already, and nothing was written."""
         ...
 
+    def flush(self) -> None:
+        """Wait until every chunk written so far is in the staging table: a writer that answers
+        later (``HandedWriter``) raises its refusal here."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -163,6 +168,9 @@ class SessionWriter:
             self._method.write(ArrowChunk(self._staging, chunk), conn, self._keys, rows)
         return True
 
+    def flush(self) -> None:
+        """Nothing: each chunk is committed before ``write`` returns."""
+
     def close(self) -> None:
         held, self._held = self._held, None
         if held is not None:
@@ -229,6 +237,9 @@ class AdbcWriter:
                 connection.close()  # a failed connection is not reused
             raise
         return True
+
+    def flush(self) -> None:
+        """Nothing: each chunk is committed before ``write`` returns."""
 
     def close(self) -> None:
         connection, self._connection = self._connection, None
@@ -367,6 +378,9 @@ class HeldWriter:
         """Roll back what is not committed and give the connection back (the run is failing)."""
         with self._lock:
             self._fail(self._failed or "the run is failing")
+
+    def flush(self) -> None:
+        """Nothing: each chunk is appended before ``write`` returns."""
 
     def close(self) -> None:
         """Nothing: the run ends the held writer (``finish`` or ``abort``), not a task."""

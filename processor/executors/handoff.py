@@ -52,7 +52,12 @@ class HandOffRefused(Exception):
 
 
 class HandedWriter:
-    """A pool task's ``ChunkWriter``: each chunk goes to the run's one writer, which answers."""
+    """A pool task's ``ChunkWriter``: each chunk goes to the run's one writer, which answers.
+
+    The answer is read when the next chunk is handed over (or at ``flush``), so that the task
+    parses its next chunk while the writer appends this one.  A pool task runs once, so the
+    writer never finds a chunk written already: its answer is only whether it was appended.
+    """
 
     errors: tuple[type[BaseException], ...] = (HandOffRefused,)
 
@@ -60,6 +65,7 @@ class HandedWriter:
         assert hand_off.address is not None
         self._hand_off = hand_off
         self._conn: Connection | None = None
+        self._pending = False  # a chunk handed over whose answer is not read yet
         self.path = path
 
     def prepare(self, chunk: pa.Table) -> pa.Buffer:
@@ -70,19 +76,31 @@ class HandedWriter:
         return sink.getvalue()
 
     def write(self, prepared: pa.Buffer, receipt: Receipt) -> bool:
+        self.flush()
         conn = self._connection()
         conn.send(("write", receipt, prepared.size))
         conn.send_bytes(prepared)
-        return bool(self._answer(conn))
+        self._pending = True
+        return True
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        self._pending = False
+        assert self._conn is not None
+        if not self._answer(self._conn):
+            raise HandOffRefused("the run's writer had this task's chunk already (a task runs once)")
 
     def read(self, query: Callable[[Any], Any]) -> Any:
         """``query(conn)`` (picklable) run by the writer on its held connection."""
+        self.flush()
         conn = self._connection()
         conn.send(("read", query))
         return self._answer(conn)
 
     def close(self) -> None:
         conn, self._conn = self._conn, None
+        self._pending = False
         if conn is not None:
             conn.close()
 

@@ -291,6 +291,8 @@ def _load_file(task: LoadTask, context: TaskContext) -> FileResult:
                 break  # the parent fails the run; loading more of this file is wasted work
             try:
                 written = _write(name, writer, typed, Receipt(task.task, number), context, turn)
+                if task.key:  # a refused chunk's keys are looked for below, with its rows
+                    _flush(name, writer, context)
             except DatabaseError:
                 if task.key:  # refused for a key the chunk or the staging table holds twice?
                     records = _typed_records(shaped.num_rows, kept, rejected, record)
@@ -300,6 +302,7 @@ def _load_file(task: LoadTask, context: TaskContext) -> FileResult:
                 passed += 1
             rows += typed.num_rows
             context.progress(ChunkWritten(name, typed.num_rows, text_bytes(chunk)))
+        _flush(name, writer, context)
     if passed:
         log.info(
             "%s%s: %s committed by an earlier attempt of this task (its worker was lost); not written again",
@@ -484,8 +487,21 @@ def _write(
             context.check_stop(name)
             return writer.write(prepared, receipt)
 
-    try:
+    with _refusals(name, writer, context):
         return with_retries(attempt, writer.errors, context.backend.is_transient, name)
+
+
+def _flush(name: str, writer: ChunkWriter, context: TaskContext) -> None:
+    """Wait for the chunks written to be in the staging table (``ChunkWriter.flush``)."""
+    with _refusals(name, writer, context):
+        writer.flush()
+
+
+@contextlib.contextmanager
+def _refusals(name: str, writer: ChunkWriter, context: TaskContext) -> Iterator[None]:
+    """The database's refusal of a chunk as the run's error: the disk (exit 12), else exit 6."""
+    try:
+        yield
     except writer.errors as error:
         problem = context.backend.disk_failure(error, context.backend.engine.url)
         if problem is not None:
