@@ -1144,13 +1144,31 @@ def _classify_batch(columns: Sequence[pa.Array], spelling: Spelling) -> list[Col
     others = [i for i in range(n) if not integer[i]]
     for i, misfit in zip(others, _first_misfits([columns[i] for i in others], (decimals,)), strict=True):
         decimal[i] = misfit is None
-    whole_digits, scale, significant = [0] * n, [0] * n, [0] * n
-    numeric = [i for i in range(n) if decimal[i]]
-    if numeric:
-        joined = _Joined.of([columns[i] for i in numeric])
+    least: list[int | None] = [None] * n
+    greatest: list[int | None] = [None] * n
+    integers = [i for i in range(n) if integer[i]]
+    if integers:
+        joined = _Joined.of([columns[i] for i in integers])
+        numbers = pc.cast(joined.values, pa.int64())
+        present = numbers.is_valid().to_numpy(zero_copy_only=False)
+        raw = pc.fill_null(numbers, 0).to_numpy()
+        lows = np.minimum.reduceat(np.where(present, raw, INT64_MAX), joined.starts)
+        highs = joined.greatest(np.where(present, raw, INT64_MIN))
+        for k, i in enumerate(integers):
+            least[i], greatest[i] = int(lows[k]), int(highs[k])
+    # An integer column's values are written as their numbers are printed (no sign on zero, no
+    # leading zeros): its widest value has the digits of its least or greatest.
+    whole_digits = [
+        len(str(max(-low, high))) if low is not None and high is not None else 0
+        for low, high in zip(least, greatest, strict=True)
+    ]
+    scale, significant = [0] * n, [0] * n
+    fractional = [i for i in range(n) if decimal[i] and not integer[i]]
+    if fractional:
+        joined = _Joined.of([columns[i] for i in fractional])
         plain = decimals.plain(joined.values)
         widest, fraction, digits = (joined.greatest(w) for w in _decimal_widths(plain))
-        for k, i in enumerate(numeric):
+        for k, i in enumerate(fractional):
             whole_digits[i], scale[i] = int(widest[k]), int(fraction[k])
             significant[i] = max(0, int(digits[k])) if scale[i] else 0
     not_float: list[str | None] = [None] * n
@@ -1180,18 +1198,6 @@ def _classify_batch(columns: Sequence[pa.Array], spelling: Spelling) -> list[Col
     every_kind = (INTEGER, decimals, floats_, dates, timestamps)
     for i, misfit in zip(textual, _first_misfits([columns[i] for i in textual], every_kind), strict=True):
         unfit[i] = misfit
-    least: list[int | None] = [None] * n
-    greatest: list[int | None] = [None] * n
-    integers = [i for i in range(n) if integer[i]]
-    if integers:
-        joined = _Joined.of([columns[i] for i in integers])
-        numbers = pc.cast(joined.values, pa.int64())
-        present = numbers.is_valid().to_numpy(zero_copy_only=False)
-        raw = pc.fill_null(numbers, 0).to_numpy()
-        lows = np.minimum.reduceat(np.where(present, raw, INT64_MAX), joined.starts)
-        highs = joined.greatest(np.where(present, raw, INT64_MIN))
-        for k, i in enumerate(integers):
-            least[i], greatest[i] = int(lows[k]), int(highs[k])
     return [
         ColumnProfile(
             empty=False,
