@@ -198,9 +198,13 @@ def profile_table(
     if left_out:
         others = iter(sample.columns)
         columns = [None if i in settled else next(others) for i in range(len(columns) + len(settled))]
-    asked = [i for i, column in enumerate(columns) if i not in settled and column is not None]
-    found = classify_columns([columns[i].combine_chunks() for i in asked], spelling)  # type: ignore[union-attr]
-    profiles = dict(zip(asked, found, strict=True))
+    # Classified together (``classify_columns``): the same profiles as column by column.
+    asked = {
+        i: column.combine_chunks()
+        for i, column in enumerate(columns)
+        if i not in settled and column is not None
+    }
+    profiles = dict(zip(asked, classify_columns(list(asked.values()), spelling), strict=True))
     return tuple(profiles.get(i, ColumnProfile()) for i in range(len(columns)))
 
 
