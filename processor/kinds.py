@@ -20,7 +20,7 @@ from __future__ import annotations
 import enum
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypedDict
@@ -1038,3 +1038,216 @@ def is_bytes_type(data_type: pa.DataType) -> bool:
         or pa.types.is_fixed_size_binary(data_type)
         or pa.types.is_binary_view(data_type)
     )
+
+
+# -- many columns at once -------------------------------------------------------------------------
+
+# The most bytes of text one batch of ``classify_columns`` joins into one array: Arrow's string
+# offsets are 32-bit, and a batch's copy stays small beside its sample.
+BATCH_BYTES = 1 << 26
+
+
+def classify_columns(columns: Sequence[pa.Array], spelling: Spelling = PLAIN) -> tuple[ColumnProfile, ...]:
+    """``classify`` of each column, the same profiles in a few Arrow calls for all of them.
+
+    Each check ``classify`` makes of a column is made here once over the columns that need it,
+    joined into one array (a batch of at most ``BATCH_BYTES``), and read back per column from
+    the columns' offsets in it: the fixed cost of a compute call, not the values, is most of
+    classifying a sample of a few thousand rows of ~90 columns.  The checks are made on the same
+    values in the same order (the first ``CLASSIFY_PREFIX`` values, then all), so the values a
+    profile cites are the same; columns other than ``string`` are classified one by one."""
+    profiles: list[ColumnProfile | None] = [None] * len(columns)
+    batch: list[int] = []
+    size = 0
+
+    def flush() -> None:
+        for i, profile in zip(batch, _classify_batch([columns[i] for i in batch], spelling), strict=True):
+            profiles[i] = profile
+        batch.clear()
+
+    for i, values in enumerate(columns):
+        if values.null_count == len(values):
+            profiles[i] = ColumnProfile()
+        elif not pa.types.is_string(values.type):
+            profiles[i] = classify(values, spelling)
+        else:
+            nbytes = values.buffers()[1].size + (values.buffers()[2].size if values.buffers()[2] else 0)
+            if batch and size + nbytes > BATCH_BYTES:
+                flush()
+                size = 0
+            batch.append(i)
+            size += nbytes
+    if batch:
+        flush()
+    return tuple(p for p in profiles if p is not None)
+
+
+@dataclass
+class _Joined:
+    """Columns joined into one array, each at ``starts[k]`` for ``lengths[k]`` values."""
+
+    values: pa.Array
+    starts: np.ndarray
+    lengths: np.ndarray
+
+    @classmethod
+    def of(cls, parts: Sequence[pa.Array]) -> _Joined:
+        lengths = np.array([len(p) for p in parts], dtype=np.int64)
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+        return cls(pa.concat_arrays(list(parts)), starts, lengths)
+
+    def first(self, mask: np.ndarray) -> list[int | None]:
+        """Per column: the position (in the joined array) of its first value where ``mask`` is true."""
+        hits = np.flatnonzero(mask)
+        at = np.searchsorted(hits, self.starts)
+        found: list[int | None] = []
+        for k, position in enumerate(at):
+            inside = position < len(hits) and hits[position] < self.starts[k] + self.lengths[k]
+            found.append(int(hits[position]) if inside else None)
+        return found
+
+    def text(self, position: int | None) -> str | None:
+        return None if position is None else str(self.values[position].as_py())
+
+    def greatest(self, numbers: np.ndarray) -> np.ndarray:
+        return np.maximum.reduceat(numbers, self.starts)
+
+
+def _first_misfits(columns: Sequence[pa.Array], kinds: tuple[ColumnType, ...]) -> list[str | None]:
+    """``_first_misfit`` of each column: the prefixes of all are tried at once, then the whole of
+    those whose prefix held no misfit."""
+    found: list[str | None] = [None] * len(columns)
+    pending = list(range(len(columns)))
+    for whole in (False, True):
+        if whole:  # a column no longer than the prefix was tried whole already
+            pending = [i for i in pending if found[i] is None and len(columns[i]) > CLASSIFY_PREFIX]
+        if not pending:
+            break
+        joined = _Joined.of([columns[i] if whole else columns[i].slice(0, CLASSIFY_PREFIX) for i in pending])
+        masks = [column.fit_mask(joined.values) for column in kinds]
+        if any(mask is None for mask in masks):  # a kind that holds any text
+            return found
+        fits = pc.fill_null(functools.reduce(pc.or_, masks), True)
+        misfit = ~fits.to_numpy(zero_copy_only=False)
+        for i, position in zip(pending, joined.first(misfit), strict=True):
+            found[i] = joined.text(position)
+    return found
+
+
+def _classify_batch(columns: Sequence[pa.Array], spelling: Spelling) -> list[ColumnProfile]:
+    """``classify`` of string columns that each hold a value, step by step for all of them."""
+    n = len(columns)
+    decimals, floats_, dates, timestamps = (spelling.spell(k) for k in (DECIMAL, FLOAT, DATE, TIMESTAMP))
+    not_integer = _first_misfits(columns, (INTEGER,))
+    integer = [m is None for m in not_integer]
+    decimal = list(integer)
+    others = [i for i in range(n) if not integer[i]]
+    for i, misfit in zip(others, _first_misfits([columns[i] for i in others], (decimals,)), strict=True):
+        decimal[i] = misfit is None
+    least: list[int | None] = [None] * n
+    greatest: list[int | None] = [None] * n
+    integers = [i for i in range(n) if integer[i]]
+    if integers:
+        joined = _Joined.of([columns[i] for i in integers])
+        numbers = pc.cast(joined.values, pa.int64())
+        present = numbers.is_valid().to_numpy(zero_copy_only=False)
+        raw = pc.fill_null(numbers, 0).to_numpy()
+        lows = np.minimum.reduceat(np.where(present, raw, INT64_MAX), joined.starts)
+        highs = joined.greatest(np.where(present, raw, INT64_MIN))
+        for k, i in enumerate(integers):
+            least[i], greatest[i] = int(lows[k]), int(highs[k])
+    # An integer column's values are written as their numbers are printed (no sign on zero, no
+    # leading zeros): its widest value has the digits of its least or greatest.
+    whole_digits = [
+        len(str(max(-low, high))) if low is not None and high is not None else 0
+        for low, high in zip(least, greatest, strict=True)
+    ]
+    scale, significant = [0] * n, [0] * n
+    fractional = [i for i in range(n) if decimal[i] and not integer[i]]
+    if fractional:
+        joined = _Joined.of([columns[i] for i in fractional])
+        plain = decimals.plain(joined.values)
+        widest, fraction, digits = (joined.greatest(w) for w in _decimal_widths(plain))
+        for k, i in enumerate(fractional):
+            whole_digits[i], scale[i] = int(widest[k]), int(fraction[k])
+            significant[i] = max(0, int(digits[k])) if scale[i] else 0
+    not_float: list[str | None] = [None] * n
+    floats_asked = [i for i in range(n) if not (integer[i] and whole_digits[i] <= FLOAT_DIGITS[64])]
+    for i, misfit in zip(
+        floats_asked, _first_misfits([columns[i] for i in floats_asked], (floats_,)), strict=True
+    ):
+        not_float[i] = misfit
+    everything = _Joined.of(columns)
+    valid = everything.values.is_valid().to_numpy(zero_copy_only=False)
+    examples = [everything.text(p) for p in everything.first(valid)]
+    not_date: list[str | None] = [examples[i] if decimal[i] else None for i in range(n)]
+    dates_asked = [i for i in range(n) if not decimal[i]]
+    for i, misfit in zip(
+        dates_asked, _first_misfits([columns[i] for i in dates_asked], (dates,)), strict=True
+    ):
+        not_date[i] = misfit
+    timestamp = [False] * n
+    stamps_asked = [i for i in range(n) if not decimal[i] and not_date[i] is not None]
+    for i, misfit in zip(
+        stamps_asked, _first_misfits([columns[i] for i in stamps_asked], (timestamps,)), strict=True
+    ):
+        timestamp[i] = misfit is None
+    floats = [m is None for m in not_float]
+    textual = [i for i in range(n) if not (floats[i] or decimal[i] or not_date[i] is None or timestamp[i])]
+    unfit: list[str | None] = [None] * n
+    every_kind = (INTEGER, decimals, floats_, dates, timestamps)
+    for i, misfit in zip(textual, _first_misfits([columns[i] for i in textual], every_kind), strict=True):
+        unfit[i] = misfit
+    return [
+        ColumnProfile(
+            empty=False,
+            integer=integer[i],
+            float=floats[i],
+            decimal=decimal[i],
+            whole_digits=whole_digits[i],
+            scale=scale[i],
+            date=not_date[i] is None,
+            timestamp=timestamp[i],
+            example=examples[i],
+            not_integer=not_integer[i],
+            not_float=not_float[i],
+            not_date=not_date[i],
+            unfit=unfit[i],
+            significant_scale=significant[i],
+            least=least[i],
+            greatest=greatest[i],
+        )
+        for i in range(n)
+    ]
+
+
+def _decimal_widths(values: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per decimal-shaped value (``_widest_decimal``, ``_significant_scale``): its digits before
+    the point, after it, and after it less trailing zeros (-1 without a point); a null counts 0,
+    0 and -1 (the greatest of a column's is its values', each column holding one).  Read off the
+    offsets and bytes with numpy, as ``_widest_decimal`` does: the values are ASCII."""
+    offsets = np.frombuffer(
+        values.buffers()[1], dtype=np.int32, count=len(values) + 1, offset=values.offset * 4
+    )
+    offsets = offsets.astype(np.int64)
+    data = values.buffers()[2]
+    text = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+    starts, lengths = offsets[:-1], np.diff(offsets)
+    present = values.is_valid().to_numpy(zero_copy_only=False) & (lengths > 0)
+    if not present.any():
+        return np.zeros(len(values), np.int64), np.zeros(len(values), np.int64), np.full(len(values), -1)
+    signed = present & (text[np.minimum(starts, len(text) - 1)] == ord("-"))
+    point = pc.fill_null(pc.find_substring(values, "."), -1).to_numpy().astype(np.int64)
+    dotted = present & (point >= 0)
+    whole = np.where(present, np.where(dotted, point, lengths) - signed, 0)
+    fraction = np.where(dotted, lengths - point - 1, 0)
+    zeros = np.zeros(len(values), np.int64)
+    ends = starts + lengths
+    left = np.flatnonzero(dotted & (fraction > 0))  # values whose k-th last digit may be a zero
+    k = 1
+    while len(left):
+        left = left[text[ends[left] - k] == ord("0")]
+        zeros[left] += 1
+        k += 1
+        left = left[fraction[left] >= k]
+    return whole, fraction, np.where(dotted, fraction - zeros, -1)

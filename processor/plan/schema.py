@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from processor.counts import counted
 from processor.errors import SchemaError, SourceError
-from processor.kinds import PLAIN, ColumnProfile, ColumnType, Spelling, choose_type, classify, explain
+from processor.kinds import PLAIN, ColumnProfile, ColumnType, Spelling, choose_type, classify_columns, explain
 from processor.plan.declared import declared_profile
 from processor.records import SourceFile, TablePlan
 from processor.sources.formats import format_of
@@ -224,10 +224,14 @@ def profile_table(
     if left_out:
         others = iter(sample.columns)
         columns = [None if i in settled else next(others) for i in range(len(columns) + len(settled))]
-    return tuple(
-        ColumnProfile() if i in settled or column is None else classify(column.combine_chunks(), spelling)
+    # Classified together (``classify_columns``): the same profiles as column by column.
+    asked = {
+        i: column.combine_chunks()
         for i, column in enumerate(columns)
-    )
+        if i not in settled and column is not None
+    }
+    profiles = dict(zip(asked, classify_columns(list(asked.values()), spelling), strict=True))
+    return tuple(profiles.get(i, ColumnProfile()) for i in range(len(columns)))
 
 
 def merge_profiles(profiles: Iterable[FileProfile], columns: int) -> list[ColumnProfile]:
