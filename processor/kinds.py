@@ -1043,8 +1043,10 @@ def is_bytes_type(data_type: pa.DataType) -> bool:
 # -- many columns at once -------------------------------------------------------------------------
 
 # The most bytes of text one batch of ``classify_columns`` joins into one array: Arrow's string
-# offsets are 32-bit, and a batch's copy stays small beside its sample.
-BATCH_BYTES = 1 << 26
+# offsets are 32-bit, and a batch's copy and its checks' arrays stay small beside its sample
+# (64 MiB took a run of SAMPLE_ROWS=0 on a 24 MB file from 265 to 350 MB; a sample of 10,000
+# rows of 94 columns is about two batches).
+BATCH_BYTES = 8 << 20
 
 
 def classify_columns(columns: Sequence[pa.Array], spelling: Spelling = PLAIN) -> tuple[ColumnProfile, ...]:

@@ -46,6 +46,22 @@ def lose_after(db: Database, monkeypatch, statement: str, times: int = 1) -> lis
     return cut
 
 
+def lose_before(db: Database, monkeypatch, statement: str | tuple[str, ...]) -> list[str]:
+    """End the session just before the first statement starting with ``statement`` runs: it
+    meets a lost connection, and the server never saw it.  Returns the statement cut."""
+    cut: list[str] = []
+    execute = sa.engine.Connection.exec_driver_sql
+
+    def lose_then_exec(conn, sql, *args, **kwargs):
+        if sql.startswith(statement) and not cut:
+            cut.append(sql)
+            end_session(db, conn)
+        return execute(conn, sql, *args, **kwargs)
+
+    monkeypatch.setattr(sa.engine.Connection, "exec_driver_sql", lose_then_exec)
+    return cut
+
+
 def lose_after_the_publishing_commit(db: Database, monkeypatch) -> list[str]:
     """Where the ledger commits with the publish: end the session right after that COMMIT."""
     cut: list[str] = []
@@ -133,16 +149,7 @@ def test_connection_lost_before_the_rename_says_the_table_was_left(db, table, tm
     write(tmp_path / "old", "a.csv", "n,t\n1,old\n")
     write(tmp_path / "new", "a.csv", "n,t\n2,new\n")
     assert load(tmp_path / "old", db, table).error is None
-    execute = sa.engine.Connection.exec_driver_sql
-    cut: list[str] = []
-
-    def lose_before_rename(conn, sql, *args, **kwargs):
-        if sql.startswith(("RENAME TABLE", "DROP TABLE")) and not cut:
-            cut.append(sql)
-            end_session(db, conn)
-        return execute(conn, sql, *args, **kwargs)
-
-    monkeypatch.setattr(sa.engine.Connection, "exec_driver_sql", lose_before_rename)
+    cut = lose_before(db, monkeypatch, ("RENAME TABLE", "DROP TABLE"))
     report = load(tmp_path / "new", db, table, if_exists="replace")
     monkeypatch.undo()
     assert cut, "the fault was not injected"
@@ -171,17 +178,7 @@ def test_a_retired_table_whose_drop_lost_its_connection_is_dropped_on_a_new_one(
     write(tmp_path / "old", "a.csv", "n,t\n1,old\n")
     write(tmp_path / "new", "a.csv", "n,t\n2,new\n")
     assert load(tmp_path / "old", db, table).error is None
-    execute = sa.engine.Connection.exec_driver_sql
-    cut: list[str] = []
-
-    def lose_at_drop(conn, sql, *args, **kwargs):
-        if sql.startswith(f"DROP TABLE {db.backend.quote(prefix)[:-1]}") and not cut:
-            cut.append(sql)
-            end_session(db, conn)
-        return execute(conn, sql, *args, **kwargs)
-
-    prefix = staging_name(table, "")
-    monkeypatch.setattr(sa.engine.Connection, "exec_driver_sql", lose_at_drop)
+    cut = lose_before(db, monkeypatch, f"DROP TABLE {db.backend.quote(staging_name(table, ''))[:-1]}")
     with caplog.at_level(logging.WARNING):
         report = load(tmp_path / "new", db, table, if_exists="replace")
     monkeypatch.undo()

@@ -17,10 +17,10 @@ import pytest
 from conftest import load, write
 
 from processor.sources.discover import discover_files
-from processor.sources.parts import WHOLE
+from processor.sources.parts import WHOLE, file_parts
 from processor.sources.quotes import BoundaryScanner
 from processor.sources.read import locate_records, read_batches
-from processor.sources.split import file_parts, stream_blocks
+from processor.sources.split import stream_blocks
 from processor.sources.text import InvalidRow, ReadRequest, TextFormat
 
 # Every trap at once: a BOM, CRLF and LF, a lone CR inside quotes, quoted line breaks, doubled

@@ -48,11 +48,11 @@ from processor.plan.schema import FileProfile, SampleSize, measure_sample, profi
 from processor.records import FileResult, RejectedRow, SourceFile, TablePlan
 from processor.sources.fingerprint import StreamDigest, fingerprint
 from processor.sources.formats import format_of, has_header
-from processor.sources.parts import WHOLE, Part
+from processor.sources.parts import WHOLE, Part, file_parts
 from processor.sources.quotes import GLUED
 from processor.sources.read import locate_records, read_batches, rechunk, sample_rows
 from processor.sources.remote import is_url
-from processor.sources.split import file_parts, scanner_for, splits
+from processor.sources.split import scanner_for, splits
 from processor.sources.text import InvalidRow, ReadRequest, TextFormat, open_stored
 
 log = logging.getLogger(__name__)

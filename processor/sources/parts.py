@@ -79,6 +79,27 @@ class _Slice(io.RawIOBase):
             super().close()
 
 
+def file_parts(boundaries: list[tuple[int, int]], checked_to_end: bool = False) -> tuple[Part, ...]:
+    """The parts between ``boundaries`` of a file (one part, the whole file, when there are none).
+
+    No boundary follows a quote that breaks the rule, so the parts before the last one have
+    their quotes checked; the last one where the scan found none (``checked_to_end``)."""
+    if not boundaries:
+        return (WHOLE,)
+    starts = [(0, 1), *boundaries]
+    return tuple(
+        Part(
+            index=index,
+            start=start,
+            end=starts[index + 1][0] if index + 1 < len(starts) else None,
+            first_line=line,
+            last=index + 1 == len(starts),
+            quotes_checked=index + 1 < len(starts) or checked_to_end,
+        )
+        for index, (start, line) in enumerate(starts)
+    )
+
+
 def slice_stream(raw: IO[bytes], part: Part, seekable: bool) -> IO[bytes]:
     """``raw`` (opened at its start) narrowed to ``part``: seeked where it can be, else read up to
     the part's start and passed over (a compressed stream)."""

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 
 from processor.records import SourceFile
 from processor.sources.formats import format_of
-from processor.sources.parts import WHOLE, Part
+from processor.sources.parts import Part
 from processor.sources.quotes import BoundaryScanner
 from processor.sources.quotes import splittable_encoding as splittable_encoding
 from processor.sources.read import boundary_quoting
@@ -41,27 +41,6 @@ HELD_BLOCKS = 4
 #: and is held whole by the worker that loads it, so its size bounds the memory of every
 #: process; SPLIT_BYTES only decides whether a compressed file is handed out in blocks at all.
 BLOCK_BYTES = 8 << 20
-
-
-def file_parts(boundaries: list[tuple[int, int]], checked_to_end: bool = False) -> tuple[Part, ...]:
-    """The parts between ``boundaries`` of a file (one part, the whole file, when there are none).
-
-    No boundary follows a quote that breaks the rule, so the parts before the last one have
-    their quotes checked; the last one where the scan found none (``checked_to_end``)."""
-    if not boundaries:
-        return (WHOLE,)
-    starts = [(0, 1), *boundaries]
-    return tuple(
-        Part(
-            index=index,
-            start=start,
-            end=starts[index + 1][0] if index + 1 < len(starts) else None,
-            first_line=line,
-            last=index + 1 == len(starts),
-            quotes_checked=index + 1 < len(starts) or checked_to_end,
-        )
-        for index, (start, line) in enumerate(starts)
-    )
 
 
 def splits(source: SourceFile, fmt: TextFormat, split_bytes: int) -> bool:

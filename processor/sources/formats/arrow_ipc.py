@@ -21,7 +21,7 @@ from processor.errors import SourceError
 from processor.sources.fingerprint import BLOCK_BYTES
 from processor.sources.formats.base import TypedFileFormat
 from processor.sources.formats.parquet import loaded_batch, row_json, seekable_file
-from processor.sources.parts import WHOLE, Part
+from processor.sources.parts import Part, file_parts
 from processor.sources.text import ReadRequest, TextFormat, open_stored
 
 if TYPE_CHECKING:
@@ -77,18 +77,7 @@ def record_batch_parts(source: SourceFile, split_bytes: int) -> tuple[Part, ...]
         if not firsts or at - firsts[-1][0] >= split_bytes:
             firsts.append((0 if index == 0 else at, row))
         row += rows
-    if len(firsts) < 2:
-        return (WHOLE,)
-    return tuple(
-        Part(
-            index=index,
-            start=start,
-            end=firsts[index + 1][0] if index + 1 < len(firsts) else None,
-            first_line=row,
-            last=index + 1 == len(firsts),
-        )
-        for index, (start, row) in enumerate(firsts)
-    )
+    return file_parts(firsts[1:], checked_to_end=True)  # no quotes to check in a typed file
 
 
 def _batches(source: SourceFile, reader: pa.ipc.RecordBatchFileReader, part: Part) -> list[int]:
