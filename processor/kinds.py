@@ -491,7 +491,11 @@ def _fits_decimal(column: ColumnType, values: pa.Array) -> pa.Array:
 
 def _within_digits(values: pa.Array, whole: int, scale: int) -> pa.Array:
     """Whether each plain decimal has at most ``whole`` digits before the point and ``scale``
-    after it (counted from the lengths: a pattern cannot count that far)."""
+    after it (counted from the lengths: a pattern cannot count that far).  No value longer than
+    the smaller of the two: all are (the usual case, found from the lengths alone)."""
+    longest = pc.max(pc.binary_length(values)).as_py()
+    if longest is None or longest <= min(whole, scale):
+        return pa.repeat(True, len(values))
     before, after = decimal_digits(values)
     return pc.and_(pc.less_equal(before, whole), pc.less_equal(after, scale))
 

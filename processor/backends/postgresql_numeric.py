@@ -32,15 +32,16 @@ def numeric_for_copy(values: pa.Array) -> pa.Array:
     numeric's range, is a ValueError: never another value."""
     values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
     text = pc.cast(values, pa.large_string())
-    shaped = pc.fill_null(pc.match_substring_regex(text, DECIMAL_SHAPE), True)
-    if not pc.all(shaped, min_count=0).as_py():
-        raise ValueError("a decimal for binary COPY is not plain decimal text")
     whole, scale = decimal_digits(text)
     most_whole, (fewest, most) = pc.max(whole).as_py() or 0, pc.min_max(scale).values()
     if most_whole > MAX_WHOLE_DIGITS or (most.as_py() or 0) > MAX_SCALE:
         raise ValueError("a decimal has more digits than PostgreSQL's numeric holds")
     if fewest.as_py() == most.as_py() and most_whole + (most.as_py() or 0) <= DECIMAL128_DIGITS:
+        # Arrow's cast refuses text that is no number, and a value its scale would round.
         return pc.cast(text, pa.decimal128(DECIMAL128_DIGITS, most.as_py() or 0))
+    shaped = pc.fill_null(pc.match_substring_regex(text, DECIMAL_SHAPE), True)
+    if not pc.all(shaped, min_count=0).as_py():  # the digits are read from the bytes below
+        raise ValueError("a decimal for binary COPY is not plain decimal text")
     return numeric_binary(text, whole, scale)
 
 
