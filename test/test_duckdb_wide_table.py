@@ -27,9 +27,11 @@ def test_a_700_column_table_loads(db, table, tmp_path, workers):
     report = load(tmp_path / "src", db, table, workers=workers)
     assert report.error is None, report.error
     with duckdb.connect(str(tmp_path / "test.duckdb"), read_only=True) as conn:
-        count, last, first_text, total = conn.execute(
+        found = conn.execute(
             f'SELECT count(*), max("c{COLUMNS - 1}"), min("c0"), sum("c1") FROM "{table}"'
         ).fetchone()
+    assert found is not None
+    count, last, first_text, total = found
     assert count == ROWS
     assert last == (ROWS - 1) * COLUMNS + COLUMNS - 1
     assert first_text == "t0"

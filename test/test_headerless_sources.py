@@ -20,7 +20,7 @@ from test_quotes import rejects_of
 NAMES = ("k", "v")
 
 
-def lines(first: int, count: int, bad: set[int] = frozenset()) -> tuple[str, list[tuple[int, str]]]:
+def lines(first: int, count: int, bad: frozenset[int] = frozenset()) -> tuple[str, list[tuple[int, str]]]:
     """``count`` headerless lines ``k|v`` from ``first``; a line in ``bad`` has a k that is no number."""
     text, rows = [], []
     for k in range(first, first + count):
@@ -37,7 +37,7 @@ def rows_of(db: Database, table: str) -> list[tuple[int, str]]:
 
 
 def test_headerless_gzip_and_zip_members(db, table, tmp_path):
-    first, first_rows = lines(1, 300, bad={7})
+    first, first_rows = lines(1, 300, bad=frozenset({7}))
     second, second_rows = lines(301, 200)
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "a.tbl.gz").write_bytes(gzip.compress(first.encode()))
@@ -72,7 +72,7 @@ def test_headerless_gzip_and_zip_members(db, table, tmp_path):
 
 
 def test_a_headerless_file_split_into_parts_counts_lines_from_its_first(db, table, tmp_path):
-    text, rows = lines(1, 20_000, bad={500, 12_345, 19_999})
+    text, rows = lines(1, 20_000, bad=frozenset({500, 12_345, 19_999}))
     write(tmp_path / "src", "big.tbl", text)
     report = load(
         tmp_path / "src",

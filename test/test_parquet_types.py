@@ -143,7 +143,7 @@ def as_time(value: Any) -> dt.time | None:
     return value
 
 
-def interval_fields(db: Database, table: str, column: str) -> list[tuple[int, int, int] | None]:
+def interval_fields(db: Database, table: str, column: str) -> list[tuple[int, ...] | None]:
     """Each row's interval as (months, days, microseconds), taken apart by the database itself."""
     iv = db.quote(column)
     if db.name == "postgresql":
@@ -404,7 +404,9 @@ def test_existing_columns_bound_the_bytes_and_digits_they_take(db, table, tmp_pa
             2: "column 'vb': '\\\\x61626364' is not bytes (at most 3)",
             3: "column 'fb': '\\\\x00' is not bytes (exactly 2)",
         }
-        expected = [(1, b"\x00\xff\x00", b"\x00\x01", dt.time(1, 2, 3), dt.time(23, 59, 59, 999_999))]
+        expected: list[tuple[Any, ...]] = [
+            (1, b"\x00\xff\x00", b"\x00\x01", dt.time(1, 2, 3), dt.time(23, 59, 59, 999_999))
+        ]
         expected.append((4, None, b"\xff\xff", dt.time(0), None))
     else:  # time(0) keeps no fraction of a second: 01:02:03.5 would be rounded
         assert reasons == {3: "column 't0': '01:02:03.500000' is not a time of day written HH:MM:SS"}

@@ -16,6 +16,7 @@ import json
 import tarfile
 import zipfile
 from pathlib import Path
+from typing import Literal
 
 import pytest
 from conftest import Database
@@ -38,7 +39,7 @@ def zipped(members: dict[str, str]) -> bytes:
     return buffer.getvalue()
 
 
-def tarred(members: dict[str, str], mode: str) -> bytes:
+def tarred(members: dict[str, str], mode: Literal["w", "w:gz", "w:bz2", "w:xz"]) -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode=mode) as archive:
         for name, text in members.items():
