@@ -1051,6 +1051,9 @@ def is_bytes_type(data_type: pa.DataType) -> bool:
 # (64 MiB took a run of SAMPLE_ROWS=0 on a 24 MB file from 265 to 350 MB; a sample of 10,000
 # rows of 94 columns is about two batches).
 BATCH_BYTES = 8 << 20
+# A column of more bytes than this (a sample of SAMPLE_ROWS=0) is classified alone: the fixed
+# cost of its compute calls is nothing beside its values, and joining it would copy it.
+ALONE_BYTES = 1 << 20
 
 
 def classify_columns(columns: Sequence[pa.Array], spelling: Spelling = PLAIN) -> tuple[ColumnProfile, ...]:
@@ -1074,10 +1077,10 @@ def classify_columns(columns: Sequence[pa.Array], spelling: Spelling = PLAIN) ->
     for i, values in enumerate(columns):
         if values.null_count == len(values):
             profiles[i] = ColumnProfile()
-        elif not pa.types.is_string(values.type):
+        elif not pa.types.is_string(values.type) or _text_bytes(values) > ALONE_BYTES:
             profiles[i] = classify(values, spelling)
         else:
-            nbytes = values.buffers()[1].size + (values.buffers()[2].size if values.buffers()[2] else 0)
+            nbytes = _text_bytes(values)
             if batch and size + nbytes > BATCH_BYTES:
                 flush()
                 size = 0
@@ -1086,6 +1089,11 @@ def classify_columns(columns: Sequence[pa.Array], spelling: Spelling = PLAIN) ->
     if batch:
         flush()
     return tuple(p for p in profiles if p is not None)
+
+
+def _text_bytes(values: pa.Array) -> int:
+    """The bytes of a string array's offsets and characters."""
+    return values.buffers()[1].size + (values.buffers()[2].size if values.buffers()[2] else 0)
 
 
 @dataclass
