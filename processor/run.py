@@ -571,7 +571,9 @@ def _plan(
             split_bytes=options.split_bytes if loads else None,
             transform=options.transform,
             measured=not loads,  # the dry run estimates each file's rows
-            quotes=not loads,  # a run's load looks at the sampled rows' quotes as it reads them
+            # A run's load looks at the sampled rows' quotes as it reads them, in the part that
+            # holds the header; a split file's sample may reach into later parts.
+            quotes=not loads or (options.split_bytes is not None and splits(f, fmt, options.split_bytes)),
             spelling=options.spelling,
         )
         for f in files

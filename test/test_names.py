@@ -524,3 +524,38 @@ def test_sqlite_folds_only_ascii_case_in_column_names():
     check_identifiers("t", ["É", "é"], (), sqlite, "a.csv")  # distinct columns to SQLite
     with pytest.raises(SchemaError, match=r"^a\.csv: column 2 .* repeats the name of column 1"):
         check_identifiers("t", ["Name", "name"], (), sqlite, "a.csv")
+
+
+# -- names a CREATE takes for one another ----------------------------------------------------------
+
+# Pairs that some database's CREATE TABLE compares by another rule than its statements find
+# columns by (MariaDB: ``i`` and ``İ`` by sort weight); on the others they are two columns.
+CLASHES = [("i", "İ"), ("e", "É"), ("ss", "ß"), ("ı", "I")]
+
+
+def create_refuses(db: Database, table: str, names: tuple[str, str]) -> bool:
+    """Whether the database itself refuses a table with both names (asked of it, then dropped)."""
+    columns = ", ".join(f"{db.quote(n)} INTEGER" for n in names)
+    try:
+        db.execute(f"CREATE TABLE {db.quote(table)} ({columns})")
+    except sa.exc.DBAPIError:
+        return True
+    db.execute(f"DROP TABLE {db.quote(table)}")
+    return False
+
+
+@pytest.mark.parametrize("names", CLASHES, ids=["-".join(pair) for pair in CLASHES])
+def test_names_the_database_cannot_create_side_by_side_are_exit_4(db, table, tmp_path, names):
+    """A header whose two names the database's CREATE takes for one is a schema error (exit 4)
+    naming the table, before any row is loaded; where the database creates both, both load."""
+    refused = create_refuses(db, f"{table}_probe", names)
+    write(tmp_path / "src", "a.csv", csv_text(["id", *names], [["1", "x", "y"]]))
+    report = load(tmp_path / "src", db, table)
+    if refused:
+        assert exit_code(report) == 4, report.error
+        assert f"table {table!r} cannot be created" in str(report.error)
+        assert not db.exists(table)
+    else:
+        assert report.error is None, report.error
+        assert column_names(db, table) == ["id", *names]
+        assert db.rows(table) == [(1, "x", "y")]

@@ -61,8 +61,10 @@ def test_text_after_a_closing_quote_in_the_sample_is_exit_3(db, table, tmp_path,
         ({"sample_rows": 1}, None),  # line 3 is past a sample of one row: a rejected row
         ({"sample_rows": 0}, 3),  # the sample is every row
         ({"sample_rows": 1, "split_bytes": 64}, None),  # in a later part: a rejected row
+        ({"sample_rows": 0, "split_bytes": 48}, 3),  # in the sample, but in a later part
+        ({"sample_rows": 2, "split_bytes": 48}, 3),
     ],
-    ids=["dry run", "past the sample", "every row sampled", "split"],
+    ids=["dry run", "past the sample", "every row sampled", "split", "split, sampled", "split, in the sample"],
 )
 def test_the_sample_is_the_records_sampling_reads_whatever_the_load_checks(tmp_path, settings, line):
     """The load looks at the sampled records' quotes (sampling leaves them to it): text after a

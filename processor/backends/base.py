@@ -484,3 +484,9 @@ class Backend:
         """Whether the database refused to create a table because its rows could grow larger
         than it allows (the planned columns together, not any one of them)."""
         return False
+
+    @classmethod
+    def names_clash(cls, error: BaseException) -> bool:
+        """Whether the database refused to create a table because it takes two of its column
+        names for one, by a rule other than the one it finds columns by (``fold_name``)."""
+        return False

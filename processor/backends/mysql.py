@@ -53,6 +53,8 @@ TRANSIENT = {1205, 1213}
 # ER_TOO_BIG_ROWSIZE: InnoDB keeps about 20 bytes per text column in a row of at most 8,126, so
 # a table of more than about 380 text columns cannot be created.
 ROW_TOO_WIDE = 1118
+# ER_DUP_FIELDNAME: CREATE TABLE names one column twice.
+DUPLICATE_COLUMN = 1060
 # Collations that compare bytes with no padding, best first (MariaDB, MySQL 8), else PAD SPACE bytes.
 EXACT_COLLATIONS = ("utf8mb4_nopad_bin", "utf8mb4_0900_bin", "utf8mb4_bin")
 # Table and column names hold 64 characters (the dialect reports 255, an alias limit).
@@ -541,6 +543,11 @@ class MySQL(Backend):
     @classmethod
     def row_too_wide(cls, error: BaseException) -> bool:
         return _error_code(error) == ROW_TOO_WIDE
+
+    @classmethod
+    def names_clash(cls, error: BaseException) -> bool:
+        # CREATE compares names by sort weight (``i`` and ``İ`` clash), a statement finds them by case.
+        return _error_code(error) == DUPLICATE_COLUMN
 
 
 def _error_code(error: BaseException) -> int | None:

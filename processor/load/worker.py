@@ -175,7 +175,7 @@ def _profile(task: ProfileTask, context: TaskContext) -> ProfileResult:
         stored = format_of(task.source).row_count(task.source)
         size = size if stored is None else SampleSize(stored, size.text_bytes, whole=True)
     first = 2 if has_header(task.source) else 1
-    _check_quotes(task.source, task.fmt, invalid, _record_number(sample.num_rows, invalid, first))
+    _check_quotes(task.source, task.fmt, invalid, _sample_end(sample.num_rows, task.rows, invalid, first))
     shaped, _ = _shaped(reading, WHOLE, sample, lambda row: _record_number(row, invalid, first))
     # A TRANSFORM returns text (``transform.py``): its columns are typed by the rules of text.
     typed = format_of(task.source).typed and task.transform is None
@@ -455,6 +455,14 @@ def _lines(source: SourceFile, fmt: TextFormat, part: Part, first: int, last: in
     last_start, text = found.get(last, (last, ""))
     end = last_start + text.count("\n")
     return str(start) if start == end else f"{start}-{end}"
+
+
+def _sample_end(sampled: int, wanted: int, invalid: list[InvalidRow], first: int) -> int:
+    """The record number just past a sample of ``sampled`` rows: past its last row where it took
+    the ``wanted`` rows (the reader may have skipped records beyond it), else past every record."""
+    if wanted == 0 or sampled < wanted:
+        return sys.maxsize
+    return _record_number(sampled - 1, invalid, first) + 1
 
 
 def _record_number(valid_index: int, invalid: list[InvalidRow], first: int) -> int:

@@ -142,6 +142,11 @@ def create_staging(
             backend.table(name, plan, primary_key).create(conn)
             receipts_table(name).create(conn)
     except sa.exc.DBAPIError as error:
+        if backend.names_clash(error):
+            raise SchemaError(
+                f"table {target!r} cannot be created: {backend.name} takes two of its column names "
+                f"for one ({describe(error)}); rename one of them (SRC_COLUMNS)"
+            ) from error
         if not backend.row_too_wide(error):
             raise
         raise SchemaError(
