@@ -64,7 +64,7 @@ def test_text_after_a_closing_quote_in_the_sample_is_exit_3(db, table, tmp_path,
         ({"sample_rows": 0, "split_bytes": 48}, 3),  # in the sample, but in a later part
         ({"sample_rows": 2, "split_bytes": 48}, 3),
     ],
-    ids=["dry run", "past the sample", "every row sampled", "split", "split, sampled", "split, in the sample"],
+    ids=["dry run", "past the sample", "every row sampled", "split", "split, all sampled", "split, sampled"],
 )
 def test_the_sample_is_the_records_sampling_reads_whatever_the_load_checks(tmp_path, settings, line):
     """The load looks at the sampled records' quotes (sampling leaves them to it): text after a
