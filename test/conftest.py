@@ -169,7 +169,7 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
 DUCKDB_IN_FAST_SUBSET = {"test_contract.py", "test_api.py", "test_merge.py", "test_type_widening.py"}
 # Files whose ``db`` tests are about where the bytes come from (a pipe, an object store), not about
 # the database: their SQLite case stays in the fast subset, the servers' cases run in the whole suite.
-SQLITE_ONLY_IN_FAST_SUBSET = {"test_pipe_source.py", "test_object_storage.py"}
+SQLITE_ONLY_IN_FAST_SUBSET = {"test_pipe_source.py", "test_pipe_archive.py", "test_object_storage.py"}
 
 
 @pytest.hookimpl(tryfirst=True)  # before -m "not slow" deselects

@@ -102,7 +102,8 @@ def test_each_failure_raises_its_error_and_leaves_the_target(
     for name, text in files.items():
         write(folder, name, text)
     keywords = {
-        k: v.format(hook=hook_file(tmp_path)) if isinstance(v, str) else v for k, v in keywords.items()
+        "rejects_path": tmp_path / "rejects.csv",  # not the default, beside the current folder
+        **{k: v.format(hook=hook_file(tmp_path)) if isinstance(v, str) else v for k, v in keywords.items()},
     }
 
     def fail() -> None:

@@ -117,6 +117,7 @@ def tables(draw: st.DrawFn) -> list[pa.Array]:
     return draw(st.lists(columns(rows), min_size=1, max_size=8))
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(tables(), st.sampled_from(SPELLINGS))
 def test_batched_profiles_equal_per_column(table: list[pa.Array], spelling: Spelling) -> None:

@@ -18,6 +18,7 @@ import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 import yaml
 from conftest import ROOT, SERVERS, need_server, unavailable, user_env, write
@@ -89,6 +90,7 @@ def _run_as_image_user(uid: int, app: Path, folder: Path, env: dict[str, str]) -
     )
 
 
+@pytest.mark.slow
 def test_the_readme_reports_folder_takes_the_report_and_the_rejects_of_its_uid():
     """The README's `install -d -o 10001 ...` run for real (as root; else for this test's own
     uid, which it can give a folder): the importer run as that uid writes the report and the

@@ -75,7 +75,7 @@ def fill(frame):
 """
 
 
-@pytest.mark.parametrize("workers", ["1", "2"])
+@pytest.mark.parametrize("workers", [pytest.param("1", marks=pytest.mark.slow), "2"])
 def test_a_duckdb_file_whose_disk_fills_is_exit_12_naming_it(tmp_path, cli, workers):
     write(tmp_path / "src", "a.csv", "n\n1\n2\n")
     module = write(tmp_path, "fill.py", FILL_WAL)

@@ -14,7 +14,7 @@ COLUMNS = 120  # each a column of blocks DuckDB builds at once: far beyond 8 MB
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-@pytest.mark.parametrize("files", [1, 3])
+@pytest.mark.parametrize("files", [1, pytest.param(3, marks=pytest.mark.slow)])
 def test_a_refused_chunk_fails_the_run_and_leaves_the_target(tmp_path, workers, files):
     path = tmp_path / "test.duckdb"
     with duckdb.connect(str(path)) as conn:

@@ -69,7 +69,7 @@ def connections() -> Iterator[list[str]]:
         sa.event.remove(sa.Engine, "connect", count)
 
 
-@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("workers", [pytest.param(1, marks=pytest.mark.slow), 2])
 def test_the_file_is_opened_once_for_the_load_however_many_chunks(
     tmp_path: Path, duck: Database, table: str, connections: list[str], workers: int
 ) -> None:

@@ -330,13 +330,49 @@ LINE_2 = "line 2 is longer than 256 MiB"
         # 1 MiB of gzip holding one record of 1 GiB
         ("one.csv.gz", b"a\n", 1 << 30, b"\n1\n", "128MiB", TOO_LARGE.format(line=1), ARROW_RSS),
         # past the sample, in a .gz handed out in blocks
-        ("late.csv.gz", ROWS_BEFORE, 300 << 20, b"\n1\n", "1MiB", TOO_LARGE.format(line=300_001), ARROW_RSS),
+        pytest.param(
+            "late.csv.gz",
+            ROWS_BEFORE,
+            300 << 20,
+            b"\n1\n",
+            "1MiB",
+            TOO_LARGE.format(line=300_001),
+            ARROW_RSS,
+            marks=pytest.mark.slow,
+        ),
         # uncompressed, loaded in parts
-        ("plain.csv", ROWS_BEFORE, 300 << 20, b"\n1\n", "128MiB", TOO_LARGE.format(line=300_001), ARROW_RSS),
+        pytest.param(
+            "plain.csv",
+            ROWS_BEFORE,
+            300 << 20,
+            b"\n1\n",
+            "128MiB",
+            TOO_LARGE.format(line=300_001),
+            ARROW_RSS,
+            marks=pytest.mark.slow,
+        ),
         # the header
-        ("head.csv.gz", b"", 300 << 20, b"\n1\n", "128MiB", "line 1 is longer than 256 MiB", LINES_RSS),
+        pytest.param(
+            "head.csv.gz",
+            b"",
+            300 << 20,
+            b"\n1\n",
+            "128MiB",
+            "line 1 is longer than 256 MiB",
+            LINES_RSS,
+            marks=pytest.mark.slow,
+        ),
         # an NDJSON line
-        ("big.ndjson.gz", b'{"a": 1}\n{"a": "', 300 << 20, b'"}\n', "128MiB", LINE_2, LINES_RSS),
+        pytest.param(
+            "big.ndjson.gz",
+            b'{"a": 1}\n{"a": "',
+            300 << 20,
+            b'"}\n',
+            "128MiB",
+            LINE_2,
+            LINES_RSS,
+            marks=pytest.mark.slow,
+        ),
     ],
     ids=["1 GiB in 1 MiB of gzip", "compressed, in blocks", "plain, in parts", "header", "ndjson"],
 )

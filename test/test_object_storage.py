@@ -375,6 +375,7 @@ def test_wrong_credentials_are_one_line_and_status_3_and_never_shown(tmp_path, s
     assert report  # the report was written, without the secret
 
 
+@pytest.mark.slow
 def test_no_credentials_at_all_is_one_line_and_status_3(tmp_path, s3):
     bucket = s3.bucket()
     s3.put(bucket, "p/a.csv", "id\n1\n")
@@ -678,6 +679,7 @@ def test_a_server_that_ignores_ranges_cannot_have_a_file_split(table, tmp_path, 
     assert loaded(db, table) == expected(rows)
 
 
+@pytest.mark.slow
 def test_a_missing_http_file_is_one_line_and_status_3(tmp_path, http):
     _served, base = http
     code, _out, err, _report = run_cli({"SRC_DATA_FOLDER": f"{base}/nothing.csv"}, tmp_path)

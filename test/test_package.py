@@ -118,6 +118,7 @@ def test_the_report_and_the_json_summary_carry_the_version(cli, tmp_path):
     assert (written["status"], written["rows"], written["version"]) == ("ok", 3, VERSION)
 
 
+@pytest.mark.slow
 def test_a_sqlite_only_install_needs_no_other_driver_and_no_dask(tmp_path):
     """Every optional module blocked (in the pool's processes too): the import into SQLite runs."""
     env = user_env(**without(tmp_path / "site", OPTIONAL))
@@ -145,7 +146,7 @@ def test_a_sqlite_only_install_needs_no_other_driver_and_no_dask(tmp_path):
             "mysql://loader:secret@db.example.org/epc", {}, "MySQLdb", "mysql", marks=pytest.mark.slow
         ),
         pytest.param("duckdb:///{tmp}/x.duckdb", {}, "duckdb_engine", "duckdb", marks=pytest.mark.slow),
-        ("sqlite:///{tmp}/x.db", {"EXECUTOR": "dask"}, "dask", "dask"),
+        pytest.param("sqlite:///{tmp}/x.db", {"EXECUTOR": "dask"}, "dask", "dask", marks=pytest.mark.slow),
     ],
 )
 def test_a_missing_driver_or_dask_is_one_line_naming_its_extra(

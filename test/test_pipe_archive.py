@@ -66,7 +66,13 @@ def table_rows(db: Database, table: str) -> list[tuple[int, str | None]]:
     return [(int(i), n) for i, n in rows]
 
 
-@pytest.mark.parametrize("name", sorted(ARCHIVES))
+@pytest.mark.parametrize(
+    "name",
+    [
+        n if n in ("data.zip", "data.tar.gz") else pytest.param(n, marks=pytest.mark.slow)
+        for n in sorted(ARCHIVES)
+    ],
+)
 def test_a_piped_archives_members_are_loaded_as_a_local_archives(tmp_path, name):
     db = Database("sqlite", f"sqlite:///{tmp_path / 'o.db'}")
     report = tmp_path / "report.json"

@@ -62,7 +62,7 @@ def scanned(data: bytes, step: int, quoting: str, seed: int) -> BoundaryScanner:
     return scanner
 
 
-@pytest.mark.parametrize("quoting", ["csv", "none"])
+@pytest.mark.parametrize("quoting", ["csv", pytest.param("none", marks=pytest.mark.slow)])
 def test_every_split_point_gives_the_whole_files_records_and_lines(tmp_path, quoting):
     """With every part size from 1 byte up, the parts' rows are the file's rows in order, and
     their rejected rows' lines are the file's lines."""

@@ -116,7 +116,7 @@ def slow(frame):
 """
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("signum", [signal.SIGINT, pytest.param(signal.SIGTERM, marks=pytest.mark.slow)])
 def test_a_real_signal_during_a_transform_stays_exit_130(tmp_path, signum):
     write(tmp_path / "src", "a.csv", "k,v\n1,slow\n")
     module = write(tmp_path, "user.py", SLOW)
