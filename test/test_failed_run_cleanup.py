@@ -322,59 +322,40 @@ def write_record(path: Path, before: bytes, record: int, after: bytes) -> None:
 ROWS_BEFORE = b"a\n" + b"".join(b"%d\n" % i for i in range(300_000))
 TOO_LARGE = "a record after line {line} is larger than 256 MiB, or a quote there is never closed"
 LINE_2 = "line 2 is longer than 256 MiB"
+TOO_LARGE_LATE = TOO_LARGE.format(line=300_001)
+LARGE, END = 300 << 20, b"\n1\n"  # a record over the limit, and the line after it
+
+
+# Each case's id, and its file: name, the bytes before the record, the record's size, the bytes
+# after it, SPLIT_BYTES, the message and the memory bound.  The fast subset runs the first.
+RECORD_CASES = {
+    # 1 MiB of gzip holding one record of 1 GiB
+    "1 GiB in 1 MiB of gzip": (
+        "one.csv.gz",
+        b"a\n",
+        1 << 30,
+        END,
+        "128MiB",
+        TOO_LARGE.format(line=1),
+        ARROW_RSS,
+    ),
+    # past the sample, in a .gz handed out in blocks
+    "compressed, in blocks": ("late.csv.gz", ROWS_BEFORE, LARGE, END, "1MiB", TOO_LARGE_LATE, ARROW_RSS),
+    # uncompressed, loaded in parts
+    "plain, in parts": ("plain.csv", ROWS_BEFORE, LARGE, END, "128MiB", TOO_LARGE_LATE, ARROW_RSS),
+    # the header
+    "header": ("head.csv.gz", b"", LARGE, END, "128MiB", "line 1 is longer than 256 MiB", LINES_RSS),
+    # an NDJSON line
+    "ndjson": ("big.ndjson.gz", b'{"a": 1}\n{"a": "', LARGE, b'"}\n', "128MiB", LINE_2, LINES_RSS),
+}
 
 
 @pytest.mark.parametrize(
     ("name", "before", "record", "after", "split", "message", "bound"),
     [
-        # 1 MiB of gzip holding one record of 1 GiB
-        ("one.csv.gz", b"a\n", 1 << 30, b"\n1\n", "128MiB", TOO_LARGE.format(line=1), ARROW_RSS),
-        # past the sample, in a .gz handed out in blocks
-        pytest.param(
-            "late.csv.gz",
-            ROWS_BEFORE,
-            300 << 20,
-            b"\n1\n",
-            "1MiB",
-            TOO_LARGE.format(line=300_001),
-            ARROW_RSS,
-            marks=pytest.mark.slow,
-        ),
-        # uncompressed, loaded in parts
-        pytest.param(
-            "plain.csv",
-            ROWS_BEFORE,
-            300 << 20,
-            b"\n1\n",
-            "128MiB",
-            TOO_LARGE.format(line=300_001),
-            ARROW_RSS,
-            marks=pytest.mark.slow,
-        ),
-        # the header
-        pytest.param(
-            "head.csv.gz",
-            b"",
-            300 << 20,
-            b"\n1\n",
-            "128MiB",
-            "line 1 is longer than 256 MiB",
-            LINES_RSS,
-            marks=pytest.mark.slow,
-        ),
-        # an NDJSON line
-        pytest.param(
-            "big.ndjson.gz",
-            b'{"a": 1}\n{"a": "',
-            300 << 20,
-            b'"}\n',
-            "128MiB",
-            LINE_2,
-            LINES_RSS,
-            marks=pytest.mark.slow,
-        ),
+        pytest.param(*case, id=name, marks=() if number == 0 else pytest.mark.slow)
+        for number, (name, case) in enumerate(RECORD_CASES.items())
     ],
-    ids=["1 GiB in 1 MiB of gzip", "compressed, in blocks", "plain, in parts", "header", "ndjson"],
 )
 def test_a_record_over_the_limit_is_exit_3_with_bounded_memory(
     tmp_path, name, before, record, after, split, message, bound
