@@ -83,6 +83,16 @@ def test_the_sample_is_the_records_sampling_reads_whatever_the_load_checks(tmp_p
     assert nothing_written(db, "t")
 
 
+def test_a_dry_run_looks_only_at_its_samples_quotes(tmp_path):
+    """The dry run's sample of one row ends at line 2: the glued line 3, which the reader took
+    in the same block, is past it (the dry run reads no further, so it says nothing of it)."""
+    db = Database("sqlite", f"sqlite:///{tmp_path / 'test.db'}")
+    write(tmp_path / "src", "title.basics.tsv", IMDB)
+    report = load(tmp_path / "src", db, "t", src_file_name="*.tsv", dry_run=True, sample_rows=1)
+    assert report.error is None, report.error
+    assert nothing_written(db, "t")
+
+
 def test_imdb_with_src_quoting_none_keeps_the_quotes(db, table, tmp_path):
     write(tmp_path / "src", "title.basics.tsv", IMDB)
     report = load(tmp_path / "src", db, table, src_file_name="*.tsv", src_quoting="none")
