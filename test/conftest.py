@@ -259,6 +259,20 @@ def settings(folder: Path, db: Database, table: str, **overrides: Any) -> Settin
     return Settings(**values)
 
 
+def parts_read(monkeypatch: pytest.MonkeyPatch, format_class: Any) -> list[int]:
+    """The index of each part ``format_class`` reads in this process (all of them with one
+    worker), as its ``read_batches`` is called."""
+    read: list[int] = []
+    reader = format_class.read_batches
+
+    def spy(self: Any, source: Any, fmt: Any, request: Any) -> Any:
+        read.append(request.part.index)
+        return reader(self, source, fmt, request)
+
+    monkeypatch.setattr(format_class, "read_batches", spy)
+    return read
+
+
 def load(folder: Path, db: Database, table: str, **overrides: Any) -> RunReport:
     """Run the importer in-process and return its report (errors are in ``report.error``)."""
     return run_import(settings(folder, db, table, **overrides))

@@ -15,7 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.ipc as ipc
 import pytest
-from conftest import Database, load
+from conftest import Database, load, parts_read
 from test_quotes import rejects_of
 
 from processor.sources.discover import discover_files
@@ -65,14 +65,7 @@ def test_the_parts_of_an_ipc_file_are_runs_of_its_record_batches(tmp_path):
 @pytest.mark.parametrize("workers", [1, 3])
 def test_a_large_ipc_file_loads_every_row_once_in_parts(tmp_path, table, workers, monkeypatch):
     db = Database("sqlite", f"sqlite:///{tmp_path / 'g.db'}")
-    read_parts: list[int] = []  # the parts read in this process (all of them with one worker)
-    reader = ArrowIpcFormat.read_batches
-
-    def spy(self, source, fmt, request):
-        read_parts.append(request.part.index)
-        return reader(self, source, fmt, request)
-
-    monkeypatch.setattr(ArrowIpcFormat, "read_batches", spy)
+    read_parts = parts_read(monkeypatch, ArrowIpcFormat)
     ids = list(range(1, 2001))
     values = [math.nan if i in (7, 1950) else i / 4 for i in ids]  # rejects in the first and the last part
     write_ipc(tmp_path / "src" / "big.arrow", pa.table({"id": pa.array(ids), "v": pa.array(values)}), 100)

@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import Database, load, user_env
+from conftest import Database, load, parts_read, user_env
 from test_quotes import rejects_of
 
 from processor.sources.formats.parquet import ParquetFormat
@@ -379,14 +379,7 @@ def test_parquet_suffixes_are_found_by_discovery(tmp_path, table, name):
 @pytest.mark.parametrize("workers", [1, 2])
 def test_a_large_parquet_file_is_loaded_in_parts_of_whole_row_groups(tmp_path, table, workers, monkeypatch):
     db = Database("sqlite", f"sqlite:///{tmp_path / 'g.db'}")
-    read_parts: list[int] = []  # the parts read in this process (all of them with one worker)
-    reader = ParquetFormat.read_batches
-
-    def spy(self, source, fmt, request):
-        read_parts.append(request.part.index)
-        return reader(self, source, fmt, request)
-
-    monkeypatch.setattr(ParquetFormat, "read_batches", spy)
+    read_parts = parts_read(monkeypatch, ParquetFormat)
     ids = list(range(1, 1001))
     values = [math.nan if i in (7, 950) else i / 4 for i in ids]  # rejects in the first and a late part
     path = write_parquet(
