@@ -21,23 +21,34 @@ Writer = Callable[[Any, Any, list[str], Iterable[tuple[Any, ...]]], int]
 @dataclass(frozen=True)
 class WriteMethod:
     """A writer, whether it binds the Python rows of ``data_iter`` (else it reads the Arrow
-    chunk), and what it does in words (the write path a dry run names)."""
+    chunk), and what it does in words (the write path a dry run names).  ``streams``: it also
+    takes a ``RecordBatchReader`` for the chunk, reading many chunks in one statement
+    (``backends/stream.py``)."""
 
     write: Writer
     takes_rows: bool
     label: str
+    streams: bool = False
 
 
 @dataclass(frozen=True)
 class ArrowChunk:
-    """Stands in for pandas' SQLTable: the target table's name and the rows to append."""
+    """Stands in for pandas' SQLTable: the target table's name and the rows to append (a
+    stream of chunks, for a writer that ``streams``)."""
 
     name: str
-    arrow: pa.Table
+    arrow: pa.Table | pa.RecordBatchReader
 
 
 def arrow_of(pd_table: Any) -> pa.Table:
     """The chunk's rows as an Arrow table, whichever caller handed them over."""
+    rows = arrow_or_stream_of(pd_table)
+    assert isinstance(rows, pa.Table), "a stream of chunks for a writer that does not stream"
+    return rows
+
+
+def arrow_or_stream_of(pd_table: Any) -> pa.Table | pa.RecordBatchReader:
+    """The chunk's rows as an Arrow table, or the stream of chunks (``WriteMethod.streams``)."""
     if isinstance(pd_table, ArrowChunk):
         return pd_table.arrow
     return pa.Table.from_pandas(pd_table.frame, preserve_index=False)

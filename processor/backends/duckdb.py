@@ -16,10 +16,11 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Dialect, Engine
 
 from processor.backends.carry import Carried, Dependent, Index
-from processor.backends.chunk import WriteMethod, arrow_of
+from processor.backends.chunk import WriteMethod, arrow_or_stream_of
 from processor.backends.duckdb_types import GENERATED, refused
 from processor.backends.duckdb_types import column_type as duckdb_column_type
 from processor.backends.embedded import ASCII_UPPER, Embedded
+from processor.backends.freed_memory import give_back_freed_memory
 from processor.backends.names import NamedType, quoted
 from processor.backends.typemap import TypeMap
 from processor.backends.writers import HeldWriter
@@ -157,13 +158,16 @@ class DuckDB(Embedded):
             dbapi_connection.execute(f"SET schema = '{literal}'")
 
     def writer(self) -> WriteMethod:
-        return WriteMethod(insert_arrow, takes_rows=False, label="INSERT ... SELECT from the Arrow chunk")
+        return WriteMethod(
+            insert_arrow, takes_rows=False, label="INSERT ... SELECT from the Arrow chunk", streams=True
+        )
 
     def held_writer(self, staging: str, plan: TablePlan, key: Sequence[str] = ()) -> HeldWriter:
         """The load's chunks in one transaction (``ROWS_PER_COMMIT``); each alone under a
         PRIMARY_KEY, so that a refused chunk's key is looked for in what was committed."""
         rows = 0 if key else ROWS_PER_COMMIT
         setup = self.writing_setup(plan)
+        give_back_freed_memory()  # this process appends every chunk (``freed_memory``)
         return HeldWriter(self.engine, self.writer(), staging, plan.names, rows_per_commit=rows, setup=setup)
 
     def writing_setup(self, plan: TablePlan) -> tuple[str, ...]:
@@ -284,11 +288,12 @@ def _config() -> dict[str, Any]:
 
 
 def insert_arrow(pd_table: Any, conn: Any, keys: list[str], data_iter: Iterable[tuple[Any, ...]]) -> int:
-    """Insert the chunk with one statement that reads the Arrow table directly."""
+    """Insert the chunk (or a stream of chunks) with one statement that reads the Arrow data
+    directly."""
     # DuckDB resolves an unknown table name to the Python variable of that name in the calling
     # frame (a "replacement scan").  register() would do the same, but DuckDB refuses it while
     # pandas' table-exists query, run through duckdb_engine, still holds an open result.
-    _import_chunk = arrow_of(pd_table)  # read by name in the SQL below
+    _import_chunk = arrow_or_stream_of(pd_table)  # read by name in the SQL below
     duck = conn.connection.dbapi_connection
     (count,) = duck.execute(_insert_sql(conn.dialect, pd_table.name, tuple(keys))).fetchone()
     return count

@@ -35,6 +35,7 @@ from sqlalchemy import exc
 from sqlalchemy.engine import Connection, Engine
 
 from processor.backends.chunk import ArrowChunk, WriteMethod, python_rows
+from processor.backends.stream import ArrowStream
 
 
 @dataclass(frozen=True)
@@ -283,7 +284,8 @@ class HeldWriter:
     Chunks are appended in transactions of about ``rows_per_commit`` rows (0: one per chunk;
     None: one for the whole load), so that the database stores them as it does a bulk load's
     (DuckDB writes full row groups straight to the file, compressed once); ``finish`` commits
-    the rest.  Any failure rolls the open
+    the rest.  With one for the whole load, a writer that ``streams`` appends every chunk in one
+    statement (``stream.py``).  Any failure rolls the open
     transaction back and refuses every later chunk: the run is failing, and drops the staging
     table (with ``rows_per_commit`` 0, only the refused chunk is rolled back, as a task's own
     writer's is).  It is the staging table's only writer in this run, so the receipts are kept here,
@@ -305,6 +307,9 @@ class HeldWriter:
         self._staging = staging
         self._keys = list(names)
         self._rows_per_commit = rows_per_commit
+        # One statement for the whole load's chunks, where the writer reads an Arrow stream.
+        self._streams = rows_per_commit is None and method.streams
+        self._stream: ArrowStream | None = None
         self._touch = (
             f"SELECT 1 FROM {engine.dialect.identifier_preparer.quote_identifier(staging)} WHERE 1 = 0"
         )
@@ -337,7 +342,10 @@ class HeldWriter:
                 if self._transaction is None:
                     self._transaction = conn.begin()
                     conn.exec_driver_sql(self._touch).close()
-                self._method.write(ArrowChunk(self._staging, prepared), conn, self._keys, ())
+                if self._streams:
+                    self._stream_of(conn, prepared.schema).append(prepared)
+                else:
+                    self._method.write(ArrowChunk(self._staging, prepared), conn, self._keys, ())
                 self._pending += prepared.num_rows
                 if self._rows_per_commit is not None and self._pending >= self._rows_per_commit:
                     self._commit()
@@ -391,7 +399,25 @@ class HeldWriter:
             self.opened += 1
         return self._conn
 
+    def _stream_of(self, conn: Connection, schema: pa.Schema) -> ArrowStream:
+        """The running statement, or a new one for chunks of another Arrow schema."""
+        if self._stream is not None and not self._stream.schema.equals(schema):
+            self._end_stream()
+        if self._stream is None or self._stream.ended:
+
+            def run(reader: pa.RecordBatchReader) -> None:
+                self._method.write(ArrowChunk(self._staging, reader), conn, self._keys, ())
+
+            self._stream = ArrowStream(schema, run)
+        return self._stream
+
+    def _end_stream(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            stream.end()
+
     def _commit(self) -> None:
+        self._end_stream()
         transaction, self._transaction = self._transaction, None
         self._pending = 0
         transaction.commit()
@@ -407,6 +433,8 @@ class HeldWriter:
 
     def _fail(self, why: str) -> None:
         self._failed = why
+        with contextlib.suppress(*self.errors, exc.SQLAlchemyError):
+            self._end_stream()  # its rows are rolled back with the transaction
         transaction, self._transaction = self._transaction, None
         if transaction is not None:
             with contextlib.suppress(*self.errors, exc.SQLAlchemyError):

@@ -158,9 +158,6 @@ class _Server:
             threading.Thread(target=self._serve, args=(conn,), name="hand-off-task", daemon=True).start()
 
     def _serve(self, conn: Connection) -> None:
-        # Each chunk is received into this thread's one buffer (grown to the largest chunk), not
-        # into a new 5 MB bytes object per chunk, which the allocator's arenas would keep.
-        buffer = bytearray()
         with conn:
             try:
                 if not hmac.compare_digest(conn.recv_bytes(64), self.hand_off.authkey):
@@ -171,11 +168,13 @@ class _Server:
                 try:
                     request = conn.recv()
                     if request[0] == "write":
-                        size = request[2]
-                        if len(buffer) < size:
-                            buffer = bytearray(size)
+                        # A buffer of Arrow's own allocator, not a 5 MB bytes object per chunk,
+                        # which Python's allocator's arenas would keep; the chunk's columns are
+                        # views of it, freed once the database has taken them.
+                        buffer = pa.allocate_buffer(request[2])
                         conn.recv_bytes_into(buffer)
-                        chunk = pa.ipc.open_stream(pa.py_buffer(buffer)[:size]).read_all()
+                        chunk = pa.ipc.open_stream(buffer).read_all()
+                        del buffer
                 except (EOFError, OSError, pa.ArrowInvalid):
                     return  # the task closed its writer (or its process ended, mid-chunk)
                 try:
