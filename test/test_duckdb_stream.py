@@ -13,6 +13,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 import sqlalchemy as sa
+from conftest import Database, load, write
 
 from processor.backends.chunk import WriteMethod
 from processor.backends.duckdb import insert_arrow
@@ -97,3 +98,27 @@ def test_an_aborted_load_leaves_the_table_as_it_was(database: Path) -> None:
     with pytest.raises(WriterStopped, match="the run is failing"):
         held.write(pa.table({"n": [3], "label": ["z"]}), Receipt(0, 1))
     assert stored(database) == [(0, "before")]
+
+
+def test_a_load_smaller_than_a_row_group_commits_beyond_the_writers_memory(tmp_path: Path) -> None:
+    """DuckDB keeps a load of fewer rows than a row group (122,880) in memory until its commit:
+    2,000 rows of 47 texts of 1,100 characters (100 MB) failed to commit within the writer's
+    memory (126 MB for 94 columns), before the commit was given the transaction's bytes."""
+    columns, rows = 94, 2_000
+    header = ["id"] + [f"n{c}" if c % 2 else f"t{c}" for c in range(1, columns)]
+
+    def value(row: int, column: int) -> str:
+        return str(row * column) if column % 2 else f"{row:05d}/{column:02d} é " + "text " * 218
+
+    folder = tmp_path / "src"
+    lines = [",".join([str(row)] + [value(row, c) for c in range(1, columns)]) for row in range(rows)]
+    write(folder, "wide.csv", ",".join(header) + "\n" + "\n".join(lines) + "\n")
+    database = Database("duckdb", f"duckdb:///{tmp_path / 'wide.duckdb'}")
+    report = load(folder, database, "wide", workers=2)
+    assert report.error is None, report.error
+    with duckdb.connect(str(tmp_path / "wide.duckdb"), read_only=True) as conn:
+        assert conn.execute("SELECT count(*) FROM wide").fetchone() == (rows,)
+        for row in (0, 1_234, rows - 1):
+            stored_row = conn.execute("SELECT * FROM wide WHERE id = ?", [row]).fetchone()
+            assert stored_row is not None
+            assert [str(v) for v in stored_row[1:]] == [value(row, c) for c in range(1, columns)]

@@ -285,7 +285,8 @@ class HeldWriter:
     None: one for the whole load), so that the database stores them as it does a bulk load's
     (DuckDB writes full row groups straight to the file, compressed once); ``finish`` commits
     the rest.  With one for the whole load, a writer that ``streams`` appends every chunk in one
-    statement (``stream.py``).  Any failure rolls the open
+    statement (``stream.py``).  ``setup`` runs as the connection opens; ``commit_setup(bytes)``
+    before each commit, given the Arrow bytes of the rows the transaction holds.  Any failure rolls the open
     transaction back and refuses every later chunk: the run is failing, and drops the staging
     table (with ``rows_per_commit`` 0, only the refused chunk is rolled back, as a task's own
     writer's is).  It is the staging table's only writer in this run, so the receipts are kept here,
@@ -300,9 +301,11 @@ class HeldWriter:
         names: Sequence[str],
         rows_per_commit: int | None = 0,
         setup: Sequence[str] = (),
+        commit_setup: Callable[[int], Sequence[str]] | None = None,
     ) -> None:
         self._engine = engine
         self._setup = tuple(setup)
+        self._commit_setup = commit_setup
         self._method = method
         self._staging = staging
         self._keys = list(names)
@@ -317,6 +320,7 @@ class HeldWriter:
         self._conn: Connection | None = None
         self._transaction: Any = None
         self._pending = 0  # rows in the open transaction
+        self._pending_bytes = 0  # and their Arrow bytes
         self._seen: set[Receipt] = set()
         self._failed: str | None = None
         #: How many times the database was opened for writing (once per load).
@@ -347,6 +351,7 @@ class HeldWriter:
                 else:
                     self._method.write(ArrowChunk(self._staging, prepared), conn, self._keys, ())
                 self._pending += prepared.num_rows
+                self._pending_bytes += prepared.nbytes
                 if self._rows_per_commit is not None and self._pending >= self._rows_per_commit:
                     self._commit()
             except BaseException as error:
@@ -418,14 +423,17 @@ class HeldWriter:
 
     def _commit(self) -> None:
         self._end_stream()
+        if self._commit_setup is not None and self._conn is not None:
+            for statement in self._commit_setup(self._pending_bytes):
+                self._conn.exec_driver_sql(statement)
         transaction, self._transaction = self._transaction, None
-        self._pending = 0
+        self._pending = self._pending_bytes = 0
         transaction.commit()
 
     def _drop_chunk(self) -> None:
         """Roll back the refused chunk's own transaction; a failed connection is not reused."""
         transaction, self._transaction = self._transaction, None
-        self._pending = 0
+        self._pending = self._pending_bytes = 0
         if transaction is not None:
             with contextlib.suppress(*self.errors, exc.SQLAlchemyError):
                 transaction.rollback()
