@@ -35,10 +35,10 @@ class ArrowStream:
         self.schema = schema
         self._handed: queue.SimpleQueue[pa.Table | None] = queue.SimpleQueue()
         self._answers: queue.SimpleQueue[str | BaseException] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._execute, args=(run,), name="arrow-stream", daemon=True)
-        self._thread.start()
         #: The statement has ended (failed, or ``end`` was called): it takes no more chunks.
         self.ended = False
+        self._thread = threading.Thread(target=self._execute, args=(run,), name="arrow-stream", daemon=True)
+        self._thread.start()
 
     def append(self, chunk: pa.Table) -> None:
         """Hand ``chunk`` to the statement; raise the database's error if it failed meanwhile."""
