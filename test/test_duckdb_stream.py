@@ -101,6 +101,7 @@ def test_an_aborted_load_leaves_the_table_as_it_was(database: Path) -> None:
     assert stored(database) == [(0, "before")]
 
 
+@pytest.mark.slow  # 100 MB of text
 def test_a_load_smaller_than_a_row_group_commits_beyond_the_writers_memory(tmp_path: Path) -> None:
     """DuckDB keeps a load of fewer rows than a row group (122,880) in memory until its commit:
     2,000 rows of 47 texts of 1,100 characters (100 MB) failed to commit within the writer's
