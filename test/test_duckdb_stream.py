@@ -1,8 +1,10 @@
 """DuckDB's one writer appends a whole load in one INSERT that reads the chunks as an Arrow stream.
 
 ``processor/backends/stream.py``: the statement runs in a thread of its own over the chunks
-handed to ``HeldWriter.write``; each chunk's answer is given once DuckDB has taken it, or is the
-error DuckDB failed with on it.  Oracles read the file with DuckDB's own driver.
+handed to ``HeldWriter.write``; a chunk is answered once DuckDB asks for the rows after it, and
+an error of the statement is the answer to whichever call is waiting then.  Oracles read what
+is committed through another connection (the writer's DuckDB instance may hold the file) or,
+once the run is over, with DuckDB's own driver.
 """
 
 from __future__ import annotations
