@@ -29,6 +29,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from processor.shapes import canonical_integers, decimal_shapes, text_bytes
+
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 INT_PATTERN = r"^(0|-?[1-9][0-9]*)$"
 INT64_DIGITS = 18  # every integer with at most this many digits fits in 64 bits
@@ -36,7 +38,6 @@ INT64_DIGITS = 18  # every integer with at most this many digits fits in 64 bits
 FLOAT_SHAPE_RE = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 ZERO_RE = re.compile(r"0(\.0+)?([eE][-+]?[0-9]+)?")  # a spelling of zero without a sign
 DECIMAL_SHAPE = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$"
-NEGATIVE_ZERO = r"^-0(\.0+)?$"
 # A plain decimal (``DECIMAL_SHAPE``) of at most this many characters has no more digits than a
 # float gives back unchanged (DBL_DIG and FLT_DIG), and stays in the range where they hold.
 FLOAT_DIGITS = {64: 15, 32: 6}
@@ -366,21 +367,35 @@ def _matches(values: pa.Array, pattern: str) -> pa.Array:
     return pc.match_substring_regex(values, pattern)
 
 
-def _fits_integer(column: ColumnType, values: pa.Array) -> pa.Array:
+def _matching(values: pa.Array, pattern: str) -> np.ndarray:
+    """``_matches`` as numpy booleans, a null matching nothing."""
+    return pc.fill_null(_matches(values, pattern), False).to_numpy(zero_copy_only=False)
+
+
+def _mask(fits: np.ndarray, nulls: np.ndarray | None) -> pa.Array | None:
+    """The fit mask of the values ``fits`` marks and the nulls; None where every value fits."""
+    if nulls is not None:
+        fits = fits | nulls
+    return None if fits.all() else pa.array(fits)
+
+
+def _fits_integer(column: ColumnType, values: pa.Array) -> pa.Array | None:
     """Integers written as ``INT_PATTERN`` says, within the column's range.
 
-    Where Arrow parses every value as a 64-bit integer, the values are those it prints back the
-    same (no ``007``, ``+5`` or ``-0``): two casts cost less than the pattern and the length
-    checks; otherwise the pattern decides."""
+    Where Arrow parses every value as a 64-bit integer, the values are those written as they
+    print (no ``007``, ``-0`` or ``0x1F``: ``shapes.canonical_integers``), which costs less than
+    the pattern and the length checks; otherwise the pattern decides."""
     try:
         numbers = pc.cast(values, pa.int64())
     except pa.ArrowInvalid:
         return _spelled_integer(column, values)
-    ok = pc.equal(pc.cast(numbers, pa.string()), values)
+    text = text_bytes(values)
+    ok = canonical_integers(text)
     if (column.low, column.high) != (INT64_MIN, INT64_MAX):
         high = min(column.high, INT64_MAX)  # the numbers are 64-bit signed here
-        ok = pc.and_(ok, pc.and_(pc.greater_equal(numbers, column.low), pc.less_equal(numbers, high)))
-    return pc.fill_null(ok, True)
+        exact = pc.fill_null(numbers, 0).to_numpy()
+        ok &= (exact >= column.low) & (exact <= high)
+    return _mask(ok, text.nulls)
 
 
 def _spelled_integer(column: ColumnType, values: pa.Array) -> pa.Array:
@@ -409,29 +424,31 @@ def _fits_float(column: ColumnType, values: pa.Array) -> pa.Array:
     found with one pattern and a length; the rest (exponents, long digit strings, anything
     else) are decided one by one in Python.
     """
-    plain = _matches(values, DECIMAL_SHAPE)
-    fast = pc.and_(plain, pc.less_equal(pc.utf8_length(values), FLOAT_DIGITS[column.bits]))
+    text = text_bytes(values)
+    shapes = decimal_shapes(text)
+    fast = shapes.plain & (text.lengths <= FLOAT_DIGITS[column.bits])
     if column.precision is not None and column.scale is not None:
         # Printed with ``scale`` decimals, a value has up to ``precision`` digits: only where
         # the float holds that many does every value of the bounds read back unchanged.
         shape = _bounded_decimal_shape(column.precision, column.scale)
         short = column.precision <= FLOAT_DIGITS[column.bits]
-        fast = pc.and_(fast, _matches(values, shape)) if short else pc.and_(fast, False)
-    ok = pc.and_(fast, pc.invert(_negative_zero(values)))
-    slow = pc.invert(pc.fill_null(fast, True))
-    if pc.any(slow).as_py():
+        fast &= _matching(values, shape) if short else False
+    ok = fast & ~shapes.negative_zero
+    slow = ~fast if text.nulls is None else ~fast & ~text.nulls
+    if slow.any():
         exact = _float32_exact if column.bits == 32 else _float64_exact
         if column.precision is not None:  # the database prints fewer digits than a float has
             exact = functools.partial(_printed, column)
-        ok = pc.or_(ok, _python_mask(values, slow, exact))
-    return _not_negative(column, values, pc.fill_null(ok, True))
+        ok |= _python_mask(values, pa.array(slow), exact).to_numpy(zero_copy_only=False)
+    return _not_negative(column, values, _mask(ok, text.nulls))
 
 
-def _not_negative(column: ColumnType, values: pa.Array, fits: pa.Array) -> pa.Array:
+def _not_negative(column: ColumnType, values: pa.Array, fits: pa.Array | None) -> pa.Array | None:
     """``fits`` without the values written with a minus sign, where the column takes none."""
     if not column.nonnegative:
         return fits
-    return pc.and_(fits, pc.invert(pc.fill_null(pc.starts_with(values, "-"), False)))
+    unsigned = pc.invert(pc.fill_null(pc.starts_with(values, "-"), False))
+    return unsigned if fits is None else pc.and_(fits, unsigned)
 
 
 def _printed(column: ColumnType, text: str) -> bool:
@@ -455,11 +472,6 @@ def _printed(column: ColumnType, text: str) -> bool:
     return Decimal(f"{stored:.{column.scale}f}") == number
 
 
-def _negative_zero(values: pa.Array) -> pa.Array:
-    """Per value: is it a zero written with a sign (``-0``, ``-0.00``)?"""
-    return _matches(values, NEGATIVE_ZERO)
-
-
 def _float64_exact(text: str) -> bool:
     if not FLOAT_SHAPE_RE.fullmatch(text):
         return False
@@ -480,13 +492,15 @@ def _float32_exact(text: str) -> bool:
     return bool(np.isfinite(number)) and Decimal(shortest) == Decimal(text)
 
 
-def _fits_decimal(column: ColumnType, values: pa.Array) -> pa.Array:
-    ok = pc.and_(_matches(values, DECIMAL_SHAPE), pc.invert(_negative_zero(values)))
+def _fits_decimal(column: ColumnType, values: pa.Array) -> pa.Array | None:
+    text = text_bytes(values)
+    shapes = decimal_shapes(text)
+    ok = shapes.plain & ~shapes.negative_zero
     if column.precision is not None:
-        ok = pc.and_(ok, _matches(values, _bounded_decimal_shape(column.precision, column.scale or 0)))
+        ok &= _matching(values, _bounded_decimal_shape(column.precision, column.scale or 0))
     elif column.digit_limits is not None:
-        ok = pc.and_(ok, _within_digits(values, *column.digit_limits))
-    return _not_negative(column, values, pc.fill_null(ok, True))
+        ok &= pc.fill_null(_within_digits(values, *column.digit_limits), False).to_numpy(zero_copy_only=False)
+    return _not_negative(column, values, _mask(ok, text.nulls))
 
 
 def _within_digits(values: pa.Array, whole: int, scale: int) -> pa.Array:
@@ -884,8 +898,8 @@ def _first_misfit(values: pa.Array, kinds: tuple[ColumnType, ...]) -> str | None
     that a misfit among them spares a scan of all."""
     for part in (values.slice(0, CLASSIFY_PREFIX), values):
         masks = [column.fit_mask(part) for column in kinds]
-        if any(mask is None for mask in masks):  # a kind that holds any text
-            return None
+        if any(mask is None for mask in masks):  # a kind holds every value of the part
+            continue
         fits = functools.reduce(pc.or_, masks)
         if not pc.all(fits).as_py():
             return str(part[pc.index(fits, False).as_py()].as_py())
@@ -1139,8 +1153,8 @@ def _first_misfits(columns: Sequence[pa.Array], kinds: tuple[ColumnType, ...]) -
             break
         joined = _Joined.of([columns[i] if whole else columns[i].slice(0, CLASSIFY_PREFIX) for i in pending])
         masks = [column.fit_mask(joined.values) for column in kinds]
-        if any(mask is None for mask in masks):  # a kind that holds any text
-            return found
+        if any(mask is None for mask in masks):  # a kind holds every value tried
+            continue
         fits = pc.fill_null(functools.reduce(pc.or_, masks), True)
         misfit = ~fits.to_numpy(zero_copy_only=False)
         for i, position in zip(pending, joined.first(misfit), strict=True):

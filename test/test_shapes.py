@@ -1,0 +1,96 @@
+"""Numbers' shapes read off a text column's bytes (``processor/shapes.py``) against Python's
+own reading of each value: a regular expression of the documented rule, ``int`` and
+``Decimal``, value by value.  Arrays come sliced, chunked, with nulls and as ``large_string``,
+as Arrow hands them to the checks."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from processor.kinds import DECIMAL, INTEGER, ColumnType
+from processor.shapes import canonical_integers, decimal_shapes, text_bytes
+
+PLAIN = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?")
+SIGNED_ZERO = re.compile(r"-0(\.0+)?")
+
+EDGES = ["1.", ".5", "-", "-.5", "0.", "00.5", "-0", "-0.0", "0.0", "1.2.3", "1-2", "--1", "+1", "", "é1"]
+NUMBERISH = st.one_of(st.text(alphabet="-+0123456789.xXeE é", max_size=10), st.sampled_from(EDGES))
+INTEGERISH = st.one_of(
+    st.integers(-(2**63), 2**63 - 1).map(str),
+    st.sampled_from(["0", "-0", "00", "007", "-07", "0x1F", "0X0", "9", "-9", "10"]),
+)
+
+
+def _arrays(values: list[str | None], skip: int, large: bool, split: int) -> pa.Array | pa.ChunkedArray:
+    """``values`` as Arrow may hold them: after ``skip`` leading values (a slice), in two chunks
+    (``split``), as ``large_string``."""
+    array = pa.array(["9", *values] if skip else values, pa.large_string() if large else pa.string())
+    if skip:
+        array = array.slice(1)
+    if 0 < split < len(array):
+        return pa.chunked_array([array.slice(0, split), array.slice(split)])
+    return array
+
+
+ARRAYS = dict(skip=st.integers(0, 1), large=st.booleans(), split=st.integers(0, 5))
+
+
+@settings(deadline=None)
+@given(values=st.lists(st.one_of(st.none(), NUMBERISH), max_size=40), **ARRAYS)
+def test_plain_decimals_and_signed_zeros_as_python_reads_them(values, skip, large, split):
+    shapes = decimal_shapes(text_bytes(_arrays(values, skip, large, split)))
+    assert shapes.plain.tolist() == [v is not None and PLAIN.fullmatch(v) is not None for v in values]
+    expected = [v is not None and SIGNED_ZERO.fullmatch(v) is not None for v in values]
+    assert shapes.negative_zero.tolist() == expected
+
+
+@settings(deadline=None)
+@given(values=st.lists(st.one_of(st.none(), INTEGERISH), max_size=40), **ARRAYS)
+def test_integers_written_as_they_print(values, skip, large, split):
+    text = text_bytes(_arrays(values, skip, large, split))
+    canonical = canonical_integers(text)
+    if text.nulls is not None:
+        canonical |= text.nulls
+    expected = [v is None or (re.fullmatch(r"-?[0-9]+", v) is not None and str(int(v)) == v) for v in values]
+    assert canonical.tolist() == expected
+
+
+def _fits(column: ColumnType, array: pa.Array | pa.ChunkedArray) -> list[bool]:
+    mask = column.fit_mask(array)
+    return [True] * len(array) if mask is None else pc.fill_null(mask, True).to_pylist()
+
+
+@settings(deadline=None)
+@given(values=st.lists(st.one_of(st.none(), INTEGERISH, NUMBERISH), max_size=40), **ARRAYS)
+def test_an_integer_column_holds_what_python_reads_back_the_same(values, skip, large, split):
+    def holds(v: str | None) -> bool:
+        if v is None:
+            return True
+        return re.fullmatch(r"-?[0-9]+", v) is not None and str(int(v)) == v and -(2**63) <= int(v) < 2**63
+
+    assert _fits(INTEGER, _arrays(values, skip, large, split)) == [holds(v) for v in values]
+
+
+@settings(deadline=None)
+@given(values=st.lists(st.one_of(st.none(), NUMBERISH), max_size=40), **ARRAYS)
+def test_a_decimal_column_holds_plain_decimals_but_a_signed_zero(values, skip, large, split):
+    def holds(v: str | None) -> bool:
+        if v is None:
+            return True
+        return PLAIN.fullmatch(v) is not None and not (v.startswith("-") and Decimal(v) == 0)
+
+    assert _fits(DECIMAL, _arrays(values, skip, large, split)) == [holds(v) for v in values]
+
+
+def test_a_column_of_nulls_and_an_empty_one():
+    for array in (pa.array([None, None], pa.string()), pa.array([], pa.string())):
+        text = text_bytes(array)
+        assert not decimal_shapes(text).plain.any()
+        assert _fits(INTEGER, array) == [True] * len(array)
+        assert _fits(DECIMAL, array) == [True] * len(array)
