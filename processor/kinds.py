@@ -29,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from processor.shapes import canonical_integers, decimal_shapes, text_bytes
+from processor.shapes import Bytes, Decimals, canonical_integers, decimal_shapes, text_bytes
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 INT_PATTERN = r"^(0|-?[1-9][0-9]*)$"
@@ -38,6 +38,7 @@ INT64_DIGITS = 18  # every integer with at most this many digits fits in 64 bits
 FLOAT_SHAPE_RE = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 ZERO_RE = re.compile(r"0(\.0+)?([eE][-+]?[0-9]+)?")  # a spelling of zero without a sign
 DECIMAL_SHAPE = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$"
+NEGATIVE_ZERO = r"^-0(\.0+)?$"
 # A plain decimal (``DECIMAL_SHAPE``) of at most this many characters has no more digits than a
 # float gives back unchanged (DBL_DIG and FLT_DIG), and stays in the range where they hold.
 FLOAT_DIGITS = {64: 15, 32: 6}
@@ -425,7 +426,7 @@ def _fits_float(column: ColumnType, values: pa.Array) -> pa.Array:
     else) are decided one by one in Python.
     """
     text = text_bytes(values)
-    shapes = decimal_shapes(text)
+    shapes = _decimal_shapes(values, text)
     fast = shapes.plain & (text.lengths <= FLOAT_DIGITS[column.bits])
     if column.precision is not None and column.scale is not None:
         # Printed with ``scale`` decimals, a value has up to ``precision`` digits: only where
@@ -449,6 +450,14 @@ def _not_negative(column: ColumnType, values: pa.Array, fits: pa.Array | None) -
         return fits
     unsigned = pc.invert(pc.fill_null(pc.starts_with(values, "-"), False))
     return unsigned if fits is None else pc.and_(fits, unsigned)
+
+
+def _decimal_shapes(values: pa.Array, text: Bytes) -> Decimals:
+    """``shapes.decimal_shapes``, or where it leaves a column of text to them, the patterns'."""
+    found = decimal_shapes(text)
+    if found is not None:
+        return found
+    return Decimals(_matching(values, DECIMAL_SHAPE), _matching(values, NEGATIVE_ZERO))
 
 
 def _printed(column: ColumnType, text: str) -> bool:
@@ -494,7 +503,7 @@ def _float32_exact(text: str) -> bool:
 
 def _fits_decimal(column: ColumnType, values: pa.Array) -> pa.Array | None:
     text = text_bytes(values)
-    shapes = decimal_shapes(text)
+    shapes = _decimal_shapes(values, text)
     ok = shapes.plain & ~shapes.negative_zero
     if column.precision is not None:
         ok &= _matching(values, _bounded_decimal_shape(column.precision, column.scale or 0))

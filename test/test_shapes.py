@@ -19,8 +19,18 @@ from processor.shapes import canonical_integers, decimal_shapes, text_bytes
 PLAIN = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?")
 SIGNED_ZERO = re.compile(r"-0(\.0+)?")
 
+DIGITS = list("0123456789")
 EDGES = ["1.", ".5", "-", "-.5", "0.", "00.5", "-0", "-0.0", "0.0", "1.2.3", "1-2", "--1", "+1", "", "é1"]
-NUMBERISH = st.one_of(st.text(alphabet="-+0123456789.xXeE é", max_size=10), st.sampled_from(EDGES))
+ALPHABET = "-+0123456789.xXeE é"
+NUMBERISH = st.one_of(st.text(alphabet=ALPHABET, max_size=10), st.sampled_from(EDGES))
+# Values that begin and end with a digit, as a number column's do: read off their bytes.
+MIDDLES = st.one_of(st.text(alphabet=ALPHABET, max_size=8), st.sampled_from(["0.", ".", ".2.", "-"]))
+NUMBER_ENDED = st.builds(
+    lambda sign, first, rest: f"{sign}{first}{rest}",
+    st.sampled_from(["", "-"]),
+    st.sampled_from(DIGITS),
+    st.one_of(st.just(""), st.builds(lambda middle, last: middle + last, MIDDLES, st.sampled_from(DIGITS))),
+)
 INTEGERISH = st.one_of(
     st.integers(-(2**63), 2**63 - 1).map(str),
     st.sampled_from(["0", "-0", "00", "007", "-07", "0x1F", "0X0", "9", "-9", "10"]),
@@ -42,12 +52,21 @@ ARRAYS = dict(skip=st.integers(0, 1), large=st.booleans(), split=st.integers(0, 
 
 
 @settings(deadline=None)
-@given(values=st.lists(st.one_of(st.none(), NUMBERISH), max_size=40), **ARRAYS)
+@given(values=st.lists(st.one_of(st.none(), NUMBER_ENDED), max_size=40), **ARRAYS)
 def test_plain_decimals_and_signed_zeros_as_python_reads_them(values, skip, large, split):
     shapes = decimal_shapes(text_bytes(_arrays(values, skip, large, split)))
+    assert shapes is not None
     assert shapes.plain.tolist() == [v is not None and PLAIN.fullmatch(v) is not None for v in values]
     expected = [v is not None and SIGNED_ZERO.fullmatch(v) is not None for v in values]
     assert shapes.negative_zero.tolist() == expected
+
+
+@settings(deadline=None)
+@given(values=st.lists(st.one_of(st.none(), NUMBER_ENDED, NUMBERISH), min_size=1, max_size=40), **ARRAYS)
+def test_a_column_of_text_is_left_to_the_patterns(values, skip, large, split):
+    ended = [v is None or re.fullmatch(r"-?[0-9](.*[0-9])?", v, re.DOTALL) is not None for v in values]
+    shapes = decimal_shapes(text_bytes(_arrays(values, skip, large, split)))
+    assert (shapes is not None) == all(ended)
 
 
 @settings(deadline=None)
@@ -78,7 +97,7 @@ def test_an_integer_column_holds_what_python_reads_back_the_same(values, skip, l
 
 
 @settings(deadline=None)
-@given(values=st.lists(st.one_of(st.none(), NUMBERISH), max_size=40), **ARRAYS)
+@given(values=st.lists(st.one_of(st.none(), NUMBER_ENDED, NUMBERISH), max_size=40), **ARRAYS)
 def test_a_decimal_column_holds_plain_decimals_but_a_signed_zero(values, skip, large, split):
     def holds(v: str | None) -> bool:
         if v is None:
@@ -90,7 +109,8 @@ def test_a_decimal_column_holds_plain_decimals_but_a_signed_zero(values, skip, l
 
 def test_a_column_of_nulls_and_an_empty_one():
     for array in (pa.array([None, None], pa.string()), pa.array([], pa.string())):
-        text = text_bytes(array)
-        assert not decimal_shapes(text).plain.any()
+        shapes = decimal_shapes(text_bytes(array))
+        assert shapes is not None
+        assert not shapes.plain.any()
         assert _fits(INTEGER, array) == [True] * len(array)
         assert _fits(DECIMAL, array) == [True] * len(array)
