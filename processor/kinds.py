@@ -29,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from processor.shapes import Bytes, Decimals, canonical_integers, decimal_shapes, text_bytes
+from processor.shapes import Bytes, Decimals, bytes_of, canonical_integers, decimal_shapes
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 INT_PATTERN = r"^(0|-?[1-9][0-9]*)$"
@@ -390,7 +390,7 @@ def _fits_integer(column: ColumnType, values: pa.Array) -> pa.Array | None:
         numbers = pc.cast(values, pa.int64())
     except pa.ArrowInvalid:
         return _spelled_integer(column, values)
-    text = text_bytes(values)
+    text = bytes_of(values)
     ok = canonical_integers(text)
     if (column.low, column.high) != (INT64_MIN, INT64_MAX):
         high = min(column.high, INT64_MAX)  # the numbers are 64-bit signed here
@@ -425,7 +425,7 @@ def _fits_float(column: ColumnType, values: pa.Array) -> pa.Array:
     found with one pattern and a length; the rest (exponents, long digit strings, anything
     else) are decided one by one in Python.
     """
-    text = text_bytes(values)
+    text = bytes_of(values)
     shapes = _decimal_shapes(values, text)
     fast = shapes.plain & (text.lengths <= FLOAT_DIGITS[column.bits])
     if column.precision is not None and column.scale is not None:
@@ -502,7 +502,7 @@ def _float32_exact(text: str) -> bool:
 
 
 def _fits_decimal(column: ColumnType, values: pa.Array) -> pa.Array | None:
-    text = text_bytes(values)
+    text = bytes_of(values)
     shapes = _decimal_shapes(values, text)
     ok = shapes.plain & ~shapes.negative_zero
     if column.precision is not None:

@@ -34,7 +34,7 @@ class Bytes:
         return self.ends - self.starts
 
 
-def text_bytes(values: pa.Array | pa.ChunkedArray) -> Bytes:
+def bytes_of(values: pa.Array | pa.ChunkedArray) -> Bytes:
     """The bytes of a text array (a chunked one's chunks joined, where it has several)."""
     if isinstance(values, pa.ChunkedArray):
         values = values.chunk(0) if values.num_chunks == 1 else values.combine_chunks()

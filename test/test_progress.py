@@ -15,9 +15,12 @@ import sys
 import termios
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from conftest import ROOT, user_env, write
 from tqdm import tqdm
+
+from processor.load.worker import text_bytes
 
 INDEX = ROOT / "index.py"
 HEADER = "id,name,amount\n"
@@ -158,3 +161,13 @@ def test_json_logs_every_line_the_summary_included(folder, tmp_path):
     assert invalid.returncode == 2
     [line] = [json.loads(line) for line in invalid.stderr.splitlines()]
     assert line["message"] == "PROGRESS_SECONDS must be a positive number of seconds, got 'soon'"
+
+
+def test_a_chunks_text_bytes_are_its_values_bytes_and_a_separator_per_field():
+    """The progress of a chunk: its text values' UTF-8 bytes (a sliced, two-chunk column with a
+    null included), counted here in Python, and one byte per field."""
+    words = ["ab", None, "cdé", "x", "", "fgh"]
+    column = pa.chunked_array([pa.array(words[:3]), pa.array(words[3:])])
+    chunk = pa.table({"word": column, "n": list(range(6))}).slice(1, 4)
+    expected = sum(len(w.encode()) for w in words[1:5] if w is not None) + 4 * 2
+    assert text_bytes(chunk) == expected

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from processor.kinds import DECIMAL, INTEGER, ColumnType
-from processor.shapes import canonical_integers, decimal_shapes, text_bytes
+from processor.shapes import bytes_of, canonical_integers, decimal_shapes
 
 PLAIN = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?")
 SIGNED_ZERO = re.compile(r"-0(\.0+)?")
@@ -54,7 +54,7 @@ ARRAYS = dict(skip=st.integers(0, 1), large=st.booleans(), split=st.integers(0, 
 @settings(deadline=None)
 @given(values=st.lists(st.one_of(st.none(), NUMBER_ENDED), max_size=40), **ARRAYS)
 def test_plain_decimals_and_signed_zeros_as_python_reads_them(values, skip, large, split):
-    shapes = decimal_shapes(text_bytes(_arrays(values, skip, large, split)))
+    shapes = decimal_shapes(bytes_of(_arrays(values, skip, large, split)))
     assert shapes is not None
     assert shapes.plain.tolist() == [v is not None and PLAIN.fullmatch(v) is not None for v in values]
     expected = [v is not None and SIGNED_ZERO.fullmatch(v) is not None for v in values]
@@ -65,14 +65,14 @@ def test_plain_decimals_and_signed_zeros_as_python_reads_them(values, skip, larg
 @given(values=st.lists(st.one_of(st.none(), NUMBER_ENDED, NUMBERISH), min_size=1, max_size=40), **ARRAYS)
 def test_a_column_of_text_is_left_to_the_patterns(values, skip, large, split):
     ended = [v is None or re.fullmatch(r"-?[0-9](.*[0-9])?", v, re.DOTALL) is not None for v in values]
-    shapes = decimal_shapes(text_bytes(_arrays(values, skip, large, split)))
+    shapes = decimal_shapes(bytes_of(_arrays(values, skip, large, split)))
     assert (shapes is not None) == all(ended)
 
 
 @settings(deadline=None)
 @given(values=st.lists(st.one_of(st.none(), INTEGERISH), max_size=40), **ARRAYS)
 def test_integers_written_as_they_print(values, skip, large, split):
-    text = text_bytes(_arrays(values, skip, large, split))
+    text = bytes_of(_arrays(values, skip, large, split))
     canonical = canonical_integers(text)
     if text.nulls is not None:
         canonical |= text.nulls
@@ -109,7 +109,7 @@ def test_a_decimal_column_holds_plain_decimals_but_a_signed_zero(values, skip, l
 
 def test_a_column_of_nulls_and_an_empty_one():
     for array in (pa.array([None, None], pa.string()), pa.array([], pa.string())):
-        shapes = decimal_shapes(text_bytes(array))
+        shapes = decimal_shapes(bytes_of(array))
         assert shapes is not None
         assert not shapes.plain.any()
         assert _fits(INTEGER, array) == [True] * len(array)
