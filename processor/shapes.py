@@ -15,14 +15,16 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-ZERO, ONE, NINE, MINUS, POINT = (ord(c) for c in "019-.")
+ZERO, NINE, MINUS, POINT = (ord(c) for c in "09-.")
+#: Bytes before the values in ``Bytes.data`` (a running count can look one byte before any
+#: value) and after them (a value's first two can be read where it has fewer).
+BEFORE, AFTER = 1, 2
 
 
 @dataclass(frozen=True)
 class Bytes:
     """One text array's bytes, its values' first and end positions in them, and which are
-    null (None: none is).  Two bytes of padding follow the values, so that a value's first two
-    bytes can be read even where it has fewer."""
+    null (None: none is); the bytes are padded with zeros (``BEFORE``, ``AFTER``)."""
 
     data: np.ndarray
     starts: np.ndarray
@@ -45,10 +47,10 @@ def bytes_of(values: pa.Array | pa.ChunkedArray) -> Bytes:
     count = len(values)
     positions = np.frombuffer(offsets, dtype=width)[values.offset : values.offset + count + 1]
     first, last = int(positions[0]), int(positions[-1])
-    padded = np.zeros(last - first + 2, dtype=np.uint8)
+    padded = np.zeros(BEFORE + last - first + AFTER, dtype=np.uint8)
     if data is not None and last > first:
-        padded[: last - first] = np.frombuffer(data, dtype=np.uint8)[first:last]
-    positions = positions.astype(np.int64) - first
+        padded[BEFORE : BEFORE + last - first] = np.frombuffer(data, dtype=np.uint8)[first:last]
+    positions = positions.astype(np.int64) - first + BEFORE
     nulls = None
     if values.null_count:
         bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
@@ -57,9 +59,11 @@ def bytes_of(values: pa.Array | pa.ChunkedArray) -> Bytes:
 
 
 def _per_value(text: Bytes, flags: np.ndarray) -> np.ndarray:
-    """How many of each value's bytes ``flags`` marks."""
-    running = np.concatenate(([0], np.cumsum(flags, dtype=np.int64)))
-    return running[text.ends] - running[text.starts]
+    """How many of each value's bytes ``flags`` (one per byte of ``text.data``) marks: a running
+    count read at each value's last byte and at the byte before its first (32-bit where it
+    fits: four bytes for each byte of text, where a sample's joined columns may hold 10 MB)."""
+    running = np.cumsum(flags, dtype=np.int32 if len(flags) < 2**31 else np.int64)
+    return running[text.ends - 1] - running[text.starts - 1]
 
 
 def _is_digit(data: np.ndarray) -> np.ndarray:

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -85,26 +86,22 @@ def _fits(column: ColumnType, array: pa.Array | pa.ChunkedArray) -> list[bool]:
     return [True] * len(array) if mask is None else pc.fill_null(mask, True).to_pylist()
 
 
+def _an_integer(v: str) -> bool:
+    """What an integer column holds: a 64-bit integer written as Python prints it."""
+    return re.fullmatch(r"-?[0-9]+", v) is not None and str(int(v)) == v and -(2**63) <= int(v) < 2**63
+
+
+def _a_decimal(v: str) -> bool:
+    """What a decimal column holds: a plain decimal, but a zero with a minus sign."""
+    return PLAIN.fullmatch(v) is not None and not (v.startswith("-") and Decimal(v) == 0)
+
+
+@pytest.mark.parametrize(("column", "holds"), [(INTEGER, _an_integer), (DECIMAL, _a_decimal)])
 @settings(deadline=None)
-@given(values=st.lists(st.one_of(st.none(), INTEGERISH, NUMBERISH), max_size=40), **ARRAYS)
-def test_an_integer_column_holds_what_python_reads_back_the_same(values, skip, large, split):
-    def holds(v: str | None) -> bool:
-        if v is None:
-            return True
-        return re.fullmatch(r"-?[0-9]+", v) is not None and str(int(v)) == v and -(2**63) <= int(v) < 2**63
-
-    assert _fits(INTEGER, _arrays(values, skip, large, split)) == [holds(v) for v in values]
-
-
-@settings(deadline=None)
-@given(values=st.lists(st.one_of(st.none(), NUMBER_ENDED, NUMBERISH), max_size=40), **ARRAYS)
-def test_a_decimal_column_holds_plain_decimals_but_a_signed_zero(values, skip, large, split):
-    def holds(v: str | None) -> bool:
-        if v is None:
-            return True
-        return PLAIN.fullmatch(v) is not None and not (v.startswith("-") and Decimal(v) == 0)
-
-    assert _fits(DECIMAL, _arrays(values, skip, large, split)) == [holds(v) for v in values]
+@given(values=st.lists(st.one_of(st.none(), INTEGERISH, NUMBER_ENDED, NUMBERISH), max_size=40), **ARRAYS)
+def test_a_number_column_holds_what_python_reads_exactly(column, holds, values, skip, large, split):
+    fits = _fits(column, _arrays(values, skip, large, split))
+    assert fits == [v is None or holds(v) for v in values]
 
 
 def test_a_column_of_nulls_and_an_empty_one():
