@@ -418,12 +418,12 @@ def _within(low: int, high: int, text: str) -> bool:
     return low <= int(text) <= high
 
 
-def _fits_float(column: ColumnType, values: pa.Array) -> pa.Array:
+def _fits_float(column: ColumnType, values: pa.Array) -> pa.Array | None:
     """Decimals whose shortest float representation is the same number; zero only unsigned.
 
     Most values are plain decimals of a few digits, which every float gives back: those are
-    found with one pattern and a length; the rest (exponents, long digit strings, anything
-    else) are decided one by one in Python.
+    found by their shape (``DECIMAL_SHAPE``, read off the bytes) and length; the rest
+    (exponents, long digit strings, anything else) are decided one by one in Python.
     """
     text = bytes_of(values)
     shapes = _decimal_shapes(values, text)
