@@ -13,8 +13,9 @@ import pyarrow.compute as pc
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_kinds import float_gives_back  # numpy's shortest digits, exact fractions
 
-from processor.kinds import DECIMAL, INTEGER, ColumnType
+from processor.kinds import DECIMAL, FLOAT, INTEGER, ColumnType
 from processor.shapes import bytes_of, canonical_integers, decimal_shapes
 
 PLAIN = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?")
@@ -96,7 +97,9 @@ def _a_decimal(v: str) -> bool:
     return PLAIN.fullmatch(v) is not None and not (v.startswith("-") and Decimal(v) == 0)
 
 
-@pytest.mark.parametrize(("column", "holds"), [(INTEGER, _an_integer), (DECIMAL, _a_decimal)])
+@pytest.mark.parametrize(
+    ("column", "holds"), [(INTEGER, _an_integer), (DECIMAL, _a_decimal), (FLOAT, float_gives_back)]
+)
 @settings(deadline=None)
 @given(values=st.lists(st.one_of(st.none(), INTEGERISH, NUMBER_ENDED, NUMBERISH), max_size=40), **ARRAYS)
 def test_a_number_column_holds_what_python_reads_exactly(column, holds, values, skip, large, split):
