@@ -700,8 +700,7 @@ def _executor(
         run_id=run_id,
         secrets=settings.secrets,
     )
-    workers = settings.workers if settings.executor == "dask" else min(settings.workers, tasks)
-    return make_executor(settings.executor, workers, setup, settings.dask_scheduler)
+    return make_executor(settings.executor, settings.workers, setup, settings.dask_scheduler, tasks)
 
 
 def _profiled_names(files: list[SourceFile], profiles: dict[str, ProfileResult]) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from conftest import Database, load, write
 from test_progress import HEADER, _rows
 
@@ -164,3 +165,22 @@ def test_report_settings_hide_the_password(tmp_path):
     assert "secret" not in text
     assert shown["DEST_SQL"] == "postgresql+psycopg2://u:***@h/db?sslpassword=***"
     assert shown["NOTIFY_URL"] == "https://hook:***@example.org/***"
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+def test_one_file_with_two_workers_is_loaded_by_a_pool_worker(db, table, tmp_path):
+    """One file of one part and WORKERS=2: a pool of one, not the run's own process, so SQLite's
+    rows go through the workers' ADBC driver (the run's process would write them with
+    ``executemany``); the report names the path, and the rows are the file's."""
+    src = tmp_path / "src"
+    write(src, "only.csv", HEADER + _rows(0, 30))
+    report_path = tmp_path / "report.json"
+    report = load(src, db, table, workers=2, report_path=report_path)
+    assert report.error is None, report.error
+    assert json.loads(report_path.read_text())["write_path"] == [
+        "bulk ingest from Arrow (ADBC SQLite driver)"
+    ]
+    stored = sorted(db.rows(table), key=lambda row: int(row[0]))
+    assert [(int(r[0]), r[1], Decimal(str(r[2]))) for r in stored] == [
+        (i, f"name {i}", Decimal(i) + Decimal("0.25")) for i in range(30)
+    ]
