@@ -132,6 +132,21 @@ def test_compressed_blocks_are_the_files_records(tmp_path):
     assert blocks[-2].first_line == 1 + len(line_breaks)
 
 
+def test_a_compressed_file_goes_out_in_blocks_of_at_most_4_mib(tmp_path):
+    """With the default SPLIT_BYTES, each block a task carries (and the run and its worker hold
+    whole) is at most 4 MiB and a record, as the README says: the memory of every process."""
+    line = b"1234567890," * 9 + b"end\n"  # 103 bytes
+    data = b"a,b,c,d,e,f,g,h,i,j\n" + line * (9 * (1 << 20) // len(line))
+    path = write(tmp_path, "big.csv.gz", gzip.compress(data, compresslevel=1))
+    source = discover_files(path.parent, "big.csv.gz", None)[0]
+    blocks = list(stream_blocks(source, TextFormat(), 128 << 20))
+    sizes = [len(b.data or b"") for b in blocks]
+    assert all(size <= (4 << 20) + len(line) for size in sizes), sizes
+    assert all(size > (4 << 20) - len(line) for size in sizes[:-1]), sizes
+    assert len(blocks) == 3  # 9 MiB of text
+    assert b"".join(b.data or b"" for b in blocks) == data
+
+
 def test_a_file_no_larger_than_a_part_is_whole():
     assert file_parts([]) == (WHOLE,)
 
