@@ -1214,9 +1214,7 @@ def _classify_batch(columns: Sequence[pa.Array], spelling: Spelling) -> list[Col
         floats_asked, _first_misfits([columns[i] for i in floats_asked], (floats_,)), strict=True
     ):
         not_float[i] = misfit
-    everything = _Joined.of(columns)
-    valid = everything.values.is_valid().to_numpy(zero_copy_only=False)
-    examples = [everything.text(p) for p in everything.first(valid)]
+    examples = [_first_value(values) for values in columns]  # each holds a value
     not_date: list[str | None] = [examples[i] if decimal[i] else None for i in range(n)]
     dates_asked = [i for i in range(n) if not decimal[i]]
     for i, misfit in zip(

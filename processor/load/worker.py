@@ -146,8 +146,15 @@ def _guarded(fn: Callable[..., T], *args: Any) -> T:
 
 
 def profile(task: ProfileTask, context: TaskContext) -> ProfileResult:
-    """Sample and fingerprint one file, and find where to split it if it is large."""
-    return _guarded(_profile, task, context)
+    """Sample and fingerprint one file, and find where to split it if it is large.
+
+    Arrow's allocator keeps what a sample freed for later allocations: given back after each
+    sample, a worker's peak is its load's alone, not its samples' with its load's on top (a
+    worker of the benchmark's 16 files into PostgreSQL: 193-212 MB instead of 214-240 MB)."""
+    try:
+        return _guarded(_profile, task, context)
+    finally:
+        pa.default_memory_pool().release_unused()
 
 
 def _profile(task: ProfileTask, context: TaskContext) -> ProfileResult:
