@@ -203,6 +203,30 @@ def test_quote_faults_and_the_byte_check_agree_with_python_csv_in_strict_mode():
             assert check.suspect or refused is None, text
 
 
+def test_the_byte_check_says_the_same_however_the_bytes_are_fed():
+    """Fed in two pieces split anywhere, or byte by byte (a piece ending in a quote or not, or
+    one byte long), the check finds what it finds in the text fed whole, which the test above
+    holds to Python's csv module."""
+    import itertools
+
+    from processor.sources.quotes import QuoteCheck
+
+    def suspect(pieces: list[bytes]) -> bool:
+        check = QuoteCheck(",")
+        for piece in pieces:
+            check.feed(piece)
+        check.finish()
+        return check.suspect
+
+    for size in range(1, 7):
+        for chars in itertools.product('a,"\n', repeat=size):
+            data = "".join(chars).encode()
+            whole = suspect([data])
+            for at in range(1, len(data)):
+                assert suspect([data[:at], data[at:]]) is whole, (data, at)
+            assert suspect([data[i : i + 1] for i in range(len(data))]) is whole, data
+
+
 def test_a_quote_never_closed_is_exit_3_naming_its_line(tmp_path):
     """Arrow's reader would make the rest of the file one field: two rows became one, exit 0."""
     db = Database("sqlite", f"sqlite:///{tmp_path / 'test.db'}")

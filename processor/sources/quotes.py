@@ -92,7 +92,10 @@ class QuoteCheck:
     def feed(self, data: bytes) -> None:
         if self.suspect or not data:
             return
-        data = self._carry + data
+        if self._carry == b'"':  # checked with the byte after it, the first of ``data``
+            data = self._carry + data
+        elif self._carry:  # no quote: only the byte before ``data``'s first (no copy of it)
+            self._previous = self._carry[0]
         self._carry = data[-1:]
         self._check(np.frombuffer(data, dtype=np.uint8)[:-1], data[-1])
 
