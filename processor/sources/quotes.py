@@ -92,10 +92,8 @@ class QuoteCheck:
     def feed(self, data: bytes) -> None:
         if self.suspect or not data:
             return
-        if self._carry == b'"':  # checked with the byte after it, the first of ``data``
-            data = self._carry + data
-        elif self._carry:  # no quote: only the byte before ``data``'s first (no copy of it)
-            self._previous = self._carry[0]
+        if self._carry:  # alone, not joined to ``data``: a copy of every block cost as much as the check
+            self._check(np.frombuffer(self._carry, dtype=np.uint8), data[0])
         self._carry = data[-1:]
         self._check(np.frombuffer(data, dtype=np.uint8)[:-1], data[-1])
 
@@ -114,7 +112,7 @@ class QuoteCheck:
         quotes = np.flatnonzero(block == QUOTE)
         if quotes.size:
             unsafe = first_unsafe_quote(block, quotes, self._parity, self._previous, after_last, self._table)
-            self.suspect = unsafe < len(block)
+            self.suspect = self.suspect or unsafe < len(block)
             self._parity = (self._parity + quotes.size) & 1
         self._previous = int(block[-1])
 
@@ -174,7 +172,8 @@ class BoundaryScanner:
         """Scan the next bytes of the text (the last one waits for its successor)."""
         if not data:
             return
-        data = self._carry + data
+        if self._carry:  # alone, as in ``QuoteCheck.feed``
+            self._scan(np.frombuffer(self._carry, dtype=np.uint8), data[0])
         self._carry = data[-1:]
         self._scan(np.frombuffer(data, dtype=np.uint8)[:-1], data[-1])
 
