@@ -26,8 +26,9 @@ import os
 import shutil
 import statistics
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -88,6 +89,9 @@ class Line:
     #: The loader's ``ANALYZE`` after its load, as the importer's (0: it has none).
     loader_statistics_seconds: float = 0.0
     naive_rows_per_second: float | None = None
+    #: The importer's report's ``cpu``: its sampling's and each load stage's CPU seconds, in the
+    #: processes that ran them (medians of the rounds).
+    stages: dict[str, float] = field(default_factory=dict)
 
     @property
     def ratio(self) -> float:
@@ -264,9 +268,9 @@ def check_and_drop(name: str, url: str, table: str, rows: int) -> None:
 
 def run_tool(
     url: str, files: list[Path], table: str, extra: list[str], server: ServerCpu | None = None
-) -> tuple[RunResult, dict[str, float], Account]:
+) -> tuple[RunResult, dict[str, Any], Account]:
     """``python index.py`` as a user runs it, into a table that does not exist yet; its
-    measurements, the phases of its JSON report, and its CPU account."""
+    measurements, its JSON report, and its CPU account."""
     fresh_table(url, table, None)
     report = files[0].parent.parent.parent / "report.json"
     command = [sys.executable, str(ROOT / "index.py"), "--src-data-folder", str(files[0].parent.parent)]
@@ -284,7 +288,7 @@ def run_tool(
         main_cpu=result.main_cpu_seconds,
         workers_cpu=result.workers_cpu_seconds,
     )
-    return result, json.loads(report.read_text())["phases"], account
+    return result, json.loads(report.read_text()), account
 
 
 def run_loader_once(
@@ -312,13 +316,15 @@ def bench_case(name: str, case: str, files: list[Path], rows: int, args: argpars
     importers: list[Account] = []
     loads: list[Account] = []
     loader_analyzes: list[Account] = []
+    stages: list[dict[str, float]] = []
     for round_ in range(args.repeat):
         _remove_file_database(name, url)
-        result, phases, account = run_tool(url, files, TOOL_TABLE, args.extra, server)
+        result, report, account = run_tool(url, files, TOOL_TABLE, args.extra, server)
         check_and_drop(name, url, TOOL_TABLE, rows)
         tools.append(result)
         importers.append(account)
-        analyzing.append(phases.get("statistics", 0.0))
+        analyzing.append(report["phases"].get("statistics", 0.0))
+        stages.append(report["cpu"])
         _remove_file_database(name, loader_url)
         load, analyze = run_loader_once(loader_url, files, plan, server)
         check_and_drop(name, loader_url, LOADER_TABLE, rows)
@@ -360,6 +366,7 @@ def bench_case(name: str, case: str, files: list[Path], rows: int, args: argpars
         statistics_seconds=statistics.median(analyzing),
         loader_statistics_seconds=loader_statistics.seconds if loader_statistics else 0.0,
         naive_rows_per_second=naive,
+        stages={stage: statistics.median(s[stage] for s in stages) for stage in stages[0]},
     )
 
 
@@ -420,6 +427,23 @@ def cpu_table(lines: list[Line]) -> str:
             f"| {loader.utilisation(line.cores):.0%} "
             f"| {line.ratio:.2f}x | {line.ratio_with_loader_statistics:.2f}x | {line.cpu_ratio:.2f}x |"
         )
+    return "\n".join(rows)
+
+
+def stage_table(lines: list[Line]) -> str:
+    """Where the importer's workers spent their CPU, by stage (the report's ``cpu``), as a
+    markdown table beside the workers' CPU measured from /proc."""
+    names = list(lines[0].stages) if lines else []
+    rows = [
+        "| case | database | " + " | ".join(names) + " | of the workers' CPU |",
+        "|---|---|" + "---|" * len(names) + "---|",
+    ]
+    for line in lines:
+        counted = sum(line.stages.values())
+        measured = line.importer.workers_cpu
+        share = f"{counted / measured:.0%}" if measured else "-"
+        cells = " | ".join(f"{line.stages[name]:.1f}" for name in names)
+        rows.append(f"| {line.case} | {line.database} | {cells} | {share} of {_seconds(measured)} |")
     return "\n".join(rows)
 
 
@@ -508,6 +532,8 @@ def main(argv: list[str] | None = None) -> None:
     print_table(lines)
     print("\nCPU account (seconds; machine use = CPU / (wall x cores); medians of the rounds):\n")
     print(cpu_table(lines))
+    print("\nThe workers' CPU by stage (the importer's report, `cpu`; seconds, medians of the rounds):\n")
+    print(stage_table(lines))
     machine = {"cpus": os.cpu_count(), "cores_used": available_cpus(), "load_average_at_end": os.getloadavg()}
     results = {"machine": machine, "bundled_sample": sample, "lines": [line.as_json() for line in lines]}
     (args.json or args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")

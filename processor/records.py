@@ -8,7 +8,7 @@ here, apart from the code that makes or reads them, keeps the imports pointing o
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -159,6 +159,8 @@ class FileResult:
     write_path: str | None = None
     #: The delimiter its fields were split on (detected, or SRC_DELIMITER); None: NDJSON.
     delimiter: str | None = None
+    #: CPU seconds its loading took, by stage (``load/cpu.py``'s STAGES), its parts' together.
+    cpu: dict[str, float] = field(default_factory=dict)
 
 
 # The options each stage of a run reads, built from ``Settings`` in one place (its ``*_options``

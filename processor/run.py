@@ -44,6 +44,7 @@ from processor.errors import (
 from processor.executors import Executor, HandOff, WorkerSetup, make_executor
 from processor.interrupts import Interrupts
 from processor.kinds import PLAIN, ColumnProfile, ColumnType, Spelling
+from processor.load.cpu import summed
 from processor.load.keys import KeyFoundTwice
 from processor.load.worker import (
     ChunkWritten,
@@ -580,6 +581,7 @@ def _plan(
     ]
     with report.phase("sample"):
         profiles = _sample(executor, tasks)
+    report.sample_cpu += sum(p.cpu for p in profiles.values())
     names = _profiled_names(files, profiles)
     if options.transform is not None:
         check_identifiers(table, names, options.key, backend, f"{files[0].name} after TRANSFORM")
@@ -959,6 +961,7 @@ def _merged(parts: list[FileResult]) -> FileResult:
         bytes=parts[0].bytes,
         write_path=parts[0].write_path,
         delimiter=parts[0].delimiter,
+        cpu=summed(p.cpu for p in parts),
     )
 
 

@@ -41,6 +41,13 @@ def test_bench_runs_on_tiny_data(tmp_path, capsys):
     ]
     assert "DuckDB read_csv" in table[1]
     assert "sqlite3 .import" in table[0]
+    # The workers' CPU by stage, from the importer's report: a second table of the same lines.
+    stages_at = next(i for i, row in enumerate(lines) if i > header and row.startswith("| case | database |"))
+    stage_names = "sample | read | check | write | other"
+    assert lines[stages_at] == f"| case | database | {stage_names} | of the workers' CPU |"
+    assert [row.split(" | ")[:2] for row in lines[stages_at + 2 : stages_at + 7]] == [
+        row.split(" | ")[:2] for row in table
+    ]
 
     results = json.loads((tmp_path / "results.json").read_text())
     assert [(r["case"], r["database"], r["rows"]) for r in results["lines"]] == [
@@ -63,6 +70,10 @@ def test_bench_runs_on_tiny_data(tmp_path, capsys):
         assert 0 < line["importer_utilisation"] <= 1.2  # a little over 1: CPU ticks against wall time
         assert line["cores"] >= 1
         assert line["ratio"] == pytest.approx(line["seconds"] / line["loader_seconds"])
+        assert list(line["stages"]) == ["sample", "read", "check", "write", "other"]
+        assert line["stages"]["read"] > 0
+        # No more than the importer's processes used, as /proc counts it (the report rounds to ms).
+        assert sum(line["stages"].values()) <= importer["client_cpu"] + 0.05
     duckdb_line = results["lines"][1]
     # DuckDB's loader runs its ANALYZE after the load, as the importer does after its publish.
     assert duckdb_line["loader_statistics"]["seconds"] > 0

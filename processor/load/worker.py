@@ -39,6 +39,7 @@ from processor.executors.context import Turn, no_turn
 from processor.executors.handoff import HandedWriter
 from processor.kinds import PLAIN, Spelling
 from processor.load.convert import apply_plan
+from processor.load.cpu import StageClock
 from processor.load.keys import KeyFoundTwice, key_values, stored_row, stored_row_on, twin_rows
 from processor.load.shape import shape_chunk
 from processor.load.transform import TransformFailed
@@ -97,6 +98,8 @@ class ProfileResult:
     sample: SampleSize
     fingerprint: str | None
     parts: tuple[Part, ...] = (WHOLE,)
+    #: CPU seconds the sampling took (``load/cpu.py``).
+    cpu: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -151,8 +154,9 @@ def profile(task: ProfileTask, context: TaskContext) -> ProfileResult:
     Arrow's allocator keeps what a sample freed for later allocations: given back after each
     sample, a worker's peak is its load's alone, not its samples' with its load's on top (a
     worker of the benchmark's 16 files into PostgreSQL: 193-212 MB instead of 214-240 MB)."""
+    started = time.process_time()
     try:
-        return _guarded(_profile, task, context)
+        return replace(_guarded(_profile, task, context), cpu=time.process_time() - started)
     finally:
         pa.default_memory_pool().release_unused()
 
@@ -259,6 +263,7 @@ def _check_visible(source: SourceFile, context: TaskContext) -> None:
 
 def _load_file(task: LoadTask, context: TaskContext) -> FileResult:
     started = time.perf_counter()
+    clock = StageClock()
     name = task.source.name
     columns = task.layout.fields
     invalid: list[InvalidRow] = []
@@ -277,14 +282,15 @@ def _load_file(task: LoadTask, context: TaskContext) -> FileResult:
         slot(),
         contextlib.closing(context.chunk_writer(task.staging, task.plan, task.hand_off)) as writer,
     ):
-        for number, chunk in enumerate(rechunk(batches, task.chunk_size)):
+        for number, chunk in enumerate(clock.timed("read", rechunk(batches, task.chunk_size))):
             context.check_stop(name)
 
             def record(row: int, before: int = seen) -> int:
                 return _record_number(before + row, invalid, first)
 
-            shaped, kept = _shaped(task, task.part, chunk, record, task.plan.names)
-            typed, rejected = apply_plan(shaped, task.plan)
+            with clock.stage("check"):
+                shaped, kept = _shaped(task, task.part, chunk, record, task.plan.names)
+                typed, rejected = apply_plan(shaped, task.plan)
             misfits.extend(
                 (record(i if kept is None else int(kept[i])), why, "value_misfit", column)
                 for i, why, column in rejected
@@ -296,9 +302,10 @@ def _load_file(task: LoadTask, context: TaskContext) -> FileResult:
             if len(invalid) + len(misfits) > task.max_errors:
                 break  # the parent fails the run; loading more of this file is wasted work
             try:
-                written = _write(name, writer, typed, Receipt(task.task, number), context, turn)
-                if task.key:  # a refused chunk's keys are looked for below, with its rows
-                    _flush(name, writer, context)
+                with clock.stage("write"):
+                    written = _write(name, writer, typed, Receipt(task.task, number), context, turn)
+                    if task.key:  # a refused chunk's keys are looked for below, with its rows
+                        _flush(name, writer, context)
             except DatabaseError:
                 if task.key:  # refused for a key the chunk or the staging table holds twice?
                     records = _typed_records(shaped.num_rows, kept, rejected, record)
@@ -308,7 +315,8 @@ def _load_file(task: LoadTask, context: TaskContext) -> FileResult:
                 passed += 1
             rows += typed.num_rows
             context.progress(ChunkWritten(name, typed.num_rows, text_bytes(chunk)))
-        _flush(name, writer, context)
+        with clock.stage("write"):
+            _flush(name, writer, context)
     if passed:
         log.info(
             "%s%s: %s committed by an earlier attempt of this task (its worker was lost); not written again",
@@ -331,6 +339,7 @@ def _load_file(task: LoadTask, context: TaskContext) -> FileResult:
         bytes=task.source.size,
         write_path=writer.path,
         delimiter=task.source.delimiter if format_of(task.source).delimited else None,
+        cpu=clock.account(),
     )
 
 

@@ -20,6 +20,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from processor.counts import counted
 from processor.errors import ConfigError, ImporterError
+from processor.load.cpu import summed
 from processor.masking import mask, mask_values
 from processor.package import version
 from processor.records import FileResult, RejectedRow
@@ -70,6 +71,8 @@ class RunReport:
     columns_widened: list[str] = field(default_factory=list)
     #: Seconds spent in each phase that ran: discover, sample, load, publish.
     phases: dict[str, float] = field(default_factory=dict)
+    #: CPU seconds the files' samples took, in the processes that sampled them.
+    sample_cpu: float = 0.0
     finished_at: str | None = None
     #: The rejects file was written (before the publish), or writing it failed: not again at the end.
     rejects_saved: bool = False
@@ -172,6 +175,13 @@ class RunReport:
         return f"cleanup: removed {removed}: {', '.join(map(repr, self.cleaned))}"
 
     @property
+    def cpu_account(self) -> dict[str, float]:
+        """CPU seconds of the processes that sampled and loaded the files, by stage: the
+        sampling, then each load stage (``load/cpu.py``), every file's together."""
+        loading = summed(f.cpu for f in self.files)
+        return {stage: round(seconds, 3) for stage, seconds in {"sample": self.sample_cpu, **loading}.items()}
+
+    @property
     def write_paths(self) -> list[str]:
         """The write paths the files' chunks took (one, unless processes differ: WORKERS=1 on
         SQLite binds through Python's sqlite3, pool workers through ADBC)."""
@@ -195,6 +205,7 @@ class RunReport:
             "finished_at": self.finished_at,
             "seconds": round(self.seconds, 3),
             "phases": {name: round(seconds, 3) for name, seconds in self.phases.items()},
+            "cpu": self.cpu_account,
             "rows": self.rows,
             "rows_staged": self.rows_staged,
             "rows_read": sum(f.read for f in self.files),

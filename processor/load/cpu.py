@@ -1,0 +1,62 @@
+"""CPU seconds a task spent by stage, for the report's account of where a run's CPU went.
+
+``time.process_time``, not the task's thread's: Arrow's streaming CSV reader reads its blocks on
+a thread of its own (decompressing them, and the quote check and the fingerprint seeing them),
+and that CPU is the reading's.  A pool worker runs one task at a time, so its process's CPU while
+a stage runs is that stage's; where a process runs other work beside the task (Dask's threads,
+WORKERS=1), that work counts too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
+
+#: Reading and parsing the text; shaping, checking and typing the values; encoding and sending
+#: them (or handing them over, or an embedded database's own inserts); anything else of the task.
+STAGES = ("read", "check", "write", "other")
+
+T = TypeVar("T")
+
+
+class StageClock:
+    """The process's CPU from the clock's start, split by the stage running when it was spent."""
+
+    def __init__(self) -> None:
+        self._started = time.process_time()
+        self._spent = dict.fromkeys(STAGES[:-1], 0.0)
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        started = time.process_time()
+        try:
+            yield
+        finally:
+            self._spent[name] += time.process_time() - started
+
+    def timed(self, name: str, items: Iterable[T]) -> Iterator[T]:
+        """``items``, the CPU of producing each counted to stage ``name``."""
+        iterator = iter(items)
+        while True:
+            with self.stage(name):
+                try:
+                    item = next(iterator)
+                except StopIteration:
+                    return
+            yield item
+
+    def account(self) -> dict[str, float]:
+        """CPU seconds by stage (``STAGES``): ``other`` is what the stages timed leave of the whole."""
+        whole = time.process_time() - self._started
+        return {**self._spent, "other": max(0.0, whole - sum(self._spent.values()))}
+
+
+def summed(accounts: Iterable[dict[str, float]]) -> dict[str, float]:
+    """CPU seconds by stage, several accounts' together (a file's parts, a run's files)."""
+    total = dict.fromkeys(STAGES, 0.0)
+    for account in accounts:
+        for stage, seconds in account.items():
+            total[stage] += seconds
+    return total

@@ -1,0 +1,113 @@
+"""The report's account of the CPU a run's files took, by stage (issue 22): every stage timed, and
+no more CPU claimed than the processes used, as the kernel counts it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import resource
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT, user_env, write
+
+from processor.load.cpu import STAGES, StageClock, summed
+
+
+def _kernel_cpu(who: int) -> float:
+    """User and system CPU seconds of this process (RUSAGE_SELF) or its waited-for children."""
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _burn(seconds: float) -> float:
+    """Spend about ``seconds`` of CPU; the CPU the kernel counted for it."""
+    before = _kernel_cpu(resource.RUSAGE_SELF)
+    block = b"x" * 65536
+    while _kernel_cpu(resource.RUSAGE_SELF) - before < seconds:
+        for _ in range(50):
+            block = hashlib.sha256(block).digest() * 2048
+    return _kernel_cpu(resource.RUSAGE_SELF) - before
+
+
+def test_a_stage_gets_the_cpu_spent_while_it_ran_and_producing_items_counts_to_theirs():
+    clock = StageClock()
+    produced = 0.0
+
+    def items():
+        nonlocal produced
+        for _ in range(2):
+            produced += _burn(0.1)
+            yield 1
+
+    assert sum(clock.timed("read", items())) == 2
+    with clock.stage("check"):
+        checked = _burn(0.1)
+    account = clock.account()
+    assert list(account) == list(STAGES)
+    assert account["read"] == pytest.approx(produced, abs=0.03)
+    assert account["check"] == pytest.approx(checked, abs=0.03)
+    assert account["write"] == 0.0
+    assert account["other"] < 0.05
+
+
+def test_accounts_add_up_stage_by_stage():
+    total = summed([{"read": 1.5, "write": 0.25}, {"read": 0.5, "check": 2.0, "other": 0.125}])
+    assert total == {"read": 2.0, "check": 2.0, "write": 0.25, "other": 0.125}
+
+
+def test_the_report_accounts_for_the_workers_cpu_by_stage(db, table, tmp_path):
+    """A run of two files in a pool of two: the sampling and every load stage took CPU, and
+    together no more than the run's processes used (the kernel's count of the children this
+    test waited for: the run's process, and through it its workers)."""
+    src = tmp_path / "src"
+    for name, start in (("a.csv", 0), ("b.csv", 40_000)):
+        numbers = range(start, start + 40_000)
+        rows = "".join(f"{i},name {i},{i}.25,2024-01-{1 + i % 28:02d}\n" for i in numbers)
+        write(src, name, "id,name,amount,day\n" + rows)
+    report_path = tmp_path / "report.json"
+    env = user_env(
+        SRC_DATA_FOLDER=str(src),
+        SRC_FILE_NAME="*.csv",
+        DEST_SQL=db.url,
+        DEST_TABLE=table,
+        WORKERS="2",
+        REPORT_PATH=str(report_path),
+    )
+    before = _kernel_cpu(resource.RUSAGE_CHILDREN)
+    run = subprocess.run([sys.executable, str(ROOT / "index.py")], cwd=tmp_path, env=env, capture_output=True)
+    used = _kernel_cpu(resource.RUSAGE_CHILDREN) - before
+    assert run.returncode == 0, run.stderr.decode()
+    report = json.loads(report_path.read_text())
+    assert report["rows"] == 80_000
+    cpu = report["cpu"]
+    assert list(cpu) == ["sample", *STAGES]
+    assert all(cpu[stage] > 0 for stage in ("sample", "read", "check", "write")), cpu
+    assert cpu["other"] >= 0
+    # The stages' seconds are rounded to milliseconds, and the kernel counts in clock ticks.
+    assert sum(cpu.values()) <= used + 0.05, (cpu, used)
+
+
+def test_a_file_in_parts_is_accounted_once_with_its_parts_together(tmp_path):
+    """Split into parts (SPLIT_BYTES), a file's stages are its parts' added; the report's are the
+    file's, whatever the parts."""
+    src = tmp_path / "src"
+    rows = "".join(f"{i},name {i}\n" for i in range(60_000))
+    write(src, "a.csv", "id,name\n" + rows)
+    report_path = tmp_path / "report.json"
+    env = user_env(
+        SRC_DATA_FOLDER=str(src),
+        SRC_FILE_NAME="*.csv",
+        DEST_SQL=f"sqlite:///{tmp_path / 'o.db'}",
+        DEST_TABLE="t",
+        WORKERS="2",
+        SPLIT_BYTES="262144",
+        REPORT_PATH=str(report_path),
+    )
+    run = subprocess.run([sys.executable, str(ROOT / "index.py")], cwd=tmp_path, env=env, capture_output=True)
+    assert run.returncode == 0, run.stderr.decode()
+    report = json.loads(report_path.read_text())
+    (only,) = report["files"]
+    assert only["rows"] == 60_000
+    assert all(report["cpu"][stage] > 0 for stage in ("read", "check", "write")), report["cpu"]
