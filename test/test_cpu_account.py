@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, user_env, write
+from conftest import ROOT, Database, load, user_env, write
 
 from processor.load.cpu import STAGES, StageClock, summed
 
@@ -87,6 +87,17 @@ def test_the_report_accounts_for_the_workers_cpu_by_stage(db, table, tmp_path):
     assert cpu["other"] >= 0
     # The stages' seconds are rounded to milliseconds, and the kernel counts in clock ticks.
     assert sum(cpu.values()) <= used + 0.05, (cpu, used)
+
+
+def test_a_run_in_its_own_process_accounts_too(tmp_path):
+    """WORKERS=1: the tasks run in the run's process, and account for their stages there."""
+    src = tmp_path / "src"
+    write(src, "a.csv", "id,name\n" + "".join(f"{i},name {i}\n" for i in range(20_000)))
+    report = load(src, Database("sqlite", f"sqlite:///{tmp_path / 'o.db'}"), "t", workers=1)
+    assert report.error is None, report.error
+    cpu = report.cpu_account
+    assert list(cpu) == ["sample", *STAGES]
+    assert all(cpu[stage] > 0 for stage in ("sample", "read", "check", "write")), cpu
 
 
 def test_a_file_in_parts_is_accounted_once_with_its_parts_together(tmp_path):

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from conftest import ROOT, Database, load, need_server, write
 
 from processor.backends.postgresql import WRITER_APPLICATION
+from processor.load.cpu import STAGES
 from processor.publish.target import staging_name
 from processor.settings import parse_url
 
@@ -130,6 +131,11 @@ def test_a_cluster_loads_what_the_pool_loads(db, table, tmp_path, scheduler):
     ]:
         report = load(tmp_path / "src", db, table, if_exists="replace", **options, **executor)
         assert report.error is None, (name, report.error)
+        # Every executor's tasks account for their CPU by stage (the report's ``cpu``).
+        cpu = report.cpu_account
+        assert list(cpu) == ["sample", *STAGES], (name, cpu)
+        assert cpu["sample"] > 0, (name, cpu)
+        assert cpu["read"] > 0, (name, cpu)
         rejects = sorted((r.file, r.line, r.text) for r in report.rejects)
         runs[name] = (db.rows(table, order_by="id"), sorted((f.name, f.rows) for f in report.files), rejects)
     assert runs["cluster"] == runs["pool"]
