@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
 #: Reading and parsing the text; shaping, checking and typing the values; encoding and sending
@@ -28,13 +28,8 @@ class StageClock:
         self._started = time.process_time()
         self._spent = dict.fromkeys(STAGES[:-1], 0.0)
 
-    @contextlib.contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        started = time.process_time()
-        try:
-            yield
-        finally:
-            self._spent[name] += time.process_time() - started
+    def stage(self, name: str) -> contextlib.AbstractContextManager[None]:
+        return timed_into(self._spent, name, time.process_time)
 
     def timed(self, name: str, items: Iterable[T]) -> Iterator[T]:
         """``items``, the CPU of producing each counted to stage ``name``."""
@@ -51,6 +46,17 @@ class StageClock:
         """CPU seconds by stage (``STAGES``): ``other`` is what the stages timed leave of the whole."""
         whole = time.process_time() - self._started
         return {**self._spent, "other": max(0.0, whole - sum(self._spent.values()))}
+
+
+@contextlib.contextmanager
+def timed_into(totals: dict[str, float], name: str, clock: Callable[[], float]) -> Iterator[None]:
+    """Add the ``clock`` seconds a block takes to ``totals[name]`` (also when it fails): the
+    stages' CPU here, the run's phases' wall time in its report."""
+    started = clock()
+    try:
+        yield
+    finally:
+        totals[name] = totals.get(name, 0.0) + clock() - started
 
 
 def summed(accounts: Iterable[dict[str, float]]) -> dict[str, float]:

@@ -13,14 +13,14 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from processor.counts import counted
 from processor.errors import ConfigError, ImporterError
-from processor.load.cpu import summed
+from processor.load.cpu import summed, timed_into
 from processor.masking import mask, mask_values
 from processor.package import version
 from processor.records import FileResult, RejectedRow
@@ -83,14 +83,9 @@ class RunReport:
     #: --cleanup: the run only removed staging tables; its summary says what it removed.
     cleanup: bool = False
 
-    @contextlib.contextmanager
-    def phase(self, name: str) -> Iterator[None]:
+    def phase(self, name: str) -> contextlib.AbstractContextManager[None]:
         """Time one phase of the run (also when it fails)."""
-        started = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.phases[name] = self.phases.get(name, 0.0) + time.perf_counter() - started
+        return timed_into(self.phases, name, time.perf_counter)
 
     @property
     def rows(self) -> int:
