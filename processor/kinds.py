@@ -29,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from processor.shapes import Bytes, Decimals, bytes_of, canonical_integers, decimal_shapes
+from processor.shapes import Bytes, Decimals, bytes_of, canonical_integers, decimal_places, decimal_shapes
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 INT_PATTERN = r"^(0|-?[1-9][0-9]*)$"
@@ -508,29 +508,18 @@ def _fits_decimal(column: ColumnType, values: pa.Array) -> pa.Array | None:
     if column.precision is not None:
         ok &= _matching(values, _bounded_decimal_shape(column.precision, column.scale or 0))
     elif column.digit_limits is not None:
-        ok &= pc.fill_null(_within_digits(values, *column.digit_limits), False).to_numpy(zero_copy_only=False)
+        ok &= _within_digits(text, *column.digit_limits)
     return _not_negative(column, values, _mask(ok, text.nulls))
 
 
-def _within_digits(values: pa.Array, whole: int, scale: int) -> pa.Array:
+def _within_digits(text: Bytes, whole: int, scale: int) -> np.ndarray:
     """Whether each plain decimal has at most ``whole`` digits before the point and ``scale``
     after it (counted from the lengths: a pattern cannot count that far).  No value longer than
     the smaller of the two: all are (the usual case, found from the lengths alone)."""
-    longest = pc.max(pc.binary_length(values)).as_py()
-    if longest is None or longest <= min(whole, scale):
-        return pa.repeat(True, len(values))
-    before, after = decimal_digits(values)
-    return pc.and_(pc.less_equal(before, whole), pc.less_equal(after, scale))
-
-
-def decimal_digits(values: pa.Array) -> tuple[pa.Array, pa.Array]:
-    """The digits before and after the point of each plain decimal (``DECIMAL_SHAPE``)."""
-    length = pc.utf8_length(values)
-    point = pc.find_substring(values, ".")
-    before = pc.if_else(pc.less(point, 0), length, point)
-    before = pc.subtract(before, pc.cast(pc.starts_with(values, "-"), before.type))
-    after = pc.if_else(pc.less(point, 0), 0, pc.subtract(pc.subtract(length, point), 1))
-    return before, after
+    if not len(text.starts) or text.lengths.max() <= min(whole, scale):
+        return np.ones(len(text.starts), dtype=bool)
+    before, after = decimal_places(text)
+    return (before <= whole) & (after <= scale)
 
 
 def _bounded_decimal_shape(precision: int, scale: int) -> str:

@@ -124,3 +124,14 @@ def decimal_shapes(text: Bytes) -> Decimals | None:
         nonzero = digit & (data != ZERO)
         negative_zero = signed & (_per_value(text, nonzero) == 0)
     return Decimals(plain, negative_zero)
+
+
+def decimal_places(text: Bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Per plain decimal (``decimal_shapes``): its digits before the point and after it (a null
+    has none), from the position of its point, found once for the whole column."""
+    starts, ends = text.starts, text.ends
+    points = np.flatnonzero(text.data == POINT)
+    point = ends.copy()  # where there is none, the digits before it end with the value
+    point[np.searchsorted(ends, points, side="right")] = points  # its value: the first to end past it
+    negative = (text.data[starts] == MINUS) & (ends > starts)
+    return point - starts - negative, np.maximum(ends - point - 1, 0)

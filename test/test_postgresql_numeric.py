@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from pgpq import ArrowToPostgresBinaryEncoder
 
 from processor.backends.postgresql_numeric import numeric_binary, numeric_for_copy
-from processor.kinds import decimal_digits
+from processor.shapes import bytes_of, decimal_places
 
 
 def always_binary(values: pa.Array) -> pa.Array:
@@ -30,7 +30,7 @@ def always_binary(values: pa.Array) -> pa.Array:
     text = pc.cast(
         values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values, pa.large_string()
     )
-    return numeric_binary(text, *decimal_digits(text))
+    return numeric_binary(text, *decimal_places(bytes_of(text)))
 
 
 ENCODERS = pytest.mark.parametrize("encode", [numeric_for_copy, always_binary], ids=["chosen", "binary"])

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from test_kinds import float_gives_back  # numpy's shortest digits, exact fractions
 
 from processor.kinds import DECIMAL, FLOAT, INTEGER, ColumnType
-from processor.shapes import bytes_of, canonical_integers, decimal_shapes
+from processor.shapes import bytes_of, canonical_integers, decimal_places, decimal_shapes
 
 PLAIN = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?")
 SIGNED_ZERO = re.compile(r"-0(\.0+)?")
@@ -61,6 +61,18 @@ def test_plain_decimals_and_signed_zeros_as_python_reads_them(values, skip, larg
     assert shapes.plain.tolist() == [v is not None and PLAIN.fullmatch(v) is not None for v in values]
     expected = [v is not None and SIGNED_ZERO.fullmatch(v) is not None for v in values]
     assert shapes.negative_zero.tolist() == expected
+
+
+@settings(deadline=None)
+@given(values=st.lists(st.one_of(st.none(), NUMBER_ENDED, NUMBERISH), max_size=40), **ARRAYS)
+def test_the_digits_before_and_after_the_point_of_each_plain_decimal(values, skip, large, split):
+    """Counted by Python on each plain decimal's text, split at its point (PostgreSQL's limits on
+    numeric and the choice of one scale for a chunk read these)."""
+    whole, scale = decimal_places(bytes_of(_arrays(values, skip, large, split)))
+    for value, before, after in zip(values, whole.tolist(), scale.tolist(), strict=True):
+        if value is not None and PLAIN.fullmatch(value):
+            digits, _, fraction = value.lstrip("-").partition(".")
+            assert (before, after) == (len(digits), len(fraction)), value
 
 
 @settings(deadline=None)

@@ -16,7 +16,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from processor.kinds import DECIMAL_SHAPE, decimal_digits
+from processor.kinds import DECIMAL_SHAPE
+from processor.shapes import bytes_of, decimal_places
 
 POSITIVE, NEGATIVE = 0x0000, 0x4000
 #: numeric's limits: a 16-bit weight of base-10000 digits before the point, a display scale
@@ -32,29 +33,29 @@ def numeric_for_copy(values: pa.Array) -> pa.Array:
     numeric's range, is a ValueError: never another value."""
     values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
     text = pc.cast(values, pa.large_string())
-    whole, scale = decimal_digits(text)
-    most_whole, (fewest, most) = pc.max(whole).as_py() or 0, pc.min_max(scale).values()
-    if most_whole > MAX_WHOLE_DIGITS or (most.as_py() or 0) > MAX_SCALE:
+    present = np.asarray(pc.is_valid(text).to_numpy(zero_copy_only=False), dtype=bool)
+    whole, scale = (np.where(present, digits, 0) for digits in decimal_places(bytes_of(text)))
+    most_whole, most = int(whole.max(initial=0)), int(scale.max(initial=0))
+    if most_whole > MAX_WHOLE_DIGITS or most > MAX_SCALE:
         raise ValueError("a decimal has more digits than PostgreSQL's numeric holds")
-    if fewest.as_py() == most.as_py() and most_whole + (most.as_py() or 0) <= DECIMAL128_DIGITS:
+    if scale.min(where=present, initial=most) == most and most_whole + most <= DECIMAL128_DIGITS:
         # Arrow's cast refuses text that is no number, and a value its scale would round.
-        return pc.cast(text, pa.decimal128(DECIMAL128_DIGITS, most.as_py() or 0))
+        return pc.cast(text, pa.decimal128(DECIMAL128_DIGITS, most))
     shaped = pc.fill_null(pc.match_substring_regex(text, DECIMAL_SHAPE), True)
     if not pc.all(shaped, min_count=0).as_py():  # the digits are read from the bytes below
         raise ValueError("a decimal for binary COPY is not plain decimal text")
     return numeric_binary(text, whole, scale)
 
 
-def numeric_binary(text: pa.LargeStringArray, whole_digits: pa.Array, scales: pa.Array) -> pa.Array:
+def numeric_binary(text: pa.LargeStringArray, whole: np.ndarray, scale: np.ndarray) -> pa.Array:
     """Plain decimal ``text`` as binary ``numeric`` fields, given the digits of each before and
-    after its point (``decimal_digits``)."""
+    after its point (``shapes.decimal_places``)."""
     present = np.asarray(pc.is_valid(text).to_numpy(zero_copy_only=False), dtype=bool)
     offsets = np.frombuffer(text.buffers()[1], dtype=np.int64)[text.offset : text.offset + len(text) + 1]
     held = text.buffers()[2]  # None where no value has a character
     data = np.frombuffer(held, dtype=np.uint8) if held is not None else np.zeros(0, np.uint8)
     ends = offsets[1:]
-    whole = pc.fill_null(whole_digits, 0).to_numpy(zero_copy_only=False).astype(np.int64)
-    scale = pc.fill_null(scales, 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    whole, scale = np.where(present, whole, 0).astype(np.int64), np.where(present, scale, 0).astype(np.int64)
     point = np.where(scale > 0, ends - scale - 1, ends)
     first = point - whole
     negative = present & (first > offsets[:-1])
