@@ -36,6 +36,7 @@ INT_PATTERN = r"^(0|-?[1-9][0-9]*)$"
 INT64_DIGITS = 18  # every integer with at most this many digits fits in 64 bits
 # A number as a float column may hold it: no "+", no leading zeros, digits after any point.
 FLOAT_SHAPE_RE = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+FLOAT_SHAPE = f"^{FLOAT_SHAPE_RE.pattern}$"  # the same, for Arrow's patterns
 ZERO_RE = re.compile(r"0(\.0+)?([eE][-+]?[0-9]+)?")  # a spelling of zero without a sign
 DECIMAL_SHAPE = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$"
 NEGATIVE_ZERO = r"^-0(\.0+)?$"
@@ -422,8 +423,9 @@ def _fits_float(column: ColumnType, values: pa.Array) -> pa.Array | None:
     """Decimals whose shortest float representation is the same number; zero only unsigned.
 
     Most values are plain decimals of a few digits, which every float gives back: those are
-    found by their shape (``DECIMAL_SHAPE``, read off the bytes) and length; the rest
-    (exponents, long digit strings, anything else) are decided one by one in Python.
+    found by their shape (``DECIMAL_SHAPE``, read off the bytes) and length; the rest that have
+    a float's shape (``FLOAT_SHAPE``: exponents, long digit strings) are decided one by one in
+    Python, and text is no float.
     """
     text = bytes_of(values)
     shapes = _decimal_shapes(values, text)
@@ -436,6 +438,8 @@ def _fits_float(column: ColumnType, values: pa.Array) -> pa.Array | None:
         fast &= _matching(values, shape) if short else False
     ok = fast & ~shapes.negative_zero
     slow = ~fast if text.nulls is None else ~fast & ~text.nulls
+    if slow.any():  # only what a float can be written as: a column of text stays out of Python
+        slow &= _matching(values, FLOAT_SHAPE)
     if slow.any():
         exact = _float32_exact if column.bits == 32 else _float64_exact
         if column.precision is not None:  # the database prints fewer digits than a float has
@@ -1248,29 +1252,17 @@ def _classify_batch(columns: Sequence[pa.Array], spelling: Spelling) -> list[Col
 def _decimal_widths(values: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per decimal-shaped value (``_widest_decimal``, ``_significant_scale``): its digits before
     the point, after it, and after it less trailing zeros (-1 without a point); a null counts 0,
-    0 and -1 (the greatest of a column's is its values', each column holding one).  Read off the
-    offsets and bytes with numpy, as ``_widest_decimal`` does: the values are ASCII."""
-    offsets = np.frombuffer(
-        values.buffers()[1], dtype=np.int32, count=len(values) + 1, offset=values.offset * 4
-    )
-    offsets = offsets.astype(np.int64)
-    data = values.buffers()[2]
-    text = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
-    starts, lengths = offsets[:-1], np.diff(offsets)
-    present = values.is_valid().to_numpy(zero_copy_only=False) & (lengths > 0)
-    if not present.any():
-        return np.zeros(len(values), np.int64), np.zeros(len(values), np.int64), np.full(len(values), -1)
-    signed = present & (text[np.minimum(starts, len(text) - 1)] == ord("-"))
-    point = pc.fill_null(pc.find_substring(values, "."), -1).to_numpy().astype(np.int64)
-    dotted = present & (point >= 0)
-    whole = np.where(present, np.where(dotted, point, lengths) - signed, 0)
-    fraction = np.where(dotted, lengths - point - 1, 0)
-    zeros = np.zeros(len(values), np.int64)
-    ends = starts + lengths
-    left = np.flatnonzero(dotted & (fraction > 0))  # values whose k-th last digit may be a zero
+    0 and -1 (the greatest of a column's is its values', each column holding one)."""
+    text = bytes_of(values)
+    whole, fraction = decimal_places(text)
+    if text.nulls is not None:
+        whole, fraction = np.where(text.nulls, 0, whole), np.where(text.nulls, 0, fraction)
+    dotted = fraction > 0  # a plain decimal's point has digits after it
+    zeros = np.zeros(len(whole), np.int64)
+    left = np.flatnonzero(dotted)  # values whose k-th last digit may be a zero
     k = 1
     while len(left):
-        left = left[text[ends[left] - k] == ord("0")]
+        left = left[text.data[text.ends[left] - k] == ord("0")]
         zeros[left] += 1
         k += 1
         left = left[fraction[left] >= k]
