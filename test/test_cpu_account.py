@@ -8,10 +8,12 @@ import json
 import resource
 import subprocess
 import sys
+import threading
 
 import pytest
 from conftest import ROOT, Database, load, user_env, write
 
+from processor.load.ahead import WriteAhead
 from processor.load.cpu import STAGES, StageClock, summed
 
 
@@ -50,6 +52,93 @@ def test_a_stage_gets_the_cpu_spent_while_it_ran_and_producing_items_counts_to_t
     assert account["check"] == pytest.approx(checked, abs=0.03)
     assert account["write"] == 0.0
     assert account["other"] < 0.05
+
+
+def _burn_thread(seconds: float) -> float:
+    """Spend about ``seconds`` of the calling thread's CPU (hashing lets go of the GIL, so two
+    threads burn at once); the CPU the kernel counted for the thread."""
+    before = _kernel_cpu(resource.RUSAGE_THREAD)
+    block = b"x" * 65536
+    while _kernel_cpu(resource.RUSAGE_THREAD) - before < seconds:
+        for _ in range(50):
+            block = hashlib.sha256(block).digest() * 2048
+    return _kernel_cpu(resource.RUSAGE_THREAD) - before
+
+
+def test_the_writer_threads_cpu_is_the_writes_not_the_stage_running_beside_it():
+    """A chunk written on the task's writer thread while the next is checked: each stage gets
+    its own thread's CPU, as the kernel counts each thread's."""
+    ahead: WriteAhead[float] = WriteAhead()
+    clock = StageClock(others=ahead.cpu)
+
+    def write() -> float:
+        with clock.own("write"):
+            return _burn_thread(0.4)
+
+    with ahead:
+        assert ahead.submit(write) is None  # nothing was in flight
+        with clock.stage("check"):
+            checked = _burn_thread(0.2)  # while the write burns beside it
+        wrote = ahead.wait()
+    account = clock.account()
+    assert account["check"] == pytest.approx(checked, abs=0.04)
+    assert account["write"] == pytest.approx(wrote, abs=0.04)
+    assert account["check"] + account["write"] + account["other"] == pytest.approx(checked + wrote, abs=0.08)
+
+
+def test_one_write_in_flight_in_order_its_error_at_the_next_step_and_finished_before_leaving():
+    ahead: WriteAhead[int] = WriteAhead()
+    order: list[int] = []
+
+    def write(n: int) -> int:
+        order.append(n)
+        if n == 2:
+            raise ValueError("refused")
+        return n
+
+    with ahead:
+        assert ahead.submit(lambda: write(0)) is None
+        assert ahead.submit(lambda: write(1)) == 0  # the one before, once it is done
+        assert ahead.submit(lambda: write(2)) == 1
+        with pytest.raises(ValueError, match="refused"):
+            ahead.wait()
+        assert ahead.wait() is None
+    finished: list[bool] = []
+
+    def slow() -> int:
+        _burn_thread(0.2)
+        finished.append(True)
+        return 3
+
+    def leave_while_writing() -> None:
+        with WriteAhead() as another:
+            another.submit(slow)
+            raise KeyError("stop")
+
+    with pytest.raises(KeyError):  # the task leaves with its own error ...
+        leave_while_writing()
+    assert finished == [True]  # ... once the write in flight is done
+    assert order == [0, 1, 2]
+
+
+def test_without_the_thread_each_write_is_done_when_submitted_and_its_error_is_at_once():
+    """A Dask task's writes: on the task's own thread, one after the other."""
+    threads: list[int] = []
+
+    def write(n: int) -> int:
+        threads.append(threading.get_ident())
+        if n == 2:
+            raise ValueError("refused")
+        return n
+
+    with WriteAhead(threaded=False) as ahead:
+        assert ahead.submit(lambda: write(0)) is None
+        assert threads == [threading.get_ident()]  # done already, here
+        assert ahead.submit(lambda: write(1)) == 0
+        with pytest.raises(ValueError, match="refused"):
+            ahead.submit(lambda: write(2))
+        assert ahead.wait() is None  # the refused write is no result
+    assert ahead.cpu() == 0.0
 
 
 def test_accounts_add_up_stage_by_stage():

@@ -99,6 +99,9 @@ class TaskContext:
     #: The run's one writer, where tasks run in the run's own process (inline) and hand it
     #: their chunks (``handoff.py``).
     held: HeldWriter | None = None
+    #: A task writes each chunk on a thread of its own while it reads the next (``ahead.py``);
+    #: not on a Dask worker, which knows a task, its logs and its locks by the task's thread.
+    write_ahead: bool = True
 
     def chunk_writer(self, staging: str, plan: TablePlan, hand_off: HandOff | None) -> ChunkWriter:
         """How a task appends its chunks: through the run's one writer where the run handed

@@ -2,9 +2,11 @@
 
 ``time.process_time``, not the task's thread's: Arrow's streaming CSV reader reads its blocks on
 a thread of its own (decompressing them, and the quote check and the fingerprint seeing them),
-and that CPU is the reading's.  A pool worker runs one task at a time, so its process's CPU while
-a stage runs is that stage's; where a process runs other work beside the task (Dask's threads,
-WORKERS=1), that work counts too.
+and that CPU is the reading's.  The chunks are written on a thread of the task's own
+(``ahead.py``), whose CPU is the writing's, counted on that thread, and left out of the other
+stages.  A pool worker runs one task at a time, so its process's CPU while a stage runs is that
+stage's; where a process runs other work beside the task (Dask's threads, WORKERS=1), that work
+counts too.
 """
 
 from __future__ import annotations
@@ -22,14 +24,23 @@ T = TypeVar("T")
 
 
 class StageClock:
-    """The process's CPU from the clock's start, split by the stage running when it was spent."""
+    """The process's CPU from the clock's start, split by the stage running when it was spent.
 
-    def __init__(self) -> None:
+    ``others``: the CPU seconds of the task's writer thread, which runs beside the stages timed
+    with ``stage`` and times its own with ``own``."""
+
+    def __init__(self, others: Callable[[], float] = lambda: 0.0) -> None:
         self._started = time.process_time()
         self._spent = dict.fromkeys(STAGES[:-1], 0.0)
+        self._others = others
 
     def stage(self, name: str) -> contextlib.AbstractContextManager[None]:
-        return timed_into(self._spent, name, time.process_time)
+        """The process's CPU while the block runs, but the writer thread's."""
+        return timed_into(self._spent, name, lambda: time.process_time() - self._others())
+
+    def own(self, name: str) -> contextlib.AbstractContextManager[None]:
+        """The calling thread's CPU while the block runs (the writer thread's writes)."""
+        return timed_into(self._spent, name, time.thread_time)
 
     def timed(self, name: str, items: Iterable[T]) -> Iterator[T]:
         """``items``, the CPU of producing each counted to stage ``name``."""

@@ -38,6 +38,7 @@ from processor.executors import HandOff, TaskContext
 from processor.executors.context import Turn, no_turn
 from processor.executors.handoff import HandedWriter
 from processor.kinds import PLAIN, Spelling
+from processor.load.ahead import WriteAhead
 from processor.load.convert import apply_plan
 from processor.load.cpu import StageClock
 from processor.load.keys import KeyFoundTwice, key_values, stored_row, stored_row_on, twin_rows
@@ -263,7 +264,8 @@ def _check_visible(source: SourceFile, context: TaskContext) -> None:
 
 def _load_file(task: LoadTask, context: TaskContext) -> FileResult:
     started = time.perf_counter()
-    clock = StageClock()
+    ahead: WriteAhead[bool] = WriteAhead(threaded=context.write_ahead)
+    clock = StageClock(others=ahead.cpu)
     name = task.source.name
     columns = task.layout.fields
     invalid: list[InvalidRow] = []
@@ -281,7 +283,19 @@ def _load_file(task: LoadTask, context: TaskContext) -> FileResult:
     with (
         slot(),
         contextlib.closing(context.chunk_writer(task.staging, task.plan, task.hand_off)) as writer,
+        ahead,
     ):
+        in_flight: ChunkWritten | None = None  # the chunk on the writer thread
+
+        def done(written: bool | None) -> None:
+            """The chunk in flight has been written (False: by an earlier attempt of the task)."""
+            nonlocal passed, rows
+            if written is None or in_flight is None:
+                return
+            passed += not written
+            rows += in_flight.rows
+            context.progress(in_flight)
+
         for number, chunk in enumerate(clock.timed("read", rechunk(batches, task.chunk_size))):
             context.check_stop(name)
 
@@ -301,20 +315,10 @@ def _load_file(task: LoadTask, context: TaskContext) -> FileResult:
                 quotes_checked = len(invalid)
             if len(invalid) + len(misfits) > task.max_errors:
                 break  # the parent fails the run; loading more of this file is wasted work
-            try:
-                with clock.stage("write"):
-                    written = _write(name, writer, typed, Receipt(task.task, number), context, turn)
-                    if task.key:  # a refused chunk's keys are looked for below, with its rows
-                        _flush(name, writer, context)
-            except DatabaseError:
-                if task.key:  # refused for a key the chunk or the staging table holds twice?
-                    records = _typed_records(shaped.num_rows, kept, rejected, record)
-                    _check_keys(task, context, writer, typed, records)
-                raise
-            if not written:
-                passed += 1
-            rows += typed.num_rows
-            context.progress(ChunkWritten(name, typed.num_rows, text_bytes(chunk)))
+            checked = _Checked(number, typed, shaped, kept, rejected, record)
+            done(ahead.submit(functools.partial(_write_chunk, task, context, writer, turn, clock, checked)))
+            in_flight = ChunkWritten(name, typed.num_rows, text_bytes(chunk))
+        done(ahead.wait())
         with clock.stage("write"):
             _flush(name, writer, context)
     if passed:
@@ -491,6 +495,40 @@ def _record_number(valid_index: int, invalid: list[InvalidRow], first: int) -> i
             break
         record += 1
     return record
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """A chunk of the task checked and typed: what writing it, or looking for its keys, takes."""
+
+    number: int
+    typed: pa.Table
+    shaped: pa.Table
+    #: The shaped rows' places among the chunk's (None: every row kept).
+    kept: np.ndarray | None
+    rejected: list[tuple[int, str, str]]
+    #: A row's record number from its place in the chunk.
+    record: Callable[[int], int]
+
+
+def _write_chunk(
+    task: LoadTask, context: TaskContext, writer: ChunkWriter, turn: Turn, clock: StageClock, chunk: _Checked
+) -> bool:
+    """Write a checked chunk, on the task's writer thread (``ahead.py``); False: an earlier
+    attempt of the task committed it.  A chunk the database refuses for its key is looked for,
+    with its rows, in what the staging table holds."""
+    name = task.source.name
+    with clock.own("write"):
+        try:
+            written = _write(name, writer, chunk.typed, Receipt(task.task, chunk.number), context, turn)
+            if task.key:  # a refused chunk's keys are looked for below, with its rows
+                _flush(name, writer, context)
+        except DatabaseError:
+            if task.key:  # refused for a key the chunk or the staging table holds twice?
+                records = _typed_records(chunk.shaped.num_rows, chunk.kept, chunk.rejected, chunk.record)
+                _check_keys(task, context, writer, chunk.typed, records)
+            raise
+    return written
 
 
 def _write(
