@@ -13,8 +13,11 @@ import threading
 import pytest
 from conftest import ROOT, Database, load, user_env, write
 
+from processor.executors import TaskContext, make_executor
+from processor.executors.context import WorkerSetup
 from processor.load.ahead import WriteAhead
 from processor.load.cpu import STAGES, StageClock, summed
+from processor.settings import parse_url
 
 
 def _kernel_cpu(who: int) -> float:
@@ -139,6 +142,23 @@ def test_without_the_thread_each_write_is_done_when_submitted_and_its_error_is_a
             ahead.submit(lambda: write(2))
         assert ahead.wait() is None  # the refused write is no result
     assert ahead.cpu() == 0.0
+
+
+def _writes_ahead(task: int, context: TaskContext) -> bool:
+    return context.write_ahead
+
+
+@pytest.mark.parametrize("workers", [1, 2], ids=["inline", "pool"])
+@pytest.mark.parametrize(("url", "ahead"), [("postgresql+psycopg2://h/d", True), ("sqlite:///o.db", False)])
+def test_a_task_writes_ahead_into_a_server_not_into_an_embedded_database(workers, url, ahead):
+    """Into SQLite or DuckDB, whose inserts or one writer are the load's critical path, parsing
+    beside them slowed the load; a Dask task writes its own (``test_dask.py`` runs those)."""
+    setup = WorkerSetup(parse_url(url), "INFO", "text", single_writer=url.startswith("sqlite"))
+    executor = make_executor("pool", workers, setup)
+    try:
+        assert list(executor.map_unordered(_writes_ahead, [0])) == [ahead]
+    finally:
+        executor.close()
 
 
 def test_accounts_add_up_stage_by_stage():

@@ -88,7 +88,6 @@ class ImporterPlugin(distributed.WorkerPlugin):
             connection_slot=budget_slot(slot) if setup.max_connections else no_turn,
             progress=lambda event: worker.log_event(self.name, {"progress": pickle.dumps(event)}),
             where=f" on Dask worker {worker.address} (host {socket.gethostname()})",
-            write_ahead=False,
         )
         self._handler = _Forward(self.name, worker, url_secrets(setup.url) + setup.secrets)
         self._handler.setLevel(setup.log_level)

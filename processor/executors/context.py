@@ -99,9 +99,12 @@ class TaskContext:
     #: The run's one writer, where tasks run in the run's own process (inline) and hand it
     #: their chunks (``handoff.py``).
     held: HeldWriter | None = None
-    #: A task writes each chunk on a thread of its own while it reads the next (``ahead.py``);
-    #: not on a Dask worker, which knows a task, its logs and its locks by the task's thread.
-    write_ahead: bool = True
+    #: A task writes each chunk on a thread of its own while it reads the next (``ahead.py``),
+    #: where the database does the writing's work in a server of its own: not into an embedded
+    #: database, whose inserts (or one writer) are the load's critical path, that parsing beside
+    #: them slowed (the benchmark's SQLite case by 15%); nor on a Dask worker, which knows a task,
+    #: its logs and its locks by the task's thread.
+    write_ahead: bool = False
 
     def chunk_writer(self, staging: str, plan: TablePlan, hand_off: HandOff | None) -> ChunkWriter:
         """How a task appends its chunks: through the run's one writer where the run handed

@@ -20,7 +20,9 @@ class InlineExecutor:
     isolated = False
 
     def __init__(self, setup: WorkerSetup) -> None:
-        self._context = TaskContext(backend=setup.backend(), isolated=False)
+        self._context = TaskContext(
+            backend=setup.backend(), isolated=False, write_ahead=not setup.single_writer
+        )
 
     def map_unordered(
         self,

@@ -58,6 +58,7 @@ def _start_worker(setup: WorkerSetup, stop: Any, lock: Any, budget: Any, events:
         writer_turn=(lambda: lock) if lock is not None else no_turn,
         connection_slot=budget_slot(lambda: budget) if budget is not None else no_turn,
         progress=events.put,
+        write_ahead=not setup.single_writer,
     )
     # The worker's sessions end with it, closed by the worker (a forked process ends with no
     # interpreter teardown; multiprocessing's finalizers still run).
