@@ -26,14 +26,15 @@ def _kernel_cpu(who: int) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _burn(seconds: float) -> float:
-    """Spend about ``seconds`` of CPU; the CPU the kernel counted for it."""
-    before = _kernel_cpu(resource.RUSAGE_SELF)
+def _burn(seconds: float, who: int = resource.RUSAGE_SELF) -> float:
+    """Spend about ``seconds`` of CPU; the CPU the kernel counted for it, for the process or
+    (RUSAGE_THREAD) the calling thread (hashing lets go of the GIL: two threads burn at once)."""
+    before = _kernel_cpu(who)
     block = b"x" * 65536
-    while _kernel_cpu(resource.RUSAGE_SELF) - before < seconds:
+    while _kernel_cpu(who) - before < seconds:
         for _ in range(50):
             block = hashlib.sha256(block).digest() * 2048
-    return _kernel_cpu(resource.RUSAGE_SELF) - before
+    return _kernel_cpu(who) - before
 
 
 def test_a_stage_gets_the_cpu_spent_while_it_ran_and_producing_items_counts_to_theirs():
@@ -57,17 +58,6 @@ def test_a_stage_gets_the_cpu_spent_while_it_ran_and_producing_items_counts_to_t
     assert account["other"] < 0.05
 
 
-def _burn_thread(seconds: float) -> float:
-    """Spend about ``seconds`` of the calling thread's CPU (hashing lets go of the GIL, so two
-    threads burn at once); the CPU the kernel counted for the thread."""
-    before = _kernel_cpu(resource.RUSAGE_THREAD)
-    block = b"x" * 65536
-    while _kernel_cpu(resource.RUSAGE_THREAD) - before < seconds:
-        for _ in range(50):
-            block = hashlib.sha256(block).digest() * 2048
-    return _kernel_cpu(resource.RUSAGE_THREAD) - before
-
-
 def test_the_writer_threads_cpu_is_the_writes_not_the_stage_running_beside_it():
     """A chunk written on the task's writer thread while the next is checked: each stage gets
     its own thread's CPU, as the kernel counts each thread's."""
@@ -76,12 +66,12 @@ def test_the_writer_threads_cpu_is_the_writes_not_the_stage_running_beside_it():
 
     def write() -> float:
         with clock.own("write"):
-            return _burn_thread(0.4)
+            return _burn(0.4, resource.RUSAGE_THREAD)
 
     with ahead:
         assert ahead.submit(write) is None  # nothing was in flight
         with clock.stage("check"):
-            checked = _burn_thread(0.2)  # while the write burns beside it
+            checked = _burn(0.2, resource.RUSAGE_THREAD)  # while the write burns beside it
         wrote = ahead.wait()
     account = clock.account()
     assert account["check"] == pytest.approx(checked, abs=0.04)
@@ -109,7 +99,7 @@ def test_one_write_in_flight_in_order_its_error_at_the_next_step_and_finished_be
     finished: list[bool] = []
 
     def slow() -> int:
-        _burn_thread(0.2)
+        _burn(0.2, resource.RUSAGE_THREAD)
         finished.append(True)
         return 3
 
