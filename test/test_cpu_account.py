@@ -73,6 +73,7 @@ def test_the_writer_threads_cpu_is_the_writes_not_the_stage_running_beside_it():
         with clock.stage("check"):
             checked = _burn(0.2, resource.RUSAGE_THREAD)  # while the write burns beside it
         wrote = ahead.wait()
+    assert wrote is not None
     account = clock.account()
     assert account["check"] == pytest.approx(checked, abs=0.04)
     assert account["write"] == pytest.approx(wrote, abs=0.04)
@@ -104,7 +105,8 @@ def test_one_write_in_flight_in_order_its_error_at_the_next_step_and_finished_be
         return 3
 
     def leave_while_writing() -> None:
-        with WriteAhead() as another:
+        another: WriteAhead[int] = WriteAhead()
+        with another:
             another.submit(slow)
             raise KeyError("stop")
 
@@ -124,7 +126,8 @@ def test_without_the_thread_each_write_is_done_when_submitted_and_its_error_is_a
             raise ValueError("refused")
         return n
 
-    with WriteAhead(threaded=False) as ahead:
+    ahead: WriteAhead[int] = WriteAhead(threaded=False)
+    with ahead:
         assert ahead.submit(lambda: write(0)) is None
         assert threads == [threading.get_ident()]  # done already, here
         assert ahead.submit(lambda: write(1)) == 0
