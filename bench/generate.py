@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 STREETS = np.array(["High Street", "Station Road", "Church Lane", "Mill Road", "Côté Close", "Ōtaki Way"])
@@ -124,6 +125,36 @@ def write_file(path: Path, rows: int, seed: int) -> None:
     with pacsv.CSVWriter(path, schema) as writer:
         for piece, start in enumerate(range(0, rows, PIECE_ROWS)):
             writer.write_table(make_table(min(PIECE_ROWS, rows - start), seed + piece).cast(schema))
+
+
+#: The amounts file's columns besides its amounts, and its amounts (two decimals each).
+AMOUNT_COLUMNS = 11
+
+
+def write_amounts(path: Path, rows: int, seed: int = 1) -> None:
+    """One CSV file of ``rows`` rows of an id, two texts, a code and ``AMOUNT_COLUMNS``
+    amounts in pence (``-1234.05``: every value two decimals, up to ten digits before the
+    point), for the decimals-against-doubles case."""
+    with pacsv.CSVWriter(path, _amounts(1, seed).schema) as writer:
+        for piece, start in enumerate(range(0, rows, PIECE_ROWS)):
+            writer.write_table(_amounts(min(PIECE_ROWS, rows - start), seed + piece, start))
+
+
+def _amounts(rows: int, seed: int, first: int = 0) -> pa.Table:
+    rng = np.random.default_rng(seed)
+    cols = {
+        "ID": pa.array(np.arange(first, first + rows)),
+        "STREET": pa.array(rng.choice(STREETS, rows)),
+        "CODE": pa.array(rng.integers(0, 99_999, rows)),
+        "TOWN": pa.array(rng.choice(TOWNS, rows)),
+    }
+    for n in range(AMOUNT_COLUMNS):
+        pence = rng.integers(-(10**11), 10**12, rows)
+        whole = pc.cast(pa.array(np.abs(pence) // 100), pa.string())
+        cents = pc.utf8_lpad(pc.cast(pa.array(np.abs(pence) % 100), pa.string()), 2, "0")
+        sign = pa.array(np.where(pence < 0, "-", ""))
+        cols[f"AMOUNT_{n}"] = pc.binary_join_element_wise(sign, whole, ".", cents, "")
+    return pa.table(cols)
 
 
 def main() -> None:

@@ -13,7 +13,8 @@ workers apart), the database server's, and the share of the machine's cores they
 that account is printed as a markdown table.  ``--gz-rows`` adds a case of one large gzip file
 (the loaders read it through ``gzip -dc``); ``--scale N`` a case of the same files N times over.
 The naive design (Pool + ``to_sql`` default INSERTs) runs on a subset for reference; ``--sizes``
-adds a throughput-versus-file-size check on one database.  The results are also written as JSON
+adds a throughput-versus-file-size check on one database; ``--decimal-rows`` a file of amounts
+loaded as exact decimals and as doubles (PostgreSQL by default).  The results are also written as JSON
 (``--json``, default ``<out>/results.json``).
 """
 
@@ -33,7 +34,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bench.account import Account, measure
-from bench.generate import generate
+from bench.generate import AMOUNT_COLUMNS, generate, write_amounts
 from bench.loaders import has_statistics_step, loader_label, run_loader, run_statistics
 from bench.naive import load_naive
 from bench.rss import RunResult, run_measured
@@ -389,6 +390,64 @@ def size_check(name: str, sizes_mb: list[int], args: argparse.Namespace) -> None
         fresh_table(url, TOOL_TABLE, None)
 
 
+def decimals_check(name: str, rows: int, args: argparse.Namespace) -> dict[str, Any]:
+    """One file of amounts loaded with them typed as exact decimals and as doubles (a schema
+    file each), alternating: issue 22 asks that exact decimals load no slower.  Medians of
+    the wall seconds, the load and ``ANALYZE`` phases, the write stage's CPU, the client's and
+    the server's CPU."""
+    url = database_url(name, args.out)
+    folder = args.out / f"amounts-{rows}"
+    path = folder / "amounts" / "amounts.csv"
+    if not (folder / ".complete").exists():
+        print(f"generating one amounts file of {rows:,} rows in {folder} ...", flush=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_amounts(path, rows)
+        (folder / ".complete").touch()
+    server = server_cpu(parse_url(url))
+    runs: dict[str, list[dict[str, float]]] = {"decimal": [], "double": []}
+    planned: dict[str, set[str]] = {}
+    for _ in range(args.repeat):
+        for kind, found in runs.items():
+            schema = folder / f"{kind}.json"
+            schema.write_text(json.dumps({"columns": {f"AMOUNT_{n}": kind for n in range(AMOUNT_COLUMNS)}}))
+            _remove_file_database(name, url)
+            result, report, account = run_tool(
+                url, [path], TOOL_TABLE, [*args.extra, "--schema-file", str(schema)], server
+            )
+            check_and_drop(name, url, TOOL_TABLE, rows)
+            planned[kind] = {c["type"] for c in report["plan"] if c["name"].startswith("AMOUNT_")}
+            found.append(
+                {
+                    "seconds": result.seconds,
+                    "load": report["phases"]["load"],
+                    "statistics": report["phases"].get("statistics", 0.0),
+                    "write_cpu": report["cpu"]["write"],
+                    "client_cpu": account.client_cpu,
+                    "server_cpu": account.server_cpu or 0.0,
+                }
+            )
+    medians = {
+        kind: {k: statistics.median(r[k] for r in found) for k in found[0]} for kind, found in runs.items()
+    }
+    print(
+        f"\nexact decimals against doubles ({name}, one file of {rows:,} rows, "
+        f"{AMOUNT_COLUMNS} amounts; medians)"
+    )
+    print(
+        f"{'type':<8} {'seconds':>8} {'load':>6} {'ANALYZE':>8} {'write CPU':>9} "
+        f"{'client CPU':>10} {'server CPU':>10}"
+    )
+    for kind, m in medians.items():
+        print(
+            f"{kind:<8} {m['seconds']:>8.2f} {m['load']:>6.2f} {m['statistics']:>8.2f} "
+            f"{m['write_cpu']:>9.2f} {m['client_cpu']:>10.2f} {m['server_cpu']:>10.2f}"
+        )
+    ratio = medians["decimal"]["seconds"] / medians["double"]["seconds"]
+    print(f"decimals / doubles: {ratio:.2f}x", flush=True)
+    types = {kind: sorted(found) for kind, found in planned.items()}
+    return {"database": name, "rows": rows, "types": types, "runs": runs, "medians": medians, "ratio": ratio}
+
+
 def print_table(lines: list[Line]) -> None:
     print(
         f"\n{'case':<12} {'database':<11} {'rows':>9} {'importer s':>10} {'ANALYZE s':>9} {'rows/s':>8} "
@@ -500,6 +559,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", default="", help="MB per file for the size check, e.g. 40,400,2000")
     parser.add_argument("--size-database", default="postgresql")
     parser.add_argument(
+        "--decimal-rows", type=int, default=0, help="rows of the decimals-against-doubles case (0: skip)"
+    )
+    parser.add_argument("--decimal-database", default="postgresql")
+    parser.add_argument(
         "--out", type=Path, default=ROOT / "bench" / "out", help="data, SQLite and DuckDB files"
     )
     parser.add_argument("--json", type=Path, help="also write the results here (default: <out>/results.json)")
@@ -508,6 +571,7 @@ def main(argv: list[str] | None = None) -> None:
     names = [name for name in args.databases.split(",") if name]
     scale_names = [name for name in (args.scale_databases or args.databases).split(",") if name]
     servers = names + scale_names * (args.scale > 1) + [args.size_database] * bool(args.sizes)
+    servers += [args.decimal_database] * bool(args.decimal_rows)
     create_bench_databases(servers)
     files = dataset(args.out, args.files, args.rows // args.files)
     rows = args.rows // args.files * args.files
@@ -536,6 +600,8 @@ def main(argv: list[str] | None = None) -> None:
     print(stage_table(lines))
     machine = {"cpus": os.cpu_count(), "cores_used": available_cpus(), "load_average_at_end": os.getloadavg()}
     results = {"machine": machine, "bundled_sample": sample, "lines": [line.as_json() for line in lines]}
+    if args.decimal_rows:
+        results["decimals"] = decimals_check(args.decimal_database, args.decimal_rows, args)
     (args.json or args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     if args.sizes:
         size_check(args.size_database, [int(s) for s in args.sizes.split(",")], args)

@@ -4,7 +4,10 @@ server's CPU, read from /proc.  The oracle is what the processes report of their
 
 from __future__ import annotations
 
+import argparse
+import csv
 import json
+import re
 import shutil
 import sys
 import uuid
@@ -118,3 +121,27 @@ def test_bench_accounts_for_the_servers_cpu(tmp_path, capsys, monkeypatch):
         finally:
             engine.dispose()
         assert left == set()
+
+
+@pytest.mark.slow
+def test_the_decimals_case_loads_the_same_amounts_as_decimals_and_as_doubles(tmp_path, capsys, monkeypatch):
+    """Issue 22's decimals goal has its case in the benchmark: one file of amounts, every one
+    with two decimals, loaded typed both ways (the plans say so), and the ratio of the medians."""
+    need_server("postgresql")
+    monkeypatch.setattr(run, "SERVERS", dict(SERVERS))
+    monkeypatch.setattr(run, "TOOL_TABLE", f"bench_tool_{uuid.uuid4().hex[:8]}")
+    args = argparse.Namespace(out=tmp_path, repeat=1, extra=[])
+    results = run.decimals_check("postgresql", 2_000, args)
+    with (tmp_path / "amounts-2000" / "amounts" / "amounts.csv").open(newline="") as amounts:
+        rows = list(csv.DictReader(amounts))
+    assert len(rows) == 2_000
+    values = [row[f"AMOUNT_{n}"] for row in rows for n in range(11)]
+    assert all(re.fullmatch(r"-?(0|[1-9][0-9]{0,9})\.[0-9]{2}", v) for v in values)
+    assert any(v.startswith("-") for v in values)
+    assert results["types"] == {"decimal": ["NUMERIC"], "double": ["DOUBLE PRECISION"]}
+    assert [len(found) for found in results["runs"].values()] == [1, 1]
+    medians = results["medians"]
+    assert results["ratio"] == pytest.approx(medians["decimal"]["seconds"] / medians["double"]["seconds"])
+    assert all(m["server_cpu"] > 0 and m["write_cpu"] > 0 for m in medians.values())
+    out = capsys.readouterr().out
+    assert "decimals / doubles:" in out

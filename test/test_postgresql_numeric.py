@@ -10,8 +10,10 @@ from __future__ import annotations
 import csv
 import io
 import random
+from collections.abc import Sequence
 from decimal import Decimal
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
@@ -20,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pgpq import ArrowToPostgresBinaryEncoder
 
-from processor.backends.postgresql_numeric import numeric_binary, numeric_for_copy
+from processor.backends.postgresql_numeric import numeric_binary, numeric_for_copy, scaled_integers
 from processor.shapes import bytes_of, decimal_places
 
 
@@ -109,10 +111,60 @@ def test_a_slice_with_nulls_an_empty_and_an_all_null_array(db, encode):
     assert stored_text(db, chunked, encode=encode) == ["1.0", "-2.50", None]
 
 
-def test_one_scale_goes_as_decimal128_and_mixed_scales_in_numerics_own_form():
-    assert numeric_for_copy(pa.array(["1.50", None, "-20.00"])).type == pa.decimal128(38, 2)
+def scaled(values: Sequence[str | None]) -> tuple[list[int], int] | None:
+    text = pa.array(values, pa.large_string())
+    found = scaled_integers(text, np.asarray(pc.is_valid(text).to_numpy(zero_copy_only=False), dtype=bool))
+    return None if found is None else (found[0].tolist(), found[1])
+
+
+def test_each_chunk_goes_in_the_cheapest_form_that_holds_it():
+    """One scale and at most 15 digits: integers read through doubles, in fields of one width;
+    one scale and more digits: decimal128 (pgpq); several scales: numeric's form from the text."""
+    assert scaled(["1.50", None, "-20.00"]) == ([150, 0, -2000], 2)
+    assert scaled(["999999999999999", "-999999999999999"]) == ([10**15 - 1, 1 - 10**15], 0)
+    assert scaled(["0.99999999999999", "-1.00000000000000"]) == ([10**14 - 1, -(10**14)], 14)
+    fixed = numeric_for_copy(pa.array(["1.50", None, "-20.00", "123456789.25"]))
+    assert fixed.type == pa.large_binary()
+    assert len({len(v) for v in fixed.to_pylist() if v is not None}) == 1
+    assert scaled(["0.000000000000001", "-0.100000000000000"]) == ([1, -(10**14)], 15)
+    for other in (["1.5", "-20.00"], ["1000000000000000"], ["0.0000000000000001"], ["-1", "1.0"], [None]):
+        assert scaled(other) is None, other  # several scales; 16 digits; 16 after the point; all null
+    assert numeric_for_copy(pa.array(["1000000000000000.5", "-1.0"])).type == pa.decimal128(38, 1)
     assert numeric_for_copy(pa.array(["1.5", "-20.00"])).type == pa.large_binary()
     assert numeric_for_copy(pa.array(["1" * 37 + ".25"])).type == pa.large_binary()  # 39 digits
+
+
+@pytest.mark.parametrize("scale", range(16))
+def test_short_decimals_of_one_scale_read_as_doubles_are_the_exact_integers(scale):
+    """Every digit count up to 15 at every scale, with random digits and the extremes: the
+    integers are the digits without the point, read by Python (no double in the oracle)."""
+    rng = random.Random(scale)
+    values = []
+    for digits in range(max(scale, 1), 16):
+        for _ in range(200):
+            number = rng.randrange(10 ** (digits - 1) if digits > 1 else 0, 10**digits)
+            values.append(number)
+        values += [10**digits - 1, 10 ** (digits - 1)]
+    texts = []
+    for number in values:
+        padded = f"{number:0{scale + 1}d}"
+        text = f"{padded[:-scale]}.{padded[-scale:]}" if scale else padded
+        texts += [text, "-" + text if number else text]
+    assert scaled(texts) == ([int(t.replace(".", "")) for t in texts], scale)
+
+
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.integers(0, 15), st.data())
+def test_short_decimals_of_one_scale_are_stored_as_written(db, scale, data):
+    digits = st.integers(0, 10 ** (15 - scale) - 1)
+    whole = data.draw(st.lists(st.one_of(st.none(), st.tuples(st.booleans(), digits)), max_size=40))
+    fraction = "7" * scale
+    values = [
+        None if w is None else f"{'-' if w[0] else ''}{w[1]}{'.' + fraction if scale else ''}" for w in whole
+    ]
+    values = [None if v is None else "0" if v == "-0" else v for v in values]  # no -0
+    assert stored_text(db, pa.array(values, pa.string())) == values
 
 
 @pytest.mark.parametrize("db", ["postgresql"], indirect=True)
@@ -140,7 +192,7 @@ def test_a_bounded_column_reads_them_as_from_text(db, encode):
     ]
 
 
-@pytest.mark.parametrize("text", ["1e5", "+1", "1,5", "abc", " 1", "1.", ".5"])
+@pytest.mark.parametrize("text", ["1e5", "+1", "1,5", "abc", " 1", "1.", ".5", "-", "--5", "5-", "1-5", ""])
 def test_anything_but_plain_decimal_text_is_refused_or_the_same_number(text):
     """The pipeline hands over only plain decimals; anything else is refused, or (where Arrow's
     cast reads it, in a chunk of one scale) the very number it spells, never another."""
@@ -152,6 +204,19 @@ def test_anything_but_plain_decimal_text_is_refused_or_the_same_number(text):
         return
     assert pa.types.is_decimal(encoded.type)
     assert Decimal(encoded[1].as_py()) == Decimal(text.replace(",", "."))
+
+
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("text", ["1.2.55", "-1.55", "1-.55", "12-.5", "-.55", "..55", "-0.55"])
+def test_text_with_the_point_in_its_place_and_no_other_character_is_still_a_number(db, text):
+    """A chunk of one scale is recognised by the point's place from the end of each value and
+    read as doubles: a second point or a stray minus sign is refused there, not misread."""
+    try:
+        stored = stored_text(db, pa.array(["1.25", text]))
+    except ValueError:
+        return
+    assert stored == ["1.25", stored[1]]
+    assert Decimal(str(stored[1])) == Decimal(text)
 
 
 def test_a_number_beyond_numeric_is_refused_not_wrapped():

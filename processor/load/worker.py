@@ -315,7 +315,9 @@ def _load_file(task: LoadTask, context: TaskContext) -> FileResult:
                 quotes_checked = len(invalid)
             if len(invalid) + len(misfits) > task.max_errors:
                 break  # the parent fails the run; loading more of this file is wasted work
-            checked = _Checked(number, typed, shaped, kept, rejected, record)
+            with clock.stage("write"):  # on this thread: the writer thread only sends
+                prepared = writer.prepare(typed)
+            checked = _Checked(number, typed, prepared, shaped, kept, rejected, record)
             done(ahead.submit(functools.partial(_write_chunk, task, context, writer, turn, clock, checked)))
             in_flight = ChunkWritten(name, typed.num_rows, text_bytes(chunk))
         done(ahead.wait())
@@ -503,6 +505,8 @@ class _Checked:
 
     number: int
     typed: pa.Table
+    #: The typed chunk as the writer sends it (``ChunkWriter.prepare``).
+    prepared: Any
     shaped: pa.Table
     #: The shaped rows' places among the chunk's (None: every row kept).
     kept: np.ndarray | None
@@ -520,7 +524,7 @@ def _write_chunk(
     name = task.source.name
     with clock.own("write"):
         try:
-            written = _write(name, writer, chunk.typed, Receipt(task.task, chunk.number), context, turn)
+            written = _write(name, writer, chunk.prepared, Receipt(task.task, chunk.number), context, turn)
             if task.key:  # a refused chunk's keys are looked for below, with its rows
                 _flush(name, writer, context)
         except DatabaseError:
@@ -532,18 +536,20 @@ def _write_chunk(
 
 
 def _write(
-    name: str, writer: ChunkWriter, typed: pa.Table, receipt: Receipt, context: TaskContext, turn: Turn
+    name: str, writer: ChunkWriter, prepared: Any, receipt: Receipt, context: TaskContext, turn: Turn
 ) -> bool:
     """Append one chunk to the staging table in its own transaction, retried if rolled back;
     False: an earlier attempt of this task committed it already.
 
-    What needs no database (Python rows, casts) is prepared here, before the single-writer turn.
-    The stop is checked again within the turn: once the run has taken the turn after stopping,
-    no task writes to an embedded database any more (the run drops its staging table then).
+    ``prepared``: what needed no database (casts, encodings, Python rows), done by the task
+    itself (``ChunkWriter.prepare``) before the chunk went to its writer thread, so that the
+    next chunk's preparing overlaps this one's time in the database, and outside the
+    single-writer turn.  The stop is checked again within the turn: once the run has taken
+    the turn after stopping, no task writes to an embedded database any more (the run drops
+    its staging table then).
     ``turn``: the executor's single-writer turn, or none for a task that hands its chunks to the
     run's one writer (which appends one at a time).
     """
-    prepared = writer.prepare(typed)
 
     def attempt() -> bool:
         with turn():
