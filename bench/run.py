@@ -42,6 +42,7 @@ from bench.servers import ServerCpu, server_cpu
 from processor.backends import backend_for
 from processor.backends.database import create_engine
 from processor.cpus import available_cpus
+from processor.kinds import DECIMAL, FLOAT
 from processor.plan.schema import plan_types, profile_file, read_headers
 from processor.records import TablePlan
 from processor.settings import parse_url
@@ -394,7 +395,8 @@ def decimals_check(name: str, rows: int, args: argparse.Namespace) -> dict[str, 
     """One file of amounts loaded with them typed as exact decimals and as doubles (a schema
     file each), alternating: issue 22 asks that exact decimals load no slower.  Medians of
     the wall seconds, the load and ``ANALYZE`` phases, the write stage's CPU, the client's and
-    the server's CPU."""
+    the server's CPU; and the database's own loader into a table of each type, with its
+    ``ANALYZE``, for what the type itself costs the database."""
     url = database_url(name, args.out)
     folder = args.out / f"amounts-{rows}"
     path = folder / "amounts" / "amounts.csv"
@@ -406,6 +408,8 @@ def decimals_check(name: str, rows: int, args: argparse.Namespace) -> dict[str, 
     server = server_cpu(parse_url(url))
     runs: dict[str, list[dict[str, float]]] = {"decimal": [], "double": []}
     planned: dict[str, set[str]] = {}
+    plan = plan_for([path], url)
+    amounts = {"decimal": DECIMAL, "double": FLOAT}
     for _ in range(args.repeat):
         for kind, found in runs.items():
             schema = folder / f"{kind}.json"
@@ -416,6 +420,15 @@ def decimals_check(name: str, rows: int, args: argparse.Namespace) -> dict[str, 
             )
             check_and_drop(name, url, TOOL_TABLE, rows)
             planned[kind] = {c["type"] for c in report["plan"] if c["name"].startswith("AMOUNT_")}
+            typed = TablePlan(
+                plan.names,
+                tuple(
+                    amounts[kind] if n.startswith("AMOUNT_") else t
+                    for n, t in zip(plan.names, plan.types, strict=True)
+                ),
+            )
+            load, analyze = run_loader_once(url, [path], typed, server)
+            check_and_drop(name, url, LOADER_TABLE, rows)
             found.append(
                 {
                     "seconds": result.seconds,
@@ -424,6 +437,7 @@ def decimals_check(name: str, rows: int, args: argparse.Namespace) -> dict[str, 
                     "write_cpu": report["cpu"]["write"],
                     "client_cpu": account.client_cpu,
                     "server_cpu": account.server_cpu or 0.0,
+                    "loader_seconds": load.plus(analyze).seconds if analyze else load.seconds,
                 }
             )
     medians = {
@@ -435,17 +449,27 @@ def decimals_check(name: str, rows: int, args: argparse.Namespace) -> dict[str, 
     )
     print(
         f"{'type':<8} {'seconds':>8} {'load':>6} {'ANALYZE':>8} {'write CPU':>9} "
-        f"{'client CPU':>10} {'server CPU':>10}"
+        f"{'client CPU':>10} {'server CPU':>10} {'loader s':>9}"
     )
     for kind, m in medians.items():
         print(
             f"{kind:<8} {m['seconds']:>8.2f} {m['load']:>6.2f} {m['statistics']:>8.2f} "
-            f"{m['write_cpu']:>9.2f} {m['client_cpu']:>10.2f} {m['server_cpu']:>10.2f}"
+            f"{m['write_cpu']:>9.2f} {m['client_cpu']:>10.2f} {m['server_cpu']:>10.2f} "
+            f"{m['loader_seconds']:>9.2f}"
         )
     ratio = medians["decimal"]["seconds"] / medians["double"]["seconds"]
-    print(f"decimals / doubles: {ratio:.2f}x", flush=True)
+    loader_ratio = medians["decimal"]["loader_seconds"] / medians["double"]["loader_seconds"]
+    print(f"decimals / doubles: {ratio:.2f}x (the loader, with its ANALYZE: {loader_ratio:.2f}x)", flush=True)
     types = {kind: sorted(found) for kind, found in planned.items()}
-    return {"database": name, "rows": rows, "types": types, "runs": runs, "medians": medians, "ratio": ratio}
+    return {
+        "database": name,
+        "rows": rows,
+        "types": types,
+        "runs": runs,
+        "medians": medians,
+        "ratio": ratio,
+        "loader_ratio": loader_ratio,
+    }
 
 
 def print_table(lines: list[Line]) -> None:

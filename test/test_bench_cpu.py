@@ -145,3 +145,6 @@ def test_the_decimals_case_loads_the_same_amounts_as_decimals_and_as_doubles(tmp
     assert all(m["server_cpu"] > 0 and m["write_cpu"] > 0 for m in medians.values())
     out = capsys.readouterr().out
     assert "decimals / doubles:" in out
+    assert "(the loader, with its ANALYZE:" in out
+    loaders = [m["loader_seconds"] for m in medians.values()]
+    assert results["loader_ratio"] == pytest.approx(loaders[0] / loaders[1])
