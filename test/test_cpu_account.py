@@ -115,6 +115,22 @@ def test_one_write_in_flight_in_order_its_error_at_the_next_step_and_finished_be
     assert finished == [True]  # ... once the write in flight is done
     assert order == [0, 1, 2]
 
+    def refused() -> int:
+        _burn(0.1, resource.RUSAGE_THREAD)
+        raise ValueError("chunk 0 refused")
+
+    def fail_while_a_refused_write_is_in_flight() -> None:
+        another: WriteAhead[int] = WriteAhead()
+        with another:
+            another.submit(refused)
+            raise KeyError("chunk 1 unreadable")
+
+    # The earlier chunk's error, as without the thread (its write would have failed first),
+    # with the later one as its context.
+    with pytest.raises(ValueError, match="chunk 0 refused") as raised:
+        fail_while_a_refused_write_is_in_flight()
+    assert isinstance(raised.value.__context__, KeyError)
+
 
 def test_without_the_thread_each_write_is_done_when_submitted_and_its_error_is_at_once():
     """A Dask task's writes: on the task's own thread, one after the other."""

@@ -4,7 +4,8 @@ Alone, a task alternates: it parses and checks a chunk, then waits while the dat
 (binary COPY, LOAD DATA, SQLite's inserts, the hand-off to DuckDB's writer), the core it runs on
 idle meanwhile.  With one chunk in flight, the parsing of the next (Arrow and numpy, which let go
 of the GIL) overlaps the database's work on the last.  One at a time, and in order: the chunks
-commit as before, each with its receipt, and a chunk's failure is the task's at the next step.
+commit as before, each with its receipt, and a chunk's failure is the task's at the next step,
+or when it leaves, before any error of a later chunk.
 """
 
 from __future__ import annotations
@@ -64,13 +65,16 @@ class WriteAhead(Generic[T]):
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
-        """The write in flight finishes before the task's writer is closed; its own error gives
-        way to the one the task is leaving with."""
+        """The write in flight finishes before the task's writer is closed.  Its error wins over
+        the one the task is leaving with (a later chunk's, or a stop): the run fails with the
+        first error in the file's order, as it would have without the thread."""
         try:
-            if self._pending is not None and kind is not None:
-                self._pending.exception()
-            else:
-                self.wait()
+            pending, self._pending = self._pending, None
+            failed = None if pending is None or kind is None else pending.exception()
+            if failed is not None:
+                raise failed
+            if pending is not None:
+                pending.result()
         finally:
             if self._thread is not None:
                 self._thread.shutdown(wait=True)
