@@ -145,6 +145,15 @@ def test_text_bounds():
     nul = replace(TEXT, forbidden_character="\x00", forbidden_what="a NUL")
     assert fits(nul, ["a\x00b", "ab", None]) == [False, True, True]
     assert nul.fit_mask(pa.array(["ab", "cd"])) is None  # no NUL byte anywhere: nothing to look at
+    assert nul.fit_mask(pa.array(["", None, ""])) is None  # no bytes at all
+    chunked = pa.chunked_array([pa.array(["ab", ""]), pa.array(["", "cd\x00"])])
+    found = nul.fit_mask(chunked)
+    assert found is not None
+    assert found.to_pylist() == [True, True, True, False]  # in a later chunk, last
+    assert fits(nul, ["\x00", "\x01", "\x7f"]) == [False, True, True]
+    tab = replace(TEXT, forbidden_character="\t", forbidden_what="a tab")
+    assert fits(tab, ["a\tb", "ab\x00", None]) == [False, True, True]
+    assert tab.fit_mask(pa.array(["ab", "\x00"])) is None
     trailing = replace(TEXT, forbidden=" $", forbidden_what="trailing spaces")
     assert fits(trailing, ["a ", "a", " a"]) == [False, True, True]
     assert TEXT.fit_mask(pa.array(["x"])) is None  # unbounded text checks nothing
