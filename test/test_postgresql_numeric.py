@@ -190,6 +190,13 @@ def test_a_bounded_column_reads_them_as_from_text(db, encode):
         "-12345678.90",
         "3.00",
     ]
+    # One scale each (the doubles' path, where ``encode`` chooses): as from text too.
+    assert stored_text(db, pa.array(["1.500", "-2.250", None]), "numeric(10,2)", encode) == [
+        "1.50",
+        "-2.25",
+        None,
+    ]
+    assert stored_text(db, pa.array(["3", "-40"]), "numeric(10,2)", encode) == ["3.00", "-40.00"]
 
 
 @pytest.mark.parametrize("text", ["1e5", "+1", "1,5", "abc", " 1", "1.", ".5", "-", "--5", "5-", "1-5", ""])
