@@ -848,6 +848,16 @@ def _bound(pick: Callable[[int, int], int], a: int | None, b: int | None) -> int
     return pick(a, b)
 
 
+def _floats_by_width(integer: bool, decimal: bool, whole_digits: int, scale: int) -> bool:
+    """Whether a column's values are all floats a double gives back, known from its widths
+    alone, so that the float check need not read them again: integers of at most 15 digits,
+    or plain decimals no longer than ``_fits_float``'s fast path takes (a sign, the widest
+    whole part, a point and the most decimals within ``FLOAT_DIGITS``); others are looked at."""
+    if integer:
+        return whole_digits <= FLOAT_DIGITS[64]
+    return decimal and 2 + whole_digits + scale <= FLOAT_DIGITS[64]
+
+
 def classify(values: pa.Array, spelling: Spelling = PLAIN) -> ColumnProfile:
     """The profile of a string array: each kind is tried on the first values, then on all;
     numbers and dates as ``spelling`` says the files write them."""
@@ -862,8 +872,8 @@ def classify(values: pa.Array, spelling: Spelling = PLAIN) -> ColumnProfile:
         plain = decimals.plain(values)
         whole_digits, scale = _widest_decimal(plain)
         significant = _significant_scale(plain) if scale else 0
-    # An integer of at most 15 digits is a float too; longer ones are looked at.
-    not_float = None if integer and whole_digits <= FLOAT_DIGITS[64] else _first_misfit(values, (floats_,))
+    floated = _floats_by_width(integer, decimal, whole_digits, scale)
+    not_float = None if floated else _first_misfit(values, (floats_,))
     floats = not_float is None
     example = _first_value(values)
     not_date = example if decimal else _first_misfit(values, (dates,))  # numbers are no dates
@@ -1207,7 +1217,9 @@ def _classify_batch(columns: Sequence[pa.Array], spelling: Spelling) -> list[Col
             whole_digits[i], scale[i] = int(widest[k]), int(fraction[k])
             significant[i] = max(0, int(digits[k])) if scale[i] else 0
     not_float: list[str | None] = [None] * n
-    floats_asked = [i for i in range(n) if not (integer[i] and whole_digits[i] <= FLOAT_DIGITS[64])]
+    floats_asked = [
+        i for i in range(n) if not _floats_by_width(integer[i], decimal[i], whole_digits[i], scale[i])
+    ]
     for i, misfit in zip(
         floats_asked, _first_misfits([columns[i] for i in floats_asked], (floats_,)), strict=True
     ):

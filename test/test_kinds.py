@@ -32,6 +32,7 @@ from processor.kinds import (
     bounded_decimal,
     choose_type,
     classify,
+    classify_columns,
     integer_range,
 )
 from processor.plan.schema import merge_profiles, plan_types, profile_table
@@ -78,6 +79,45 @@ def test_float_mask_follows_the_rule(values):
 def test_every_shortest_float_spelling_fits(values):
     values = [v for v in values if NUMBER.fullmatch(v)]  # repr's "1e+16" has a "+" no file writes
     assert fits(FLOAT, values) == [float_gives_back(v) for v in values]
+
+
+WIDE_DECIMALS = st.builds(
+    lambda sign, whole, fraction: f"{sign}{whole}{'.' + fraction if fraction else ''}",
+    st.sampled_from(["", "-"]),
+    st.one_of(st.just("0"), st.from_regex(r"[1-9][0-9]{0,11}", fullmatch=True)),
+    st.from_regex(r"([0-9]{0,6}[1-9])?", fullmatch=True),
+)
+
+
+@settings(deadline=None, max_examples=300)
+@given(st.lists(st.one_of(st.none(), WIDE_DECIMALS), min_size=1, max_size=6).filter(lambda v: any(v)))
+def test_a_column_is_planned_float_exactly_when_every_value_gives_back(values):
+    """Decimal columns around the widths where the float check is skipped (``_floats_by_width``:
+    at most 15 characters with the sign and the point): ``classify``, alone and batched, says
+    float exactly when the independent rule holds for every value."""
+    column = pa.array(values, pa.string())
+    expected = all(float_gives_back(v) for v in values if v is not None)
+    assert classify(column).float == expected
+    assert classify_columns([column])[0].float == expected
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["1234567890123.4"],  # 15 characters: not looked at again
+        ["-123456789012.34", "0.5"],  # 16: looked at, and every one gives back
+        ["1234567890123456.7"],
+        ["0.1234567890123457", "1.5"],
+        ["-999999999999.99"],
+        ["99999999999.9999"],
+        ["12345678901234567"],  # an integer of 17 digits
+    ],
+)
+def test_the_widths_at_which_floats_are_not_looked_at_again(values):
+    column = pa.array(values, pa.string())
+    expected = all(float_gives_back(v) for v in values)
+    assert classify(column).float == expected
+    assert classify_columns([column])[0].float == expected
 
 
 def test_float_edges():
