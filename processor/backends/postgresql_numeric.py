@@ -65,9 +65,7 @@ def scaled_integers(text: pa.LargeStringArray, present: np.ndarray) -> tuple[np.
     found at the same place from the end in every other; only digits, points and minus signs
     are read (no exponent, no ``inf``), and the cast refuses any other arrangement of them
     (``/`` among them)."""
-    offsets = np.frombuffer(text.buffers()[1], dtype=np.int64)[text.offset : text.offset + len(text) + 1]
-    held = text.buffers()[2]
-    data = np.frombuffer(held, dtype=np.uint8) if held is not None else np.zeros(0, np.uint8)
+    offsets, data = _offsets_and_bytes(text)
     starts, ends = offsets[:-1][present], offsets[1:][present]
     if not len(starts) or not (ends > starts).all():
         return None
@@ -123,9 +121,7 @@ def numeric_binary(text: pa.LargeStringArray, whole: np.ndarray, scale: np.ndarr
     """Plain decimal ``text`` as binary ``numeric`` fields, given the digits of each before and
     after its point (``shapes.decimal_places``)."""
     present = np.asarray(pc.is_valid(text).to_numpy(zero_copy_only=False), dtype=bool)
-    offsets = np.frombuffer(text.buffers()[1], dtype=np.int64)[text.offset : text.offset + len(text) + 1]
-    held = text.buffers()[2]  # None where no value has a character
-    data = np.frombuffer(held, dtype=np.uint8) if held is not None else np.zeros(0, np.uint8)
+    offsets, data = _offsets_and_bytes(text)
     ends = offsets[1:]
     whole, scale = np.where(present, whole, 0).astype(np.int64), np.where(present, scale, 0).astype(np.int64)
     point = np.where(scale > 0, ends - scale - 1, ends)
@@ -151,6 +147,14 @@ def numeric_binary(text: pa.LargeStringArray, whole: np.ndarray, scale: np.ndarr
     byte_offsets = pa.py_buffer((word_offsets * 2).astype(np.int64).tobytes())
     validity = pa.py_buffer(np.packbits(present, bitorder="little").tobytes())
     return pa.LargeBinaryArray.from_buffers(pa.large_binary(), len(text), [validity, byte_offsets, buffer])
+
+
+def _offsets_and_bytes(text: pa.LargeStringArray) -> tuple[np.ndarray, np.ndarray]:
+    """The array's value offsets (one more than its values) and its bytes, as numpy views of
+    its buffers (no copy, unlike ``shapes.bytes_of``, which pads them)."""
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int64)[text.offset : text.offset + len(text) + 1]
+    held = text.buffers()[2]  # None where no value has a character
+    return offsets, np.frombuffer(held, dtype=np.uint8) if held is not None else np.zeros(0, np.uint8)
 
 
 def _digits(
