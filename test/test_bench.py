@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 from conftest import unavailable
@@ -88,3 +89,22 @@ def test_scaled_files_are_links_not_copies(tmp_path):
     assert len(scaled) == 6
     assert len({path.parent for path in scaled}) == 6
     assert {path.stat().st_ino for path in scaled} == {path.stat().st_ino for path in files}
+
+
+def test_the_importer_is_compiled_before_it_is_timed():
+    """Every module of the importer has bytecode of its current source before the first run:
+    no timed run compiles them (this machine sets PYTHONDONTWRITEBYTECODE).  Oracle: the
+    bytecode file's header records its source's modification time, read by Python's own
+    ``importlib`` rules."""
+    import importlib.util
+
+    run.compile_importer()
+    sources = sorted((run.ROOT / "processor").rglob("*.py"))
+    assert len(sources) > 50
+    for source in sources:
+        cached = Path(importlib.util.cache_from_source(str(source)))
+        header = cached.read_bytes()[:16]
+        assert header[:4] == importlib.util.MAGIC_NUMBER, source
+        flags, mtime = int.from_bytes(header[4:8], "little"), int.from_bytes(header[8:12], "little")
+        assert flags == 0, source  # checked by the source's time, not its hash
+        assert mtime == int(source.stat().st_mtime) & 0xFFFFFFFF, source
