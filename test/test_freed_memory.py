@@ -14,9 +14,12 @@ import sys
 import pytest
 from conftest import ROOT
 
-# Raises the trim threshold as glibc's own rule may (M_TRIM_THRESHOLD -1: 64 MiB), then twice
-# takes and gives back 10 MiB in 64 KiB blocks, before and after give_back_freed_memory; prints
-# the resident memory before, with and after each time.
+# Raises the thresholds as glibc's own rule may (M_MMAP_THRESHOLD -3: 32 MiB, M_TRIM_THRESHOLD
+# -1: 64 MiB), then twice takes and gives back 10 MiB in 1 MiB blocks, before and after
+# give_back_freed_memory; prints the resident memory before, with and after each time.  Blocks
+# of 1 MiB come from the heap's top: smaller ones (64 KiB) filled holes that the interpreter's
+# start had left, where it read the importer's compiled bytecode, and their freeing never
+# reached the top.
 PROGRAM = """
 import ctypes
 from processor.backends.freed_memory import give_back_freed_memory
@@ -31,15 +34,15 @@ libc.free.argtypes = [ctypes.c_void_p]
 
 def take_and_give_back():
     before = anon()
-    blocks = [libc.malloc(64 << 10) for _ in range(160)]
+    blocks = [libc.malloc(1 << 20) for _ in range(10)]
     for block in blocks:
-        ctypes.memset(block, 1, 64 << 10)
+        ctypes.memset(block, 1, 1 << 20)
     held = anon()
     for block in reversed(blocks):
         libc.free(block)
     print(before, held, anon())
 
-assert libc.mallopt(-1, 64 << 20)
+assert libc.mallopt(-3, 32 << 20) and libc.mallopt(-1, 64 << 20)
 take_and_give_back()
 assert give_back_freed_memory()
 take_and_give_back()
