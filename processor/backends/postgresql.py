@@ -22,6 +22,7 @@ from processor.backends.chunk import WriteMethod, arrow_of
 from processor.backends.features import Features
 from processor.backends.locks import LockCheck, lock_key, release, session_check, wait_for
 from processor.backends.names import NamedType, formatted, quoted
+from processor.backends.postgresql_fields import interval_fields
 from processor.backends.postgresql_numeric import numeric_for_copy
 from processor.backends.postgresql_types import column_type as pg_column_type
 from processor.backends.postgresql_types import money_type, read_columns
@@ -35,8 +36,6 @@ from processor.records import TablePlan
 # therefore never a lone unquoted `\.` line, which would end COPY's data early.  Numbers
 # unquoted also save the server a little parsing against "all_valid".
 CSV_OPTIONS = pacsv.WriteOptions(include_header=False, quoting_style="needed")
-# Kinds whose columns go through CSV COPY: pgpq encodes no month_day_nano_interval.
-CSV_KINDS = (Kind.INTERVAL,)
 # psycopg2 sends the buffer in pieces of this size; its default of 8 KiB costs a Python call
 # per piece.
 COPY_PIECE_BYTES = 1 << 20
@@ -169,12 +168,12 @@ class PostgreSQL(Backend):
         that ADBC's driver spent on the same bytes; exact decimals in numeric's own binary form,
         each value with the scale it was written with: ``postgresql_numeric``), except where a
         column is of an existing column's type the importer does not plan (``Foreign``): its
-        text goes through CSV COPY, for the column's own type to read it; also where a column is
-        an interval (pgpq encodes no month_day_nano_interval: ``_csv_types`` writes its text),
-        and without pgpq (the ``postgresql`` extra installs it)."""
+        text goes through CSV COPY, for the column's own type to read it; also without pgpq (the
+        ``postgresql`` extra installs it).  Intervals, which pgpq does not encode, go as
+        ``interval``'s own binary fields (``postgresql_fields``)."""
         if (
             self.dialect.driver != "psycopg2"
-            or any(t.kind in CSV_KINDS or t.foreign is not None for t in plan.types)
+            or any(t.foreign is not None for t in plan.types)
             or not _has_pgpq()
         ):
             return super().chunk_writer(staging, plan, isolated)
@@ -403,13 +402,15 @@ UNION ALL SELECT 'owner ' || c.relowner::regrole::text, NULL FROM pg_class c, t
 
 def _binary_copy_types(types: Sequence[ColumnType], chunk: pa.Table) -> pa.Table:
     """Dates and timestamps, checked as ISO text, as the Arrow types binary COPY maps to them;
-    exact decimals as numeric's binary fields."""
+    exact decimals and intervals as their types' binary fields."""
     arrays = list(chunk.columns)
     for i, column in enumerate(types):
         if column.kind is Kind.DECIMAL:
             arrays[i] = numeric_for_copy(arrays[i])
         elif column.kind is Kind.DATE:
             arrays[i] = pc.cast(arrays[i], pa.date32())
+        elif column.kind is Kind.INTERVAL:
+            arrays[i] = interval_fields(arrays[i])
         elif column.kind is Kind.TIMESTAMP:  # a typed file's have microseconds; zoned: Z (UTC)
             arrays[i] = pc.cast(arrays[i], pa.timestamp("us", "UTC" if column.zoned else None))
     return pa.table(arrays, names=chunk.column_names)

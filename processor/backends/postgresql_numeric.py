@@ -4,13 +4,13 @@ Binary COPY sends every field as the bytes the column's receive function reads. 
 unconstrained NUMERIC keeps each value's own scale (1.5 stays 1.5, 1.50 stays 1.50), and Arrow's
 decimal128 has one scale per column.  Every value goes in ``numeric_recv``'s own form: four
 16-bit words (digit count, weight, sign, display scale), then the base-10000 digits,
-big-endian, in a binary Arrow array that pgpq sends as it is.  Zeros at either end are the
-server's to strip, as for its text input.  A chunk whose values all have one scale and at most
-15 digits (the usual case: amounts in pence, areas to two places) is read as doubles, which
-hold such numbers exactly once scaled to integers, and each value gets the same number of
-digits (``fixed_numeric``: a few numpy passes, a third of Arrow's decimal128 cast and pgpq's
-encoding of it); one of longer values goes as decimal128 of its scale, which pgpq encodes;
-any other is encoded from its text (``numeric_binary``).
+big-endian, in a binary Arrow array that pgpq sends as it is (``postgresql_fields``).  Zeros
+at either end are the server's to strip, as for its text input.  A chunk whose values all
+have one scale and at most 15 digits (the usual case: amounts in pence, areas to two places)
+is read as doubles, which hold such numbers exactly once scaled to integers, and each value
+gets the same number of digits (``fixed_numeric``: a few numpy passes, a third of Arrow's
+decimal128 cast and pgpq's encoding of it); one of longer values goes as decimal128 of its
+scale, which pgpq encodes; any other is encoded from its text (``numeric_binary``).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from processor.backends.postgresql_fields import fixed_width_fields
 from processor.kinds import DECIMAL_SHAPE
 from processor.shapes import MINUS, NINE, POINT, ZERO, bytes_of, decimal_places
 
@@ -109,12 +110,8 @@ def fixed_numeric(integers: np.ndarray, scale: int, present: np.ndarray) -> pa.A
         rest = magnitudes // 10_000
         words[place] = magnitudes - rest * 10_000
         magnitudes = rest
-    width = 2 * (4 + digits)
-    offsets = np.arange(0, (len(integers) + 1) * width, width, dtype=np.int64)
-    validity = pa.py_buffer(np.packbits(present, bitorder="little").tobytes())
     fields = words.T.astype(">u2", order="C")  # each field's words together, big-endian
-    buffers = [validity, pa.py_buffer(offsets.tobytes()), pa.py_buffer(fields.tobytes())]
-    return pa.LargeBinaryArray.from_buffers(pa.large_binary(), len(integers), buffers)
+    return fixed_width_fields(fields.view(np.uint8), present)
 
 
 def numeric_binary(text: pa.LargeStringArray, whole: np.ndarray, scale: np.ndarray) -> pa.Array:
