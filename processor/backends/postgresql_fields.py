@@ -24,8 +24,7 @@ def fixed_width_fields(fields: np.ndarray, present: np.ndarray) -> pa.Array:
     count, width = fields.shape
     offsets = np.arange(0, (count + 1) * width, width, dtype=np.int64)
     validity = pa.py_buffer(np.packbits(present, bitorder="little").tobytes())
-    data = np.ascontiguousarray(fields)
-    buffers = [validity, pa.py_buffer(offsets.tobytes()), pa.py_buffer(data.tobytes())]
+    buffers = [validity, pa.py_buffer(offsets.tobytes()), pa.py_buffer(fields.tobytes())]  # rows in order
     return pa.LargeBinaryArray.from_buffers(pa.large_binary(), count, buffers)
 
 
@@ -37,9 +36,9 @@ def interval_fields(values: pa.Array) -> pa.Array:
     if values.type != pa.month_day_nano_interval():
         raise TypeError(f"interval fields are made from month_day_nano_interval, not {values.type}")
     present = values.is_valid().to_numpy(zero_copy_only=False).astype(bool)
-    held = values.buffers()[1]
-    parts = np.frombuffer(held, ARROW_INTERVAL, count=values.offset + len(values)) if held else None
-    parts = parts[values.offset :] if parts is not None else np.zeros(0, ARROW_INTERVAL)
+    count = values.offset + len(values)  # an empty array may have no data buffer
+    held = np.frombuffer(values.buffers()[1], ARROW_INTERVAL, count=count) if count else None
+    parts = held[values.offset :] if held is not None else np.zeros(0, ARROW_INTERVAL)
     nanoseconds = np.where(present, parts["nanoseconds"], 0)
     if np.any(nanoseconds % 1000):
         raise ValueError("an interval has a part of a microsecond, which PostgreSQL's interval does not keep")
