@@ -44,6 +44,7 @@ from processor.errors import (
 from processor.executors import Executor, HandOff, WorkerSetup, make_executor
 from processor.interrupts import Interrupts
 from processor.kinds import PLAIN, ColumnProfile, ColumnType, Spelling
+from processor.load.blocks import BlockFiles
 from processor.load.cpu import summed
 from processor.load.keys import KeyFoundTwice
 from processor.load.worker import (
@@ -395,9 +396,20 @@ def _import(
                     return
                 loading = replace(settings.load_options(table), key=planned.key)
                 publishing = replace(settings.publish_options(), key=planned.key)
+                # Removed once the run is over (``spools``), after the executor has stopped.
+                blocks = spools.enter_context(_block_files(executor, planned.todo, fmt, loading.split_bytes))
                 try:
                     _load(
-                        loading, publishing, backend, executor, planned, fmt, report, still_locked, interrupts
+                        loading,
+                        publishing,
+                        backend,
+                        executor,
+                        planned,
+                        fmt,
+                        report,
+                        still_locked,
+                        interrupts,
+                        blocks,
                     )
                 except KeyFoundTwice as error:
                     if error.other is None:
@@ -774,9 +786,10 @@ def _load(
     report: RunReport,
     still_locked: LockCheck,
     interrupts: Interrupts,
+    blocks: BlockFiles | None = None,
 ) -> None:
     """Load the files ``planned`` to load into a fresh staging table, then publish it, or drop it
-    on any failure."""
+    on any failure; ``blocks``: where compressed files' blocks go to the workers (``blocks.py``)."""
     plan = planned.plan
     assert report.table is not None
     assert plan is not None
@@ -794,7 +807,9 @@ def _load(
             load_progress(files, mode, options.progress_seconds) as progress,
             _one_writer(backend, executor, staging, plan, options.key) as hand_off,
         ):
-            tasks = _load_tasks(options, files, profiles, plan, fmt, matched, staging, tally, hand_off)
+            tasks = _load_tasks(
+                options, files, profiles, plan, fmt, matched, staging, tally, hand_off, blocks
+            )
 
             def on_chunk(event: ChunkWritten) -> None:
                 progress.chunk(event.name, event.rows, event.bytes)
@@ -869,6 +884,22 @@ def _one_writer(
         raise DatabaseError(f"committing the loaded rows failed: {describe(error)}") from None
 
 
+@contextlib.contextmanager
+def _block_files(
+    executor: Executor, files: list[SourceFile], fmt: TextFormat, split_bytes: int
+) -> Iterator[BlockFiles | None]:
+    """Where the blocks of compressed files go to the executor's workers in files (a pool's,
+    ``blocks.py``): their folder, removed on leaving; None: inside the tasks."""
+    if not executor.blocks_by_file or not any(feeds_blocks(f, fmt, split_bytes) for f in files):
+        yield None
+        return
+    blocks = BlockFiles()
+    try:
+        yield blocks
+    finally:
+        blocks.close()
+
+
 def _drop_failed_staging(backend: Backend, staging: str, report: RunReport) -> None:
     """Drop a failed run's staging tables; those that remain are named in a warning (log and
     report) that says what removes them."""
@@ -892,9 +923,11 @@ def _load_tasks(
     staging: str,
     tally: _Tally,
     hand_off: HandOff | None = None,
+    blocks: BlockFiles | None = None,
 ) -> Iterator[LoadTask]:
     """One task per part of each file: the byte ranges its profile found, or the blocks of a
-    large compressed file, decompressed here once as the workers take them."""
+    large compressed file, decompressed here once as the workers take them (in files of
+    ``blocks``, where given)."""
     numbers = itertools.count()
     for source in files:
         if feeds_blocks(source, fmt, options.split_bytes):
@@ -905,6 +938,8 @@ def _load_tasks(
         for part in parts:
             if part.last:
                 tally.expect(source.name, part.index + 1)
+            if blocks is not None:
+                part = blocks.put(source.name, part)
             yield LoadTask(
                 source=source,
                 fmt=fmt,

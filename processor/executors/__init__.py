@@ -34,6 +34,9 @@ class Executor(Protocol):
     slots: int
     #: Tasks run in processes that do nothing else with the database (``TaskContext.isolated``).
     isolated: bool
+    #: Tasks reach processes on this machine through a pipe: a block of a file's text is better
+    #: written to a file that the task names (``processor/load/blocks.py``).
+    blocks_by_file: bool
 
     def map_unordered(
         self,

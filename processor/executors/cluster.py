@@ -159,6 +159,7 @@ class DaskExecutor:
     """Tasks on a Dask cluster: the one at ``scheduler``, or a local one of ``workers`` processes."""
 
     isolated = True  # worker processes of their own
+    blocks_by_file = False  # its workers may be on other machines: a block travels in its task
 
     def __init__(self, setup: WorkerSetup, scheduler: str | None, workers: int) -> None:
         self.name = f"csv-sql-importer-{uuid.uuid4().hex[:12]}"

@@ -18,6 +18,7 @@ class InlineExecutor:
 
     slots = 1
     isolated = False
+    blocks_by_file = False  # a task is passed as it is
 
     def __init__(self, setup: WorkerSetup) -> None:
         self._context = TaskContext(

@@ -118,6 +118,7 @@ class PoolExecutor:
     """Tasks in ``workers`` processes; the first failure stops the others."""
 
     isolated = True
+    blocks_by_file = True  # a task pickled through the pool's pipe in 64 KiB pieces
 
     def __init__(self, setup: WorkerSetup, workers: int) -> None:
         # Not forked from this process: Arrow's and the drivers' threads and sockets must not be

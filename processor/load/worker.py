@@ -39,6 +39,7 @@ from processor.executors.context import Turn, no_turn
 from processor.executors.handoff import HandedWriter
 from processor.kinds import PLAIN, Spelling
 from processor.load.ahead import WriteAhead
+from processor.load.blocks import take_block
 from processor.load.convert import apply_plan
 from processor.load.cpu import StageClock
 from processor.load.keys import KeyFoundTwice, key_values, stored_row, stored_row_on, twin_rows
@@ -244,7 +245,8 @@ def _as_sampled(task: ProfileTask) -> ProfileTask:
 
 
 def load_file(task: LoadTask, context: TaskContext) -> FileResult:
-    """Read, convert and write one part of a file in chunks; return its rows and rejected rows."""
+    """Read, convert and write one part of a file in chunks; return its rows and rejected rows
+    (a block the run wrote to a file for this worker is read back first: ``blocks.py``)."""
     return _guarded(_load_file, task, context)
 
 
@@ -264,6 +266,7 @@ def _check_visible(source: SourceFile, context: TaskContext) -> None:
 
 def _load_file(task: LoadTask, context: TaskContext) -> FileResult:
     started = time.perf_counter()
+    task = replace(task, part=take_block(task.part))
     ahead: WriteAhead[bool] = WriteAhead(threaded=context.write_ahead)
     clock = StageClock(others=ahead.cpu)
     name = task.source.name

@@ -25,6 +25,9 @@ class Part:
     #: The part's bytes, handed out by the parent that decompressed them (a block of a
     #: compressed file); None: read them from the file.
     data: bytes | None = None
+    #: Where the parent wrote those bytes instead, for a worker on this machine to read them
+    #: back (``processor/load/blocks.py``).
+    spilled: str | None = None
     #: The file's last part: the parent knows how many parts the file has once this one is made.
     last: bool = True
     #: The scan that cut the part found every quote in it opening or closing a field
@@ -38,7 +41,7 @@ class Part:
 
     @property
     def whole(self) -> bool:
-        return self.start == 0 and self.end is None and self.data is None
+        return self.start == 0 and self.end is None and self.data is None and self.spilled is None
 
     def describe(self) -> str:
         """How a log line names this part of a file."""
