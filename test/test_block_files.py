@@ -7,14 +7,13 @@ lists them; a full disk as the kernel makes one (RLIMIT_FSIZE), and the rows the
 from __future__ import annotations
 
 import gzip
-import json
 import resource
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SERVERS, Database, need_server, user_env, write
+from conftest import ROOT, Database, user_env, write
 
 from processor.load.blocks import FOLDER_PREFIX, BlockFiles, take_block
 from processor.sources.parts import Part
@@ -55,66 +54,58 @@ def test_a_part_without_a_block_is_left_as_it_is_and_close_removes_untaken_block
     assert list(tmp_path.iterdir()) == []
 
 
-def _gzip_source(folder: Path, rows: int) -> Path:
-    text = "n,t\n" + "".join(f'{i},"row {i} {"y" * 60}"\n' for i in range(rows))
-    return write(folder, "a.csv.gz", gzip.compress(text.encode(), compresslevel=1))
+def _import(
+    db: Database, table: str, tmp_path: Path, spool: Path, limit: int | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python index.py`` with two workers loading a .gz file of 20,000 rows (1.4 MB of text) in
+    blocks of about 100 KB into ``db``, TMPDIR at ``spool``; ``limit``: no file the run writes
+    may grow past it (RLIMIT_FSIZE: a write beyond fails as on a full disk)."""
+    text = "n,t\n" + "".join(f'{i},"row {i} {"y" * 60}"\n' for i in range(20_000))
+    write(tmp_path / "src", "a.csv.gz", gzip.compress(text.encode(), compresslevel=1))
+    env = user_env(
+        SRC_DATA_FOLDER=str(tmp_path / "src"),
+        SRC_FILE_NAME="*.csv.gz",
+        DEST_SQL=db.url,
+        DEST_TABLE=table,
+        WORKERS="2",
+        SPLIT_BYTES="100000",
+        LOG_LEVEL="WARNING",
+        TMPDIR=str(spool),
+    )
+
+    def small_disk() -> None:
+        if limit is not None:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    command = [sys.executable, str(ROOT / "index.py")]
+    return subprocess.run(command, env=env, capture_output=True, text=True, preexec_fn=small_disk)
+
+
+def _block_folders(spool: Path) -> list[str]:
+    return [p.name for p in spool.iterdir() if p.name.startswith(FOLDER_PREFIX)]
 
 
 @pytest.mark.parametrize("db", ["postgresql"], indirect=True)
 def test_a_pool_loads_the_blocks_from_files_and_leaves_none(db, table, tmp_path):
-    need_server("postgresql")
-    _gzip_source(tmp_path / "src", 20_000)  # 1.4 MB of text: blocks of about 100 KB
     spool = tmp_path / "tmp"
     spool.mkdir()
-    env = user_env(
-        SRC_DATA_FOLDER=str(tmp_path / "src"),
-        SRC_FILE_NAME="*.csv.gz",
-        DEST_SQL=SERVERS["postgresql"],
-        DEST_TABLE=table,
-        WORKERS="2",
-        SPLIT_BYTES="100000",
-        LOG_LEVEL="WARNING",
-        REPORT_PATH=str(tmp_path / "report.json"),
-        TMPDIR=str(spool),
-    )
-    done = subprocess.run([sys.executable, str(ROOT / "index.py")], env=env, capture_output=True, text=True)
+
+    done = _import(db, table, tmp_path, spool)
+
     assert done.returncode == 0, done.stderr
-    report = json.loads((tmp_path / "report.json").read_text())
-    assert report["files"][0]["rows"] == 20_000
-    rows = (
-        Database("postgresql", SERVERS["postgresql"])
-        ._query(f'SELECT count(*), sum("n"), count(DISTINCT "t") FROM "{table}"')
-        .rows_list
-    )
+    rows = db._query(f'SELECT count(*), sum("n"), count(DISTINCT "t") FROM "{table}"').rows_list
     assert rows == [(20_000, sum(range(20_000)), 20_000)]
-    assert [p.name for p in spool.iterdir() if p.name.startswith(FOLDER_PREFIX)] == []
+    assert _block_folders(spool) == []
 
 
 @pytest.mark.parametrize("db", ["postgresql"], indirect=True)
 def test_a_block_the_disk_cannot_take_is_exit_12_naming_it(db, table, tmp_path):
-    need_server("postgresql")
-    _gzip_source(tmp_path / "src", 20_000)
-    env = user_env(
-        SRC_DATA_FOLDER=str(tmp_path / "src"),
-        SRC_FILE_NAME="*.csv.gz",
-        DEST_SQL=SERVERS["postgresql"],
-        DEST_TABLE=table,
-        WORKERS="2",
-        SPLIT_BYTES="100000",
-        LOG_LEVEL="WARNING",
-        TMPDIR=str(tmp_path),
-    )
-
-    def small_disk() -> None:  # no file may grow past 64 KiB: a block's write fails as on a full disk
-        resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
-
-    command = [sys.executable, str(ROOT / "index.py")]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, preexec_fn=small_disk)
+    done = _import(db, table, tmp_path, tmp_path, limit=64 * 1024)  # a block is about 100 KB
 
     assert (done.returncode, done.stdout) == (12, "")
     assert done.stderr.startswith(
         f"error: a.csv.gz: a block of its text cannot be written to {tmp_path}/{FOLDER_PREFIX}"
     )
     assert done.stderr.endswith(".block (TMPDIR says where): File too large\n")
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(FOLDER_PREFIX)] == []
-    assert table not in Database("postgresql", SERVERS["postgresql"]).tables()
+    assert _block_folders(tmp_path) == []
+    assert table not in db.tables()
