@@ -5,10 +5,10 @@ The run decompresses a large compressed file once and hands its text out in bloc
 copied on each side: 480 MB of blocks that way cost the run 0.4 s and each worker 0.6 s of CPU,
 against 0.1-0.2 s written to files and read back (measured apart); the benchmark's ``.gz`` file
 loads into PostgreSQL with 8.3-8.7 s of the client's CPU instead of 9.2-9.9 s, and DuckDB's
-writer holds 350 MB instead of 365 MB.  So the run writes each block
-to a file in a folder of its own under TMPDIR, the task names the file, and the worker reads it
-whole and removes it; the folder goes with the load, whatever happens to it.  A cluster's tasks
-keep their blocks: its workers may be on other machines.
+writer holds 350 MB instead of 365 MB.  So the run writes each block to a file in a folder of
+its own under TMPDIR, the task names the file, and the worker reads it whole and removes it;
+the folder goes when the run ends, whatever happens to it.  A cluster's tasks keep their
+blocks: its workers may be on other machines.
 """
 
 from __future__ import annotations
