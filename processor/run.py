@@ -786,7 +786,7 @@ def _load(
     report: RunReport,
     still_locked: LockCheck,
     interrupts: Interrupts,
-    blocks: BlockFiles | None = None,
+    blocks: BlockFiles | None,
 ) -> None:
     """Load the files ``planned`` to load into a fresh staging table, then publish it, or drop it
     on any failure; ``blocks``: where compressed files' blocks go to the workers (``blocks.py``)."""
